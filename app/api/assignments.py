@@ -1,0 +1,71 @@
+"""A project's staffing: who holds which role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from app.api.common import v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.http.etags import check_if_match, etag_header
+from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.models import Assignment
+from app.schemas.projects import AssignmentCreate, AssignmentOut, StaffingReplace
+from app.services import staffing
+from app.services.catalog import current_catalog
+from app.services.projects import get_project
+
+blp = v1_blueprint("assignments", __name__, "Staffing: people in roles on a project")
+AssignmentPage = page_schema(AssignmentOut, "AssignmentPage")
+
+
+@blp.route("/projects/<string:project_ref>/assignments")
+class AssignmentsView(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, AssignmentPage)
+    def get(
+        self, args: dict[str, Any], project_ref: str
+    ) -> tuple[Page[Assignment], int, dict[str, str]]:
+        """List the project's assignments, newest first"""
+        project = get_project(db.session, current_team().id, project_ref)
+        page = paginate(
+            select(Assignment).where(Assignment.project_id == project.id), Assignment, args
+        )
+        return page, 200, page.headers
+
+    @blp.arguments(AssignmentCreate)
+    @blp.response(201, AssignmentOut)
+    def post(
+        self, data: dict[str, Any], project_ref: str
+    ) -> tuple[Assignment, int, dict[str, str]]:
+        """Put a person in a role, by `person_id` or an inline `person` (found or created)"""
+        project = get_project(db.session, current_team().id, project_ref)
+        assignment = staffing.add_assignment(db.session, current_catalog(db.session), project, data)
+        location = f"/v1/projects/{project.id}/assignments/{assignment.id}"
+        return assignment, 201, {"Location": location}
+
+    @blp.arguments(StaffingReplace)
+    @blp.response(200, AssignmentPage)
+    def put(
+        self, data: dict[str, Any], project_ref: str
+    ) -> tuple[Page[Assignment], int, dict[str, str]]:
+        """Replace the whole staffing in one transaction (honours If-Match on the project)"""
+        project = get_project(db.session, current_team().id, project_ref)
+        check_if_match(project)
+        result = staffing.replace_staffing(
+            db.session, current_catalog(db.session), project, data["assignments"]
+        )
+        return Page(result, None), 200, etag_header(project)
+
+
+@blp.route("/projects/<string:project_ref>/assignments/<string:assignment_id>")
+class AssignmentView(MethodView):
+    @blp.response(204)
+    def delete(self, project_ref: str, assignment_id: str) -> None:
+        """Take a person out of a role"""
+        project = get_project(db.session, current_team().id, project_ref)
+        assignment = staffing.get_assignment(db.session, project, assignment_id)
+        staffing.remove_assignment(db.session, project, assignment)

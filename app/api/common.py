@@ -1,0 +1,32 @@
+"""The v1 blueprint factory: every `/v1` route gets auth, scopes and idempotency from here."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from app.http import idempotency
+from app.http.auth import authorize
+from app.http.etags import conditional_get
+
+
+def v1_blueprint(
+    name: str, import_name: str, description: str, *, write_scope: str = "write"
+) -> Blueprint:
+    """A blueprint under `/v1` whose requests are authenticated by API key.
+
+    GET needs the `read` scope; other methods need `write_scope`. POSTs honour
+    `Idempotency-Key`. GETs answer 304 when the client's ETag is current.
+    """
+    blp = Blueprint(name, import_name, url_prefix="/v1", description=description)
+
+    @blp.before_request
+    def _authorize() -> Response | None:
+        authorize(write_scope)
+        return idempotency.claim()
+
+    @blp.after_request
+    def _finish(response: Response) -> Response:
+        return conditional_get(idempotency.store(response))
+
+    return blp

@@ -1,0 +1,62 @@
+"""The team's directory of people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from app.api.common import v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.http.etags import check_if_match, etag_header
+from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.models import Person
+from app.schemas.people import PersonCreate, PersonOut, PersonUpdate
+from app.services import people
+
+blp = v1_blueprint("people", __name__, "The team's directory of people")
+PersonPage = page_schema(PersonOut, "PersonPage")
+
+
+@blp.route("/people")
+class PeopleView(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, PersonPage)
+    def get(self, args: dict[str, Any]) -> tuple[Page[Person], int, dict[str, str]]:
+        """List people, newest first"""
+        page = paginate(select(Person).where(Person.team_id == current_team().id), Person, args)
+        return page, 200, page.headers
+
+    @blp.arguments(PersonCreate)
+    @blp.response(201, PersonOut)
+    def post(self, data: dict[str, Any]) -> tuple[Person, int, dict[str, str]]:
+        """Add a person (email unique in the team)"""
+        person = people.add_person(db.session, current_team().id, data)
+        return person, 201, {**etag_header(person), "Location": f"/v1/people/{person.id}"}
+
+
+@blp.route("/people/<string:person_id>")
+class PersonView(MethodView):
+    @blp.response(200, PersonOut)
+    def get(self, person_id: str) -> tuple[Person, int, dict[str, str]]:
+        """One person"""
+        person = people.get_person(db.session, current_team().id, person_id)
+        return person, 200, etag_header(person)
+
+    @blp.arguments(PersonUpdate)
+    @blp.response(200, PersonOut)
+    def patch(self, data: dict[str, Any], person_id: str) -> tuple[Person, int, dict[str, str]]:
+        """Change a person (honours If-Match)"""
+        person = people.get_person(db.session, current_team().id, person_id)
+        check_if_match(person)
+        person = people.update_person(db.session, person, data)
+        return person, 200, etag_header(person)
+
+    @blp.response(204)
+    def delete(self, person_id: str) -> None:
+        """Remove a person and their assignments (honours If-Match)"""
+        person = people.get_person(db.session, current_team().id, person_id)
+        check_if_match(person)
+        people.delete_person(db.session, person)

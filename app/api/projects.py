@@ -1,0 +1,74 @@
+"""Projects: registration, changes and archiving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from app.api.common import v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.http.etags import check_if_match, etag_header
+from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.models import Project
+from app.schemas.projects import ProjectCreate, ProjectListArgs, ProjectOut, ProjectUpdate
+from app.services import projects
+from app.services.catalog import current_catalog
+
+blp = v1_blueprint("projects", __name__, "Generative-AI projects")
+ProjectPage = page_schema(ProjectOut, "ProjectPage")
+
+
+class ProjectListQuery(PageArgs, ProjectListArgs):
+    pass
+
+
+@blp.route("/projects")
+class ProjectsView(MethodView):
+    @blp.arguments(ProjectListQuery, location="query")
+    @blp.response(200, ProjectPage)
+    def get(self, args: dict[str, Any]) -> tuple[Page[Project], int, dict[str, str]]:
+        """List projects, newest first (archived ones with `status=archived` or `all`)"""
+        stmt = select(Project).where(Project.team_id == current_team().id)
+        status = args.get("status", "active")
+        if status != "all":
+            stmt = stmt.where(Project.status == status)
+        page = paginate(stmt, Project, args)
+        return page, 200, page.headers
+
+    @blp.arguments(ProjectCreate)
+    @blp.response(201, ProjectOut)
+    def post(self, data: dict[str, Any]) -> tuple[Project, int, dict[str, str]]:
+        """Register a project (slug derived from the name when not given)"""
+        catalog = current_catalog(db.session)
+        project = projects.create_project(db.session, catalog, current_team().id, data)
+        return project, 201, {**etag_header(project), "Location": f"/v1/projects/{project.id}"}
+
+
+@blp.route("/projects/<string:project_ref>")
+class ProjectView(MethodView):
+    @blp.response(200, ProjectOut)
+    def get(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
+        """One project, by id or slug"""
+        project = projects.get_project(db.session, current_team().id, project_ref)
+        return project, 200, etag_header(project)
+
+    @blp.arguments(ProjectUpdate)
+    @blp.response(200, ProjectOut)
+    def patch(self, data: dict[str, Any], project_ref: str) -> tuple[Project, int, dict[str, str]]:
+        """Change a project's details or traits (honours If-Match)"""
+        project = projects.get_project(db.session, current_team().id, project_ref)
+        check_if_match(project)
+        catalog = current_catalog(db.session)
+        project = projects.update_project(db.session, catalog, project, data)
+        return project, 200, etag_header(project)
+
+    @blp.response(200, ProjectOut)
+    def delete(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
+        """Archive a project: it leaves the default list but stays readable"""
+        project = projects.get_project(db.session, current_team().id, project_ref)
+        check_if_match(project)
+        project = projects.archive_project(db.session, project)
+        return project, 200, etag_header(project)

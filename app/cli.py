@@ -1,0 +1,178 @@
+"""Flask commands: seeding, teams, API keys and the one-command development server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from app.errors import Problem
+from app.extensions import db
+from app.http.auth import hash_token
+from app.models import ApiKey
+from app.services import teams
+from app.services.catalog import seed_catalog
+
+teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
+keys_cli = AppGroup("keys", help="Manage API keys.")
+
+
+def _fail(problem: Problem) -> None:
+    raise click.ClickException(problem.detail)
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Load or refresh the catalog from seed/ (idempotent)."""
+    from seed.loader import load_catalog
+
+    catalog = load_catalog()
+    changed = seed_catalog(db.session, catalog)
+    click.echo(f"catalog {catalog.version} {'loaded' if changed else 'already current'}")
+
+
+@teams_cli.command("create")
+@click.argument("name")
+@click.option("--slug", help="URL-friendly id; derived from the name by default.")
+def create_team(name: str, slug: str | None) -> None:
+    """Create a team; prints its id and slug."""
+    try:
+        team = teams.create_team(db.session, name, slug)
+    except Problem as problem:
+        _fail(problem)
+    click.echo(f"id: {team.id}\nslug: {team.slug}")
+
+
+@keys_cli.command("create")
+@click.argument("team")
+@click.option("--scopes", default="read,write", show_default=True, help="read,write,admin")
+@click.option("--name", default="", help="A label to tell keys apart.")
+def create_key(team: str, scopes: str, name: str) -> None:
+    """Create an API key for TEAM (slug or id); the key is the last line, shown once."""
+    try:
+        key, token = teams.create_key(
+            db.session, teams.find_team(db.session, team), teams.parse_scopes(scopes), name
+        )
+    except Problem as problem:
+        _fail(problem)
+    click.echo(f"id: {key.id}\nscopes: {key.scopes}\n# the key below is shown only once")
+    click.echo(token)
+
+
+@keys_cli.command("list")
+@click.argument("team")
+def list_keys(team: str) -> None:
+    """List TEAM's keys (never their secrets)."""
+    try:
+        keys = teams.list_keys(db.session, teams.find_team(db.session, team))
+    except Problem as problem:
+        _fail(problem)
+    click.echo(f"{'ID':32} {'NAME':20} {'PREFIX':12} {'SCOPES':18} {'LAST USED':26} STATUS")
+    for key in keys:
+        last_used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+        status = "revoked" if key.revoked_at else "active"
+        name = key.name[:20]
+        click.echo(f"{key.id:32} {name:20} {key.prefix:12} {key.scopes:18} {last_used:26} {status}")
+
+
+@keys_cli.command("revoke")
+@click.argument("key_id")
+def revoke_key(key_id: str) -> None:
+    """Revoke a key by its id; requests with it get 401 from now on."""
+    try:
+        key = teams.revoke_key(db.session, key_id)
+    except Problem as problem:
+        _fail(problem)
+    click.echo(f"revoked {key.id}")
+
+
+def _demo_key(instance: Path) -> str:
+    """The demo team's key: created on the first run and kept in instance/ for the next ones."""
+    key_file = instance / "demo-api-key"
+    if key_file.exists():
+        token = key_file.read_text().strip()
+        key = db.session.scalar(db.select(ApiKey).where(ApiKey.secret_hash == hash_token(token)))
+        if key is not None and key.revoked_at is None:
+            return token
+    try:
+        team = teams.find_team(db.session, "demo")
+    except Problem:
+        team = teams.create_team(db.session, "Demo team", "demo")
+    _, token = teams.create_key(db.session, team, ["read", "write", "admin"], "demo")
+    key_file.write_text(token + "\n")
+    key_file.chmod(0o600)
+    return token
+
+
+def _curl_examples(base: str, token: str) -> str:
+    project = (
+        '{"name": "Support assistant", "application": "content-creation",'
+        ' "traits": {"user_facing": true}}'
+    )
+    person = (
+        '{"role": "data-scientist", "person": {"name": "Ada Lovelace", "email": "ada@example.com"}}'
+    )
+    return f"""
+Staffing checklist API on {base}   (API docs: {base}/docs)
+
+  export API={base} KEY={token}
+
+  # one role of the catalog
+  curl -s $API/v1/catalog/roles/ai-ethicist -H "Authorization: Bearer $KEY"
+
+  # register a project
+  curl -s $API/v1/projects -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
+       -d '{project}'
+
+  # staff it, creating the person on the way
+  curl -s $API/v1/projects/support-assistant/assignments -H "Authorization: Bearer $KEY" \\
+       -H "Content-Type: application/json" -d '{person}'
+
+Press Ctrl-C to stop.
+"""
+
+
+@click.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def dev_command(host: str, port: int) -> None:
+    """Migrate, seed, create the demo team and key, then serve the API with gunicorn."""
+    from seed.loader import load_catalog
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    seed_catalog(db.session, load_catalog())
+    token = _demo_key(Path(current_app.instance_path))
+    env = {**os.environ, "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"]}
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+            "wsgi:app",
+        ],
+        env=env,
+    )
+    click.echo(_curl_examples(f"http://{host}:{port}", token))
+    try:
+        sys.exit(server.wait())
+    except KeyboardInterrupt:
+        server.send_signal(signal.SIGTERM)
+        sys.exit(server.wait())
+
+
+def register(app: Flask) -> None:
+    for command in (seed_command, dev_command, teams_cli, keys_cli):
+        app.cli.add_command(command)

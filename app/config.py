@@ -1,0 +1,81 @@
+"""Every setting, read from the environment in one place, with its default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def normalize_database_url(url: str) -> str:
+    """Map the spellings operators use for PostgreSQL onto the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's settings; `docs/configuration.md` lists them for operators."""
+
+    database_url: str
+    max_body_bytes: int
+    default_page_size: int
+    max_page_size: int
+    idempotency_ttl_seconds: int
+    max_roles_per_person: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        default_db = f"sqlite:///{INSTANCE_DIR / 'staffing.db'}"
+        return cls(
+            database_url=normalize_database_url(os.environ.get("DATABASE_URL") or default_db),
+            max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
+            default_page_size=_int("PAGE_SIZE_DEFAULT", 50),
+            max_page_size=_int("PAGE_SIZE_MAX", 200),
+            idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+            max_roles_per_person=_int("MAX_ROLES_PER_PERSON", 2),
+            log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        )
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask and extension settings derived from ours."""
+        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.database_url.startswith("sqlite"):
+            # Wait for the writer lock rather than failing at once when the worker writes.
+            engine_options = {"connect_args": {"timeout": 15}}
+        return {
+            "SETTINGS": self,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "MAX_CONTENT_LENGTH": self.max_body_bytes,
+            "API_TITLE": "Staffing checklist API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "OPENAPI_SWAGGER_UI_PATH": "/docs",
+            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        }

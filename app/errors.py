@@ -1,0 +1,252 @@
+"""Domain errors and the one handler that turns every failure into RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, current_app, g
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:problem-type:staffing-checklist:"
+
+
+class Problem(Exception):
+    """A failure the client can act on; `errors` names each bad field."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        status: int | None = None,
+        title: str | None = None,
+        slug: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = dict(errors) if errors else None
+        self.headers = dict(headers or {})
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        if slug is not None:
+            self.slug = slug
+
+
+class Unauthorized(Problem):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="staffing-checklist"'})
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "insufficient-scope", "Insufficient scope"
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(Problem):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class ValidationFailed(Problem):
+    status, slug, title = 422, "validation-error", "Validation failed"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    errors: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    response = current_app.response_class(
+        current_app.json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def _flatten_webargs_messages(messages: Mapping[str, Any]) -> dict[str, Any]:
+    """webargs nests errors by location (`{"json": {"name": [...]}}`); clients want fields.
+
+    Errors that concern the body as a whole (a list, not a mapping) are kept under `_body`.
+    """
+    errors: dict[str, Any] = {}
+    for location, detail in messages.items():
+        if isinstance(detail, Mapping):
+            errors.update(detail)
+        else:
+            errors["_body" if location == "json" else location] = detail
+    return errors
+
+
+def _summarise(errors: Mapping[str, Any]) -> str:
+    fields = ", ".join(sorted(errors)) or "the request"
+    return f"Invalid value for {fields}."
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    headers = (
+        {"Allow": error.get_headers()[1][1]} if status == 405 else dict(data.get("headers") or {})
+    )
+    title = http.HTTPStatus(status).phrase
+    if status == 422 and "messages" in data:
+        errors = _flatten_webargs_messages(data["messages"])
+        return problem_response(
+            422, "Validation failed", _summarise(errors), slug="validation-error", errors=errors
+        )
+    if status == 400 and "messages" in data:
+        return problem_response(
+            400, "Malformed JSON", "The request body is not valid JSON.", slug="malformed-json"
+        )
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        detail = f"The request body is larger than the limit of {limit} bytes."
+        return problem_response(413, title, detail, slug="body-too-large")
+    if status >= 500:
+        log.error("HTTP %s: %s", status, error.description)
+        detail = "The server could not complete the request."
+        return problem_response(status, title, detail, headers=headers)
+    return problem_response(status, title, error.description or title, headers=headers)
+
+
+def handle_problem(error: Problem) -> Response:
+    return problem_response(
+        error.status,
+        error.title,
+        error.detail,
+        slug=error.slug,
+        errors=error.errors,
+        headers=error.headers,
+    )
+
+
+def _rollback() -> None:
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the next request gets a fresh one
+        log.warning("rollback failed", exc_info=True)
+
+
+def handle_integrity_error(error: IntegrityError) -> Response:
+    _rollback()
+    log.info("integrity conflict: %s", error.orig)
+    return problem_response(
+        409,
+        "Conflict",
+        "The change conflicts with existing data (a duplicate or a reference in use).",
+        slug="conflict",
+    )
+
+
+def handle_stale_data(error: StaleDataError) -> Response:
+    _rollback()
+    return problem_response(
+        409,
+        "Concurrent modification",
+        "The resource was changed by another request at the same time; read it and retry.",
+        slug="concurrent-modification",
+    )
+
+
+def handle_database_error(error: DBAPIError) -> Response:
+    _rollback()
+    if isinstance(error, OperationalError) or error.connection_invalidated:
+        log.error("database unavailable: %s", error.orig)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "The database is unavailable; retry shortly.",
+            slug="database-unavailable",
+            headers={"Retry-After": "5"},
+        )
+    return handle_unexpected(error)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    _rollback()
+    log.exception("unhandled error", exc_info=error)
+    return problem_response(
+        500, "Internal server error", "The server could not complete the request."
+    )
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only)."""
+
+    type = ma.fields.String(metadata={"description": "A URI naming the kind of problem"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(
+        metadata={"description": "For validation failures: each bad field and its messages"}
+    )
+    request_id = ma.fields.String()
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every failure as problem+json and documenting it."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        app = self._app
+        app.register_error_handler(Problem, handle_problem)
+        app.register_error_handler(HTTPException, handle_http_exception)
+        app.register_error_handler(IntegrityError, handle_integrity_error)
+        app.register_error_handler(StaleDataError, handle_stale_data)
+        app.register_error_handler(DBAPIError, handle_database_error)
+        app.register_error_handler(Exception, handle_unexpected)
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Problem details", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)

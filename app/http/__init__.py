@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP mechanisms, built once and used by every endpoint."""

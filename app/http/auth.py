@@ -1,0 +1,71 @@
+"""Bearer API keys: who the caller is (a team) and what it may do (scopes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import g, request
+from sqlalchemy import select
+
+from app.errors import Forbidden, Unauthorized
+from app.extensions import db
+from app.models import ApiKey, Team, utcnow
+
+TOKEN_PREFIX = "sck_"  # noqa: S105 - a label, not a secret
+# How stale `last_used_at` may get before a request writes it again.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+SCOPE_BY_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+
+
+def new_token() -> str:
+    """A recognisable, unguessable API key: `sck_` and 256 bits of randomness."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate() -> ApiKey:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <key>'.")
+    # Looking the key up by its hash is a constant-time comparison in effect: the database
+    # compares digests, never the secret, so timing reveals nothing about valid keys.
+    key = db.session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_token(token.strip())))
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        db.session.commit()
+    return key
+
+
+def require_scope(key: ApiKey, scope: str) -> None:
+    if not key.allows(scope):
+        raise Forbidden(
+            f"This API key lacks the '{scope}' scope; it has: {', '.join(sorted(key.scope_set))}."
+        )
+
+
+def authorize(write_scope: str = "write") -> None:
+    """Authenticate the request and check the scope its method needs."""
+    key = authenticate()
+    require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
+    g.api_key = key
+    g.team = key.team
+
+
+def current_team() -> Team:
+    return g.team
+
+
+def current_actor() -> str:
+    key = g.get("api_key")
+    return f"api_key:{key.id}" if key is not None else "system"

@@ -1,0 +1,110 @@
+"""`Idempotency-Key` on every POST: a retry replays the first response instead of redoing work.
+
+The key is claimed before the work starts (a row with no response yet, committed on its own),
+so two concurrent requests with one key cannot both do the work: the second gets 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from flask import Response, current_app, g, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.models import IdempotencyRecord, utcnow
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+# Failures a retry may well not repeat: the key is released so that the retry does the work.
+_RETRYABLE = frozenset({409, 412, 429})
+_REPLAYED_HEADERS = ("Location", "ETag", "Link")
+
+
+def _fingerprint() -> str:
+    body = request.get_data(cache=True)
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.full_path.encode(), canonical):
+        digest.update(part + b"\0")
+    return digest.hexdigest()
+
+
+def claim() -> Response | None:
+    """Before a POST: claim its key, or answer with the stored response of the first try."""
+    key = request.headers.get(HEADER)
+    if request.method != "POST" or key is None:
+        return None
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
+            errors={HEADER: [f"Length must be between 1 and {MAX_KEY_LENGTH}."]},
+        )
+    team_id = g.team.id
+    fingerprint = _fingerprint()
+    now = utcnow()
+    ttl = timedelta(seconds=current_app.config["SETTINGS"].idempotency_ttl_seconds)
+    db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.team_id == team_id, IdempotencyRecord.expires_at < now
+        )
+    )
+    record = IdempotencyRecord(
+        team_id=team_id, key=key, fingerprint=fingerprint, expires_at=now + ttl
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+    else:
+        g.idempotency_record = record
+        return None
+
+    existing = db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key
+        )
+    )
+    if existing is None:  # released by the first request in the meantime
+        raise Conflict(f"A request with this {HEADER} just finished; retry it.")
+    if existing.fingerprint != fingerprint:
+        raise ValidationFailed(
+            f"This {HEADER} was used with another request; use a new key for a new request.",
+            errors={HEADER: ["Already used with a different request body or path."]},
+        )
+    if existing.status_code is None:
+        raise Conflict(f"A request with this {HEADER} is still in progress; retry later.")
+    response = current_app.response_class(
+        existing.response_body or "",
+        status=existing.status_code,
+        headers=existing.response_headers or {},
+    )
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def store(response: Response) -> Response:
+    """After a POST that claimed a key: keep its response, or release the key."""
+    record: IdempotencyRecord | None = g.pop("idempotency_record", None)
+    if record is None:
+        return response
+    db.session.rollback()  # anything the view left behind is not ours to commit
+    record = db.session.merge(record)
+    if response.status_code >= 500 or response.status_code in _RETRYABLE:
+        db.session.delete(record)
+    else:
+        record.status_code = response.status_code
+        record.response_body = response.get_data(as_text=True)
+        headers = {"Content-Type": response.content_type}
+        headers.update({h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers})
+        record.response_headers = headers
+    db.session.commit()
+    return response

@@ -1,0 +1,39 @@
+"""Typed SQLAlchemy models on one declarative base."""
+
+from app.models.base import Base, new_id, utcnow
+from app.models.catalog import (
+    CatalogApplication,
+    CatalogChallenge,
+    CatalogCollaboration,
+    CatalogMitigation,
+    CatalogResponsibility,
+    CatalogRole,
+    CatalogVersion,
+)
+from app.models.directory import Person
+from app.models.event import Event
+from app.models.idempotency import IdempotencyRecord
+from app.models.project import PROJECT_STATUSES, Assignment, Project
+from app.models.team import SCOPES, ApiKey, Team
+
+__all__ = [
+    "PROJECT_STATUSES",
+    "SCOPES",
+    "ApiKey",
+    "Assignment",
+    "Base",
+    "CatalogApplication",
+    "CatalogChallenge",
+    "CatalogCollaboration",
+    "CatalogMitigation",
+    "CatalogResponsibility",
+    "CatalogRole",
+    "CatalogVersion",
+    "Event",
+    "IdempotencyRecord",
+    "Person",
+    "Project",
+    "Team",
+    "new_id",
+    "utcnow",
+]

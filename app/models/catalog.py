@@ -1,0 +1,82 @@
+"""The catalog as stored: loaded from `seed/` by `flask seed`, read-only at run time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, utcnow
+
+
+class CatalogVersion(Base):
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(80), unique=True)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CatalogEntryMixin:
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    position: Mapped[int]
+    source: Mapped[dict[str, Any]]
+
+
+class CatalogRole(CatalogEntryMixin, Base):
+    __tablename__ = "catalog_roles"
+
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(Text)
+    required: Mapped[bool]
+    required_when: Mapped[dict[str, Any] | None]
+    skills: Mapped[list[str]]
+
+
+class CatalogResponsibility(CatalogEntryMixin, Base):
+    __tablename__ = "catalog_responsibilities"
+
+    role_key: Mapped[str] = mapped_column(ForeignKey("catalog_roles.key", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CatalogCollaboration(CatalogEntryMixin, Base):
+    __tablename__ = "catalog_collaborations"
+
+    role_key: Mapped[str] = mapped_column(ForeignKey("catalog_roles.key", ondelete="CASCADE"))
+    collaborates_with: Mapped[list[str]]
+    outcomes: Mapped[list[str]]
+
+
+class CatalogChallenge(CatalogEntryMixin, Base):
+    __tablename__ = "catalog_challenges"
+
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+
+
+class CatalogMitigation(CatalogEntryMixin, Base):
+    __tablename__ = "catalog_mitigations"
+
+    challenge_key: Mapped[str] = mapped_column(
+        ForeignKey("catalog_challenges.key", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)
+    owner_roles: Mapped[list[str]]
+    priority: Mapped[str] = mapped_column(String(16))
+    applies_when: Mapped[dict[str, Any]]
+    raised_when: Mapped[list[Any]]
+    nist: Mapped[list[str]]
+
+
+class CatalogApplication(CatalogEntryMixin, Base):
+    __tablename__ = "catalog_applications"
+
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    requires_roles: Mapped[list[str]]
+    raises: Mapped[dict[str, str]]

@@ -1,0 +1,67 @@
+"""Projects and their staffing (assignments)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
+from app.models.directory import Person
+
+PROJECT_STATUSES: tuple[str, ...] = ("active", "archived")
+
+
+class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        UniqueConstraint("team_id", "slug"),
+        CheckConstraint("status IN ('active', 'archived')", name="status"),
+    )
+    id_prefix = "prj"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    application: Mapped[str] = mapped_column(ForeignKey("catalog_applications.key"))
+    handles_personal_data: Mapped[bool] = mapped_column(default=False)
+    user_facing: Mapped[bool] = mapped_column(default=False)
+    generates_public_content: Mapped[bool] = mapped_column(default=False)
+    regulated_domain: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+    @property
+    def traits(self) -> dict[str, bool]:
+        return {
+            "handles_personal_data": self.handles_personal_data,
+            "user_facing": self.user_facing,
+            "generates_public_content": self.generates_public_content,
+            "regulated_domain": self.regulated_domain,
+        }
+
+
+class Assignment(PublicIdMixin, Base):
+    """A person in a role on a project; a person never holds the same role twice."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("project_id", "person_id", "role_key"),
+        CheckConstraint(
+            "allocation IS NULL OR (allocation >= 0 AND allocation <= 100)", name="allocation"
+        ),
+    )
+    id_prefix = "asg"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role_key: Mapped[str] = mapped_column(ForeignKey("catalog_roles.key"))
+    allocation: Mapped[int | None]
+    lead: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)

@@ -1,0 +1,53 @@
+"""Teams (the tenants) and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, PublicIdMixin, utcnow
+
+SCOPES: tuple[str, ...] = ("read", "write", "admin")
+
+
+class Team(PublicIdMixin, Base):
+    __tablename__ = "teams"
+    id_prefix = "team"
+
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(PublicIdMixin, Base):
+    """An API key; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_keys"
+    id_prefix = "key"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # The first characters of the token, safe to show, so people can tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(24))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    team: Mapped[Team] = relationship(lazy="joined")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(s for s in self.scopes.split(",") if s)
+
+    def allows(self, scope: str) -> bool:
+        """`admin` implies `write`, which implies `read`."""
+        granted = self.scope_set
+        if "admin" in granted:
+            return True
+        if "write" in granted:
+            return scope in {"read", "write"}
+        return scope in granted

@@ -1,0 +1,57 @@
+"""CSV renderer: one row an item, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from app.render import Item, owner_emails, owner_names, ticket_label
+
+COLUMNS: tuple[str, ...] = (
+    "key",
+    "kind",
+    "roles",
+    "title",
+    "detail",
+    "owners",
+    "owner_emails",
+    "priority",
+    "status",
+    "ticket",
+)
+SEPARATOR = "; "
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> str:
+    """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def render_csv(doc: Mapping[str, Any]) -> str:
+    """The checklist's items as CSV with a header row and `\\r\\n` line endings."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for item in doc.get("items") or ():
+        writer.writerow([neutralise(cell) for cell in _row(item)])
+    return out.getvalue()
+
+
+def _row(item: Item) -> list[Any]:
+    return [
+        item.get("key"),
+        item.get("kind"),
+        SEPARATOR.join(item.get("roles") or ()),
+        item.get("title"),
+        item.get("detail"),
+        SEPARATOR.join(owner_names(item)),
+        SEPARATOR.join(owner_emails(item)),
+        item.get("priority"),
+        item.get("status") or "open",
+        ticket_label(item.get("ticket")),
+    ]

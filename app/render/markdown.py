@@ -1,0 +1,119 @@
+"""Markdown renderer: a GitHub task list grouped by kind and role, with item keys to PATCH."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from app.render import Item, first, owner_names, progress, sections, ticket_label
+
+# Characters that mean something in (GitHub-flavoured) Markdown or inline HTML.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!()&])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_BACKTICKS = re.compile(r"`+")
+
+
+def escape(value: Any) -> str:
+    """Make user-provided text literal in Markdown: one line, special characters escaped."""
+    return _SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", str(value)).strip())
+
+
+def code(value: Any) -> str:
+    """An inline code span that survives backticks inside the value."""
+    text = _CONTROL.sub(" ", str(value))
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def render_markdown(doc: Mapping[str, Any]) -> str:
+    """The checklist as GitHub-flavoured Markdown; every item is one `- [ ]` / `- [x]` line."""
+    lines = _header(doc)
+    items = doc.get("items") or []
+    if not items:
+        lines += ["", "_No items._"]
+    for section in sections(items):
+        lines += ["", f"## {section.title}"]
+        for group, group_items in section.groups.items():
+            if group is not None:
+                lines += ["", f"### {escape(group)}"]
+            lines.append("")
+            for item in group_items:
+                lines += _item_lines(item)
+    return "\n".join(lines) + "\n"
+
+
+def _header(doc: Mapping[str, Any]) -> list[str]:
+    project = doc.get("project") or {}
+    revision = doc.get("revision")
+    traits = ", ".join(escape(t) for t in project.get("traits") or ()) or "none"
+    lines = [
+        f"# Checklist: {escape(project.get('name') or 'untitled project')}",
+        "",
+        f"- **Project:** {code(project['slug']) if project.get('slug') else '_preview_'}",
+        f"- **Application:** {escape(project.get('application') or 'other')}",
+        f"- **Traits:** {traits}",
+        f"- **Revision:** {revision if revision is not None else 'preview'}",
+        f"- **Catalog:** {code(doc.get('catalog_version') or 'unknown')}",
+    ]
+    if doc.get("generated_at"):
+        lines.append(f"- **Generated:** {escape(doc['generated_at'])}")
+    lines.append(f"- **Progress:** {progress(doc.get('summary'))}")
+    return lines
+
+
+def _item_lines(item: Item) -> list[str]:
+    status = item.get("status") or "open"
+    title = escape(item.get("title") or item.get("key") or "")
+    struck = status in ("waived", "obsolete")
+    box = "[x]" if status in ("done", "waived", "obsolete") else "[ ]"
+    names = owner_names(item)
+    parts = [
+        f"~~{title}~~" if struck else f"**{title}**",
+        ", ".join(escape(n) for n in names) if names else "_unassigned_",
+        f"priority: {escape(item.get('priority') or 'medium')}",
+    ]
+    if status == "in_progress":
+        parts.append("_in progress_")
+    if status == "obsolete":
+        parts.append("_obsolete_")
+    if status == "waived":
+        parts.append(_waiver(item.get("waiver")))
+    ticket = _ticket(item.get("ticket"))
+    if ticket:
+        parts.append(f"ticket: {ticket}")
+    parts.append(code(item.get("key") or ""))
+    lines = [f"- {box} " + " · ".join(parts)]
+    if item.get("note"):
+        lines.append(f"  - Note: {escape(item['note'])}")
+    return lines
+
+
+def _waiver(waiver: Mapping[str, Any] | None) -> str:
+    waiver = waiver or {}
+    text = f"waived: {escape(waiver.get('reason') or 'no reason given')}"
+    extra = []
+    if waiver.get("approved_by"):
+        extra.append(f"approved by {escape(waiver['approved_by'])}")
+    if waiver.get("expires_on"):
+        extra.append(f"until {escape(waiver['expires_on'])}")
+    return f"{text} ({', '.join(extra)})" if extra else text
+
+
+def _ticket(ticket: Mapping[str, Any] | None) -> str | None:
+    label = ticket_label(ticket)
+    if ticket is None or label is None:
+        return None
+    url = _safe_url(first([ticket.get("url")]))
+    return f"[{escape(label)}]({url})" if url else escape(label)
+
+
+def _safe_url(url: Any) -> str | None:
+    """An http(s) URL with the characters that would end a Markdown link percent-encoded."""
+    if not url or not isinstance(url, str):
+        return None
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return quote(_CONTROL.sub("", url), safe="/:?#[]@!$&'*+,;=%~.-_")

@@ -1,0 +1,117 @@
+"""Plain-text renderer: readable in a 100-column terminal, no colours, no control characters."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+from app.render import Item, owner_names, progress, sections, ticket_label
+
+WIDTH = 100
+MARKERS: Mapping[str, str] = {
+    "open": "[ ]",
+    "in_progress": "[~]",
+    "done": "[x]",
+    "waived": "[-]",
+    "obsolete": "[/]",
+}
+LEGEND = "Legend: [ ] open  [~] in progress  [x] done  [-] waived  [/] obsolete"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_ITEM_INDENT = " " * 6
+_DETAIL_INDENT = " " * 8
+
+
+def clean(value: Any) -> str:
+    """One line of text with control characters (terminal escapes, newlines) removed."""
+    return _CONTROL.sub(" ", "" if value is None else str(value)).strip()
+
+
+def render_text(doc: Mapping[str, Any]) -> str:
+    """The checklist as plain text, sections underlined, details wrapped at 100 columns."""
+    lines = _header(doc)
+    items = doc.get("items") or []
+    if not items:
+        lines += ["", "No items."]
+    for section in sections(items):
+        title = section.title.upper()
+        lines += ["", title, "=" * len(title)]
+        for group, group_items in section.groups.items():
+            if group is not None:
+                group_title = clean(group)
+                lines += ["", f"  {group_title}", "  " + "-" * len(group_title)]
+            for item in group_items:
+                lines += _item_lines(item)
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [first.rstrip()]
+
+
+def _header(doc: Mapping[str, Any]) -> list[str]:
+    project = doc.get("project") or {}
+    revision = doc.get("revision")
+    traits = ", ".join(clean(t) for t in project.get("traits") or ()) or "none"
+    lines = _wrap(f"CHECKLIST: {clean(project.get('name') or 'untitled project')}")
+    lines += _wrap(
+        f"Project: {clean(project.get('slug')) or '(preview)'} | "
+        f"Application: {clean(project.get('application') or 'other')} | Traits: {traits}",
+        rest="  ",
+    )
+    generated = f" | Generated: {clean(doc['generated_at'])}" if doc.get("generated_at") else ""
+    lines += _wrap(
+        f"Revision: {revision if revision is not None else 'preview'} | "
+        f"Catalog: {clean(doc.get('catalog_version') or 'unknown')}{generated}",
+        rest="  ",
+    )
+    lines += [f"Progress: {progress(doc.get('summary'))}", LEGEND]
+    return lines
+
+
+def _item_lines(item: Item) -> list[str]:
+    status = item.get("status") or "open"
+    marker = MARKERS.get(status, "[?]")
+    title = clean(item.get("title") or item.get("key"))
+    suffix = f" ({clean(item.get('priority') or 'medium')}"
+    suffix += ", in progress)" if status == "in_progress" else ")"
+    lines = ["", *_wrap(title + suffix, f"  {marker} ", _ITEM_INDENT)]
+    names = [clean(n) for n in owner_names(item)]
+    lines.append(f"{_ITEM_INDENT}key: {clean(item.get('key'))}")
+    lines += _wrap("owners: " + (", ".join(names) or "unassigned"), _ITEM_INDENT, _DETAIL_INDENT)
+    if status == "waived":
+        lines += _wrap(_waiver(item.get("waiver")), _ITEM_INDENT, _DETAIL_INDENT)
+    ticket = _ticket(item.get("ticket"))
+    if ticket:
+        lines.append(f"{_ITEM_INDENT}ticket: {ticket}")
+    if item.get("note"):
+        lines += _wrap(f"note: {clean(item['note'])}", _ITEM_INDENT, _DETAIL_INDENT)
+    if item.get("detail"):
+        lines += _wrap(clean(item["detail"]), _ITEM_INDENT, _ITEM_INDENT)
+    return lines
+
+
+def _waiver(waiver: Mapping[str, Any] | None) -> str:
+    waiver = waiver or {}
+    text = f"waived: {clean(waiver.get('reason')) or 'no reason given'}"
+    if waiver.get("approved_by"):
+        text += f"; approved by {clean(waiver['approved_by'])}"
+    if waiver.get("expires_on"):
+        text += f"; until {clean(waiver['expires_on'])}"
+    return text
+
+
+def _ticket(ticket: Mapping[str, Any] | None) -> str | None:
+    label = ticket_label(ticket)
+    if ticket is None or label is None:
+        return None
+    url = clean(ticket.get("url"))
+    return f"{clean(label)} <{url}>" if url and url != label else clean(label)

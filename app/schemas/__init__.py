@@ -1,0 +1,1 @@
+"""marshmallow schemas: XCreate / XUpdate / XOut; they validate and shape, never query."""

@@ -1,0 +1,85 @@
+"""The catalog as the API shows it (dumped from the `app.catalog` dataclasses)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+def _as_dict(attribute: str) -> ma.fields.Function:
+    return ma.fields.Function(
+        lambda obj: value.as_dict() if (value := getattr(obj, attribute)) is not None else None
+    )
+
+
+class SourceOut(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "`article` or `authored`"})
+    section = ma.fields.String()
+    quote = ma.fields.String(allow_none=True)
+
+
+class ResponsibilityOut(ma.Schema):
+    key = ma.fields.String()
+    title = ma.fields.String()
+    text = ma.fields.String()
+    source = ma.fields.Nested(SourceOut)
+
+
+class RoleOut(ma.Schema):
+    key = ma.fields.String()
+    title = ma.fields.String()
+    summary = ma.fields.String()
+    required = ma.fields.Boolean()
+    required_when = _as_dict("required_when")
+    skills = ma.fields.List(ma.fields.String())
+    responsibilities = ma.fields.List(ma.fields.Nested(ResponsibilityOut))
+    source = ma.fields.Nested(SourceOut)
+
+
+class CollaborationOut(ma.Schema):
+    key = ma.fields.String()
+    role = ma.fields.String(attribute="role_key")
+    collaborates_with = ma.fields.List(ma.fields.String())
+    outcomes = ma.fields.List(ma.fields.String())
+    source = ma.fields.Nested(SourceOut)
+
+
+class PriorityRuleOut(ma.Schema):
+    when = _as_dict("when")
+    priority = ma.fields.String()
+
+
+class MitigationOut(ma.Schema):
+    key = ma.fields.String()
+    title = ma.fields.String()
+    detail = ma.fields.String()
+    owner_roles = ma.fields.List(ma.fields.String())
+    priority = ma.fields.String()
+    applies_when = _as_dict("applies_when")
+    raised_when = ma.fields.List(ma.fields.Nested(PriorityRuleOut))
+    nist = ma.fields.List(ma.fields.String())
+    source = ma.fields.Nested(SourceOut)
+
+
+class ChallengeOut(ma.Schema):
+    key = ma.fields.String()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    mitigations = ma.fields.List(ma.fields.Nested(MitigationOut))
+    source = ma.fields.Nested(SourceOut)
+
+
+class ApplicationOut(ma.Schema):
+    key = ma.fields.String()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    requires_roles = ma.fields.List(ma.fields.String())
+    raises = ma.fields.Function(lambda app_: dict(app_.raises))
+    source = ma.fields.Nested(SourceOut)
+
+
+class CatalogOut(ma.Schema):
+    version = ma.fields.String()
+    roles = ma.fields.List(ma.fields.Nested(RoleOut))
+    collaborations = ma.fields.List(ma.fields.Nested(CollaborationOut))
+    challenges = ma.fields.List(ma.fields.Nested(ChallengeOut))
+    applications = ma.fields.List(ma.fields.Nested(ApplicationOut))

@@ -1,0 +1,94 @@
+"""Projects and their staffing."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.models import PROJECT_STATUSES
+from app.schemas.common import KEY, SLUG, name_field
+from app.schemas.people import PersonBrief, PersonCreate
+
+
+class Traits(ma.Schema):
+    handles_personal_data = ma.fields.Boolean()
+    user_facing = ma.fields.Boolean()
+    generates_public_content = ma.fields.Boolean()
+    regulated_domain = ma.fields.Boolean()
+
+
+class ProjectCreate(ma.Schema):
+    name = name_field(200, required=True)
+    slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
+    description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
+    application = ma.fields.String(required=True, validate=[validate.Length(max=40), KEY])
+    traits = ma.fields.Nested(Traits, load_default=dict)
+
+
+class ProjectUpdate(ma.Schema):
+    name = name_field(200)
+    slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
+    description = ma.fields.String(validate=validate.Length(max=5000))
+    application = ma.fields.String(validate=[validate.Length(max=40), KEY])
+    traits = ma.fields.Nested(Traits)
+    status = ma.fields.String(validate=validate.OneOf(PROJECT_STATUSES))
+
+
+class ProjectOut(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    slug = ma.fields.String()
+    description = ma.fields.String()
+    application = ma.fields.String()
+    traits = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
+    status = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class ProjectListArgs(ma.Schema):
+    status = ma.fields.String(
+        validate=validate.OneOf((*PROJECT_STATUSES, "all")),
+        metadata={"description": "`active` (default), `archived` or `all`"},
+    )
+
+
+class InlinePerson(PersonCreate):
+    """A person given inline: found by email in the directory, or created."""
+
+
+class AssignmentCreate(ma.Schema):
+    role = ma.fields.String(required=True, validate=[validate.Length(max=80), KEY])
+    person_id = ma.fields.String(validate=validate.Length(max=40))
+    person = ma.fields.Nested(InlinePerson)
+    allocation = ma.fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=0, max=100),
+        metadata={"description": "Percent of the person's time on this project"},
+    )
+    lead = ma.fields.Boolean(load_default=False)
+
+    @ma.validates_schema
+    def exactly_one_person(self, data: dict, **_: object) -> None:
+        if ("person_id" in data) == ("person" in data):
+            raise ma.ValidationError(
+                "Give either person_id or an inline person, not both or neither.", "person_id"
+            )
+
+
+class StaffingReplace(ma.Schema):
+    assignments = ma.fields.List(
+        ma.fields.Nested(AssignmentCreate),
+        required=True,
+        validate=validate.Length(max=1000),
+    )
+
+
+class AssignmentOut(ma.Schema):
+    id = ma.fields.String()
+    project_id = ma.fields.String()
+    role = ma.fields.String(attribute="role_key")
+    person = ma.fields.Nested(PersonBrief)
+    allocation = ma.fields.Integer(allow_none=True)
+    lead = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()

@@ -1,0 +1,1 @@
+"""The business rules: each service takes the session and raises domain errors."""

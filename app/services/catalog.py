@@ -1,0 +1,269 @@
+"""The catalog in the database: loaded from `seed/` by `flask seed`, read back as dataclasses."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.catalog import (
+    Application,
+    Catalog,
+    Challenge,
+    Collaboration,
+    Condition,
+    Mitigation,
+    PriorityRule,
+    Responsibility,
+    Role,
+    SourceRef,
+)
+from app.errors import Problem
+from app.models import (
+    CatalogApplication,
+    CatalogChallenge,
+    CatalogCollaboration,
+    CatalogMitigation,
+    CatalogResponsibility,
+    CatalogRole,
+    CatalogVersion,
+)
+
+_cache: dict[str, Catalog] = {}
+_cache_lock = threading.Lock()
+
+
+def _condition(data: dict[str, Any] | None) -> Condition:
+    data = data or {}
+    return Condition(
+        traits_any=frozenset(data.get("traits_any", ())),
+        applications_any=frozenset(data.get("applications_any", ())),
+    )
+
+
+def _source(data: dict[str, Any]) -> SourceRef:
+    return SourceRef(kind=data["kind"], section=data["section"], quote=data.get("quote"))
+
+
+def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
+    """Every catalog entry as the column values of its table."""
+    rows: dict[type, list[dict[str, Any]]] = {
+        CatalogRole: [],
+        CatalogResponsibility: [],
+        CatalogCollaboration: [],
+        CatalogChallenge: [],
+        CatalogMitigation: [],
+        CatalogApplication: [],
+    }
+    for role in catalog.roles:
+        rows[CatalogRole].append(
+            {
+                "key": role.key,
+                "position": role.position,
+                "source": role.source.as_dict(),
+                "title": role.title,
+                "summary": role.summary,
+                "required": role.required,
+                "required_when": role.required_when.as_dict() if role.required_when else None,
+                "skills": list(role.skills),
+            }
+        )
+        for resp in role.responsibilities:
+            rows[CatalogResponsibility].append(
+                {
+                    "key": resp.key,
+                    "position": resp.position,
+                    "source": resp.source.as_dict(),
+                    "role_key": role.key,
+                    "title": resp.title,
+                    "text": resp.text,
+                }
+            )
+    for collab in catalog.collaborations:
+        rows[CatalogCollaboration].append(
+            {
+                "key": collab.key,
+                "position": collab.position,
+                "source": collab.source.as_dict(),
+                "role_key": collab.role_key,
+                "collaborates_with": list(collab.collaborates_with),
+                "outcomes": list(collab.outcomes),
+            }
+        )
+    for challenge in catalog.challenges:
+        rows[CatalogChallenge].append(
+            {
+                "key": challenge.key,
+                "position": challenge.position,
+                "source": challenge.source.as_dict(),
+                "title": challenge.title,
+                "description": challenge.description,
+            }
+        )
+        for mit in challenge.mitigations:
+            rows[CatalogMitigation].append(
+                {
+                    "key": mit.key,
+                    "position": mit.position,
+                    "source": mit.source.as_dict(),
+                    "challenge_key": challenge.key,
+                    "title": mit.title,
+                    "detail": mit.detail,
+                    "owner_roles": list(mit.owner_roles),
+                    "priority": mit.priority,
+                    "applies_when": mit.applies_when.as_dict(),
+                    "raised_when": [
+                        {"when": rule.when.as_dict(), "priority": rule.priority}
+                        for rule in mit.raised_when
+                    ],
+                    "nist": list(mit.nist),
+                }
+            )
+    for app_ in catalog.applications:
+        rows[CatalogApplication].append(
+            {
+                "key": app_.key,
+                "position": app_.position,
+                "source": app_.source.as_dict(),
+                "title": app_.title,
+                "description": app_.description,
+                "requires_roles": list(app_.requires_roles),
+                "raises": dict(app_.raises),
+            }
+        )
+    return rows
+
+
+def _latest_version(session: Session) -> str | None:
+    return session.scalar(
+        select(CatalogVersion.version).order_by(CatalogVersion.id.desc()).limit(1)
+    )
+
+
+def seed_catalog(session: Session, catalog: Catalog) -> bool:
+    """Upsert every entry by key and record the version; False when it was loaded already."""
+    if _latest_version(session) == catalog.version:
+        return False
+    rows = _rows(catalog)
+    # Parents before children on insert; children before parents on delete.
+    for model, values in rows.items():
+        existing = {row.key: row for row in session.scalars(select(model))}
+        for value in values:
+            row = existing.get(value["key"])
+            if row is None:
+                session.add(model(**value))
+            else:
+                for column, v in value.items():
+                    if getattr(row, column) != v:
+                        setattr(row, column, v)
+        session.flush()
+    for model, values in reversed(rows.items()):
+        keep = [v["key"] for v in values]
+        session.execute(delete(model).where(model.key.not_in(keep)))
+    # A version seen before (a rollback to older data) becomes the latest again.
+    session.execute(delete(CatalogVersion).where(CatalogVersion.version == catalog.version))
+    session.add(CatalogVersion(version=catalog.version))
+    session.commit()
+    return True
+
+
+def current_catalog(session: Session) -> Catalog:
+    """The catalog most recently seeded; built once per version, then served from memory."""
+    version = _latest_version(session)
+    if version is None:
+        raise Problem(
+            "The catalog has not been loaded; an operator must run 'flask seed'.",
+            status=503,
+            title="Catalog not loaded",
+            slug="catalog-not-loaded",
+        )
+    cached = _cache.get(version)
+    if cached is not None:
+        return cached
+    catalog = _read_catalog(session, version)
+    with _cache_lock:
+        _cache.clear()
+        _cache[version] = catalog
+    return catalog
+
+
+def _read_catalog(session: Session, version: str) -> Catalog:
+    def ordered(model: Any) -> list[Any]:
+        return list(session.scalars(select(model).order_by(model.position, model.key)))
+
+    responsibilities: dict[str, list[Responsibility]] = {}
+    for r in ordered(CatalogResponsibility):
+        responsibilities.setdefault(r.role_key, []).append(
+            Responsibility(r.key, r.role_key, r.title, r.text, r.position, _source(r.source))
+        )
+    mitigations: dict[str, list[Mitigation]] = {}
+    for m in ordered(CatalogMitigation):
+        mitigations.setdefault(m.challenge_key, []).append(
+            Mitigation(
+                key=m.key,
+                challenge_key=m.challenge_key,
+                title=m.title,
+                detail=m.detail,
+                owner_roles=tuple(m.owner_roles),
+                priority=m.priority,
+                position=m.position,
+                source=_source(m.source),
+                applies_when=_condition(m.applies_when),
+                raised_when=tuple(
+                    PriorityRule(_condition(rule["when"]), rule["priority"])
+                    for rule in m.raised_when
+                ),
+                nist=tuple(m.nist),
+            )
+        )
+    roles = tuple(
+        Role(
+            key=r.key,
+            title=r.title,
+            summary=r.summary,
+            required=r.required,
+            position=r.position,
+            source=_source(r.source),
+            skills=tuple(r.skills),
+            responsibilities=tuple(responsibilities.get(r.key, ())),
+            required_when=_condition(r.required_when) if r.required_when else None,
+        )
+        for r in ordered(CatalogRole)
+    )
+    collaborations = tuple(
+        Collaboration(
+            c.key,
+            c.role_key,
+            tuple(c.collaborates_with),
+            tuple(c.outcomes),
+            c.position,
+            _source(c.source),
+        )
+        for c in ordered(CatalogCollaboration)
+    )
+    challenges = tuple(
+        Challenge(
+            c.key,
+            c.title,
+            c.description,
+            c.position,
+            _source(c.source),
+            tuple(mitigations.get(c.key, ())),
+        )
+        for c in ordered(CatalogChallenge)
+    )
+    applications = tuple(
+        Application(
+            key=a.key,
+            title=a.title,
+            description=a.description,
+            position=a.position,
+            source=_source(a.source),
+            requires_roles=tuple(a.requires_roles),
+            raises=tuple(sorted(a.raises.items())),
+        )
+        for a in ordered(CatalogApplication)
+    )
+    return Catalog(version, roles, collaborations, challenges, applications)

@@ -1,0 +1,102 @@
+"""The team's directory of people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound
+from app.models import Assignment, Person
+from app.services.events import changes, record_event
+
+
+def person_snapshot(person: Person) -> dict[str, Any]:
+    return {"id": person.id, "name": person.name, "email": person.email, "handles": person.handles}
+
+
+def get_person(session: Session, team_id: str, person_id: str) -> Person:
+    person = session.scalar(select(Person).where(Person.team_id == team_id, Person.id == person_id))
+    if person is None:
+        raise NotFound(f"No person '{person_id}' in this team.")
+    return person
+
+
+def find_by_email(session: Session, team_id: str, email: str) -> Person | None:
+    return session.scalar(
+        select(Person).where(Person.team_id == team_id, Person.email == email.strip().lower())
+    )
+
+
+def _handle_values(handles: dict[str, str | None]) -> dict[str, str | None]:
+    return {system: handles[system] for system in ("github", "jira", "linear") if system in handles}
+
+
+def _ensure_email_free(
+    session: Session, team_id: str, email: str, person_id: str | None = None
+) -> None:
+    # The unique constraint is the real guard; this gives the common case a clear message.
+    other = find_by_email(session, team_id, email)
+    if other is not None and other.id != person_id:
+        raise Conflict(f"A person with the email '{email}' exists already ({other.id}).")
+
+
+def add_person(
+    session: Session, team_id: str, data: dict[str, Any], *, commit: bool = True
+) -> Person:
+    email = data["email"].strip().lower()
+    _ensure_email_free(session, team_id, email)
+    person = Person(
+        team_id=team_id,
+        name=data["name"].strip(),
+        email=email,
+        **_handle_values(data.get("handles") or {}),
+    )
+    session.add(person)
+    session.flush()
+    record_event(session, team_id, "person.created", {"person": person_snapshot(person)})
+    if commit:
+        session.commit()
+    return person
+
+
+def update_person(session: Session, person: Person, data: dict[str, Any]) -> Person:
+    values: dict[str, Any] = {}
+    if "name" in data:
+        values["name"] = data["name"].strip()
+    if "email" in data:
+        values["email"] = data["email"].strip().lower()
+        _ensure_email_free(session, person.team_id, values["email"], person.id)
+    values.update(_handle_values(data.get("handles") or {}))
+    changed = changes(person, values)
+    if changed:
+        record_event(
+            session,
+            person.team_id,
+            "person.updated",
+            {"person": person_snapshot(person), "changes": changed},
+        )
+        session.commit()
+    return person
+
+
+def delete_person(session: Session, person: Person) -> None:
+    """Remove a person and, with them, their assignments (one event per project left)."""
+    assignments = list(session.scalars(select(Assignment).where(Assignment.person_id == person.id)))
+    for assignment in assignments:
+        record_event(
+            session,
+            person.team_id,
+            "assignment.deleted",
+            {
+                "assignment": {"id": assignment.id, "role": assignment.role_key},
+                "person": person_snapshot(person),
+                "reason": "person deleted",
+            },
+            project_id=assignment.project_id,
+        )
+        session.delete(assignment)
+    record_event(session, person.team_id, "person.deleted", {"person": person_snapshot(person)})
+    session.delete(person)
+    session.commit()

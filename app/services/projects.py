@@ -1,0 +1,120 @@
+"""Projects: registration, changes and archiving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import TRAITS, Catalog
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.models import Project
+from app.services.events import changes, record_event
+from app.services.teams import slugify
+
+
+def project_snapshot(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "slug": project.slug,
+        "application": project.application,
+        "traits": project.traits,
+        "status": project.status,
+    }
+
+
+def get_project(session: Session, team_id: str, id_or_slug: str) -> Project:
+    column = Project.id if id_or_slug.startswith("prj_") else Project.slug
+    project = session.scalar(
+        select(Project).where(Project.team_id == team_id, column == id_or_slug)
+    )
+    if project is None:
+        raise NotFound(f"No project '{id_or_slug}' in this team.")
+    return project
+
+
+def _check_application(catalog: Catalog, application: str) -> None:
+    if application not in catalog.application_keys:
+        raise ValidationFailed(
+            f"Unknown application '{application}'.",
+            errors={"application": [f"Must be one of: {', '.join(catalog.application_keys)}."]},
+        )
+
+
+def _ensure_slug_free(
+    session: Session, team_id: str, slug: str, project_id: str | None = None
+) -> None:
+    other = session.scalar(
+        select(Project.id).where(Project.team_id == team_id, Project.slug == slug)
+    )
+    if other is not None and other != project_id:
+        raise Conflict(f"A project with the slug '{slug}' exists already in this team.")
+
+
+def create_project(
+    session: Session, catalog: Catalog, team_id: str, data: dict[str, Any]
+) -> Project:
+    _check_application(catalog, data["application"])
+    slug = data.get("slug") or slugify(data["name"])
+    _ensure_slug_free(session, team_id, slug)
+    project = Project(
+        team_id=team_id,
+        name=data["name"].strip(),
+        slug=slug,
+        description=data.get("description", ""),
+        application=data["application"],
+        **{trait: bool(data.get("traits", {}).get(trait, False)) for trait in TRAITS},
+    )
+    session.add(project)
+    session.flush()
+    record_event(
+        session,
+        team_id,
+        "project.created",
+        {"project": project_snapshot(project)},
+        project_id=project.id,
+    )
+    session.commit()
+    return project
+
+
+def update_project(
+    session: Session, catalog: Catalog, project: Project, data: dict[str, Any]
+) -> Project:
+    values = {
+        k: data[k] for k in ("name", "slug", "description", "application", "status") if k in data
+    }
+    if "name" in values:
+        values["name"] = values["name"].strip()
+    if "application" in values:
+        _check_application(catalog, values["application"])
+    if "slug" in values:
+        _ensure_slug_free(session, project.team_id, values["slug"], project.id)
+    values.update(data.get("traits") or {})
+    changed = changes(project, values)
+    if changed:
+        record_event(
+            session,
+            project.team_id,
+            "project.updated",
+            {"project": project_snapshot(project), "changes": changed},
+            project_id=project.id,
+        )
+        session.commit()
+    return project
+
+
+def archive_project(session: Session, project: Project) -> Project:
+    if project.status != "archived":
+        project.status = "archived"
+        record_event(
+            session,
+            project.team_id,
+            "project.archived",
+            {"project": project_snapshot(project)},
+            project_id=project.id,
+        )
+        session.commit()
+    return project

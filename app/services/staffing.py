@@ -1,0 +1,182 @@
+"""Assignments: who holds which role on a project."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.models import Assignment, Person, Project
+from app.services.events import record_event
+from app.services.people import add_person, find_by_email, get_person, person_snapshot
+
+
+def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
+    return {
+        "id": assignment.id,
+        "role": assignment.role_key,
+        "person": person_snapshot(assignment.person),
+        "allocation": assignment.allocation,
+        "lead": assignment.lead,
+    }
+
+
+def list_assignments(session: Session, project: Project) -> list[Assignment]:
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.project_id == project.id)
+            .order_by(Assignment.created_at, Assignment.id)
+        )
+    )
+
+
+def get_assignment(session: Session, project: Project, assignment_id: str) -> Assignment:
+    assignment = session.scalar(
+        select(Assignment).where(
+            Assignment.project_id == project.id, Assignment.id == assignment_id
+        )
+    )
+    if assignment is None:
+        raise NotFound(f"No assignment '{assignment_id}' on this project.")
+    return assignment
+
+
+def _check_role(catalog: Catalog, role: str, field: str = "role") -> None:
+    if role not in catalog.role_keys:
+        raise ValidationFailed(
+            f"Unknown role '{role}'.",
+            errors={field: [f"Must be one of: {', '.join(catalog.role_keys)}."]},
+        )
+
+
+def _resolve_person(session: Session, team_id: str, data: dict[str, Any]) -> Person:
+    if "person_id" in data:
+        return get_person(session, team_id, data["person_id"])
+    inline = data["person"]
+    return find_by_email(session, team_id, inline["email"]) or add_person(
+        session, team_id, inline, commit=False
+    )
+
+
+def _new_assignment(project: Project, person: Person, data: dict[str, Any]) -> Assignment:
+    return Assignment(
+        team_id=project.team_id,
+        project_id=project.id,
+        person_id=person.id,
+        person=person,
+        role_key=data["role"],
+        allocation=data.get("allocation"),
+        lead=data.get("lead", False),
+    )
+
+
+def add_assignment(
+    session: Session, catalog: Catalog, project: Project, data: dict[str, Any]
+) -> Assignment:
+    _check_role(catalog, data["role"])
+    person = _resolve_person(session, project.team_id, data)
+    duplicate = session.scalar(
+        select(Assignment.id).where(
+            Assignment.project_id == project.id,
+            Assignment.person_id == person.id,
+            Assignment.role_key == data["role"],
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(
+            f"{person.name} already holds the role '{data['role']}' on this project ({duplicate})."
+        )
+    assignment = _new_assignment(project, person, data)
+    session.add(assignment)
+    session.flush()
+    record_event(
+        session,
+        project.team_id,
+        "assignment.created",
+        {"assignment": assignment_snapshot(assignment)},
+        project_id=project.id,
+    )
+    session.commit()
+    return assignment
+
+
+def remove_assignment(session: Session, project: Project, assignment: Assignment) -> None:
+    record_event(
+        session,
+        project.team_id,
+        "assignment.deleted",
+        {"assignment": assignment_snapshot(assignment)},
+        project_id=project.id,
+    )
+    session.delete(assignment)
+    session.commit()
+
+
+def replace_staffing(
+    session: Session, catalog: Catalog, project: Project, entries: Sequence[dict[str, Any]]
+) -> list[Assignment]:
+    """Make the project's staffing exactly `entries`, in one transaction.
+
+    Assignments that stay (same person, same role) keep their id and are updated in place.
+    """
+    errors: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        if entry["role"] not in catalog.role_keys:
+            errors[f"assignments.{index}.role"] = [
+                f"Must be one of: {', '.join(catalog.role_keys)}."
+            ]
+    if errors:
+        raise ValidationFailed("Some assignments name an unknown role.", errors=errors)
+
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        person = _resolve_person(session, project.team_id, entry)
+        pair = (person.id, entry["role"])
+        if pair in wanted:
+            raise ValidationFailed(
+                f"{person.name} is given the role '{entry['role']}' twice.",
+                errors={f"assignments.{index}": ["Duplicate person and role."]},
+            )
+        wanted[pair] = {**entry, "_person": person}
+
+    current = {(a.person_id, a.role_key): a for a in list_assignments(session, project)}
+    added, removed, updated = [], [], []
+    for pair, assignment in current.items():
+        if pair not in wanted:
+            removed.append(assignment_snapshot(assignment))
+            session.delete(assignment)
+    result: list[Assignment] = []
+    for pair, entry in wanted.items():
+        assignment = current.get(pair)
+        if assignment is None:
+            assignment = _new_assignment(project, entry["_person"], entry)
+            session.add(assignment)
+            added.append(assignment)
+        elif (assignment.allocation, assignment.lead) != (
+            entry.get("allocation"),
+            entry.get("lead", False),
+        ):
+            assignment.allocation = entry.get("allocation")
+            assignment.lead = entry.get("lead", False)
+            updated.append(assignment)
+        result.append(assignment)
+    session.flush()
+    record_event(
+        session,
+        project.team_id,
+        "staffing.replaced",
+        {
+            "project": {"id": project.id, "slug": project.slug},
+            "added": [assignment_snapshot(a) for a in added],
+            "updated": [assignment_snapshot(a) for a in updated],
+            "removed": removed,
+        },
+        project_id=project.id,
+    )
+    session.commit()
+    return result

@@ -1,0 +1,110 @@
+"""Teams and their API keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.http.auth import TOKEN_PREFIX, hash_token, new_token
+from app.models import SCOPES, ApiKey, Team, utcnow
+from app.services.events import record_event
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].strip("-") or "item"
+
+
+def create_team(session: Session, name: str, slug: str | None = None) -> Team:
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise ValidationFailed(
+            "A team name has 1 to 120 characters.", errors={"name": ["Bad length."]}
+        )
+    slug = slug or slugify(name)
+    if session.scalar(select(Team.id).where(Team.slug == slug)):
+        raise Conflict(f"A team with the slug '{slug}' exists already.")
+    team = Team(name=name, slug=slug)
+    session.add(team)
+    session.flush()
+    record_event(
+        session,
+        team.id,
+        "team.created",
+        {"team": {"id": team.id, "name": name, "slug": slug}},
+        actor="cli",
+    )
+    session.commit()
+    return team
+
+
+def find_team(session: Session, id_or_slug: str) -> Team:
+    team = session.scalar(select(Team).where(or_(Team.id == id_or_slug, Team.slug == id_or_slug)))
+    if team is None:
+        raise NotFound(f"No team '{id_or_slug}'.")
+    return team
+
+
+def parse_scopes(raw: str | Iterable[str]) -> list[str]:
+    scopes = [s.strip() for s in (raw.split(",") if isinstance(raw, str) else raw) if s.strip()]
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationFailed(
+            f"Scopes are a comma-separated subset of {', '.join(SCOPES)}.",
+            errors={"scopes": [f"Unknown scope: {s}" for s in unknown] or ["No scope given."]},
+        )
+    return [s for s in SCOPES if s in scopes]
+
+
+def create_key(
+    session: Session, team: Team, scopes: Iterable[str], name: str = ""
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is not stored and cannot be shown again."""
+    token = new_token()
+    key = ApiKey(
+        team_id=team.id,
+        name=name or "api key",
+        prefix=token[: len(TOKEN_PREFIX) + 6],
+        secret_hash=hash_token(token),
+        scopes=",".join(parse_scopes(list(scopes))),
+    )
+    session.add(key)
+    session.flush()
+    record_event(
+        session,
+        team.id,
+        "api_key.created",
+        {"api_key": {"id": key.id, "name": key.name, "scopes": key.scopes, "prefix": key.prefix}},
+        actor="cli",
+    )
+    session.commit()
+    return key, token
+
+
+def list_keys(session: Session, team: Team) -> list[ApiKey]:
+    return list(
+        session.scalars(select(ApiKey).where(ApiKey.team_id == team.id).order_by(ApiKey.created_at))
+    )
+
+
+def revoke_key(session: Session, key_id: str) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key '{key_id}'.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        record_event(
+            session,
+            key.team_id,
+            "api_key.revoked",
+            {"api_key": {"id": key.id, "name": key.name}},
+            actor="cli",
+        )
+        session.commit()
+    return key

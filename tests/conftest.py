@@ -1,0 +1,208 @@
+"""Fixtures: one application per database backend, its schema built by the migrations.
+
+Every test that uses `app` (or `client`, `api`, ...) runs once on SQLite and once on
+PostgreSQL. PostgreSQL is taken from `TEST_POSTGRES_URL` (default: the local server); when it
+is unreachable its tests are skipped, unless `REQUIRE_POSTGRES=1` (as in CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.config import Settings
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Base
+from app.services import teams
+from app.services.catalog import seed_catalog
+from app.services.migrations import MIGRATIONS_DIR
+from seed.loader import load_catalog
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+@contextmanager
+def _fresh_postgres_database() -> Iterator[str]:
+    """Create a database of its own for this run, and drop it afterwards."""
+    name = f"test_staffing_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+            yield url.render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _build_app(database_url: str) -> Flask:
+    settings = dataclasses.replace(Settings.from_env(), database_url=database_url)
+    return create_app(settings, {"TESTING": True})
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """An application on a fresh database of one backend, migrated and seeded."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("db") / "test.db"
+        database = _nullcontext(f"sqlite:///{path}")
+    else:
+        database = _fresh_postgres_database()
+    with database as url:
+        app = _build_app(url)
+        with app.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+            seed_catalog(db.session, load_catalog())
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@contextmanager
+def _nullcontext(value: str) -> Iterator[str]:
+    yield value
+
+
+@pytest.fixture
+def app(backend_app: Flask) -> Iterator[Flask]:
+    """The application for one test; every row the test wrote is gone afterwards."""
+    yield backend_app
+    with backend_app.app_context():
+        db.session.remove()
+        tables = [t for t in Base.metadata.sorted_tables if not t.name.startswith("catalog_")]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                connection.execute(text(f"TRUNCATE {names} CASCADE"))
+            else:
+                for table in reversed(tables):
+                    connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class ApiClient:
+    """A test client that sends one team's API key and JSON bodies."""
+
+    def __init__(self, client: FlaskClient, token: str, team_id: str) -> None:
+        self.client = client
+        self.token = token
+        self.team_id = team_id
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ):
+        return self.client.open(path, method=method, headers=self._headers(headers), **kwargs)
+
+    def get(self, path: str, **kwargs: Any):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any):
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any):
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def make_api(app: Flask, client: FlaskClient) -> Callable[..., ApiClient]:
+    """Make a team (unless given) and an API client holding a key of it with `scopes`."""
+
+    def make(
+        team: str = "Team A", scopes: tuple[str, ...] = ("read", "write", "admin")
+    ) -> ApiClient:
+        with app.app_context():
+            try:
+                found = teams.find_team(db.session, teams.slugify(team))
+            except NotFound:
+                found = teams.create_team(db.session, team)
+            _, token = teams.create_key(db.session, found, scopes, "test")
+            return ApiClient(client, token, found.id)
+
+    return make
+
+
+@pytest.fixture
+def api(make_api: Callable[..., ApiClient]) -> ApiClient:
+    """A client of team A with every scope."""
+    return make_api()
+
+
+@pytest.fixture
+def other_api(make_api: Callable[..., ApiClient]) -> ApiClient:
+    """A client of another team, B, with every scope."""
+    return make_api("Team B")
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """`with count_queries() as counter:` records every SQL statement the app runs."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            counter.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

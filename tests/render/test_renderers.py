@@ -1,0 +1,387 @@
+"""Checklist renderers: Markdown, CSV and text, parsed back and checked against the document."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from app.render import FORMATS, render
+from app.render.csvfile import COLUMNS, neutralise
+from app.render.markdown import escape
+
+ADA = {
+    "id": "p1",
+    "name": "Ada Lovelace",
+    "email": "ada@example.org",
+    "handles": {"github": "ada"},
+}
+MALLORY = {
+    "id": "p2",
+    "name": "Mallory <img src=x onerror=alert(1)> *bold* [click](javascript:alert(1)) `x` #1 | ~~",
+    "email": "mallory@example.org",
+    "handles": {},
+}
+FORMULA = {"id": "p3", "name": '=HYPERLINK("http://evil.example/","click")', "email": None}
+
+
+def _item(key, kind, status="open", **kw):
+    item = {
+        "id": f"itm_{key}",
+        "key": key,
+        "kind": kind,
+        "title": f"Title of {key}",
+        "detail": f"Detail of {key}.",
+        "roles": ["data-scientist"],
+        "role_titles": ["Data Scientist"],
+        "owners": [ADA],
+        "priority": "high",
+        "status": status,
+        "note": None,
+        "waiver": None,
+        "ticket": None,
+        "because": ["Because."],
+        "source": {"kind": "article", "section": "s", "quote": None},
+    }
+    item.update(kw)
+    return item
+
+
+def make_doc():
+    """A checklist with every kind and status, a waiver, a ticket and hostile owner names."""
+    items = [
+        _item("data-scientist.collect", "responsibility", "done"),
+        _item("data-scientist.develop", "responsibility", "in_progress", owners=[ADA, MALLORY]),
+        _item(
+            "machine-learning-engineer.deploy",
+            "responsibility",
+            roles=["machine-learning-engineer"],
+            role_titles=["Machine Learning Engineer"],
+            owners=[],
+            ticket={"system": "jira", "key": "PROJ-123", "url": "https://jira.example/PROJ-123"},
+        ),
+        _item(
+            "collaboration.data-scientist.ai-ethicist",
+            "collaboration",
+            roles=["data-scientist", "ai-ethicist"],
+            role_titles=["Data Scientist", "AI Ethicist"],
+            owners=[FORMULA],
+            priority="medium",
+        ),
+        _item(
+            "data-privacy.inventory",
+            "mitigation",
+            "waived",
+            source={"challenge": "data-privacy", "challenge_title": "Data Privacy", "nist": []},
+            waiver={
+                "reason": "Covered by *the* <DPA>",
+                "approved_by": "Grace",
+                "expires_on": "2030-01-01",
+            },
+        ),
+        _item(
+            "bias-and-fairness.audit",
+            "mitigation",
+            source={"challenge": "bias-and-fairness", "challenge_title": "Bias and Fairness"},
+            note="+1 from the team\nsecond line",
+            detail="A long detail. " * 30,
+        ),
+        _item("staffing.unfilled.ai-ethicist", "staffing", owners=[], roles=["ai-ethicist"]),
+        _item("data-scientist.old", "responsibility", "obsolete"),
+    ]
+    by_status = {s: 0 for s in ("open", "in_progress", "done", "waived", "obsolete")}
+    for item in items:
+        by_status[item["status"]] += 1
+    return {
+        "project": {
+            "name": "Support *assistant*",
+            "slug": "support-assistant",
+            "application": "content-creation",
+            "traits": ["user_facing"],
+        },
+        "revision": 3,
+        "catalog_version": "sha256:abc",
+        "generated_at": "2024-05-01T10:00:00+00:00",
+        "summary": {
+            "total": len(items),
+            "by_status": by_status,
+            "by_kind": {},
+            "percent_done": 20,
+        },
+        "items": items,
+    }
+
+
+@pytest.fixture
+def doc():
+    return make_doc()
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def test_formats_map_to_media_types():
+    assert FORMATS == {
+        "json": "application/json",
+        "markdown": "text/markdown",
+        "csv": "text/csv",
+        "text": "text/plain",
+    }
+
+
+def test_an_unknown_format_is_refused(doc):
+    with pytest.raises(ValueError, match="xml"):
+        render(doc, "xml")
+
+
+def test_json_round_trips(doc):
+    assert json.loads(render(doc, "json")) == doc
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "text"])
+def test_rendering_does_not_change_the_document(doc, fmt):
+    before = copy.deepcopy(doc)
+    render(doc, fmt)
+    assert doc == before
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+BOX = re.compile(r"^- \[( |x)\] ", re.MULTILINE)
+
+
+def _item_line(markdown: str, key: str) -> str:
+    (line,) = [line for line in markdown.splitlines() if f"`{key}`" in line]
+    return line
+
+
+def test_markdown_has_one_task_box_per_item(doc):
+    markdown = render(doc, "markdown")
+    boxes = BOX.findall(markdown)
+    assert len(boxes) == len(doc["items"])
+    assert boxes.count("x") == 3  # done, waived, obsolete
+
+
+def test_markdown_header_shows_project_revision_and_progress(doc):
+    markdown = render(doc, "markdown")
+    assert markdown.startswith("# Checklist: Support \\*assistant\\*\n")
+    assert "**Revision:** 3" in markdown
+    assert "20% done (1 of 8 items done" in markdown
+
+
+def test_markdown_preview_has_no_revision(doc):
+    doc["revision"] = None
+    doc["project"]["slug"] = None
+    markdown = render(doc, "markdown")
+    assert "**Revision:** preview" in markdown
+    assert "**Project:** _preview_" in markdown
+
+
+def test_markdown_groups_by_kind_then_role_with_obsolete_last(doc):
+    headings = [line for line in render(doc, "markdown").splitlines() if line.startswith("#")]
+    assert headings == [
+        "# Checklist: Support \\*assistant\\*",
+        "## Responsibilities",
+        "### Data Scientist",
+        "### Machine Learning Engineer",
+        "## Collaborations",
+        "## Mitigations",
+        "### Data Privacy",
+        "### Bias and Fairness",
+        "## Staffing",
+        "## Obsolete",
+    ]
+
+
+def test_markdown_item_lines(doc):
+    markdown = render(doc, "markdown")
+    done = _item_line(markdown, "data-scientist.collect")
+    assert done.startswith("- [x] **Title of data-scientist.collect**")
+    assert "Ada Lovelace" in done
+    assert "priority: high" in done
+    assert "_in progress_" in _item_line(markdown, "data-scientist.develop")
+    deploy = _item_line(markdown, "machine-learning-engineer.deploy")
+    assert deploy.startswith("- [ ] ")
+    assert "_unassigned_" in deploy
+    assert "[PROJ-123](https://jira.example/PROJ-123)" in deploy
+
+
+def test_markdown_waived_items_are_struck_through_with_the_reason(doc):
+    line = _item_line(render(doc, "markdown"), "data-privacy.inventory")
+    assert line.startswith("- [x] ~~Title of data-privacy.inventory~~")
+    assert "waived: Covered by \\*the\\* \\<DPA\\>" in line
+    assert "approved by Grace" in line
+
+
+def test_markdown_note_stays_on_one_line(doc):
+    markdown = render(doc, "markdown")
+    assert "  - Note: +1 from the team second line" in markdown
+
+
+def test_markdown_escapes_a_malicious_name(doc):
+    line = _item_line(render(doc, "markdown"), "data-scientist.develop")
+    assert not re.search(r"(?<!\\)[<>]", line)  # no unescaped angle bracket: no raw HTML
+    assert "\\<img src=x onerror=alert\\(1\\)\\>" in line
+    assert "\\*bold\\*" in line
+    assert "\\[click\\]\\(javascript:alert\\(1\\)\\)" in line
+    assert "\\`x\\`" in line
+    assert "\\#1 \\| \\~\\~" in line
+    assert len(BOX.findall(render(doc, "markdown"))) == len(doc["items"])
+
+
+@pytest.mark.parametrize("char", list("\\*_[]<>#|~`"))
+def test_markdown_escape_covers_each_special_character(char):
+    assert escape(f"a{char}b") == f"a\\{char}b"
+
+
+def test_markdown_refuses_to_link_a_non_http_ticket_url(doc):
+    doc["items"][2]["ticket"] = {"system": "other", "key": "T-1", "url": "javascript:alert(1)"}
+    line = _item_line(render(doc, "markdown"), "machine-learning-engineer.deploy")
+    assert "javascript" not in line
+    assert "ticket: T-1" in line
+
+
+def test_markdown_key_with_backticks_stays_a_code_span(doc):
+    doc["items"][0]["key"] = "odd`key"
+    assert "``odd`key``" in render(doc, "markdown")
+
+
+def test_markdown_of_an_empty_checklist(doc):
+    doc["items"] = []
+    markdown = render(doc, "markdown")
+    assert "_No items._" in markdown
+    assert not BOX.findall(markdown)
+    assert "## Obsolete" not in markdown
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_csv_has_a_header_and_one_row_per_item(doc):
+    text = render(doc, "csv")
+    assert text.startswith(",".join(COLUMNS) + "\r\n")
+    rows = _rows(text)
+    assert len(rows) == len(doc["items"])
+    assert list(rows[0]) == list(COLUMNS)
+    assert [row["key"] for row in rows] == [item["key"] for item in doc["items"]]
+
+
+def test_csv_joins_lists_and_names_the_ticket(doc):
+    rows = {row["key"]: row for row in _rows(render(doc, "csv"))}
+    develop = rows["data-scientist.develop"]
+    assert develop["owners"].startswith("Ada Lovelace; Mallory")
+    assert develop["owner_emails"] == "ada@example.org; mallory@example.org"
+    assert develop["status"] == "in_progress"
+    assert rows["collaboration.data-scientist.ai-ethicist"]["roles"] == (
+        "data-scientist; ai-ethicist"
+    )
+    assert rows["machine-learning-engineer.deploy"]["ticket"] == "PROJ-123"
+    assert rows["machine-learning-engineer.deploy"]["owners"] == ""
+
+
+def test_csv_neutralises_formulas(doc):
+    doc["items"][1]["title"] = "+1 for this"
+    doc["items"][1]["detail"] = "-2 points"
+    doc["items"][2]["title"] = "@SUM(A1:A2)"
+    doc["items"][2]["detail"] = "\tcmd"
+    rows = {row["key"]: row for row in _rows(render(doc, "csv"))}
+    assert rows["collaboration.data-scientist.ai-ethicist"]["owners"] == (
+        '\'=HYPERLINK("http://evil.example/","click")'
+    )
+    assert rows["data-scientist.develop"]["title"] == "'+1 for this"
+    assert rows["data-scientist.develop"]["detail"] == "'-2 points"
+    assert rows["machine-learning-engineer.deploy"]["title"] == "'@SUM(A1:A2)"
+    assert rows["machine-learning-engineer.deploy"]["detail"] == "'\tcmd"
+    cells = [cell for row in rows.values() for cell in row.values()]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("=1+1", "'=1+1"), ("\rx", "'\rx"), ("a=b", "a=b"), ("", ""), (None, ""), (12, "12")],
+)
+def test_neutralise(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_csv_keeps_a_multiline_cell_in_one_row(doc):
+    doc["items"][0]["detail"] = "line one\nline two, with a comma"
+    rows = _rows(render(doc, "csv"))
+    assert len(rows) == len(doc["items"])
+    assert rows[0]["detail"] == "line one\nline two, with a comma"
+
+
+def test_csv_of_an_empty_checklist_is_just_the_header(doc):
+    doc["items"] = []
+    assert render(doc, "csv") == ",".join(COLUMNS) + "\r\n"
+
+
+# --------------------------------------------------------------------------- text
+
+
+def test_text_contains_every_item_key_and_fits_in_100_columns(doc):
+    text = render(doc, "text")
+    for item in doc["items"]:
+        assert f"key: {item['key']}" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "\x1b" not in text
+
+
+def test_text_markers_follow_the_status(doc):
+    lines = render(doc, "text").splitlines()
+
+    def marker_of(title: str) -> str:
+        (line,) = [line for line in lines if title in line and "[" in line]
+        return line.strip()[:3]
+
+    assert marker_of("Title of data-scientist.collect") == "[x]"
+    assert marker_of("Title of data-scientist.develop") == "[~]"
+    assert marker_of("Title of machine-learning-engineer.deploy") == "[ ]"
+    assert marker_of("Title of data-privacy.inventory") == "[-]"
+    assert marker_of("Title of data-scientist.old") == "[/]"
+
+
+def test_text_shows_waiver_owners_header_and_sections(doc):
+    text = render(doc, "text")
+    assert text.startswith("CHECKLIST: Support *assistant*\n")
+    assert "Revision: 3" in text
+    assert "waived: Covered by *the* <DPA>; approved by Grace; until 2030-01-01" in text
+    assert "owners: unassigned" in text
+    assert "ticket: PROJ-123 <https://jira.example/PROJ-123>" in text
+    sections = ["RESPONSIBILITIES", "COLLABORATIONS", "MITIGATIONS", "STAFFING"]
+    positions = [text.index(f"\n{s}\n") for s in [*sections, "OBSOLETE"]]
+    assert positions == sorted(positions)
+
+
+def test_text_wraps_long_details(doc):
+    lines = render(doc, "text").splitlines()
+    detail_lines = [line for line in lines if "long detail" in line]
+    assert len(detail_lines) >= 4
+    assert all(line.startswith("      ") and len(line) <= 100 for line in detail_lines)
+
+
+def test_text_strips_terminal_escapes_from_names(doc):
+    doc["items"][0]["owners"] = [{**ADA, "name": "Eve\x1b[31m red\x07"}]
+    text = render(doc, "text")
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "Eve [31m red" in text
+
+
+def test_text_preview_header(doc):
+    doc["revision"] = None
+    doc["project"]["slug"] = None
+    doc["generated_at"] = None
+    text = render(doc, "text")
+    assert "Project: (preview)" in text
+    assert "Revision: preview" in text
+    assert "Generated" not in text

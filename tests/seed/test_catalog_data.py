@@ -1,0 +1,653 @@
+"""The seed catalog's content and the loader's strict validation (no database, no app)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.catalog import PRIORITIES, TRAITS, Catalog, Condition, SourceRef
+from seed.loader import ARTICLE_PATH, DEFAULT_PATH, CatalogError, load_catalog
+
+ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")
+NIST_ALLOWED = {
+    "GOVERN 2.1",
+    "MAP 1.2",
+    "MAP 2.3",
+    "MEASURE 2.9",
+    "MEASURE 2.10",
+    "MEASURE 2.11",
+    "MANAGE 1.3",
+}
+
+ARTICLE_ROLES = {
+    "data-scientist": [
+        "Collecting and preprocessing data from various sources.",
+        "Developing algorithms and models to understand patterns.",
+        "Evaluating model performance and making necessary adjustments.",
+    ],
+    "machine-learning-engineer": [
+        "Building and optimizing neural networks.",
+        "Training models on large datasets to improve accuracy.",
+        "Deploying models in production environments.",
+    ],
+    "ai-ethicist": [
+        "Establishing guidelines for ethical AI use.",
+        "Analyzing AI outputs for bias or harmful content.",
+        "Educating teams on ethical considerations in AI development.",
+    ],
+    "ux-designer": [
+        "Designing user-friendly interactions with AI-generated content.",
+        "Conducting user research to understand needs and preferences.",
+        "Iterating designs based on feedback and usability testing.",
+    ],
+    "content-curator": [
+        "Reviewing AI-generated content for accuracy and appropriateness.",
+        "Providing feedback to improve the underlying models.",
+        "Curating datasets to train AI systems effectively.",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def all_sources(catalog: Catalog) -> list[tuple[str, SourceRef]]:
+    sources = []
+    for role in catalog.roles:
+        sources.append((role.key, role.source))
+        sources += [(r.key, r.source) for r in role.responsibilities]
+    sources += [(f"collaboration {c.key}", c.source) for c in catalog.collaborations]
+    for challenge in catalog.challenges:
+        sources.append((challenge.key, challenge.source))
+        sources += [(m.key, m.source) for m in challenge.mitigations]
+    sources += [(a.key, a.source) for a in catalog.applications]
+    return sources
+
+
+# --- Content -------------------------------------------------------------------------------
+
+
+def test_role_keys_and_order(catalog: Catalog) -> None:
+    assert catalog.role_keys == (
+        "data-scientist",
+        "machine-learning-engineer",
+        "ai-ethicist",
+        "ux-designer",
+        "content-curator",
+        "ai-researcher",
+        "product-manager",
+    )
+    assert [r.position for r in catalog.roles] == list(range(7))
+
+
+@pytest.mark.parametrize("role_key", list(ARTICLE_ROLES))
+def test_article_roles_have_their_three_responsibilities_verbatim(
+    catalog: Catalog, role_key: str
+) -> None:
+    role = catalog.role(role_key)
+    assert role is not None
+    assert [r.text for r in role.responsibilities] == ARTICLE_ROLES[role_key]
+    for position, resp in enumerate(role.responsibilities):
+        assert resp.text in ARTICLE
+        assert resp.role_key == role_key
+        assert resp.position == position
+        assert resp.key.startswith(f"{role_key}.")
+        assert resp.source.kind == "article"
+        assert resp.source.quote == resp.text
+        assert resp.title and resp.title[0].isupper() and not resp.title.endswith(".")
+    assert role.summary in ARTICLE
+    assert role.source.kind == "article"
+
+
+def test_responsibility_key_and_title_examples(catalog: Catalog) -> None:
+    first = catalog.roles[0].responsibilities[0]
+    assert first.key == "data-scientist.collect-and-preprocess-data"
+    assert first.title == "Collect and preprocess data"
+
+
+def test_faq_roles(catalog: Catalog) -> None:
+    researcher = catalog.role("ai-researcher")
+    assert researcher is not None and researcher.title == "AI Researcher"
+    assert [r.source.quote for r in researcher.responsibilities] == [
+        "exploring new algorithms",
+        "publishing findings",
+        "advancing the theoretical foundations of generative AI",
+    ]
+    manager = catalog.role("product-manager")
+    assert manager is not None and manager.title == "Product Manager"
+    assert [r.source.quote for r in manager.responsibilities] == [
+        "bridge the gap between technical teams and stakeholders",
+        "defining the vision and strategy for generative AI products",
+    ]
+    for role in (researcher, manager):
+        assert role.summary in ARTICLE
+        assert role.source.section.startswith("FAQ")
+        assert not role.required
+
+
+def test_required_policy(catalog: Catalog) -> None:
+    def role(key: str):
+        found = catalog.role(key)
+        assert found is not None
+        return found
+
+    assert role("data-scientist").required and role("data-scientist").required_when is None
+    assert role("machine-learning-engineer").required
+    assert role("ai-ethicist").required_when == Condition(
+        traits_any=frozenset(
+            {"handles_personal_data", "generates_public_content", "regulated_domain"}
+        ),
+        applications_any=frozenset({"healthcare-solutions"}),
+    )
+    assert role("ux-designer").required_when == Condition(
+        traits_any=frozenset({"user_facing"}),
+        applications_any=frozenset({"product-design", "virtual-reality"}),
+    )
+    assert role("content-curator").required_when == Condition(
+        traits_any=frozenset({"generates_public_content"}),
+        applications_any=frozenset({"content-creation", "music-composition"}),
+    )
+    assert role("ai-researcher").required_when is None
+    for key in (
+        "ai-ethicist",
+        "ux-designer",
+        "content-curator",
+        "ai-researcher",
+        "product-manager",
+    ):
+        assert role(key).required is False
+
+
+def test_skills_include_the_faq_skills(catalog: Catalog) -> None:
+    faq_skills = {"programming", "mathematics", "data analysis"}
+    ds = catalog.role("data-scientist")
+    assert ds is not None
+    assert faq_skills | {"strong understanding of machine learning concepts"} <= set(ds.skills)
+    for role in catalog.roles:
+        assert len(role.skills) >= 3, role.key
+        assert len(set(role.skills)) == len(role.skills), role.key
+
+
+def test_collaboration_table(catalog: Catalog) -> None:
+    rows = {
+        c.key: (c.role_key, c.collaborates_with, c.outcomes, c.position)
+        for c in catalog.collaborations
+    }
+    assert rows == {
+        "data-scientist": (
+            "data-scientist",
+            ("machine-learning-engineer", "ai-ethicist"),
+            ("Model refinement", "ethical data usage"),
+            0,
+        ),
+        "machine-learning-engineer": (
+            "machine-learning-engineer",
+            ("data-scientist", "ux-designer"),
+            ("Optimized interfaces and model deployment",),
+            1,
+        ),
+        "ai-ethicist": (
+            "ai-ethicist",
+            ("data-scientist", "content-curator"),
+            ("Ethical guidelines", "content accuracy"),
+            2,
+        ),
+        "ux-designer": (
+            "ux-designer",
+            ("machine-learning-engineer", "content-curator"),
+            ("User satisfaction", "intuitive design"),
+            3,
+        ),
+        "content-curator": (
+            "content-curator",
+            ("data-scientist", "ai-ethicist"),
+            ("Quality assurance", "data relevance"),
+            4,
+        ),
+    }
+    for collaboration in catalog.collaborations:
+        quote = collaboration.source.quote
+        assert quote is not None and quote.startswith("| ") and quote in ARTICLE
+        assert f"| {', '.join(collaboration.outcomes)} |" in quote
+
+
+def test_challenges(catalog: Catalog) -> None:
+    assert [c.key for c in catalog.challenges] == [
+        "data-privacy",
+        "bias-and-fairness",
+        "technical-complexity",
+        "explainability",
+    ]
+    for challenge in catalog.challenges[:3]:
+        assert f"{challenge.title}: {challenge.description}" in ARTICLE
+    explainability = catalog.challenge("explainability")
+    assert explainability is not None
+    assert explainability.description in ARTICLE
+    assert "Greater Emphasis on Explainability" in explainability.source.section
+
+
+def test_applications(catalog: Catalog) -> None:
+    assert catalog.application_keys == (
+        "content-creation",
+        "product-design",
+        "music-composition",
+        "virtual-reality",
+        "healthcare-solutions",
+        "other",
+    )
+    for app in catalog.applications[:5]:
+        assert f"- {app.title}\n" in ARTICLE and app.source.kind == "article"
+    other = catalog.application("other")
+    assert other is not None and other.source.kind == "authored"
+    assert other.requires_roles == () and other.raises == ()
+    health = catalog.application("healthcare-solutions")
+    assert health is not None
+    assert "ai-ethicist" in health.requires_roles
+    assert ("data-privacy", "high") in health.raises
+    assert list(health.raises) == sorted(health.raises)
+
+
+def test_mitigations_are_complete(catalog: Catalog) -> None:
+    role_keys = set(catalog.role_keys)
+    for challenge in catalog.challenges:
+        assert len(challenge.mitigations) >= 4, challenge.key
+        assert [m.position for m in challenge.mitigations] == list(
+            range(len(challenge.mitigations))
+        )
+        for m in challenge.mitigations:
+            assert m.key.startswith(f"{challenge.key}.") and m.challenge_key == challenge.key
+            assert m.owner_roles and set(m.owner_roles) <= role_keys, m.key
+            assert m.priority in PRIORITIES
+            assert set(m.nist) <= NIST_ALLOWED, m.key
+            assert 1 <= len(re.findall(r"[.!?](?:\s|$)", m.detail)) <= 3, m.key
+            assert m.applies_when.traits_any <= set(TRAITS)
+        # at least one NIST subcategory fits every challenge
+        assert any(m.nist for m in challenge.mitigations), challenge.key
+    privacy = catalog.challenge("data-privacy")
+    bias = catalog.challenge("bias-and-fairness")
+    assert privacy is not None and bias is not None
+    assert {"MEASURE 2.10"} <= {n for m in privacy.mitigations for n in m.nist}
+    assert {"MEASURE 2.11", "MAP 2.3"} <= {n for m in bias.mitigations for n in m.nist}
+
+
+def mitigations_applying_to(catalog: Catalog, application: str) -> list[Any]:
+    return [
+        m
+        for c in catalog.challenges
+        for m in c.mitigations
+        if application in m.applies_when.applications_any
+    ]
+
+
+@pytest.mark.parametrize(
+    ("application", "words", "min_priority"),
+    [
+        ("healthcare-solutions", ("regulat",), "critical"),
+        ("music-composition", ("licen",), "high"),
+        ("content-creation", ("harmful", "inaccurate"), "high"),
+        ("virtual-reality", ("safety",), "high"),
+        ("product-design", ("usability",), "high"),
+    ],
+)
+def test_application_specific_mitigations(
+    catalog: Catalog, application: str, words: tuple[str, ...], min_priority: str
+) -> None:
+    found = mitigations_applying_to(catalog, application)
+    matching = [
+        m
+        for m in found
+        if all(w in (m.title + " " + m.detail).lower() for w in words)
+        and PRIORITIES.index(m.priority) >= PRIORITIES.index(min_priority)
+    ]
+    assert matching, f"no {min_priority}+ mitigation about {words} for {application}"
+
+
+def effective_priority(mitigation: Any, application: str, traits: set[str]) -> str:
+    raised = [r.priority for r in mitigation.raised_when if r.when.holds(application, traits)]
+    return max([mitigation.priority, *raised], key=PRIORITIES.index)
+
+
+def test_traits_raise_priorities(catalog: Catalog) -> None:
+    def raised_by(challenge_key: str, trait: str) -> list[str]:
+        challenge = catalog.challenge(challenge_key)
+        assert challenge is not None
+        return [
+            m.key
+            for m in challenge.mitigations
+            if m.applies_when.holds("other", {trait})
+            and PRIORITIES.index(effective_priority(m, "other", {trait}))
+            > PRIORITIES.index(effective_priority(m, "other", set()))
+        ]
+
+    assert "data-privacy.test-for-training-data-leakage" in raised_by(
+        "data-privacy", "handles_personal_data"
+    )
+    assert "explainability.explain-outputs" in raised_by("explainability", "regulated_domain")
+    assert "bias-and-fairness.review-generated-content" in raised_by(
+        "bias-and-fairness", "generates_public_content"
+    )
+    minimize = next(
+        m for m in catalog.challenges[0].mitigations if m.key.endswith("minimize-and-pseudonymize")
+    )
+    assert not minimize.applies_when.holds("other", set())
+    assert minimize.applies_when.holds("other", {"handles_personal_data"})
+
+
+def test_every_article_quote_is_verbatim(catalog: Catalog) -> None:
+    sources = all_sources(catalog)
+    assert len(sources) > 60
+    for where, source in sources:
+        if source.kind == "article":
+            assert source.quote and source.quote in ARTICLE, where
+        else:
+            assert source.kind == "authored" and source.quote is None, where
+        assert source.section.strip(), where
+
+
+def test_all_keys_are_unique(catalog: Catalog) -> None:
+    keys = [k for k, _ in all_sources(catalog) if not k.startswith("collaboration ")]
+    assert len(keys) == len(set(keys))
+
+
+# --- Version ---------------------------------------------------------------------------------
+
+
+def test_version_is_a_stable_content_hash(tmp_path: Path) -> None:
+    first = load_catalog()
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", first.version)
+    assert load_catalog().version == first.version
+    assert load_catalog(DEFAULT_PATH).version == first.version
+
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    reformatted = tmp_path / "comments.yaml"
+    reformatted.write_text("# another comment\n" + text + "\n\n# trailing\n", encoding="utf-8")
+    assert load_catalog(reformatted).version == first.version
+
+    changed = tmp_path / "changed.yaml"
+    old = "title: Collect and preprocess data"
+    assert old in text
+    changed.write_text(text.replace(old, "title: Collect and clean data"), encoding="utf-8")
+    modified = load_catalog(changed)
+    assert modified.version != first.version
+    assert modified.roles[0].responsibilities[0].title == "Collect and clean data"
+
+
+# --- Validation ------------------------------------------------------------------------------
+
+
+def _source(quote: str, section: str = "test") -> dict[str, str]:
+    return {"kind": "article", "section": section, "quote": quote}
+
+
+def minimal() -> dict[str, Any]:
+    """The smallest valid catalog: one of everything."""
+    return {
+        "roles": [
+            {
+                "key": "data-scientist",
+                "title": "Data Scientist",
+                "summary": "Data scientists are at the heart of generative AI projects.",
+                "required": True,
+                "skills": ["programming"],
+                "source": _source("1. Data Scientist"),
+                "responsibilities": [
+                    {
+                        "key": "data-scientist.collect",
+                        "title": "Collect data",
+                        "text": "Collecting and preprocessing data from various sources.",
+                        "source": _source("Collecting and preprocessing data"),
+                    }
+                ],
+            },
+            {
+                "key": "ai-ethicist",
+                "title": "AI Ethicist",
+                "summary": "Ethics.",
+                "required": False,
+                "required_when": {"traits_any": ["regulated_domain"]},
+                "skills": ["ethics"],
+                "source": {"kind": "authored", "section": "test"},
+                "responsibilities": [
+                    {
+                        "key": "ai-ethicist.guide",
+                        "title": "Guide",
+                        "text": "Guiding.",
+                        "source": {"kind": "authored", "section": "test"},
+                    }
+                ],
+            },
+        ],
+        "collaborations": [
+            {
+                "key": "data-scientist",
+                "role": "data-scientist",
+                "collaborates_with": ["ai-ethicist"],
+                "outcomes": ["Model refinement"],
+                "source": _source("Model refinement"),
+            }
+        ],
+        "challenges": [
+            {
+                "key": "data-privacy",
+                "title": "Data Privacy",
+                "description": "Privacy.",
+                "source": _source("Data Privacy"),
+                "mitigations": [
+                    {
+                        "key": "data-privacy.minimize",
+                        "title": "Minimize data",
+                        "detail": "Drop what you do not need.",
+                        "owner_roles": ["data-scientist"],
+                        "priority": "medium",
+                        "applies_when": {"applications_any": ["healthcare-solutions"]},
+                        "raised_when": [
+                            {"when": {"traits_any": ["handles_personal_data"]}, "priority": "high"}
+                        ],
+                        "nist": ["MEASURE 2.10"],
+                        "source": {"kind": "authored", "section": "test"},
+                    }
+                ],
+            }
+        ],
+        "applications": [
+            {
+                "key": "healthcare-solutions",
+                "title": "Healthcare Solutions",
+                "description": "Health.",
+                "source": _source("Healthcare Solutions"),
+                "requires_roles": ["ai-ethicist"],
+                "raises": {"data-privacy": "high"},
+            }
+        ],
+    }
+
+
+def write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_minimal_catalog_loads(tmp_path: Path) -> None:
+    catalog = load_catalog(write(tmp_path, minimal()))
+    assert catalog.role_keys == ("data-scientist", "ai-ethicist")
+    mitigation = catalog.challenges[0].mitigations[0]
+    assert mitigation.applies_when.applications_any == {"healthcare-solutions"}
+    assert mitigation.raised_when[0].priority == "high"
+    assert catalog.applications[0].raises == (("data-privacy", "high"),)
+
+
+def _mutate(path: str, value: Any) -> dict[str, Any]:
+    """Copy of minimal() with the value at a dotted path (list indices as digits) replaced;
+    the value `DELETE` removes the field."""
+    data = copy.deepcopy(minimal())
+    *parents, last = path.split(".")
+    target: Any = data
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if value is DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    return data
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("roles.0.colour", "blue", r"roles\[data-scientist\]: unknown field\(s\) colour"),
+        ("roles.0.title", DELETE, r"roles\[data-scientist\]: missing field\(s\) title"),
+        ("roles.0.required", "yes", r"roles\[data-scientist\]\.required: expected true or false"),
+        (
+            "roles.1.required_when",
+            {"traits_any": ["rich"]},
+            r"roles\[ai-ethicist\]\.required_when\.traits_any: unknown trait 'rich'",
+        ),
+        (
+            "roles.1.required_when",
+            {"applications_any": ["gaming"]},
+            r"roles\[ai-ethicist\]\.required_when\.applications_any: unknown application 'gaming'",
+        ),
+        (
+            "roles.0.responsibilities.0.source.quote",
+            "Collecting data from everywhere.",
+            r"responsibilities\[data-scientist\.collect\]\.source\.quote: not a verbatim excerpt",
+        ),
+        (
+            "roles.0.responsibilities.0.key",
+            "ai-ethicist.collect",
+            r"responsibilities\[0\]\.key: 'ai-ethicist\.collect' must look like 'data-scientist\.",
+        ),
+        ("roles.1.key", "data-scientist", r"roles\[1\]\.key: duplicate key 'data-scientist'"),
+        ("roles.1.key", "AI Ethicist", r"roles\[1\]\.key: 'AI Ethicist' does not match"),
+        (
+            "roles.1.source",
+            {"kind": "authored", "section": "x", "quote": "Data Privacy"},
+            r"roles\[ai-ethicist\]\.source\.quote: authored sources carry no quote",
+        ),
+        (
+            "roles.1.source",
+            {"kind": "blog", "section": "x"},
+            r"roles\[ai-ethicist\]\.source\.kind: expected 'article' or 'authored'",
+        ),
+        (
+            "roles.0.source",
+            {"kind": "article", "section": "x"},
+            r"roles\[data-scientist\]\.source\.quote: missing",
+        ),
+        (
+            "collaborations.0.collaborates_with",
+            ["ai-ethicist", "product-owner"],
+            r"collaborations\[data-scientist\]\.collaborates_with: unknown role 'product-owner'",
+        ),
+        (
+            "collaborations.0.role",
+            "ml-engineer",
+            r"collaborations\[data-scientist\]\.role: unknown role 'ml-engineer'",
+        ),
+        (
+            "challenges.0.mitigations.0.owner_roles",
+            ["data-scientist", "lawyer"],
+            r"mitigations\[data-privacy\.minimize\]\.owner_roles: unknown role 'lawyer'",
+        ),
+        (
+            "challenges.0.mitigations.0.owner_roles",
+            [],
+            r"mitigations\[data-privacy\.minimize\]\.owner_roles: must not be empty",
+        ),
+        (
+            "challenges.0.mitigations.0.priority",
+            "urgent",
+            r"mitigations\[data-privacy\.minimize\]\.priority: unknown priority 'urgent'",
+        ),
+        (
+            "challenges.0.mitigations.0.raised_when",
+            [{"when": {"traits_any": ["user_facing"]}, "priority": "low"}],
+            r"raised_when\[0\]\.priority: 'low' does not raise 'medium'",
+        ),
+        (
+            "challenges.0.mitigations.0.raised_when",
+            [{"when": {"traits_any": ["is_fun"]}, "priority": "high"}],
+            r"raised_when\[0\]\.when\.traits_any: unknown trait 'is_fun'",
+        ),
+        (
+            "challenges.0.mitigations.0.applies_when",
+            {},
+            r"mitigations\[data-privacy\.minimize\]\.applies_when: empty condition",
+        ),
+        (
+            "challenges.0.mitigations.0.nist",
+            ["MEASURE-2.10"],
+            r"mitigations\[data-privacy\.minimize\]\.nist: 'MEASURE-2\.10' is not like",
+        ),
+        (
+            "challenges.0.mitigations.0.key",
+            "privacy.minimize",
+            r"mitigations\[0\]\.key: 'privacy\.minimize' must look like 'data-privacy\.<slug>'",
+        ),
+        (
+            "applications.0.requires_roles",
+            ["ux-designer"],
+            r"applications\[healthcare-solutions\]\.requires_roles: unknown role 'ux-designer'",
+        ),
+        (
+            "applications.0.raises",
+            {"security": "high"},
+            r"applications\[healthcare-solutions\]\.raises: unknown challenge 'security'",
+        ),
+        (
+            "applications.0.raises",
+            {"data-privacy": "extreme"},
+            r"raises\.data-privacy: unknown priority 'extreme'",
+        ),
+        ("applications", [], r"applications: must not be empty"),
+    ],
+)
+def test_validation_errors(tmp_path: Path, path: str, value: Any, message: str) -> None:
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(write(tmp_path, _mutate(path, value)))
+
+
+def test_unknown_and_missing_top_level_sections(tmp_path: Path) -> None:
+    data = minimal()
+    data["teams"] = []
+    with pytest.raises(CatalogError, match=r"catalog: unknown field\(s\) teams"):
+        load_catalog(write(tmp_path, data))
+    del data["teams"], data["challenges"]
+    with pytest.raises(CatalogError, match=r"catalog: missing field\(s\) challenges"):
+        load_catalog(write(tmp_path, data))
+
+
+def test_duplicate_yaml_keys_are_rejected(tmp_path: Path) -> None:
+    text = yaml.safe_dump(minimal(), sort_keys=False)
+    assert "  title: Data Scientist\n" in text
+    broken = text.replace(
+        "  title: Data Scientist\n", "  title: Data Scientist\n  title: Data Wizard\n", 1
+    )
+    path = tmp_path / "dup.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(
+        CatalogError, match=r"catalog\.roles\[0\]: duplicate key 'title' \(line \d+\)"
+    ):
+        load_catalog(path)
+
+
+def test_invalid_yaml_is_a_catalog_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("roles: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"bad\.yaml: invalid YAML"):
+        load_catalog(path)
+
+
+def test_catalog_error_is_a_value_error() -> None:
+    assert issubclass(CatalogError, ValueError)

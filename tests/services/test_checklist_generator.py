@@ -1,0 +1,797 @@
+"""The pure checklist engine: required roles, staffing findings, generated items, summary."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from app.catalog import (
+    PRIORITIES,
+    Application,
+    Catalog,
+    Challenge,
+    Collaboration,
+    Condition,
+    Mitigation,
+    PriorityRule,
+    Responsibility,
+    Role,
+    SourceRef,
+    priority_rank,
+)
+from app.services.checklist_generator import (
+    KINDS,
+    SEPARATED_ROLES,
+    STATUSES,
+    GeneratorSettings,
+    Member,
+    ProjectFacts,
+    StaffingEntry,
+    collaboration_pairs,
+    generate_checklist,
+    overallocated_members,
+    required_roles,
+    staffing_report,
+    summarize,
+)
+
+ARTICLE = SourceRef("article", "Key Roles", "quote")
+AUTHORED = SourceRef("authored", "ours")
+
+ADA = Member("ada", "Ada Lovelace", "ada@example.org", (("github", "ada"), ("jira", "ADA")))
+BOB = Member("bob", "Bob Babbage", "bob@example.org")
+CAROL = Member("carol", "Carol Hopper")
+DAN = Member("dan", "Dan Turing")
+
+
+def _role(key: str, title: str, position: int, *, required: bool = False, **kw) -> Role:
+    responsibilities = tuple(
+        Responsibility(f"{key}.task-{n}", key, f"{title} task {n}", f"Do {n}.", n, ARTICLE)
+        for n in range(2)
+    )
+    return Role(
+        key=key,
+        title=title,
+        summary=f"{title} summary",
+        required=required,
+        position=position,
+        source=ARTICLE,
+        responsibilities=responsibilities,
+        **kw,
+    )
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    """Four roles, three collaboration rows, one challenge with three mitigations, two apps."""
+    roles = (
+        _role("data-scientist", "Data Scientist", 0, required=True),
+        _role("machine-learning-engineer", "Machine Learning Engineer", 1, required=True),
+        _role(
+            "ai-ethicist",
+            "AI Ethicist",
+            2,
+            required_when=Condition(traits_any=frozenset({"handles_personal_data"})),
+        ),
+        _role("content-curator", "Content Curator", 3),
+    )
+    collaborations = (
+        Collaboration(
+            "data-scientist",
+            "data-scientist",
+            ("machine-learning-engineer", "ai-ethicist"),
+            ("Model refinement", "ethical data usage"),
+            0,
+            ARTICLE,
+        ),
+        Collaboration(
+            "machine-learning-engineer",
+            "machine-learning-engineer",
+            ("data-scientist",),
+            ("Optimized interfaces and model deployment",),
+            1,
+            ARTICLE,
+        ),
+        Collaboration(
+            "content-curator",
+            "content-curator",
+            ("data-scientist",),
+            ("Quality assurance", "data relevance"),
+            2,
+            ARTICLE,
+        ),
+    )
+    mitigations = (
+        Mitigation(
+            key="data-privacy.inventory",
+            challenge_key="data-privacy",
+            title="Inventory data",
+            detail="List the data.",
+            owner_roles=("data-scientist", "ai-ethicist"),
+            priority="medium",
+            position=0,
+            source=AUTHORED,
+            raised_when=(
+                PriorityRule(Condition(traits_any=frozenset({"handles_personal_data"})), "high"),
+            ),
+            nist=("MAP 4.1",),
+        ),
+        Mitigation(
+            key="data-privacy.health-review",
+            challenge_key="data-privacy",
+            title="Health review",
+            detail="Review health data.",
+            owner_roles=("ai-ethicist",),
+            priority="high",
+            position=1,
+            source=AUTHORED,
+            applies_when=Condition(applications_any=frozenset({"healthcare-solutions"})),
+        ),
+        Mitigation(
+            key="data-privacy.low-one",
+            challenge_key="data-privacy",
+            title="A low one",
+            detail="Low.",
+            owner_roles=("machine-learning-engineer",),
+            priority="low",
+            position=2,
+            source=AUTHORED,
+        ),
+    )
+    challenge = Challenge(
+        "data-privacy", "Data Privacy", "Privacy.", 0, ARTICLE, mitigations=mitigations
+    )
+    applications = (
+        Application(
+            "healthcare-solutions",
+            "Healthcare Solutions",
+            "Health.",
+            0,
+            ARTICLE,
+            requires_roles=("ai-ethicist",),
+            raises=(("data-privacy", "critical"),),
+        ),
+        Application("other", "Other", "Other.", 1, AUTHORED),
+    )
+    return Catalog("test-1", roles, collaborations, (challenge,), applications)
+
+
+OTHER = ProjectFacts("other", frozenset())
+HEALTH = ProjectFacts("healthcare-solutions", frozenset())
+PERSONAL = ProjectFacts("other", frozenset({"handles_personal_data"}))
+
+
+def by_key(items):
+    return {item.key: item for item in items}
+
+
+def keys_of(items, kind=None):
+    return [item.key for item in items if kind is None or item.kind == kind]
+
+
+def finding_kinds(report):
+    return [f.kind for f in report.findings]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_member_as_owner_is_the_json_owner_shape():
+    assert ADA.as_owner() == {
+        "id": "ada",
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "handles": {"github": "ada", "jira": "ADA"},
+    }
+    assert CAROL.as_owner()["handles"] == {}
+
+
+# --------------------------------------------------------------------------- required roles
+
+
+def test_required_roles_gives_a_reason_for_each_role(catalog):
+    assert required_roles(catalog, OTHER) == {
+        "data-scientist": ("Data Scientist is required on every project",),
+        "machine-learning-engineer": ("Machine Learning Engineer is required on every project",),
+    }
+
+
+def test_a_trait_makes_a_role_required(catalog):
+    reasons = required_roles(catalog, PERSONAL)
+    assert reasons["ai-ethicist"] == (
+        "Project trait handles_personal_data makes AI Ethicist required",
+    )
+
+
+def test_an_application_makes_a_role_required(catalog):
+    reasons = required_roles(catalog, HEALTH)
+    assert list(reasons) == ["data-scientist", "machine-learning-engineer", "ai-ethicist"]
+    assert reasons["ai-ethicist"] == ("Application Healthcare Solutions requires AI Ethicist",)
+
+
+def test_an_unknown_application_only_has_the_always_required_roles(catalog):
+    assert list(required_roles(catalog, ProjectFacts("nope", frozenset()))) == [
+        "data-scientist",
+        "machine-learning-engineer",
+    ]
+
+
+# --------------------------------------------------------------------------- responsibilities
+
+
+def test_required_roles_get_responsibilities_even_when_unstaffed(catalog):
+    items = generate_checklist(catalog, OTHER, [])
+    responsibilities = [i for i in items if i.kind == "responsibility"]
+    assert [i.key for i in responsibilities] == [
+        "data-scientist.task-0",
+        "data-scientist.task-1",
+        "machine-learning-engineer.task-0",
+        "machine-learning-engineer.task-1",
+    ]
+    first = responsibilities[0]
+    assert first.owners == ()
+    assert first.priority == "high"
+    assert first.roles == ("data-scientist",)
+    assert first.because == (
+        "Catalog responsibility data-scientist.task-0 of Data Scientist",
+        "Data Scientist is required on every project",
+    )
+    assert first.source == {
+        "kind": "article",
+        "section": "Key Roles",
+        "quote": "quote",
+        "catalog_key": "data-scientist.task-0",
+    }
+
+
+def test_a_staffed_optional_role_gets_medium_responsibilities(catalog):
+    items = by_key(generate_checklist(catalog, OTHER, [StaffingEntry(CAROL, "content-curator")]))
+    item = items["content-curator.task-0"]
+    assert item.priority == "medium"
+    assert item.owners == (CAROL,)
+    assert "Content Curator is staffed on this project" in item.because
+    assert "ai-ethicist.task-0" not in items
+
+
+def test_owners_are_leads_first_then_by_name(catalog):
+    staffing = [
+        StaffingEntry(DAN, "data-scientist"),
+        StaffingEntry(BOB, "data-scientist"),
+        StaffingEntry(CAROL, "data-scientist", lead=True),
+    ]
+    item = by_key(generate_checklist(catalog, OTHER, staffing))["data-scientist.task-0"]
+    assert [m.name for m in item.owners] == ["Carol Hopper", "Bob Babbage", "Dan Turing"]
+
+
+def test_a_member_listed_twice_in_a_role_owns_once(catalog):
+    staffing = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(ADA, "data-scientist")]
+    item = by_key(generate_checklist(catalog, OTHER, staffing))["data-scientist.task-0"]
+    assert item.owners == (ADA,)
+
+
+def test_a_role_unknown_to_the_catalog_is_ignored_but_counts_as_allocation(catalog):
+    staffing = [
+        StaffingEntry(ADA, "astrologer", allocation=80),
+        StaffingEntry(ADA, "data-scientist", allocation=30),
+    ]
+    items = generate_checklist(catalog, OTHER, staffing)
+    assert all("astrologer" not in item.roles for item in items)
+    assert "staffing.over-allocated.ada" in keys_of(items)
+
+
+# --------------------------------------------------------------------------- collaborations
+
+
+def test_collaboration_pairs_are_unordered_and_in_table_order(catalog):
+    pairs = [(a, b, [row.key for row in rows]) for a, b, rows in collaboration_pairs(catalog)]
+    assert pairs == [
+        (
+            "data-scientist",
+            "machine-learning-engineer",
+            ["data-scientist", "machine-learning-engineer"],
+        ),
+        ("data-scientist", "ai-ethicist", ["data-scientist"]),
+        ("data-scientist", "content-curator", ["content-curator"]),
+    ]
+
+
+def test_a_collaboration_needs_both_roles_in_play(catalog):
+    items = generate_checklist(catalog, OTHER, [StaffingEntry(ADA, "data-scientist")])
+    assert keys_of(items, "collaboration") == [
+        "collaboration.data-scientist.machine-learning-engineer"
+    ]
+
+
+def test_a_collaboration_item_carries_both_rows_and_both_roles_members(catalog):
+    staffing = [
+        StaffingEntry(ADA, "data-scientist"),
+        StaffingEntry(BOB, "machine-learning-engineer"),
+        StaffingEntry(ADA, "machine-learning-engineer"),
+    ]
+    item = by_key(generate_checklist(catalog, OTHER, staffing))[
+        "collaboration.data-scientist.machine-learning-engineer"
+    ]
+    assert item.roles == ("data-scientist", "machine-learning-engineer")
+    assert item.owners == (ADA, BOB)
+    assert item.priority == "medium"
+    assert item.detail.endswith(
+        "Key outcomes: Data Scientist — Model refinement, ethical data usage; "
+        "Machine Learning Engineer — Optimized interfaces and model deployment."
+    )
+    assert item.source["catalog_keys"] == ["data-scientist", "machine-learning-engineer"]
+
+
+def test_a_pair_listed_by_one_row_carries_that_row_only(catalog):
+    staffing = [StaffingEntry(CAROL, "content-curator")]
+    item = by_key(generate_checklist(catalog, OTHER, staffing))[
+        "collaboration.data-scientist.content-curator"
+    ]
+    assert "Quality assurance" in item.detail
+    assert "Model refinement" not in item.detail
+    assert (
+        item.because[0] == "Collaboration table: Content Curator collaborates with Data Scientist"
+    )
+
+
+# --------------------------------------------------------------------------- mitigations
+
+
+def test_mitigations_apply_by_condition(catalog):
+    assert keys_of(generate_checklist(catalog, OTHER, []), "mitigation") == [
+        "data-privacy.inventory",
+        "data-privacy.low-one",
+    ]
+    assert "data-privacy.health-review" in keys_of(generate_checklist(catalog, HEALTH, []))
+
+
+def test_a_trait_raises_a_mitigation_priority(catalog):
+    plain = by_key(generate_checklist(catalog, OTHER, []))["data-privacy.inventory"]
+    raised = by_key(generate_checklist(catalog, PERSONAL, []))["data-privacy.inventory"]
+    assert plain.priority == "medium"
+    assert raised.priority == "high"
+    assert "Project trait handles_personal_data raised priority to high" in raised.because
+
+
+def test_an_application_raises_every_mitigation_of_its_challenge(catalog):
+    items = [i for i in generate_checklist(catalog, HEALTH, []) if i.kind == "mitigation"]
+    assert {i.priority for i in items} == {"critical"}
+    health = by_key(items)["data-privacy.health-review"]
+    assert "Application Healthcare Solutions applies this mitigation" in health.because
+    assert "Application Healthcare Solutions raised Data Privacy to critical" in health.because
+
+
+def test_a_mitigation_is_owned_by_the_members_of_its_roles(catalog):
+    staffing = [StaffingEntry(BOB, "ai-ethicist"), StaffingEntry(ADA, "data-scientist")]
+    item = by_key(generate_checklist(catalog, OTHER, staffing))["data-privacy.inventory"]
+    assert item.roles == ("data-scientist", "ai-ethicist")
+    assert item.owners == (ADA, BOB)
+    assert item.source["nist"] == ["MAP 4.1"]
+    assert item.source["challenge"] == "data-privacy"
+    assert item.source["catalog_key"] == "data-privacy.inventory"
+
+
+# --------------------------------------------------------------------------- staffing findings
+
+
+def test_an_unfilled_required_role_is_a_high_finding(catalog):
+    report = staffing_report(catalog, OTHER, [StaffingEntry(ADA, "data-scientist")])
+    (finding,) = report.findings
+    assert finding.key == "staffing.unfilled.machine-learning-engineer"
+    assert finding.kind == "unfilled_role"
+    assert finding.priority == "high"
+    assert finding.people == ()
+    assert "Machine Learning Engineer is required on every project" in finding.because
+
+
+def test_role_coverage_lists_every_catalog_role(catalog):
+    report = staffing_report(catalog, HEALTH, [StaffingEntry(ADA, "ai-ethicist", 50)])
+    assert [(r.role_key, r.required) for r in report.roles] == [
+        ("data-scientist", True),
+        ("machine-learning-engineer", True),
+        ("ai-ethicist", True),
+        ("content-curator", False),
+    ]
+    assert report.roles[2].holders == (StaffingEntry(ADA, "ai-ethicist", 50),)
+    assert report.roles[2].required_because == (
+        "Application Healthcare Solutions requires AI Ethicist",
+    )
+
+
+def test_the_ethicist_checks_the_data_scientist_and_the_curator():
+    pairs = {frozenset(pair) for pair in SEPARATED_ROLES}
+    assert frozenset({"data-scientist", "ai-ethicist"}) in pairs
+    assert frozenset({"content-curator", "ai-ethicist"}) in pairs
+
+
+@pytest.mark.parametrize(("first", "second"), SEPARATED_ROLES)
+def test_one_person_in_roles_that_check_each_other(catalog, first, second):
+    first, second = sorted((first, second), key=catalog.role_keys.index)
+    staffing = [StaffingEntry(ADA, second), StaffingEntry(ADA, first)]
+    report = staffing_report(catalog, OTHER, staffing)
+    found = [f for f in report.findings if f.kind == "separation_of_duties"]
+    assert len(found) == 1
+    assert found[0].key == f"staffing.separation-of-duties.ada.{first}.{second}"
+    assert found[0].priority == "high"
+    assert found[0].people == (ADA,)
+    assert found[0].because[0].startswith("Ada Lovelace holds ")
+
+
+def test_separation_of_duties_names_roles_in_catalog_order(catalog):
+    staffing = [StaffingEntry(ADA, "ai-ethicist"), StaffingEntry(ADA, "data-scientist")]
+    (finding,) = [
+        f
+        for f in staffing_report(catalog, OTHER, staffing).findings
+        if f.kind == "separation_of_duties"
+    ]
+    assert finding.roles == ("data-scientist", "ai-ethicist")
+    assert "Ada Lovelace holds Data Scientist and AI Ethicist" in finding.because
+
+
+def test_roles_that_do_not_check_each_other_are_fine(catalog):
+    staffing = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(ADA, "content-curator")]
+    report = staffing_report(catalog, OTHER, staffing)
+    assert "separation_of_duties" not in finding_kinds(report)
+
+
+def test_too_many_roles_follows_the_setting(catalog):
+    staffing = [
+        StaffingEntry(BOB, "data-scientist"),
+        StaffingEntry(BOB, "machine-learning-engineer"),
+        StaffingEntry(BOB, "content-curator"),
+    ]
+    report = staffing_report(catalog, OTHER, staffing)
+    (finding,) = [f for f in report.findings if f.kind == "too_many_roles"]
+    assert finding.key == "staffing.too-many-roles.bob"
+    assert finding.priority == "medium"
+    assert finding.roles == ("data-scientist", "machine-learning-engineer", "content-curator")
+    relaxed = staffing_report(
+        catalog, OTHER, staffing, settings=GeneratorSettings(max_roles_per_person=3)
+    )
+    assert "too_many_roles" not in finding_kinds(relaxed)
+
+
+def test_over_allocation_sums_this_project_and_elsewhere(catalog):
+    staffing = [
+        StaffingEntry(ADA, "data-scientist", allocation=50),
+        StaffingEntry(ADA, "content-curator", allocation=None),
+        StaffingEntry(BOB, "machine-learning-engineer", allocation=100),
+    ]
+    assert "over_allocated" not in finding_kinds(staffing_report(catalog, OTHER, staffing))
+    report = staffing_report(catalog, OTHER, staffing, allocation_elsewhere={"ada": 60})
+    (finding,) = [f for f in report.findings if f.kind == "over_allocated"]
+    assert finding.key == "staffing.over-allocated.ada"
+    assert finding.priority == "high"
+    assert "110%" in finding.detail
+    assert "50% on this project" in finding.detail
+    assert "60% on other active projects" in finding.detail
+
+
+def test_exactly_one_hundred_percent_is_not_over_allocated(catalog):
+    staffing = [StaffingEntry(ADA, "data-scientist", allocation=40)]
+    report = staffing_report(catalog, OTHER, staffing, allocation_elsewhere={"ada": 60})
+    assert "over_allocated" not in finding_kinds(report)
+
+
+def test_several_people_in_a_role_need_a_lead(catalog):
+    staffing = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(BOB, "data-scientist")]
+    report = staffing_report(catalog, OTHER, staffing)
+    (finding,) = [f for f in report.findings if f.kind == "no_lead"]
+    assert finding.key == "staffing.no-lead.data-scientist"
+    assert finding.priority == "low"
+    assert finding.people == (ADA, BOB)
+    with_lead = [*staffing[:1], StaffingEntry(BOB, "data-scientist", lead=True)]
+    assert "no_lead" not in finding_kinds(staffing_report(catalog, OTHER, with_lead))
+
+
+def test_findings_become_staffing_items_most_urgent_first(catalog):
+    staffing = [
+        StaffingEntry(ADA, "data-scientist"),
+        StaffingEntry(BOB, "data-scientist"),
+        StaffingEntry(ADA, "ai-ethicist"),
+        StaffingEntry(ADA, "content-curator"),
+    ]
+    items = [i for i in generate_checklist(catalog, OTHER, staffing) if i.kind == "staffing"]
+    assert [(i.priority, i.key) for i in items] == [
+        ("high", "staffing.separation-of-duties.ada.ai-ethicist.content-curator"),
+        ("high", "staffing.separation-of-duties.ada.data-scientist.ai-ethicist"),
+        ("high", "staffing.unfilled.machine-learning-engineer"),
+        ("medium", "staffing.too-many-roles.ada"),
+        ("low", "staffing.no-lead.data-scientist"),
+    ]
+    unfilled = by_key(items)["staffing.unfilled.machine-learning-engineer"]
+    assert unfilled.owners == ()
+    assert unfilled.roles == ("machine-learning-engineer",)
+    assert by_key(items)["staffing.too-many-roles.ada"].owners == (ADA,)
+
+
+def test_team_wide_over_allocation_has_a_per_project_breakdown():
+    allocations = [
+        (ADA, "Apollo", 60),
+        (ADA, "Apollo", 10),
+        (ADA, "Zephyr", 50),
+        (BOB, "Apollo", 100),
+        (BOB, "Zephyr", None),
+        (CAROL, "Apollo", 90),
+        (CAROL, "Zephyr", 90),
+    ]
+    result = overallocated_members(allocations)
+    assert [(o.member.ref, o.total) for o in result] == [("carol", 180), ("ada", 120)]
+    assert result[0].breakdown == (("Apollo", 90), ("Zephyr", 90))
+    assert result[1].breakdown == (("Apollo", 70), ("Zephyr", 50))
+    assert overallocated_members([]) == []
+
+
+# --------------------------------------------------------------------------- whole checklist
+
+
+def _busy_staffing() -> list[StaffingEntry]:
+    return [
+        StaffingEntry(ADA, "data-scientist", 60, lead=True),
+        StaffingEntry(ADA, "ai-ethicist", 60),
+        StaffingEntry(BOB, "machine-learning-engineer", 50),
+        StaffingEntry(DAN, "machine-learning-engineer", 50),
+        StaffingEntry(CAROL, "content-curator", None),
+    ]
+
+
+def test_items_are_ordered_by_kind(catalog):
+    kinds = [i.kind for i in generate_checklist(catalog, PERSONAL, _busy_staffing())]
+    assert kinds == sorted(kinds, key=KINDS.index)
+    assert set(kinds) == set(KINDS)
+
+
+def test_every_item_has_a_unique_key_a_known_priority_and_reasons(catalog):
+    items = generate_checklist(catalog, HEALTH, _busy_staffing())
+    assert len({i.key for i in items}) == len(items)
+    assert all(i.priority in PRIORITIES and i.because for i in items)
+
+
+def test_generation_is_deterministic_and_ignores_staffing_order(catalog):
+    staffing = _busy_staffing()
+    first = generate_checklist(catalog, PERSONAL, staffing, allocation_elsewhere={"ada": 5})
+    assert first == generate_checklist(catalog, PERSONAL, staffing, allocation_elsewhere={"ada": 5})
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = staffing[:]
+        rng.shuffle(shuffled)
+        again = generate_checklist(catalog, PERSONAL, shuffled, allocation_elsewhere={"ada": 5})
+        assert again == first
+
+
+def test_five_hundred_assignments_stay_fast(catalog):
+    roles = catalog.role_keys
+    staffing = [
+        StaffingEntry(Member(f"p{n}", f"Person {n}"), roles[n % len(roles)], allocation=10)
+        for n in range(500)
+    ]
+    started = time.perf_counter()
+    items = generate_checklist(catalog, PERSONAL, staffing)
+    elapsed = time.perf_counter() - started
+    assert by_key(items)["data-scientist.task-0"].owners[0].ref == "p0"
+    assert len(by_key(items)["data-scientist.task-0"].owners) == 125
+    assert elapsed < 1.0
+
+
+def test_as_dict_is_the_json_shape(catalog):
+    item = generate_checklist(catalog, OTHER, [StaffingEntry(ADA, "data-scientist")])[0]
+    data = item.as_dict()
+    assert data["owners"] == [ADA.as_owner()]
+    assert data["roles"] == ["data-scientist"]
+    assert isinstance(data["because"], list)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _rendered(*statuses: str, kind: str = "responsibility") -> list[dict]:
+    return [{"key": f"k{n}", "kind": kind, "status": s} for n, s in enumerate(statuses)]
+
+
+def test_summary_counts_every_status_and_kind():
+    summary = summarize(_rendered("open", "done", "done", "in_progress", "waived", "obsolete"))
+    assert summary["total"] == 6
+    assert summary["by_status"] == {
+        "open": 1,
+        "in_progress": 1,
+        "done": 2,
+        "waived": 1,
+        "obsolete": 1,
+    }
+    assert list(summary["by_status"]) == list(STATUSES)
+    assert summary["by_kind"] == {
+        "responsibility": 6,
+        "collaboration": 0,
+        "mitigation": 0,
+        "staffing": 0,
+    }
+    assert summary["percent_done"] == 50
+
+
+@pytest.mark.parametrize(
+    ("statuses", "percent"),
+    [
+        ((), 0),
+        (("waived", "obsolete"), 100),
+        (("done",), 100),
+        (("open", "open", "done"), 33),
+        (("open", "done", "done"), 67),
+        (("open",), 0),
+    ],
+)
+def test_percent_done(statuses, percent):
+    assert summarize(_rendered(*statuses))["percent_done"] == percent
+
+
+# --------------------------------------------------------------------------- the real catalog
+
+
+@pytest.fixture(scope="module")
+def real():
+    loader = pytest.importorskip("seed.loader")
+    return loader.load_catalog()
+
+
+KEY_ROLES = (
+    "data-scientist",
+    "machine-learning-engineer",
+    "ai-ethicist",
+    "ux-designer",
+    "content-curator",
+)
+TEAM = {role: Member(role[:3], f"Person {role}") for role in KEY_ROLES}
+
+
+def _full_team() -> list[StaffingEntry]:
+    return [StaffingEntry(member, role, 50) for role, member in TEAM.items()]
+
+
+def test_real_catalog_has_the_contract_keys(real):
+    assert set(KEY_ROLES) | {"ai-researcher", "product-manager"} == set(real.role_keys)
+    assert set(real.application_keys) == {
+        "content-creation",
+        "product-design",
+        "music-composition",
+        "virtual-reality",
+        "healthcare-solutions",
+        "other",
+    }
+
+
+def test_a_fully_staffed_project_has_the_articles_fifteen_responsibilities(real):
+    items = generate_checklist(real, OTHER, _full_team())
+    responsibilities = [i for i in items if i.kind == "responsibility"]
+    assert len(responsibilities) == 15
+    assert [i.roles[0] for i in responsibilities] == [r for r in KEY_ROLES for _ in range(3)]
+    for item in responsibilities:
+        assert item.owners == (TEAM[item.roles[0]],)
+        assert item.source["kind"] == "article"
+    assert "data-scientist.collect-and-preprocess-data" in by_key(items)
+
+
+def test_a_fully_staffed_project_has_the_articles_six_collaboration_pairs(real):
+    items = [i for i in generate_checklist(real, OTHER, _full_team()) if i.kind == "collaboration"]
+    pairs = [
+        ("data-scientist", "machine-learning-engineer"),
+        ("data-scientist", "ai-ethicist"),
+        ("machine-learning-engineer", "ux-designer"),
+        ("ai-ethicist", "content-curator"),
+        ("ux-designer", "content-curator"),
+        ("data-scientist", "content-curator"),
+    ]
+    assert [i.roles for i in items] == pairs
+    assert [i.key for i in items] == [f"collaboration.{a}.{b}" for a, b in pairs]
+    for item, (a, b) in zip(items, pairs, strict=True):
+        assert item.owners == (TEAM[a], TEAM[b])
+
+
+def test_the_real_catalog_has_no_finding_for_a_well_staffed_team(real):
+    assert staffing_report(real, OTHER, _full_team()).findings == ()
+
+
+def test_real_catalog_findings_of_every_kind(real):
+    staffing = [
+        StaffingEntry(ADA, "data-scientist", 80),
+        StaffingEntry(ADA, "ai-ethicist", 30),
+        StaffingEntry(ADA, "content-curator", 0),
+        StaffingEntry(BOB, "ux-designer"),
+        StaffingEntry(CAROL, "ux-designer"),
+    ]
+    report = staffing_report(real, HEALTH, staffing)
+    assert set(finding_kinds(report)) == {
+        "unfilled_role",
+        "separation_of_duties",
+        "too_many_roles",
+        "over_allocated",
+        "no_lead",
+    }
+    keys = [f.key for f in report.findings]
+    assert "staffing.unfilled.machine-learning-engineer" in keys
+    assert "staffing.separation-of-duties.ada.data-scientist.ai-ethicist" in keys
+    assert "staffing.separation-of-duties.ada.ai-ethicist.content-curator" in keys
+    assert [priority_rank(f.priority) for f in report.findings] == sorted(
+        (priority_rank(f.priority) for f in report.findings), reverse=True
+    )
+
+
+def _mitigations(catalog, application, traits=()):
+    items = generate_checklist(catalog, ProjectFacts(application, frozenset(traits)), [])
+    return {i.key: i for i in items if i.kind == "mitigation"}
+
+
+def test_healthcare_requires_an_ethicist_and_raises_data_privacy(real):
+    assert "ai-ethicist" in required_roles(real, HEALTH)
+    assert "ai-ethicist" not in required_roles(real, OTHER)
+    health = _mitigations(real, "healthcare-solutions")
+    other = _mitigations(real, "other")
+    assert "data-privacy.health-data-regulatory-review" in health
+    assert "data-privacy.health-data-regulatory-review" not in other
+    privacy = [i for k, i in health.items() if k.startswith("data-privacy.")]
+    assert privacy
+    assert all(priority_rank(i.priority) >= priority_rank("high") for i in privacy)
+    inventory = health["data-privacy.inventory-data-sources"]
+    assert priority_rank(inventory.priority) > priority_rank(
+        other["data-privacy.inventory-data-sources"].priority
+    )
+    assert any("Healthcare Solutions" in reason for reason in inventory.because)
+
+
+def test_music_composition_adds_a_licensing_mitigation_and_a_curator(real):
+    music = _mitigations(real, "music-composition")
+    assert "data-privacy.license-music-training-data" in music
+    assert "data-privacy.license-music-training-data" not in _mitigations(real, "other")
+    assert "content-curator" in required_roles(real, ProjectFacts("music-composition", frozenset()))
+
+
+def test_content_creation_requires_a_curator_and_raises_bias(real):
+    assert "content-curator" in required_roles(real, ProjectFacts("content-creation", frozenset()))
+    creation = _mitigations(real, "content-creation")
+    assert "bias-and-fairness.review-generated-content" in creation
+    bias = [i for k, i in creation.items() if k.startswith("bias-and-fairness.")]
+    assert all(priority_rank(i.priority) >= priority_rank("high") for i in bias)
+
+
+@pytest.mark.parametrize(
+    ("application", "mitigation", "challenge"),
+    [
+        ("product-design", "technical-complexity.validate-design-usability", None),
+        ("virtual-reality", "technical-complexity.vr-user-safety-testing", "technical-complexity"),
+    ],
+)
+def test_design_applications_require_ux_and_add_their_mitigation(
+    real, application, mitigation, challenge
+):
+    assert "ux-designer" in required_roles(real, ProjectFacts(application, frozenset()))
+    items = _mitigations(real, application)
+    assert mitigation in items
+    assert mitigation not in _mitigations(real, "other")
+    if challenge:
+        raised = [i for k, i in items.items() if k.startswith(f"{challenge}.")]
+        assert all(priority_rank(i.priority) >= priority_rank("high") for i in raised)
+
+
+def test_user_facing_requires_a_product_manager(real):
+    facts = ProjectFacts("other", frozenset({"user_facing"}))
+    assert "product-manager" in required_roles(real, facts)
+    items = by_key(generate_checklist(real, facts, []))
+    assert items["product-manager.define-vision-and-strategy"].priority == "high"
+    assert items["staffing.unfilled.product-manager"].priority == "high"
+
+
+def test_personal_data_raises_privacy_with_a_reason(real):
+    items = _mitigations(real, "other", {"handles_personal_data"})
+    inventory = items["data-privacy.inventory-data-sources"]
+    assert inventory.priority == "high"
+    assert "Project trait handles_personal_data raised priority to high" in inventory.because
+
+
+def test_real_catalog_keys_are_unique_for_every_application(real):
+    traits = frozenset(
+        {"handles_personal_data", "user_facing", "generates_public_content", "regulated_domain"}
+    )
+    for application in real.application_keys:
+        items = generate_checklist(real, ProjectFacts(application, traits), _full_team())
+        assert len({i.key for i in items}) == len(items), application
+        shuffled = list(reversed(_full_team()))
+        assert items == generate_checklist(real, ProjectFacts(application, traits), shuffled)
