@@ -85,8 +85,11 @@ def problem_response(
     slug: str | None = None,
     errors: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
+    """A problem+json response; `extensions` are extra members (RFC 9457 section 3.2)."""
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": PROBLEM_TYPE_BASE + slug if slug else "about:blank",
         "title": title,
         "status": status,

@@ -22,6 +22,9 @@ def render_item(type_, obj, autogen_context):
     """Render our column types as plain SQLAlchemy types: revisions never import the app."""
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and "JSON" in type(obj).__name__:
+        # JSON renders with a JSONB variant whose `astext_type=Text()` needs this import.
+        autogen_context.imports.add("from sqlalchemy import Text")
     return False
 
 

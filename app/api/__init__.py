@@ -6,7 +6,26 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from app.api import assignments, catalog, events, operations, people, projects
+    from app.api import (
+        assignments,
+        catalog,
+        checklists,
+        events,
+        operations,
+        people,
+        projects,
+        staffing,
+    )
 
-    for module in (operations, catalog, people, projects, assignments, events):
+    for module in (
+        operations,
+        catalog,
+        people,
+        projects,
+        assignments,
+        staffing,
+        checklists,
+        events,
+    ):
         api.register_blueprint(module.blp)
+    api.register_blueprint(checklists.preview_blp)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from app.errors import problem_response
 from app.extensions import db
 from app.services.migrations import migration_state
 
@@ -21,7 +22,7 @@ def healthz() -> dict[str, str]:
 
 @blp.route("/readyz")
 @blp.doc(security=[])
-def readyz() -> tuple[dict[str, object], int]:
+def readyz() -> Response | tuple[dict[str, object], int]:
     """Readiness: the database answers and its schema is at the latest migration"""
     try:
         db.session.execute(text("SELECT 1"))
@@ -29,12 +30,21 @@ def readyz() -> tuple[dict[str, object], int]:
     except Exception as exc:  # any failure to reach the database means "not ready"
         current_app.logger.warning("readiness check failed: %s", exc)
         db.session.rollback()
-        return {"status": "unavailable", "database": "unreachable"}, 503
-    ready = current == head
-    body = {
-        "status": "ok" if ready else "unavailable",
-        "database": "ok",
-        "migration": current,
-        "head": head,
-    }
-    return body, 200 if ready else 503
+        return _unavailable("The database is unreachable.", {"database": "unreachable"})
+    if current != head:
+        return _unavailable(
+            f"The database schema is at revision {current}, the code expects {head}.",
+            {"database": "ok", "migration": current, "head": head},
+        )
+    return {"status": "ok", "database": "ok", "migration": current, "head": head}, 200
+
+
+def _unavailable(detail: str, state: dict[str, object]) -> Response:
+    return problem_response(
+        503,
+        "Service unavailable",
+        detail,
+        slug="not-ready",
+        headers={"Retry-After": "5"},
+        extensions=state,
+    )

@@ -42,10 +42,10 @@ def claim() -> Response | None:
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None:
         return None
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationFailed(
-            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
-            errors={HEADER: [f"Length must be between 1 and {MAX_KEY_LENGTH}."]},
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            errors={HEADER: [f"1 to {MAX_KEY_LENGTH} characters, no control characters."]},
         )
     team_id = g.team.id
     fingerprint = _fingerprint()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -49,12 +50,19 @@ def encode_cursor(created_at: datetime, ident: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_ID = re.compile(r"^[a-z]+_[0-9a-z]{1,36}$")
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, ident = json.loads(raw)
-        return datetime.fromisoformat(created), str(ident)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        created_at = datetime.fromisoformat(created)
+        # Cursors we give out hold a UTC timestamp and a public id; anything else is forged.
+        if created_at.tzinfo is None or not _ID.match(ident):
+            raise ValueError("not a cursor of ours")
+        return created_at.astimezone(UTC), ident
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as exc:
         raise ValidationFailed(
             "The cursor is not one this API gave out.", errors={"cursor": ["Invalid cursor."]}
         ) from exc

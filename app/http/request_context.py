@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -28,19 +29,35 @@ def _start() -> Response | None:
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""
     )
-    if (
-        request.method in _BODY_METHODS
-        and has_body
-        and not _is_json(request.mimetype)
-        and not getattr(request.url_rule, "accepts_any_body", False)
-    ):
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        # No resource or filter holds a NUL character, and PostgreSQL cannot even compare one.
+        return problem_response(
+            400, "Bad request", "The URL contains a NUL character.", slug="bad-request"
+        )
+    if request.method not in _BODY_METHODS or not has_body:
+        return None
+    if not _is_json(request.mimetype) and not getattr(request.url_rule, "accepts_any_body", False):
         return problem_response(
             415,
             "Unsupported media type",
             f"Send the body as application/json, not {request.mimetype or 'no content type'}.",
             slug="unsupported-media-type",
         )
+    if _is_json(request.mimetype) and not _parses_as_json(request.get_data(cache=True)):
+        return problem_response(
+            400, "Malformed JSON", "The request body is not valid JSON.", slug="malformed-json"
+        )
     return None
+
+
+def _parses_as_json(body: bytes) -> bool:
+    """Whether the body is JSON that Python can load: the body parser only reports syntax
+    errors, not nesting too deep to decode or integers too long to convert, which raise."""
+    try:
+        json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _finish(response: Response) -> Response:

@@ -10,6 +10,7 @@ from app.models.catalog import (
     CatalogRole,
     CatalogVersion,
 )
+from app.models.checklist import ITEM_STATUSES, Checklist, ChecklistItem, ChecklistItemOwner
 from app.models.directory import Person
 from app.models.event import Event
 from app.models.idempotency import IdempotencyRecord
@@ -17,6 +18,7 @@ from app.models.project import PROJECT_STATUSES, Assignment, Project
 from app.models.team import SCOPES, ApiKey, Team
 
 __all__ = [
+    "ITEM_STATUSES",
     "PROJECT_STATUSES",
     "SCOPES",
     "ApiKey",
@@ -29,6 +31,9 @@ __all__ = [
     "CatalogResponsibility",
     "CatalogRole",
     "CatalogVersion",
+    "Checklist",
+    "ChecklistItem",
+    "ChecklistItemOwner",
     "Event",
     "IdempotencyRecord",
     "Person",

@@ -34,11 +34,17 @@ def neutralise(value: Any) -> str:
 
 def render_csv(doc: Mapping[str, Any]) -> str:
     """The checklist's items as CSV with a header row and `\\r\\n` line endings."""
+    items = doc.get("items") or ()
+    # Items gathered across projects (one person's work) say which project each belongs to.
+    across_projects = any("project" in item for item in items)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for item in doc.get("items") or ():
-        writer.writerow([neutralise(cell) for cell in _row(item)])
+    writer.writerow(("project", *COLUMNS) if across_projects else COLUMNS)
+    for item in items:
+        row = _row(item)
+        if across_projects:
+            row.insert(0, (item.get("project") or {}).get("slug"))
+        writer.writerow([neutralise(cell) for cell in row])
     return out.getvalue()
 
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.models import PROJECT_STATUSES
-from app.schemas.common import KEY, SLUG, name_field
+from app.schemas.common import KEY, SLUG, RequestSchema, name_field
 from app.schemas.people import PersonBrief, PersonCreate
 
 
@@ -17,7 +17,7 @@ class Traits(ma.Schema):
     regulated_domain = ma.fields.Boolean()
 
 
-class ProjectCreate(ma.Schema):
+class ProjectCreate(RequestSchema):
     name = name_field(200, required=True)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
@@ -25,7 +25,7 @@ class ProjectCreate(ma.Schema):
     traits = ma.fields.Nested(Traits, load_default=dict)
 
 
-class ProjectUpdate(ma.Schema):
+class ProjectUpdate(RequestSchema):
     name = name_field(200)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(validate=validate.Length(max=5000))
@@ -57,7 +57,7 @@ class InlinePerson(PersonCreate):
     """A person given inline: found by email in the directory, or created."""
 
 
-class AssignmentCreate(ma.Schema):
+class AssignmentCreate(RequestSchema):
     role = ma.fields.String(required=True, validate=[validate.Length(max=80), KEY])
     person_id = ma.fields.String(validate=validate.Length(max=40))
     person = ma.fields.Nested(InlinePerson)
@@ -76,7 +76,7 @@ class AssignmentCreate(ma.Schema):
             )
 
 
-class StaffingReplace(ma.Schema):
+class StaffingReplace(RequestSchema):
     assignments = ma.fields.List(
         ma.fields.Nested(AssignmentCreate),
         required=True,

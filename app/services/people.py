@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
 from app.models import Assignment, Person
+from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.events import changes, record_event
 
 
@@ -77,6 +78,9 @@ def update_person(session: Session, person: Person, data: dict[str, Any]) -> Per
             "person.updated",
             {"person": person_snapshot(person), "changes": changed},
         )
+        session.flush()
+        # Findings name people: keep their checklists' wording current.
+        refresh_checklists(session, person.team_id, projects_sharing_people(session, [person.id]))
         session.commit()
     return person
 
@@ -84,6 +88,7 @@ def update_person(session: Session, person: Person, data: dict[str, Any]) -> Per
 def delete_person(session: Session, person: Person) -> None:
     """Remove a person and, with them, their assignments (one event per project left)."""
     assignments = list(session.scalars(select(Assignment).where(Assignment.person_id == person.id)))
+    affected = {a.project_id for a in assignments}
     for assignment in assignments:
         record_event(
             session,
@@ -99,4 +104,6 @@ def delete_person(session: Session, person: Person) -> None:
         session.delete(assignment)
     record_event(session, person.team_id, "person.deleted", {"person": person_snapshot(person)})
     session.delete(person)
+    session.flush()
+    refresh_checklists(session, person.team_id, affected)
     session.commit()

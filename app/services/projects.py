@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.catalog import TRAITS, Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models import Project
+from app.models import Assignment, Project
+from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.events import changes, record_event
 from app.services.teams import slugify
 
@@ -102,6 +103,8 @@ def update_project(
             {"project": project_snapshot(project), "changes": changed},
             project_id=project.id,
         )
+        if changed.keys() & {"application", "status", *TRAITS}:
+            _refresh(session, project, include_colleagues="status" in changed)
         session.commit()
     return project
 
@@ -116,5 +119,19 @@ def archive_project(session: Session, project: Project) -> Project:
             {"project": project_snapshot(project)},
             project_id=project.id,
         )
+        _refresh(session, project, include_colleagues=True)
         session.commit()
     return project
+
+
+def _refresh(session: Session, project: Project, *, include_colleagues: bool) -> None:
+    """Regenerate the project's checklist; when the project (de)activates, also those of the
+    projects its people work on, whose over-allocation findings count this one."""
+    affected = {project.id}
+    if include_colleagues:
+        people = session.scalars(
+            select(Assignment.person_id).where(Assignment.project_id == project.id)
+        )
+        affected |= projects_sharing_people(session, people)
+    session.flush()
+    refresh_checklists(session, project.team_id, affected)

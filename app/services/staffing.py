@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models import Assignment, Person, Project
+from app.models import Assignment, Person, Project, utcnow
+from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.events import record_event
 from app.services.people import add_person, find_by_email, get_person, person_snapshot
 
@@ -101,6 +102,7 @@ def add_assignment(
         {"assignment": assignment_snapshot(assignment)},
         project_id=project.id,
     )
+    _refresh(session, project, [person.id])
     session.commit()
     return assignment
 
@@ -114,7 +116,18 @@ def remove_assignment(session: Session, project: Project, assignment: Assignment
         project_id=project.id,
     )
     session.delete(assignment)
+    session.flush()
+    _refresh(session, project, [assignment.person_id])
     session.commit()
+
+
+def _refresh(session: Session, project: Project, person_ids: Sequence[str]) -> None:
+    """After a staffing change: give the project a new version (its ETag guards the staffing
+    PUT), and regenerate the checklists that depend on this staffing: the project's, and those
+    of the other projects of these people (their allocation across projects may have changed)."""
+    project.updated_at = utcnow()
+    affected = {project.id} | projects_sharing_people(session, person_ids)
+    refresh_checklists(session, project.team_id, affected)
 
 
 def replace_staffing(
@@ -178,5 +191,6 @@ def replace_staffing(
         },
         project_id=project.id,
     )
+    _refresh(session, project, [pid for pid, _ in current.keys() | wanted.keys()])
     session.commit()
     return result

@@ -1,0 +1,137 @@
+"""Checklists: generate, read in any format, work the items, and preview without storing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+
+from app.api.common import v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.http.etags import check_if_match, etag_header
+from app.http.formats import etag_for, formatted_response, negotiate_format, not_modified
+from app.models import ChecklistItem
+from app.render import render
+from app.schemas.checklists import (
+    ChecklistOut,
+    ChecklistQuery,
+    FormatQuery,
+    ItemOut,
+    ItemUpdate,
+    PreviewRequest,
+)
+from app.services import checklists, preview
+from app.services.catalog import current_catalog
+from app.services.people import get_person
+from app.services.projects import get_project
+
+blp = v1_blueprint("checklists", __name__, "Generated checklists and their items")
+preview_blp = v1_blueprint(
+    "preview", __name__, "A checklist from a project given in the body", write_scope="read"
+)
+
+FORMATS_DOC = {
+    "responses": {
+        "200": {
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            }
+        },
+        "406": {"$ref": "#/components/responses/NOT_ACCEPTABLE"},
+    }
+}
+
+
+@blp.route("/projects/<string:project_ref>/checklist")
+class ChecklistView(MethodView):
+    @blp.arguments(ChecklistQuery, location="query")
+    @blp.response(200, ChecklistOut)
+    @blp.doc(**FORMATS_DOC)
+    def get(self, args: dict[str, Any], project_ref: str) -> Response:
+        """The project's checklist, filtered by `role`, `status`, `kind`, `person_id`"""
+        fmt = negotiate_format()
+        filters = {k: v for k, v in args.items() if k != "format"}
+        project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
+        etag = etag_for(*checklists.cache_key(checklist, fmt, filters))
+        if (cached := not_modified(etag)) is not None:
+            return cached
+        catalog = current_catalog(db.session)
+        body = checklists.rendered_checklist(db.session, catalog, project, checklist, fmt, filters)
+        return formatted_response(
+            body, fmt, etag=etag_for(*checklists.cache_key(checklist, fmt, filters))
+        )
+
+    @blp.arguments(FormatQuery, location="query")
+    @blp.response(201, ChecklistOut)
+    @blp.alt_response(200, schema=ChecklistOut, description="Regenerated")
+    def post(self, args: dict[str, Any], project_ref: str) -> Response:
+        """Generate the checklist (201), or regenerate it (200), e.g. after a catalog update"""
+        fmt = negotiate_format()
+        catalog = current_catalog(db.session)
+        project = get_project(db.session, current_team().id, project_ref)
+        checklist, created = checklists.generate(db.session, catalog, project)
+        body = checklists.rendered_checklist(db.session, catalog, project, checklist, fmt, {})
+        response = formatted_response(body, fmt, status=201 if created else 200)
+        response.headers["Location"] = f"/v1/projects/{project.id}/checklist"
+        return response
+
+
+@blp.route("/projects/<string:project_ref>/checklist/items/<string:item_ref>")
+class ChecklistItemView(MethodView):
+    @blp.response(200, ItemOut)
+    def get(self, project_ref: str, item_ref: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """One item, by id or key"""
+        *_, item = _item(project_ref, item_ref)
+        return _item_out(item), 200, etag_header(item)
+
+    @blp.arguments(ItemUpdate)
+    @blp.response(200, ItemOut)
+    def patch(
+        self, data: dict[str, Any], project_ref: str, item_ref: str
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Set an item's status, note, waiver or ticket link (honours If-Match)"""
+        project, checklist, item = _item(project_ref, item_ref)
+        check_if_match(item)
+        item = checklists.update_item(db.session, project, checklist, item, data)
+        return _item_out(item), 200, etag_header(item)
+
+
+def _item(project_ref: str, item_ref: str) -> tuple[Any, Any, ChecklistItem]:
+    project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
+    return project, checklist, checklists.get_item(db.session, checklist, item_ref)
+
+
+def _item_out(item: ChecklistItem) -> dict[str, Any]:
+    titles = {r.key: r.title for r in current_catalog(db.session).roles}
+    return checklists.item_dict(item, titles)
+
+
+@blp.route("/people/<string:person_id>/checklist-items")
+class PersonItemsView(MethodView):
+    @blp.arguments(FormatQuery, location="query")
+    @blp.response(200, ChecklistOut)
+    @blp.doc(**FORMATS_DOC)
+    def get(self, args: dict[str, Any], person_id: str) -> Response:
+        """What one person owns across the team's projects (obsolete items left out)"""
+        fmt = negotiate_format()
+        person = get_person(db.session, current_team().id, person_id)
+        rows = checklists.items_for_person(db.session, current_team().id, person)
+        doc = checklists.person_document(current_catalog(db.session), person, rows)
+        return formatted_response(checklists.render_person_document(doc, fmt), fmt)
+
+
+@preview_blp.route("/checklists/preview")
+class PreviewView(MethodView):
+    @preview_blp.arguments(PreviewRequest)
+    @preview_blp.arguments(FormatQuery, location="query")
+    @preview_blp.response(200, ChecklistOut)
+    @preview_blp.doc(**FORMATS_DOC)
+    def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
+        """A checklist for a project and staffing given in the body; nothing is stored"""
+        fmt = negotiate_format()
+        doc = preview.preview_document(current_catalog(db.session), data)
+        return formatted_response(render(doc, fmt), fmt)

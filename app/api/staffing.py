@@ -1,0 +1,50 @@
+"""Staffing reports: role coverage and findings, per project and team-wide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from app.api.common import v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
+from app.services import checklists
+from app.services.catalog import current_catalog
+from app.services.projects import get_project
+
+blp = v1_blueprint("staffing", __name__, "Role coverage and staffing findings")
+
+
+@blp.route("/projects/<string:project_ref>/staffing")
+class ProjectStaffingView(MethodView):
+    @blp.response(200, StaffingReportOut)
+    def get(self, project_ref: str) -> dict[str, Any]:
+        """Per role: who holds it and whether it is required; and the findings"""
+        project = get_project(db.session, current_team().id, project_ref)
+        report = checklists.project_staffing(db.session, current_catalog(db.session), project)
+        return {
+            "project": checklists.project_header(project),
+            "roles": report.roles,
+            "findings": report.findings,
+        }
+
+
+@blp.route("/staffing")
+class TeamStaffingView(MethodView):
+    @blp.response(200, TeamStaffingOut)
+    def get(self) -> dict[str, Any]:
+        """Every active project's coverage and findings, and who is allocated over 100%"""
+        team = checklists.team_staffing(db.session, current_catalog(db.session), current_team().id)
+        return {
+            "projects": [
+                {
+                    "project": checklists.project_header(project),
+                    "roles": report.roles,
+                    "findings": report.findings,
+                }
+                for project, report in team["projects"]
+            ],
+            "over_allocated": team["over_allocated"],
+        }

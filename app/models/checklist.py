@@ -1,0 +1,89 @@
+"""Stored checklists: one per project, its items kept by key across regenerations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
+from app.models.directory import Person
+
+ITEM_STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "waived", "obsolete")
+
+
+class Checklist(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "checklists"
+    id_prefix = "chk"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), unique=True
+    )
+    # Goes up when the generated content changes (items added, obsoleted, owners changed...).
+    revision: Mapped[int] = mapped_column(default=1)
+    catalog_version: Mapped[str] = mapped_column(String(80))
+    generated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Goes up with every change to the checklist or any of its items (atomically, in SQL);
+    # the checklist's ETag and render cache are keyed by it.
+    state: Mapped[int] = mapped_column(default=1)
+    # The earliest expiry of a waived item's waiver: reads check it instead of every item.
+    next_waiver_expiry: Mapped[date | None]
+
+
+class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
+    __tablename__ = "checklist_items"
+    __table_args__ = (
+        UniqueConstraint("checklist_id", "key"),
+        CheckConstraint(
+            "status IN ('open', 'in_progress', 'done', 'waived', 'obsolete')", name="status"
+        ),
+    )
+    id_prefix = "itm"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    checklist_id: Mapped[str] = mapped_column(ForeignKey("checklists.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]]
+    priority: Mapped[str] = mapped_column(String(16))
+    because: Mapped[list[str]]
+    source: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # What the status was when the item went obsolete, restored if it applies again.
+    status_before_obsolete: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    waiver: Mapped[dict[str, Any] | None]
+    ticket: Mapped[dict[str, Any] | None]
+
+    owners: Mapped[list[ChecklistItemOwner]] = relationship(
+        order_by="ChecklistItemOwner.position",
+        cascade="all, delete-orphan",
+        lazy="raise",
+        passive_deletes=True,
+    )
+
+
+class ChecklistItemOwner(Base):
+    """A person who owns an item (someone in one of its roles, or named by a finding)."""
+
+    __tablename__ = "checklist_item_owners"
+    __table_args__ = (Index("ix_checklist_item_owners_person", "person_id", "item_id"),)
+
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("checklist_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int]
+
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
