@@ -44,10 +44,17 @@ def _ensure_email_free(
 
 
 def add_person(
-    session: Session, team_id: str, data: dict[str, Any], *, commit: bool = True
+    session: Session,
+    team_id: str,
+    data: dict[str, Any],
+    *,
+    commit: bool = True,
+    checked: bool = False,
 ) -> Person:
+    """Add a person; `checked` when the caller already knows the email is free."""
     email = data["email"].strip().lower()
-    _ensure_email_free(session, team_id, email)
+    if not checked:
+        _ensure_email_free(session, team_id, email)
     person = Person(
         team_id=team_id,
         name=data["name"].strip(),
@@ -55,7 +62,6 @@ def add_person(
         **_handle_values(data.get("handles") or {}),
     )
     session.add(person)
-    session.flush()
     record_event(session, team_id, "person.created", {"person": person_snapshot(person)})
     if commit:
         session.commit()

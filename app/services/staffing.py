@@ -64,6 +64,40 @@ def _resolve_person(session: Session, team_id: str, data: dict[str, Any]) -> Per
     )
 
 
+def _resolve_people(
+    session: Session, team_id: str, entries: Sequence[dict[str, Any]]
+) -> list[Person]:
+    """`_resolve_person` for many entries in two queries, creating the unknown inline people."""
+    ids = {e["person_id"] for e in entries if "person_id" in e}
+    emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
+    by_id = {
+        p.id: p
+        for p in session.scalars(
+            select(Person).where(Person.team_id == team_id, Person.id.in_(ids))
+        )
+    }
+    if missing := sorted(ids - by_id.keys()):
+        raise NotFound(f"No person '{missing[0]}' in this team.")
+    by_email = {
+        p.email: p
+        for p in session.scalars(
+            select(Person).where(Person.team_id == team_id, Person.email.in_(emails))
+        )
+    }
+    resolved = []
+    for entry in entries:
+        if "person_id" in entry:
+            resolved.append(by_id[entry["person_id"]])
+            continue
+        email = entry["person"]["email"].strip().lower()
+        if email not in by_email:
+            by_email[email] = add_person(
+                session, team_id, entry["person"], commit=False, checked=True
+            )
+        resolved.append(by_email[email])
+    return resolved
+
+
 def _new_assignment(project: Project, person: Person, data: dict[str, Any]) -> Assignment:
     return Assignment(
         team_id=project.team_id,
@@ -147,8 +181,8 @@ def replace_staffing(
         raise ValidationFailed("Some assignments name an unknown role.", errors=errors)
 
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
-    for index, entry in enumerate(entries):
-        person = _resolve_person(session, project.team_id, entry)
+    people = _resolve_people(session, project.team_id, entries)
+    for index, (entry, person) in enumerate(zip(entries, people, strict=True)):
         pair = (person.id, entry["role"])
         if pair in wanted:
             raise ValidationFailed(
