@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from app.errors import Problem
@@ -29,6 +29,7 @@ def _fail(problem: Problem) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Load or refresh the catalog from seed/ (idempotent)."""
     from seed.loader import load_catalog
@@ -140,6 +141,7 @@ Press Ctrl-C to stop.
 
 
 @click.command("dev")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev_command(host: str, port: int) -> None:

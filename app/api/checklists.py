@@ -59,8 +59,7 @@ class ChecklistView(MethodView):
         etag = etag_for(*checklists.cache_key(checklist, fmt, filters))
         if (cached := not_modified(etag)) is not None:
             return cached
-        catalog = current_catalog(db.session)
-        body = checklists.rendered_checklist(db.session, catalog, project, checklist, fmt, filters)
+        body = checklists.rendered_checklist(db.session, project, checklist, fmt, filters)
         return formatted_response(
             body, fmt, etag=etag_for(*checklists.cache_key(checklist, fmt, filters))
         )
@@ -74,7 +73,7 @@ class ChecklistView(MethodView):
         catalog = current_catalog(db.session)
         project = get_project(db.session, current_team().id, project_ref)
         checklist, created = checklists.generate(db.session, catalog, project)
-        body = checklists.rendered_checklist(db.session, catalog, project, checklist, fmt, {})
+        body = checklists.rendered_checklist(db.session, project, checklist, fmt, {})
         response = formatted_response(body, fmt, status=201 if created else 200)
         response.headers["Location"] = f"/v1/projects/{project.id}/checklist"
         return response

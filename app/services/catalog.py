@@ -189,6 +189,12 @@ def current_catalog(session: Session) -> Catalog:
     return catalog
 
 
+def catalog_for(session: Session, version: str) -> Catalog:
+    """The catalog a checklist was generated from when it is in memory (no query), else the
+    current one."""
+    return _cache.get(version) or current_catalog(session)
+
+
 def _read_catalog(session: Session, version: str) -> Catalog:
     def ordered(model: Any) -> list[Any]:
         return list(session.scalars(select(model).order_by(model.position, model.key)))

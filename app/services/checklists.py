@@ -23,6 +23,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.base import utcnow
 from app.render import render
+from app.services.catalog import catalog_for, current_catalog
 from app.services.checklist_generator import (
     GeneratedItem,
     GeneratorSettings,
@@ -134,8 +135,6 @@ def generate(session: Session, catalog: Catalog, project: Project) -> tuple[Chec
 
 def refresh_checklists(session: Session, team_id: str, project_ids: Iterable[str]) -> None:
     """Regenerate the existing checklists of these projects (part of the caller's transaction)."""
-    from app.services.catalog import current_catalog
-
     project_ids = set(project_ids)
     if not project_ids:
         return
@@ -480,7 +479,6 @@ def cache_key(checklist: Checklist, fmt: str, filters: Mapping[str, Any]) -> tup
 
 def rendered_checklist(
     session: Session,
-    catalog: Catalog,
     project: Project,
     checklist: Checklist,
     fmt: str,
@@ -491,6 +489,7 @@ def rendered_checklist(
     if cached is not None:
         return cached
     items = load_items(session, checklist)
+    catalog = catalog_for(session, checklist.catalog_version)
     body = render(checklist_document(catalog, project, checklist, items, filters), fmt)
     render_cache.put(cache_key(checklist, fmt, filters), body)
     return body
