@@ -113,6 +113,12 @@ def _demo_key(instance: Path) -> str:
 
 
 def _curl_examples(base: str, token: str) -> str:
+    preview = (
+        '{"project": {"name": "Clinic notes", "application": "healthcare-solutions",'
+        ' "traits": {"handles_personal_data": true}},'
+        ' "staffing": [{"role": "data-scientist", "person": {"name": "Ada Lovelace"}},'
+        ' {"role": "ai-ethicist", "person": {"name": "Ada Lovelace"}}]}'
+    )
     project = (
         '{"name": "Support assistant", "application": "content-creation",'
         ' "traits": {"user_facing": true}}'
@@ -125,16 +131,20 @@ Staffing checklist API on {base}   (API docs: {base}/docs)
 
   export API={base} KEY={token}
 
-  # one role of the catalog
-  curl -s $API/v1/catalog/roles/ai-ethicist -H "Authorization: Bearer $KEY"
+  # a checklist for a project described in the request, as Markdown (nothing is stored)
+  curl -s $API/v1/checklists/preview -H "Authorization: Bearer $KEY" \\
+       -H "Content-Type: application/json" -H "Accept: text/markdown" \\
+       -d '{preview}'
 
   # register a project
   curl -s $API/v1/projects -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
        -d '{project}'
 
-  # staff it, creating the person on the way
+  # staff it, creating the person on the way, then read its checklist in the terminal
   curl -s $API/v1/projects/support-assistant/assignments -H "Authorization: Bearer $KEY" \\
        -H "Content-Type: application/json" -d '{person}'
+  curl -s -X POST "$API/v1/projects/support-assistant/checklist?format=text" \\
+       -H "Authorization: Bearer $KEY"
 
 Press Ctrl-C to stop.
 """
@@ -168,11 +178,17 @@ def dev_command(host: str, port: int) -> None:
         env=env,
     )
     click.echo(_curl_examples(f"http://{host}:{port}", token))
-    try:
-        sys.exit(server.wait())
-    except KeyboardInterrupt:
+
+    def stop(signum: int, _frame: object) -> None:
         server.send_signal(signal.SIGTERM)
-        sys.exit(server.wait())
+
+    # Ctrl-C reaches gunicorn through the terminal; a plain TERM to us is passed on.
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        code = server.wait()
+    sys.exit(code)
 
 
 def register(app: Flask) -> None:
