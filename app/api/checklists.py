@@ -41,16 +41,25 @@ FORMATS_DOC = {
                 "text/plain": {"schema": {"type": "string"}},
             }
         },
-        "406": {"$ref": "#/components/responses/NOT_ACCEPTABLE"},
     }
 }
+
+
+def formats(blueprint: Any) -> Any:
+    """Document the text formats beside JSON, and the 406 for any other."""
+
+    def decorate(view: Any) -> Any:
+        view = blueprint.doc(**FORMATS_DOC)(view)
+        return blueprint.alt_response(406, response="NOT_ACCEPTABLE")(view)
+
+    return decorate
 
 
 @blp.route("/projects/<string:project_ref>/checklist")
 class ChecklistView(MethodView):
     @blp.arguments(ChecklistQuery, location="query")
     @blp.response(200, ChecklistOut)
-    @blp.doc(**FORMATS_DOC)
+    @formats(blp)
     def get(self, args: dict[str, Any], project_ref: str) -> Response:
         """The project's checklist, filtered by `role`, `status`, `kind`, `person_id`"""
         fmt = negotiate_format()
@@ -113,7 +122,7 @@ def _item_out(item: ChecklistItem) -> dict[str, Any]:
 class PersonItemsView(MethodView):
     @blp.arguments(FormatQuery, location="query")
     @blp.response(200, ChecklistOut)
-    @blp.doc(**FORMATS_DOC)
+    @formats(blp)
     def get(self, args: dict[str, Any], person_id: str) -> Response:
         """What one person owns across the team's projects (obsolete items left out)"""
         fmt = negotiate_format()
@@ -128,7 +137,7 @@ class PreviewView(MethodView):
     @preview_blp.arguments(PreviewRequest)
     @preview_blp.arguments(FormatQuery, location="query")
     @preview_blp.response(200, ChecklistOut)
-    @preview_blp.doc(**FORMATS_DOC)
+    @formats(preview_blp)
     def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
         """A checklist for a project and staffing given in the body; nothing is stored"""
         fmt = negotiate_format()

@@ -50,7 +50,7 @@ def encode_cursor(created_at: datetime, ident: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-_ID = re.compile(r"^[a-z]+_[0-9a-z]{1,36}$")
+_ID = re.compile(r"[a-z0-9_]{1,40}")  # what `new_id()` makes
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
@@ -59,7 +59,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created, ident = json.loads(raw)
         created_at = datetime.fromisoformat(created)
         # Cursors we give out hold a UTC timestamp and a public id; anything else is forged.
-        if created_at.tzinfo is None or not _ID.match(ident):
+        if created_at.tzinfo is None or not _ID.fullmatch(ident):
             raise ValueError("not a cursor of ours")
         return created_at.astimezone(UTC), ident
     except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as exc:

@@ -34,16 +34,20 @@ def _start() -> Response | None:
         return problem_response(
             400, "Bad request", "The URL contains a NUL character.", slug="bad-request"
         )
-    if request.method not in _BODY_METHODS or not has_body:
+    if (
+        request.method not in _BODY_METHODS
+        or not has_body
+        or getattr(request.url_rule, "accepts_any_body", False)
+    ):
         return None
-    if not _is_json(request.mimetype) and not getattr(request.url_rule, "accepts_any_body", False):
+    if not _is_json(request.mimetype):
         return problem_response(
             415,
             "Unsupported media type",
             f"Send the body as application/json, not {request.mimetype or 'no content type'}.",
             slug="unsupported-media-type",
         )
-    if _is_json(request.mimetype) and not _parses_as_json(request.get_data(cache=True)):
+    if not _parses_as_json(request.get_data(cache=True)):
         return problem_response(
             400, "Malformed JSON", "The request body is not valid JSON.", slug="malformed-json"
         )

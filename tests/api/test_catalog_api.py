@@ -1,0 +1,75 @@
+"""The catalog as users read it: the article's roles, challenges and applications, by key."""
+
+from __future__ import annotations
+
+from factories import assert_problem
+
+ROLE_KEYS = [
+    "data-scientist",
+    "machine-learning-engineer",
+    "ai-ethicist",
+    "ux-designer",
+    "content-curator",
+    "ai-researcher",
+    "product-manager",
+]
+CHALLENGE_KEYS = ["data-privacy", "bias-and-fairness", "technical-complexity", "explainability"]
+APPLICATION_KEYS = [
+    "content-creation",
+    "product-design",
+    "music-composition",
+    "virtual-reality",
+    "healthcare-solutions",
+    "other",
+]
+
+
+def test_the_catalog_lists_the_articles_roles_challenges_and_applications(api):
+    response = api.get("/v1/catalog")
+
+    assert response.status_code == 200
+    catalog = response.json
+    assert catalog["version"]
+    assert [r["key"] for r in catalog["roles"]] == ROLE_KEYS
+    assert [c["key"] for c in catalog["challenges"]] == CHALLENGE_KEYS
+    assert [a["key"] for a in catalog["applications"]] == APPLICATION_KEYS
+    assert catalog["collaborations"]
+    assert all(c["mitigations"] for c in catalog["challenges"])
+
+
+def test_each_of_the_five_key_roles_has_three_responsibilities_from_the_article(api):
+    roles = {r["key"]: r for r in api.get("/v1/catalog").json["roles"]}
+
+    for key in ROLE_KEYS[:5]:
+        responsibilities = roles[key]["responsibilities"]
+        assert len(responsibilities) == 3, key
+        assert all(r["key"].startswith(f"{key}.") for r in responsibilities)
+        assert roles[key]["source"]["kind"] == "article"
+
+
+def test_a_curl_user_reads_one_role_by_its_key(api):
+    response = api.get("/v1/catalog/roles/ai-ethicist")
+
+    assert response.status_code == 200
+    role = response.json
+    assert role["key"] == "ai-ethicist"
+    assert role["title"] == "AI Ethicist"
+    assert set(role) >= {"summary", "required", "required_when", "skills", "responsibilities"}
+    assert role["skills"]
+
+
+def test_a_role_that_is_not_in_the_catalog_is_not_found(api):
+    body = assert_problem(api.get("/v1/catalog/roles/astrologer"), 404)
+
+    assert "astrologer" in body["detail"]
+
+
+def test_the_catalog_is_the_same_for_every_team(api, other_api):
+    assert api.get("/v1/catalog").json == other_api.get("/v1/catalog").json
+
+
+def test_the_catalog_is_read_only(api):
+    response = api.post("/v1/catalog", json={"roles": []})
+
+    assert_problem(response, 405)
+    assert "GET" in response.headers["Allow"]
