@@ -11,7 +11,7 @@ import marshmallow as ma
 from flask import Response, current_app, g
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -196,6 +196,15 @@ def handle_stale_data(error: StaleDataError) -> Response:
 
 def handle_database_error(error: DBAPIError) -> Response:
     _rollback()
+    if isinstance(error, DataError):
+        # Validation should have caught it; never a 500 for a value the client sent.
+        log.warning("value refused by the database: %s", error.orig)
+        return problem_response(
+            422,
+            "Validation failed",
+            "A value is not one the database can store (too long, out of range or malformed).",
+            slug="validation-error",
+        )
     if isinstance(error, OperationalError) or error.connection_invalidated:
         log.error("database unavailable: %s", error.orig)
         return problem_response(

@@ -156,7 +156,7 @@ def make_api(app: Flask, client: FlaskClient) -> Callable[..., ApiClient]:
     ) -> ApiClient:
         with app.app_context():
             try:
-                found = teams.find_team(db.session, teams.slugify(team))
+                found = teams.find_team(db.session, teams.slugify(team, "team"))
             except NotFound:
                 found = teams.create_team(db.session, team)
             _, token = teams.create_key(db.session, found, scopes, "test")

@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 
@@ -47,21 +48,74 @@ def _start() -> Response | None:
             f"Send the body as application/json, not {request.mimetype or 'no content type'}.",
             slug="unsupported-media-type",
         )
-    if not _parses_as_json(request.get_data(cache=True)):
+    return _check_json_body(request.get_data(cache=True))
+
+
+def _check_json_body(body: bytes) -> Response | None:
+    """Refuse, before any view runs, JSON the rest of the stack cannot take safely.
+
+    The body parser reports syntax errors only; nesting too deep to decode and integers too
+    long to convert would raise. Strings holding NUL (PostgreSQL cannot store it) or a lone
+    surrogate (not Unicode, so no database can store it) are refused naming the field, in
+    marshmallow's shape: `{"handles": {"jira": [...]}}`.
+    """
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
         return problem_response(
             400, "Malformed JSON", "The request body is not valid JSON.", slug="malformed-json"
+        )
+    errors = _unstorable_strings(data)
+    if errors:
+        return problem_response(
+            422,
+            "Validation failed",
+            "Some strings hold characters that cannot be stored.",
+            slug="validation-error",
+            errors=errors,
         )
     return None
 
 
-def _parses_as_json(body: bytes) -> bool:
-    """Whether the body is JSON that Python can load: the body parser only reports syntax
-    errors, not nesting too deep to decode or integers too long to convert, which raise."""
+def _unstorable_strings(data: Any) -> dict[str, Any]:
+    """Where in `data` a string (or a key) holds NUL or a lone surrogate, as nested errors."""
+    errors: dict[str, Any] = {}
+    # An explicit stack: the document may be nested as deep as the decoder allows.
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                problem = _string_problem(key)
+                if problem:
+                    _put(errors, (*path, key.encode("utf-8", "replace").decode()), problem)
+                else:
+                    stack.append((item, (*path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, str(index))) for index, item in enumerate(value))
+        elif isinstance(value, str) and (problem := _string_problem(value)):
+            _put(errors, path or ("_body",), problem)
+    return errors
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Must not contain NUL characters."
     try:
-        json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):
-        return False
-    return True
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode (it holds a lone surrogate)."
+    return None
+
+
+def _put(errors: dict[str, Any], path: tuple[str, ...], message: str) -> None:
+    node = errors
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    node[path[-1]] = [message]
 
 
 def _finish(response: Response) -> Response:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas.common import Handles, RequestSchema, name_field
+from app.schemas.common import Handles, name_field
 
 
-class PersonCreate(RequestSchema):
+class PersonCreate(ma.Schema):
     name = name_field(120, required=True)
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     handles = ma.fields.Nested(Handles, load_default=dict)
 
 
-class PersonUpdate(RequestSchema):
+class PersonUpdate(ma.Schema):
     name = name_field(120)
     email = ma.fields.Email(validate=validate.Length(max=254))
     handles = ma.fields.Nested(Handles)

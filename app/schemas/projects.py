@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.models import PROJECT_STATUSES
-from app.schemas.common import KEY, SLUG, RequestSchema, name_field
+from app.schemas.common import KEY, SLUG, name_field
 from app.schemas.people import PersonBrief, PersonCreate
 
 
@@ -17,7 +17,7 @@ class Traits(ma.Schema):
     regulated_domain = ma.fields.Boolean()
 
 
-class ProjectCreate(RequestSchema):
+class ProjectCreate(ma.Schema):
     name = name_field(200, required=True)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
@@ -25,7 +25,7 @@ class ProjectCreate(RequestSchema):
     traits = ma.fields.Nested(Traits, load_default=dict)
 
 
-class ProjectUpdate(RequestSchema):
+class ProjectUpdate(ma.Schema):
     name = name_field(200)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(validate=validate.Length(max=5000))
@@ -57,7 +57,7 @@ class InlinePerson(PersonCreate):
     """A person given inline: found by email in the directory, or created."""
 
 
-class AssignmentCreate(RequestSchema):
+class AssignmentCreate(ma.Schema):
     role = ma.fields.String(required=True, validate=[validate.Length(max=80), KEY])
     person_id = ma.fields.String(validate=validate.Length(max=40))
     person = ma.fields.Nested(InlinePerson)
@@ -76,7 +76,7 @@ class AssignmentCreate(RequestSchema):
             )
 
 
-class StaffingReplace(RequestSchema):
+class StaffingReplace(ma.Schema):
     assignments = ma.fields.List(
         ma.fields.Nested(AssignmentCreate),
         required=True,

@@ -20,7 +20,7 @@ from app.services.teams import slugify
 def _member(person: dict[str, Any]) -> Member:
     # People in a preview have no id: the email, else the name, stands for them.
     email = (person.get("email") or "").strip().lower() or None
-    ref = email or slugify(person["name"])
+    ref = email or slugify(person["name"], "person")
     handles = tuple(sorted((k, v) for k, v in (person.get("handles") or {}).items() if v))
     return Member(ref, person["name"].strip(), email, handles)
 

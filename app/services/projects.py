@@ -58,7 +58,7 @@ def create_project(
     session: Session, catalog: Catalog, team_id: str, data: dict[str, Any]
 ) -> Project:
     _check_application(catalog, data["application"])
-    slug = data.get("slug") or slugify(data["name"])
+    slug = data.get("slug") or slugify(data["name"], "project")
     _ensure_slug_free(session, team_id, slug)
     project = Project(
         team_id=team_id,

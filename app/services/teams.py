@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -15,10 +16,14 @@ from app.models import SCOPES, ApiKey, Team, utcnow
 from app.services.events import record_event
 
 
-def slugify(text: str, max_length: int = 80) -> str:
+def slugify(text: str, fallback: str, max_length: int = 80) -> str:
+    """A URL-friendly form of `text`; for text without Latin letters or digits (`日本`),
+    `fallback` and a short hash of the text, so that different names get different slugs."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].strip("-") or "item"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_length].strip("-")
+    if slug:
+        return slug
+    return f"{fallback}-{hashlib.sha256(text.encode('utf-8', 'replace')).hexdigest()[:8]}"
 
 
 def create_team(session: Session, name: str, slug: str | None = None) -> Team:
@@ -27,7 +32,7 @@ def create_team(session: Session, name: str, slug: str | None = None) -> Team:
         raise ValidationFailed(
             "A team name has 1 to 120 characters.", errors={"name": ["Bad length."]}
         )
-    slug = slug or slugify(name)
+    slug = slug or slugify(name, "team")
     if session.scalar(select(Team.id).where(Team.slug == slug)):
         raise Conflict(f"A team with the slug '{slug}' exists already.")
     team = Team(name=name, slug=slug)

@@ -223,6 +223,8 @@ def test_garbage_bodies_are_refused_cleanly(app, api, body, status):
         {"name": "Ada\x00Lovelace", "email": "ada@example.com"},
         {"name": "Ada", "email": "ada@example.com", "handles": {"jira": "ada\x00"}},
         {"name": "Ada", "email": "ada\x00@example.com"},
+        {"name": "Ada \ud800", "email": "ada@example.com"},
+        {"name": "Ada", "email": "ada@example.com", "handles": {"github": "\udfff"}},
     ],
 )
 def test_wrong_types_overlong_and_nul_strings_are_422s(app, api, person):

@@ -165,3 +165,13 @@ def test_archiving_is_recorded_once_and_restoring_brings_the_project_back(api):
     assert [p["id"] for p in api.get("/v1/projects").json["items"]] == [project["id"]]
     feed = [e["type"] for e in events_of(api, f"/v1/projects/{project['id']}/events")]
     assert feed == ["project.updated", "project.archived", "project.created"]
+
+
+def test_projects_named_without_latin_letters_get_distinct_slugs(api):
+    first = api.post("/v1/projects", json={"name": "日本", "application": "other"})
+    second = api.post("/v1/projects", json={"name": "東京", "application": "other"})
+
+    assert first.status_code == second.status_code == 201
+    assert first.json["slug"].startswith("project-")
+    assert first.json["slug"] != second.json["slug"]
+    assert api.get(f"/v1/projects/{second.json['slug']}").json["name"] == "東京"
