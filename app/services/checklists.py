@@ -11,11 +11,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog import TRAITS, Catalog
@@ -37,18 +38,6 @@ from app.services.checklist_generator import (
     summarize,
 )
 from app.services.events import record_event
-
-_GENERATED_FIELDS = (
-    "kind",
-    "position",
-    "title",
-    "detail",
-    "roles",
-    "priority",
-    "because",
-    "source",
-)
-
 
 # --------------------------------------------------------------------------- generator inputs
 
@@ -164,9 +153,35 @@ def projects_sharing_people(session: Session, person_ids: Iterable[str]) -> set[
     )
 
 
+@dataclass
+class RegenerationDiff:
+    """What a regeneration changed; `new_items` and `owners` are what it must write."""
+
+    added: list[str] = field(default_factory=list)
+    obsoleted: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    owners_changed: list[dict[str, Any]] = field(default_factory=list)
+    new_items: list[ChecklistItem] = field(default_factory=list)
+    # The owners to write: item -> person ids in order (new items, and those whose owners changed).
+    owners: dict[ChecklistItem, list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any((self.added, self.obsoleted, self.restored, self.changed, self.owners_changed))
+
+    def as_payload(self) -> dict[str, list[Any]]:
+        return {
+            "added": self.added,
+            "obsoleted": self.obsoleted,
+            "restored": self.restored,
+            "changed": self.changed,
+            "owners_changed": self.owners_changed,
+        }
+
+
 def _regenerate(
     session: Session, catalog: Catalog, project: Project, checklist: Checklist, *, created: bool
-) -> dict[str, list[Any]]:
+) -> RegenerationDiff:
     entries = load_staffing(session, project)
     elsewhere = allocation_elsewhere(session, project, (e.member.ref for e in entries))
     generated = generate_checklist(
@@ -179,22 +194,20 @@ def _regenerate(
     existing = {
         item.key: item
         for item in session.scalars(
-            select(ChecklistItem)
-            .where(ChecklistItem.checklist_id == checklist.id)
-            .options(selectinload(ChecklistItem.owners))
+            select(ChecklistItem).where(ChecklistItem.checklist_id == checklist.id)
         )
     }
-    diff = _apply(session, checklist, generated, existing)
-    changed = created or any(diff.values()) or checklist.catalog_version != catalog.version
-    if not changed:
+    diff = _compare(checklist, generated, existing, _owner_ids(session, checklist))
+    if not (created or diff or checklist.catalog_version != catalog.version):
         return diff
+    _write(session, diff)
+    items_now = [*existing.values(), *diff.new_items]
     if not created:
         checklist.revision += 1
     checklist.catalog_version = catalog.version
     checklist.generated_at = utcnow()
-    checklist.next_waiver_expiry = _next_waiver_expiry([*existing.values(), *diff["_new"]])
+    checklist.next_waiver_expiry = _next_waiver_expiry(items_now)
     _bump_state(checklist)
-    items_now = [*existing.values(), *diff["_new"]]
     record_event(
         session,
         project.team_id,
@@ -207,33 +220,38 @@ def _regenerate(
                 "catalog_version": catalog.version,
             },
             "summary": summarize([{"status": i.status, "kind": i.kind} for i in items_now]),
-            "diff": {k: v for k, v in diff.items() if not k.startswith("_")},
+            "diff": diff.as_payload(),
         },
         project_id=project.id,
     )
     return diff
 
 
-def _apply(
-    session: Session,
+def _owner_ids(session: Session, checklist: Checklist) -> dict[str, list[str]]:
+    """Each stored item's owners as person ids, in order: plain rows, no objects to build."""
+    rows = session.execute(
+        select(ChecklistItemOwner.item_id, ChecklistItemOwner.person_id)
+        .join(ChecklistItem, ChecklistItem.id == ChecklistItemOwner.item_id)
+        .where(ChecklistItem.checklist_id == checklist.id)
+        .order_by(ChecklistItemOwner.item_id, ChecklistItemOwner.position)
+    )
+    owners: dict[str, list[str]] = {}
+    for item_id, person_id in rows:
+        owners.setdefault(item_id, []).append(person_id)
+    return owners
+
+
+def _compare(
     checklist: Checklist,
     generated: Sequence[GeneratedItem],
     existing: dict[str, ChecklistItem],
-) -> dict[str, list[Any]]:
+    owner_ids: dict[str, list[str]],
+) -> RegenerationDiff:
     """Bring the stored items in line with the generated ones, keeping each item's state."""
-    diff: dict[str, list[Any]] = {
-        "added": [],
-        "obsoleted": [],
-        "restored": [],
-        "owners_changed": [],
-        "changed": [],
-        "_new": [],
-    }
-    seen: set[str] = set()
+    diff = RegenerationDiff()
     for position, gen in enumerate(generated):
-        seen.add(gen.key)
         values = _generated_values(gen, position)
-        owner_ids = [m.ref for m in gen.owners]
+        owners = [m.ref for m in gen.owners]
         item = existing.get(gen.key)
         if item is None:
             item = ChecklistItem(
@@ -244,31 +262,50 @@ def _apply(
                 status="open",
                 **values,
             )
-            item.owners = _owner_rows(owner_ids)
-            session.add(item)
-            diff["added"].append(gen.key)
-            diff["_new"].append(item)
+            diff.added.append(gen.key)
+            diff.new_items.append(item)
+            diff.owners[item] = owners
             continue
         if item.status == "obsolete":
             item.status = item.status_before_obsolete or "open"
             item.status_before_obsolete = None
-            diff["restored"].append(gen.key)
-        if any(getattr(item, f) != v for f, v in values.items() if f != "position"):
-            diff["changed"].append(gen.key)
-        for field, value in values.items():
-            if getattr(item, field) != value:
-                setattr(item, field, value)
-        before = [o.person_id for o in item.owners]
-        if before != owner_ids:
-            item.owners = _owner_rows(owner_ids)
-            diff["owners_changed"].append({"key": gen.key, "before": before, "after": owner_ids})
+            diff.restored.append(gen.key)
+        changed = {f: v for f, v in values.items() if getattr(item, f) != v}
+        if changed.keys() - {"position"}:
+            diff.changed.append(gen.key)
+        for name, value in changed.items():
+            setattr(item, name, value)
+        before = owner_ids.get(item.id, [])
+        if before != owners:
+            diff.owners[item] = owners
+            diff.owners_changed.append({"key": gen.key, "before": before, "after": owners})
+    keys = {gen.key for gen in generated}
     for key, item in existing.items():
-        if key not in seen and item.status != "obsolete":
+        if key not in keys and item.status != "obsolete":
             item.status_before_obsolete = item.status
             item.status = "obsolete"
-            diff["obsoleted"].append(key)
-    session.flush()
+            diff.obsoleted.append(key)
     return diff
+
+
+def _write(session: Session, diff: RegenerationDiff) -> None:
+    """Items through the unit of work; owners as one bulk delete and one bulk insert."""
+    session.add_all(diff.new_items)
+    session.flush()
+    if not diff.owners:
+        return
+    replaced = [item.id for item in diff.owners if item not in diff.new_items]
+    if replaced:
+        session.execute(delete(ChecklistItemOwner).where(ChecklistItemOwner.item_id.in_(replaced)))
+    rows = [
+        {"item_id": item.id, "person_id": person_id, "position": position}
+        for item, person_ids in diff.owners.items()
+        for position, person_id in enumerate(person_ids)
+    ]
+    if rows:
+        session.execute(insert(ChecklistItemOwner), rows)
+    for item in diff.owners:
+        session.expire(item, ["owners"])
 
 
 def _generated_values(gen: GeneratedItem, position: int) -> dict[str, Any]:
@@ -282,10 +319,6 @@ def _generated_values(gen: GeneratedItem, position: int) -> dict[str, Any]:
         "because": list(gen.because),
         "source": dict(gen.source),
     }
-
-
-def _owner_rows(person_ids: Sequence[str]) -> list[ChecklistItemOwner]:
-    return [ChecklistItemOwner(person_id=pid, position=i) for i, pid in enumerate(person_ids)]
 
 
 def _bump_state(checklist: Checklist) -> None:
@@ -538,14 +571,14 @@ def update_item(
         waiver = None
     before = item_snapshot(item, project)
     values = {"status": status, "waiver": waiver}
-    for field in ("note", "ticket"):
-        if field in data:
-            values[field] = data[field]
+    for name in ("note", "ticket"):
+        if name in data:
+            values[name] = data[name]
     changed = {f: v for f, v in values.items() if getattr(item, f) != v}
     if not changed:
         return item
-    for field, value in changed.items():
-        setattr(item, field, value)
+    for name, value in changed.items():
+        setattr(item, name, value)
     after = item_snapshot(item, project)
     if "status" in changed:
         _item_event(session, item, "checklist.item.status_changed", before, after, "status")
