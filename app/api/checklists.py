@@ -115,7 +115,7 @@ def _item(project_ref: str, item_ref: str) -> tuple[Any, Any, ChecklistItem]:
 
 def _item_out(item: ChecklistItem) -> dict[str, Any]:
     titles = {r.key: r.title for r in current_catalog(db.session).roles}
-    return checklists.item_dict(item, titles)
+    return checklists.item_dict(item, checklists.loaded_owners(item), titles)
 
 
 @blp.route("/people/<string:person_id>/checklist-items")

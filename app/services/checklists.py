@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.catalog import TRAITS, Catalog
@@ -138,6 +138,20 @@ def refresh_checklists(session: Session, team_id: str, project_ids: Iterable[str
     catalog = current_catalog(session)
     for project, checklist in rows:
         _regenerate(session, catalog, project, checklist, created=False)
+
+
+def touch_checklists(session: Session, project_ids: Iterable[str]) -> None:
+    """Mark these projects' checklists changed though their items are not: what they show of
+    the project or of people (names, slugs, emails) did change, so cached renderings and
+    ETags must not be served again."""
+    project_ids = list(set(project_ids))
+    if project_ids:
+        session.execute(
+            update(Checklist)
+            .where(Checklist.project_id.in_(project_ids))
+            .values(state=Checklist.state + 1, updated_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def projects_sharing_people(session: Session, person_ids: Iterable[str]) -> set[str]:
@@ -343,29 +357,96 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def load_items(session: Session, checklist: Checklist) -> list[ChecklistItem]:
-    """The checklist's items in generated order, owners and their people loaded (2 queries);
-    waivers that have expired are turned back to `open` on the way."""
+def load_items(
+    session: Session, checklist: Checklist
+) -> tuple[list[ChecklistItem], dict[str, list[dict[str, Any]]]]:
+    """The checklist's items in generated order and each item's owners (2 queries); waivers
+    that have expired are turned back to `open` on the way."""
     items = list(
         session.scalars(
             select(ChecklistItem)
             .where(ChecklistItem.checklist_id == checklist.id)
             .order_by(ChecklistItem.position, ChecklistItem.key)
-            .options(selectinload(ChecklistItem.owners))
         )
     )
-    if checklist.next_waiver_expiry is not None and checklist.next_waiver_expiry < today():
-        _expire_waivers(session, checklist, items)
-    return items
+    owners = load_owners(session, checklist)
+    if _waivers_due(checklist):
+        _expire_waivers(session, checklist, items, owners)
+    return items, owners
 
 
-def _expire_waivers(session: Session, checklist: Checklist, items: Sequence[ChecklistItem]) -> None:
+def _waivers_due(checklist: Checklist) -> bool:
+    return checklist.next_waiver_expiry is not None and checklist.next_waiver_expiry < today()
+
+
+def expire_due_waivers(session: Session, checklists: Iterable[Checklist]) -> None:
+    """Turn the expired waivers of these checklists back to `open` (for reads of single items
+    or of one person's items; the whole-checklist read does it while loading)."""
+    for checklist in checklists:
+        if _waivers_due(checklist):
+            items = list(
+                session.scalars(
+                    select(ChecklistItem).where(
+                        ChecklistItem.checklist_id == checklist.id,
+                        ChecklistItem.status == "waived",
+                    )
+                )
+            )
+            _expire_waivers(session, checklist, items, load_owners(session, checklist))
+
+
+def load_owners(session: Session, checklist: Checklist) -> dict[str, list[dict[str, Any]]]:
+    """item id -> its owners as JSON objects, read as plain rows: one object per person, however
+    many items they own."""
+    rows = session.execute(
+        select(
+            ChecklistItemOwner.item_id,
+            Person.id,
+            Person.name,
+            Person.email,
+            Person.github,
+            Person.jira,
+            Person.linear,
+        )
+        .join(Person, Person.id == ChecklistItemOwner.person_id)
+        .join(ChecklistItem, ChecklistItem.id == ChecklistItemOwner.item_id)
+        .where(ChecklistItem.checklist_id == checklist.id)
+        .order_by(ChecklistItemOwner.item_id, ChecklistItemOwner.position)
+    )
+    people: dict[str, dict[str, Any]] = {}
+    owners: dict[str, list[dict[str, Any]]] = {}
+    for item_id, person_id, name, email, github, jira, linear in rows:
+        person = people.get(person_id)
+        if person is None:
+            handles = {"github": github, "jira": jira, "linear": linear}
+            person = people[person_id] = {
+                "id": person_id,
+                "name": name,
+                "email": email,
+                "handles": {system: h for system, h in handles.items() if h},
+            }
+        owners.setdefault(item_id, []).append(person)
+    return owners
+
+
+def loaded_owners(item: ChecklistItem) -> list[dict[str, Any]]:
+    """The owners of an item read with its `owners` relationship (single items)."""
+    return [owner_dict(o.person) for o in item.owners]
+
+
+def _expire_waivers(
+    session: Session,
+    checklist: Checklist,
+    items: Sequence[ChecklistItem],
+    owners: Mapping[str, list[dict[str, Any]]],
+) -> None:
     project = session.get(Project, checklist.project_id)
     for item in items:
         waiver = item.waiver or {}
         expires = waiver.get("expires_on")
         if item.status == "waived" and expires and date.fromisoformat(expires) < today():
-            before = item_snapshot(item, project)
+            item_owners = owners.get(item.id, [])
+            before = item_snapshot(item, item_owners, project)
             item.status = "open"
             item.waiver = None
             record_event(
@@ -373,7 +454,7 @@ def _expire_waivers(session: Session, checklist: Checklist, items: Sequence[Chec
                 checklist.team_id,
                 "checklist.item.status_changed",
                 {
-                    "item": item_snapshot(item, project),
+                    "item": item_snapshot(item, item_owners, project),
                     "before": {"status": "waived", "waiver": waiver},
                     "after": {"status": "open", "waiver": None},
                     "reason": f"waiver expired on {expires}",
@@ -387,23 +468,13 @@ def _expire_waivers(session: Session, checklist: Checklist, items: Sequence[Chec
     session.commit()
 
 
-def item_snapshot(item: ChecklistItem, project: Project | None = None) -> dict[str, Any]:
-    """What an event (and a webhook) says about an item: enough to open a ticket."""
-    snapshot = {
-        "id": item.id,
-        "key": item.key,
-        "kind": item.kind,
-        "title": item.title,
-        "detail": item.detail,
-        "roles": list(item.roles),
-        "owners": [owner_dict(o.person) for o in item.owners],
-        "priority": item.priority,
-        "status": item.status,
-        "note": item.note,
-        "waiver": item.waiver,
-        "ticket": item.ticket,
-        "url": f"/v1/projects/{item.project_id}/checklist/items/{item.id}",
-    }
+def item_snapshot(
+    item: ChecklistItem, owners: list[dict[str, Any]], project: Project | None = None
+) -> dict[str, Any]:
+    """What an event (and a webhook) says about an item: enough to open a ticket, and the
+    item's API URL to link the ticket back."""
+    snapshot = item_dict(item, owners)
+    snapshot["url"] = f"/v1/projects/{item.project_id}/checklist/items/{item.id}"
     if project is not None:
         snapshot["project"] = {"id": project.id, "slug": project.slug, "name": project.name}
     return snapshot
@@ -413,7 +484,13 @@ def owner_dict(person: Person) -> dict[str, Any]:
     return {"id": person.id, "name": person.name, "email": person.email, "handles": person.handles}
 
 
-def item_dict(item: ChecklistItem, role_titles: Mapping[str, str]) -> dict[str, Any]:
+def item_dict(
+    item: ChecklistItem,
+    owners: list[dict[str, Any]],
+    role_titles: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An item's JSON form."""
+    titles = role_titles or {}
     return {
         "id": item.id,
         "key": item.key,
@@ -421,8 +498,8 @@ def item_dict(item: ChecklistItem, role_titles: Mapping[str, str]) -> dict[str, 
         "title": item.title,
         "detail": item.detail,
         "roles": list(item.roles),
-        "role_titles": [role_titles.get(r, r) for r in item.roles],
-        "owners": [owner_dict(o.person) for o in item.owners],
+        "role_titles": [titles.get(r, r) for r in item.roles],
+        "owners": owners,
         "priority": item.priority,
         "status": item.status,
         "note": item.note,
@@ -450,11 +527,12 @@ def checklist_document(
     project: Project,
     checklist: Checklist,
     items: Sequence[ChecklistItem],
+    owners: Mapping[str, list[dict[str, Any]]],
     filters: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The JSON form of a stored checklist: header, summary of all items, the filtered items."""
     titles = {role.key: role.title for role in catalog.roles}
-    dicts = [item_dict(item, titles) for item in items]
+    dicts = [item_dict(item, owners.get(item.id, []), titles) for item in items]
     return {
         "project": project_header(project),
         "checklist_id": checklist.id,
@@ -521,9 +599,9 @@ def rendered_checklist(
     cached = render_cache.get(key)
     if cached is not None:
         return cached
-    items = load_items(session, checklist)
+    items, owners = load_items(session, checklist)
     catalog = catalog_for(session, checklist.catalog_version)
-    body = render(checklist_document(catalog, project, checklist, items, filters), fmt)
+    body = render(checklist_document(catalog, project, checklist, items, owners, filters), fmt)
     render_cache.put(cache_key(checklist, fmt, filters), body)
     return body
 
@@ -532,6 +610,7 @@ def rendered_checklist(
 
 
 def get_item(session: Session, checklist: Checklist, id_or_key: str) -> ChecklistItem:
+    expire_due_waivers(session, [checklist])
     column = ChecklistItem.id if id_or_key.startswith("itm_") else ChecklistItem.key
     item = session.scalar(
         select(ChecklistItem)
@@ -569,7 +648,8 @@ def update_item(
         )
     if status != "waived":
         waiver = None
-    before = item_snapshot(item, project)
+    owners = loaded_owners(item)
+    before = item_snapshot(item, owners, project)
     values = {"status": status, "waiver": waiver}
     for name in ("note", "ticket"):
         if name in data:
@@ -579,7 +659,7 @@ def update_item(
         return item
     for name, value in changed.items():
         setattr(item, name, value)
-    after = item_snapshot(item, project)
+    after = item_snapshot(item, owners, project)
     if "status" in changed:
         _item_event(session, item, "checklist.item.status_changed", before, after, "status")
     if "ticket" in changed:
@@ -652,11 +732,20 @@ def _item_event(
 
 def items_for_person(
     session: Session, team_id: str, person: Person, *, include_obsolete: bool = False
-) -> list[tuple[Project, ChecklistItem]]:
+) -> list[tuple[Project, Checklist, ChecklistItem]]:
     """What one person owns across the team's projects, project by project."""
+    expire_due_waivers(
+        session,
+        session.scalars(
+            select(Checklist).where(
+                Checklist.team_id == team_id, Checklist.next_waiver_expiry < today()
+            )
+        ),
+    )
     stmt = (
-        select(Project, ChecklistItem)
-        .join(ChecklistItem, ChecklistItem.project_id == Project.id)
+        select(Project, Checklist, ChecklistItem)
+        .join(Checklist, Checklist.project_id == Project.id)
+        .join(ChecklistItem, ChecklistItem.checklist_id == Checklist.id)
         .join(ChecklistItemOwner, ChecklistItemOwner.item_id == ChecklistItem.id)
         .where(
             Project.team_id == team_id,
@@ -668,7 +757,7 @@ def items_for_person(
     )
     if not include_obsolete:
         stmt = stmt.where(ChecklistItem.status != "obsolete")
-    return [(project, item) for project, item in session.execute(stmt)]
+    return [(project, checklist, item) for project, checklist, item in session.execute(stmt)]
 
 
 def project_staffing(session: Session, catalog: Catalog, project: Project) -> StaffingReport:
@@ -732,15 +821,19 @@ def team_staffing(session: Session, catalog: Catalog, team_id: str) -> dict[str,
 
 
 def person_document(
-    catalog: Catalog, person: Person, rows: Sequence[tuple[Project, ChecklistItem]]
+    catalog: Catalog,
+    person: Person,
+    rows: Sequence[tuple[Project, Checklist, ChecklistItem]],
 ) -> dict[str, Any]:
     """One person's items across projects: a document per project, and all items together."""
     titles = {role.key: role.title for role in catalog.roles}
-    by_project: dict[str, tuple[Project, list[dict[str, Any]]]] = {}
-    for project, item in rows:
-        entry = by_project.setdefault(project.id, (project, []))
-        entry[1].append({**item_dict(item, titles), "project": project_header(project)})
-    items = [item for _, project_items in by_project.values() for item in project_items]
+    by_project: dict[str, tuple[Project, Checklist, list[dict[str, Any]]]] = {}
+    for project, checklist, item in rows:
+        entry = by_project.setdefault(project.id, (project, checklist, []))
+        entry[2].append(
+            {**item_dict(item, loaded_owners(item), titles), "project": project_header(project)}
+        )
+    items = [item for *_, project_items in by_project.values() for item in project_items]
     return {
         "person": owner_dict(person),
         "summary": summarize(items),
@@ -749,13 +842,13 @@ def person_document(
         "projects": [
             {
                 "project": project_header(project),
-                "revision": None,
-                "catalog_version": catalog.version,
-                "generated_at": None,
+                "revision": checklist.revision,
+                "catalog_version": checklist.catalog_version,
+                "generated_at": checklist.generated_at.isoformat(),
                 "summary": summarize(project_items),
                 "items": project_items,
             }
-            for project, project_items in by_project.values()
+            for project, checklist, project_items in by_project.values()
         ],
     }
 

@@ -9,7 +9,11 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
 from app.models import Assignment, Person
-from app.services.checklists import projects_sharing_people, refresh_checklists
+from app.services.checklists import (
+    projects_sharing_people,
+    refresh_checklists,
+    touch_checklists,
+)
 from app.services.events import changes, record_event
 
 
@@ -85,8 +89,10 @@ def update_person(session: Session, person: Person, data: dict[str, Any]) -> Per
             {"person": person_snapshot(person), "changes": changed},
         )
         session.flush()
-        # Findings name people: keep their checklists' wording current.
-        refresh_checklists(session, person.team_id, projects_sharing_people(session, [person.id]))
+        # Checklists show people by name and email, and findings name them: keep them current.
+        projects = projects_sharing_people(session, [person.id])
+        refresh_checklists(session, person.team_id, projects)
+        touch_checklists(session, projects)
         session.commit()
     return person
 

@@ -10,7 +10,11 @@ from sqlalchemy.orm import Session
 from app.catalog import TRAITS, Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Assignment, Project
-from app.services.checklists import projects_sharing_people, refresh_checklists
+from app.services.checklists import (
+    projects_sharing_people,
+    refresh_checklists,
+    touch_checklists,
+)
 from app.services.events import changes, record_event
 from app.services.teams import slugify
 
@@ -105,6 +109,8 @@ def update_project(
         )
         if changed.keys() & {"application", "status", *TRAITS}:
             _refresh(session, project, include_colleagues="status" in changed)
+        # The checklist's header shows the project's name and slug.
+        touch_checklists(session, [project.id])
         session.commit()
     return project
 

@@ -1,0 +1,116 @@
+"""Helpers of the checklist tests: staff a project, generate its checklist, look items up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from factories import assign, create_person, create_project, events_of
+
+KEY_ROLES = (
+    "data-scientist",
+    "machine-learning-engineer",
+    "ai-ethicist",
+    "ux-designer",
+    "content-curator",
+)
+
+# The article's fifteen core responsibilities: three for each of the five key roles.
+CORE_RESPONSIBILITIES = {
+    "data-scientist": (
+        "data-scientist.collect-and-preprocess-data",
+        "data-scientist.develop-algorithms-and-models",
+        "data-scientist.evaluate-model-performance",
+    ),
+    "machine-learning-engineer": (
+        "machine-learning-engineer.build-and-optimize-neural-networks",
+        "machine-learning-engineer.train-models",
+        "machine-learning-engineer.deploy-models",
+    ),
+    "ai-ethicist": (
+        "ai-ethicist.establish-ethical-guidelines",
+        "ai-ethicist.analyze-outputs-for-bias",
+        "ai-ethicist.educate-teams",
+    ),
+    "ux-designer": (
+        "ux-designer.design-user-friendly-interactions",
+        "ux-designer.conduct-user-research",
+        "ux-designer.iterate-designs",
+    ),
+    "content-curator": (
+        "content-curator.review-generated-content",
+        "content-curator.provide-model-feedback",
+        "content-curator.curate-training-datasets",
+    ),
+}
+
+# The article's collaboration table as unordered pairs (roles in catalog order).
+COLLABORATION_PAIRS = (
+    ("data-scientist", "machine-learning-engineer"),
+    ("data-scientist", "ai-ethicist"),
+    ("machine-learning-engineer", "ux-designer"),
+    ("ai-ethicist", "content-curator"),
+    ("ux-designer", "content-curator"),
+    ("data-scientist", "content-curator"),
+)
+
+
+def staff_key_roles(api: Any, project: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """One new person in each of the five key roles; returns role -> person."""
+    people = {}
+    for role in KEY_ROLES:
+        person = create_person(api, name=f"{role.replace('-', ' ').title()} Person")
+        assign(api, project, role, person)
+        people[role] = person
+    return people
+
+
+def staffed_project(api: Any, **project: Any) -> tuple[dict[str, Any], dict[str, dict]]:
+    """A project (application `other` unless given) with the five key roles filled."""
+    created = create_project(api, **{"application": "other", **project})
+    return created, staff_key_roles(api, created)
+
+
+def generate(api: Any, project: Mapping[str, Any], status: int | None = None, **kwargs: Any):
+    response = api.post(f"/v1/projects/{project['id']}/checklist", **kwargs)
+    if status is not None:
+        assert response.status_code == status, response.get_data(as_text=True)
+    return response
+
+
+def read_checklist(api: Any, project: Mapping[str, Any], **query: Any) -> dict[str, Any]:
+    response = api.get(f"/v1/projects/{project['id']}/checklist", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def items_by_key(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["key"]: item for item in doc["items"]}
+
+
+def item_path(project: Mapping[str, Any], ref: str) -> str:
+    return f"/v1/projects/{project['id']}/checklist/items/{ref}"
+
+
+def patch_item(api: Any, project: Mapping[str, Any], ref: str, body: Any, **kwargs: Any):
+    return api.patch(item_path(project, ref), json=body, **kwargs)
+
+
+def owner_ids(item: Mapping[str, Any]) -> list[str]:
+    return [owner["id"] for owner in item["owners"]]
+
+
+def generated_events(api: Any, project: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The project's `checklist.generated` events, newest first."""
+    return events_of(api, f"/v1/projects/{project['id']}/events", type="checklist.generated")
+
+
+def flat_errors(errors: Any, prefix: str = "") -> set[str]:
+    """The dotted names of the fields a problem's `errors` object names, at every depth."""
+    names: set[str] = set()
+    if isinstance(errors, Mapping):
+        for field, value in errors.items():
+            name = f"{prefix}{field}"
+            names.add(name)
+            names |= flat_errors(value, f"{name}.")
+    return names

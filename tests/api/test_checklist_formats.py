@@ -1,0 +1,470 @@
+"""Reading a stored checklist: filters, summary, conditional GETs and caching, in every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from checklist_support import (
+    flat_errors,
+    generate,
+    items_by_key,
+    owner_ids,
+    patch_item,
+    read_checklist,
+    staffed_project,
+)
+from factories import assert_problem, assign, create_person, create_project
+
+FORMATS = {
+    "json": "application/json",
+    "markdown": "text/markdown",
+    "csv": "text/csv",
+    "text": "text/plain",
+}
+CSV_COLUMNS = [
+    "key",
+    "kind",
+    "roles",
+    "title",
+    "detail",
+    "owners",
+    "owner_emails",
+    "priority",
+    "status",
+    "ticket",
+]
+DONE = ("data-scientist.collect-and-preprocess-data", "machine-learning-engineer.train-models")
+IN_PROGRESS = "machine-learning-engineer.deploy-models"
+WAIVED = "explainability.trace-model-outputs"  # "Keep an audit trail of generations"
+OBSOLETE_DONE = "product-manager.define-vision-and-strategy"
+
+
+def _checklist_path(project) -> str:
+    return f"/v1/projects/{project['id']}/checklist"
+
+
+@pytest.fixture
+def worked(api):
+    """A staffed project whose checklist has done, in-progress, waived and obsolete items."""
+    project, people = staffed_project(api, name="Markdown Project")
+    pm = assign(api, project, "product-manager", create_person(api, name="Pam Manager"))
+    generate(api, project, 201)
+    for key in (*DONE, OBSOLETE_DONE):
+        assert patch_item(api, project, key, {"status": "done"}).status_code == 200
+    assert patch_item(api, project, IN_PROGRESS, {"status": "in_progress"}).status_code == 200
+    waiver = {"reason": "Internal demo only", "approved_by": "CTO"}
+    assert patch_item(api, project, WAIVED, {"waiver": waiver}).status_code == 200
+    ticket = {"system": "jira", "key": "PROJ-123", "url": "https://jira.example.com/PROJ-123"}
+    assert patch_item(api, project, DONE[0], {"ticket": ticket}).status_code == 200
+    # Without a product manager, the PM's responsibilities no longer apply.
+    api.delete(f"/v1/projects/{project['id']}/assignments/{pm['id']}")
+    return project, people
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_a_project_without_checklist_has_no_checklist_to_read(api):
+    project = create_project(api)
+
+    problem = assert_problem(api.get(_checklist_path(project)), 404)
+
+    assert "checklist" in problem["detail"]
+
+
+def test_an_unknown_project_has_no_checklist_either(api):
+    assert_problem(api.get("/v1/projects/prj_doesnotexist/checklist"), 404)
+    assert_problem(api.get("/v1/projects/no-such-slug/checklist"), 404)
+
+
+def test_the_summary_counts_by_status_and_kind_and_excludes_waived_and_obsolete(api, worked):
+    project, _ = worked
+
+    doc = read_checklist(api, project)
+
+    items = doc["items"]
+    summary = doc["summary"]
+    assert summary["total"] == len(items)
+    assert summary["by_status"] == {
+        "open": len(items) - 2 - 1 - 1 - 2,
+        "in_progress": 1,
+        "done": 2,
+        "waived": 1,
+        "obsolete": 2,
+    }
+    assert summary["by_kind"]["responsibility"] == 17
+    assert summary["by_kind"]["collaboration"] == 6
+    assert summary["by_kind"] == {
+        kind: sum(i["kind"] == kind for i in items)
+        for kind in ("responsibility", "collaboration", "mitigation", "staffing")
+    }
+    assert summary["percent_done"] == round(100 * 2 / (len(items) - 1 - 2))
+    statuses = items_by_key(doc)
+    assert statuses[OBSOLETE_DONE]["status"] == "obsolete"
+    assert statuses["product-manager.bridge-technical-teams-and-stakeholders"]["status"] == (
+        "obsolete"
+    )
+
+
+def test_every_item_waived_or_done_is_100_percent(api):
+    project = create_project(api, application="other")
+    generate(api, project, 201)
+    doc = read_checklist(api, project)
+    first, *rest = doc["items"]
+    patch_item(api, project, first["key"], {"status": "done"})
+    for item in rest:
+        patch_item(api, project, item["key"], {"waiver": {"reason": "Not for a prototype"}})
+
+    summary = read_checklist(api, project)["summary"]
+
+    assert summary["by_status"]["done"] == 1
+    assert summary["by_status"]["waived"] == len(rest)
+    assert summary["percent_done"] == 100
+
+
+def test_filters_narrow_the_items_but_not_the_summary(api, worked):
+    project, people = worked
+    everything = read_checklist(api, project)
+    ds = people["data-scientist"]["id"]
+
+    cases = {
+        (("role", "ai-ethicist"),): lambda i: "ai-ethicist" in i["roles"],
+        (("status", "done"),): lambda i: i["status"] == "done",
+        (("status", "obsolete"),): lambda i: i["status"] == "obsolete",
+        (("kind", "collaboration"),): lambda i: i["kind"] == "collaboration",
+        (("person_id", ds),): lambda i: ds in owner_ids(i),
+        (("kind", "responsibility"), ("role", "data-scientist")): lambda i: (
+            i["kind"] == "responsibility" and "data-scientist" in i["roles"]
+        ),
+    }
+    for query, wanted in cases.items():
+        doc = read_checklist(api, project, **dict(query))
+        expected = [i["key"] for i in everything["items"] if wanted(i)]
+        assert expected, query
+        assert [i["key"] for i in doc["items"]] == expected, query
+        assert doc["summary"] == everything["summary"]
+        assert doc["filters"] == dict(query)
+    assert [i["key"] for i in read_checklist(api, project, status="done")["items"]] == list(DONE)
+    assert len(read_checklist(api, project, kind="collaboration")["items"]) == 6
+
+
+def test_filters_apply_to_the_text_formats_too(api, worked):
+    project, _ = worked
+
+    response = api.get(
+        _checklist_path(project), query_string={"format": "csv", "kind": "collaboration"}
+    )
+
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 6
+    assert {r["kind"] for r in rows} == {"collaboration"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"status": "bogus"}, "status"),
+        ({"kind": "task"}, "kind"),
+        ({"role": "Not A Key!"}, "role"),
+    ],
+)
+def test_a_bad_filter_value_is_a_422_naming_it(api, worked, query, field):
+    project, _ = worked
+
+    problem = assert_problem(api.get(_checklist_path(project), query_string=query), 422)
+
+    assert field in flat_errors(problem["errors"])
+
+
+def test_reading_costs_a_constant_number_of_statements_whatever_the_size(api, count_queries):
+    small, _ = staffed_project(api)
+    large = create_project(api, application="content-creation", traits={"user_facing": True})
+    roles = ["data-scientist", "machine-learning-engineer", "ai-ethicist", "ux-designer"]
+    roles += ["content-curator", "product-manager", "ai-researcher"]
+    staffing = [
+        {
+            "role": roles[n % len(roles)],
+            "person": {"name": f"Member {n}", "email": f"member{n}@example.com"},
+            "allocation": 10,
+        }
+        for n in range(40)
+    ]
+    response = api.put(f"/v1/projects/{large['id']}/assignments", json={"assignments": staffing})
+    assert response.status_code == 200
+    assert len(response.json["items"]) == 40
+    counts = {}
+    sizes = {}
+    for name, project in (("small", small), ("large", large)):
+        generate(api, project, 201)
+        # A filter not read before: the render cache cannot answer it.
+        with count_queries() as counter:
+            response = api.get(_checklist_path(project), query_string={"status": "open"})
+        assert response.status_code == 200
+        counts[name] = counter.count
+        sizes[name] = sum(len(i["owners"]) for i in response.json["items"])
+
+    assert sizes["large"] > 5 * sizes["small"]
+    assert counts["small"] == counts["large"]
+    assert counts["large"] <= 5
+
+
+def test_a_second_identical_read_is_served_from_the_render_cache(api, worked, count_queries):
+    project, _ = worked
+    query = {"format": "markdown", "role": "data-scientist"}
+
+    with count_queries() as first_read:
+        first = api.get(_checklist_path(project), query_string=query)
+    with count_queries() as second_read:
+        second = api.get(_checklist_path(project), query_string=query)
+
+    assert first.status_code == second.status_code == 200
+    assert second.get_data() == first.get_data()
+    assert second_read.count < first_read.count
+    # A change is seen at once: the cache is keyed by the checklist's state.
+    patch_item(api, project, "data-scientist.evaluate-model-performance", {"status": "done"})
+    third = api.get(_checklist_path(project), query_string=query)
+    assert third.get_data() != first.get_data()
+    assert re.search(r"- \[x\] .*`data-scientist\.evaluate-model-performance`", third.text)
+
+
+def test_the_checklist_has_an_etag_and_answers_304_until_an_item_changes(api, worked):
+    project, _ = worked
+    first = api.get(_checklist_path(project))
+    etag = first.headers["ETag"]
+
+    unchanged = api.get(_checklist_path(project), headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert unchanged.get_data() == b""
+
+    patch_item(api, project, "ux-designer.conduct-user-research", {"status": "in_progress"})
+    changed = api.get(_checklist_path(project), headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    assert items_by_key(changed.json)["ux-designer.conduct-user-research"]["status"] == (
+        "in_progress"
+    )
+
+
+def test_each_format_and_filter_has_its_own_etag(api, worked):
+    project, _ = worked
+    path = _checklist_path(project)
+
+    etags = {
+        api.get(path).headers["ETag"],
+        api.get(path, query_string={"format": "markdown"}).headers["ETag"],
+        api.get(path, query_string={"format": "csv"}).headers["ETag"],
+        api.get(path, query_string={"status": "done"}).headers["ETag"],
+    }
+
+    assert len(etags) == 4
+    json_etag = api.get(path).headers["ETag"]
+    markdown = api.get(
+        path, query_string={"format": "markdown"}, headers={"If-None-Match": json_etag}
+    )
+    assert markdown.status_code == 200
+    assert markdown.mimetype == "text/markdown"
+
+
+def test_another_team_cannot_read_the_checklist_in_any_format(api, other_api, worked):
+    project, _ = worked
+
+    for fmt in FORMATS:
+        response = other_api.get(_checklist_path(project), query_string={"format": fmt})
+        assert_problem(response, 404)
+
+
+# --------------------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize(("fmt", "mimetype"), FORMATS.items())
+def test_the_format_is_chosen_by_query_or_by_accept(api, worked, fmt, mimetype):
+    project, _ = worked
+
+    by_query = api.get(_checklist_path(project), query_string={"format": fmt})
+    by_accept = api.get(_checklist_path(project), headers={"Accept": mimetype})
+
+    for response in (by_query, by_accept):
+        assert response.status_code == 200
+        assert response.mimetype == mimetype
+        assert "Accept" in response.headers["Vary"]
+    assert by_query.get_data() == by_accept.get_data()
+
+
+def test_json_is_the_default_and_the_query_wins_over_accept(api, worked):
+    project, _ = worked
+
+    default = api.get(_checklist_path(project))
+    anything = api.get(_checklist_path(project), headers={"Accept": "*/*"})
+    preferred = api.get(
+        _checklist_path(project), headers={"Accept": "text/csv;q=0.5, text/markdown"}
+    )
+    overridden = api.get(
+        _checklist_path(project),
+        query_string={"format": "text"},
+        headers={"Accept": "text/markdown"},
+    )
+
+    assert default.mimetype == anything.mimetype == "application/json"
+    assert preferred.mimetype == "text/markdown"
+    assert overridden.mimetype == "text/plain"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_generating_answers_in_the_format_asked_for(api, fmt):
+    project, _ = staffed_project(api)
+
+    response = generate(api, project, 201, query_string={"format": fmt})
+
+    assert response.mimetype == FORMATS[fmt]
+    assert "data-scientist.collect-and-preprocess-data" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"query_string": {"format": "pdf"}},
+        {"headers": {"Accept": "application/pdf"}},
+    ],
+)
+def test_a_format_we_cannot_produce_is_a_406_problem(api, worked, request_kwargs):
+    project, _ = worked
+
+    problem = assert_problem(api.get(_checklist_path(project), **request_kwargs), 406)
+
+    assert "markdown" in problem["detail"]
+
+
+def test_a_406_on_generation_generates_nothing(api):
+    project, _ = staffed_project(api)
+
+    assert_problem(generate(api, project, query_string={"format": "pdf"}), 406)
+    assert_problem(generate(api, project, headers={"Accept": "application/pdf"}), 406)
+
+    assert_problem(api.get(_checklist_path(project)), 404)
+
+
+def _markdown_line(body: str, key: str) -> str:
+    (line,) = [line for line in body.splitlines() if f"`{key}`" in line]
+    return line
+
+
+def test_markdown_is_a_task_list_of_every_item(api, worked):
+    project, people = worked
+    doc = read_checklist(api, project)
+
+    body = api.get(_checklist_path(project), query_string={"format": "markdown"}).text
+
+    boxes = re.findall(r"^- \[( |x)\] ", body, flags=re.MULTILINE)
+    assert len(boxes) == len(doc["items"])
+    assert boxes.count("x") == 2 + 1 + 2  # done, waived, obsolete
+    for item in doc["items"]:
+        line = _markdown_line(body, item["key"])
+        checked = item["status"] in ("done", "waived", "obsolete")
+        assert line.startswith("- [x] " if checked else "- [ ] "), line
+    for key in DONE:
+        assert _markdown_line(body, key).startswith("- [x] **")
+    waived = _markdown_line(body, WAIVED)
+    assert "~~Keep an audit trail of generations~~" in waived
+    assert "waived: Internal demo only" in waived
+    assert "approved by CTO" in waived
+    assert "_in progress_" in _markdown_line(body, IN_PROGRESS)
+    assert "PROJ-123" in _markdown_line(body, DONE[0])
+    assert people["data-scientist"]["name"] in _markdown_line(body, DONE[0])
+    assert "## Obsolete" in body
+    header = body.split("\n## ", 1)[0]
+    assert header.startswith("# Checklist: Markdown Project\n")
+    assert f"`{project['slug']}`" in header
+    assert f"**Revision:** {doc['revision']}" in header
+    summary = doc["summary"]
+    assert f"**Progress:** {summary['percent_done']}% done" in header
+    assert f"{summary['by_status']['done']} of {summary['total']} items done" in header
+
+
+def test_csv_has_one_row_per_item_with_the_documented_columns(api, worked):
+    project, people = worked
+    doc = read_checklist(api, project)
+
+    response = api.get(_checklist_path(project), query_string={"format": "csv"})
+
+    reader = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    rows = list(reader)
+    assert reader.fieldnames == CSV_COLUMNS
+    assert [r["key"] for r in rows] == [i["key"] for i in doc["items"]]
+    by_key = {r["key"]: r for r in rows}
+    for item in doc["items"]:
+        row = by_key[item["key"]]
+        assert row["kind"] == item["kind"]
+        assert row["status"] == item["status"]
+        assert row["priority"] == item["priority"]
+        assert row["title"] == item["title"]
+        assert row["roles"] == "; ".join(item["roles"])
+        assert row["owners"] == "; ".join(o["name"] for o in item["owners"])
+        assert row["owner_emails"] == "; ".join(o["email"] for o in item["owners"])
+    assert by_key[DONE[0]]["ticket"] == "PROJ-123"
+    assert by_key[WAIVED]["status"] == "waived"
+    ds = people["data-scientist"]
+    assert by_key[DONE[0]]["owner_emails"] == ds["email"]
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)"])
+def test_csv_neutralises_names_a_spreadsheet_would_run_as_formulas(api, name):
+    project = create_project(api, application="other")
+    person = create_person(api, name=name, email="formula@example.com")
+    assign(api, project, "ux-designer", person)
+    generate(api, project, 201)
+
+    body = api.get(_checklist_path(project), query_string={"format": "csv"}).text
+
+    rows = {r["key"]: r for r in csv.DictReader(io.StringIO(body))}
+    assert rows["ux-designer.conduct-user-research"]["owners"] == "'" + name
+    assert not any(value.startswith(("=", "+", "@")) for r in rows.values() for value in r.values())
+
+
+def test_text_names_every_item_by_key(api, worked):
+    project, _ = worked
+    doc = read_checklist(api, project)
+
+    body = api.get(_checklist_path(project), headers={"Accept": "text/plain"}).text
+
+    assert body.startswith("CHECKLIST: Markdown Project\n")
+    assert f"Revision: {doc['revision']}" in body
+    for item in doc["items"]:
+        assert f"key: {item['key']}" in body
+    assert "\x1b" not in body
+    assert max(len(line) for line in body.splitlines()) <= 100
+
+
+# --------------------------------------------------------------------------- stale representations
+
+
+def test_renaming_a_person_shows_in_the_checklist_at_once(api):
+    project, people = staffed_project(api)
+    generate(api, project, 201)
+    first = api.get(_checklist_path(project))
+    ds = people["data-scientist"]
+
+    renamed = api.patch(f"/v1/people/{ds['id']}", json={"name": "Dana Renamed"})
+
+    assert renamed.status_code == 200
+    again = api.get(_checklist_path(project), headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200
+    owners = items_by_key(again.json)["data-scientist.collect-and-preprocess-data"]["owners"]
+    assert [o["name"] for o in owners] == ["Dana Renamed"]
+
+
+def test_renaming_a_project_shows_in_its_checklist_at_once(api):
+    project, _ = staffed_project(api)
+    generate(api, project, 201)
+
+    response = api.patch(
+        f"/v1/projects/{project['id']}", json={"name": "Renamed Project", "slug": "renamed"}
+    )
+
+    assert response.status_code == 200
+    header = read_checklist(api, project)["project"]
+    assert (header["name"], header["slug"]) == ("Renamed Project", "renamed")
+    markdown = api.get(_checklist_path(project), query_string={"format": "markdown"}).text
+    assert markdown.startswith("# Checklist: Renamed Project\n")

@@ -1,0 +1,460 @@
+"""Working a checklist's items: status, notes, waivers and tickets, and what one person owns."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from checklist_support import (
+    flat_errors,
+    generate,
+    item_path,
+    items_by_key,
+    patch_item,
+    read_checklist,
+    staffed_project,
+)
+from factories import assert_problem, assign, create_person, create_project, event_count, events_of
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Checklist, ChecklistItem
+
+KEY = "data-scientist.collect-and-preprocess-data"
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@pytest.fixture
+def project(api):
+    """A project with the five key roles staffed and its checklist generated."""
+    created, _ = staffed_project(api)
+    generate(api, created, 201)
+    return created
+
+
+def _item_events(api, project, type_):
+    return events_of(api, f"/v1/projects/{project['id']}/events", type=type_)
+
+
+# --------------------------------------------------------------------------- reading one item
+
+
+def test_an_item_is_found_by_id_and_by_key(api, project):
+    by_key = api.get(item_path(project, KEY))
+
+    assert by_key.status_code == 200
+    item = by_key.json
+    assert item["id"].startswith("itm_")
+    assert item["key"] == KEY
+    assert item["role_titles"] == ["Data Scientist"]
+    assert item["because"]
+    assert item["source"]["kind"] == "article"
+    by_id = api.get(item_path(project, item["id"]))
+    assert by_id.status_code == 200
+    assert by_id.json == item
+    assert by_id.headers["ETag"] == by_key.headers["ETag"]
+
+
+def test_an_unknown_item_is_a_404_problem(api, project):
+    assert_problem(api.get(item_path(project, "no-such.item")), 404)
+    assert_problem(api.get(item_path(project, "itm_doesnotexist")), 404)
+
+
+def test_items_of_a_project_without_checklist_are_404(api):
+    project = create_project(api)
+
+    assert_problem(api.get(item_path(project, KEY)), 404)
+
+
+# --------------------------------------------------------------------------- status and notes
+
+
+def test_marking_an_item_in_progress_then_done_records_status_events(api, project):
+    started = patch_item(api, project, KEY, {"status": "in_progress"})
+    finished = patch_item(api, project, KEY, {"status": "done", "note": "Sources listed"})
+
+    assert started.status_code == 200
+    assert started.json["status"] == "in_progress"
+    assert finished.status_code == 200
+    assert finished.json["status"] == "done"
+    assert finished.json["note"] == "Sources listed"
+    assert api.get(item_path(project, KEY)).json == finished.json
+    newest, oldest = _item_events(api, project, "checklist.item.status_changed")
+    assert oldest["payload"]["before"]["status"] == "open"
+    assert oldest["payload"]["after"]["status"] == "in_progress"
+    assert newest["payload"]["before"]["status"] == "in_progress"
+    assert newest["payload"]["after"]["status"] == "done"
+    snapshot = newest["payload"]["item"]
+    assert snapshot["key"] == KEY
+    assert snapshot["id"] == finished.json["id"]
+    assert snapshot["project"]["id"] == project["id"]
+    assert snapshot["url"] == f"/v1/projects/{project['id']}/checklist/items/{snapshot['id']}"
+    assert [o["email"] for o in snapshot["owners"]] == [o["email"] for o in finished.json["owners"]]
+    assert items_by_key(read_checklist(api, project))[KEY]["status"] == "done"
+
+
+def test_a_note_alone_changes_no_status(api, project):
+    response = patch_item(api, project, KEY, {"note": "Waiting for the data owner"})
+
+    assert response.status_code == 200
+    assert response.json["status"] == "open"
+    assert response.json["note"] == "Waiting for the data owner"
+    assert _item_events(api, project, "checklist.item.status_changed") == []
+    (updated,) = _item_events(api, project, "checklist.item.updated")
+    assert updated["payload"]["after"]["note"] == "Waiting for the data owner"
+
+
+def test_a_patch_that_changes_nothing_records_no_event(app, api, project):
+    patch_item(api, project, KEY, {"status": "done"})
+    before = event_count(app)
+
+    response = patch_item(api, project, KEY, {"status": "done"})
+
+    assert response.status_code == 200
+    assert event_count(app) == before
+
+
+# --------------------------------------------------------------------------- waivers
+
+
+def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, project):
+    expires = (_today() + timedelta(days=30)).isoformat()
+
+    response = patch_item(
+        api,
+        project,
+        KEY,
+        {
+            "waiver": {
+                "reason": "Data comes from a vendor",
+                "approved_by": "CTO",
+                "expires_on": expires,
+            }
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.json["status"] == "waived"
+    assert response.json["waiver"] == {
+        "reason": "Data comes from a vendor",
+        "approved_by": "CTO",
+        "expires_on": expires,
+    }
+    (event,) = _item_events(api, project, "checklist.item.status_changed")
+    assert event["payload"]["before"] == {"status": "open", "waiver": None}
+    assert event["payload"]["after"]["status"] == "waived"
+    assert event["payload"]["after"]["waiver"]["reason"] == "Data comes from a vendor"
+
+
+def test_reopening_a_waived_item_drops_its_waiver(api, project):
+    patch_item(api, project, KEY, {"waiver": {"reason": "Not needed"}})
+
+    response = patch_item(api, project, KEY, {"status": "open"})
+
+    assert response.status_code == 200
+    assert response.json["status"] == "open"
+    assert response.json["waiver"] is None
+
+
+def test_waived_status_without_a_waiver_is_refused_naming_the_reason(app, api, project):
+    before = event_count(app)
+
+    body = assert_problem(patch_item(api, project, KEY, {"status": "waived"}), 422)
+
+    assert "waiver.reason" in flat_errors(body["errors"])
+    assert api.get(item_path(project, KEY)).json["status"] == "open"
+    assert event_count(app) == before
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+@pytest.mark.parametrize(
+    "ticket",
+    [
+        {
+            "system": "github",
+            "key": "acme/model-repo#12",
+            "url": "https://github.com/acme/x/issues/12",
+        },
+        {"system": "jira", "key": "PROJ-123"},
+        {"system": "linear", "key": "ENG-42", "url": None},
+    ],
+)
+def test_linking_a_ticket_records_a_ticket_event_with_before_and_after(api, project, ticket):
+    response = patch_item(api, project, KEY, {"ticket": ticket})
+
+    assert response.status_code == 200
+    assert response.json["ticket"]["system"] == ticket["system"]
+    assert response.json["ticket"]["key"] == ticket["key"]
+    assert response.json["status"] == "open"
+    (event,) = _item_events(api, project, "checklist.item.ticket_linked")
+    assert event["payload"]["before"] == {"ticket": None}
+    assert event["payload"]["after"]["ticket"]["key"] == ticket["key"]
+    assert event["payload"]["item"]["ticket"]["key"] == ticket["key"]
+    assert _item_events(api, project, "checklist.item.status_changed") == []
+
+
+def test_relinking_a_ticket_shows_the_old_one_in_before(api, project):
+    patch_item(api, project, KEY, {"ticket": {"system": "jira", "key": "PROJ-1"}})
+
+    patch_item(api, project, KEY, {"ticket": {"system": "jira", "key": "PROJ-2"}})
+
+    newest = _item_events(api, project, "checklist.item.ticket_linked")[0]
+    assert newest["payload"]["before"]["ticket"]["key"] == "PROJ-1"
+    assert newest["payload"]["after"]["ticket"]["key"] == "PROJ-2"
+
+
+# --------------------------------------------------------------------------- bad requests
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "finished"}, "status"),
+        ({"status": "obsolete"}, "status"),
+        ({"waiver": {"approved_by": "CTO"}}, "waiver.reason"),
+        ({"waiver": {"reason": ""}}, "waiver.reason"),
+        ({"ticket": {"system": "trello", "key": "ABC-1"}}, "ticket.system"),
+        ({"ticket": {"system": "github", "key": "PROJ-123"}}, "ticket.key"),
+        ({"ticket": {"system": "github", "key": "owner/repo"}}, "ticket.key"),
+        ({"ticket": {"system": "jira", "key": "proj-123"}}, "ticket.key"),
+        ({"ticket": {"system": "linear", "key": "ENG42"}}, "ticket.key"),
+        (
+            {"ticket": {"system": "jira", "key": "PROJ-1", "url": "javascript:alert(1)"}},
+            "ticket.url",
+        ),
+        ({"colour": "red"}, "colour"),
+        ({"note": "x" * 5001}, "note"),
+    ],
+)
+def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(app, api, project, body, field):
+    before_item = api.get(item_path(project, KEY)).json
+    before_events = event_count(app)
+
+    problem = assert_problem(patch_item(api, project, KEY, body), 422)
+
+    assert field in flat_errors(problem.get("errors")), problem
+    assert api.get(item_path(project, KEY)).json == before_item
+    assert event_count(app) == before_events
+
+
+def test_a_waiver_expiring_in_the_past_is_refused(api, project):
+    yesterday = (_today() - timedelta(days=1)).isoformat()
+
+    problem = assert_problem(
+        patch_item(api, project, KEY, {"waiver": {"reason": "Old", "expires_on": yesterday}}), 422
+    )
+
+    assert "waiver.expires_on" in flat_errors(problem["errors"])
+    assert api.get(item_path(project, KEY)).json["status"] == "open"
+
+
+def test_the_status_of_an_obsolete_item_cannot_change(api):
+    project, _ = staffed_project(api)
+    extra = create_person(api)
+    assignment = assign(api, project, "product-manager", extra)
+    generate(api, project, 201)
+    key = "product-manager.define-vision-and-strategy"
+    api.delete(f"/v1/projects/{project['id']}/assignments/{assignment['id']}")
+    assert api.get(item_path(project, key)).json["status"] == "obsolete"
+
+    assert_problem(patch_item(api, project, key, {"status": "done"}), 409)
+    assert_problem(patch_item(api, project, key, {"waiver": {"reason": "No PM"}}), 409)
+    # Its note and ticket can still be kept up to date.
+    noted = patch_item(api, project, key, {"note": "PM left the project"})
+    assert noted.status_code == 200
+    assert noted.json["status"] == "obsolete"
+    assert noted.json["note"] == "PM left the project"
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_if_match_with_a_stale_etag_is_412_and_changes_nothing(app, api, project):
+    first = api.get(item_path(project, KEY))
+    etag = first.headers["ETag"]
+    current = patch_item(api, project, KEY, {"status": "in_progress"}, headers={"If-Match": etag})
+    assert current.status_code == 200
+    assert current.headers["ETag"] != etag
+    before_events = event_count(app)
+
+    stale = patch_item(api, project, KEY, {"status": "done"}, headers={"If-Match": etag})
+
+    assert_problem(stale, 412)
+    assert api.get(item_path(project, KEY)).json["status"] == "in_progress"
+    assert event_count(app) == before_events
+    fresh = patch_item(
+        api, project, KEY, {"status": "done"}, headers={"If-Match": current.headers["ETag"]}
+    )
+    assert fresh.status_code == 200
+    assert fresh.json["status"] == "done"
+
+
+def test_an_item_answers_304_to_its_current_etag(api, project):
+    first = api.get(item_path(project, KEY))
+
+    again = api.get(item_path(project, KEY), headers={"If-None-Match": first.headers["ETag"]})
+
+    assert again.status_code == 304
+    patch_item(api, project, KEY, {"note": "changed"})
+    changed = api.get(item_path(project, KEY), headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    assert changed.json["note"] == "changed"
+
+
+# --------------------------------------------------------------------------- waiver expiry
+
+
+def _expire_waiver_yesterday(app, project_id: str, key: str) -> str:
+    """What the passing of time does: the waiver's date is now in the past."""
+    yesterday = _today() - timedelta(days=1)
+    with app.app_context():
+        item = db.session.scalar(
+            select(ChecklistItem).where(
+                ChecklistItem.project_id == project_id, ChecklistItem.key == key
+            )
+        )
+        item.waiver = {**item.waiver, "expires_on": yesterday.isoformat()}
+        checklist = db.session.scalar(select(Checklist).where(Checklist.project_id == project_id))
+        checklist.next_waiver_expiry = yesterday
+        db.session.commit()
+    return yesterday.isoformat()
+
+
+def test_an_expired_waiver_turns_the_item_back_to_open_at_the_next_read(app, api, project):
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    other = "machine-learning-engineer.deploy-models"
+    response = patch_item(
+        api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}}
+    )
+    assert response.json["status"] == "waived"
+    # A waiver without expiry stays.
+    patch_item(api, project, other, {"waiver": {"reason": "For good"}})
+    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+
+    items = items_by_key(read_checklist(api, project))
+
+    assert items[KEY]["status"] == "open"
+    assert items[KEY]["waiver"] is None
+    assert items[other]["status"] == "waived"
+    event = _item_events(api, project, "checklist.item.status_changed")[0]
+    assert event["actor"] == "system"
+    assert event["payload"]["item"]["key"] == KEY
+    assert event["payload"]["before"]["status"] == "waived"
+    assert event["payload"]["after"]["status"] == "open"
+    assert "expire" in event["payload"]["reason"]
+    assert expired_on in event["payload"]["reason"]
+    assert api.get(item_path(project, KEY)).json["status"] == "open"
+    # Once only: reading again records nothing more.
+    read_checklist(api, project)
+    assert len(_item_events(api, project, "checklist.item.status_changed")) == 3
+
+
+# --------------------------------------------------------------------------- one person's items
+
+
+def _two_projects_of(api, person):
+    first = create_project(api, name="Alpha Project", application="other")
+    second = create_project(api, name="Beta Project", application="other")
+    assign(api, first, "data-scientist", person)
+    assign(api, second, "ai-ethicist", person)
+    for project in (first, second):
+        generate(api, project, 201)
+    return first, second
+
+
+def test_a_person_sees_what_they_own_across_projects(api):
+    ada = create_person(api, name="Ada Owner")
+    first, second = _two_projects_of(api, ada)
+
+    response = api.get(f"/v1/people/{ada['id']}/checklist-items")
+
+    assert response.status_code == 200
+    doc = response.json
+    assert doc["person"]["id"] == ada["id"]
+    keys_by_project: dict[str, set[str]] = {}
+    for item in doc["items"]:
+        assert ada["id"] in [o["id"] for o in item["owners"]]
+        keys_by_project.setdefault(item["project"]["id"], set()).add(item["key"])
+    assert set(keys_by_project) == {first["id"], second["id"]}
+    assert "data-scientist.collect-and-preprocess-data" in keys_by_project[first["id"]]
+    assert "ai-ethicist.educate-teams" in keys_by_project[second["id"]]
+    assert "ai-ethicist.educate-teams" not in keys_by_project[first["id"]]
+    assert doc["summary"]["total"] == len(doc["items"])
+    # Items owned by nobody or by others are not in it.
+    first_doc = read_checklist(api, first)
+    owned = [i for i in first_doc["items"] if ada["id"] in [o["id"] for o in i["owners"]]]
+    assert len(owned) == len(keys_by_project[first["id"]])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mimetype"),
+    [("markdown", "text/markdown"), ("csv", "text/csv"), ("text", "text/plain")],
+)
+def test_a_persons_items_come_in_every_format(api, fmt, mimetype):
+    ada = create_person(api, name="Ada Owner")
+    first, second = _two_projects_of(api, ada)
+    json_items = api.get(f"/v1/people/{ada['id']}/checklist-items").json["items"]
+
+    response = api.get(f"/v1/people/{ada['id']}/checklist-items", query_string={"format": fmt})
+
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    body = response.get_data(as_text=True)
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert len(rows) == len(json_items)
+        assert {r["project"] for r in rows} == {first["slug"], second["slug"]}
+        assert [r["key"] for r in rows] == [i["key"] for i in json_items]
+    else:
+        assert "Ada Owner" in body
+        for item in json_items:
+            assert item["key"] in body
+        if fmt == "markdown":
+            assert body.count("- [ ]") + body.count("- [x]") == len(json_items)
+
+
+def test_a_person_of_another_team_is_404(api, other_api):
+    ada = create_person(api)
+    _two_projects_of(api, ada)
+
+    assert_problem(other_api.get(f"/v1/people/{ada['id']}/checklist-items"), 404)
+
+
+def test_another_team_cannot_read_or_change_the_items(api, other_api, project):
+    item = api.get(item_path(project, KEY)).json
+
+    for ref in (KEY, item["id"]):
+        assert_problem(other_api.get(item_path(project, ref)), 404)
+        assert_problem(other_api.patch(item_path(project, ref), json={"status": "done"}), 404)
+    assert api.get(item_path(project, KEY)).json["status"] == "open"
+
+
+def test_reading_one_item_also_turns_an_expired_waiver_back_to_open(app, api, project):
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    _expire_waiver_yesterday(app, project["id"], KEY)
+
+    item = api.get(item_path(project, KEY)).json
+
+    assert item["status"] == "open"
+    assert item["waiver"] is None
+
+
+def test_a_persons_items_do_not_show_expired_waivers(app, api):
+    ada = create_person(api, name="Ada Owner")
+    first, _ = _two_projects_of(api, ada)
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    patch_item(api, first, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    _expire_waiver_yesterday(app, first["id"], KEY)
+
+    items = api.get(f"/v1/people/{ada['id']}/checklist-items").json["items"]
+
+    (item,) = [i for i in items if i["key"] == KEY]
+    assert item["status"] == "open"
