@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import TRAITS, Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -179,6 +180,8 @@ class RegenerationDiff:
     new_items: list[ChecklistItem] = field(default_factory=list)
     # The owners to write: item -> person ids in order (new items, and those whose owners changed).
     owners: dict[ChecklistItem, list[str]] = field(default_factory=dict)
+    # Items that only moved (another item appeared or went before them): written in bulk.
+    moved: dict[ChecklistItem, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return any((self.added, self.obsoleted, self.restored, self.changed, self.owners_changed))
@@ -285,10 +288,12 @@ def _compare(
             item.status_before_obsolete = None
             diff.restored.append(gen.key)
         changed = {f: v for f, v in values.items() if getattr(item, f) != v}
-        if changed.keys() - {"position"}:
+        if changed.keys() == {"position"}:
+            diff.moved[item] = position
+        elif changed:
             diff.changed.append(gen.key)
-        for name, value in changed.items():
-            setattr(item, name, value)
+            for name, value in changed.items():
+                setattr(item, name, value)
         before = owner_ids.get(item.id, [])
         if before != owners:
             diff.owners[item] = owners
@@ -303,9 +308,21 @@ def _compare(
 
 
 def _write(session: Session, diff: RegenerationDiff) -> None:
-    """Items through the unit of work; owners as one bulk delete and one bulk insert."""
+    """Items through the unit of work, positions as one bulk update, owners as one bulk delete
+    and one bulk insert."""
     session.add_all(diff.new_items)
     session.flush()
+    if diff.moved:
+        # Plain table UPDATE: moving an item is not a change of the item (no new version).
+        table = ChecklistItem.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("item_id"))
+            .values(position=bindparam("new_position")),
+            [{"item_id": i.id, "new_position": pos} for i, pos in diff.moved.items()],
+        )
+        for item, position in diff.moved.items():
+            set_committed_value(item, "position", position)
     if not diff.owners:
         return
     replaced = [item.id for item in diff.owners if item not in diff.new_items]

@@ -605,3 +605,44 @@ def test_every_generated_item_can_be_read_by_its_key(api):
         assert response.status_code == 200
         assert response.json["id"] == item["id"]
         assert response.json["status"] == item["status"]
+
+
+# --------------------------------------------------------------------------- cost
+
+
+def _statements_to_drop_the_last_of(api, count_queries, size: int) -> int:
+    """Staff `size` people over the five key roles (every role held by two or more), generate,
+    then take the last person out: only owners change, whatever the size."""
+    roles = [
+        "data-scientist",
+        "machine-learning-engineer",
+        "ai-ethicist",
+        "ux-designer",
+        "content-curator",
+    ]
+    project = create_project(api, application="other")
+    staffing = [
+        {
+            "role": roles[i % 5],
+            "person": {"name": f"Person {i}", "email": f"p{i}-of-{size}@example.com"},
+        }
+        for i in range(size)
+    ]
+    path = f"/v1/projects/{project['id']}/assignments"
+    assert api.put(path, json={"assignments": staffing}).status_code == 200
+    generate(api, project, 201)
+    with count_queries() as counter:
+        response = api.put(path, json={"assignments": staffing[:-1]})
+    assert response.status_code == 200
+    assert read_checklist(api, project)["revision"] == 2
+    return counter.count
+
+
+def test_a_staffing_change_regenerates_in_the_same_number_of_statements_at_any_size(
+    api, count_queries
+):
+    small = _statements_to_drop_the_last_of(api, count_queries, 11)
+    large = _statements_to_drop_the_last_of(api, count_queries, 61)
+
+    assert small == large
+    assert small <= 25
