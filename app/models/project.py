@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
@@ -31,6 +39,12 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     generates_public_content: Mapped[bool] = mapped_column(default=False)
     regulated_domain: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")
+
+    @classmethod
+    def is_ref(cls, team_id: str, ref: str) -> ColumnElement[bool]:
+        """The team's project named by `ref`, its id (`prj_…`) or its slug (never `prj_…`)."""
+        column = cls.id if ref.startswith(f"{cls.id_prefix}_") else cls.slug
+        return and_(cls.team_id == team_id, column == ref)
 
     @property
     def traits(self) -> dict[str, bool]:

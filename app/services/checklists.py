@@ -89,11 +89,10 @@ def allocation_elsewhere(
 
 def get_checklist(session: Session, team_id: str, project_ref: str) -> tuple[Project, Checklist]:
     """The project and its checklist in one query; 404 when either is missing."""
-    column = Project.id if project_ref.startswith("prj_") else Project.slug
     row = session.execute(
         select(Project, Checklist)
         .outerjoin(Checklist, Checklist.project_id == Project.id)
-        .where(Project.team_id == team_id, column == project_ref)
+        .where(Project.is_ref(team_id, project_ref))
     ).first()
     if row is None:
         raise NotFound(f"No project '{project_ref}' in this team.")

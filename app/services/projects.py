@@ -31,10 +31,7 @@ def project_snapshot(project: Project) -> dict[str, Any]:
 
 
 def get_project(session: Session, team_id: str, id_or_slug: str) -> Project:
-    column = Project.id if id_or_slug.startswith("prj_") else Project.slug
-    project = session.scalar(
-        select(Project).where(Project.team_id == team_id, column == id_or_slug)
-    )
+    project = session.scalar(select(Project).where(Project.is_ref(team_id, id_or_slug)))
     if project is None:
         raise NotFound(f"No project '{id_or_slug}' in this team.")
     return project
