@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.api import register_blueprints
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
+    from app.http.openapi import ConventionsPlugin
     from app.http.request_context import init_request_context
     from app.services.migrations import MIGRATIONS_DIR
 
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
     init_request_context(app)
     register_blueprints(api)
     cli.register(app)

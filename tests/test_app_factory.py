@@ -109,3 +109,27 @@ def test_database_url_from_the_environment_is_normalized(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db/staffing")
 
     assert Settings.from_env().database_url == "postgresql+psycopg://u@db/staffing"
+
+
+def test_the_openapi_description_documents_the_shared_headers_and_errors(client):
+    spec = client.get("/openapi.json").json
+    operations = {
+        (method, path): operation
+        for path, item in spec["paths"].items()
+        if path.startswith("/v1/")
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+    for (method, path), operation in operations.items():
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "X-Request-ID" in headers, (method, path)
+        assert {"401", "403", "503"} <= operation["responses"].keys(), (method, path)
+        if method == "post":
+            assert "Idempotency-Key" in headers, path
+        if method in {"patch", "put", "delete"}:
+            assert "If-Match" in headers and "412" in operation["responses"], path
+        if "{" in path:
+            assert "404" in operation["responses"], (method, path)
+    unauthorized = spec["components"]["responses"]["UNAUTHORIZED"]
+    assert "application/problem+json" in unauthorized["content"]
