@@ -1,0 +1,80 @@
+"""Concurrent writers, on real threads against the real database: no update is lost and no
+work is done twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+from checklist_support import generate, item_path, read_checklist, staffed_project
+from factories import create_person, person_body
+
+
+def _in_parallel(app, api, requests):
+    """Run `(method, path, kwargs)` requests at once, each from its own client."""
+    barrier = Barrier(len(requests))
+
+    def send(request):
+        method, path, kwargs = request
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {api.token}", **kwargs.pop("headers", {})}
+        barrier.wait()
+        return client.open(path, method=method, headers=headers, **kwargs)
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def test_people_marking_different_items_at_once_all_succeed(app, api):
+    project, _ = staffed_project(api)
+    generate(api, project, 201)
+    keys = [item["key"] for item in read_checklist(api, project)["items"]][:8]
+
+    responses = _in_parallel(
+        app,
+        api,
+        [("PATCH", item_path(project, key), {"json": {"status": "done"}}) for key in keys],
+    )
+
+    assert [r.status_code for r in responses] == [200] * len(keys)
+    items = {i["key"]: i for i in read_checklist(api, project)["items"]}
+    assert all(items[key]["status"] == "done" for key in keys)
+
+
+def test_two_writers_holding_the_same_etag_cannot_both_win(app, api):
+    person = create_person(api, name="Ada")
+    etag = api.get(f"/v1/people/{person['id']}").headers["ETag"]
+
+    responses = _in_parallel(
+        app,
+        api,
+        [
+            (
+                "PATCH",
+                f"/v1/people/{person['id']}",
+                {"json": {"name": name}, "headers": {"If-Match": etag}},
+            )
+            for name in ("Ada Lovelace", "Ada Byron")
+        ],
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses[200] == 1
+    assert statuses[409] + statuses[412] == 1
+    winner = next(r for r in responses if r.status_code == 200)
+    assert api.get(f"/v1/people/{person['id']}").json["name"] == winner.json["name"]
+
+
+def test_a_retried_post_racing_its_first_try_creates_one_person(app, api):
+    body = person_body(name="Grace", email="grace@example.com")
+    key = {"Idempotency-Key": "create-grace-once"}
+
+    responses = _in_parallel(
+        app, api, [("POST", "/v1/people", {"json": body, "headers": dict(key)}) for _ in range(4)]
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    # The first does the work; the others replay it, or are told it is still in progress.
+    assert statuses[201] >= 1 and statuses[201] + statuses[409] == 4
+    assert len(api.get("/v1/people").json["items"]) == 1
