@@ -213,6 +213,10 @@ def _regenerate(
             select(ChecklistItem).where(ChecklistItem.checklist_id == checklist.id)
         )
     }
+    if _waivers_due(checklist):
+        _expire_waivers(
+            session, checklist, list(existing.values()), load_owners(session, checklist)
+        )
     diff = _compare(checklist, generated, existing, _owner_ids(session, checklist))
     if not (created or diff or checklist.catalog_version != catalog.version):
         return diff
@@ -388,6 +392,7 @@ def load_items(
     owners = load_owners(session, checklist)
     if _waivers_due(checklist):
         _expire_waivers(session, checklist, items, owners)
+        session.commit()
     return items, owners
 
 
@@ -409,6 +414,7 @@ def expire_due_waivers(session: Session, checklists: Iterable[Checklist]) -> Non
                 )
             )
             _expire_waivers(session, checklist, items, load_owners(session, checklist))
+            session.commit()
 
 
 def load_owners(session: Session, checklist: Checklist) -> dict[str, list[dict[str, Any]]]:
@@ -481,7 +487,6 @@ def _expire_waivers(
             )
     checklist.next_waiver_expiry = _next_waiver_expiry(items)
     _bump_state(checklist)
-    session.commit()
 
 
 def item_snapshot(

@@ -447,6 +447,25 @@ def test_reading_one_item_also_turns_an_expired_waiver_back_to_open(app, api, pr
     assert item["waiver"] is None
 
 
+def test_a_regeneration_also_turns_an_expired_waiver_back_to_open(app, api, project):
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    _expire_waiver_yesterday(app, project["id"], KEY)
+
+    # A staffing change regenerates the checklist before anyone reads it.
+    assign(api, project, "product-manager", create_person(api, name="Pat Manager"))
+
+    with app.app_context():
+        item = db.session.scalar(
+            select(ChecklistItem).where(
+                ChecklistItem.project_id == project["id"], ChecklistItem.key == KEY
+            )
+        )
+        assert (item.status, item.waiver) == ("open", None)
+    (event,) = _item_events(api, project, "checklist.item.status_changed")[:1]
+    assert "expired" in event["payload"]["reason"]
+
+
 def test_a_persons_items_do_not_show_expired_waivers(app, api):
     ada = create_person(api, name="Ada Owner")
     first, _ = _two_projects_of(api, ada)
