@@ -17,17 +17,24 @@ blp = v1_blueprint("catalog", __name__, "The catalog of roles, challenges and ap
 @blp.route("/catalog")
 class CatalogView(MethodView):
     @blp.response(200, CatalogOut)
-    def get(self) -> Catalog:
-        """The whole catalog, with its version"""
-        return current_catalog(db.session)
+    def get(self) -> tuple[Catalog, int, dict[str, str]]:
+        """The whole catalog, with its version (also its ETag)"""
+        catalog = current_catalog(db.session)
+        return catalog, 200, _etag(catalog)
 
 
 @blp.route("/catalog/roles/<string:key>")
 class RoleView(MethodView):
     @blp.response(200, RoleOut)
-    def get(self, key: str) -> Role:
+    def get(self, key: str) -> tuple[Role, int, dict[str, str]]:
         """One role with its responsibilities and skills"""
-        role = current_catalog(db.session).role(key)
+        catalog = current_catalog(db.session)
+        role = catalog.role(key)
         if role is None:
             raise NotFound(f"No role '{key}' in the catalog.")
-        return role
+        return role, 200, _etag(catalog)
+
+
+def _etag(catalog: Catalog) -> dict[str, str]:
+    """The catalog changes only with its version: a client holding it gets 304."""
+    return {"ETag": f'"{catalog.version.removeprefix("sha256:")[:32]}"'}

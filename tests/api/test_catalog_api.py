@@ -73,3 +73,15 @@ def test_the_catalog_is_read_only(api):
 
     assert_problem(response, 405)
     assert "GET" in response.headers["Allow"]
+
+
+def test_a_client_holding_the_catalog_gets_304_until_its_version_changes(api):
+    first = api.get("/v1/catalog")
+    etag = first.headers["ETag"]
+
+    again = api.get("/v1/catalog", headers={"If-None-Match": etag})
+    role = api.get("/v1/catalog/roles/ai-ethicist", headers={"If-None-Match": etag})
+
+    assert first.json["version"].removeprefix("sha256:").startswith(etag.strip('"'))
+    assert again.status_code == 304 and again.data == b""
+    assert role.status_code == 304
