@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Response, current_app, g, request
 from sqlalchemy import delete, select
@@ -23,6 +23,8 @@ MAX_KEY_LENGTH = 255
 # Failures a retry may well not repeat: the key is released so that the retry does the work.
 _RETRYABLE = frozenset({409, 412, 429})
 _REPLAYED_HEADERS = ("Location", "ETag", "Link")
+# A claim with no response after this long belongs to a request that died: it may be taken over.
+ABANDONED_AFTER = timedelta(minutes=2)
 
 
 def _fingerprint() -> str:
@@ -56,23 +58,17 @@ def claim() -> Response | None:
             IdempotencyRecord.team_id == team_id, IdempotencyRecord.expires_at < now
         )
     )
-    record = IdempotencyRecord(
-        team_id=team_id, key=key, fingerprint=fingerprint, expires_at=now + ttl
-    )
-    db.session.add(record)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-    else:
-        g.idempotency_record = record
-        return None
-
-    existing = db.session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key
+    claimed, existing = _claim_or_find(team_id, key, fingerprint, now + ttl)
+    if existing is not None and _abandoned(existing, fingerprint, now):
+        # The first try died before it answered (its process was killed): this one takes over.
+        db.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.id == existing.id, IdempotencyRecord.status_code.is_(None)
+            )
         )
-    )
+        claimed, existing = _claim_or_find(team_id, key, fingerprint, now + ttl)
+    if claimed:
+        return None
     if existing is None:  # released by the first request in the meantime
         raise Conflict(f"A request with this {HEADER} just finished; retry it.")
     if existing.fingerprint != fingerprint:
@@ -89,6 +85,38 @@ def claim() -> Response | None:
     )
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _claim_or_find(
+    team_id: str, key: str, fingerprint: str, expires_at: datetime
+) -> tuple[bool, IdempotencyRecord | None]:
+    """Claim the key (True), or find the record holding it (None if it just vanished)."""
+    record = IdempotencyRecord(
+        team_id=team_id, key=key, fingerprint=fingerprint, expires_at=expires_at
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+    else:
+        g.idempotency_record = record
+        return True, None
+    existing = db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key
+        )
+    )
+    return False, existing
+
+
+def _abandoned(record: IdempotencyRecord, fingerprint: str, now: datetime) -> bool:
+    """A claim by this same request that never got its answer, long ago."""
+    return (
+        record.status_code is None
+        and record.fingerprint == fingerprint
+        and record.created_at < now - ABANDONED_AFTER
+    )
 
 
 def store(response: Response) -> Response:

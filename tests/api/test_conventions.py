@@ -4,6 +4,7 @@ a constant number of SQL statements per list."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from factories import (
@@ -15,6 +16,10 @@ from factories import (
     events_of,
     person_body,
 )
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import IdempotencyRecord, Person, utcnow
 
 # --------------------------------------------------------------------------- idempotency
 
@@ -72,6 +77,38 @@ def test_a_failed_conflict_is_not_stored_so_a_retry_does_the_work(api):
 
     assert retry.status_code == 201
     assert "Idempotent-Replayed" not in retry.headers
+
+
+def _claim_left_by_a_dead_request(app, api, key: str, body: dict, age: timedelta) -> None:
+    """What a request killed mid-way leaves: its claim on the key, with no response."""
+    first = api.post("/v1/people", json=body, headers={"Idempotency-Key": key})
+    with app.app_context():
+        record = db.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == key))
+        db.session.execute(delete(Person).where(Person.id == first.json["id"]))
+        record.status_code = record.response_body = record.response_headers = None
+        record.created_at = utcnow() - age
+        db.session.commit()
+
+
+def test_a_retry_takes_over_a_claim_its_dead_first_try_left_long_ago(app, api):
+    body = person_body(name="Ada")
+    _claim_left_by_a_dead_request(app, api, "add-ada-dead", body, timedelta(minutes=5))
+
+    retry = api.post("/v1/people", json=body, headers={"Idempotency-Key": "add-ada-dead"})
+
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry.headers
+    assert [p["name"] for p in api.get("/v1/people").json["items"]] == ["Ada"]
+
+
+def test_a_retry_while_the_first_try_may_still_be_running_is_told_to_wait(app, api):
+    body = person_body(name="Ada")
+    _claim_left_by_a_dead_request(app, api, "add-ada-busy", body, timedelta(seconds=5))
+
+    retry = api.post("/v1/people", json=body, headers={"Idempotency-Key": "add-ada-busy"})
+
+    assert "in progress" in assert_problem(retry, 409)["detail"]
+    assert api.get("/v1/people").json["items"] == []
 
 
 def test_idempotency_keys_belong_to_one_team(api, other_api):
