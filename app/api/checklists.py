@@ -22,7 +22,13 @@ from app.schemas.checklists import (
     ItemUpdate,
     PreviewRequest,
 )
-from app.services import checklists, preview
+from app.services import (
+    checklist_documents,
+    checklist_items,
+    checklist_reads,
+    checklists,
+    preview,
+)
 from app.services.catalog import current_catalog
 from app.services.people import get_person
 from app.services.projects import get_project
@@ -65,12 +71,12 @@ class ChecklistView(MethodView):
         fmt = negotiate_format()
         filters = {k: v for k, v in args.items() if k != "format"}
         project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
-        etag = etag_for(*checklists.cache_key(checklist, fmt, filters))
+        etag = etag_for(*checklist_reads.cache_key(checklist, fmt, filters))
         if (cached := not_modified(etag)) is not None:
             return cached
-        body = checklists.rendered_checklist(db.session, project, checklist, fmt, filters)
+        body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, filters)
         return formatted_response(
-            body, fmt, etag=etag_for(*checklists.cache_key(checklist, fmt, filters))
+            body, fmt, etag=etag_for(*checklist_reads.cache_key(checklist, fmt, filters))
         )
 
     @blp.arguments(FormatQuery, location="query")
@@ -82,7 +88,7 @@ class ChecklistView(MethodView):
         catalog = current_catalog(db.session)
         project = get_project(db.session, current_team().id, project_ref)
         checklist, created = checklists.generate(db.session, catalog, project)
-        body = checklists.rendered_checklist(db.session, project, checklist, fmt, {})
+        body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, {})
         response = formatted_response(body, fmt, status=201 if created else 200)
         response.headers["Location"] = f"/v1/projects/{project.id}/checklist"
         return response
@@ -104,18 +110,18 @@ class ChecklistItemView(MethodView):
         """Set an item's status, note, waiver or ticket link (honours If-Match)"""
         project, checklist, item = _item(project_ref, item_ref)
         check_if_match(item)
-        item = checklists.update_item(db.session, project, checklist, item, data)
+        item = checklist_items.update_item(db.session, project, checklist, item, data)
         return _item_out(item), 200, etag_header(item)
 
 
 def _item(project_ref: str, item_ref: str) -> tuple[Any, Any, ChecklistItem]:
     project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
-    return project, checklist, checklists.get_item(db.session, checklist, item_ref)
+    return project, checklist, checklist_items.get_item(db.session, checklist, item_ref)
 
 
 def _item_out(item: ChecklistItem) -> dict[str, Any]:
     titles = {r.key: r.title for r in current_catalog(db.session).roles}
-    return checklists.item_dict(item, checklists.loaded_owners(item), titles)
+    return checklist_documents.item_dict(item, checklist_documents.loaded_owners(item), titles)
 
 
 @blp.route("/people/<string:person_id>/checklist-items")
@@ -127,9 +133,9 @@ class PersonItemsView(MethodView):
         """What one person owns across the team's projects (obsolete items left out)"""
         fmt = negotiate_format()
         person = get_person(db.session, current_team().id, person_id)
-        rows = checklists.items_for_person(db.session, current_team().id, person)
-        doc = checklists.person_document(current_catalog(db.session), person, rows)
-        return formatted_response(checklists.render_person_document(doc, fmt), fmt)
+        rows = checklist_reads.items_for_person(db.session, current_team().id, person)
+        doc = checklist_documents.person_document(current_catalog(db.session), person, rows)
+        return formatted_response(checklist_documents.render_person_document(doc, fmt), fmt)
 
 
 @preview_blp.route("/checklists/preview")

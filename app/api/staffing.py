@@ -10,7 +10,7 @@ from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team
 from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
-from app.services import checklists
+from app.services import checklist_documents, staffing_reports
 from app.services.catalog import current_catalog
 from app.services.projects import get_project
 
@@ -23,9 +23,9 @@ class ProjectStaffingView(MethodView):
     def get(self, project_ref: str) -> dict[str, Any]:
         """Per role: who holds it and whether it is required; and the findings"""
         project = get_project(db.session, current_team().id, project_ref)
-        report = checklists.project_staffing(db.session, current_catalog(db.session), project)
+        report = staffing_reports.project_staffing(db.session, current_catalog(db.session), project)
         return {
-            "project": checklists.project_header(project),
+            "project": checklist_documents.project_header(project),
             "roles": report.roles,
             "findings": report.findings,
         }
@@ -36,11 +36,13 @@ class TeamStaffingView(MethodView):
     @blp.response(200, TeamStaffingOut)
     def get(self) -> dict[str, Any]:
         """Every active project's coverage and findings, and who is allocated over 100%"""
-        team = checklists.team_staffing(db.session, current_catalog(db.session), current_team().id)
+        team = staffing_reports.team_staffing(
+            db.session, current_catalog(db.session), current_team().id
+        )
         return {
             "projects": [
                 {
-                    "project": checklists.project_header(project),
+                    "project": checklist_documents.project_header(project),
                     "roles": report.roles,
                     "findings": report.findings,
                 }

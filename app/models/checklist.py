@@ -32,6 +32,12 @@ class Checklist(PublicIdMixin, TimestampMixin, Base):
     # The earliest expiry of a waived item's waiver: reads check it instead of every item.
     next_waiver_expiry: Mapped[date | None]
 
+    def mark_changed(self) -> None:
+        """Bump `state`, in SQL, so concurrent writers to different items never overwrite each
+        other's increment; cached renderings and ETags of the old state stop being served."""
+        self.state = Checklist.state + 1
+        self.updated_at = utcnow()
+
 
 class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "checklist_items"

@@ -1,0 +1,133 @@
+"""Working a checklist's items: status, note, waiver and ticket link, each change an event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.models import Checklist, ChecklistItem, Project
+from app.services.checklist_documents import item_snapshot, loaded_owners
+from app.services.events import record_event
+from app.services.waivers import expire_due_waivers, next_waiver_expiry, today
+
+
+def get_item(session: Session, checklist: Checklist, id_or_key: str) -> ChecklistItem:
+    expire_due_waivers(session, [checklist])
+    column = ChecklistItem.id if id_or_key.startswith("itm_") else ChecklistItem.key
+    item = session.scalar(
+        select(ChecklistItem)
+        .where(ChecklistItem.checklist_id == checklist.id, column == id_or_key)
+        .options(selectinload(ChecklistItem.owners))
+    )
+    if item is None:
+        raise NotFound(f"No item '{id_or_key}' in this checklist.")
+    return item
+
+
+def update_item(
+    session: Session,
+    project: Project,
+    checklist: Checklist,
+    item: ChecklistItem,
+    data: Mapping[str, Any],
+) -> ChecklistItem:
+    """Apply a PATCH: status, note, waiver, ticket; each change is an event."""
+    if item.status == "obsolete" and ("status" in data or data.get("waiver")):
+        raise Conflict(
+            "This item no longer applies to the project (obsolete); only its note and ticket "
+            "can change."
+        )
+    status = data.get("status", item.status)
+    waiver = item.waiver
+    if "waiver" in data:
+        waiver = _waiver_value(data["waiver"])
+        if waiver is not None and "status" not in data:
+            status = "waived"
+    if status == "waived" and not waiver:
+        raise ValidationFailed(
+            "Waiving an item needs a reason.",
+            errors={"waiver.reason": ["Required when the status is waived."]},
+        )
+    if status != "waived":
+        waiver = None
+    owners = loaded_owners(item)
+    before = item_snapshot(item, owners, project)
+    values = {"status": status, "waiver": waiver}
+    for name in ("note", "ticket"):
+        if name in data:
+            values[name] = data[name]
+    changed = {f: v for f, v in values.items() if getattr(item, f) != v}
+    if not changed:
+        return item
+    for name, value in changed.items():
+        setattr(item, name, value)
+    after = item_snapshot(item, owners, project)
+    if "status" in changed:
+        _item_event(session, item, "checklist.item.status_changed", before, after, "status")
+    if "ticket" in changed:
+        _item_event(session, item, "checklist.item.ticket_linked", before, after, "ticket")
+    if changed.keys() - {"status", "ticket"}:
+        _item_event(session, item, "checklist.item.updated", before, after, "note")
+    if "waiver" in changed or "status" in changed:
+        checklist.next_waiver_expiry = next_waiver_expiry(
+            [item, *_other_waived(session, checklist, item)]
+        )
+    checklist.mark_changed()
+    session.commit()
+    return item
+
+
+def _waiver_value(waiver: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if waiver is None:
+        return None
+    expires = waiver.get("expires_on")
+    if expires is not None and expires < today():
+        raise ValidationFailed(
+            "A waiver cannot expire in the past.",
+            errors={"waiver.expires_on": ["Must be today or later."]},
+        )
+    return {
+        "reason": waiver["reason"],
+        "approved_by": waiver.get("approved_by"),
+        "expires_on": expires.isoformat() if expires else None,
+    }
+
+
+def _other_waived(
+    session: Session, checklist: Checklist, item: ChecklistItem
+) -> list[ChecklistItem]:
+    return list(
+        session.scalars(
+            select(ChecklistItem).where(
+                ChecklistItem.checklist_id == checklist.id,
+                ChecklistItem.status == "waived",
+                ChecklistItem.id != item.id,
+            )
+        )
+    )
+
+
+def _item_event(
+    session: Session,
+    item: ChecklistItem,
+    type_: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    focus: str,
+) -> None:
+    fields = {"status": ("status", "waiver"), "ticket": ("ticket",), "note": ("note", "waiver")}
+    record_event(
+        session,
+        item.team_id,
+        type_,
+        {
+            "item": after,
+            "before": {f: before[f] for f in fields[focus]},
+            "after": {f: after[f] for f in fields[focus]},
+        },
+        project_id=item.project_id,
+    )

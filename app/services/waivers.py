@@ -1,0 +1,82 @@
+"""Waivers that expire: an item waived until a date turns back to `open` once it has passed,
+at the next read or regeneration that sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Checklist, ChecklistItem, Project
+from app.services.checklist_documents import item_snapshot, load_owners
+from app.services.events import record_event
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def next_waiver_expiry(items: Iterable[ChecklistItem]) -> date | None:
+    dates = [
+        date.fromisoformat(item.waiver["expires_on"])
+        for item in items
+        if item.status == "waived" and item.waiver and item.waiver.get("expires_on")
+    ]
+    return min(dates, default=None)
+
+
+def waivers_due(checklist: Checklist) -> bool:
+    return checklist.next_waiver_expiry is not None and checklist.next_waiver_expiry < today()
+
+
+def expire_waivers(
+    session: Session,
+    checklist: Checklist,
+    items: Sequence[ChecklistItem],
+    owners: Mapping[str, list[dict[str, Any]]],
+) -> None:
+    project = session.get(Project, checklist.project_id)
+    for item in items:
+        waiver = item.waiver or {}
+        expires = waiver.get("expires_on")
+        if item.status == "waived" and expires and date.fromisoformat(expires) < today():
+            item_owners = owners.get(item.id, [])
+            before = item_snapshot(item, item_owners, project)
+            item.status = "open"
+            item.waiver = None
+            record_event(
+                session,
+                checklist.team_id,
+                "checklist.item.status_changed",
+                {
+                    "item": item_snapshot(item, item_owners, project),
+                    "before": {"status": "waived", "waiver": waiver},
+                    "after": {"status": "open", "waiver": None},
+                    "reason": f"waiver expired on {expires}",
+                    "previous": before,
+                },
+                project_id=checklist.project_id,
+                actor="system",
+            )
+    checklist.next_waiver_expiry = next_waiver_expiry(items)
+    checklist.mark_changed()
+
+
+def expire_due_waivers(session: Session, checklists: Iterable[Checklist]) -> None:
+    """Turn the expired waivers of these checklists back to `open` (for reads of single items
+    or of one person's items; the whole-checklist read does it while loading)."""
+    for checklist in checklists:
+        if waivers_due(checklist):
+            items = list(
+                session.scalars(
+                    select(ChecklistItem).where(
+                        ChecklistItem.checklist_id == checklist.id,
+                        ChecklistItem.status == "waived",
+                    )
+                )
+            )
+            expire_waivers(session, checklist, items, load_owners(session, checklist))
+            session.commit()
