@@ -13,6 +13,7 @@ import itertools
 import statistics
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
@@ -96,11 +97,22 @@ def pure_row(catalog: Catalog, size: int, repeat: int) -> str:
         for fmt in ("markdown", "csv", "text", "json")
     }
     per_item = (gen + rendered["markdown"]) * 1000 / len(items)
+    peak = peak_kib(lambda: render(preview_document(catalog, preview_body(entries)), "markdown"))
     return (
         f"{size:>11} {len(items):>6} {gen:>9.2f} {rendered['markdown']:>9.2f} "
         f"{rendered['csv']:>7.2f} {rendered['text']:>7.2f} {rendered['json']:>7.2f} "
-        f"{per_item:>8.1f}"
+        f"{per_item:>8.1f} {peak:>9.0f}"
     )
+
+
+def peak_kib(fn: Callable[[], object]) -> float:
+    """Peak memory allocated while `fn` runs, in KiB."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1024
+    finally:
+        tracemalloc.stop()
 
 
 def stored_row(client: FlaskClient, auth: dict[str, str], size: int, repeat: int) -> str:
@@ -158,10 +170,10 @@ def stored_client(database_url: str) -> tuple[FlaskClient, dict[str, str]]:
 
 def run(database_url: str, repeat: int) -> None:
     catalog = load_catalog()
-    print("pure generator and renderers (median ms)")
+    print("pure generator and renderers (median ms; peak memory of a preview rendered as Markdown)")
     print(
         f"{'assignments':>11} {'items':>6} {'generate':>9} {'markdown':>9} {'csv':>7} "
-        f"{'text':>7} {'json':>7} {'µs/item':>8}"
+        f"{'text':>7} {'json':>7} {'µs/item':>8} {'peak KiB':>9}"
     )
     for size in SIZES:
         print(pure_row(catalog, size, repeat))
