@@ -37,15 +37,6 @@ from app.services.preview import preview_document
 from seed.loader import load_catalog
 
 SIZES = (5, 50, 200, 500)
-ROLES = (
-    "data-scientist",
-    "machine-learning-engineer",
-    "ai-ethicist",
-    "ux-designer",
-    "content-curator",
-    "ai-researcher",
-    "product-manager",
-)
 TRAITS = frozenset({"handles_personal_data", "user_facing", "generates_public_content"})
 
 
@@ -60,10 +51,11 @@ def median_ms(fn: Callable[[], object], repeat: int) -> float:
 
 def staffing(size: int) -> list[StaffingEntry]:
     """`size` assignments: people spread over the roles, each holding one or two roles."""
+    roles = load_catalog().role_keys
     entries = []
     for i in range(size):
         person = Member(f"per_{i // 2:05d}", f"Person {i // 2}", f"p{i // 2}@example.com")
-        entries.append(StaffingEntry(person, ROLES[i % len(ROLES)], 20, i % 7 == 0))
+        entries.append(StaffingEntry(person, roles[i % len(roles)], 20, i % 7 == 0))
     return entries
 
 

@@ -15,6 +15,16 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Event
 
+# The catalog's role keys, in order: part of the public contract (curl users type them).
+ROLE_KEYS = [
+    "data-scientist",
+    "machine-learning-engineer",
+    "ai-ethicist",
+    "ux-designer",
+    "content-curator",
+    "ai-researcher",
+    "product-manager",
+]
 _sequence = itertools.count(1)
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}

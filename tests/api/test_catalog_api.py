@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from factories import assert_problem
+from factories import ROLE_KEYS, assert_problem
 
-ROLE_KEYS = [
-    "data-scientist",
-    "machine-learning-engineer",
-    "ai-ethicist",
-    "ux-designer",
-    "content-curator",
-    "ai-researcher",
-    "product-manager",
-]
 CHALLENGE_KEYS = ["data-privacy", "bias-and-fairness", "technical-complexity", "explainability"]
 APPLICATION_KEYS = [
     "content-creation",

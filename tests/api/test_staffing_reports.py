@@ -3,17 +3,7 @@
 from __future__ import annotations
 
 from checklist_support import generate, read_checklist, staffed_project
-from factories import assert_problem, assign, create_person, create_project
-
-CATALOG_ROLES = [
-    "data-scientist",
-    "machine-learning-engineer",
-    "ai-ethicist",
-    "ux-designer",
-    "content-curator",
-    "ai-researcher",
-    "product-manager",
-]
+from factories import ROLE_KEYS, assert_problem, assign, create_person, create_project
 
 
 def _report(api, project):
@@ -41,7 +31,7 @@ def test_the_report_lists_every_role_with_its_holders_and_whether_it_is_required
     assert report["project"]["id"] == project["id"]
     assert report["project"]["application"] == "healthcare-solutions"
     roles = {r["role"]: r for r in report["roles"]}
-    assert [r["role"] for r in report["roles"]] == CATALOG_ROLES
+    assert [r["role"] for r in report["roles"]] == ROLE_KEYS
     ds = roles["data-scientist"]
     assert ds["title"] == "Data Scientist"
     assert ds["required"] is True
@@ -186,7 +176,7 @@ def test_the_team_report_shows_who_is_over_allocated_project_by_project(api):
     ]
     assert [p["project"]["id"] for p in team["projects"]] == [alpha["id"], beta["id"], gamma["id"]]
     for entry in team["projects"]:
-        assert [r["role"] for r in entry["roles"]] == CATALOG_ROLES
+        assert [r["role"] for r in entry["roles"]] == ROLE_KEYS
         assert entry["findings"] == _report(api, entry["project"])["findings"]
     alpha_keys = {f["key"] for f in team["projects"][0]["findings"]}
     assert f"staffing.over-allocated.{sue['id']}" in alpha_keys
