@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import Problem
 from app.extensions import db
@@ -32,10 +33,20 @@ def _fail(problem: Problem) -> None:
 @with_appcontext
 def seed_command() -> None:
     """Load or refresh the catalog from seed/ (idempotent)."""
-    from seed.loader import load_catalog
+    from seed.loader import CatalogError, load_catalog
 
-    catalog = load_catalog()
-    changed = seed_catalog(db.session, catalog)
+    try:
+        catalog = load_catalog()
+    except CatalogError as error:
+        raise click.ClickException(f"seed/catalog.yaml is not valid: {error}") from error
+    try:
+        changed = seed_catalog(db.session, catalog)
+    except IntegrityError as error:
+        db.session.rollback()
+        raise click.ClickException(
+            "The new catalog removes a role or an application that projects still use; "
+            "nothing was changed. Keep the entry, or reassign those projects first."
+        ) from error
     click.echo(f"catalog {catalog.version} {'loaded' if changed else 'already current'}")
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from factories import assign, create_person, create_project
 from sqlalchemy import select, text
 
+import seed.loader
 from app.extensions import db
 from app.models import ApiKey, Team
 
@@ -114,3 +118,25 @@ def test_revoking_a_key_that_does_not_exist_fails(runner):
 
     assert result.exit_code != 0
     assert "key_nope" in result.output
+
+
+def test_seed_refuses_a_catalog_that_drops_a_role_in_use_and_changes_nothing(
+    app, runner, api, monkeypatch
+):
+
+    project = create_project(api)
+    assign(api, project, "ai-researcher", create_person(api))
+    real = seed.loader.load_catalog()
+    without_researcher = dataclasses.replace(
+        real,
+        version="sha256:without-ai-researcher",
+        roles=tuple(r for r in real.roles if r.key != "ai-researcher"),
+    )
+    monkeypatch.setattr(seed.loader, "load_catalog", lambda: without_researcher)
+
+    result = runner.invoke(args=["seed"])
+
+    assert result.exit_code == 1
+    assert "still use" in result.output
+    assert api.get("/v1/catalog").json["version"] == real.version
+    assert api.get("/v1/catalog/roles/ai-researcher").status_code == 200
