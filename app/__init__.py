@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
     from app.http.openapi import ConventionsPlugin
+    from app.http.rate_limits import init_rate_limits
     from app.http.request_context import init_request_context
     from app.services.migrations import MIGRATIONS_DIR
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     api.init_app(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
     init_request_context(app)
+    init_rate_limits(app)
     register_blueprints(api)
     cli.register(app)
     return app

@@ -45,6 +45,8 @@ class Settings:
     max_page_size: int
     idempotency_ttl_seconds: int
     max_roles_per_person: int
+    rate_limit: str
+    rate_limit_storage_uri: str
     log_level: str
 
     @classmethod
@@ -57,6 +59,8 @@ class Settings:
             max_page_size=_int("PAGE_SIZE_MAX", 200),
             idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
             max_roles_per_person=_int("MAX_ROLES_PER_PERSON", 2),
+            rate_limit=os.environ.get("RATE_LIMIT", "600 per minute"),
+            rate_limit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         )
 
@@ -71,6 +75,12 @@ class Settings:
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "MAX_CONTENT_LENGTH": self.max_body_bytes,
+            "RATELIMIT_DEFAULT": self.rate_limit,
+            "RATELIMIT_STORAGE_URI": self.rate_limit_storage_uri,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            # A storage outage must not take the API down: count in memory meanwhile.
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             "API_TITLE": "Staffing checklist API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",

@@ -142,6 +142,9 @@ def handle_http_exception(error: HTTPException) -> Response:
         return problem_response(
             400, "Malformed JSON", "The request body is not valid JSON.", slug="malformed-json"
         )
+    if status == 429:
+        detail = f"Too many requests for this API key (limit: {error.description}); retry later."
+        return problem_response(429, title, detail, slug="rate-limited", headers=headers)
     if status == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         detail = f"The request body is larger than the limit of {limit} bytes."

@@ -37,6 +37,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 
 
 @contextmanager
@@ -59,7 +61,11 @@ def _fresh_postgres_database() -> Iterator[str]:
 
 
 def _build_app(database_url: str) -> Flask:
-    settings = dataclasses.replace(Settings.from_env(), database_url=database_url)
+    # The suite (the contract fuzzing most) sends far more than a client would: the limit of
+    # the shared apps is out of its way; tests/api/test_rate_limits.py builds its own.
+    settings = dataclasses.replace(
+        Settings.from_env(), database_url=database_url, rate_limit="1000000 per minute"
+    )
     return create_app(settings, {"TESTING": True})
 
 

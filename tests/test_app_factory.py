@@ -124,7 +124,7 @@ def test_the_openapi_description_documents_the_shared_headers_and_errors(client)
     for (method, path), operation in operations.items():
         headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
         assert "X-Request-ID" in headers, (method, path)
-        assert {"401", "403", "503"} <= operation["responses"].keys(), (method, path)
+        assert {"401", "403", "429", "503"} <= operation["responses"].keys(), (method, path)
         if method == "post":
             assert "Idempotency-Key" in headers, path
         if method in {"patch", "put", "delete"}:

@@ -39,7 +39,7 @@ _BY_METHOD = {
 
 
 # The error statuses every `/v1` operation may answer, by what it does (problem+json each).
-_ALWAYS = (401, 403, 503)
+_ALWAYS = (401, 403, 429, 503)
 _WITH_PATH_PARAMETERS = (404,)
 _BY_METHOD_RESPONSES = {
     "get": (304,),
