@@ -149,7 +149,10 @@ def stored_row(client: FlaskClient, auth: dict[str, str], size: int, repeat: int
 
 def stored_client(database_url: str) -> tuple[FlaskClient, dict[str, str]]:
     settings = dataclasses.replace(
-        Settings.from_env(), database_url=database_url, log_level="WARNING"
+        Settings.from_env(),
+        database_url=database_url,
+        log_level="WARNING",
+        rate_limit="1000000 per minute",  # a benchmark is not a client to protect against
     )
     app = create_app(settings)
     with app.app_context():
