@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.api import register_blueprints
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
+    from app.http.metrics import init_metrics
     from app.http.openapi import ConventionsPlugin
     from app.http.rate_limits import init_rate_limits
     from app.http.request_context import init_request_context
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     api.init_app(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
     init_request_context(app)
     init_rate_limits(app)
+    init_metrics(app)
     register_blueprints(api)
     cli.register(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -172,7 +173,15 @@ def dev_command(host: str, port: int) -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     seed_catalog(db.session, load_catalog())
     token = _demo_key(Path(current_app.instance_path))
-    env = {**os.environ, "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"]}
+    # The workers share their metrics through a directory, emptied at each start.
+    metrics_dir = Path(current_app.instance_path) / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
             sys.executable,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from app.metrics import RENDERS
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.render import render
 from app.services.catalog import catalog_for
@@ -77,6 +78,7 @@ def rendered_checklist(
 ) -> str:
     key = cache_key(checklist, fmt, filters)
     cached = render_cache.get(key)
+    RENDERS.labels("hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
     items, owners = load_items(session, checklist)

@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import Catalog
 from app.errors import NotFound
+from app.metrics import REGENERATIONS
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.base import utcnow
 from app.services.catalog import current_catalog
@@ -204,7 +205,9 @@ def _regenerate(
         expire_waivers(session, checklist, list(existing.values()), load_owners(session, checklist))
     diff = _compare(checklist, generated, existing, _owner_ids(session, checklist))
     if not (created or diff or checklist.catalog_version != catalog.version):
+        REGENERATIONS.labels("unchanged").inc()
         return diff
+    REGENERATIONS.labels("changed").inc()
     _write(session, diff)
     items_now = [*existing.values(), *diff.new_items]
     if not created:
