@@ -13,7 +13,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,9 @@ def _summarise(errors: Mapping[str, Any]) -> str:
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
-    headers = (
-        {"Allow": error.get_headers()[1][1]} if status == 405 else dict(data.get("headers") or {})
-    )
+    headers = dict(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
     title = http.HTTPStatus(status).phrase
     if status == 422 and "messages" in data:
         errors = _flatten_webargs_messages(data["messages"])

@@ -11,7 +11,7 @@ from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team
 from app.http.etags import check_if_match, etag_header
-from app.http.formats import etag_for, formatted_response, negotiate_format, not_modified
+from app.http.formats import formatted_response, negotiate_format, not_modified
 from app.models import ChecklistItem
 from app.render import render
 from app.schemas.checklists import (
@@ -71,13 +71,12 @@ class ChecklistView(MethodView):
         fmt = negotiate_format()
         filters = {k: v for k, v in args.items() if k != "format"}
         project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
-        etag = etag_for(*checklist_reads.cache_key(checklist, fmt, filters))
-        if (cached := not_modified(etag)) is not None:
+        if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters)):
             return cached
         body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, filters)
-        return formatted_response(
-            body, fmt, etag=etag_for(*checklist_reads.cache_key(checklist, fmt, filters))
-        )
+        # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
+        etag = checklist_reads.checklist_etag(checklist, fmt, filters)
+        return formatted_response(body, fmt, etag=etag)
 
     @blp.arguments(FormatQuery, location="query")
     @blp.response(201, ChecklistOut)

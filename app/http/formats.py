@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-
 from flask import Response, current_app, request
 
 from app.errors import Problem
@@ -47,10 +44,6 @@ def formatted_response(
     if etag is not None:
         response.set_etag(etag)
     return response
-
-
-def etag_for(*parts: Iterable[object] | object) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 def not_modified(etag: str) -> Response | None:

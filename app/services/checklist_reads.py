@@ -3,6 +3,7 @@ per state and served from memory until something changes."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -67,6 +68,11 @@ render_cache = RenderCache()
 
 def cache_key(checklist: Checklist, fmt: str, filters: Mapping[str, Any]) -> tuple[Any, ...]:
     return (checklist.id, checklist.state, fmt, tuple(sorted(filters.items())), today())
+
+
+def checklist_etag(checklist: Checklist, fmt: str, filters: Mapping[str, Any]) -> str:
+    """The ETag of one rendering: it changes whenever the cache key does."""
+    return hashlib.sha256(repr(cache_key(checklist, fmt, filters)).encode()).hexdigest()[:32]
 
 
 def rendered_checklist(
