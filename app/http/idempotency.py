@@ -28,11 +28,12 @@ ABANDONED_AFTER = timedelta(minutes=2)
 
 
 def _fingerprint() -> str:
-    body = request.get_data(cache=True)
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        canonical = body
+    # The same JSON in another key order or spacing is the same request; the body was decoded
+    # (and vetted) once already by the request check.
+    if "json_body" in g:
+        canonical = json.dumps(g.json_body, sort_keys=True, separators=(",", ":")).encode()
+    else:
+        canonical = request.get_data(cache=True)
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.full_path.encode(), canonical):
         digest.update(part + b"\0")

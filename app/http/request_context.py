@@ -74,6 +74,8 @@ def _check_json_body(body: bytes) -> Response | None:
             slug="validation-error",
             errors=errors,
         )
+    # The arguments parser takes it from here rather than decoding the body a second time.
+    g.json_body = data
     return None
 
 
