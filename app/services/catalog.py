@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,7 +21,7 @@ from app.catalog import (
     Role,
     SourceRef,
 )
-from app.errors import Problem
+from app.errors import Problem, ValidationFailed
 from app.models import (
     CatalogApplication,
     CatalogChallenge,
@@ -167,6 +168,28 @@ def seed_catalog(session: Session, catalog: Catalog) -> bool:
     session.add(CatalogVersion(version=catalog.version))
     session.commit()
     return True
+
+
+def check_keys(
+    catalog: Catalog,
+    *,
+    applications: Mapping[str, str] | None = None,
+    roles: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse, naming every field, values that are not keys of the catalog.
+
+    `applications` and `roles` map a field's name in the request (`project.application`,
+    `assignments.3.role`) to the key it holds. Schemas cannot check these: the catalog is data.
+    """
+    errors: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for known, given in ((catalog.application_keys, applications), (catalog.role_keys, roles)):
+        for field_name, key in (given or {}).items():
+            if key not in known:
+                errors[field_name] = [f"Must be one of: {', '.join(known)}."]
+                unknown.append(f"'{key}'")
+    if errors:
+        raise ValidationFailed(f"Not in the catalog: {', '.join(unknown)}.", errors=errors)
 
 
 def current_catalog(session: Session) -> Catalog:

@@ -96,7 +96,7 @@ def item_snapshot(
     snapshot = item_dict(item, owners)
     snapshot["url"] = f"/v1/projects/{item.project_id}/checklist/items/{item.id}"
     if project is not None:
-        snapshot["project"] = {"id": project.id, "slug": project.slug, "name": project.name}
+        snapshot["project"] = project_header(project)
     return snapshot
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalog import TRAITS, Catalog
-from app.errors import ValidationFailed
+from app.services.catalog import check_keys
 from app.services.checklist_generator import (
     Member,
     ProjectFacts,
@@ -25,20 +25,13 @@ def _member(person: dict[str, Any]) -> Member:
     return Member(ref, person["name"].strip(), email, handles)
 
 
-def _check_keys(catalog: Catalog, data: dict[str, Any]) -> None:
-    errors: dict[str, list[str]] = {}
-    if data["project"]["application"] not in catalog.application_keys:
-        errors["project.application"] = [f"Must be one of: {', '.join(catalog.application_keys)}."]
-    for index, entry in enumerate(data["staffing"]):
-        if entry["role"] not in catalog.role_keys:
-            errors[f"staffing.{index}.role"] = [f"Must be one of: {', '.join(catalog.role_keys)}."]
-    if errors:
-        raise ValidationFailed("The preview names unknown catalog keys.", errors=errors)
-
-
 def preview_document(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
     """The checklist document of a project that is not stored: every item `open`."""
-    _check_keys(catalog, data)
+    check_keys(
+        catalog,
+        applications={"project.application": data["project"]["application"]},
+        roles={f"staffing.{i}.role": e["role"] for i, e in enumerate(data["staffing"])},
+    )
     project = data["project"]
     traits = frozenset(t for t in TRAITS if project.get("traits", {}).get(t))
     entries = [

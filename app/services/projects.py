@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import TRAITS, Catalog
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, NotFound
 from app.models import Assignment, Project
+from app.services.catalog import check_keys
 from app.services.checklists import (
     projects_sharing_people,
     refresh_checklists,
@@ -37,14 +38,6 @@ def get_project(session: Session, team_id: str, id_or_slug: str) -> Project:
     return project
 
 
-def _check_application(catalog: Catalog, application: str) -> None:
-    if application not in catalog.application_keys:
-        raise ValidationFailed(
-            f"Unknown application '{application}'.",
-            errors={"application": [f"Must be one of: {', '.join(catalog.application_keys)}."]},
-        )
-
-
 def _ensure_slug_free(
     session: Session, team_id: str, slug: str, project_id: str | None = None
 ) -> None:
@@ -58,7 +51,7 @@ def _ensure_slug_free(
 def create_project(
     session: Session, catalog: Catalog, team_id: str, data: dict[str, Any]
 ) -> Project:
-    _check_application(catalog, data["application"])
+    check_keys(catalog, applications={"application": data["application"]})
     slug = data.get("slug") or slugify(data["name"], "project")
     _ensure_slug_free(session, team_id, slug)
     project = Project(
@@ -91,7 +84,7 @@ def update_project(
     if "name" in values:
         values["name"] = values["name"].strip()
     if "application" in values:
-        _check_application(catalog, values["application"])
+        check_keys(catalog, applications={"application": values["application"]})
     if "slug" in values:
         _ensure_slug_free(session, project.team_id, values["slug"], project.id)
     values.update(data.get("traits") or {})

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Assignment, Person, Project, utcnow
+from app.services.catalog import check_keys
 from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.events import record_event
-from app.services.people import add_person, find_by_email, get_person, person_snapshot
+from app.services.people import add_person, person_snapshot
 
 
 def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
@@ -47,27 +48,11 @@ def get_assignment(session: Session, project: Project, assignment_id: str) -> As
     return assignment
 
 
-def _check_role(catalog: Catalog, role: str, field: str = "role") -> None:
-    if role not in catalog.role_keys:
-        raise ValidationFailed(
-            f"Unknown role '{role}'.",
-            errors={field: [f"Must be one of: {', '.join(catalog.role_keys)}."]},
-        )
-
-
-def _resolve_person(session: Session, team_id: str, data: dict[str, Any]) -> Person:
-    if "person_id" in data:
-        return get_person(session, team_id, data["person_id"])
-    inline = data["person"]
-    return find_by_email(session, team_id, inline["email"]) or add_person(
-        session, team_id, inline, commit=False
-    )
-
-
 def _resolve_people(
     session: Session, team_id: str, entries: Sequence[dict[str, Any]]
 ) -> list[Person]:
-    """`_resolve_person` for many entries in two queries, creating the unknown inline people."""
+    """The person of each entry, by `person_id` or by the inline person's email, in two queries;
+    unknown inline people are created."""
     ids = {e["person_id"] for e in entries if "person_id" in e}
     emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
     by_id = {
@@ -113,8 +98,8 @@ def _new_assignment(project: Project, person: Person, data: dict[str, Any]) -> A
 def add_assignment(
     session: Session, catalog: Catalog, project: Project, data: dict[str, Any]
 ) -> Assignment:
-    _check_role(catalog, data["role"])
-    person = _resolve_person(session, project.team_id, data)
+    check_keys(catalog, roles={"role": data["role"]})
+    (person,) = _resolve_people(session, project.team_id, [data])
     duplicate = session.scalar(
         select(Assignment.id).where(
             Assignment.project_id == project.id,
@@ -171,14 +156,7 @@ def replace_staffing(
 
     Assignments that stay (same person, same role) keep their id and are updated in place.
     """
-    errors: dict[str, Any] = {}
-    for index, entry in enumerate(entries):
-        if entry["role"] not in catalog.role_keys:
-            errors[f"assignments.{index}.role"] = [
-                f"Must be one of: {', '.join(catalog.role_keys)}."
-            ]
-    if errors:
-        raise ValidationFailed("Some assignments name an unknown role.", errors=errors)
+    check_keys(catalog, roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(entries)})
 
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
     people = _resolve_people(session, project.team_id, entries)
