@@ -158,7 +158,7 @@ def replace_staffing(
     """
     check_keys(catalog, roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(entries)})
 
-    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    wanted: dict[tuple[str, str], tuple[dict[str, Any], Person]] = {}
     people = _resolve_people(session, project.team_id, entries)
     for index, (entry, person) in enumerate(zip(entries, people, strict=True)):
         pair = (person.id, entry["role"])
@@ -167,29 +167,31 @@ def replace_staffing(
                 f"{person.name} is given the role '{entry['role']}' twice.",
                 errors={f"assignments.{index}": ["Duplicate person and role."]},
             )
-        wanted[pair] = {**entry, "_person": person}
+        wanted[pair] = (entry, person)
 
     current = {(a.person_id, a.role_key): a for a in list_assignments(session, project)}
-    added, removed, updated = [], [], []
+    added: list[Assignment] = []
+    updated: list[Assignment] = []
+    removed: list[dict[str, Any]] = []
     for pair, assignment in current.items():
         if pair not in wanted:
             removed.append(assignment_snapshot(assignment))
             session.delete(assignment)
     result: list[Assignment] = []
-    for pair, entry in wanted.items():
+    for pair, (entry, person) in wanted.items():
         assignment = current.get(pair)
+        terms = (entry.get("allocation"), entry.get("lead", False))
         if assignment is None:
-            assignment = _new_assignment(project, entry["_person"], entry)
+            assignment = _new_assignment(project, person, entry)
             session.add(assignment)
             added.append(assignment)
-        elif (assignment.allocation, assignment.lead) != (
-            entry.get("allocation"),
-            entry.get("lead", False),
-        ):
-            assignment.allocation = entry.get("allocation")
-            assignment.lead = entry.get("lead", False)
+        elif (assignment.allocation, assignment.lead) != terms:
+            assignment.allocation, assignment.lead = terms
             updated.append(assignment)
         result.append(assignment)
+    if not (added or updated or removed):
+        # The same staffing again (a retried PUT): nothing changed, so nothing is recorded.
+        return result
     session.flush()
     record_event(
         session,

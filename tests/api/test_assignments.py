@@ -171,6 +171,23 @@ def test_replacing_the_staffing_keeps_unchanged_assignments_and_their_ids(api):
     assert [a["id"] for a in payload["removed"]] == [dropped["id"]]
 
 
+def test_putting_the_same_staffing_again_changes_and_records_nothing(app, api):
+    project = create_project(api)
+    ada = create_person(api)
+    path = f"/v1/projects/{project['id']}/assignments"
+    staffing = {"assignments": [{"role": "data-scientist", "person_id": ada["id"], "lead": True}]}
+    first = api.put(path, json=staffing)
+    etag = api.get(f"/v1/projects/{project['id']}").headers["ETag"]
+    before = event_count(app)
+
+    again = api.put(path, json=staffing, headers={"If-Match": etag})
+
+    assert again.status_code == 200
+    assert [a["id"] for a in again.json["items"]] == [a["id"] for a in first.json["items"]]
+    assert event_count(app) == before
+    assert api.get(f"/v1/projects/{project['id']}").headers["ETag"] == etag
+
+
 def test_replacing_the_staffing_with_nothing_empties_it(api):
     project = create_project(api)
     assign(api, project, "data-scientist", create_person(api))
