@@ -199,7 +199,7 @@ def dev_command(host: str, port: int) -> None:
     )
     click.echo(_curl_examples(f"http://{host}:{port}", token))
 
-    def stop(signum: int, _frame: object) -> None:
+    def stop(_signum: int, _frame: object) -> None:
         server.send_signal(signal.SIGTERM)
 
     # Ctrl-C reaches gunicorn through the terminal; a plain TERM to us is passed on.

@@ -64,8 +64,3 @@ def authorize(write_scope: str = "write") -> None:
 
 def current_team() -> Team:
     return g.team
-
-
-def current_actor() -> str:
-    key = g.get("api_key")
-    return f"api_key:{key.id}" if key is not None else "system"
