@@ -70,7 +70,6 @@ class Settings:
             "MAX_CONTENT_LENGTH": self.max_body_bytes,
             "RATELIMIT_DEFAULT": self.rate_limit,
             "RATELIMIT_STORAGE_URI": self.rate_limit_storage_uri,
-            "RATELIMIT_HEADERS_ENABLED": True,
             # A storage outage must not take the API down: count in memory meanwhile.
             "RATELIMIT_SWALLOW_ERRORS": True,
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

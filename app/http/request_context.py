@@ -122,9 +122,6 @@ def _put(errors: dict[str, Any], path: tuple[str, ...], message: str) -> None:
 
 def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
-    if response.status_code not in (429, 503):
-        # The rate limiter sends Retry-After with every answer; it means something only here.
-        response.headers.pop("Retry-After", None)
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     log.info(
         "%s %s %s %.1fms request_id=%s",
