@@ -12,7 +12,7 @@ from app.extensions import db
 from app.http.auth import current_team
 from app.http.etags import check_if_match, etag_header
 from app.http.formats import formatted_response, negotiate_format, not_modified
-from app.models import ChecklistItem
+from app.models import Checklist, ChecklistItem, Project
 from app.render import render
 from app.schemas.checklists import (
     ChecklistOut,
@@ -29,7 +29,7 @@ from app.services import (
     checklists,
     preview,
 )
-from app.services.catalog import current_catalog
+from app.services.catalog import catalog_for, current_catalog
 from app.services.people import get_person
 from app.services.projects import get_project
 
@@ -98,8 +98,8 @@ class ChecklistItemView(MethodView):
     @blp.response(200, ItemOut)
     def get(self, project_ref: str, item_ref: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         """One item, by id or key"""
-        *_, item = _item(project_ref, item_ref)
-        return _item_out(item), 200, etag_header(item)
+        _, checklist, item = _item(project_ref, item_ref)
+        return _item_out(checklist, item), 200, etag_header(item)
 
     @blp.arguments(ItemUpdate)
     @blp.response(200, ItemOut)
@@ -110,16 +110,18 @@ class ChecklistItemView(MethodView):
         project, checklist, item = _item(project_ref, item_ref)
         check_if_match(item)
         item = checklist_items.update_item(db.session, project, checklist, item, data)
-        return _item_out(item), 200, etag_header(item)
+        return _item_out(checklist, item), 200, etag_header(item)
 
 
-def _item(project_ref: str, item_ref: str) -> tuple[Any, Any, ChecklistItem]:
+def _item(project_ref: str, item_ref: str) -> tuple[Project, Checklist, ChecklistItem]:
     project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
     return project, checklist, checklist_items.get_item(db.session, checklist, item_ref)
 
 
-def _item_out(item: ChecklistItem) -> dict[str, Any]:
-    titles = {r.key: r.title for r in current_catalog(db.session).roles}
+def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
+    # The catalog the checklist came from is in memory: no query for the role titles.
+    catalog = catalog_for(db.session, checklist.catalog_version)
+    titles = {r.key: r.title for r in catalog.roles}
     return checklist_documents.item_dict(item, checklist_documents.loaded_owners(item), titles)
 
 
