@@ -458,26 +458,17 @@ def test_lowering_or_removing_the_other_allocation_settles_the_finding(api):
     generate(api, here, 201)
     assert items_by_key(read_checklist(api, here))[key]["status"] == "open"
 
+    def allocate_there(percent: int) -> None:
+        staffing = [{"role": "data-scientist", "person_id": stretched["id"], "allocation": percent}]
+        path = f"/v1/projects/{there['id']}/assignments"
+        assert api.put(path, json={"assignments": staffing}).status_code == 200
+
     # Lowered on the other project by replacing its staffing: 60% + 40% is fine.
-    api.put(
-        f"/v1/projects/{there['id']}/assignments",
-        json={
-            "assignments": [
-                {"role": "data-scientist", "person_id": stretched["id"], "allocation": 40}
-            ]
-        },
-    )
+    allocate_there(40)
     assert items_by_key(read_checklist(api, here))[key]["status"] == "obsolete"
 
     # Raised again, then taken off the other project.
-    api.put(
-        f"/v1/projects/{there['id']}/assignments",
-        json={
-            "assignments": [
-                {"role": "data-scientist", "person_id": stretched["id"], "allocation": 90}
-            ]
-        },
-    )
+    allocate_there(90)
     assert items_by_key(read_checklist(api, here))[key]["status"] == "open"
     (current,) = api.get(f"/v1/projects/{there['id']}/assignments").json["items"]
     assert current["id"] == elsewhere["id"]
