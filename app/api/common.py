@@ -9,9 +9,11 @@ from flask import Response, g
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
+from app.errors import Unauthorized
 from app.http import idempotency
 from app.http.auth import authorize
 from app.http.etags import conditional_get
+from app.http.rate_limits import limit_v1_request
 
 
 class CheckedJsonParser(FlaskParser):
@@ -39,7 +41,12 @@ def v1_blueprint(
 
     @blp.before_request
     def _authorize() -> Response | None:
-        authorize(write_scope)
+        try:
+            authorize(write_scope)
+        except Unauthorized:
+            limit_v1_request(None)
+            raise
+        limit_v1_request(g.api_key.id)
         return idempotency.claim()
 
     @blp.after_request

@@ -1,28 +1,44 @@
-"""Rate limits per API key on every `/v1` route: 429 problem+json with `Retry-After`."""
+"""Rate limits on `/v1`: one budget per API key across every route, counted after
+authentication; 429 problem+json with `Retry-After` past it.
+
+The v1 blueprint's before-request hook authenticates the request and then calls
+`limit_v1_request` with the key's id, or with None when the request carries no valid key
+(missing, malformed, unknown or revoked), which is then counted against the client's
+address. Flask-Limiter's own check runs before any blueprint hook, when the key is not yet
+known, so it has no default or per-route limits here: the budget is one `shared_limit` with
+the fixed scope `v1` on a plain function, which Flask-Limiter checks whenever it is called in
+a request. Every `/v1` request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis
+shares them between workers and instances); when that storage fails, Flask-Limiter counts in
+memory until it answers again. Probes, `/openapi.json` and `/docs` never call it.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
+from collections.abc import Callable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-
-def rate_limit_key() -> str:
-    """Whom a request counts against: its API key (hashed; no database needed, and unknown
-    keys are limited too, which slows guessing), else its address."""
-    authorization = request.headers.get("Authorization")
-    if authorization:
-        return "key:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
-    return "addr:" + (get_remote_address() or "unknown")
+V1_SCOPE = "v1"
+_EXTENSION = "v1_rate_limit"
 
 
-def not_limited() -> bool:
-    """Probes, the API description and its viewer are never limited."""
-    return not request.path.startswith("/v1/")
+def limit_v1_request(api_key_id: str | None) -> None:
+    """Count this request against the budget of API key `api_key_id`, or against the
+    client's address when None; raises `RateLimitExceeded` (a 429) past the budget."""
+    g.rate_limit_identity = (
+        f"key:{api_key_id}" if api_key_id else f"addr:{get_remote_address() or 'unknown'}"
+    )
+    count: Callable[[], None] = current_app.extensions[_EXTENSION]
+    count()
+
+
+def _identity() -> str:
+    """Whom the current request counts against, as set by `limit_v1_request`."""
+    return str(g.rate_limit_identity)
 
 
 def init_rate_limits(app: Flask) -> Limiter:
@@ -32,7 +48,17 @@ def init_rate_limits(app: Flask) -> Limiter:
     The headers are ours, not the library's: it would send `Retry-After` with every answer and
     stretch the one a 503 gives to its own window.
     """
-    limiter = Limiter(rate_limit_key, app=app, default_limits_exempt_when=not_limited)
+    # `RATELIMIT_DEFAULT` would make Flask-Limiter apply the rate to each route on its own,
+    # before authentication: the shared budget below is the only limit.
+    app.config.pop("RATELIMIT_DEFAULT", None)
+    limiter = Limiter(_identity, app=app)
+    budget = limiter.shared_limit(app.config["SETTINGS"].rate_limit, scope=V1_SCOPE)
+
+    @budget
+    def count_v1_request() -> None:
+        """Calling this in a request counts one hit against the budget (see the module)."""
+
+    app.extensions[_EXTENSION] = count_v1_request
 
     @app.after_request
     def rate_limit_headers(response: Response) -> Response:
@@ -43,7 +69,9 @@ def init_rate_limits(app: Flask) -> Limiter:
         response.headers["X-RateLimit-Remaining"] = str(current.remaining)
         response.headers["X-RateLimit-Reset"] = str(int(current.reset_at))
         if response.status_code == 429:
-            response.headers["Retry-After"] = str(max(1, math.ceil(current.reset_at - time.time())))
+            # From the window's exact end: `reset_at` is rounded up a second past it.
+            wait = current.window.reset_time - time.time()
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
 
     return limiter

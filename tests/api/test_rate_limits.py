@@ -1,5 +1,6 @@
-"""Rate limits: each API key has its own budget; past it, 429 problem+json with Retry-After.
-Several instances share their counts through Redis."""
+"""Rate limits: each API key has one budget for all of `/v1`, however its header is spelled;
+requests without a valid key are counted by address. Past the budget, 429 problem+json with
+Retry-After. Several instances share their counts through Redis."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 from conftest import REDIS_URL, REQUIRE_REDIS
-from factories import assert_problem
+from factories import assert_problem, person_body
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app import create_app
 from app.config import Settings
 from app.extensions import db
+from app.http.auth import hash_token
+from app.models import ApiKey, utcnow
+
+# Routes of several v1 blueprints (catalog, people, projects, staffing, events).
+V1_READS = ["/v1/catalog", "/v1/people", "/v1/projects", "/v1/staffing", "/v1/events"]
+PROBES = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
+# Nothing listens on port 1: a rate-limit storage there is down.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
@@ -37,55 +48,178 @@ def limited_app(app: Flask) -> Iterator[Callable[..., Flask]]:
             db.engine.dispose()
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _from(address: str) -> dict[str, dict[str, str]]:
+    """Request arguments that make the test client's request come from `address`."""
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def _random_address() -> str:
+    """An address of the documentation range no earlier run has counts for in Redis."""
+    return f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+
+
 def test_a_key_past_its_limit_gets_429_with_retry_after_and_others_do_not(
     limited_app, api, other_api
 ):
     client = limited_app("3 per minute").test_client()
-    mine = {"Authorization": f"Bearer {api.token}"}
 
-    answers = [client.get("/v1/catalog/roles/ai-ethicist", headers=mine) for _ in range(4)]
+    answers = [
+        client.get("/v1/catalog/roles/ai-ethicist", headers=_bearer(api.token)) for _ in range(4)
+    ]
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     body = assert_problem(answers[-1], 429)
+    assert body["type"].endswith("rate-limited")
     assert "3 per 1 minute" in body["detail"]
-    assert int(answers[-1].headers["Retry-After"]) > 0
-    assert answers[0].headers["X-RateLimit-Remaining"] == "2"
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
+    assert answers[-1].headers["X-RateLimit-Limit"] == "3"
+    assert answers[-1].headers["X-RateLimit-Remaining"] == "0"
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
     assert "Retry-After" not in answers[0].headers
-    theirs = {"Authorization": f"Bearer {other_api.token}"}
-    assert client.get("/v1/catalog/roles/ai-ethicist", headers=theirs).status_code == 200
-    assert client.get("/healthz").status_code == 200
+    theirs = client.get("/v1/catalog/roles/ai-ethicist", headers=_bearer(other_api.token))
+    assert theirs.status_code == 200
 
 
-def test_guessing_keys_is_limited_too(limited_app):
+def test_every_spelling_of_the_authorization_header_shares_the_keys_budget(limited_app, api):
+    client = limited_app("4 per minute").test_client()
+    spellings = [f"Bearer {api.token}", f"bearer {api.token}", f"BEARER {api.token}"]
+    spellings += [f"Bearer  {api.token} ", f"bEaReR {api.token}\t"]
+
+    statuses = [
+        client.get("/v1/people", headers={"Authorization": spelling}).status_code
+        for spelling in spellings
+    ]
+
+    assert statuses == [200, 200, 200, 200, 429]
+
+
+def test_requests_to_different_routes_share_one_budget(limited_app, api):
+    client = limited_app("7 per minute").test_client()
+    mine = _bearer(api.token)
+
+    answers = [client.get(path, headers=mine) for path in V1_READS]
+    answers.append(client.post("/v1/people", json=person_body(), headers=mine))
+    answers.append(client.get("/v1/catalog/roles/ai-ethicist", headers=mine))
+    past = client.post("/v1/projects", json={"name": "Late", "application": "x"}, headers=mine)
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 200, 201, 200]
+    remaining = [int(a.headers["X-RateLimit-Remaining"]) for a in answers]
+    assert remaining == [6, 5, 4, 3, 2, 1, 0]
+    assert_problem(past, 429)
+    assert client.get("/v1/staffing", headers=mine).status_code == 429
+
+
+def test_a_key_is_counted_by_its_id_not_by_the_address_it_comes_from(limited_app, api):
     client = limited_app("2 per minute").test_client()
-    guess = {"Authorization": "Bearer sck_guess"}
+    mine = _bearer(api.token)
 
-    statuses = [client.get("/v1/people", headers=guess).status_code for _ in range(3)]
+    statuses = [
+        client.get("/v1/people", headers=mine, **_from(address)).status_code
+        for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3")
+    ]
 
-    assert statuses == [401, 401, 429]
+    assert statuses == [200, 200, 429]
 
 
-def _redis_reachable() -> bool:
+def test_requests_without_a_valid_key_are_limited_by_address(app, limited_app, make_api):
+    client = limited_app("5 per minute").test_client()
+    revoked = make_api("Team R")
+    with app.app_context():
+        key = db.session.scalar(
+            select(ApiKey).where(ApiKey.secret_hash == hash_token(revoked.token))
+        )
+        assert key is not None
+        key.revoked_at = utcnow()  # what `flask keys revoke` does
+        db.session.commit()
+    invalid: list[dict[str, str]] = [
+        {},  # missing
+        {"Authorization": "Basic dXNlcjpwYXNz"},  # malformed
+        {"Authorization": "Bearer"},  # malformed: no key
+        _bearer("sck_guess"),  # unknown
+        _bearer(revoked.token),  # revoked
+    ]
+
+    statuses = [
+        client.get("/v1/people", headers=headers, **_from("198.51.100.7")).status_code
+        for headers in invalid
+    ]
+    statuses.append(client.get("/v1/projects", **_from("198.51.100.7")).status_code)
+
+    assert statuses == [401, 401, 401, 401, 401, 429]
+    # Another address has a budget of its own.
+    assert client.get("/v1/people", **_from("198.51.100.8")).status_code == 401
+
+
+def test_unauthenticated_requests_do_not_spend_a_keys_budget(limited_app, api):
+    client = limited_app("2 per minute").test_client()
+    here = _from("203.0.113.5")
+
+    guesses = [client.get("/v1/people", headers=_bearer("sck_guess"), **here) for _ in range(3)]
+    mine = [client.get("/v1/people", headers=_bearer(api.token), **here) for _ in range(3)]
+
+    assert [a.status_code for a in guesses] == [401, 401, 429]
+    assert_problem(guesses[-1], 429)
+    assert int(guesses[-1].headers["Retry-After"]) > 0
+    assert [a.status_code for a in mine] == [200, 200, 429]
+
+
+def test_probes_and_the_api_description_are_never_limited(limited_app, api):
+    client = limited_app("1 per minute").test_client()
+    assert client.get("/v1/people", headers=_bearer(api.token)).status_code == 200
+    assert client.get("/v1/people", headers=_bearer(api.token)).status_code == 429
+    assert client.get("/v1/people").status_code == 401
+    assert client.get("/v1/people").status_code == 429
+
+    for _ in range(3):
+        for path in PROBES:
+            response = client.get(path, headers=_bearer(api.token))
+            assert response.status_code == 200, path
+            assert "X-RateLimit-Limit" not in response.headers
+
+
+def test_a_rate_limit_storage_that_is_down_falls_back_to_counting_in_memory(limited_app, api):
+    client = limited_app("2 per minute", DEAD_REDIS).test_client()
+
+    statuses = [client.get(path, headers=_bearer(api.token)).status_code for path in V1_READS[:3]]
+
+    assert statuses == [200, 200, 429]
+
+
+def _require_redis() -> None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        return False
-    return True
-
-
-def test_instances_sharing_redis_share_one_budget(limited_app):
-    if not _redis_reachable():
         if REQUIRE_REDIS:
             pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but unreachable at {REDIS_URL}")
         pytest.skip(f"Redis unreachable at {REDIS_URL}")
+
+
+def _alternate(clients: tuple[FlaskClient, FlaskClient], paths: list[str], **kwargs) -> list[int]:
+    return [clients[i % 2].get(path, **kwargs).status_code for i, path in enumerate(paths)]
+
+
+def test_instances_sharing_redis_share_one_budget_per_key(limited_app, api):
+    _require_redis()
     first = limited_app("3 per minute", REDIS_URL).test_client()
     second = limited_app("3 per minute", REDIS_URL).test_client()
-    # A key of its own, so that no earlier run's counts in Redis apply.
-    headers = {"Authorization": f"Bearer sck_{secrets.token_hex(8)}"}
 
-    statuses = [
-        client.get("/v1/people", headers=headers).status_code
-        for client in (first, second, first, second)
-    ]
+    # The key is new to this test, so no earlier run's counts in Redis apply.
+    statuses = _alternate((first, second), V1_READS[:4], headers=_bearer(api.token))
+
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_instances_sharing_redis_share_one_budget_per_address(limited_app):
+    _require_redis()
+    first = limited_app("3 per minute", REDIS_URL).test_client()
+    second = limited_app("3 per minute", REDIS_URL).test_client()
+
+    statuses = _alternate(
+        (first, second), V1_READS[:4], headers=_bearer("sck_guess"), **_from(_random_address())
+    )
 
     assert statuses == [401, 401, 401, 429]
