@@ -1,4 +1,4 @@
-"""Request ids, JSON-only bodies and access logging for every request."""
+"""Request ids, the body limit, JSON-only bodies and access logging for every request."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import logging
 import re
 import secrets
 import time
-from typing import Any
+from typing import IO, Any, cast
 
+import flask
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from app.errors import problem_response
 
@@ -17,6 +21,46 @@ log = logging.getLogger("app.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class _MaxBodyStream(LimitedStream):
+    """A body whose end the server marks, read up to at most `limit` bytes: 413 past them.
+
+    werkzeug's own maximum (`LimitedStream(..., is_max=True)`) stops at the limit without a
+    word: `read()` returns the first `limit` bytes of a longer body, and only a read after
+    that raises. A chunked body over the limit was thus cut and accepted. This one, having
+    reached the limit, looks one byte further: 413 if the body goes on, its end if not.
+    """
+
+    def on_exhausted(self) -> None:
+        try:
+            more = self._stream.read(1)
+        except (OSError, ValueError) as exc:
+            raise ClientDisconnected() from exc
+        if more:
+            raise RequestEntityTooLarge()
+
+    def readall(self) -> bytes:
+        data = super().readall()  # ends at the end of the body or at the limit
+        if self.is_exhausted:
+            self.on_exhausted()
+        return data
+
+
+class Request(flask.Request):
+    """Flask's request, whose body stream holds `max_content_length` however it is framed."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        # Without `wsgi.input_terminated` werkzeug reads a body only up to its Content-Length
+        # (a body without one reads empty: nothing to cut); a server that sets it (gunicorn,
+        # werkzeug's for chunked bodies) ends the stream itself, and the limit is ours to hold.
+        if self.shallow or limit is None or "wsgi.input_terminated" not in self.environ:
+            return super().stream
+        if self.content_length is not None and self.content_length > limit:
+            raise RequestEntityTooLarge()
+        return cast(IO[bytes], _MaxBodyStream(self.environ["wsgi.input"], limit, is_max=True))
 
 
 def _is_json(mimetype: str) -> bool:
@@ -41,6 +85,9 @@ def _start() -> Response | None:
         or getattr(request.url_rule, "accepts_any_body", False)
     ):
         return None
+    # Read (and keep) the body first, whatever its type: past the limit, the stream raises
+    # RequestEntityTooLarge, a 413, before anything else looks at the request.
+    body = request.get_data(cache=True)
     if not _is_json(request.mimetype):
         return problem_response(
             415,
@@ -48,7 +95,7 @@ def _start() -> Response | None:
             f"Send the body as application/json, not {request.mimetype or 'no content type'}.",
             slug="unsupported-media-type",
         )
-    return _check_json_body(request.get_data(cache=True))
+    return _check_json_body(body)
 
 
 def _check_json_body(body: bytes) -> Response | None:
@@ -135,5 +182,6 @@ def _finish(response: Response) -> Response:
 
 
 def init_request_context(app: Flask) -> None:
+    app.request_class = Request
     app.before_request(_start)
     app.after_request(_finish)
