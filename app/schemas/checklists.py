@@ -130,7 +130,9 @@ class PreviewPerson(ma.Schema):
 class PreviewAssignment(ma.Schema):
     role = ma.fields.String(required=True, validate=[validate.Length(max=80), KEY])
     person = ma.fields.Nested(PreviewPerson, required=True)
-    allocation = ma.fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100))
+    allocation = ma.fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=100)
+    )
     lead = ma.fields.Boolean(load_default=False)
 
 

@@ -62,6 +62,7 @@ class AssignmentCreate(ma.Schema):
     person_id = ma.fields.String(validate=validate.Length(max=40))
     person = ma.fields.Nested(InlinePerson)
     allocation = ma.fields.Integer(
+        strict=True,  # 1.5 is refused, not stored as 1 (booleans are refused by any Integer)
         allow_none=True,
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Percent of the person's time on this project"},

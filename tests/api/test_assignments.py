@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from factories import (
     assert_problem,
     assign,
@@ -18,6 +19,11 @@ def _staffing(api, project):
 
 def _people(api):
     return api.get("/v1/people").json["items"]
+
+
+# An allocation is a whole percent: a fraction is refused rather than cut to an integer, and
+# so are a whole number written as a float, a boolean and a numeric string.
+NOT_WHOLE_PERCENTS = [1.5, 100.7, 0.1, 50.0, True, False, "50"]
 
 
 def test_a_lead_puts_a_person_of_the_directory_in_a_role(api):
@@ -285,3 +291,77 @@ def test_a_staffing_replacement_with_a_stale_project_etag_is_refused(app, api):
     assert_problem(response, 412)
     assert event_count(app) == before
     assert _staffing(api, project) == []
+
+
+@pytest.mark.parametrize("allocation", NOT_WHOLE_PERCENTS)
+def test_an_allocation_that_is_not_a_whole_number_is_refused_and_changes_nothing(
+    app, api, allocation
+):
+    project = create_project(api)
+    ada, grace = create_person(api), create_person(api)
+    before_staffing = [assign(api, project, "data-scientist", ada, allocation=50)]
+    before_events = event_count(app)
+
+    response = api.post(
+        f"/v1/projects/{project['id']}/assignments",
+        json={"role": "ai-ethicist", "person_id": grace["id"], "allocation": allocation},
+    )
+
+    assert assert_problem(response, 422)["errors"] == {"allocation": ["Not a valid integer."]}
+    assert event_count(app) == before_events
+    assert _staffing(api, project) == before_staffing
+
+
+@pytest.mark.parametrize("allocation", NOT_WHOLE_PERCENTS)
+def test_a_replacement_with_an_allocation_that_is_not_a_whole_number_changes_nothing(
+    app, api, allocation
+):
+    project = create_project(api)
+    ada, grace = create_person(api), create_person(api)
+    before_staffing = [assign(api, project, "data-scientist", ada, allocation=50)]
+    before_events = event_count(app)
+
+    response = api.put(
+        f"/v1/projects/{project['id']}/assignments",
+        json={
+            "assignments": [
+                {"role": "data-scientist", "person_id": ada["id"], "allocation": 60},
+                {"role": "ai-ethicist", "person_id": grace["id"], "allocation": allocation},
+            ]
+        },
+    )
+
+    body = assert_problem(response, 422)
+    assert body["errors"] == {"assignments": {"1": {"allocation": ["Not a valid integer."]}}}
+    assert event_count(app) == before_events
+    assert _staffing(api, project) == before_staffing
+    assert before_staffing[0]["allocation"] == 50
+
+
+def test_whole_allocations_at_the_bounds_and_none_are_accepted(api):
+    project = create_project(api)
+    ada, grace, alan = create_person(api), create_person(api), create_person(api)
+
+    response = api.put(
+        f"/v1/projects/{project['id']}/assignments",
+        json={
+            "assignments": [
+                {"role": "data-scientist", "person_id": ada["id"], "allocation": 0},
+                {"role": "ai-ethicist", "person_id": grace["id"], "allocation": 100},
+                {"role": "ux-designer", "person_id": alan["id"], "allocation": None},
+            ]
+        },
+    )
+
+    assert response.status_code == 200, response.json
+    allocations = {a["role"]: a["allocation"] for a in _staffing(api, project)}
+    assert allocations == {"data-scientist": 0, "ai-ethicist": 100, "ux-designer": None}
+
+
+@pytest.mark.parametrize("limit", ["1.5", "true"])
+def test_a_page_size_that_is_not_a_whole_number_is_a_422_naming_the_limit(api, limit):
+    project = create_project(api)
+
+    response = api.get(f"/v1/projects/{project['id']}/assignments", query_string={"limit": limit})
+
+    assert assert_problem(response, 422)["errors"] == {"limit": ["Not a valid integer."]}

@@ -229,6 +229,20 @@ def test_a_preview_needs_an_api_key(client):
             },
             {"staffing.0.allocation"},
         ),
+        *[
+            (
+                {
+                    "project": {"application": "other"},
+                    "staffing": [
+                        {"role": "data-scientist", "person": {"name": "A"}, "allocation": 50},
+                        {"role": "ai-ethicist", "person": {"name": "B"}, "allocation": allocation},
+                    ],
+                },
+                {"staffing.1.allocation"},
+            )
+            # A whole percent: not cut to an integer, nor a float, a boolean or a string.
+            for allocation in (1.5, 100.7, 50.0, True, "50")
+        ],
         ({"project": {"application": "other", "traits": {"flying": True}}}, {"project.traits"}),
         ({"project": {"application": "other"}, "extra": 1}, {"extra"}),
     ],
