@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import IO, Any
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 
 from app.config import Settings
+
+_LOG_HANDLER_NAME = "app"
 
 
 def create_app(settings: Settings | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     if overrides:
         app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    _configure_logging(app.config["SETTINGS"].log_level)
+    _configure_logging(app, app.config["SETTINGS"].log_level)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
@@ -53,5 +55,48 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     return app
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def log_handler(stream: IO[str] | None = None) -> logging.Handler:
+    """The handler every log line of the process goes through: one JSON object a line.
+
+    `time`, `level`, `logger` and `message`, then the record's extra fields (the access
+    line's request, see `app.http.request_context`), and `request_id` on any line logged
+    while a request is served. Values are JSON strings, escaped: whatever a client puts in a
+    path or a header cannot end a line or add a field. Written to `stream` (stderr).
+    """
+    from pythonjsonlogger.json import JsonFormatter
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+            json_ensure_ascii=True,  # U+2028 and the like escaped too: no line splitter splits
+        )
+    )
+    handler.addFilter(_with_request_id)
+    return handler
+
+
+def _with_request_id(record: logging.LogRecord) -> bool:
+    if not hasattr(record, "request_id") and has_request_context():
+        record.request_id = g.get("request_id")
+    return True
+
+
+def _configure_logging(app: Flask, level: str) -> None:
+    """Send every log record to one JSON handler on the root logger, at `level`.
+
+    Building several applications in one process (the tests do) replaces the handler rather
+    than adding another; Flask's own text handler on `app.logger` is taken off.
+    """
+    from flask.logging import default_handler
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _LOG_HANDLER_NAME]:
+        root.removeHandler(handler)
+    handler = log_handler()
+    handler.set_name(_LOG_HANDLER_NAME)
+    root.addHandler(handler)
+    root.setLevel(level)
+    app.logger.removeHandler(default_handler)

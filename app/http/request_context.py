@@ -11,6 +11,7 @@ from typing import IO, Any, cast
 
 import flask
 from flask import Flask, Response, g, request
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
@@ -19,7 +20,7 @@ from app.errors import problem_response
 
 log = logging.getLogger("app.access")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -70,7 +71,8 @@ def _is_json(mimetype: str) -> bool:
 def _start() -> Response | None:
     g.started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(12)
+    # fullmatch: `$` would let a trailing newline through.
+    g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(12)
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""
     )
@@ -170,15 +172,43 @@ def _put(errors: dict[str, Any], path: tuple[str, ...], message: str) -> None:
 def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    rule = request.url_rule
+    route = rule.rule if rule is not None else None
+    # One JSON line (see `app.log_handler`): values are escaped, so nothing a client sends
+    # (the raw path, which may hold a newline, or a header) can end it or add a field.
     log.info(
-        "%s %s %s %.1fms request_id=%s",
+        "%s %s %s",
         request.method,
-        request.path,
+        route or "-",
         response.status_code,
-        elapsed_ms,
-        g.get("request_id"),
+        extra={
+            "request_id": g.get("request_id"),
+            "team_id": _plain_id("team"),
+            "api_key_id": _plain_id("api_key"),
+            "method": request.method,
+            "route": route,
+            "path": request.path,
+            "status": response.status_code,
+            "latency_ms": round(elapsed_ms, 2),
+        },
     )
     return response
+
+
+def _plain_id(name: str) -> str | None:
+    """The id of `g.<name>` (the team, the API key), if authentication got that far.
+
+    Authentication stores the plain id as `g.<name>_id`; otherwise it is read from the
+    object's identity, which needs no query even when a rollback has expired the object.
+    """
+    value = g.get(f"{name}_id")
+    if value is None and (obj := g.get(name)) is not None:
+        try:
+            identity = sa_inspect(obj).identity
+        except Exception:  # not a mapped object, or not one with an identity: no id to log
+            identity = None
+        value = identity[0] if identity else None
+    return None if value is None else str(value)
 
 
 def init_request_context(app: Flask) -> None:
