@@ -7,6 +7,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -21,6 +23,7 @@ from app.http.auth import hash_token
 from app.models import ApiKey
 from app.services import teams
 from app.services.catalog import seed_catalog
+from app.services.context import Context
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
 keys_cli = AppGroup("keys", help="Manage API keys.")
@@ -28,6 +31,18 @@ keys_cli = AppGroup("keys", help="Manage API keys.")
 
 def _fail(problem: Problem) -> None:
     raise click.ClickException(problem.detail)
+
+
+@contextmanager
+def command_transaction() -> Iterator[Context]:
+    """A command's one transaction: committed when the command's work succeeds, rolled back
+    (changing nothing) when it fails. Yields the context services record events with."""
+    try:
+        yield Context("cli", settings=current_app.config["SETTINGS"])
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 @click.command("seed")
@@ -41,9 +56,9 @@ def seed_command() -> None:
     except CatalogError as error:
         raise click.ClickException(f"seed/catalog.yaml is not valid: {error}") from error
     try:
-        changed = seed_catalog(db.session, catalog)
+        with command_transaction():
+            changed = seed_catalog(db.session, catalog)
     except IntegrityError as error:
-        db.session.rollback()
         raise click.ClickException(
             "The new catalog removes a role or an application that projects still use; "
             "nothing was changed. Keep the entry, or reassign those projects first."
@@ -57,7 +72,8 @@ def seed_command() -> None:
 def create_team(name: str, slug: str | None) -> None:
     """Create a team; prints its id and slug."""
     try:
-        team = teams.create_team(db.session, name, slug)
+        with command_transaction() as ctx:
+            team = teams.create_team(db.session, ctx, name, slug)
     except Problem as problem:
         _fail(problem)
     click.echo(f"id: {team.id}\nslug: {team.slug}")
@@ -70,9 +86,10 @@ def create_team(name: str, slug: str | None) -> None:
 def create_key(team: str, scopes: str, name: str) -> None:
     """Create an API key for TEAM (slug or id); the key is the last line, shown once."""
     try:
-        key, token = teams.create_key(
-            db.session, teams.find_team(db.session, team), teams.parse_scopes(scopes), name
-        )
+        with command_transaction() as ctx:
+            key, token = teams.create_key(
+                db.session, ctx, teams.find_team(db.session, team), teams.parse_scopes(scopes), name
+            )
     except Problem as problem:
         _fail(problem)
     click.echo(f"id: {key.id}\nscopes: {key.scopes}\n# the key below is shown only once")
@@ -100,7 +117,8 @@ def list_keys(team: str) -> None:
 def revoke_key(key_id: str) -> None:
     """Revoke a key by its id; requests with it get 401 from now on."""
     try:
-        key = teams.revoke_key(db.session, key_id)
+        with command_transaction() as ctx:
+            key = teams.revoke_key(db.session, ctx, key_id)
     except Problem as problem:
         _fail(problem)
     click.echo(f"revoked {key.id}")
@@ -114,11 +132,12 @@ def _demo_key(instance: Path) -> str:
         key = db.session.scalar(db.select(ApiKey).where(ApiKey.secret_hash == hash_token(token)))
         if key is not None and key.revoked_at is None:
             return token
-    try:
-        team = teams.find_team(db.session, "demo")
-    except Problem:
-        team = teams.create_team(db.session, "Demo team", "demo")
-    _, token = teams.create_key(db.session, team, ["read", "write", "admin"], "demo")
+    with command_transaction() as ctx:
+        try:
+            team = teams.find_team(db.session, "demo")
+        except Problem:
+            team = teams.create_team(db.session, ctx, "Demo team", "demo")
+        _, token = teams.create_key(db.session, ctx, team, ["read", "write", "admin"], "demo")
     key_file.write_text(token + "\n")
     key_file.chmod(0o600)
     return token
@@ -171,7 +190,8 @@ def dev_command(host: str, port: int) -> None:
     from seed.loader import load_catalog
 
     upgrade(directory=current_app.extensions["migrate"].directory)
-    seed_catalog(db.session, load_catalog())
+    with command_transaction():
+        seed_catalog(db.session, load_catalog())
     token = _demo_key(Path(current_app.instance_path))
     # The workers share their metrics through a directory, emptied at each start.
     metrics_dir = Path(current_app.instance_path) / "metrics"

@@ -68,7 +68,6 @@ class Settings:
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "MAX_CONTENT_LENGTH": self.max_body_bytes,
-            "RATELIMIT_DEFAULT": self.rate_limit,
             "RATELIMIT_STORAGE_URI": self.rate_limit_storage_uri,
             # A storage outage must not take the API down: count in memory meanwhile.
             "RATELIMIT_SWALLOW_ERRORS": True,

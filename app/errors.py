@@ -69,6 +69,37 @@ class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class ConcurrentUpdate(Conflict):
+    """Other requests kept changing the same rows while this one retried its transaction."""
+
+    slug, title = "concurrent-update", "Concurrent update"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+# PostgreSQL: serialization_failure, deadlock_detected, unique_violation (a row inserted at
+# the same time by another transaction: a retry finds it).
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure caused by concurrent transactions, which the same transaction retried from the
+    start may well not meet again."""
+    if isinstance(error, StaleDataError):
+        return True
+    if not isinstance(error, DBAPIError) or error.connection_invalidated:
+        return False
+    if getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    message = str(error.orig)
+    # SQLite: a busy database (a read transaction cannot take the write lock) or a race on a
+    # unique constraint.
+    return ("database is locked" in message and isinstance(error, OperationalError)) or (
+        "UNIQUE constraint failed" in message and isinstance(error, IntegrityError)
+    )
+
+
 class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
@@ -143,7 +174,7 @@ def handle_http_exception(error: HTTPException) -> Response:
             400, "Malformed JSON", "The request body is not valid JSON.", slug="malformed-json"
         )
     if status == 429:
-        detail = f"Too many requests for this API key (limit: {error.description}); retry later."
+        detail = f"Too many requests (limit: {error.description}); retry later."
         return problem_response(429, title, detail, slug="rate-limited", headers=headers)
     if status == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
@@ -187,18 +218,24 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     )
 
 
+def _concurrent_update() -> Response:
+    return handle_problem(
+        ConcurrentUpdate(
+            "Other requests changed the same data at the same time; retry the request."
+        )
+    )
+
+
 def handle_stale_data(error: StaleDataError) -> Response:
     _rollback()
-    return problem_response(
-        409,
-        "Concurrent modification",
-        "The resource was changed by another request at the same time; read it and retry.",
-        slug="concurrent-modification",
-    )
+    return _concurrent_update()
 
 
 def handle_database_error(error: DBAPIError) -> Response:
     _rollback()
+    if is_transient(error) and not isinstance(error, IntegrityError):
+        log.info("concurrent update: %s", error.orig)
+        return _concurrent_update()
     if isinstance(error, DataError):
         # Validation should have caught it; never a 500 for a value the client sent.
         log.warning("value refused by the database: %s", error.orig)

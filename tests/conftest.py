@@ -30,6 +30,7 @@ from app.extensions import db
 from app.models import Base
 from app.services import teams
 from app.services.catalog import seed_catalog
+from app.services.context import Context
 from app.services.migrations import MIGRATIONS_DIR
 from seed.loader import load_catalog
 
@@ -84,6 +85,7 @@ def backend_app(
         with app.app_context():
             upgrade(directory=str(MIGRATIONS_DIR))
             seed_catalog(db.session, load_catalog())
+            db.session.commit()
         yield app
         with app.app_context():
             db.session.remove()
@@ -161,11 +163,13 @@ def make_api(app: Flask, client: FlaskClient) -> Callable[..., ApiClient]:
         team: str = "Team A", scopes: tuple[str, ...] = ("read", "write", "admin")
     ) -> ApiClient:
         with app.app_context():
+            ctx = Context("cli")
             try:
                 found = teams.find_team(db.session, teams.slugify(team, "team"))
             except NotFound:
-                found = teams.create_team(db.session, team)
-            _, token = teams.create_key(db.session, found, scopes, "test")
+                found = teams.create_team(db.session, ctx, team)
+            _, token = teams.create_key(db.session, ctx, found, scopes, "test")
+            db.session.commit()
             return ApiClient(client, token, found.id)
 
     return make
@@ -194,7 +198,7 @@ class QueryCounter:
 
 @pytest.fixture
 def count_queries(app: Flask) -> Callable[[], Any]:
-    """`with count_queries() as counter:` records every SQL statement the app runs."""
+    """`with count_queries() as counter:` records every SQL query the app runs."""
 
     @contextmanager
     def counting() -> Iterator[QueryCounter]:
@@ -203,7 +207,10 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             engine = db.engine
 
         def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            counter.statements.append(statement)
+            # Transaction control is not a query (SQLite's BEGIN is sent as a statement;
+            # PostgreSQL's driver begins implicitly).
+            if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+                counter.statements.append(statement)
 
         event.listen(engine, "before_cursor_execute", record)
         try:

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.http.auth import current_team
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.transaction import current_context
 from app.models import Assignment
 from app.schemas.projects import AssignmentCreate, AssignmentOut, StaffingReplace
 from app.services import staffing
@@ -42,8 +43,9 @@ class AssignmentsView(MethodView):
         self, data: dict[str, Any], project_ref: str
     ) -> tuple[Assignment, int, dict[str, str]]:
         """Put a person in a role, by `person_id` or an inline `person` (found or created)"""
-        project = get_project(db.session, current_team().id, project_ref)
-        assignment = staffing.add_assignment(db.session, current_catalog(db.session), project, data)
+        project = get_project(db.session, current_team().id, project_ref, lock=True)
+        catalog = current_catalog(db.session)
+        assignment = staffing.add_assignment(db.session, current_context(), catalog, project, data)
         location = f"/v1/projects/{project.id}/assignments/{assignment.id}"
         return assignment, 201, {"Location": location}
 
@@ -53,10 +55,10 @@ class AssignmentsView(MethodView):
         self, data: dict[str, Any], project_ref: str
     ) -> tuple[Page[Assignment], int, dict[str, str]]:
         """Replace the whole staffing in one transaction (honours If-Match on the project)"""
-        project = get_project(db.session, current_team().id, project_ref)
+        project = get_project(db.session, current_team().id, project_ref, lock=True)
         check_if_match(project)
         result = staffing.replace_staffing(
-            db.session, current_catalog(db.session), project, data["assignments"]
+            db.session, current_context(), current_catalog(db.session), project, data["assignments"]
         )
         return Page(result, None), 200, etag_header(project)
 
@@ -66,6 +68,6 @@ class AssignmentView(MethodView):
     @blp.response(204)
     def delete(self, project_ref: str, assignment_id: str) -> None:
         """Take a person out of a role"""
-        project = get_project(db.session, current_team().id, project_ref)
+        project = get_project(db.session, current_team().id, project_ref, lock=True)
         assignment = staffing.get_assignment(db.session, project, assignment_id)
-        staffing.remove_assignment(db.session, project, assignment)
+        staffing.remove_assignment(db.session, current_context(), project, assignment)

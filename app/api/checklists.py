@@ -12,6 +12,7 @@ from app.extensions import db
 from app.http.auth import current_team
 from app.http.etags import check_if_match, etag_header
 from app.http.formats import formatted_response, negotiate_format, not_modified
+from app.http.transaction import current_context
 from app.models import Checklist, ChecklistItem, Project
 from app.render import render
 from app.schemas.checklists import (
@@ -73,7 +74,9 @@ class ChecklistView(MethodView):
         project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
         if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters)):
             return cached
-        body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, filters)
+        body = checklist_reads.rendered_checklist(
+            db.session, current_context(), project, checklist, fmt, filters
+        )
         # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
         etag = checklist_reads.checklist_etag(checklist, fmt, filters)
         return formatted_response(body, fmt, etag=etag)
@@ -86,8 +89,9 @@ class ChecklistView(MethodView):
         fmt = negotiate_format()
         catalog = current_catalog(db.session)
         project = get_project(db.session, current_team().id, project_ref)
-        checklist, created = checklists.generate(db.session, catalog, project)
-        body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, {})
+        ctx = current_context()
+        checklist, created = checklists.generate(db.session, ctx, catalog, project)
+        body = checklist_reads.rendered_checklist(db.session, ctx, project, checklist, fmt, {})
         response = formatted_response(body, fmt, status=201 if created else 200)
         response.headers["Location"] = f"/v1/projects/{project.id}/checklist"
         return response
@@ -107,15 +111,24 @@ class ChecklistItemView(MethodView):
         self, data: dict[str, Any], project_ref: str, item_ref: str
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Set an item's status, note, waiver or ticket link (honours If-Match)"""
-        project, checklist, item = _item(project_ref, item_ref)
+        project, checklist, item = _item(project_ref, item_ref, lock=True)
         check_if_match(item)
-        item = checklist_items.update_item(db.session, project, checklist, item, data)
+        item = checklist_items.update_item(
+            db.session, current_context(), project, checklist, item, data
+        )
         return _item_out(checklist, item), 200, etag_header(item)
 
 
-def _item(project_ref: str, item_ref: str) -> tuple[Project, Checklist, ChecklistItem]:
-    project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
-    return project, checklist, checklist_items.get_item(db.session, checklist, item_ref)
+def _item(
+    project_ref: str, item_ref: str, *, lock: bool = False
+) -> tuple[Project, Checklist, ChecklistItem]:
+    """The project, its checklist and one item; with `lock`, the checklist is locked first, so
+    the item is read as committed by the writer before."""
+    project, checklist = checklists.get_checklist(
+        db.session, current_team().id, project_ref, lock=lock
+    )
+    item = checklist_items.get_item(db.session, current_context(), checklist, item_ref)
+    return project, checklist, item
 
 
 def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
@@ -134,7 +147,9 @@ class PersonItemsView(MethodView):
         """What one person owns across the team's projects (obsolete items left out)"""
         fmt = negotiate_format()
         person = get_person(db.session, current_team().id, person_id)
-        rows = checklist_reads.items_for_person(db.session, current_team().id, person)
+        rows = checklist_reads.items_for_person(
+            db.session, current_context(), current_team().id, person
+        )
         doc = checklist_documents.person_document(current_catalog(db.session), person, rows)
         return formatted_response(checklist_documents.render_person_document(doc, fmt), fmt)
 
@@ -148,5 +163,7 @@ class PreviewView(MethodView):
     def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
         """A checklist for a project and staffing given in the body; nothing is stored"""
         fmt = negotiate_format()
-        doc = preview.preview_document(current_catalog(db.session), data)
+        doc = preview.preview_document(
+            current_catalog(db.session), data, current_context().settings
+        )
         return formatted_response(render(doc, fmt), fmt)

@@ -6,14 +6,15 @@ from typing import Any
 
 import flask
 from flask import Response, g
+from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from app.errors import Unauthorized
-from app.http import idempotency
+from app.errors import Forbidden, Unauthorized
 from app.http.auth import authorize
 from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request
+from app.http.transaction import unit_of_work
 
 
 class CheckedJsonParser(FlaskParser):
@@ -26,7 +27,18 @@ class CheckedJsonParser(FlaskParser):
 
 
 class V1Blueprint(Blueprint):
+    """Every view of it runs as the request's one transaction (`unit_of_work`)."""
+
     ARGUMENTS_PARSER = CheckedJsonParser()
+
+    def add_url_rule(
+        self, rule: str, endpoint: str | None = None, view_func: Any = None, *args: Any, **kw: Any
+    ) -> None:
+        if isinstance(view_func, type) and issubclass(view_func, MethodView):
+            view_func.decorators = [*view_func.decorators, unit_of_work]
+        elif view_func is not None:
+            view_func = unit_of_work(view_func)
+        super().add_url_rule(rule, endpoint, view_func, *args, **kw)
 
 
 def v1_blueprint(
@@ -34,8 +46,9 @@ def v1_blueprint(
 ) -> Blueprint:
     """A blueprint under `/v1` whose requests are authenticated by API key.
 
-    GET needs the `read` scope; other methods need `write_scope`. POSTs honour
-    `Idempotency-Key`. GETs answer 304 when the client's ETag is current.
+    GET needs the `read` scope; other methods need `write_scope`. Each view is one
+    transaction, with the `Idempotency-Key` of a POST. GETs answer 304 when the client's ETag
+    is current.
     """
     blp = V1Blueprint(name, import_name, url_prefix="/v1", description=description)
 
@@ -46,11 +59,14 @@ def v1_blueprint(
         except Unauthorized:
             limit_v1_request(None)
             raise
-        limit_v1_request(g.api_key.id)
-        return idempotency.claim()
+        except Forbidden:  # a known key with the wrong scope still spends its budget
+            limit_v1_request(g.api_key_id)
+            raise
+        limit_v1_request(g.api_key_id)
+        return None
 
     @blp.after_request
     def _finish(response: Response) -> Response:
-        return conditional_get(idempotency.store(response))
+        return conditional_get(response)
 
     return blp

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.http.auth import current_team
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.transaction import current_context
 from app.models import Person
 from app.schemas.people import PersonCreate, PersonOut, PersonUpdate
 from app.services import people
@@ -33,7 +34,7 @@ class PeopleView(MethodView):
     @blp.response(201, PersonOut)
     def post(self, data: dict[str, Any]) -> tuple[Person, int, dict[str, str]]:
         """Add a person (email unique in the team)"""
-        person = people.add_person(db.session, current_team().id, data)
+        person = people.add_person(db.session, current_context(), current_team().id, data)
         return person, 201, {**etag_header(person), "Location": f"/v1/people/{person.id}"}
 
 
@@ -49,14 +50,14 @@ class PersonView(MethodView):
     @blp.response(200, PersonOut)
     def patch(self, data: dict[str, Any], person_id: str) -> tuple[Person, int, dict[str, str]]:
         """Change a person (honours If-Match)"""
-        person = people.get_person(db.session, current_team().id, person_id)
+        person = people.get_person(db.session, current_team().id, person_id, lock=True)
         check_if_match(person)
-        person = people.update_person(db.session, person, data)
+        person = people.update_person(db.session, current_context(), person, data)
         return person, 200, etag_header(person)
 
     @blp.response(204)
     def delete(self, person_id: str) -> None:
         """Remove a person and their assignments (honours If-Match)"""
-        person = people.get_person(db.session, current_team().id, person_id)
+        person = people.get_person(db.session, current_team().id, person_id, lock=True)
         check_if_match(person)
-        people.delete_person(db.session, person)
+        people.delete_person(db.session, current_context(), person)

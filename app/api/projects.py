@@ -12,6 +12,7 @@ from app.extensions import db
 from app.http.auth import current_team
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.transaction import current_context
 from app.models import Project
 from app.schemas.projects import ProjectCreate, ProjectListArgs, ProjectOut, ProjectUpdate
 from app.services import projects
@@ -43,7 +44,9 @@ class ProjectsView(MethodView):
     def post(self, data: dict[str, Any]) -> tuple[Project, int, dict[str, str]]:
         """Register a project (slug derived from the name when not given)"""
         catalog = current_catalog(db.session)
-        project = projects.create_project(db.session, catalog, current_team().id, data)
+        project = projects.create_project(
+            db.session, current_context(), catalog, current_team().id, data
+        )
         return project, 201, {**etag_header(project), "Location": f"/v1/projects/{project.id}"}
 
 
@@ -59,16 +62,16 @@ class ProjectView(MethodView):
     @blp.response(200, ProjectOut)
     def patch(self, data: dict[str, Any], project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Change a project's details or traits (honours If-Match)"""
-        project = projects.get_project(db.session, current_team().id, project_ref)
+        project = projects.get_project(db.session, current_team().id, project_ref, lock=True)
         check_if_match(project)
         catalog = current_catalog(db.session)
-        project = projects.update_project(db.session, catalog, project, data)
+        project = projects.update_project(db.session, current_context(), catalog, project, data)
         return project, 200, etag_header(project)
 
     @blp.response(200, ProjectOut)
     def delete(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Archive a project: it leaves the default list but stays readable"""
-        project = projects.get_project(db.session, current_team().id, project_ref)
+        project = projects.get_project(db.session, current_team().id, project_ref, lock=True)
         check_if_match(project)
-        project = projects.archive_project(db.session, project)
+        project = projects.archive_project(db.session, current_context(), project)
         return project, 200, etag_header(project)

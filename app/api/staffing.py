@@ -9,6 +9,7 @@ from flask.views import MethodView
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team
+from app.http.transaction import current_context
 from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
 from app.services import checklist_documents, staffing_reports
 from app.services.catalog import current_catalog
@@ -23,7 +24,9 @@ class ProjectStaffingView(MethodView):
     def get(self, project_ref: str) -> dict[str, Any]:
         """Per role: who holds it and whether it is required; and the findings"""
         project = get_project(db.session, current_team().id, project_ref)
-        report = staffing_reports.project_staffing(db.session, current_catalog(db.session), project)
+        report = staffing_reports.project_staffing(
+            db.session, current_catalog(db.session), project, current_context().settings
+        )
         return {
             "project": checklist_documents.project_header(project),
             "roles": report.roles,
@@ -37,7 +40,7 @@ class TeamStaffingView(MethodView):
     def get(self) -> dict[str, Any]:
         """Every active project's coverage and findings, and who is allocated over 100%"""
         team = staffing_reports.team_staffing(
-            db.session, current_catalog(db.session), current_team().id
+            db.session, current_catalog(db.session), current_team().id, current_context().settings
         )
         return {
             "projects": [

@@ -7,7 +7,8 @@ import secrets
 from datetime import timedelta
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
@@ -40,11 +41,30 @@ def authenticate() -> ApiKey:
     key = db.session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_token(token.strip())))
     if key is None or key.revoked_at is not None:
         raise Unauthorized("The API key is unknown or revoked.")
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        db.session.commit()
     return key
+
+
+def note_key_use(session: Session, key_id: str) -> None:
+    """Bring the key's `last_used_at` up to date, at most once a `LAST_USED_RESOLUTION`.
+
+    Part of the request's transaction, written just before it commits; a row another request
+    is updating right now is skipped rather than waited on (it is being brought up to date).
+    """
+    now = utcnow()
+    stale = (
+        select(ApiKey.id)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id.in_(stale))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def require_scope(key: ApiKey, scope: str) -> None:
@@ -57,9 +77,13 @@ def require_scope(key: ApiKey, scope: str) -> None:
 def authorize(write_scope: str = "write") -> None:
     """Authenticate the request and check the scope its method needs."""
     key = authenticate()
-    require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
     g.api_key = key
+    g.api_key_id = key.id
     g.team = key.team
+    g.team_id = key.team_id
+    used = key.last_used_at
+    g.key_use_stale = used is None or utcnow() - used > LAST_USED_RESOLUTION
+    require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
 
 
 def current_team() -> Team:

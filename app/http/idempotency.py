@@ -1,7 +1,10 @@
 """`Idempotency-Key` on every POST: a retry replays the first response instead of redoing work.
 
-The key is claimed before the work starts (a row with no response yet, committed on its own),
-so two concurrent requests with one key cannot both do the work: the second gets 409.
+The key is claimed inside the request's own transaction, before the work, and the response is
+stored in that same transaction: the claim, the work and the stored answer commit together or
+not at all. A concurrent request with the same key waits on the claim (PostgreSQL's unique
+index; SQLite's write lock) and then replays the committed answer; a request that failed or
+died leaves no claim behind, so its retry simply does the work.
 """
 
 from __future__ import annotations
@@ -11,20 +14,19 @@ import json
 from datetime import datetime, timedelta
 
 from flask import Response, current_app, g, request
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from app.errors import Conflict, ValidationFailed
-from app.extensions import db
 from app.models import IdempotencyRecord, utcnow
+from app.models.base import new_id
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-# Failures a retry may well not repeat: the key is released so that the retry does the work.
-_RETRYABLE = frozenset({409, 412, 429})
 _REPLAYED_HEADERS = ("Location", "ETag", "Link")
-# A claim with no response after this long belongs to a request that died: it may be taken over.
-ABANDONED_AFTER = timedelta(minutes=2)
+# Expired records are purged a few at a time by the requests that claim keys.
+_PURGE_BATCH = 100
 
 
 def _fingerprint() -> str:
@@ -40,8 +42,10 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def claim() -> Response | None:
-    """Before a POST: claim its key, or answer with the stored response of the first try."""
+def claim(session: Session, team_id: str, ttl: timedelta) -> Response | None:
+    """Before a POST's work: claim its key, or answer with the stored response of the first
+    try. The claim is part of the caller's transaction."""
+    g.pop("idempotency_claim", None)
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None:
         return None
@@ -50,35 +54,26 @@ def claim() -> Response | None:
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
             errors={HEADER: [f"1 to {MAX_KEY_LENGTH} characters, no control characters."]},
         )
-    team_id = g.team.id
     fingerprint = _fingerprint()
     now = utcnow()
-    ttl = timedelta(seconds=current_app.config["SETTINGS"].idempotency_ttl_seconds)
-    db.session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.team_id == team_id, IdempotencyRecord.expires_at < now
+    _purge_expired(session, team_id, key, now)
+    record_id = new_id(IdempotencyRecord.id_prefix)
+    if _insert_claim(session, record_id, team_id, key, fingerprint, now, now + ttl):
+        g.idempotency_claim = record_id
+        return None
+    existing = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key
         )
     )
-    claimed, existing = _claim_or_find(team_id, key, fingerprint, now + ttl)
-    if existing is not None and _abandoned(existing, fingerprint, now):
-        # The first try died before it answered (its process was killed): this one takes over.
-        db.session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.id == existing.id, IdempotencyRecord.status_code.is_(None)
-            )
-        )
-        claimed, existing = _claim_or_find(team_id, key, fingerprint, now + ttl)
-    if claimed:
-        return None
-    if existing is None:  # released by the first request in the meantime
-        raise Conflict(f"A request with this {HEADER} just finished; retry it.")
+    if existing is None or existing.status_code is None:
+        # Gone between the insert and the read (expired and purged by another request).
+        raise Conflict(f"A request with this {HEADER} just changed state; retry it.")
     if existing.fingerprint != fingerprint:
         raise ValidationFailed(
             f"This {HEADER} was used with another request; use a new key for a new request.",
             errors={HEADER: ["Already used with a different request body or path."]},
         )
-    if existing.status_code is None:
-        raise Conflict(f"A request with this {HEADER} is still in progress; retry later.")
     response = current_app.response_class(
         existing.response_body or "",
         status=existing.status_code,
@@ -88,52 +83,81 @@ def claim() -> Response | None:
     return response
 
 
-def _claim_or_find(
-    team_id: str, key: str, fingerprint: str, expires_at: datetime
-) -> tuple[bool, IdempotencyRecord | None]:
-    """Claim the key (True), or find the record holding it (None if it just vanished)."""
-    record = IdempotencyRecord(
-        team_id=team_id, key=key, fingerprint=fingerprint, expires_at=expires_at
-    )
-    db.session.add(record)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-    else:
-        g.idempotency_record = record
-        return True, None
-    existing = db.session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.team_id == team_id, IdempotencyRecord.key == key
+def _purge_expired(session: Session, team_id: str, key: str, now: datetime) -> None:
+    """Drop this key's expired record (so it can be claimed again) and a few other expired
+    ones of the team, skipping rows another transaction holds rather than waiting on them.
+
+    A committed record without a response is dropped too: claims commit only with their
+    response, so it was left by a request that died under an older version of this service.
+    """
+    expired = IdempotencyRecord.expires_at < now
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.team_id == team_id,
+            IdempotencyRecord.key == key,
+            or_(expired, IdempotencyRecord.status_code.is_(None)),
         )
     )
-    return False, existing
-
-
-def _abandoned(record: IdempotencyRecord, fingerprint: str, now: datetime) -> bool:
-    """A claim by this same request that never got its answer, long ago."""
-    return (
-        record.status_code is None
-        and record.fingerprint == fingerprint
-        and record.created_at < now - ABANDONED_AFTER
+    batch = (
+        select(IdempotencyRecord.id)
+        .where(IdempotencyRecord.team_id == team_id, expired)
+        .limit(_PURGE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.id.in_(batch))
+        .execution_options(synchronize_session=False)
     )
 
 
-def store(response: Response) -> Response:
-    """After a POST that claimed a key: keep its response, or release the key."""
-    record: IdempotencyRecord | None = g.pop("idempotency_record", None)
-    if record is None:
-        return response
-    db.session.rollback()  # anything the view left behind is not ours to commit
-    record = db.session.merge(record)
-    if response.status_code >= 500 or response.status_code in _RETRYABLE:
-        db.session.delete(record)
-    else:
-        record.status_code = response.status_code
-        record.response_body = response.get_data(as_text=True)
-        headers = {"Content-Type": response.content_type}
-        headers.update({h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers})
-        record.response_headers = headers
-    db.session.commit()
-    return response
+def _insert_claim(
+    session: Session,
+    record_id: str,
+    team_id: str,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Insert the claim unless the key is held; True when this request now holds it.
+
+    `ON CONFLICT DO NOTHING` rather than catching the unique violation: on PostgreSQL it waits
+    for a concurrent holder to finish and never aborts the transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(IdempotencyRecord.__table__)
+        .values(
+            id=record_id,
+            team_id=team_id,
+            key=key,
+            fingerprint=fingerprint,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "key"])
+        .returning(IdempotencyRecord.__table__.c.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def store(session: Session, response: Response) -> None:
+    """Keep a successful response of a POST that claimed a key, in the same transaction as
+    its work. Failures are not kept: the rollback releases the key for a retry."""
+    record_id = g.pop("idempotency_claim", None)
+    if record_id is None:
+        return
+    headers = {"Content-Type": response.content_type}
+    headers.update({h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers})
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id)
+        .values(
+            status_code=response.status_code,
+            response_body=response.get_data(as_text=True),
+            response_headers=headers,
+        )
+        .execution_options(synchronize_session=False)
+    )

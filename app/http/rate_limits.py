@@ -48,9 +48,6 @@ def init_rate_limits(app: Flask) -> Limiter:
     The headers are ours, not the library's: it would send `Retry-After` with every answer and
     stretch the one a 503 gives to its own window.
     """
-    # `RATELIMIT_DEFAULT` would make Flask-Limiter apply the rate to each route on its own,
-    # before authentication: the shared budget below is the only limit.
-    app.config.pop("RATELIMIT_DEFAULT", None)
     limiter = Limiter(_identity, app=app)
     budget = limiter.shared_limit(app.config["SETTINGS"].rate_limit, scope=V1_SCOPE)
 

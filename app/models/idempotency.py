@@ -20,7 +20,7 @@ class IdempotencyRecord(PublicIdMixin, Base):
     key: Mapped[str] = mapped_column(String(255))
     # SHA-256 of method, path and body: the same key with another request is refused.
     fingerprint: Mapped[str] = mapped_column(String(64))
-    # None while the first request is still being processed.
+    # Set in the transaction that claimed the key, with its work: never committed empty.
     status_code: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)
     response_headers: Mapped[dict[str, Any] | None]

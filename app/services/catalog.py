@@ -166,7 +166,7 @@ def seed_catalog(session: Session, catalog: Catalog) -> bool:
     # A version seen before (a rollback to older data) becomes the latest again.
     session.execute(delete(CatalogVersion).where(CatalogVersion.version == catalog.version))
     session.add(CatalogVersion(version=catalog.version))
-    session.commit()
+    session.flush()
     return True
 
 

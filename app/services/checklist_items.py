@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, selectinload
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Checklist, ChecklistItem, Project
 from app.services.checklist_documents import item_snapshot, loaded_owners
+from app.services.context import Context
 from app.services.events import record_event
 from app.services.waivers import expire_due_waivers, next_waiver_expiry, today
 
 
-def get_item(session: Session, checklist: Checklist, id_or_key: str) -> ChecklistItem:
-    expire_due_waivers(session, [checklist])
+def get_item(session: Session, ctx: Context, checklist: Checklist, id_or_key: str) -> ChecklistItem:
+    expire_due_waivers(session, ctx, [checklist])
     column = ChecklistItem.id if id_or_key.startswith("itm_") else ChecklistItem.key
     item = session.scalar(
         select(ChecklistItem)
@@ -30,12 +31,15 @@ def get_item(session: Session, checklist: Checklist, id_or_key: str) -> Checklis
 
 def update_item(
     session: Session,
+    ctx: Context,
     project: Project,
     checklist: Checklist,
     item: ChecklistItem,
     data: Mapping[str, Any],
 ) -> ChecklistItem:
-    """Apply a PATCH: status, note, waiver, ticket; each change is an event."""
+    """Apply a PATCH: status, note, waiver, ticket; each change is an event. The caller holds
+    the checklist's lock (`get_checklist(..., lock=True)`): the next waiver expiry it stores is
+    computed from every waived item as committed."""
     if item.status == "obsolete" and ("status" in data or data.get("waiver")):
         raise Conflict(
             "This item no longer applies to the project (obsolete); only its note and ticket "
@@ -67,17 +71,17 @@ def update_item(
         setattr(item, name, value)
     after = item_snapshot(item, owners, project)
     if "status" in changed:
-        _item_event(session, item, "checklist.item.status_changed", before, after, "status")
+        _item_event(session, ctx, item, "checklist.item.status_changed", before, after, "status")
     if "ticket" in changed:
-        _item_event(session, item, "checklist.item.ticket_linked", before, after, "ticket")
+        _item_event(session, ctx, item, "checklist.item.ticket_linked", before, after, "ticket")
     if changed.keys() - {"status", "ticket"}:
-        _item_event(session, item, "checklist.item.updated", before, after, "note")
+        _item_event(session, ctx, item, "checklist.item.updated", before, after, "note")
     if "waiver" in changed or "status" in changed:
         checklist.next_waiver_expiry = next_waiver_expiry(
             [item, *_other_waived(session, checklist, item)]
         )
     checklist.mark_changed()
-    session.commit()
+    session.flush()
     return item
 
 
@@ -113,6 +117,7 @@ def _other_waived(
 
 def _item_event(
     session: Session,
+    ctx: Context,
     item: ChecklistItem,
     type_: str,
     before: dict[str, Any],
@@ -122,6 +127,7 @@ def _item_event(
     fields = {"status": ("status", "waiver"), "ticket": ("ticket",), "note": ("note", "waiver")}
     record_event(
         session,
+        ctx,
         item.team_id,
         type_,
         {

@@ -17,14 +17,16 @@ from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Pro
 from app.render import render
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import checklist_document, load_owners
-from app.services.waivers import expire_due_waivers, expire_waivers, today, waivers_due
+from app.services.context import Context
+from app.services.waivers import expire_due_waivers, today
 
 
 def load_items(
-    session: Session, checklist: Checklist
+    session: Session, ctx: Context, checklist: Checklist
 ) -> tuple[list[ChecklistItem], dict[str, list[dict[str, Any]]]]:
     """The checklist's items in generated order and each item's owners (2 queries); waivers
-    that have expired are turned back to `open` on the way."""
+    that have expired are turned back to `open` first."""
+    expire_due_waivers(session, ctx, [checklist])
     items = list(
         session.scalars(
             select(ChecklistItem)
@@ -32,11 +34,7 @@ def load_items(
             .order_by(ChecklistItem.position, ChecklistItem.key)
         )
     )
-    owners = load_owners(session, checklist)
-    if waivers_due(checklist):
-        expire_waivers(session, checklist, items, owners)
-        session.commit()
-    return items, owners
+    return items, load_owners(session, checklist)
 
 
 class RenderCache:
@@ -77,6 +75,7 @@ def checklist_etag(checklist: Checklist, fmt: str, filters: Mapping[str, Any]) -
 
 def rendered_checklist(
     session: Session,
+    ctx: Context,
     project: Project,
     checklist: Checklist,
     fmt: str,
@@ -87,7 +86,7 @@ def rendered_checklist(
     RENDERS.labels("hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
-    items, owners = load_items(session, checklist)
+    items, owners = load_items(session, ctx, checklist)
     catalog = catalog_for(session, checklist.catalog_version)
     body = render(checklist_document(catalog, project, checklist, items, owners, filters), fmt)
     render_cache.put(cache_key(checklist, fmt, filters), body)
@@ -95,11 +94,17 @@ def rendered_checklist(
 
 
 def items_for_person(
-    session: Session, team_id: str, person: Person, *, include_obsolete: bool = False
+    session: Session,
+    ctx: Context,
+    team_id: str,
+    person: Person,
+    *,
+    include_obsolete: bool = False,
 ) -> list[tuple[Project, Checklist, ChecklistItem]]:
     """What one person owns across the team's projects, project by project."""
     expire_due_waivers(
         session,
+        ctx,
         session.scalars(
             select(Checklist).where(
                 Checklist.team_id == team_id, Checklist.next_waiver_expiry < today()

@@ -11,12 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import Catalog
+from app.config import Settings
 from app.errors import NotFound
 from app.metrics import REGENERATIONS
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
@@ -32,14 +32,14 @@ from app.services.checklist_generator import (
     generate_checklist,
     summarize,
 )
+from app.services.context import Context
 from app.services.events import record_event
+from app.services.locks import lock_checklists, lock_people, lock_projects
 from app.services.waivers import expire_waivers, next_waiver_expiry, waivers_due
 
 
-def generator_settings() -> GeneratorSettings:
-    if has_app_context():
-        return GeneratorSettings(current_app.config["SETTINGS"].max_roles_per_person)
-    return GeneratorSettings()
+def generator_settings(settings: Settings) -> GeneratorSettings:
+    return GeneratorSettings(settings.max_roles_per_person)
 
 
 def project_facts(project: Project) -> ProjectFacts:
@@ -51,7 +51,13 @@ def member_of(person: Person) -> Member:
 
 
 def load_staffing(session: Session, project: Project) -> list[StaffingEntry]:
-    assignments = session.scalars(select(Assignment).where(Assignment.project_id == project.id))
+    """The project's staffing as committed now (people read afresh, not from the session)."""
+    assignments = session.scalars(
+        select(Assignment)
+        .where(Assignment.project_id == project.id)
+        .options(joinedload(Assignment.person))
+        .execution_options(populate_existing=True)
+    )
     return [
         StaffingEntry(member_of(a.person), a.role_key, a.allocation, a.lead) for a in assignments
     ]
@@ -77,8 +83,11 @@ def allocation_elsewhere(
     return {person_id: int(total) for person_id, total in rows}
 
 
-def get_checklist(session: Session, team_id: str, project_ref: str) -> tuple[Project, Checklist]:
-    """The project and its checklist in one query; 404 when either is missing."""
+def get_checklist(
+    session: Session, team_id: str, project_ref: str, *, lock: bool = False
+) -> tuple[Project, Checklist]:
+    """The project and its checklist in one query; 404 when either is missing. With `lock`,
+    the checklist is then locked and read afresh, as a write to its items needs."""
     row = session.execute(
         select(Project, Checklist)
         .outerjoin(Checklist, Checklist.project_id == Project.id)
@@ -92,40 +101,50 @@ def get_checklist(session: Session, team_id: str, project_ref: str) -> tuple[Pro
             f"Project '{project_ref}' has no checklist yet; "
             f"POST /v1/projects/{project_ref}/checklist generates it."
         )
+    if lock:
+        lock_checklists(session, team_id, [project.id])
     return project, checklist
 
 
-def generate(session: Session, catalog: Catalog, project: Project) -> tuple[Checklist, bool]:
-    """Generate the project's checklist, or regenerate it; True when it was created."""
-    checklist = session.scalar(select(Checklist).where(Checklist.project_id == project.id))
-    created = checklist is None
-    if checklist is None:
+def generate(
+    session: Session, ctx: Context, catalog: Catalog, project: Project
+) -> tuple[Checklist, bool]:
+    """Generate the project's checklist, or regenerate it; True when it was created.
+
+    A checklist being created is not yet visible to the writers who regenerate the checklists
+    of a person's projects, so its own project and people are locked first: a concurrent
+    staffing change either commits before this reads the staffing, or sees the new checklist.
+    """
+    lock_projects(session, [project.id])
+    lock_people(
+        session,
+        session.scalars(select(Assignment.person_id).where(Assignment.project_id == project.id)),
+    )
+    locked = lock_checklists(session, project.team_id, [project.id])
+    created = not locked
+    if locked:
+        _, checklist = locked[0]
+    else:
         checklist = Checklist(
             team_id=project.team_id, project_id=project.id, catalog_version=catalog.version
         )
         session.add(checklist)
         session.flush()
-    _regenerate(session, catalog, project, checklist, created=created)
-    session.commit()
+    _regenerate(session, ctx, catalog, project, checklist, created=created)
     return checklist, created
 
 
-def refresh_checklists(session: Session, team_id: str, project_ids: Iterable[str]) -> None:
-    """Regenerate the existing checklists of these projects (part of the caller's transaction)."""
-    project_ids = set(project_ids)
-    if not project_ids:
-        return
-    rows = session.execute(
-        select(Project, Checklist)
-        .join(Checklist, Checklist.project_id == Project.id)
-        .where(Project.team_id == team_id, Project.id.in_(project_ids))
-        .order_by(Project.id)
-    ).all()
+def refresh_checklists(
+    session: Session, ctx: Context, team_id: str, project_ids: Iterable[str]
+) -> None:
+    """Regenerate the existing checklists of these projects (part of the caller's transaction),
+    each under its lock, so that the last writer's checklist reflects every committed change."""
+    rows = lock_checklists(session, team_id, project_ids)
     if not rows:
         return
     catalog = current_catalog(session)
     for project, checklist in rows:
-        _regenerate(session, catalog, project, checklist, created=False)
+        _regenerate(session, ctx, catalog, project, checklist, created=False)
 
 
 def touch_checklists(session: Session, project_ids: Iterable[str]) -> None:
@@ -184,7 +203,13 @@ class RegenerationDiff:
 
 
 def _regenerate(
-    session: Session, catalog: Catalog, project: Project, checklist: Checklist, *, created: bool
+    session: Session,
+    ctx: Context,
+    catalog: Catalog,
+    project: Project,
+    checklist: Checklist,
+    *,
+    created: bool,
 ) -> RegenerationDiff:
     entries = load_staffing(session, project)
     elsewhere = allocation_elsewhere(session, project, (e.member.ref for e in entries))
@@ -193,7 +218,7 @@ def _regenerate(
         project_facts(project),
         entries,
         allocation_elsewhere=elsewhere,
-        settings=generator_settings(),
+        settings=generator_settings(ctx.settings),
     )
     existing = {
         item.key: item
@@ -202,7 +227,9 @@ def _regenerate(
         )
     }
     if waivers_due(checklist):
-        expire_waivers(session, checklist, list(existing.values()), load_owners(session, checklist))
+        expire_waivers(
+            session, ctx, checklist, list(existing.values()), load_owners(session, checklist)
+        )
     diff = _compare(checklist, generated, existing, _owner_ids(session, checklist))
     if not (created or diff or checklist.catalog_version != catalog.version):
         REGENERATIONS.labels("unchanged").inc()
@@ -218,6 +245,7 @@ def _regenerate(
     checklist.mark_changed()
     record_event(
         session,
+        ctx,
         project.team_id,
         "checklist.generated",
         {

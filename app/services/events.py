@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy.orm import Session
 
 from app.models import Event
+from app.services.context import Context
 
 
 def record_event(
     session: Session,
+    ctx: Context,
     team_id: str,
     type_: str,
     payload: dict[str, Any],
@@ -19,18 +20,14 @@ def record_event(
     project_id: str | None = None,
     actor: str | None = None,
 ) -> Event:
-    """Add an event to the session; it commits (or not) with the change itself."""
-    if actor is None:
-        actor = "system"
-        if has_request_context() and g.get("api_key") is not None:
-            actor = f"api_key:{g.api_key.id}"
-    request_id = g.get("request_id") if has_request_context() else None
+    """Add an event to the session; it commits (or not) with the change itself. `actor`
+    overrides the context's, for what the system does on its own (an expired waiver)."""
     event = Event(
         team_id=team_id,
         project_id=project_id,
         type=type_,
-        actor=actor,
-        request_id=request_id,
+        actor=actor or ctx.actor,
+        request_id=ctx.request_id,
         payload=payload,
     )
     session.add(event)

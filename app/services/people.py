@@ -14,6 +14,7 @@ from app.services.checklists import (
     refresh_checklists,
     touch_checklists,
 )
+from app.services.context import Context
 from app.services.events import changes, record_event
 
 
@@ -21,8 +22,12 @@ def person_snapshot(person: Person) -> dict[str, Any]:
     return {"id": person.id, "name": person.name, "email": person.email, "handles": person.handles}
 
 
-def get_person(session: Session, team_id: str, person_id: str) -> Person:
-    person = session.scalar(select(Person).where(Person.team_id == team_id, Person.id == person_id))
+def get_person(session: Session, team_id: str, person_id: str, *, lock: bool = False) -> Person:
+    """A person of the team; with `lock`, locked and read afresh, as a write to them needs."""
+    stmt = select(Person).where(Person.team_id == team_id, Person.id == person_id)
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    person = session.scalar(stmt)
     if person is None:
         raise NotFound(f"No person '{person_id}' in this team.")
     return person
@@ -49,10 +54,10 @@ def _ensure_email_free(
 
 def add_person(
     session: Session,
+    ctx: Context,
     team_id: str,
     data: dict[str, Any],
     *,
-    commit: bool = True,
     checked: bool = False,
 ) -> Person:
     """Add a person; `checked` when the caller already knows the email is free."""
@@ -66,13 +71,13 @@ def add_person(
         **_handle_values(data.get("handles") or {}),
     )
     session.add(person)
-    record_event(session, team_id, "person.created", {"person": person_snapshot(person)})
-    if commit:
-        session.commit()
+    record_event(session, ctx, team_id, "person.created", {"person": person_snapshot(person)})
+    session.flush()
     return person
 
 
-def update_person(session: Session, person: Person, data: dict[str, Any]) -> Person:
+def update_person(session: Session, ctx: Context, person: Person, data: dict[str, Any]) -> Person:
+    """Change a person; the caller holds their lock (`get_person(..., lock=True)`)."""
     values: dict[str, Any] = {}
     if "name" in data:
         values["name"] = data["name"].strip()
@@ -84,6 +89,7 @@ def update_person(session: Session, person: Person, data: dict[str, Any]) -> Per
     if changed:
         record_event(
             session,
+            ctx,
             person.team_id,
             "person.updated",
             {"person": person_snapshot(person), "changes": changed},
@@ -91,19 +97,22 @@ def update_person(session: Session, person: Person, data: dict[str, Any]) -> Per
         session.flush()
         # Checklists show people by name and email, and findings name them: keep them current.
         projects = projects_sharing_people(session, [person.id])
-        refresh_checklists(session, person.team_id, projects)
+        refresh_checklists(session, ctx, person.team_id, projects)
         touch_checklists(session, projects)
-        session.commit()
+    session.flush()
     return person
 
 
-def delete_person(session: Session, person: Person) -> None:
-    """Remove a person and, with them, their assignments (one event per project left)."""
+def delete_person(session: Session, ctx: Context, person: Person) -> None:
+    """Remove a person and, with them, their assignments (one event per project left); the
+    caller holds their lock. The checklists they were on are regenerated without them before
+    the person goes."""
     assignments = list(session.scalars(select(Assignment).where(Assignment.person_id == person.id)))
     affected = {a.project_id for a in assignments}
     for assignment in assignments:
         record_event(
             session,
+            ctx,
             person.team_id,
             "assignment.deleted",
             {
@@ -114,8 +123,9 @@ def delete_person(session: Session, person: Person) -> None:
             project_id=assignment.project_id,
         )
         session.delete(assignment)
-    record_event(session, person.team_id, "person.deleted", {"person": person_snapshot(person)})
-    session.delete(person)
     session.flush()
-    refresh_checklists(session, person.team_id, affected)
-    session.commit()
+    refresh_checklists(session, ctx, person.team_id, affected)
+    record_event(
+        session, ctx, person.team_id, "person.deleted", {"person": person_snapshot(person)}
+    )
+    session.delete(person)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.catalog import TRAITS, Catalog
+from app.config import Settings
 from app.services.catalog import check_keys
 from app.services.checklist_generator import (
     Member,
@@ -25,7 +26,7 @@ def _member(person: dict[str, Any]) -> Member:
     return Member(ref, person["name"].strip(), email, handles)
 
 
-def preview_document(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
+def preview_document(catalog: Catalog, data: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """The checklist document of a project that is not stored: every item `open`."""
     check_keys(
         catalog,
@@ -42,7 +43,7 @@ def preview_document(catalog: Catalog, data: dict[str, Any]) -> dict[str, Any]:
         catalog,
         ProjectFacts(project["application"], traits),
         entries,
-        settings=generator_settings(),
+        settings=generator_settings(settings),
     )
     titles = {role.key: role.title for role in catalog.roles}
     items = [

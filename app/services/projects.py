@@ -16,7 +16,9 @@ from app.services.checklists import (
     refresh_checklists,
     touch_checklists,
 )
+from app.services.context import Context
 from app.services.events import changes, record_event
+from app.services.locks import lock_people
 from app.services.teams import slugify
 
 
@@ -31,8 +33,13 @@ def project_snapshot(project: Project) -> dict[str, Any]:
     }
 
 
-def get_project(session: Session, team_id: str, id_or_slug: str) -> Project:
-    project = session.scalar(select(Project).where(Project.is_ref(team_id, id_or_slug)))
+def get_project(session: Session, team_id: str, id_or_slug: str, *, lock: bool = False) -> Project:
+    """A project of the team by id or slug; with `lock`, locked and read afresh, as a change
+    to it or to its staffing needs."""
+    stmt = select(Project).where(Project.is_ref(team_id, id_or_slug))
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    project = session.scalar(stmt)
     if project is None:
         raise NotFound(f"No project '{id_or_slug}' in this team.")
     return project
@@ -49,7 +56,7 @@ def _ensure_slug_free(
 
 
 def create_project(
-    session: Session, catalog: Catalog, team_id: str, data: dict[str, Any]
+    session: Session, ctx: Context, catalog: Catalog, team_id: str, data: dict[str, Any]
 ) -> Project:
     check_keys(catalog, applications={"application": data["application"]})
     slug = data.get("slug") or slugify(data["name"], "project")
@@ -66,18 +73,20 @@ def create_project(
     session.flush()
     record_event(
         session,
+        ctx,
         team_id,
         "project.created",
         {"project": project_snapshot(project)},
         project_id=project.id,
     )
-    session.commit()
+    session.flush()
     return project
 
 
 def update_project(
-    session: Session, catalog: Catalog, project: Project, data: dict[str, Any]
+    session: Session, ctx: Context, catalog: Catalog, project: Project, data: dict[str, Any]
 ) -> Project:
+    """Change a project; the caller holds its lock (`get_project(..., lock=True)`)."""
     values = {
         k: data[k] for k in ("name", "slug", "description", "application", "status") if k in data
     }
@@ -92,42 +101,49 @@ def update_project(
     if changed:
         record_event(
             session,
+            ctx,
             project.team_id,
             "project.updated",
             {"project": project_snapshot(project), "changes": changed},
             project_id=project.id,
         )
         if changed.keys() & {"application", "status", *TRAITS}:
-            _refresh(session, project, include_colleagues="status" in changed)
+            _refresh(session, ctx, project, include_colleagues="status" in changed)
         # The checklist's header shows the project's name and slug.
         touch_checklists(session, [project.id])
-        session.commit()
+    session.flush()
     return project
 
 
-def archive_project(session: Session, project: Project) -> Project:
+def archive_project(session: Session, ctx: Context, project: Project) -> Project:
+    """Archive a project; the caller holds its lock."""
     if project.status != "archived":
         project.status = "archived"
         record_event(
             session,
+            ctx,
             project.team_id,
             "project.archived",
             {"project": project_snapshot(project)},
             project_id=project.id,
         )
-        _refresh(session, project, include_colleagues=True)
-        session.commit()
+        _refresh(session, ctx, project, include_colleagues=True)
+    session.flush()
     return project
 
 
-def _refresh(session: Session, project: Project, *, include_colleagues: bool) -> None:
+def _refresh(session: Session, ctx: Context, project: Project, *, include_colleagues: bool) -> None:
     """Regenerate the project's checklist; when the project (de)activates, also those of the
-    projects its people work on, whose over-allocation findings count this one."""
+    projects its people work on, whose over-allocation findings count this one (their people
+    are locked first, as a staffing change would)."""
     affected = {project.id}
     if include_colleagues:
-        people = session.scalars(
-            select(Assignment.person_id).where(Assignment.project_id == project.id)
+        people = lock_people(
+            session,
+            session.scalars(
+                select(Assignment.person_id).where(Assignment.project_id == project.id)
+            ),
         )
-        affected |= projects_sharing_people(session, people)
+        affected |= projects_sharing_people(session, [p.id for p in people])
     session.flush()
-    refresh_checklists(session, project.team_id, affected)
+    refresh_checklists(session, ctx, project.team_id, affected)

@@ -13,7 +13,9 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Assignment, Person, Project, utcnow
 from app.services.catalog import check_keys
 from app.services.checklists import projects_sharing_people, refresh_checklists
+from app.services.context import Context
 from app.services.events import record_event
+from app.services.locks import lock_people
 from app.services.people import add_person, person_snapshot
 
 
@@ -49,7 +51,7 @@ def get_assignment(session: Session, project: Project, assignment_id: str) -> As
 
 
 def _resolve_people(
-    session: Session, team_id: str, entries: Sequence[dict[str, Any]]
+    session: Session, ctx: Context, team_id: str, entries: Sequence[dict[str, Any]]
 ) -> list[Person]:
     """The person of each entry, by `person_id` or by the inline person's email, in two queries;
     unknown inline people are created."""
@@ -76,9 +78,7 @@ def _resolve_people(
             continue
         email = entry["person"]["email"].strip().lower()
         if email not in by_email:
-            by_email[email] = add_person(
-                session, team_id, entry["person"], commit=False, checked=True
-            )
+            by_email[email] = add_person(session, ctx, team_id, entry["person"], checked=True)
         resolved.append(by_email[email])
     return resolved
 
@@ -96,10 +96,12 @@ def _new_assignment(project: Project, person: Person, data: dict[str, Any]) -> A
 
 
 def add_assignment(
-    session: Session, catalog: Catalog, project: Project, data: dict[str, Any]
+    session: Session, ctx: Context, catalog: Catalog, project: Project, data: dict[str, Any]
 ) -> Assignment:
+    """Put a person in a role; the caller holds the project's lock."""
     check_keys(catalog, roles={"role": data["role"]})
-    (person,) = _resolve_people(session, project.team_id, [data])
+    (person,) = _resolve_people(session, ctx, project.team_id, [data])
+    lock_people(session, [person.id])
     duplicate = session.scalar(
         select(Assignment.id).where(
             Assignment.project_id == project.id,
@@ -116,19 +118,24 @@ def add_assignment(
     session.flush()
     record_event(
         session,
+        ctx,
         project.team_id,
         "assignment.created",
         {"assignment": assignment_snapshot(assignment)},
         project_id=project.id,
     )
-    _refresh(session, project, [person.id])
-    session.commit()
+    _refresh(session, ctx, project, [person.id])
     return assignment
 
 
-def remove_assignment(session: Session, project: Project, assignment: Assignment) -> None:
+def remove_assignment(
+    session: Session, ctx: Context, project: Project, assignment: Assignment
+) -> None:
+    """Take a person out of a role; the caller holds the project's lock."""
+    lock_people(session, [assignment.person_id])
     record_event(
         session,
+        ctx,
         project.team_id,
         "assignment.deleted",
         {"assignment": assignment_snapshot(assignment)},
@@ -136,30 +143,34 @@ def remove_assignment(session: Session, project: Project, assignment: Assignment
     )
     session.delete(assignment)
     session.flush()
-    _refresh(session, project, [assignment.person_id])
-    session.commit()
+    _refresh(session, ctx, project, [assignment.person_id])
 
 
-def _refresh(session: Session, project: Project, person_ids: Sequence[str]) -> None:
+def _refresh(session: Session, ctx: Context, project: Project, person_ids: Sequence[str]) -> None:
     """After a staffing change: give the project a new version (its ETag guards the staffing
     PUT), and regenerate the checklists that depend on this staffing: the project's, and those
     of the other projects of these people (their allocation across projects may have changed)."""
     project.updated_at = utcnow()
     affected = {project.id} | projects_sharing_people(session, person_ids)
-    refresh_checklists(session, project.team_id, affected)
+    refresh_checklists(session, ctx, project.team_id, affected)
 
 
 def replace_staffing(
-    session: Session, catalog: Catalog, project: Project, entries: Sequence[dict[str, Any]]
+    session: Session,
+    ctx: Context,
+    catalog: Catalog,
+    project: Project,
+    entries: Sequence[dict[str, Any]],
 ) -> list[Assignment]:
-    """Make the project's staffing exactly `entries`, in one transaction.
+    """Make the project's staffing exactly `entries`, in one transaction; the caller holds the
+    project's lock.
 
     Assignments that stay (same person, same role) keep their id and are updated in place.
     """
     check_keys(catalog, roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(entries)})
 
     wanted: dict[tuple[str, str], tuple[dict[str, Any], Person]] = {}
-    people = _resolve_people(session, project.team_id, entries)
+    people = _resolve_people(session, ctx, project.team_id, entries)
     for index, (entry, person) in enumerate(zip(entries, people, strict=True)):
         pair = (person.id, entry["role"])
         if pair in wanted:
@@ -169,7 +180,10 @@ def replace_staffing(
             )
         wanted[pair] = (entry, person)
 
-    current = {(a.person_id, a.role_key): a for a in list_assignments(session, project)}
+    assignments = list_assignments(session, project)
+    # Everyone whose allocation this changes, before anything is read of them.
+    lock_people(session, [a.person_id for a in assignments] + [p.id for p in people])
+    current = {(a.person_id, a.role_key): a for a in assignments}
     added: list[Assignment] = []
     updated: list[Assignment] = []
     removed: list[dict[str, Any]] = []
@@ -195,6 +209,7 @@ def replace_staffing(
     session.flush()
     record_event(
         session,
+        ctx,
         project.team_id,
         "staffing.replaced",
         {
@@ -205,6 +220,6 @@ def replace_staffing(
         },
         project_id=project.id,
     )
-    _refresh(session, project, [pid for pid, _ in current.keys() | wanted.keys()])
-    session.commit()
+    _refresh(session, ctx, project, [pid for pid, _ in current.keys() | wanted.keys()])
+    session.flush()
     return result

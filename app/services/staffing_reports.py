@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
+from app.config import Settings
 from app.models import Assignment, Project
 from app.services.checklist_generator import (
     StaffingEntry,
@@ -24,7 +25,9 @@ from app.services.checklists import (
 )
 
 
-def project_staffing(session: Session, catalog: Catalog, project: Project) -> StaffingReport:
+def project_staffing(
+    session: Session, catalog: Catalog, project: Project, settings: Settings
+) -> StaffingReport:
     entries = load_staffing(session, project)
     return staffing_report(
         catalog,
@@ -33,11 +36,13 @@ def project_staffing(session: Session, catalog: Catalog, project: Project) -> St
         allocation_elsewhere=allocation_elsewhere(
             session, project, (e.member.ref for e in entries)
         ),
-        settings=generator_settings(),
+        settings=generator_settings(settings),
     )
 
 
-def team_staffing(session: Session, catalog: Catalog, team_id: str) -> dict[str, Any]:
+def team_staffing(
+    session: Session, catalog: Catalog, team_id: str, settings: Settings
+) -> dict[str, Any]:
     """Every active project's coverage and findings, and who is allocated over 100%."""
     projects = list(
         session.scalars(
@@ -74,7 +79,7 @@ def team_staffing(session: Session, catalog: Catalog, team_id: str) -> dict[str,
             project_facts(project),
             entries,
             allocation_elsewhere=elsewhere,
-            settings=generator_settings(),
+            settings=generator_settings(settings),
         )
         reports.append((project, report))
     labels = {p.id: p.slug for p in projects}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.http.auth import TOKEN_PREFIX, hash_token, new_token
 from app.models import SCOPES, ApiKey, Team, utcnow
+from app.services.context import Context
 from app.services.events import record_event
 
 
@@ -26,7 +27,7 @@ def slugify(text: str, fallback: str, max_length: int = 80) -> str:
     return f"{fallback}-{hashlib.sha256(text.encode('utf-8', 'replace')).hexdigest()[:8]}"
 
 
-def create_team(session: Session, name: str, slug: str | None = None) -> Team:
+def create_team(session: Session, ctx: Context, name: str, slug: str | None = None) -> Team:
     name = name.strip()
     if not name or len(name) > 120:
         raise ValidationFailed(
@@ -39,13 +40,8 @@ def create_team(session: Session, name: str, slug: str | None = None) -> Team:
     session.add(team)
     session.flush()
     record_event(
-        session,
-        team.id,
-        "team.created",
-        {"team": {"id": team.id, "name": name, "slug": slug}},
-        actor="cli",
+        session, ctx, team.id, "team.created", {"team": {"id": team.id, "name": name, "slug": slug}}
     )
-    session.commit()
     return team
 
 
@@ -68,7 +64,7 @@ def parse_scopes(raw: str | Iterable[str]) -> list[str]:
 
 
 def create_key(
-    session: Session, team: Team, scopes: Iterable[str], name: str = ""
+    session: Session, ctx: Context, team: Team, scopes: Iterable[str], name: str = ""
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is not stored and cannot be shown again."""
     token = new_token()
@@ -83,12 +79,11 @@ def create_key(
     session.flush()
     record_event(
         session,
+        ctx,
         team.id,
         "api_key.created",
         {"api_key": {"id": key.id, "name": key.name, "scopes": key.scopes, "prefix": key.prefix}},
-        actor="cli",
     )
-    session.commit()
     return key, token
 
 
@@ -98,7 +93,7 @@ def list_keys(session: Session, team: Team) -> list[ApiKey]:
     )
 
 
-def revoke_key(session: Session, key_id: str) -> ApiKey:
+def revoke_key(session: Session, ctx: Context, key_id: str) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No API key '{key_id}'.")
@@ -106,10 +101,10 @@ def revoke_key(session: Session, key_id: str) -> ApiKey:
         key.revoked_at = utcnow()
         record_event(
             session,
+            ctx,
             key.team_id,
             "api_key.revoked",
             {"api_key": {"id": key.id, "name": key.name}},
-            actor="cli",
         )
-        session.commit()
+    session.flush()
     return key

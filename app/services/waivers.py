@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.models import Checklist, ChecklistItem, Project
 from app.services.checklist_documents import item_snapshot, load_owners
+from app.services.context import SYSTEM, Context
 from app.services.events import record_event
+from app.services.locks import lock_checklists
 
 
 def today() -> date:
@@ -34,10 +36,13 @@ def waivers_due(checklist: Checklist) -> bool:
 
 def expire_waivers(
     session: Session,
+    ctx: Context,
     checklist: Checklist,
     items: Sequence[ChecklistItem],
     owners: Mapping[str, list[dict[str, Any]]],
 ) -> None:
+    """Reopen the expired waivers among `items`, which are all the waived items of the
+    checklist (or all its items); the caller holds the checklist's lock."""
     project = session.get(Project, checklist.project_id)
     for item in items:
         waiver = item.waiver or {}
@@ -49,6 +54,7 @@ def expire_waivers(
             item.waiver = None
             record_event(
                 session,
+                ctx,
                 checklist.team_id,
                 "checklist.item.status_changed",
                 {
@@ -59,24 +65,29 @@ def expire_waivers(
                     "previous": before,
                 },
                 project_id=checklist.project_id,
-                actor="system",
+                actor=SYSTEM,
             )
     checklist.next_waiver_expiry = next_waiver_expiry(items)
     checklist.mark_changed()
 
 
-def expire_due_waivers(session: Session, checklists: Iterable[Checklist]) -> None:
-    """Turn the expired waivers of these checklists back to `open` (for reads of single items
-    or of one person's items; the whole-checklist read does it while loading)."""
-    for checklist in checklists:
-        if waivers_due(checklist):
-            items = list(
-                session.scalars(
-                    select(ChecklistItem).where(
-                        ChecklistItem.checklist_id == checklist.id,
-                        ChecklistItem.status == "waived",
-                    )
+def expire_due_waivers(session: Session, ctx: Context, checklists: Iterable[Checklist]) -> None:
+    """Turn the expired waivers of these checklists back to `open`, under their locks (a read
+    that finds a waiver due writes, like any other change of state)."""
+    due = [checklist for checklist in checklists if waivers_due(checklist)]
+    if not due:
+        return
+    for _, checklist in lock_checklists(session, due[0].team_id, [c.project_id for c in due]):
+        if not waivers_due(checklist):  # another request expired them meanwhile
+            continue
+        items = list(
+            session.scalars(
+                select(ChecklistItem)
+                .where(
+                    ChecklistItem.checklist_id == checklist.id,
+                    ChecklistItem.status == "waived",
                 )
+                .execution_options(populate_existing=True)
             )
-            expire_waivers(session, checklist, items, load_owners(session, checklist))
-            session.commit()
+        )
+        expire_waivers(session, ctx, checklist, items, load_owners(session, checklist))

@@ -46,11 +46,13 @@ def edited_catalog(app):
     edited, dropped = _edited(original)
     with app.app_context():
         seed_catalog(db.session, edited)
+        db.session.commit()
     try:
         yield dropped
     finally:
         with app.app_context():
             seed_catalog(db.session, original)
+            db.session.commit()
             assert current_catalog(db.session).version == original.version
 
 

@@ -223,3 +223,17 @@ def test_instances_sharing_redis_share_one_budget_per_address(limited_app):
     )
 
     assert statuses == [401, 401, 401, 429]
+
+
+def test_requests_refused_for_a_missing_scope_spend_the_keys_budget(limited_app, make_api):
+    reader = make_api(scopes=("read",))
+    client = limited_app("3 per minute").test_client()
+
+    answers = [
+        client.post("/v1/people", json=person_body(), headers=_bearer(reader.token))
+        for _ in range(3)
+    ]
+    last = client.get("/v1/people", headers=_bearer(reader.token))
+
+    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert_problem(last, 429)
