@@ -52,22 +52,19 @@ def _ensure_email_free(
         raise Conflict(f"A person with the email '{email}' exists already ({other.id}).")
 
 
-def add_person(
-    session: Session,
-    ctx: Context,
-    team_id: str,
-    data: dict[str, Any],
-    *,
-    checked: bool = False,
-) -> Person:
-    """Add a person; `checked` when the caller already knows the email is free."""
-    email = data["email"].strip().lower()
-    if not checked:
-        _ensure_email_free(session, team_id, email)
+def add_person(session: Session, ctx: Context, team_id: str, data: dict[str, Any]) -> Person:
+    """Add a person to the directory; 409 when their email is taken."""
+    _ensure_email_free(session, team_id, data["email"].strip().lower())
+    return create_person(session, ctx, team_id, data)
+
+
+def create_person(session: Session, ctx: Context, team_id: str, data: dict[str, Any]) -> Person:
+    """Create the person of an email the caller found free (the unique constraint still
+    guards against a concurrent creation)."""
     person = Person(
         team_id=team_id,
         name=data["name"].strip(),
-        email=email,
+        email=data["email"].strip().lower(),
         **_handle_values(data.get("handles") or {}),
     )
     session.add(person)

@@ -16,7 +16,7 @@ from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.locks import lock_people
-from app.services.people import add_person, person_snapshot
+from app.services.people import create_person, person_snapshot
 
 
 def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def _resolve_people(
             continue
         email = entry["person"]["email"].strip().lower()
         if email not in by_email:
-            by_email[email] = add_person(session, ctx, team_id, entry["person"], checked=True)
+            by_email[email] = create_person(session, ctx, team_id, entry["person"])
         resolved.append(by_email[email])
     return resolved
 
