@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Problem
 from app.extensions import db
-from app.http.auth import hash_token
 from app.models import ApiKey
 from app.services import teams
 from app.services.catalog import seed_catalog
 from app.services.context import Context
+from app.services.teams import hash_token
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
 keys_cli = AppGroup("keys", help="Manage API keys.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from flask import g, request
@@ -13,20 +11,11 @@ from sqlalchemy.orm import Session
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
 from app.models import ApiKey, Team, utcnow
+from app.services.teams import hash_token
 
-TOKEN_PREFIX = "sck_"  # noqa: S105 - a label, not a secret
 # How stale `last_used_at` may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 SCOPE_BY_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
-
-
-def new_token() -> str:
-    """A recognisable, unguessable API key: `sck_` and 256 bits of randomness."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def authenticate() -> ApiKey:
