@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -28,6 +29,15 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _base_url(name: str, default: str) -> str:
+    """An absolute http(s) URL without its trailing slash, for building links."""
+    raw = (os.environ.get(name) or default).strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise RuntimeError(f"{name} must be an absolute http(s) URL, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's settings; `docs/configuration.md` lists them for operators."""
@@ -41,6 +51,8 @@ class Settings:
     rate_limit: str
     rate_limit_storage_uri: str
     log_level: str
+    # Where clients reach the service: the absolute links in events and webhooks start here.
+    public_base_url: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +67,7 @@ class Settings:
             rate_limit=os.environ.get("RATE_LIMIT", "600 per minute"),
             rate_limit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+            public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         )
 
     def flask_config(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.catalog import TRAITS, Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.render import render
+from app.render.markdown import code, escape
 from app.services.checklist_generator import (
     summarize,
 )
@@ -88,16 +89,137 @@ def item_dict(
     }
 
 
+MARKER_PREFIX = "checklist-item: "
+"""The last line of every ticket text is this prefix, then `<project slug>/<item key>`: the
+inbound webhooks find the item a ticket is about by it."""
+
+TICKET_TITLE_MAX = 250  # under GitHub's 256 and Jira's 255 characters
+
+
+def marker(project_slug: str, item_key: str) -> str:
+    return f"{MARKER_PREFIX}{project_slug}/{item_key}"
+
+
+def checklist_links(base_url: str, project: Project) -> dict[str, str]:
+    """The checklist's absolute URLs: its JSON form, and the Markdown task list."""
+    checklist = f"{base_url.rstrip('/')}/v1/projects/{project.slug}/checklist"
+    return {"api": checklist, "checklist_markdown": f"{checklist}?format=markdown"}
+
+
 def item_snapshot(
-    item: ChecklistItem, owners: list[dict[str, Any]], project: Project | None = None
+    item: ChecklistItem,
+    owners: list[dict[str, Any]],
+    project: Project,
+    *,
+    role_titles: Mapping[str, str],
+    base_url: str,
 ) -> dict[str, Any]:
-    """What an event (and a webhook) says about an item: enough to open a ticket, and the
-    item's API URL to link the ticket back."""
-    snapshot = item_dict(item, owners)
-    snapshot["url"] = f"/v1/projects/{item.project_id}/checklist/items/{item.id}"
-    if project is not None:
-        snapshot["project"] = project_header(project)
+    """What an event (and a webhook) says about an item: its JSON form with the roles' titles,
+    and absolute links: the item in the API (by ids, which never change, so a ticket can link
+    back for good) and the project's checklist in Markdown."""
+    snapshot = item_dict(item, owners, role_titles)
+    snapshot["ticket"] = ticket_link(item.ticket)
+    base = base_url.rstrip("/")
+    snapshot["links"] = {
+        "api": f"{base}/v1/projects/{item.project_id}/checklist/items/{item.id}",
+        "checklist_markdown": checklist_links(base, project)["checklist_markdown"],
+    }
     return snapshot
+
+
+def ticket_link(ticket: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A ticket link with all its fields, `url` null when none was given (events always show
+    the same keys)."""
+    if ticket is None:
+        return None
+    return {"system": ticket["system"], "key": ticket["key"], "url": ticket.get("url")}
+
+
+def item_event_data(
+    project: Project,
+    snapshot: dict[str, Any],
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The `data` of every `checklist.item.*` event: the project, the item, a ready ticket
+    text, what changed, and why when the system changed it on its own (`reason`, else null)."""
+    header = project_header(project)
+    return {
+        "project": header,
+        "item": snapshot,
+        "ticket": ticket_text(header, snapshot),
+        "before": _with_ticket_link(before),
+        "after": _with_ticket_link(after),
+        "reason": reason,
+    }
+
+
+def _with_ticket_link(fields: Mapping[str, Any]) -> dict[str, Any]:
+    shown = dict(fields)
+    if "ticket" in shown:
+        shown["ticket"] = ticket_link(shown["ticket"])
+    return shown
+
+
+def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, str]:
+    """A ticket for an item, ready to post to GitHub, Jira or Linear: a one-line title and a
+    Markdown body (detail, why, owners, priority, links) whose last line is the marker
+    `checklist-item: <project slug>/<item key>`. User-given text (names, notes) is escaped."""
+    title = " ".join(f"{project['name']}: {item['title']}".split())
+    if len(title) > TICKET_TITLE_MAX:
+        title = title[: TICKET_TITLE_MAX - 1].rstrip() + "…"
+    roles = ", ".join(escape(t) for t in item.get("role_titles") or ()) or "none"
+    facts = [
+        f"- **Project:** {escape(project['name'])} ({code(project['slug'])}, "
+        f"{escape(project['application'])})",
+        f"- **Priority:** {escape(item['priority'])}",
+        f"- **Status:** {escape(item['status'])}",
+        f"- **Roles:** {roles}",
+    ]
+    waiver = item.get("waiver")
+    if item["status"] == "waived" and waiver:
+        facts.append(f"- **Waived:** {escape(waiver.get('reason') or '')}")
+    if item.get("note"):
+        facts.append(f"- **Note:** {escape(item['note'])}")
+    owners = [_owner_line(o) for o in item.get("owners") or ()] or [
+        "- _Nobody yet: the role is not staffed._"
+    ]
+    because = [f"- {escape(reason)}" for reason in item.get("because") or ()]
+    links = item.get("links") or {}
+    link_lines = [
+        f"- {label}: {links[name]}"
+        for name, label in (("api", "Item in the API"), ("checklist_markdown", "Checklist"))
+        if links.get(name)
+    ]
+    lines = [escape(item["detail"]) if item.get("detail") else escape(item["title"]), "", *facts]
+    if because:
+        lines += ["", "### Why", "", *because]
+    lines += ["", "### Owners", "", *owners]
+    if link_lines:
+        lines += ["", "### Links", "", *link_lines]
+    # Only the last line is a marker: text that would start another one is escaped (`\:`
+    # shows as `:` in Markdown).
+    lines = [_not_a_marker(line) for line in lines]
+    lines += ["", marker(project["slug"], item["key"])]
+    return {"title": title, "body": "\n".join(lines)}
+
+
+def _not_a_marker(line: str) -> str:
+    if line.lower().startswith(MARKER_PREFIX.lower()):
+        return line[: len(MARKER_PREFIX) - 2] + "\\:" + line[len(MARKER_PREFIX) - 1 :]
+    return line
+
+
+def _owner_line(owner: Mapping[str, Any]) -> str:
+    parts = [escape(owner["name"])]
+    if owner.get("email"):
+        parts.append(f"({escape(owner['email'])})")
+    handles = owner.get("handles") or {}
+    named = [f"{system} {code(handle)}" for system, handle in sorted(handles.items()) if handle]
+    if named:
+        parts.append("· " + ", ".join(named))
+    return "- " + " ".join(parts)
 
 
 def project_header(project: Project) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Checklist, ChecklistItem, Project
-from app.services.checklist_documents import item_snapshot, loaded_owners
+from app.services.catalog import catalog_for
+from app.services.checklist_documents import item_event_data, item_snapshot, loaded_owners
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.waivers import expire_due_waivers, next_waiver_expiry, today
@@ -58,8 +59,12 @@ def update_item(
         )
     if status != "waived":
         waiver = None
-    owners = loaded_owners(item)
-    before = item_snapshot(item, owners, project)
+    before = {
+        "status": item.status,
+        "waiver": item.waiver,
+        "note": item.note,
+        "ticket": item.ticket,
+    }
     values = {"status": status, "waiver": waiver}
     for name in ("note", "ticket"):
         if name in data:
@@ -69,13 +74,13 @@ def update_item(
         return item
     for name, value in changed.items():
         setattr(item, name, value)
-    after = item_snapshot(item, owners, project)
+    data_of = _event_data(session, ctx, project, checklist, item, before)
     if "status" in changed:
-        _item_event(session, ctx, item, "checklist.item.status_changed", before, after, "status")
+        _item_event(session, ctx, item, "checklist.item.status_changed", data_of("status"))
     if "ticket" in changed:
-        _item_event(session, ctx, item, "checklist.item.ticket_linked", before, after, "ticket")
+        _item_event(session, ctx, item, "checklist.item.ticket_linked", data_of("ticket"))
     if changed.keys() - {"status", "ticket"}:
-        _item_event(session, ctx, item, "checklist.item.updated", before, after, "note")
+        _item_event(session, ctx, item, "checklist.item.updated", data_of("note"))
     if "waiver" in changed or "status" in changed:
         checklist.next_waiver_expiry = next_waiver_expiry(
             [item, *_other_waived(session, checklist, item)]
@@ -115,25 +120,42 @@ def _other_waived(
     )
 
 
-def _item_event(
+# What `before` and `after` show of each kind of item event.
+_FOCUS = {"status": ("status", "waiver"), "ticket": ("ticket",), "note": ("note", "waiver")}
+
+
+def _event_data(
     session: Session,
     ctx: Context,
+    project: Project,
+    checklist: Checklist,
     item: ChecklistItem,
-    type_: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    focus: str,
-) -> None:
-    fields = {"status": ("status", "waiver"), "ticket": ("ticket",), "note": ("note", "waiver")}
-    record_event(
-        session,
-        ctx,
-        item.team_id,
-        type_,
-        {
-            "item": after,
-            "before": {f: before[f] for f in fields[focus]},
-            "after": {f: after[f] for f in fields[focus]},
-        },
-        project_id=item.project_id,
+    before: Mapping[str, Any],
+) -> Callable[[str], dict[str, Any]]:
+    """The item's snapshot is built once (role titles from the checklist's catalog, which is
+    in memory); each event shows its own fields before and after."""
+    titles = {r.key: r.title for r in catalog_for(session, checklist.catalog_version).roles}
+    snapshot = item_snapshot(
+        item,
+        loaded_owners(item),
+        project,
+        role_titles=titles,
+        base_url=ctx.settings.public_base_url,
     )
+
+    def data_of(focus: str) -> dict[str, Any]:
+        fields = _FOCUS[focus]
+        return item_event_data(
+            project,
+            snapshot,
+            before={f: before[f] for f in fields},
+            after={f: snapshot[f] for f in fields},
+        )
+
+    return data_of
+
+
+def _item_event(
+    session: Session, ctx: Context, item: ChecklistItem, type_: str, data: dict[str, Any]
+) -> None:
+    record_event(session, ctx, item.team_id, type_, data, project_id=item.project_id)

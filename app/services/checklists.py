@@ -22,7 +22,7 @@ from app.metrics import REGENERATIONS
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.base import utcnow
 from app.services.catalog import current_catalog
-from app.services.checklist_documents import load_owners, project_header
+from app.services.checklist_documents import checklist_links, load_owners, project_header
 from app.services.checklist_generator import (
     GeneratedItem,
     GeneratorSettings,
@@ -257,6 +257,7 @@ def _regenerate(
             },
             "summary": summarize([{"status": i.status, "kind": i.kind} for i in items_now]),
             "diff": diff.as_payload(),
+            "links": checklist_links(ctx.settings.public_base_url, project),
         },
         project_id=project.id,
     )

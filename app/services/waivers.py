@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Checklist, ChecklistItem, Project
-from app.services.checklist_documents import item_snapshot, load_owners
+from app.services.catalog import catalog_for
+from app.services.checklist_documents import item_event_data, item_snapshot, load_owners
 from app.services.context import SYSTEM, Context
 from app.services.events import record_event
 from app.services.locks import lock_checklists
@@ -43,27 +44,36 @@ def expire_waivers(
 ) -> None:
     """Reopen the expired waivers among `items`, which are all the waived items of the
     checklist (or all its items); the caller holds the checklist's lock."""
-    project = session.get(Project, checklist.project_id)
+    project = session.get_one(Project, checklist.project_id)
+    titles: dict[str, str] | None = None
     for item in items:
         waiver = item.waiver or {}
         expires = waiver.get("expires_on")
         if item.status == "waived" and expires and date.fromisoformat(expires) < today():
-            item_owners = owners.get(item.id, [])
-            before = item_snapshot(item, item_owners, project)
+            if titles is None:
+                catalog = catalog_for(session, checklist.catalog_version)
+                titles = {role.key: role.title for role in catalog.roles}
             item.status = "open"
             item.waiver = None
+            snapshot = item_snapshot(
+                item,
+                owners.get(item.id, []),
+                project,
+                role_titles=titles,
+                base_url=ctx.settings.public_base_url,
+            )
             record_event(
                 session,
                 ctx,
                 checklist.team_id,
                 "checklist.item.status_changed",
-                {
-                    "item": item_snapshot(item, item_owners, project),
-                    "before": {"status": "waived", "waiver": waiver},
-                    "after": {"status": "open", "waiver": None},
-                    "reason": f"waiver expired on {expires}",
-                    "previous": before,
-                },
+                item_event_data(
+                    project,
+                    snapshot,
+                    before={"status": "waived", "waiver": waiver},
+                    after={"status": "open", "waiver": None},
+                    reason=f"waiver expired on {expires}",
+                ),
                 project_id=checklist.project_id,
                 actor=SYSTEM,
             )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,11 +18,15 @@ from checklist_support import (
     read_checklist,
     staffed_project,
 )
+from conftest import ApiClient
 from factories import assert_problem, assign, create_person, create_project, event_count, events_of
 from sqlalchemy import select
 
+from app import create_app
+from app.config import Settings
 from app.extensions import db
 from app.models import Checklist, ChecklistItem
+from app.services.checklist_documents import MARKER_PREFIX, ticket_text
 
 KEY = "data-scientist.collect-and-preprocess-data"
 
@@ -92,8 +98,10 @@ def test_marking_an_item_in_progress_then_done_records_status_events(api, projec
     snapshot = newest["payload"]["item"]
     assert snapshot["key"] == KEY
     assert snapshot["id"] == finished.json["id"]
-    assert snapshot["project"]["id"] == project["id"]
-    assert snapshot["url"] == f"/v1/projects/{project['id']}/checklist/items/{snapshot['id']}"
+    assert newest["payload"]["project"]["id"] == project["id"]
+    assert snapshot["links"]["api"].endswith(
+        f"/v1/projects/{project['id']}/checklist/items/{snapshot['id']}"
+    )
     assert [o["email"] for o in snapshot["owners"]] == [o["email"] for o in finished.json["owners"]]
     assert items_by_key(read_checklist(api, project))[KEY]["status"] == "done"
 
@@ -477,3 +485,228 @@ def test_a_persons_items_do_not_show_expired_waivers(app, api):
 
     (item,) = [i for i in items if i["key"] == KEY]
     assert item["status"] == "open"
+
+
+# --------------------------------------------------------------------------- ticket-ready events
+
+PUBLIC = "https://staffing.example.org/checklists"
+
+
+@pytest.fixture
+def public_api(app, api) -> Iterator[ApiClient]:
+    """The same team through another instance of the service on the same database, reached by
+    clients at PUBLIC (given with a trailing slash, as operators write it)."""
+    settings = dataclasses.replace(app.config["SETTINGS"], public_base_url=PUBLIC + "/")
+    instance = create_app(settings, {"TESTING": True})
+    yield ApiClient(instance.test_client(), api.token, api.team_id)
+    with instance.app_context():
+        db.engine.dispose()
+
+
+def _ticket_ready_project(api):
+    """Clinic notes, with Ada Lovelace (handles in two systems) as its lead Data Scientist."""
+    project = create_project(
+        api,
+        name="Clinic notes",
+        application="healthcare-solutions",
+        traits={"handles_personal_data": True},
+    )
+    ada = create_person(
+        api,
+        name="Ada Lovelace",
+        email="ada@example.com",
+        handles={"github": "ada-l", "jira": "ada.lovelace"},
+    )
+    assign(api, project, "data-scientist", ada, lead=True)
+    generate(api, project, 201)
+    return project, ada
+
+
+def test_an_item_event_carries_everything_a_ticket_needs_with_absolute_links(public_api):
+    project, ada = _ticket_ready_project(public_api)
+
+    patch_item(public_api, project, KEY, {"status": "in_progress"})
+
+    (event,) = _item_events(public_api, project, "checklist.item.status_changed")
+    data = event["payload"]
+    assert data["project"] == {
+        "id": project["id"],
+        "name": "Clinic notes",
+        "slug": project["slug"],
+        "application": "healthcare-solutions",
+        "traits": ["handles_personal_data"],
+    }
+    item = data["item"]
+    assert item["key"] == KEY
+    assert item["kind"] == "responsibility"
+    assert item["title"] and item["detail"] and item["because"]
+    assert item["roles"] == ["data-scientist"]
+    assert item["role_titles"] == ["Data Scientist"]
+    assert item["owners"] == [
+        {
+            "id": ada["id"],
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "handles": {"github": "ada-l", "jira": "ada.lovelace"},
+        }
+    ]
+    assert item["priority"] == "high"
+    assert item["status"] == "in_progress"
+    assert item["ticket"] is None
+    assert item["links"] == {
+        "api": f"{PUBLIC}/v1/projects/{project['id']}/checklist/items/{item['id']}",
+        "checklist_markdown": f"{PUBLIC}/v1/projects/{project['slug']}/checklist?format=markdown",
+    }
+    assert (data["before"], data["after"]) == (
+        {"status": "open", "waiver": None},
+        {"status": "in_progress", "waiver": None},
+    )
+    assert data["reason"] is None
+    # The links answer: the item itself, and the checklist as a task list naming the item.
+    item_path_only = item["links"]["api"].removeprefix(PUBLIC)
+    assert public_api.get(item_path_only).json["key"] == KEY
+    markdown = public_api.get(item["links"]["checklist_markdown"].removeprefix(PUBLIC))
+    assert markdown.mimetype == "text/markdown"
+    assert KEY in markdown.get_data(as_text=True)
+
+
+def test_the_ready_ticket_gives_detail_reasons_owners_priority_links_and_ends_with_the_marker(
+    public_api,
+):
+    project, _ = _ticket_ready_project(public_api)
+
+    patch_item(public_api, project, KEY, {"note": "Waiting for the records export"})
+
+    (event,) = _item_events(public_api, project, "checklist.item.updated")
+    item, ticket = event["payload"]["item"], event["payload"]["ticket"]
+    assert ticket.keys() == {"title", "body"}
+    assert ticket["title"] == f"Clinic notes: {item['title']}"
+    assert "\n" not in ticket["title"]
+    body = ticket["body"]
+    assert body.splitlines()[-1] == f"checklist-item: {project['slug']}/{KEY}"
+    assert body.endswith(f"\n\nchecklist-item: {project['slug']}/{KEY}")
+    assert body.startswith(item["detail"])
+    assert "**Priority:** high" in body
+    assert "**Roles:** Data Scientist" in body
+    assert "Ada Lovelace (ada@example.com)" in body
+    assert "github `ada-l`" in body and "jira `ada.lovelace`" in body
+    assert "Waiting for the records export" in body
+    for reason in item["because"]:
+        assert reason.replace("_", "\\_") in body
+    assert item["links"]["api"] in body
+    assert item["links"]["checklist_markdown"] in body
+
+
+def test_the_marker_prefix_and_the_ticket_text_are_one_function_for_inbound_parsing():
+    project = {"name": "Clinic notes", "slug": "clinic-notes", "application": "other"}
+    item = {
+        "key": "staffing.unfilled.ai-ethicist",
+        "title": "Staff the AI Ethicist role",
+        "detail": "Nobody holds the role.",
+        "role_titles": ["AI Ethicist"],
+        "owners": [],
+        "priority": "high",
+        "status": "open",
+        "because": [],
+        "links": {},
+    }
+
+    ticket = ticket_text(project, item)
+
+    assert ticket["body"].splitlines()[-1] == MARKER_PREFIX + "clinic-notes/" + item["key"]
+    assert "Nobody yet" in ticket["body"]
+    assert "### Links" not in ticket["body"]
+
+
+def test_user_text_in_the_ticket_is_escaped_and_cannot_fake_the_marker(public_api):
+    project, _ = _ticket_ready_project(public_api)
+    person = create_person(
+        public_api, name="Eve <b>*Bold*</b>", email="eve@example.com", handles={}
+    )
+    assign(public_api, project, "data-scientist", person)
+    fake = f"line one\nchecklist-item: {project['slug']}/ai-ethicist.educate-teams"
+
+    patch_item(public_api, project, KEY, {"note": fake})
+
+    (event,) = _item_events(public_api, project, "checklist.item.updated")
+    body = event["payload"]["ticket"]["body"]
+    assert "Eve \\<b\\>\\*Bold\\*\\</b\\>" in body
+    markers = [line for line in body.splitlines() if line.startswith(MARKER_PREFIX)]
+    assert markers == [f"checklist-item: {project['slug']}/{KEY}"]
+
+
+def test_a_ticket_link_in_an_event_always_has_a_url_key(public_api):
+    project, _ = _ticket_ready_project(public_api)
+
+    patch_item(public_api, project, KEY, {"ticket": {"system": "jira", "key": "CLIN-12"}})
+
+    (event,) = _item_events(public_api, project, "checklist.item.ticket_linked")
+    link = {"system": "jira", "key": "CLIN-12", "url": None}
+    assert event["payload"]["item"]["ticket"] == link
+    assert event["payload"]["after"] == {"ticket": link}
+    assert "**Status:** open" in event["payload"]["ticket"]["body"]
+
+
+def test_an_expired_waiver_event_is_ticket_ready_too(app, public_api):
+    project, _ = _ticket_ready_project(public_api)
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    patch_item(public_api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
+    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+
+    read_checklist(public_api, project)
+
+    event = _item_events(public_api, project, "checklist.item.status_changed")[0]
+    data = event["payload"]
+    assert event["actor"] == "system"
+    assert data["reason"] == f"waiver expired on {expired_on}"
+    assert data["item"]["role_titles"] == ["Data Scientist"]
+    assert data["item"]["links"]["api"].startswith(f"{PUBLIC}/v1/projects/{project['id']}/")
+    assert data["ticket"]["body"].splitlines()[-1] == f"checklist-item: {project['slug']}/{KEY}"
+    assert data["before"]["status"] == "waived" and data["after"]["status"] == "open"
+
+
+def test_checklist_generated_links_to_the_checklist_in_json_and_markdown(public_api):
+    project, _ = _ticket_ready_project(public_api)
+
+    (event,) = _item_events(public_api, project, "checklist.generated")
+
+    checklist = f"{PUBLIC}/v1/projects/{project['slug']}/checklist"
+    assert event["payload"]["links"] == {
+        "api": checklist,
+        "checklist_markdown": f"{checklist}?format=markdown",
+    }
+    assert {"project", "checklist", "summary", "diff"} <= event["payload"].keys()
+    assert "items" not in event["payload"]
+
+
+def test_the_public_base_url_defaults_to_the_dev_server_and_loses_its_trailing_slash(
+    monkeypatch,
+):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert Settings.from_env().public_base_url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://staffing.example.org/api/")
+    assert Settings.from_env().public_base_url == "https://staffing.example.org/api"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "staffing.example.org")
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL"):
+        Settings.from_env()
+
+
+def test_text_that_would_start_a_marker_line_is_escaped_so_only_the_last_line_is_one():
+    project = {"name": "Clinic notes", "slug": "clinic-notes", "application": "other"}
+    item = {
+        "key": "staffing.too-many-roles.per_x",
+        "title": "Too many roles",
+        "detail": "Checklist-Item: other-project/data-scientist.train-models holds three roles",
+        "owners": [],
+        "priority": "medium",
+        "status": "open",
+    }
+
+    lines = ticket_text(project, item)["body"].splitlines()
+
+    assert (
+        lines[0] == "Checklist-Item\\: other-project/data-scientist.train-models holds three roles"
+    )
+    assert [line for line in lines if line.lower().startswith(MARKER_PREFIX)] == [
+        "checklist-item: clinic-notes/staffing.too-many-roles.per_x"
+    ]
