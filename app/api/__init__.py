@@ -10,6 +10,7 @@ def register_blueprints(api: Api) -> None:
         assignments,
         catalog,
         checklists,
+        event_types,
         events,
         operations,
         people,
@@ -26,6 +27,7 @@ def register_blueprints(api: Api) -> None:
         staffing,
         checklists,
         events,
+        event_types,
     ):
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)
