@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,31 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise RuntimeError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise RuntimeError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
 def _base_url(name: str, default: str) -> str:
     """An absolute http(s) URL without its trailing slash, for building links."""
     raw = (os.environ.get(name) or default).strip().rstrip("/")
@@ -51,6 +77,11 @@ class Settings:
     rate_limit: str
     rate_limit_storage_uri: str
     log_level: str
+    # Outgoing webhooks: SSRF policy and timeouts (app/services/webhook_transport.py).
+    webhook_allow_private_targets: bool
+    webhook_require_https: bool
+    webhook_connect_timeout: float
+    webhook_timeout: float
     # Where clients reach the service: the absolute links in events and webhooks start here.
     public_base_url: str
 
@@ -67,6 +98,10 @@ class Settings:
             rate_limit=os.environ.get("RATE_LIMIT", "600 per minute"),
             rate_limit_storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+            webhook_allow_private_targets=_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
+            webhook_require_https=_bool("WEBHOOK_REQUIRE_HTTPS", False),
+            webhook_connect_timeout=_float("WEBHOOK_CONNECT_TIMEOUT", 5.0),
+            webhook_timeout=_float("WEBHOOK_TIMEOUT", 15.0),
             public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         )
 
