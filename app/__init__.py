@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.http.openapi import ConventionsPlugin
     from app.http.rate_limits import init_rate_limits
     from app.http.request_context import init_request_context
+    from app.services import webhook_outbox
     from app.services.migrations import MIGRATIONS_DIR
 
     settings = settings or Settings.from_env()
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     init_request_context(app)
     init_rate_limits(app)
     init_metrics(app)
+    webhook_outbox.install()
     register_blueprints(api)
     cli.register(app)
     return app

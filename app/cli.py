@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,6 +162,7 @@ def _curl_examples(base: str, token: str) -> str:
     )
     return f"""
 Staffing checklist API on {base}   (API docs: {base}/docs)
+Webhook delivery worker: running (flask webhooks worker)
 
   export API={base} KEY={token}
 
@@ -177,7 +181,11 @@ Staffing checklist API on {base}   (API docs: {base}/docs)
   curl -s -X POST "$API/v1/projects/support-assistant/checklist?format=text" \\
        -H "Authorization: Bearer $KEY"
 
-Press Ctrl-C to stop.
+  # webhooks: a delivery worker runs beside the API (private targets allowed in dev)
+  curl -s $API/v1/webhooks -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
+       -d '{{"url": "http://127.0.0.1:9000/hook", "event_types": ["checklist.*"]}}'
+
+Press Ctrl-C to stop (the API and the webhook worker).
 """
 
 
@@ -186,22 +194,28 @@ Press Ctrl-C to stop.
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev_command(host: str, port: int) -> None:
-    """Migrate, seed, create the demo team and key, then serve the API with gunicorn."""
+    """Migrate, seed, create the demo team and key, then serve the API with gunicorn and run
+    the webhook delivery worker beside it."""
     from seed.loader import load_catalog
 
+    _ensure_port_free(host, port)
     upgrade(directory=current_app.extensions["migrate"].directory)
     with command_transaction():
         seed_catalog(db.session, load_catalog())
     token = _demo_key(Path(current_app.instance_path))
-    # The workers share their metrics through a directory, emptied at each start.
-    metrics_dir = Path(current_app.instance_path) / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    # The workers share their metrics through a directory of this run's own.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=current_app.instance_path))
     env = {
+        # Development: links point at this server, and webhooks may go to a local receiver.
+        "PUBLIC_BASE_URL": f"http://{host}:{port}",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
         **os.environ,
         "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "webhooks", "worker"], env=env
+    )
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
             sys.executable,
@@ -220,17 +234,63 @@ def dev_command(host: str, port: int) -> None:
     click.echo(_curl_examples(f"http://{host}:{port}", token))
 
     def stop(_signum: int, _frame: object) -> None:
-        server.send_signal(signal.SIGTERM)
+        for process in (server, worker):
+            process.send_signal(signal.SIGTERM)
 
-    # Ctrl-C reaches gunicorn through the terminal; a plain TERM to us is passed on.
+    # Ctrl-C reaches both children through the terminal; a plain TERM to us is passed on.
     signal.signal(signal.SIGTERM, stop)
     try:
         code = server.wait()
     except KeyboardInterrupt:
         code = server.wait()
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+        worker.wait()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     sys.exit(code)
 
 
+def _ensure_port_free(host: str, port: int) -> None:
+    """Refuse at once, before anything is announced, a port another server holds."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"{host}:{port} is in use ({error.strerror}); stop what holds it or pass --port."
+            ) from error
+
+
+webhooks_cli = AppGroup("webhooks", help="Outgoing webhooks.")
+
+
+@webhooks_cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def webhook_worker(once: bool) -> None:
+    """Deliver webhooks: claim due deliveries, send them signed, retry failures. Several may
+    run at once on PostgreSQL."""
+    from app.services.webhook_delivery import DeliveryWorker, WakeUps
+
+    settings = current_app.config["SETTINGS"]
+    worker = DeliveryWorker(db.session, settings)
+    try:
+        if once:
+            click.echo(f"{worker.run_once()} delivery attempts made")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: stop.set())
+        wake_ups = WakeUps(settings.database_url, settings.webhook_poll_seconds, stop)
+        click.echo(f"webhook worker {worker.worker_id} delivering", err=True)
+        try:
+            worker.run(stop, wake_ups)
+        finally:
+            wake_ups.close()
+    finally:
+        worker.close()
+
+
 def register(app: Flask) -> None:
-    for command in (seed_command, dev_command, teams_cli, keys_cli):
+    for command in (seed_command, dev_command, teams_cli, keys_cli, webhooks_cli):
         app.cli.add_command(command)

@@ -42,6 +42,20 @@ def _bool(name: str, default: bool) -> bool:
     raise RuntimeError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
 
 
+def _schedule(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Seconds between attempts, comma-separated: `5,300,1800`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        steps = tuple(int(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
+    if not steps or any(step < 0 for step in steps):
+        raise RuntimeError(f"{name} must be comma-separated non-negative seconds, got {raw!r}")
+    return steps
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -82,6 +96,12 @@ class Settings:
     webhook_require_https: bool
     webhook_connect_timeout: float
     webhook_timeout: float
+    # Outgoing webhooks: delivery (app/services/webhook_delivery.py).
+    webhook_retry_schedule: tuple[int, ...]
+    webhook_disable_after_seconds: int
+    webhook_secret_grace_seconds: int
+    webhook_worker_concurrency: int
+    webhook_poll_seconds: float
     # Where clients reach the service: the absolute links in events and webhooks start here.
     public_base_url: str
 
@@ -102,6 +122,13 @@ class Settings:
             webhook_require_https=_bool("WEBHOOK_REQUIRE_HTTPS", False),
             webhook_connect_timeout=_float("WEBHOOK_CONNECT_TIMEOUT", 5.0),
             webhook_timeout=_float("WEBHOOK_TIMEOUT", 15.0),
+            webhook_retry_schedule=_schedule(
+                "WEBHOOK_RETRY_SCHEDULE", (5, 300, 1800, 7200, 18000, 36000, 36000)
+            ),
+            webhook_disable_after_seconds=_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600),
+            webhook_secret_grace_seconds=_int("WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600),
+            webhook_worker_concurrency=_int("WEBHOOK_WORKER_CONCURRENCY", 16),
+            webhook_poll_seconds=_float("WEBHOOK_POLL_SECONDS", 0.25),
             public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         )
 

@@ -16,6 +16,7 @@ def register_blueprints(api: Api) -> None:
         people,
         projects,
         staffing,
+        webhooks,
     )
 
     for module in (
@@ -28,6 +29,7 @@ def register_blueprints(api: Api) -> None:
         checklists,
         events,
         event_types,
+        webhooks,
     ):
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)

@@ -16,8 +16,17 @@ from app.models.event import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.project import PROJECT_STATUSES, Assignment, Project
 from app.models.team import SCOPES, ApiKey, Team
+from app.models.webhooks import (
+    DELIVERY_STATUSES,
+    DUE_STATUSES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
+    "DELIVERY_STATUSES",
+    "DUE_STATUSES",
     "ITEM_STATUSES",
     "PROJECT_STATUSES",
     "SCOPES",
@@ -39,6 +48,9 @@ __all__ = [
     "Person",
     "Project",
     "Team",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "new_id",
     "utcnow",
 ]

@@ -42,6 +42,14 @@ _CHECKLIST_ID = "chk_bmpv2ww71qtflpmv6fihcqh98"
 _ITEM_ID = "itm_w80woh83mgnto92qqbr8qwbsw"
 _CATALOG_VERSION = "sha256:03a659355f0897c7131560826baf5283e99fbe161e45c00d8e8855a35b5dd2ab"
 
+_ENDPOINT = {
+    "id": "whk_tv94krebipov3i54yd5zomg23",
+    "url": "https://tickets.example.com/hooks/checklists",
+    "event_types": ["checklist.*"],
+    "project_id": _PROJECT_ID,
+    "enabled": True,
+    "header_names": ["X-Automation-Webhook-Token"],
+}
 _ADA = {
     "id": "per_u6s2pzn9vh2kr8zl75i6lixmq",
     "name": "Ada Lovelace",
@@ -327,24 +335,47 @@ _ALL = (
         ),
     ),
     EventType(
-        "webhook.endpoint.disabled",
-        "A webhook endpoint was disabled after failing for too long; nothing is sent to it "
-        "until it is enabled again.",
+        "webhook.endpoint.created",
+        "A webhook endpoint was registered (its secret and header values are never in events).",
+        {"endpoint": _ENDPOINT},
+    ),
+    EventType(
+        "webhook.endpoint.updated",
+        "A webhook endpoint's URL, filters, headers or state changed; `changes` gives each "
+        "changed field before and after (header names only).",
         {
-            "endpoint": {
-                "id": "whk_tv94krebipov3i54yd5zomg23",
-                "url": "https://tickets.example.com/hooks/checklists",
-            },
-            "reason": "Every delivery failed for 24 hours; the last answer was HTTP 503.",
+            "endpoint": _ENDPOINT,
+            "changes": {"event_types": [["checklist.*"], ["checklist.item.*"]]},
+        },
+    ),
+    EventType(
+        "webhook.endpoint.deleted",
+        "A webhook endpoint was removed with its deliveries.",
+        {"endpoint": _ENDPOINT},
+    ),
+    EventType(
+        "webhook.endpoint.secret_rotated",
+        "A webhook endpoint got a new signing secret; the previous one signs beside it until "
+        "`previous_secret_expires_at`.",
+        {"endpoint": _ENDPOINT, "previous_secret_expires_at": EXAMPLE_TIMESTAMP},
+    ),
+    EventType(
+        "webhook.endpoint.disabled",
+        "A webhook endpoint was disabled: it answered 410 Gone, or every delivery failed for "
+        "too long. Its due deliveries are dead; nothing is sent to it until it is enabled again.",
+        {
+            "endpoint": {**_ENDPOINT, "enabled": False},
+            "reason": "Every delivery has failed since 2026-02-25T09:15:27+00:00.",
             "disabled_at": EXAMPLE_TIMESTAMP,
         },
     ),
     EventType(
         "webhook.ping",
-        "A test message sent to one endpoint on request (`POST /v1/webhooks/{id}/ping`).",
+        "A test message sent to one endpoint on request (`POST /v1/webhooks/{id}/ping`); "
+        "not recorded in the activity feed.",
         {
-            "endpoint": {"id": "whk_tv94krebipov3i54yd5zomg23"},
-            "message": "Ping from the staffing checklist API.",
+            "endpoint": {"id": _ENDPOINT["id"], "url": _ENDPOINT["url"]},
+            "message": "A test message from the staffing checklist API.",
         },
     ),
 )

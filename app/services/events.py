@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Event
 from app.services.context import Context
+from app.services.webhook_outbox import remember_event
 
 
 def record_event(
@@ -31,6 +32,7 @@ def record_event(
         payload=payload,
     )
     session.add(event)
+    remember_event(session, event)
     return event
 
 

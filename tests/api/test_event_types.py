@@ -215,6 +215,18 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
         traits={"handles_personal_data": True},
     )
     api.patch(f"/v1/projects/{project['id']}", json={"traits": {"user_facing": True}})
+    endpoint = api.post(
+        "/v1/webhooks",
+        json={
+            "url": "https://93.184.216.34/hooks/checklists",
+            "event_types": ["checklist.*"],
+            "project_id": project["id"],
+            "headers": {"X-Automation-Webhook-Token": "token"},
+        },
+    ).json
+    api.patch(f"/v1/webhooks/{endpoint['id']}", json={"event_types": ["checklist.item.*"]})
+    api.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret")
+    api.delete(f"/v1/webhooks/{endpoint['id']}")
     assign(api, project, "data-scientist", ada, allocation=50, lead=True)
     generate(api, project, 201)
     staffing = api.put(

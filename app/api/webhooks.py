@@ -1,0 +1,176 @@
+"""Outgoing webhook endpoints, their delivery log, and redelivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.api.common import v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.http.etags import check_if_match, etag_header
+from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.transaction import current_context
+from app.models import WebhookDelivery, WebhookEndpoint
+from app.schemas.webhooks import (
+    DeliveryOut,
+    DeliveryQuery,
+    RecoverOut,
+    RecoverRequest,
+    SecretOut,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookOut,
+    WebhookUpdate,
+)
+from app.services import webhooks
+
+blp = v1_blueprint(
+    "webhooks",
+    __name__,
+    "Outgoing webhooks: endpoints, signing secrets, the delivery log (changes need `admin`)",
+    write_scope="admin",
+)
+WebhookPage = page_schema(WebhookOut, "WebhookPage")
+DeliveryPage = page_schema(DeliveryOut, "DeliveryPage")
+
+
+class DeliveryListQuery(PageArgs, DeliveryQuery):
+    pass
+
+
+def _endpoint(endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
+    return webhooks.get_endpoint(db.session, current_team().id, endpoint_id, lock=lock)
+
+
+@blp.route("/webhooks")
+class WebhooksView(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, WebhookPage)
+    def get(self, args: dict[str, Any]) -> tuple[Page[WebhookEndpoint], int, dict[str, str]]:
+        """List the team's webhook endpoints, newest first"""
+        stmt = select(WebhookEndpoint).where(WebhookEndpoint.team_id == current_team().id)
+        page = paginate(stmt, WebhookEndpoint, args)
+        return page, 200, page.headers
+
+    @blp.arguments(WebhookCreate)
+    @blp.response(201, WebhookCreated)
+    def post(self, data: dict[str, Any]) -> tuple[WebhookEndpoint, int, dict[str, str]]:
+        """Register an endpoint; the answer holds its signing secret, shown only this once"""
+        endpoint = webhooks.create_endpoint(db.session, current_context(), current_team().id, data)
+        headers = {**etag_header(endpoint), "Location": f"/v1/webhooks/{endpoint.id}"}
+        return endpoint, 201, headers
+
+
+@blp.route("/webhooks/<string:endpoint_id>")
+class WebhookView(MethodView):
+    @blp.response(200, WebhookOut)
+    def get(self, endpoint_id: str) -> tuple[WebhookEndpoint, int, dict[str, str]]:
+        """One endpoint (its secret and header values are never shown)"""
+        endpoint = _endpoint(endpoint_id)
+        return endpoint, 200, etag_header(endpoint)
+
+    @blp.arguments(WebhookUpdate)
+    @blp.response(200, WebhookOut)
+    def patch(
+        self, data: dict[str, Any], endpoint_id: str
+    ) -> tuple[WebhookEndpoint, int, dict[str, str]]:
+        """Change an endpoint: URL, filters, headers, enable or disable (honours If-Match)"""
+        endpoint = _endpoint(endpoint_id, lock=True)
+        check_if_match(endpoint)
+        endpoint = webhooks.update_endpoint(db.session, current_context(), endpoint, data)
+        return endpoint, 200, etag_header(endpoint)
+
+    @blp.response(204)
+    def delete(self, endpoint_id: str) -> None:
+        """Remove an endpoint with its deliveries (honours If-Match)"""
+        endpoint = _endpoint(endpoint_id, lock=True)
+        check_if_match(endpoint)
+        webhooks.delete_endpoint(db.session, current_context(), endpoint)
+
+
+@blp.route("/webhooks/<string:endpoint_id>/rotate-secret")
+class RotateSecretView(MethodView):
+    @blp.response(200, SecretOut)
+    def post(self, endpoint_id: str) -> dict[str, Any]:
+        """A new signing secret, shown once; the old one also signs during the grace period"""
+        endpoint = _endpoint(endpoint_id, lock=True)
+        secret = webhooks.rotate_secret(db.session, current_context(), endpoint)
+        return {"secret": secret, "previous_secret_expires_at": endpoint.previous_secret_expires_at}
+
+
+@blp.route("/webhooks/<string:endpoint_id>/ping")
+class PingView(MethodView):
+    @blp.response(202, DeliveryOut)
+    def post(self, endpoint_id: str) -> tuple[WebhookDelivery, int, dict[str, str]]:
+        """Queue a signed `webhook.ping` message to this endpoint; follow it in the log"""
+        endpoint = _endpoint(endpoint_id)
+        delivery = webhooks.ping(db.session, endpoint)
+        return _with_log(delivery), 202, _delivery_location(delivery)
+
+
+@blp.route("/webhooks/<string:endpoint_id>/deliveries")
+class DeliveriesView(MethodView):
+    @blp.arguments(DeliveryListQuery, location="query")
+    @blp.response(200, DeliveryPage)
+    def get(
+        self, args: dict[str, Any], endpoint_id: str
+    ) -> tuple[Page[WebhookDelivery], int, dict[str, str]]:
+        """The delivery log, newest first, each delivery with every attempt"""
+        endpoint = _endpoint(endpoint_id)
+        stmt = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .options(selectinload(WebhookDelivery.attempt_log))
+        )
+        if "status" in args:
+            stmt = stmt.where(WebhookDelivery.status == args["status"])
+        if "event_type" in args:
+            stmt = stmt.where(WebhookDelivery.event_type == args["event_type"])
+        page = paginate(stmt, WebhookDelivery, args)
+        return page, 200, page.headers
+
+
+@blp.route("/webhooks/<string:endpoint_id>/deliveries/<string:delivery_id>")
+class DeliveryView(MethodView):
+    @blp.response(200, DeliveryOut)
+    def get(self, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
+        """One delivery with every attempt"""
+        delivery = webhooks.get_delivery(db.session, _endpoint(endpoint_id), delivery_id)
+        return _with_log(delivery)
+
+
+@blp.route("/webhooks/<string:endpoint_id>/deliveries/<string:delivery_id>/retry")
+class RetryDeliveryView(MethodView):
+    @blp.response(202, DeliveryOut)
+    def post(
+        self, endpoint_id: str, delivery_id: str
+    ) -> tuple[WebhookDelivery, int, dict[str, str]]:
+        """Send a delivery again now, with the same `webhook-id`"""
+        endpoint = _endpoint(endpoint_id)
+        delivery = webhooks.get_delivery(db.session, endpoint, delivery_id, lock=True)
+        delivery = webhooks.retry_delivery(db.session, endpoint, delivery)
+        return _with_log(delivery), 202, _delivery_location(delivery)
+
+
+@blp.route("/webhooks/<string:endpoint_id>/recover")
+class RecoverView(MethodView):
+    @blp.arguments(RecoverRequest)
+    @blp.response(202, RecoverOut)
+    def post(self, data: dict[str, Any], endpoint_id: str) -> dict[str, int]:
+        """Queue again every delivery that failed for good in a time range"""
+        endpoint = _endpoint(endpoint_id)
+        queued = webhooks.recover(db.session, endpoint, data["since"], data.get("until"))
+        return {"queued": queued}
+
+
+def _with_log(delivery: WebhookDelivery) -> WebhookDelivery:
+    db.session.refresh(delivery, ["attempt_log"])
+    return delivery
+
+
+def _delivery_location(delivery: WebhookDelivery) -> dict[str, str]:
+    return {"Location": f"/v1/webhooks/{delivery.endpoint_id}/deliveries/{delivery.id}"}

@@ -1,0 +1,326 @@
+"""The delivery worker: claims due deliveries, sends them signed, records every attempt.
+
+A round is three steps, and no lock or transaction is held while the HTTP calls run:
+1. claim a batch of due deliveries (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
+   never take the same one) by leasing them to this worker for a while, and commit;
+2. send them concurrently over pooled keep-alive connections;
+3. record each attempt and its outcome in one transaction, where this worker still holds the
+   lease. A worker that dies leaves leases that expire: another worker takes the deliveries
+   over, with the same `webhook-id`, so delivery is at least once and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id, utcnow
+from app.models.webhooks import DUE_PREDICATE
+from app.services.context import SYSTEM, Context
+from app.services.webhook_outbox import CHANNEL
+from app.services.webhook_signing import signature_header
+from app.services.webhook_transport import SendResult, WebhookSender
+from app.services.webhooks import note_endpoint_outcomes
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "staffing-checklist-webhooks/1"
+EXCERPT_BYTES = 1024
+# Headers the service sets itself; an endpoint's static headers cannot replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "transfer-encoding",
+        "connection",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery leased to this worker, with what sending it needs."""
+
+    id: str
+    endpoint_id: str
+    url: str
+    headers: dict[str, str]
+    signing_secrets: tuple[str, ...]
+    message_id: str
+    body: bytes
+    attempts: int
+
+
+def retry_delay(
+    settings: Settings, failed_attempts: int, retry_after: float | None
+) -> float | None:
+    """Seconds before the next attempt after `failed_attempts` failures (None: give up).
+
+    The schedule's step with ±20 % jitter, so that many deliveries failing together do not
+    come back together; never sooner than the receiver's `Retry-After`.
+    """
+    schedule = settings.webhook_retry_schedule
+    if failed_attempts > len(schedule):
+        return None
+    delay = schedule[failed_attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311
+    return max(delay, retry_after or 0.0)
+
+
+class DeliveryWorker:
+    """Delivers due webhooks; `run_once` drains what is due, `run` keeps at it until stopped."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        sender: WebhookSender | None = None,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.sender = sender or WebhookSender.from_settings(settings, user_agent=USER_AGENT)
+        self.worker_id = worker_id or f"worker-{secrets.token_hex(6)}"
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=settings.webhook_timeout + 60)
+        self.pool = ThreadPoolExecutor(settings.webhook_worker_concurrency)
+        self.ctx = Context(SYSTEM, settings=settings)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.sender.close()
+
+    def run_once(self) -> int:
+        """Send every delivery that is due now; the number of attempts made."""
+        made = 0
+        while claimed := self.claim():
+            results = list(self.pool.map(self.send, claimed))
+            self.record(claimed, results)
+            made += len(claimed)
+        return made
+
+    def run(self, stop: threading.Event, wake_ups: WakeUps) -> None:
+        """Deliver until `stop` is set, sleeping between rounds until the next delivery is due
+        or a new one is committed."""
+        while not stop.is_set():
+            try:
+                self.run_once()
+                pause = self.seconds_until_next_due()
+            except Exception:  # a database outage must not end the worker
+                log.exception("delivery round failed")
+                self.session.rollback()
+                pause = 5.0
+            if not stop.is_set():
+                wake_ups.wait(pause)
+
+    def seconds_until_next_due(self) -> float:
+        """Until the earliest scheduled attempt (an hour when nothing is scheduled)."""
+        next_due = self.session.scalar(
+            select(func.min(WebhookDelivery.next_attempt_at)).where(text(DUE_PREDICATE))
+        )
+        self.session.commit()
+        if next_due is None:
+            return 3600.0
+        return max(0.0, (next_due - utcnow()).total_seconds())
+
+    def claim(self) -> list[Claimed]:
+        """Lease a batch of due deliveries of enabled endpoints to this worker."""
+        session = self.session
+        now = utcnow()
+        due = (
+            select(WebhookDelivery.id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                text(DUE_PREDICATE),
+                WebhookDelivery.next_attempt_at <= now,
+                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+                WebhookEndpoint.enabled.is_(True),
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(self.batch_size)
+            .with_for_update(of=WebhookDelivery, skip_locked=True)
+        )
+        ids = list(session.scalars(due))
+        if not ids:
+            session.commit()
+            return []
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(ids))
+            .values(lease_until=now + self.lease, leased_by=self.worker_id)
+            .execution_options(synchronize_session=False)
+        )
+        rows = session.execute(
+            select(WebhookDelivery, WebhookEndpoint)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.id.in_(ids))
+        ).all()
+        claimed = [_claimed(delivery, endpoint, now) for delivery, endpoint in rows]
+        session.commit()
+        return claimed
+
+    def send(self, delivery: Claimed) -> SendResult:
+        timestamp = int(time.time())
+        headers = {
+            **delivery.headers,
+            "Content-Type": "application/json",
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                delivery.signing_secrets, delivery.message_id, timestamp, delivery.body
+            ),
+        }
+        return self.sender.send(delivery.endpoint_id, delivery.url, headers, delivery.body)
+
+    def record(self, claimed: Sequence[Claimed], results: Sequence[SendResult]) -> None:
+        """Write each attempt and its delivery's new state, then what the round says of each
+        endpoint, in one transaction. A delivery whose lease this worker lost (its endpoint
+        was deleted, or it ran past the lease) is left to whoever holds it now."""
+        session = self.session
+        now = utcnow()
+        attempts = []
+        outcomes: dict[str, str] = {}
+        for delivery, result in zip(claimed, results, strict=True):
+            held = session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery.id,
+                    WebhookDelivery.leased_by == self.worker_id,
+                )
+                .values(**self._outcome(delivery, result, now))
+                .execution_options(synchronize_session=False)
+            )
+            if held.rowcount == 0:
+                log.warning("lease of %s lost before its outcome was recorded", delivery.id)
+                continue
+            attempts.append(
+                {
+                    "id": new_id(WebhookAttempt.id_prefix),
+                    "delivery_id": delivery.id,
+                    "attempted_at": now,
+                    "status_code": result.status_code,
+                    "latency_ms": round(result.latency_ms),
+                    "error": _describe(result),
+                    "response_excerpt": result.excerpt[:EXCERPT_BYTES] or None,
+                }
+            )
+            outcome = _endpoint_outcome(result)
+            current = outcomes.get(delivery.endpoint_id, "failed")
+            outcomes[delivery.endpoint_id] = max(current, outcome, key=_OUTCOME_RANK.index)
+        if attempts:
+            session.execute(insert(WebhookAttempt.__table__), attempts)
+        note_endpoint_outcomes(session, self.ctx, outcomes, now)
+        session.commit()
+
+    def _outcome(self, delivery: Claimed, result: SendResult, now: datetime) -> dict[str, Any]:
+        attempts = delivery.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_status_code": result.status_code,
+            "last_error": _describe(result),
+            "lease_until": None,
+            "leased_by": None,
+            "updated_at": now,
+        }
+        if _succeeded(result):
+            return {**values, "status": "succeeded", "succeeded_at": now, "next_attempt_at": None}
+        delay = (
+            None
+            if result.status_code == 410
+            else retry_delay(self.settings, attempts, result.retry_after)
+        )
+        if delay is None:
+            return {**values, "status": "dead", "next_attempt_at": None}
+        return {**values, "status": "retrying", "next_attempt_at": now + timedelta(seconds=delay)}
+
+
+class WakeUps:
+    """How an idle worker waits: on PostgreSQL it listens for the NOTIFY that every commit
+    with new deliveries sends (and still looks every few seconds); on SQLite it polls every
+    `WEBHOOK_POLL_SECONDS`."""
+
+    LISTENING_MAX_WAIT = 5.0
+
+    def __init__(self, database_url: str, poll_seconds: float, stop: threading.Event) -> None:
+        self.stop = stop
+        self.poll_seconds = poll_seconds
+        self.connection: psycopg.Connection[Any] | None = None
+        url = make_url(database_url)
+        if url.get_backend_name() == "postgresql":
+            plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.connection = psycopg.connect(plain, autocommit=True)
+            self.connection.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, seconds: float) -> None:
+        if self.connection is None:
+            self.stop.wait(min(seconds, self.poll_seconds))
+            return
+        timeout = max(0.0, min(seconds, self.LISTENING_MAX_WAIT))
+        for _ in self.connection.notifies(timeout=timeout, stop_after=1):
+            pass
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def _claimed(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> Claimed:
+    signing = [endpoint.secret]
+    if endpoint.previous_secret and (endpoint.previous_secret_expires_at or now) > now:
+        signing.append(endpoint.previous_secret)
+    return Claimed(
+        id=delivery.id,
+        endpoint_id=endpoint.id,
+        url=endpoint.url,
+        headers=dict(endpoint.headers),
+        signing_secrets=tuple(signing),
+        message_id=delivery.message_id,
+        body=delivery.body.encode(),
+        attempts=delivery.attempts,
+    )
+
+
+# What a round says of an endpoint: one 410 outweighs successes, one success outweighs failures.
+_OUTCOME_RANK = ("failed", "succeeded", "gone")
+
+
+def _endpoint_outcome(result: SendResult) -> str:
+    if result.status_code == 410:
+        return "gone"
+    return "succeeded" if _succeeded(result) else "failed"
+
+
+def _succeeded(result: SendResult) -> bool:
+    return result.status_code is not None and 200 <= result.status_code < 300
+
+
+def _describe(result: SendResult) -> str | None:
+    """The error a delivery shows: the transport's, or what a non-2xx answer means."""
+    if result.error:
+        return result.error[:500]
+    code = result.status_code
+    if code is None or 200 <= code < 300:
+        return None
+    if 300 <= code < 400:
+        return f"HTTP {code}: redirects are not followed"
+    return f"HTTP {code}"

@@ -1,0 +1,330 @@
+"""Webhook endpoints: registration, secrets, pings, and what happens to their deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.models import Project, WebhookDelivery, WebhookEndpoint, new_id, utcnow
+from app.models.webhooks import DUE_PREDICATE
+from app.services.context import Context
+from app.services.event_types import check_pattern
+from app.services.events import changes, record_event
+from app.services.webhook_outbox import message_body, notify_workers
+from app.services.webhook_signing import new_secret
+from app.services.webhook_transport import vet_target_url
+
+
+def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What events say of an endpoint: never its secrets or its header values."""
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "project_id": endpoint.project_id,
+        "enabled": endpoint.enabled,
+        "header_names": sorted(endpoint.headers),
+    }
+
+
+def get_endpoint(
+    session: Session, team_id: str, endpoint_id: str, *, lock: bool = False
+) -> WebhookEndpoint:
+    stmt = select(WebhookEndpoint).where(
+        WebhookEndpoint.team_id == team_id, WebhookEndpoint.id == endpoint_id
+    )
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    endpoint = session.scalar(stmt)
+    if endpoint is None:
+        raise NotFound(f"No webhook endpoint '{endpoint_id}' in this team.")
+    return endpoint
+
+
+def _check(session: Session, ctx: Context, team_id: str, data: Mapping[str, Any]) -> None:
+    """Every problem of an endpoint's settings at once, each naming its field."""
+    errors: dict[str, list[str]] = {}
+    if "url" in data:
+        try:
+            vet_target_url(
+                data["url"],
+                allow_private=ctx.settings.webhook_allow_private_targets,
+                require_https=ctx.settings.webhook_require_https,
+            )
+        except ValidationFailed as problem:
+            errors.update(problem.errors or {"url": [problem.detail]})
+    for index, pattern in enumerate(data.get("event_types") or []):
+        if message := check_pattern(pattern):
+            errors[f"event_types.{index}"] = [message]
+    if data.get("project_id") is not None:
+        found = session.scalar(
+            select(Project.id).where(Project.team_id == team_id, Project.id == data["project_id"])
+        )
+        if found is None:
+            errors["project_id"] = [f"No project '{data['project_id']}' in this team."]
+    if errors:
+        raise ValidationFailed("The webhook endpoint's settings are not valid.", errors=errors)
+
+
+def create_endpoint(
+    session: Session, ctx: Context, team_id: str, data: Mapping[str, Any]
+) -> WebhookEndpoint:
+    """Register an endpoint with a new signing secret (which the caller shows this once)."""
+    _check(session, ctx, team_id, data)
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        team_id=team_id,
+        url=data["url"],
+        description=data.get("description", ""),
+        event_types=list(dict.fromkeys(data["event_types"])),
+        project_id=data.get("project_id"),
+        headers=dict(data.get("headers") or {}),
+        secret=secret,
+        enabled=data.get("enabled", True),
+    )
+    session.add(endpoint)
+    session.flush()
+    record_event(
+        session, ctx, team_id, "webhook.endpoint.created", {"endpoint": endpoint_snapshot(endpoint)}
+    )
+    session.flush()
+    return endpoint
+
+
+def update_endpoint(
+    session: Session, ctx: Context, endpoint: WebhookEndpoint, data: Mapping[str, Any]
+) -> WebhookEndpoint:
+    """Change an endpoint; enabling it again clears why it was disabled."""
+    _check(session, ctx, endpoint.team_id, data)
+    values = {k: data[k] for k in ("url", "description", "event_types", "project_id") if k in data}
+    if "headers" in data:
+        values["headers"] = dict(data["headers"])
+    if "enabled" in data:
+        values["enabled"] = data["enabled"]
+        if data["enabled"]:
+            values.update(disabled_reason=None, disabled_at=None, failing_since=None)
+        elif endpoint.enabled:
+            values.update(disabled_reason="Disabled through the API.", disabled_at=utcnow())
+    changed = changes(endpoint, values)
+    if changed:
+        shown = {k: v for k, v in changed.items() if k not in ("headers",)}
+        if "headers" in changed:
+            shown["header_names"] = [sorted(changed["headers"][0]), sorted(changed["headers"][1])]
+        record_event(
+            session,
+            ctx,
+            endpoint.team_id,
+            "webhook.endpoint.updated",
+            {"endpoint": endpoint_snapshot(endpoint), "changes": shown},
+        )
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(session: Session, ctx: Context, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint with its deliveries and their log."""
+    record_event(
+        session,
+        ctx,
+        endpoint.team_id,
+        "webhook.endpoint.deleted",
+        {"endpoint": endpoint_snapshot(endpoint)},
+    )
+    session.delete(endpoint)
+    session.flush()
+
+
+def rotate_secret(session: Session, ctx: Context, endpoint: WebhookEndpoint) -> str:
+    """A new signing secret, returned this once; the current one keeps signing beside it for
+    the grace period, so receivers can switch without losing a message."""
+    now = utcnow()
+    secret = new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + timedelta(
+        seconds=ctx.settings.webhook_secret_grace_seconds
+    )
+    endpoint.secret = secret
+    record_event(
+        session,
+        ctx,
+        endpoint.team_id,
+        "webhook.endpoint.secret_rotated",
+        {
+            "endpoint": endpoint_snapshot(endpoint),
+            "previous_secret_expires_at": endpoint.previous_secret_expires_at.isoformat(),
+        },
+    )
+    session.flush()
+    return secret
+
+
+def _ensure_enabled(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.enabled:
+        raise Conflict(
+            f"The endpoint is disabled ({endpoint.disabled_reason}); enable it first "
+            '(PATCH with {"enabled": true}).'
+        )
+
+
+def ping(session: Session, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a `webhook.ping` message to this endpoint alone (not an event of the team)."""
+    _ensure_enabled(endpoint)
+    now = utcnow()
+    message_id = new_id("msg")
+    delivery = WebhookDelivery(
+        team_id=endpoint.team_id,
+        endpoint_id=endpoint.id,
+        event_id=None,
+        message_id=message_id,
+        event_type="webhook.ping",
+        body=message_body(
+            "webhook.ping",
+            now.isoformat(),
+            {
+                "endpoint": {"id": endpoint.id, "url": endpoint.url},
+                "message": "A test message from the staffing checklist API.",
+            },
+        ),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    notify_workers(session)
+    return delivery
+
+
+def get_delivery(
+    session: Session, endpoint: WebhookEndpoint, delivery_id: str, *, lock: bool = False
+) -> WebhookDelivery:
+    stmt = select(WebhookDelivery).where(
+        WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.id == delivery_id
+    )
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    delivery = session.scalar(stmt)
+    if delivery is None:
+        raise NotFound(f"No delivery '{delivery_id}' of this endpoint.")
+    return delivery
+
+
+def retry_delivery(
+    session: Session, endpoint: WebhookEndpoint, delivery: WebhookDelivery
+) -> WebhookDelivery:
+    """Send a delivery again now, with the same `webhook-id`: one more attempt for a dead one,
+    the next attempt brought forward for one still retrying."""
+    _ensure_enabled(endpoint)
+    if delivery.status == "succeeded" or delivery.status == "dead":
+        delivery.status = "pending"
+    delivery.next_attempt_at = utcnow()
+    delivery.lease_until = delivery.leased_by = None
+    session.flush()
+    notify_workers(session)
+    return delivery
+
+
+def recover(
+    session: Session, endpoint: WebhookEndpoint, since: datetime, until: datetime | None
+) -> int:
+    """Send again every delivery of this endpoint that failed for good in [since, until)."""
+    _ensure_enabled(endpoint)
+    if until is not None and until <= since:
+        raise ValidationFailed(
+            "The time range is empty.", errors={"until": ["Must be after `since`."]}
+        )
+    stmt = (
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.status == "dead",
+            WebhookDelivery.created_at >= since,
+        )
+        .values(status="pending", next_attempt_at=utcnow(), lease_until=None, leased_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    if until is not None:
+        stmt = stmt.where(WebhookDelivery.created_at < until)
+    count = session.execute(stmt).rowcount
+    if count:
+        notify_workers(session)
+    return count
+
+
+def disable_endpoint(session: Session, ctx: Context, endpoint_id: str, reason: str) -> None:
+    """Stop delivering to an endpoint, say why, and end what it still had due (dead: they
+    can be recovered once it is enabled again)."""
+    endpoint = session.scalar(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    if endpoint is None or not endpoint.enabled:
+        return
+    now = utcnow()
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason[:500]
+    endpoint.disabled_at = now
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, text(DUE_PREDICATE))
+        .values(status="dead", next_attempt_at=None, last_error="endpoint disabled")
+        .execution_options(synchronize_session=False)
+    )
+    record_event(
+        session,
+        ctx,
+        endpoint.team_id,
+        "webhook.endpoint.disabled",
+        {
+            "endpoint": endpoint_snapshot(endpoint),
+            "reason": endpoint.disabled_reason,
+            "disabled_at": now.isoformat(),
+        },
+    )
+
+
+def note_endpoint_outcomes(
+    session: Session, ctx: Context, outcomes: Mapping[str, str], now: datetime
+) -> None:
+    """After a round of deliveries, per endpoint: `succeeded` (at least one 2xx), `failed`
+    (none), or `gone` (a 410). An endpoint that answers 410, or that has failed without a
+    success for `WEBHOOK_DISABLE_AFTER`, is disabled.
+
+    Plain conditional UPDATEs: several workers may report on one endpoint at once, and an
+    endpoint only changes when it starts or stops failing.
+    """
+    limit = timedelta(seconds=ctx.settings.webhook_disable_after_seconds)
+    table = WebhookEndpoint.__table__
+    for endpoint_id, outcome in sorted(outcomes.items()):
+        if outcome == "gone":
+            disable_endpoint(
+                session,
+                ctx,
+                endpoint_id,
+                "The receiver answered 410 Gone: it no longer wants these webhooks.",
+            )
+        elif outcome == "succeeded":
+            session.execute(
+                update(table)
+                .where(table.c.id == endpoint_id, table.c.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+        else:
+            session.execute(
+                update(table)
+                .where(table.c.id == endpoint_id, table.c.failing_since.is_(None))
+                .values(failing_since=now)
+            )
+            since = session.scalar(select(table.c.failing_since).where(table.c.id == endpoint_id))
+            if since is not None and now - since >= limit:
+                started = since.isoformat(timespec="seconds")
+                disable_endpoint(
+                    session, ctx, endpoint_id, f"Every delivery has failed since {started}."
+                )
