@@ -66,8 +66,9 @@ def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     session = db.session
     settings = current_app.config["SETTINGS"]
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
-    replay = idempotency.claim(session, g.team_id, ttl)
-    if replay is not None:
+    # Requests authenticated by API key may carry an Idempotency-Key (inbound webhooks
+    # have no key, and their own delivery ids).
+    if "team_id" in g and (replay := idempotency.claim(session, g.team_id, ttl)) is not None:
         session.rollback()
         return replay
     response = current_app.make_response(view(*args, **kwargs))
@@ -75,7 +76,7 @@ def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
         session.rollback()
         return response
     idempotency.store(session, response)
-    if g.get("key_use_stale"):
+    if g.get("key_use_stale") and "api_key_id" in g:
         note_key_use(session, g.api_key_id)
     session.commit()
     return response
