@@ -32,6 +32,10 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
+# What `webhook.endpoint.updated` shows of a change (header values and timestamps never).
+_SHOWN_CHANGES = ("url", "description", "event_types", "project_id", "enabled")
+
+
 def get_endpoint(
     session: Session, team_id: str, endpoint_id: str, *, lock: bool = False
 ) -> WebhookEndpoint:
@@ -112,7 +116,7 @@ def update_endpoint(
             values.update(disabled_reason="Disabled through the API.", disabled_at=utcnow())
     changed = changes(endpoint, values)
     if changed:
-        shown = {k: v for k, v in changed.items() if k not in ("headers",)}
+        shown = {k: v for k, v in changed.items() if k in _SHOWN_CHANGES}
         if "headers" in changed:
             shown["header_names"] = [sorted(changed["headers"][0]), sorted(changed["headers"][1])]
         record_event(
