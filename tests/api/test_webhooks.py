@@ -416,3 +416,36 @@ def test_an_endpoint_saved_while_private_targets_were_allowed_is_refused_at_deli
     assert receiver.requests == []
     (delivery,) = client.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json["items"]
     assert "refused" in delivery["last_error"] and "loopback" in delivery["last_error"]
+
+
+def test_an_endpoint_that_keeps_failing_is_disabled_with_its_reason(app, api, receiver):
+    """`WEBHOOK_DISABLE_AFTER_SECONDS` of failures without a success disables an endpoint."""
+    settings = dataclasses.replace(
+        app.config["SETTINGS"],
+        webhook_allow_private_targets=True,
+        webhook_retry_schedule=(0,),
+        webhook_disable_after_seconds=0,
+    )
+    local = create_app(settings, {"TESTING": True})
+    client = type(api)(local.test_client(), api.token, api.team_id)
+    endpoint = client.post(
+        "/v1/webhooks", json={"url": receiver.url, "event_types": ["person.*"]}
+    ).json
+    receiver.status = 500
+    create_person(client)
+    create_person(client)
+    with local.app_context():
+        worker = DeliveryWorker(db.session, settings, batch_size=1)
+        try:
+            worker.run_once()
+        finally:
+            worker.close()
+        db.engine.dispose()
+
+    now = api.get(f"/v1/webhooks/{endpoint['id']}").json
+    assert now["enabled"] is False
+    assert now["disabled_reason"].startswith("Every delivery has failed since")
+    (event,) = api.get("/v1/events?type=webhook.endpoint.disabled").json["items"]
+    assert event["payload"]["reason"] == now["disabled_reason"]
+    log = api.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json["items"]
+    assert {d["status"] for d in log} == {"dead"}
