@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.api import register_blueprints
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
+    from app.http.docs_assets import init_docs_assets
     from app.http.metrics import init_metrics
     from app.http.openapi import ConventionsPlugin
     from app.http.rate_limits import init_rate_limits
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     api.init_app(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
     init_request_context(app)
+    init_docs_assets(app)
     init_rate_limits(app)
     init_metrics(app)
     webhook_outbox.install()

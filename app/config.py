@@ -104,6 +104,8 @@ class Settings:
     webhook_poll_seconds: float
     # Where clients reach the service: the absolute links in events and webhooks start here.
     public_base_url: str
+    # Inbound Linear deliveries: how far `webhookTimestamp` may be from now (replays refused).
+    linear_timestamp_tolerance_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -130,6 +132,7 @@ class Settings:
             webhook_worker_concurrency=_int("WEBHOOK_WORKER_CONCURRENCY", 16),
             webhook_poll_seconds=_float("WEBHOOK_POLL_SECONDS", 0.25),
             public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+            linear_timestamp_tolerance_seconds=_int("LINEAR_TIMESTAMP_TOLERANCE_SECONDS", 60),
         )
 
     def flask_config(self) -> dict[str, Any]:
@@ -153,5 +156,5 @@ class Settings:
             "OPENAPI_URL_PREFIX": "/",
             "OPENAPI_JSON_PATH": "openapi.json",
             "OPENAPI_SWAGGER_UI_PATH": "/docs",
-            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
         }
