@@ -108,6 +108,10 @@ class ValidationFailed(Problem):
     status, slug, title = 422, "validation-error", "Validation failed"
 
 
+def _status_slug(status: int) -> str:
+    return http.HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+
+
 def problem_response(
     status: int,
     title: str,
@@ -121,7 +125,8 @@ def problem_response(
     """A problem+json response; `extensions` are extra members (RFC 9457 section 3.2)."""
     body: dict[str, Any] = {
         **(extensions or {}),
-        "type": PROBLEM_TYPE_BASE + slug if slug else "about:blank",
+        # Every problem has a type of its own: by default the status' name, `not-found`.
+        "type": PROBLEM_TYPE_BASE + (slug or _status_slug(status)),
         "title": title,
         "status": status,
         "detail": detail,

@@ -30,7 +30,7 @@ from app.services import (
     checklists,
     preview,
 )
-from app.services.catalog import catalog_for, current_catalog
+from app.services.catalog import catalog_for, check_keys, current_catalog
 from app.services.people import get_person
 from app.services.projects import get_project
 
@@ -71,6 +71,8 @@ class ChecklistView(MethodView):
         """The project's checklist, filtered by `role`, `status`, `kind`, `person_id`"""
         fmt = negotiate_format()
         filters = {k: v for k, v in args.items() if k != "format"}
+        if "role" in filters:
+            check_keys(current_catalog(db.session), roles={"role": filters["role"]})
         project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
         if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters)):
             return cached

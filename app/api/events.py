@@ -14,6 +14,7 @@ from app.http.auth import current_team
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.models import Event
 from app.schemas.events import EventOut
+from app.services.event_types import EVENT_TYPES
 from app.services.projects import get_project
 
 blp = v1_blueprint("events", __name__, "The activity feed and audit trail")
@@ -22,7 +23,8 @@ EventPage = page_schema(EventOut, "EventPage")
 
 class EventQuery(PageArgs):
     type = ma.fields.String(
-        validate=ma.validate.Length(max=64), metadata={"description": "Only events of this type"}
+        validate=ma.validate.OneOf(list(EVENT_TYPES)),
+        metadata={"description": "Only events of this type (see GET /v1/event-types)"},
     )
 
 

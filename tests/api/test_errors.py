@@ -307,3 +307,37 @@ def test_a_problem_carries_the_request_id(api):
     response = api.get("/v1/people/per_nobody", headers={"X-Request-ID": "trace-7"})
 
     assert assert_problem(response, 404)["request_id"] == "trace-7"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "slug"),
+    [
+        ("GET", "/v1/nowhere", 404, "not-found"),
+        ("GET", "/v1/people/per_nobody", 404, "not-found"),
+        ("PUT", "/v1/people", 405, "method-not-allowed"),
+        ("GET", "/nowhere-at-all", 404, "not-found"),
+    ],
+)
+def test_every_problem_has_a_type_of_its_own(api, method, path, status, slug):
+    body = assert_problem(api.request(method, path), status)
+
+    assert body["type"] == f"urn:problem-type:staffing-checklist:{slug}"
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/v1/events?type=nope", "type"),
+        ("/v1/projects/{project}/events?type=nope", "type"),
+        ("/v1/projects/{project}/checklist?role=wizard", "role"),
+        ("/v1/projects/{project}/checklist?kind=wizard", "kind"),
+        ("/v1/projects/{project}/checklist?status=wizard", "status"),
+    ],
+)
+def test_an_unknown_filter_value_is_422_naming_the_parameter(api, path, parameter):
+    project = create_project(api)
+    api.post(f"/v1/projects/{project['id']}/checklist")
+
+    response = api.get(path.format(project=project["id"]))
+
+    assert parameter in assert_problem(response, 422)["errors"]
