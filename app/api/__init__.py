@@ -12,6 +12,7 @@ def register_blueprints(api: Api) -> None:
         checklists,
         event_types,
         events,
+        integrations,
         operations,
         people,
         projects,
@@ -30,6 +31,8 @@ def register_blueprints(api: Api) -> None:
         events,
         event_types,
         webhooks,
+        integrations,
     ):
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)
+    api.register_blueprint(integrations.inbound_blp)

@@ -14,6 +14,13 @@ from app.models.checklist import ITEM_STATUSES, Checklist, ChecklistItem, Checkl
 from app.models.directory import Person
 from app.models.event import Event
 from app.models.idempotency import IdempotencyRecord
+from app.models.integrations import (
+    INBOUND_OUTCOMES,
+    PROVIDERS,
+    VERIFICATIONS,
+    InboundDelivery,
+    Integration,
+)
 from app.models.project import PROJECT_STATUSES, Assignment, Project
 from app.models.team import SCOPES, ApiKey, Team
 from app.models.webhooks import (
@@ -27,9 +34,12 @@ from app.models.webhooks import (
 __all__ = [
     "DELIVERY_STATUSES",
     "DUE_STATUSES",
+    "INBOUND_OUTCOMES",
     "ITEM_STATUSES",
     "PROJECT_STATUSES",
+    "PROVIDERS",
     "SCOPES",
+    "VERIFICATIONS",
     "ApiKey",
     "Assignment",
     "Base",
@@ -45,6 +55,8 @@ __all__ = [
     "ChecklistItemOwner",
     "Event",
     "IdempotencyRecord",
+    "InboundDelivery",
+    "Integration",
     "Person",
     "Project",
     "Team",

@@ -141,9 +141,12 @@ def item_event_data(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
     reason: str | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """The `data` of every `checklist.item.*` event: the project, the item, a ready ticket
-    text, what changed, and why when the system changed it on its own (`reason`, else null)."""
+    text, what changed, why when the system or a ticket changed it (`reason`, else null), and
+    the ticketing system whose delivery changed it (`source`: `github`, `jira`, `linear`,
+    `generic`; null for changes made through the API or by the system)."""
     header = project_header(project)
     return {
         "project": header,
@@ -152,6 +155,7 @@ def item_event_data(
         "before": _with_ticket_link(before),
         "after": _with_ticket_link(after),
         "reason": reason,
+        "source": source,
     }
 
 

@@ -37,10 +37,14 @@ def update_item(
     checklist: Checklist,
     item: ChecklistItem,
     data: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    reason: str | None = None,
 ) -> ChecklistItem:
     """Apply a PATCH: status, note, waiver, ticket; each change is an event. The caller holds
     the checklist's lock (`get_checklist(..., lock=True)`): the next waiver expiry it stores is
-    computed from every waived item as committed."""
+    computed from every waived item as committed. A change a ticketing system sent names it
+    (`source`) and says why (`reason`) in its events."""
     if item.status == "obsolete" and ("status" in data or data.get("waiver")):
         raise Conflict(
             "This item no longer applies to the project (obsolete); only its note and ticket "
@@ -74,7 +78,7 @@ def update_item(
         return item
     for name, value in changed.items():
         setattr(item, name, value)
-    data_of = _event_data(session, ctx, project, checklist, item, before)
+    data_of = _event_data(session, ctx, project, checklist, item, before, source, reason)
     if "status" in changed:
         _item_event(session, ctx, item, "checklist.item.status_changed", data_of("status"))
     if "ticket" in changed:
@@ -131,6 +135,8 @@ def _event_data(
     checklist: Checklist,
     item: ChecklistItem,
     before: Mapping[str, Any],
+    source: str | None,
+    reason: str | None,
 ) -> Callable[[str], dict[str, Any]]:
     """The item's snapshot is built once (role titles from the checklist's catalog, which is
     in memory); each event shows its own fields before and after."""
@@ -150,6 +156,8 @@ def _event_data(
             snapshot,
             before={f: before[f] for f in fields},
             after={f: snapshot[f] for f in fields},
+            reason=reason,
+            source=source,
         )
 
     return data_of

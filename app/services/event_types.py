@@ -148,6 +148,7 @@ def _item_event(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
     reason: str | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     return {
         "project": _PROJECT_HEADER,
@@ -156,7 +157,30 @@ def _item_event(
         "before": dict(before),
         "after": dict(after),
         "reason": reason,
+        "source": source,
     }
+
+
+_INTEGRATION = {
+    "id": "int_q2k8w5n1x7c4v9b3m6z0l8j2h",
+    "provider": "github",
+    "name": "acme/clinic-notes issues",
+    "project_id": _PROJECT_ID,
+    "verification": "signature",
+    "status_map": {
+        "completed": "done",
+        "not_planned": "waived",
+        "duplicate": "waived",
+        "reopened": "open",
+    },
+    "inbound_url": f"{_BASE}/v1/inbound/int_q2k8w5n1x7c4v9b3m6z0l8j2h",
+}
+_GITHUB_TICKET = {
+    "system": "github",
+    "key": "acme/clinic-notes#12",
+    "url": "https://github.com/acme/clinic-notes/issues/12",
+}
+_GITHUB_CLOSED = "GitHub issue acme/clinic-notes#12 was closed as completed by ada-l"
 
 
 _SUMMARY = {
@@ -308,17 +332,33 @@ _ALL = (
     ),
     EventType(
         "checklist.item.status_changed",
-        "A checklist item's status changed: worked by a person, or turned back to `open` by "
-        "the system when its waiver expired (then `reason` says so). Carries a ready ticket.",
+        "A checklist item's status changed: worked by a person, turned back to `open` by the "
+        "system when its waiver expired, or following its ticket in a ticketing system (then "
+        "`reason` says why, and `source` names the system: `github`, `jira`, `linear`, "
+        "`generic`). Carries a ready ticket.",
         _item_event(
             _item("done", "Sources listed in the DPIA", _TICKET),
             before={"status": "in_progress", "waiver": None},
             after={"status": "done", "waiver": None},
         ),
+        variants=(
+            (
+                "when its ticket was closed in GitHub",
+                _item_event(
+                    _item("done", None, _GITHUB_TICKET),
+                    before={"status": "in_progress", "waiver": None},
+                    after={"status": "done", "waiver": None},
+                    reason=_GITHUB_CLOSED,
+                    source="github",
+                ),
+            ),
+        ),
     ),
     EventType(
         "checklist.item.ticket_linked",
-        "A ticket was linked to a checklist item, or its link changed or was removed.",
+        "A ticket was linked to a checklist item, or its link changed or was removed: through "
+        "the API, or by a ticketing system (the item found by the marker line in the ticket's "
+        "body, or the ticket deleted or moved; then `reason` and `source` say so).",
         _item_event(
             _item("in_progress", None, _TICKET),
             before={"ticket": None},
@@ -333,6 +373,23 @@ _ALL = (
             before={"note": None, "waiver": None},
             after={"note": "Waiting for the export from the records system", "waiver": None},
         ),
+    ),
+    EventType(
+        "integration.created",
+        "An inbound ticketing integration was registered (its secret is never in events); "
+        "`inbound_url` is where the ticketing system posts.",
+        {"integration": _INTEGRATION},
+    ),
+    EventType(
+        "integration.secret_rotated",
+        "An integration got a new secret; the previous one verifies deliveries beside it until "
+        "`previous_secret_expires_at`.",
+        {"integration": _INTEGRATION, "previous_secret_expires_at": EXAMPLE_TIMESTAMP},
+    ),
+    EventType(
+        "integration.deleted",
+        "An integration was removed with its delivery record; its URL answers 404 from now on.",
+        {"integration": _INTEGRATION},
     ),
     EventType(
         "webhook.endpoint.created",
@@ -450,7 +507,9 @@ def markdown() -> str:
         "`checklist_markdown`: the project's checklist as a task list); and `ticket`, a ready "
         "`title` and Markdown `body` whose last line is "
         "`checklist-item: <project slug>/<item key>`, which is how an inbound ticket event finds "
-        "its item again.",
+        "its item again. `reason` says why when the system or a ticket changed the item, and "
+        "`source` names the ticketing system whose delivery changed it (null otherwise; see "
+        "[ticketing.md](ticketing.md)).",
     ]
     lines = ["## Event types"]
     for paragraph in filter(None, paragraphs):

@@ -14,6 +14,13 @@ import pytest
 from checklist_support import generate, patch_item, read_checklist
 from factories import assert_problem, assign, create_person, create_project, events_of
 from sqlalchemy import select
+from ticketing_support import (
+    create_integration,
+    encode,
+    github_headers,
+    github_issue,
+    post_delivery,
+)
 
 from app.extensions import db
 from app.models import Checklist, ChecklistItem, Team
@@ -250,6 +257,7 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
     patch_item(api, project, waived, {"waiver": {"reason": "One source", "expires_on": tomorrow}})
     _expire_waiver(app, project["id"], waived)
     read_checklist(api, project)  # turns the expired waiver back to open
+    _ticket_closed_in_github(api, project, "data-scientist.evaluate-model-performance")
     alan_assignment = next(
         a for a in staffing.json["items"] if a["role"] == "machine-learning-engineer"
     )
@@ -263,6 +271,19 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
         teams.revoke_key(db.session, ctx, key.id)
         db.session.commit()
     return list(reversed(events_of(api)))
+
+
+def _ticket_closed_in_github(api, project: Mapping[str, Any], key: str) -> None:
+    """An integration registered and rotated; GitHub closes an issue whose body names the item
+    (it is linked and done), then the integration is removed."""
+    integration = create_integration(api, "github", project_id=project["id"])
+    api.post(f"/v1/integrations/{integration['id']}/rotate-secret")
+    body = encode(github_issue("closed", body=f"checklist-item: {project['slug']}/{key}"))
+    delivered = post_delivery(
+        api.client, integration, body, github_headers(integration["secret"], body)
+    )
+    assert delivered.json["outcome"] == "applied", delivered.json
+    api.delete(f"/v1/integrations/{integration['id']}")
 
 
 def test_every_real_payload_has_the_shape_of_its_types_example(app, api):

@@ -1,0 +1,199 @@
+"""Inbound ticketing integrations: their settings and delivery record (`/v1/integrations`, changes
+need `admin`), and the URL ticketing systems post to (`/v1/inbound/{id}`, signed, no API key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+from flask.blueprints import BlueprintSetupState
+from flask.views import MethodView
+from sqlalchemy import select
+
+from app.api.common import V1Blueprint, v1_blueprint
+from app.extensions import db
+from app.http.auth import current_team
+from app.http.etags import check_if_match, etag_header
+from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.rate_limits import limit_v1_request
+from app.http.transaction import current_context
+from app.models import InboundDelivery, Integration
+from app.schemas.integrations import (
+    InboundAnswer,
+    InboundDeliveryOut,
+    InboundDeliveryQuery,
+    IntegrationCreate,
+    IntegrationCreated,
+    IntegrationOut,
+    IntegrationSecretOut,
+    RotateRequest,
+)
+from app.services import inbound, integrations
+
+blp = v1_blueprint(
+    "integrations",
+    __name__,
+    "Inbound ticketing integrations: GitHub, Jira, Linear or any Standard Webhooks sender "
+    "closes the loop on checklist items (changes need `admin`)",
+    write_scope="admin",
+)
+IntegrationPage = page_schema(IntegrationOut, "IntegrationPage")
+InboundDeliveryPage = page_schema(InboundDeliveryOut, "InboundDeliveryPage")
+
+
+class DeliveryListQuery(PageArgs, InboundDeliveryQuery):
+    pass
+
+
+def _integration(integration_id: str, *, lock: bool = False) -> Integration:
+    return integrations.get_integration(db.session, current_team().id, integration_id, lock=lock)
+
+
+def _out(integration: Integration, **extra: Any) -> dict[str, Any]:
+    settings = current_app.config["SETTINGS"]
+    computed = {
+        "status_map": integrations.status_map(integration),
+        "inbound_url": integrations.inbound_url(settings.public_base_url, integration),
+    }
+    stored = {n: getattr(integration, n) for n in IntegrationOut().fields if n not in computed}
+    return {**stored, **computed, **extra}
+
+
+@blp.route("/integrations")
+class IntegrationsView(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, IntegrationPage)
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """List the team's integrations, newest first"""
+        stmt = select(Integration).where(Integration.team_id == current_team().id)
+        page = paginate(stmt, Integration, args)
+        body = {"items": [_out(i) for i in page.items], "next_cursor": page.next_cursor}
+        return body, 200, page.headers
+
+    @blp.arguments(IntegrationCreate)
+    @blp.response(201, IntegrationCreated)
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Register an integration; the answer holds its secret, shown only this once, and the
+        `inbound_url` to paste into the ticketing system"""
+        integration, secret = integrations.create_integration(
+            db.session, current_context(), current_team().id, data
+        )
+        headers = {**etag_header(integration), "Location": f"/v1/integrations/{integration.id}"}
+        return _out(integration, secret=secret), 201, headers
+
+
+@blp.route("/integrations/<string:integration_id>")
+class IntegrationView(MethodView):
+    @blp.response(200, IntegrationOut)
+    def get(self, integration_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """One integration (its secret is never shown)"""
+        integration = _integration(integration_id)
+        return _out(integration), 200, etag_header(integration)
+
+    @blp.response(204)
+    def delete(self, integration_id: str) -> None:
+        """Remove an integration with its delivery record; its URL answers 404 from now on
+        (honours If-Match)"""
+        integration = _integration(integration_id, lock=True)
+        check_if_match(integration)
+        integrations.delete_integration(db.session, current_context(), integration)
+
+
+@blp.route("/integrations/<string:integration_id>/rotate-secret")
+class RotateSecretView(MethodView):
+    @blp.arguments(RotateRequest, required=False)
+    @blp.response(200, IntegrationSecretOut)
+    def post(self, data: dict[str, Any], integration_id: str) -> dict[str, Any]:
+        """A new secret (given, e.g. Linear's, or made), shown once; the old one verifies too
+        during the grace period"""
+        integration = _integration(integration_id, lock=True)
+        secret = integrations.rotate_secret(
+            db.session, current_context(), integration, (data or {}).get("secret")
+        )
+        return {
+            "secret": secret,
+            "previous_secret_expires_at": integration.previous_secret_expires_at,
+        }
+
+
+@blp.route("/integrations/<string:integration_id>/deliveries")
+class DeliveriesView(MethodView):
+    @blp.arguments(DeliveryListQuery, location="query")
+    @blp.response(200, InboundDeliveryPage)
+    def get(
+        self, args: dict[str, Any], integration_id: str
+    ) -> tuple[Page[InboundDelivery], int, dict[str, str]]:
+        """What came in and what it did, newest first (`?outcome=` to filter)"""
+        integration = _integration(integration_id)
+        stmt = select(InboundDelivery).where(InboundDelivery.integration_id == integration.id)
+        if "outcome" in args:
+            stmt = stmt.where(InboundDelivery.outcome == args["outcome"])
+        page = paginate(stmt, InboundDelivery, args)
+        return page, 200, page.headers
+
+
+# --------------------------------------------------------------------------- inbound
+
+inbound_blp = V1Blueprint(
+    "inbound",
+    __name__,
+    url_prefix="/v1",
+    description="Where ticketing systems post: authenticated by the provider's signature over "
+    "the body (or a Jira token), not by an API key",
+)
+
+
+@inbound_blp.before_request
+def _limit() -> None:
+    # No API key: every delivery counts against the sender's address.
+    limit_v1_request(None)
+
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "description": "The provider's webhook payload, as it sends it",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"payload": {"type": "string"}}}
+            },
+        },
+    },
+    "security": [],
+}
+
+
+@inbound_blp.route("/inbound/<string:integration_id>")
+class InboundView(MethodView):
+    @inbound_blp.doc(**_BODY_DOC)
+    @inbound_blp.response(200, InboundAnswer, description="Handled (or a redelivery)")
+    @inbound_blp.alt_response(
+        202, schema=InboundAnswer, description="Accepted and recorded: nothing to change"
+    )
+    def post(self, integration_id: str) -> tuple[dict[str, Any], int]:
+        """Receive a ticketing system's webhook delivery: 401 unless signed with the
+        integration's secret; a redelivery changes nothing"""
+        integration = inbound.find_integration(db.session, integration_id)
+        delivery = inbound.InboundRequest(
+            body=request.get_data(cache=True),
+            headers=request.headers,
+            query=request.args,
+            mimetype=request.mimetype,
+            request_id=g.get("request_id"),
+        )
+        record, duplicate = inbound.receive(
+            db.session, current_app.config["SETTINGS"], integration, delivery
+        )
+        answer = {name: getattr(record, name) for name in InboundDeliveryOut().fields}
+        return {**answer, "duplicate": duplicate}, 200 if duplicate else record.status_code
+
+
+@inbound_blp.record
+def _raw_bodies(state: BlueprintSetupState) -> None:
+    """The body is read raw by the view, after the signature is checked: the request check
+    does not decode it first (nor refuses a form-encoded body, as GitHub may send). Recorded
+    after the route, so that it runs once the rule exists."""
+    for rule in state.app.url_map.iter_rules():
+        if rule.endpoint.startswith(f"{inbound_blp.name}."):
+            rule.accepts_any_body = True  # type: ignore[attr-defined]

@@ -1,0 +1,79 @@
+"""Inbound ticketing integrations, and the record of every delivery they received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
+
+PROVIDERS: tuple[str, ...] = ("github", "jira", "linear", "generic")
+# How a delivery proves it comes from the integration's sender: an HMAC of the body (every
+# provider), or, for Jira setups that cannot sign, the secret itself as `?token=` in the URL.
+VERIFICATIONS: tuple[str, ...] = ("signature", "token")
+# applied: an item changed; unchanged: the items were already so; ignored: an event or a
+# state we do not act on; no_item: a ticket linked to no item; ping: a provider's test.
+INBOUND_OUTCOMES: tuple[str, ...] = ("applied", "unchanged", "ignored", "no_item", "ping")
+
+
+class Integration(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
+    __tablename__ = "integrations"
+    __table_args__ = (
+        CheckConstraint("provider IN ('github', 'jira', 'linear', 'generic')", name="provider"),
+        CheckConstraint("verification IN ('signature', 'token')", name="verification"),
+    )
+    id_prefix = "int"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    # Only items of this project follow the tickets (all the team's projects when null).
+    project_id: Mapped[str | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    # The provider's ticket states mapped to item statuses (or `ignore`), over the defaults.
+    status_map: Mapped[dict[str, str]]
+    verification: Mapped[str] = mapped_column(String(16), default="signature")
+    # Needed in clear to compute HMACs; never shown after creation or rotation. The previous
+    # secret still verifies until its grace period ends, while the sender is being updated.
+    secret: Mapped[str] = mapped_column(String(200))
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_expires_at: Mapped[datetime | None]
+
+
+class InboundDelivery(PublicIdMixin, Base):
+    """One authenticated delivery an integration received: what came, and what it did."""
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (
+        # A redelivery (same provider delivery id) is found here and changes nothing.
+        UniqueConstraint("integration_id", "delivery_id"),
+        CheckConstraint(
+            "outcome IN ('applied', 'unchanged', 'ignored', 'no_item', 'ping')", name="outcome"
+        ),
+        Index("ix_inbound_deliveries_integration_created", "integration_id", "created_at", "id"),
+    )
+    id_prefix = "ind"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    # The provider's id of the delivery (`X-GitHub-Delivery`, `X-Atlassian-Webhook-Identifier`,
+    # `Linear-Delivery`, `webhook-id`), or `sha256:<body digest>` when it sends none.
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(100))
+    ticket: Mapped[dict[str, Any] | None]
+    ticket_state: Mapped[str | None] = mapped_column(String(100))
+    sender: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(500))
+    # Each item it changed or looked at: id, key, project, the changes and the events recorded.
+    items: Mapped[list[Any]]
+    status_code: Mapped[int]
+    # The request's id, which the events it recorded carry too.
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,129 @@
+"""Inbound ticketing integrations and the record of their deliveries."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.models import INBOUND_OUTCOMES, PROVIDERS, VERIFICATIONS
+from app.schemas.common import name_field
+from app.services.inbound_payloads import MAP_TARGETS
+
+_SECRET = ma.fields.String(
+    validate=[
+        validate.Length(min=16, max=200),
+        validate.Regexp(r"^[\x21-\x7e]+$", error="Printable ASCII characters, no spaces."),
+    ],
+    metadata={
+        "description": "The shared secret, when the ticketing system makes it (Linear does); "
+        "made for you when absent. `whsec_…` for `generic`"
+    },
+)
+
+
+class IntegrationCreate(ma.Schema):
+    provider = ma.fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    name = name_field(120, required=True)
+    project_id = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={"description": "Only items of this project follow the tickets"},
+    )
+    status_map = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.Length(min=1, max=64)),
+        values=ma.fields.String(validate=validate.OneOf(MAP_TARGETS)),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "Provider states mapped to item statuses (or `ignore`), over the "
+            "defaults: GitHub close reasons and `reopened`, Jira status categories, Linear "
+            "state types; for `generic`, any status string"
+        },
+    )
+    verification = ma.fields.String(
+        validate=validate.OneOf(VERIFICATIONS),
+        metadata={
+            "description": "`signature` (default); `token` for Jira setups that cannot sign: "
+            "the secret is then sent as `?token=` in the URL"
+        },
+    )
+    secret = _SECRET
+
+    class Meta:
+        ordered = True
+
+
+class IntegrationOut(ma.Schema):
+    id = ma.fields.String()
+    provider = ma.fields.String(validate=validate.OneOf(PROVIDERS))
+    name = ma.fields.String()
+    project_id = ma.fields.String(allow_none=True)
+    status_map = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "The defaults with this integration's overrides"},
+    )
+    verification = ma.fields.String(validate=validate.OneOf(VERIFICATIONS))
+    inbound_url = ma.fields.String(
+        metadata={"description": "Where the ticketing system posts its webhooks", "format": "uri"}
+    )
+    previous_secret_expires_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "Until when the secret before the last rotation verifies too"},
+    )
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class IntegrationCreated(IntegrationOut):
+    """The integration as created: the only answer that holds its secret."""
+
+    secret = ma.fields.String(metadata={"description": "The shared secret, shown only this once"})
+
+
+class RotateRequest(ma.Schema):
+    secret = _SECRET
+
+
+class IntegrationSecretOut(ma.Schema):
+    secret = ma.fields.String(metadata={"description": "The new secret, shown once"})
+    previous_secret_expires_at = ma.fields.DateTime()
+
+
+class InboundItemOut(ma.Schema):
+    id = ma.fields.String()
+    key = ma.fields.String()
+    project_id = ma.fields.String()
+    status = ma.fields.String()
+    changes = ma.fields.Dict(
+        metadata={"description": "`{field: [before, after]}` of `status` and `ticket`"}
+    )
+
+
+class InboundDeliveryOut(ma.Schema):
+    id = ma.fields.String()
+    integration_id = ma.fields.String()
+    delivery_id = ma.fields.String(
+        metadata={"description": "The provider's delivery id (or `sha256:` of the body)"}
+    )
+    event = ma.fields.String(metadata={"description": "`issues.closed`, `jira:issue_updated`…"})
+    ticket = ma.fields.Dict(allow_none=True)
+    ticket_state = ma.fields.String(allow_none=True)
+    sender = ma.fields.String(allow_none=True)
+    outcome = ma.fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))
+    detail = ma.fields.String(metadata={"description": "What the delivery did, in words"})
+    items = ma.fields.List(ma.fields.Nested(InboundItemOut))
+    status_code = ma.fields.Integer(metadata={"description": "What the sender was answered"})
+    request_id = ma.fields.String(allow_none=True)
+    body_sha256 = ma.fields.String()
+    body_bytes = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+
+
+class InboundAnswer(InboundDeliveryOut):
+    duplicate = ma.fields.Boolean(
+        metadata={"description": "A redelivery: the first delivery's record, nothing done again"}
+    )
+
+
+class InboundDeliveryQuery(ma.Schema):
+    outcome = ma.fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))

@@ -1,0 +1,320 @@
+"""Inbound deliveries: a ticketing system tells us a ticket changed, and the items linked to it
+follow, as ordinary item changes (ETag, events with `source`, outgoing webhooks).
+
+A delivery is verified (`inbound_signatures`) before its body is read (`inbound_payloads`),
+then recorded once per provider delivery id: a redelivery finds its record and changes
+nothing. Its items are those linked to the ticket (`owner/repo#12`, `PROJ-123`, `ENG-42`) in
+the integration's team (and project, if it has one), or, when none is, the item named by the
+marker line `checklist-item: <project slug>/<item key>` in the ticket's body, which is then
+linked to the ticket. Checklists are locked before their items change, like any item write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.config import Settings
+from app.errors import NotFound
+from app.models import ChecklistItem, InboundDelivery, Integration, Project, utcnow
+from app.services.checklist_documents import MARKER_PREFIX
+from app.services.checklist_items import update_item
+from app.services.context import Context
+from app.services.inbound_payloads import PROVIDER_NAMES, TicketNews, read
+from app.services.inbound_signatures import check_linear_timestamp, verify
+from app.services.integrations import status_map
+from app.services.locks import lock_checklists
+from app.services.waivers import expire_due_waivers
+
+# The provider's id of a delivery, the same on its redeliveries.
+DELIVERY_ID_HEADERS = {
+    "github": "X-GitHub-Delivery",
+    "jira": "X-Atlassian-Webhook-Identifier",
+    "linear": "Linear-Delivery",
+    "generic": "webhook-id",
+}
+# One ticket may be linked to several items; a delivery changes at most this many.
+MAX_ITEMS_PER_TICKET = 50
+_DELIVERY_ID = re.compile(r"[\x21-\x7e]{1,200}")
+_MARKER = re.compile(
+    rf"^[ \t]*{re.escape(MARKER_PREFIX.strip())}[ \t]*"
+    r"([a-z0-9]+(?:-[a-z0-9]+)*)/([A-Za-z0-9._+-]{1,200})[ \t]*\r?$",
+    re.MULTILINE,
+)
+_STATUS_CODES = {"applied": 200, "unchanged": 200, "ping": 200, "ignored": 202, "no_item": 202}
+
+
+def find_integration(session: Session, integration_id: str) -> Integration:
+    """The integration a delivery is posted to, of whichever team: 404 when there is none."""
+    integration = session.get(Integration, integration_id) if len(integration_id) <= 40 else None
+    if integration is None:
+        raise NotFound(f"No integration '{integration_id[:60]}'.")
+    return integration
+
+
+def receive(
+    session: Session,
+    settings: Settings,
+    integration: Integration,
+    request: InboundRequest,
+) -> tuple[InboundDelivery, bool]:
+    """Verify, read, record and act on one delivery; returns its record and whether it is a
+    redelivery (then nothing else happened)."""
+    now = utcnow()
+    verify(integration, request.headers, request.query, request.body, now)
+    news = read(integration.provider, request.headers, request.mimetype, request.body)
+    if integration.provider == "linear":
+        check_linear_timestamp(news.sent_at, settings.linear_timestamp_tolerance_seconds)
+    delivery_id = _delivery_id(integration.provider, request.headers, request.body)
+    existing = session.scalar(
+        select(InboundDelivery).where(
+            InboundDelivery.integration_id == integration.id,
+            InboundDelivery.delivery_id == delivery_id,
+        )
+    )
+    if existing is not None:
+        return existing, True
+    record = InboundDelivery(
+        team_id=integration.team_id,
+        integration_id=integration.id,
+        delivery_id=delivery_id,
+        event=news.event,
+        ticket=news.ticket,
+        ticket_state=news.state_label,
+        sender=news.sender,
+        outcome="ignored",
+        detail="",
+        items=[],
+        status_code=202,
+        request_id=request.request_id,
+        body_sha256=hashlib.sha256(request.body).hexdigest(),
+        body_bytes=len(request.body),
+        created_at=now,
+    )
+    # Claims the delivery id: a concurrent redelivery waits on this row, then finds it.
+    session.add(record)
+    session.flush()
+    ctx = Context(
+        actor=f"integration:{integration.id}", request_id=request.request_id, settings=settings
+    )
+    result = _act(session, ctx, integration, news)
+    record.outcome = result.outcome
+    record.detail = result.detail[:500]
+    record.items = result.items
+    record.status_code = _STATUS_CODES[result.outcome]
+    session.flush()
+    return record, False
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """What the HTTP layer hands over of a delivery: raw body, headers, query, media type."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    mimetype: str
+    request_id: str | None
+
+
+@dataclass
+class _Result:
+    outcome: str
+    detail: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _delivery_id(provider: str, headers: Mapping[str, str], body: bytes) -> str:
+    """The provider's delivery id; a digest of the body when it sends none (an identical body
+    is then the same delivery)."""
+    given = (headers.get(DELIVERY_ID_HEADERS[provider]) or "").strip()
+    if _DELIVERY_ID.fullmatch(given):
+        return given
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _act(session: Session, ctx: Context, integration: Integration, news: TicketNews) -> _Result:
+    name = PROVIDER_NAMES[integration.provider]
+    if news.action == "ping":
+        return _Result("ping", news.note or "A test delivery: the signature is right.")
+    if news.action == "ignore" or news.ticket is None:
+        return _Result("ignored", news.note or "Nothing to do.")
+    target: str | None = None
+    if news.action == "status":
+        target = status_map(integration).get(news.state or "")
+        if target is None or target == "ignore":
+            how = "is mapped to `ignore`" if target else "is not mapped to an item status"
+            return _Result(
+                "ignored",
+                f"{name} state `{news.state}` {how} (the integration's status_map).",
+            )
+    reason = _reason(integration.provider, news)
+    targets = _linked_items(session, ctx, integration, news.ticket)
+    by_marker = False
+    if not targets and news.action == "status":
+        targets, problem = _marked_item(session, ctx, integration, news)
+        by_marker = bool(targets)
+        if problem:
+            return _Result("no_item", problem)
+    if not targets:
+        ticket = f"{news.ticket['system']} ticket {news.ticket['key']}"
+        detail = f"No item is linked to {ticket}"
+        if news.action == "status":
+            detail += ", and its body has no `checklist-item:` line naming one"
+        return _Result("no_item", detail + ".")
+    applied = []
+    for project, checklist, item in targets:
+        data: dict[str, Any] = {}
+        if news.action == "unlink":
+            data = {"ticket": None}
+        elif target == "waived":
+            data = {
+                "status": "waived",
+                "waiver": {
+                    "reason": reason,
+                    "approved_by": _approver(name, news),
+                    "expires_on": None,
+                },
+            }
+        else:
+            data = {"status": target}
+        if by_marker:
+            data["ticket"] = news.ticket
+        if item.status == "obsolete":
+            data.pop("status", None)
+            data.pop("waiver", None)
+        elif item.status == target:
+            # Already so (a waiver given by a person keeps its own reason).
+            data.pop("status", None)
+            data.pop("waiver", None)
+        before = {"status": item.status, "ticket": item.ticket}
+        if data:
+            update_item(
+                session,
+                ctx,
+                project,
+                checklist,
+                item,
+                data,
+                source=integration.provider,
+                reason=reason,
+            )
+        after = {"status": item.status, "ticket": item.ticket}
+        changes = {f: [before[f], after[f]] for f in before if before[f] != after[f]}
+        applied.append(
+            {
+                "id": item.id,
+                "key": item.key,
+                "project_id": item.project_id,
+                "status": item.status,
+                "changes": changes,
+            }
+        )
+    changed = [entry for entry in applied if entry["changes"]]
+    outcome = "applied" if changed else "unchanged"
+    how = "linked by the marker line and " if by_marker else ""
+    if changed:
+        detail = f"{reason}: {len(changed)} item(s) {how}changed."
+    else:
+        detail = f"{reason}: the item(s) were already so (or obsolete)."
+    return _Result(outcome, detail, applied)
+
+
+def _reason(provider: str, news: TicketNews) -> str:
+    """Why the item changed, in the words the activity feed shows."""
+    assert news.ticket is not None
+    key = news.ticket["key"]
+    by = f" by {news.sender}" if news.sender else ""
+    if provider == "generic":
+        subject = f"Ticket {key} ({news.ticket['system']})"
+    else:
+        subject = f"{PROVIDER_NAMES[provider]} issue {key}"
+    if news.action == "unlink":
+        return f"{subject} was {news.note or 'removed'}{by}; the item is no longer linked to it"
+    if provider == "github":
+        text = f"{subject} was {news.state_label}{by}"
+    elif provider == "generic":
+        text = f"{subject} is now {news.state_label}{by}"
+    else:
+        text = f"{subject} moved to {news.state_label}{by}"
+    return f"{text} ({news.reason})" if news.reason else text
+
+
+def _approver(name: str, news: TicketNews) -> str:
+    return f"{news.sender} ({name})"[:200] if news.sender else name
+
+
+def _items_query(integration: Integration, ticket: Mapping[str, Any]) -> Any:
+    system = ChecklistItem.ticket["system"].as_string()
+    key = ChecklistItem.ticket["key"].as_string()
+    stmt = select(ChecklistItem).where(
+        ChecklistItem.team_id == integration.team_id,
+        system == ticket["system"],
+        # GitHub owners and repositories are case-insensitive; Jira and Linear keys are upper.
+        func.lower(key) == ticket["key"].lower(),
+    )
+    if integration.project_id is not None:
+        stmt = stmt.where(ChecklistItem.project_id == integration.project_id)
+    return stmt.order_by(ChecklistItem.id).limit(MAX_ITEMS_PER_TICKET)
+
+
+_Target = tuple[Project, Any, ChecklistItem]
+
+
+def _linked_items(
+    session: Session, ctx: Context, integration: Integration, ticket: Mapping[str, Any]
+) -> list[_Target]:
+    """The items linked to the ticket, read again under their checklists' locks."""
+    found = session.scalars(_items_query(integration, ticket)).all()
+    if not found:
+        return []
+    locked = lock_checklists(session, integration.team_id, {i.project_id for i in found})
+    checklists = {checklist.id: (project, checklist) for project, checklist in locked}
+    expire_due_waivers(session, ctx, [c for _, c in locked])
+    items = session.scalars(
+        _items_query(integration, ticket)
+        .where(ChecklistItem.checklist_id.in_(checklists))
+        .options(selectinload(ChecklistItem.owners))
+        .execution_options(populate_existing=True)
+    ).all()
+    return [(*checklists[item.checklist_id], item) for item in items]
+
+
+def _marked_item(
+    session: Session, ctx: Context, integration: Integration, news: TicketNews
+) -> tuple[list[_Target], str | None]:
+    """The item the ticket body's last marker line names, when it is linked to no ticket."""
+    markers = list(_MARKER.finditer(news.body or ""))
+    if not markers:
+        return [], None
+    slug, key = markers[-1].group(1), markers[-1].group(2)
+    stmt = select(Project.id).where(Project.team_id == integration.team_id, Project.slug == slug)
+    if integration.project_id is not None:
+        stmt = stmt.where(Project.id == integration.project_id)
+    project_id = session.scalar(stmt)
+    if project_id is None:
+        scope = " within the integration's project" if integration.project_id else ""
+        return [], f"The ticket's marker names project `{slug}`, which is not in this team{scope}."
+    locked = lock_checklists(session, integration.team_id, [project_id])
+    if not locked:
+        return [], f"The ticket's marker names project `{slug}`, which has no checklist."
+    project, checklist = locked[0]
+    expire_due_waivers(session, ctx, [checklist])
+    item = session.scalar(
+        select(ChecklistItem)
+        .where(ChecklistItem.checklist_id == checklist.id, ChecklistItem.key == key)
+        .options(selectinload(ChecklistItem.owners))
+        .execution_options(populate_existing=True)
+    )
+    if item is None:
+        return [], f"The ticket's marker names item `{slug}/{key}`, which does not exist."
+    if item.ticket is not None:
+        linked = f"{item.ticket.get('system')} {item.ticket.get('key')}"
+        return [], f"The ticket's marker names `{slug}/{key}`, which is linked to {linked}."
+    return [(project, checklist, item)], None

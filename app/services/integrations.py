@@ -1,0 +1,176 @@
+"""Inbound ticketing integrations: registration, secrets and the URL a ticketing system posts to."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound, ValidationFailed
+from app.models import Integration, Project, utcnow
+from app.services.context import Context
+from app.services.events import record_event
+from app.services.inbound_payloads import DEFAULT_STATUS_MAPS
+from app.services.webhook_signing import SECRET_PREFIX, new_secret
+
+# Secrets we make for HMAC providers: 32 random bytes, URL-safe (a Jira token goes in a URL).
+_SECRET_BYTES = 32
+
+
+def inbound_url(base_url: str, integration: Integration) -> str:
+    """Where the ticketing system posts: absolute, from `PUBLIC_BASE_URL`."""
+    return f"{base_url.rstrip('/')}/v1/inbound/{integration.id}"
+
+
+def status_map(integration: Integration) -> dict[str, str]:
+    """The provider's defaults with the integration's overrides."""
+    return {**DEFAULT_STATUS_MAPS[integration.provider], **integration.status_map}
+
+
+def integration_snapshot(integration: Integration, base_url: str) -> dict[str, Any]:
+    """What events say of an integration: never its secrets."""
+    return {
+        "id": integration.id,
+        "provider": integration.provider,
+        "name": integration.name,
+        "project_id": integration.project_id,
+        "verification": integration.verification,
+        "status_map": status_map(integration),
+        "inbound_url": inbound_url(base_url, integration),
+    }
+
+
+def get_integration(
+    session: Session, team_id: str, integration_id: str, *, lock: bool = False
+) -> Integration:
+    stmt = select(Integration).where(
+        Integration.team_id == team_id, Integration.id == integration_id
+    )
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    integration = session.scalar(stmt)
+    if integration is None:
+        raise NotFound(f"No integration '{integration_id}' in this team.")
+    return integration
+
+
+def _check(session: Session, team_id: str, data: Mapping[str, Any]) -> None:
+    """Every problem of an integration's settings at once, each naming its field."""
+    errors: dict[str, list[str]] = {}
+    provider = data["provider"]
+    if data.get("verification") == "token" and provider != "jira":
+        errors["verification"] = [
+            "Only Jira integrations may use token verification; the others sign every delivery."
+        ]
+    overrides = data.get("status_map") or {}
+    known = DEFAULT_STATUS_MAPS[provider]
+    if provider != "generic":
+        for state in overrides:
+            if state not in known:
+                errors[f"status_map.{state}"] = [
+                    f"Not a {provider} state; the states are: {', '.join(known)}."
+                ]
+    if "secret" in data and (problem := _secret_problem(provider, data["secret"])):
+        errors["secret"] = [problem]
+    if data.get("project_id") is not None:
+        found = session.scalar(
+            select(Project.id).where(Project.team_id == team_id, Project.id == data["project_id"])
+        )
+        if found is None:
+            errors["project_id"] = [f"No project '{data['project_id']}' in this team."]
+    if errors:
+        raise ValidationFailed("The integration's settings are not valid.", errors=errors)
+
+
+def _secret_problem(provider: str, secret: str) -> str | None:
+    """Why a given secret cannot be used (Standard Webhooks secrets have a format)."""
+    if provider != "generic":
+        return None
+    problem = "A Standard Webhooks secret is `whsec_` and the base64 of 24 to 64 random bytes."
+    if not secret.startswith(SECRET_PREFIX):
+        return problem
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except ValueError:  # binascii.Error
+        return problem
+    return None if 24 <= len(key) <= 64 else problem
+
+
+def _new_secret(provider: str) -> str:
+    if provider == "generic":
+        return new_secret()
+    return secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def create_integration(
+    session: Session, ctx: Context, team_id: str, data: Mapping[str, Any]
+) -> tuple[Integration, str]:
+    """Register an integration; returns it and its secret (given, or made here), which the
+    caller shows this once."""
+    _check(session, team_id, data)
+    secret = data.get("secret") or _new_secret(data["provider"])
+    integration = Integration(
+        team_id=team_id,
+        provider=data["provider"],
+        name=data["name"],
+        project_id=data.get("project_id"),
+        status_map=dict(data.get("status_map") or {}),
+        verification=data.get("verification", "signature"),
+        secret=secret,
+    )
+    session.add(integration)
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        team_id,
+        "integration.created",
+        {"integration": integration_snapshot(integration, ctx.settings.public_base_url)},
+    )
+    session.flush()
+    return integration, secret
+
+
+def delete_integration(session: Session, ctx: Context, integration: Integration) -> None:
+    """Remove an integration with its delivery record; its URL answers 404 from now on."""
+    record_event(
+        session,
+        ctx,
+        integration.team_id,
+        "integration.deleted",
+        {"integration": integration_snapshot(integration, ctx.settings.public_base_url)},
+    )
+    session.delete(integration)
+    session.flush()
+
+
+def rotate_secret(
+    session: Session, ctx: Context, integration: Integration, secret: str | None = None
+) -> str:
+    """A new secret (given, e.g. the one Linear shows, or made here), returned this once; the
+    current one still verifies for the grace period, while the sender is updated."""
+    if secret is not None and (problem := _secret_problem(integration.provider, secret)):
+        raise ValidationFailed("The secret is not valid.", errors={"secret": [problem]})
+    secret = secret or _new_secret(integration.provider)
+    integration.previous_secret = integration.secret
+    integration.previous_secret_expires_at = utcnow() + timedelta(
+        seconds=ctx.settings.webhook_secret_grace_seconds
+    )
+    integration.secret = secret
+    record_event(
+        session,
+        ctx,
+        integration.team_id,
+        "integration.secret_rotated",
+        {
+            "integration": integration_snapshot(integration, ctx.settings.public_base_url),
+            "previous_secret_expires_at": integration.previous_secret_expires_at.isoformat(),
+        },
+    )
+    session.flush()
+    return secret
