@@ -141,7 +141,10 @@ def _url(value: Any) -> str | None:
     found = text(value, _URL_MAX + 1)
     if found is None or len(found) > _URL_MAX or any(c.isspace() for c in found):
         return None
-    parts = urlsplit(found)
+    try:
+        parts = urlsplit(found)
+    except ValueError:  # a malformed IPv6 host
+        return None
     return found if parts.scheme in ("http", "https") and parts.netloc else None
 
 

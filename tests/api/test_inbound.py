@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 from typing import Any
 
 import pytest
@@ -761,3 +763,53 @@ def test_after_a_rotation_both_secrets_verify_during_the_grace_period(api, clien
 
     assert old.status_code == 200, old.json
     assert new.status_code == 200, new.json
+
+
+# --------------------------------------------------------------------------- at once
+
+
+def _at_once(app, deliveries):
+    """POST `(path, body, headers)` deliveries together, each from its own client and thread."""
+    barrier = Barrier(len(deliveries))
+
+    def send(delivery):
+        path, body, headers = delivery
+        client = app.test_client()
+        barrier.wait()
+        return client.post(path, data=body, headers=headers)
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        return list(pool.map(send, deliveries))
+
+
+def test_a_delivery_and_its_redeliveries_racing_change_the_item_once(app, api, project):
+    integration = create_integration(api, "github")
+    link(api, project, {"system": "github", "key": "acme/app#12"})
+    body = encode(github_issue("closed"))
+    headers = github_headers(integration["secret"], body, delivery="raced-delivery")
+    path = f"/v1/inbound/{integration['id']}"
+
+    responses = _at_once(app, [(path, body, headers)] * 4)
+
+    assert [r.status_code for r in responses] == [200] * 4, [r.json for r in responses]
+    assert sum(r.json["duplicate"] is False for r in responses) == 1
+    assert len({r.json["id"] for r in responses}) == 1
+    assert len(events_of(api, type="checklist.item.status_changed")) == 1
+    assert item(api, project).json["status"] == "done"
+
+
+def test_deliveries_of_several_tickets_at_once_all_apply(app, api, project):
+    integration = create_integration(api, "github")
+    keys = [KEY, OTHER_KEY, "data-scientist.develop-algorithms-and-models"]
+    for number, key in enumerate(keys, start=1):
+        link(api, project, {"system": "github", "key": f"acme/app#{number}"}, key=key)
+    path = f"/v1/inbound/{integration['id']}"
+    deliveries = []
+    for number in range(1, len(keys) + 1):
+        body = encode(github_issue("closed", number=number))
+        deliveries.append((path, body, github_headers(integration["secret"], body)))
+
+    responses = _at_once(app, deliveries)
+
+    assert [r.status_code for r in responses] == [200] * len(keys)
+    assert all(item(api, project, key).json["status"] == "done" for key in keys)
