@@ -50,6 +50,17 @@ _MARKER = re.compile(
 _STATUS_CODES = {"applied": 200, "unchanged": 200, "ping": 200, "ignored": 202, "no_item": 202}
 
 
+@dataclass(frozen=True)
+class InboundRequest:
+    """What the HTTP layer hands over of a delivery: raw body, headers, query, media type."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    mimetype: str
+    request_id: str | None
+
+
 def find_integration(session: Session, integration_id: str) -> Integration:
     """The integration a delivery is posted to, of whichever team: 404 when there is none."""
     integration = session.get(Integration, integration_id) if len(integration_id) <= 40 else None
@@ -110,17 +121,6 @@ def receive(
     record.status_code = _STATUS_CODES[result.outcome]
     session.flush()
     return record, False
-
-
-@dataclass(frozen=True)
-class InboundRequest:
-    """What the HTTP layer hands over of a delivery: raw body, headers, query, media type."""
-
-    body: bytes
-    headers: Mapping[str, str]
-    query: Mapping[str, str]
-    mimetype: str
-    request_id: str | None
 
 
 @dataclass
