@@ -213,9 +213,7 @@ def dev_command(host: str, port: int) -> None:
         "DATABASE_URL": current_app.config["SQLALCHEMY_DATABASE_URI"],
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "webhooks", "worker"], env=env
-    )
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "webhooks", "worker"], env=env)
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
             sys.executable,

@@ -101,6 +101,8 @@ class Settings:
     webhook_disable_after_seconds: int
     webhook_secret_grace_seconds: int
     webhook_worker_concurrency: int
+    webhook_endpoint_concurrency: int
+    webhook_lease_seconds: int
     webhook_poll_seconds: float
     # Where clients reach the service: the absolute links in events and webhooks start here.
     public_base_url: str
@@ -130,6 +132,8 @@ class Settings:
             webhook_disable_after_seconds=_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600),
             webhook_secret_grace_seconds=_int("WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600),
             webhook_worker_concurrency=_int("WEBHOOK_WORKER_CONCURRENCY", 16),
+            webhook_endpoint_concurrency=_int("WEBHOOK_ENDPOINT_CONCURRENCY", 8),
+            webhook_lease_seconds=_int("WEBHOOK_LEASE_SECONDS", 75),
             webhook_poll_seconds=_float("WEBHOOK_POLL_SECONDS", 0.25),
             public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
             linear_timestamp_tolerance_seconds=_int("LINEAR_TIMESTAMP_TOLERANCE_SECONDS", 60),

@@ -93,8 +93,8 @@ class WebhookUpdate(ma.Schema):
     headers = HeaderMap()
     enabled = ma.fields.Boolean(
         metadata={
-            "description": "false pauses deliveries; true resumes (and clears why the "
-            "endpoint was disabled)"
+            "description": "false pauses the endpoint (what it misses is kept dead for "
+            "`recover`); true resumes it and clears why it was disabled"
         }
     )
 

@@ -16,14 +16,15 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import case, func, insert, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -95,36 +96,60 @@ class DeliveryWorker:
         sender: WebhookSender | None = None,
         *,
         worker_id: str | None = None,
-        batch_size: int = 100,
     ) -> None:
         self.session = session
         self.settings = settings
-        self.sender = sender or WebhookSender.from_settings(settings, user_agent=USER_AGENT)
+        self.sender = sender or WebhookSender.from_settings(
+            settings,
+            user_agent=USER_AGENT,
+            max_keepalive_per_endpoint=settings.webhook_endpoint_concurrency,
+        )
         self.worker_id = worker_id or f"worker-{secrets.token_hex(6)}"
-        self.batch_size = batch_size
-        self.lease = timedelta(seconds=settings.webhook_timeout + 60)
-        self.pool = ThreadPoolExecutor(settings.webhook_worker_concurrency)
+        self.concurrency = settings.webhook_worker_concurrency
+        # An attempt ends within the timeout; the lease outlasts it, so no other worker takes
+        # a delivery over while it is being sent.
+        self.lease = timedelta(
+            seconds=max(settings.webhook_lease_seconds, settings.webhook_timeout + 5)
+        )
+        self.pool = ThreadPoolExecutor(self.concurrency)
         self.ctx = Context(SYSTEM, settings=settings)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.sender.close()
 
-    def run_once(self) -> int:
-        """Send every delivery that is due now; the number of attempts made."""
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Send every delivery that is due now; the number of attempts made.
+
+        Attempts flow rather than go in rounds: whenever attempts end, their outcomes are
+        recorded and more deliveries are claimed for the free threads, so a slow receiver
+        holds only its own threads, at most `WEBHOOK_ENDPOINT_CONCURRENCY` of them.
+        """
+        in_flight: dict[Future[tuple[datetime, SendResult]], Claimed] = {}
         made = 0
-        while claimed := self.claim():
-            results = list(self.pool.map(self.send, claimed))
-            self.record(claimed, results)
-            made += len(claimed)
-        return made
+        while True:
+            free = self.concurrency - len(in_flight)
+            if free > 0 and not (stop and stop.is_set()):
+                busy = Counter(delivery.endpoint_id for delivery in in_flight.values())
+                for delivery in self.claim(free, busy):
+                    in_flight[self.pool.submit(self.send, delivery)] = delivery
+            if not in_flight:
+                return made
+            # Looking again now and then for new work while attempts are under way.
+            done, _ = wait(
+                in_flight, timeout=self.settings.webhook_poll_seconds, return_when=FIRST_COMPLETED
+            )
+            if done:
+                finished = [(in_flight.pop(future), *future.result()) for future in done]
+                self.record(finished)
+                made += len(finished)
 
     def run(self, stop: threading.Event, wake_ups: WakeUps) -> None:
         """Deliver until `stop` is set, sleeping between rounds until the next delivery is due
         or a new one is committed."""
         while not stop.is_set():
             try:
-                self.run_once()
+                self.run_once(stop)
                 pause = self.seconds_until_next_due()
             except Exception:  # a database outage must not end the worker
                 log.exception("delivery round failed")
@@ -133,34 +158,61 @@ class DeliveryWorker:
             if not stop.is_set():
                 wake_ups.wait(pause)
 
+    def _claimable(self, now: datetime) -> list[Any]:
+        """What makes a delivery this worker's to take: due, its endpoint enabled, and no
+        other worker's lease on it."""
+        return [
+            text(DUE_PREDICATE),
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+            WebhookEndpoint.enabled.is_(True),
+        ]
+
     def seconds_until_next_due(self) -> float:
-        """Until the earliest scheduled attempt (an hour when nothing is scheduled)."""
+        """Until this worker could next claim something: the earliest scheduled attempt, or
+        the end of another worker's lease (an hour when nothing is waiting)."""
+        ready = case(
+            (
+                WebhookDelivery.lease_until > WebhookDelivery.next_attempt_at,
+                WebhookDelivery.lease_until,
+            ),
+            else_=WebhookDelivery.next_attempt_at,
+        )
         next_due = self.session.scalar(
-            select(func.min(WebhookDelivery.next_attempt_at)).where(text(DUE_PREDICATE))
+            select(func.min(ready))
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(text(DUE_PREDICATE), WebhookEndpoint.enabled.is_(True))
         )
         self.session.commit()
         if next_due is None:
             return 3600.0
         return max(0.0, (next_due - utcnow()).total_seconds())
 
-    def claim(self) -> list[Claimed]:
-        """Lease a batch of due deliveries of enabled endpoints to this worker."""
+    def claim(self, limit: int, busy: Mapping[str, int] | None = None) -> list[Claimed]:
+        """Lease up to `limit` due deliveries to this worker, oldest first, at most
+        `WEBHOOK_ENDPOINT_CONCURRENCY` per endpoint counting the `busy` ones in flight."""
         session = self.session
         now = utcnow()
+        cap = self.settings.webhook_endpoint_concurrency
+        busy = busy or {}
         due = (
-            select(WebhookDelivery.id)
+            select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(
-                text(DUE_PREDICATE),
-                WebhookDelivery.next_attempt_at <= now,
-                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-                WebhookEndpoint.enabled.is_(True),
-            )
+            .where(*self._claimable(now))
             .order_by(WebhookDelivery.next_attempt_at)
-            .limit(self.batch_size)
+            .limit(limit)
             .with_for_update(of=WebhookDelivery, skip_locked=True)
         )
-        ids = list(session.scalars(due))
+        full = [endpoint_id for endpoint_id, n in busy.items() if n >= cap]
+        if full:
+            due = due.where(WebhookDelivery.endpoint_id.not_in(full))
+        taken = Counter(busy)
+        ids = []
+        for delivery_id, endpoint_id in session.execute(due):
+            # The rest stay where they are: their row locks end with this transaction.
+            if taken[endpoint_id] < cap:
+                taken[endpoint_id] += 1
+                ids.append(delivery_id)
         if not ids:
             session.commit()
             return []
@@ -174,12 +226,15 @@ class DeliveryWorker:
             select(WebhookDelivery, WebhookEndpoint)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(WebhookDelivery.id.in_(ids))
+            .order_by(WebhookDelivery.next_attempt_at)
         ).all()
         claimed = [_claimed(delivery, endpoint, now) for delivery, endpoint in rows]
         session.commit()
         return claimed
 
-    def send(self, delivery: Claimed) -> SendResult:
+    def send(self, delivery: Claimed) -> tuple[datetime, SendResult]:
+        """One signed attempt; when it started, and how it went (never raises)."""
+        started = utcnow()
         timestamp = int(time.time())
         headers = {
             **delivery.headers,
@@ -190,34 +245,44 @@ class DeliveryWorker:
                 delivery.signing_secrets, delivery.message_id, timestamp, delivery.body
             ),
         }
-        return self.sender.send(delivery.endpoint_id, delivery.url, headers, delivery.body)
+        return started, self.sender.send(delivery.endpoint_id, delivery.url, headers, delivery.body)
 
-    def record(self, claimed: Sequence[Claimed], results: Sequence[SendResult]) -> None:
-        """Write each attempt and its delivery's new state, then what the round says of each
+    def record(self, finished: Sequence[tuple[Claimed, datetime, SendResult]]) -> None:
+        """Write each attempt and its delivery's new state, then what they say of each
         endpoint, in one transaction. A delivery whose lease this worker lost (its endpoint
-        was deleted, or it ran past the lease) is left to whoever holds it now."""
+        was deleted) is left to whoever holds it now."""
         session = self.session
         now = utcnow()
         attempts = []
         outcomes: dict[str, str] = {}
-        for delivery, result in zip(claimed, results, strict=True):
+        for delivery, started, result in finished:
+            mine = (
+                WebhookDelivery.id == delivery.id,
+                WebhookDelivery.leased_by == self.worker_id,
+            )
             held = session.execute(
                 update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == delivery.id,
-                    WebhookDelivery.leased_by == self.worker_id,
-                )
+                .where(*mine, text(DUE_PREDICATE))
                 .values(**self._outcome(delivery, result, now))
                 .execution_options(synchronize_session=False)
             )
             if held.rowcount == 0:
-                log.warning("lease of %s lost before its outcome was recorded", delivery.id)
-                continue
+                # Ended meanwhile (its endpoint was disabled: dead): the attempt is logged, the
+                # delivery keeps its state. Or gone, with its endpoint: nothing to log.
+                held = session.execute(
+                    update(WebhookDelivery)
+                    .where(*mine)
+                    .values(lease_until=None, leased_by=None, attempts=delivery.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if held.rowcount == 0:
+                    log.warning("delivery %s ended before its outcome was recorded", delivery.id)
+                    continue
             attempts.append(
                 {
                     "id": new_id(WebhookAttempt.id_prefix),
                     "delivery_id": delivery.id,
-                    "attempted_at": now,
+                    "attempted_at": started,
                     "status_code": result.status_code,
                     "latency_ms": round(result.latency_ms),
                     "error": _describe(result),
@@ -275,9 +340,11 @@ class WakeUps:
         if self.connection is None:
             self.stop.wait(min(seconds, self.poll_seconds))
             return
-        timeout = max(0.0, min(seconds, self.LISTENING_MAX_WAIT))
-        for _ in self.connection.notifies(timeout=timeout, stop_after=1):
-            pass
+        deadline = time.monotonic() + max(0.0, min(seconds, self.LISTENING_MAX_WAIT))
+        # In slices, so that a stop request is seen within a fraction of a second.
+        while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            for _ in self.connection.notifies(timeout=min(left, 0.25), stop_after=1):
+                return
 
     def close(self) -> None:
         if self.connection is not None:

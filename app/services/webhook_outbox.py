@@ -49,16 +49,16 @@ def _fan_out(session: Session) -> None:
     if not events:
         return
     session.flush()
+    # Disabled endpoints get their deliveries too, born dead: nothing is sent to them, and
+    # `recover` brings back what happened while they were off once they are enabled again.
     endpoints = session.execute(
         select(
             WebhookEndpoint.id,
             WebhookEndpoint.team_id,
             WebhookEndpoint.event_types,
             WebhookEndpoint.project_id,
-        ).where(
-            WebhookEndpoint.team_id.in_({e.team_id for e in events}),
-            WebhookEndpoint.enabled.is_(True),
-        )
+            WebhookEndpoint.enabled,
+        ).where(WebhookEndpoint.team_id.in_({e.team_id for e in events}))
     ).all()
     if not endpoints:
         return
@@ -72,9 +72,10 @@ def _fan_out(session: Session) -> None:
             "message_id": event.id,
             "event_type": event.type,
             "body": message_body(event.type, event.created_at.isoformat(), event.payload),
-            "status": "pending",
+            "status": "pending" if endpoint.enabled else "dead",
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": now if endpoint.enabled else None,
+            "last_error": None if endpoint.enabled else "endpoint disabled",
             "created_at": now,
             "updated_at": now,
         }
@@ -84,7 +85,8 @@ def _fan_out(session: Session) -> None:
     ]
     if rows:
         session.execute(insert(WebhookDelivery.__table__), rows)
-        notify_workers(session)
+        if any(row["status"] == "pending" for row in rows):
+            notify_workers(session)
 
 
 def notify_workers(session: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -224,10 +225,15 @@ def retry_delivery(
     """Send a delivery again now, with the same `webhook-id`: one more attempt for a dead one,
     the next attempt brought forward for one still retrying."""
     _ensure_enabled(endpoint)
-    if delivery.status == "succeeded" or delivery.status == "dead":
+    now = utcnow()
+    if delivery.lease_until is not None and delivery.lease_until > now:
+        raise Conflict(
+            "An attempt of this delivery is under way; see its outcome in the log, then retry.",
+            headers={"Retry-After": str(math.ceil((delivery.lease_until - now).total_seconds()))},
+        )
+    if delivery.status in ("succeeded", "dead"):
         delivery.status = "pending"
-    delivery.next_attempt_at = utcnow()
-    delivery.lease_until = delivery.leased_by = None
+    delivery.next_attempt_at = now
     session.flush()
     notify_workers(session)
     return delivery
