@@ -54,8 +54,20 @@ def update_item(
     waiver = item.waiver
     if "waiver" in data:
         waiver = _waiver_value(data["waiver"])
-        if waiver is not None and "status" not in data:
-            status = "waived"
+        if waiver is not None and status != "waived" and "status" in data:
+            raise ValidationFailed(
+                f"A waiver waives the item: it cannot go with the status '{status}'.",
+                errors={
+                    "waiver": ["Given with a status other than waived."],
+                    "status": ["Must be waived (or left out) when a waiver is given."],
+                },
+            )
+        if "status" not in data:
+            # A waiver given waives the item; `"waiver": null` lifts it, reopening the item.
+            if waiver is not None:
+                status = "waived"
+            elif item.status == "waived":
+                status = "open"
     if status == "waived" and not waiver:
         raise ValidationFailed(
             "Waiving an item needs a reason.",

@@ -710,3 +710,28 @@ def test_text_that_would_start_a_marker_line_is_escaped_so_only_the_last_line_is
     assert [line for line in lines if line.lower().startswith(MARKER_PREFIX)] == [
         "checklist-item: clinic-notes/staffing.too-many-roles.per_x"
     ]
+
+
+def test_a_null_waiver_lifts_the_waiver_and_reopens_the_item(api):
+    project, _ = staffed_project(api)
+    generate(api, project, 201)
+    key = "data-scientist.collect-and-preprocess-data"
+    patch_item(api, project, key, {"waiver": {"reason": "Covered by the vendor"}})
+
+    response = patch_item(api, project, key, {"waiver": None})
+
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "open"
+    assert response.json["waiver"] is None
+
+
+def test_a_waiver_with_another_status_is_refused_naming_both(api):
+    project, _ = staffed_project(api)
+    generate(api, project, 201)
+    key = "data-scientist.collect-and-preprocess-data"
+
+    response = patch_item(api, project, key, {"status": "done", "waiver": {"reason": "x"}})
+
+    errors = assert_problem(response, 422)["errors"]
+    assert {"waiver", "status"} <= set(errors)
+    assert items_by_key(read_checklist(api, project))[key]["status"] == "open"
