@@ -150,8 +150,10 @@ def _curl_examples(base: str, token: str) -> str:
     preview = (
         '{"project": {"name": "Clinic notes", "application": "healthcare-solutions",'
         ' "traits": {"handles_personal_data": true}},'
-        ' "staffing": [{"role": "data-scientist", "person": {"name": "Ada Lovelace"}},'
-        ' {"role": "ai-ethicist", "person": {"name": "Ada Lovelace"}}]}'
+        ' "assignments": [{"role": "data-scientist",'
+        ' "person": {"name": "Ada Lovelace", "email": "ada@example.com"}},'
+        ' {"role": "ai-ethicist",'
+        ' "person": {"name": "Ada Lovelace", "email": "ada@example.com"}}]}'
     )
     project = (
         '{"name": "Support assistant", "application": "content-creation",'

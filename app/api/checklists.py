@@ -163,9 +163,14 @@ class PreviewView(MethodView):
     @preview_blp.response(200, ChecklistOut)
     @formats(preview_blp)
     def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
-        """A checklist for a project and staffing given in the body; nothing is stored"""
+        """A checklist for a project and its `assignments` (the staffing PUT's shape and
+        rules) given in the body; nothing is stored"""
         fmt = negotiate_format()
         doc = preview.preview_document(
-            current_catalog(db.session), data, current_context().settings
+            db.session,
+            current_team().id,
+            current_catalog(db.session),
+            data,
+            current_context().settings,
         )
         return formatted_response(render(doc, fmt), fmt)

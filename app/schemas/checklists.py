@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from app.models import ITEM_STATUSES
-from app.schemas.common import KEY, Handles, name_field
-from app.schemas.projects import Traits
+from app.schemas.common import KEY, name_field
+from app.schemas.projects import AssignmentCreate, Traits
 from app.services.checklist_generator import KINDS
 
 SETTABLE_STATUSES = ("open", "in_progress", "done", "waived")
@@ -121,21 +122,6 @@ class ChecklistOut(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ItemOut))
 
 
-class PreviewPerson(ma.Schema):
-    name = name_field(120, required=True)
-    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
-    handles = ma.fields.Nested(Handles)
-
-
-class PreviewAssignment(ma.Schema):
-    role = ma.fields.String(required=True, validate=[validate.Length(max=80), KEY])
-    person = ma.fields.Nested(PreviewPerson, required=True)
-    allocation = ma.fields.Integer(
-        strict=True, allow_none=True, validate=validate.Range(min=0, max=100)
-    )
-    lead = ma.fields.Boolean(load_default=False)
-
-
 class PreviewProject(ma.Schema):
     name = name_field(200, load_default="Preview")
     application = ma.fields.String(required=True, validate=[validate.Length(max=40), KEY])
@@ -143,10 +129,29 @@ class PreviewProject(ma.Schema):
 
 
 class PreviewRequest(ma.Schema):
+    """A project and its staffing: `assignments` has the staffing PUT's shape and rules."""
+
     project = ma.fields.Nested(PreviewProject, required=True)
-    staffing = ma.fields.List(
-        ma.fields.Nested(PreviewAssignment), load_default=list, validate=validate.Length(max=1000)
+    assignments = ma.fields.List(
+        ma.fields.Nested(AssignmentCreate),
+        load_default=list,
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "As in PUT /v1/projects/{p}/assignments (`staffing` is "
+            "accepted as its former name)"
+        },
     )
+
+    @ma.pre_load
+    def former_name(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and "staffing" in data:
+            if "assignments" in data:
+                raise ma.ValidationError(
+                    "Give `assignments` (or its former name `staffing`), not both.", "staffing"
+                )
+            data = {**data, "assignments": data["staffing"]}
+            del data["staffing"]
+        return data
 
 
 class RoleCoverageOut(ma.Schema):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from app.catalog import TRAITS, Catalog
 from app.config import Settings
+from app.errors import ValidationFailed
+from app.models import Person
 from app.services.catalog import check_keys
 from app.services.checklist_generator import (
     Member,
@@ -14,31 +20,68 @@ from app.services.checklist_generator import (
     generate_checklist,
     summarize,
 )
-from app.services.checklists import generator_settings
-from app.services.teams import slugify
+from app.services.checklists import generator_settings, member_of
 
 
-def _member(person: dict[str, Any]) -> Member:
-    # People in a preview have no id: the email, else the name, stands for them.
-    email = (person.get("email") or "").strip().lower() or None
-    ref = email or slugify(person["name"], "person")
-    handles = tuple(sorted((k, v) for k, v in (person.get("handles") or {}).items() if v))
-    return Member(ref, person["name"].strip(), email, handles)
+def _staffing(
+    session: Session, team_id: str, entries: Sequence[dict[str, Any]]
+) -> list[StaffingEntry]:
+    """The staffing PUT's rules, nothing written: people by `person_id`, or inline, found in
+    the directory by email (else standing for themselves, their email as their id); unknown
+    ids and a person given the same role twice are refused, naming each entry."""
+    ids = {e["person_id"] for e in entries if "person_id" in e}
+    emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
+    directory = {
+        key: person
+        for person in session.scalars(
+            select(Person).where(
+                Person.team_id == team_id, or_(Person.id.in_(ids), Person.email.in_(emails))
+            )
+        )
+        for key in (person.id, person.email)
+    }
+    errors: dict[str, list[str]] = {}
+    staffing: list[StaffingEntry] = []
+    seen: set[tuple[str, str]] = set()
+    for index, entry in enumerate(entries):
+        if "person_id" in entry:
+            person = directory.get(entry["person_id"])
+            if person is None:
+                errors[f"assignments.{index}.person_id"] = ["No such person in this team."]
+                continue
+            member = member_of(person)
+        else:
+            inline = entry["person"]
+            email = inline["email"].strip().lower()
+            found = directory.get(email)
+            handles = tuple(sorted((k, v) for k, v in (inline.get("handles") or {}).items() if v))
+            member = (
+                member_of(found) if found else Member(email, inline["name"].strip(), email, handles)
+            )
+        if (member.ref, entry["role"]) in seen:
+            errors[f"assignments.{index}"] = ["Duplicate person and role."]
+            continue
+        seen.add((member.ref, entry["role"]))
+        staffing.append(
+            StaffingEntry(member, entry["role"], entry.get("allocation"), entry.get("lead", False))
+        )
+    if errors:
+        raise ValidationFailed("Some assignments cannot be previewed.", errors=errors)
+    return staffing
 
 
-def preview_document(catalog: Catalog, data: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def preview_document(
+    session: Session, team_id: str, catalog: Catalog, data: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
     """The checklist document of a project that is not stored: every item `open`."""
     check_keys(
         catalog,
         applications={"project.application": data["project"]["application"]},
-        roles={f"staffing.{i}.role": e["role"] for i, e in enumerate(data["staffing"])},
+        roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(data["assignments"])},
     )
     project = data["project"]
     traits = frozenset(t for t in TRAITS if project.get("traits", {}).get(t))
-    entries = [
-        StaffingEntry(_member(e["person"]), e["role"], e.get("allocation"), e.get("lead", False))
-        for e in data["staffing"]
-    ]
+    entries = _staffing(session, team_id, data["assignments"])
     generated = generate_checklist(
         catalog,
         ProjectFacts(project["application"], traits),

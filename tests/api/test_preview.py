@@ -15,7 +15,7 @@ from checklist_support import (
     items_by_key,
     staffed_project,
 )
-from factories import assert_problem
+from factories import assert_problem, create_person
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -31,15 +31,26 @@ FORMATS = {
 
 
 def _body(**project):
-    """A content-creation project with the five key roles, people given by name only."""
+    """A content-creation project with the five key roles, people given inline."""
     return {
         "project": {"name": "Launch Blog", "application": "content-creation", **project},
-        "staffing": [
-            {"role": "data-scientist", "person": {"name": "Ada"}, "allocation": 50},
-            {"role": "machine-learning-engineer", "person": {"name": "Linus"}},
+        "assignments": [
+            {
+                "role": "data-scientist",
+                "person": {"name": "Ada", "email": "ada@example.com"},
+                "allocation": 50,
+            },
+            {
+                "role": "machine-learning-engineer",
+                "person": {"name": "Linus", "email": "linus@example.com"},
+            },
             {"role": "ai-ethicist", "person": {"name": "Eve", "email": "eve@example.com"}},
-            {"role": "ux-designer", "person": {"name": "Una"}},
-            {"role": "content-curator", "person": {"name": "Cleo"}, "lead": True},
+            {"role": "ux-designer", "person": {"name": "Una", "email": "una@example.com"}},
+            {
+                "role": "content-curator",
+                "person": {"name": "Cleo", "email": "cleo@example.com"},
+                "lead": True,
+            },
         ],
     }
 
@@ -65,7 +76,7 @@ def test_a_preview_is_a_checklist_for_the_staffing_in_the_body(api):
     for role, keys in CORE_RESPONSIBILITIES.items():
         for key in keys:
             assert items[key]["roles"] == [role]
-    for role, entry in zip(KEY_ROLES, _body()["staffing"], strict=True):
+    for role, entry in zip(KEY_ROLES, _body()["assignments"], strict=True):
         assert entry["role"] == role
         owners = items[CORE_RESPONSIBILITIES[role][0]]["owners"]
         assert [o["name"] for o in owners] == [entry["person"]["name"]]
@@ -74,7 +85,7 @@ def test_a_preview_is_a_checklist_for_the_staffing_in_the_body(api):
         "Cleo",
     ]
     assert items["ai-ethicist.educate-teams"]["owners"][0]["email"] == "eve@example.com"
-    assert items["ux-designer.conduct-user-research"]["owners"][0]["email"] is None
+    assert items["ux-designer.conduct-user-research"]["owners"][0]["email"] == "una@example.com"
     assert "bias-and-fairness.review-generated-content" in items
     assert {i["status"] for i in doc["items"]} == {"open"}
     assert doc["summary"]["total"] == len(doc["items"])
@@ -99,7 +110,7 @@ def test_a_preview_matches_the_stored_checklist_of_the_same_project(api):
 def test_a_preview_reports_findings_for_the_people_it_names(api):
     body = {
         "project": {"application": "other"},
-        "staffing": [
+        "assignments": [
             {"role": "data-scientist", "person": {"name": "Sam", "email": "Sam@Example.com"}},
             {"role": "ai-ethicist", "person": {"name": "Sam", "email": "sam@example.com"}},
         ],
@@ -138,7 +149,8 @@ def test_one_curl_gives_a_markdown_checklist(api):
     response = api.post(
         PATH,
         data='{"project": {"name": "Demo", "application": "music-composition"},'
-        ' "staffing": [{"role": "data-scientist", "person": {"name": "Ada"}}]}',
+        ' "assignments": [{"role": "data-scientist",'
+        ' "person": {"name": "Ada", "email": "ada@example.com"}}]}',
         headers={"Content-Type": "application/json", "Accept": "text/markdown"},
     )
 
@@ -192,53 +204,75 @@ def test_a_preview_needs_an_api_key(client):
         (
             {
                 "project": {"application": "other"},
-                "staffing": [{"role": "wizard", "person": {"name": "Merlin"}}],
+                "assignments": [
+                    {"role": "wizard", "person": {"name": "Merlin", "email": "merlin@example.com"}}
+                ],
             },
-            {"staffing.0.role"},
+            {"assignments.0.role"},
         ),
         (
             {
                 "project": {"application": "space-travel"},
-                "staffing": [
-                    {"role": "data-scientist", "person": {"name": "Ada"}},
-                    {"role": "prompt-engineer", "person": {"name": "Pat"}},
+                "assignments": [
+                    {
+                        "role": "data-scientist",
+                        "person": {"name": "Ada", "email": "ada@example.com"},
+                    },
+                    {
+                        "role": "prompt-engineer",
+                        "person": {"name": "Pat", "email": "pat@example.com"},
+                    },
                 ],
             },
-            {"project.application", "staffing.1.role"},
+            {"project.application", "assignments.1.role"},
         ),
         ({"project": {"application": "Not A Key"}}, {"project.application"}),
-        ({"staffing": []}, {"project"}),
+        ({"assignments": []}, {"project"}),
         ({"project": {}}, {"project.application"}),
         (
-            {"project": {"application": "other"}, "staffing": [{"role": "data-scientist"}]},
-            {"staffing.0.person"},
+            {"project": {"application": "other"}, "assignments": [{"role": "data-scientist"}]},
+            {"assignments.0"},
         ),
         (
             {
                 "project": {"application": "other"},
-                "staffing": [{"role": "data-scientist", "person": {"name": "A", "email": "nope"}}],
-            },
-            {"staffing.0.person.email"},
-        ),
-        (
-            {
-                "project": {"application": "other"},
-                "staffing": [
-                    {"role": "data-scientist", "person": {"name": "A"}, "allocation": 150}
+                "assignments": [
+                    {"role": "data-scientist", "person": {"name": "A", "email": "nope"}}
                 ],
             },
-            {"staffing.0.allocation"},
+            {"assignments.0.person.email"},
+        ),
+        (
+            {
+                "project": {"application": "other"},
+                "assignments": [
+                    {
+                        "role": "data-scientist",
+                        "person": {"name": "A", "email": "a@example.com"},
+                        "allocation": 150,
+                    }
+                ],
+            },
+            {"assignments.0.allocation"},
         ),
         *[
             (
                 {
                     "project": {"application": "other"},
-                    "staffing": [
-                        {"role": "data-scientist", "person": {"name": "A"}, "allocation": 50},
-                        {"role": "ai-ethicist", "person": {"name": "B"}, "allocation": allocation},
+                    "assignments": [
+                        {
+                            "role": "data-scientist",
+                            "person": {"name": "A", "email": "a@example.com"},
+                            "allocation": 50,
+                        },
+                        {
+                            "role": "ai-ethicist",
+                            "person": {"name": "B", "email": "b@example.com"},
+                            "allocation": allocation,
+                        },
                     ],
                 },
-                {"staffing.1.allocation"},
+                {"assignments.1.allocation"},
             )
             # A whole percent: not cut to an integer, nor a float, a boolean or a string.
             for allocation in (1.5, 100.7, 50.0, True, "50")
@@ -260,3 +294,34 @@ def test_a_bad_preview_is_a_422_naming_each_bad_field(app, api, body, fields):
 def test_a_preview_in_a_format_we_cannot_produce_is_406(api):
     assert_problem(api.post(PATH, json=_body(), query_string={"format": "pdf"}), 406)
     assert_problem(api.post(PATH, json=_body(), headers={"Accept": "application/pdf"}), 406)
+
+
+def test_a_preview_takes_the_staffing_puts_shape_and_rules(api):
+    """`person_id` from the directory, inline people found by email, a pair given twice
+    refused, and `staffing` still accepted as the former name of `assignments`."""
+    ada = create_person(api, name="Ada Lovelace", email="ada@example.com")
+    body = {
+        "project": {"application": "other"},
+        "assignments": [
+            {"role": "data-scientist", "person_id": ada["id"]},
+            {"role": "ai-ethicist", "person": {"name": "A. L.", "email": "ADA@example.com"}},
+        ],
+    }
+
+    items = items_by_key(api.post(PATH, json=body).json)
+    former = api.post(PATH, json={"project": body["project"], "staffing": body["assignments"]})
+    twice = api.post(
+        PATH, json={**body, "assignments": [*body["assignments"], body["assignments"][0]]}
+    )
+    unknown = api.post(
+        PATH,
+        json={**body, "assignments": [{"role": "ux-designer", "person_id": "per_nobody"}]},
+    )
+    both = api.post(PATH, json={**body, "staffing": []})
+
+    finding = items[f"staffing.separation-of-duties.{ada['id']}.data-scientist.ai-ethicist"]
+    assert [o["name"] for o in finding["owners"]] == ["Ada Lovelace"]
+    assert former.status_code == 200 and items_by_key(former.json).keys() == items.keys()
+    assert "assignments.2" in assert_problem(twice, 422)["errors"]
+    assert "assignments.0.person_id" in assert_problem(unknown, 422)["errors"]
+    assert "staffing" in assert_problem(both, 422)["errors"]
