@@ -16,6 +16,7 @@ from app.models import Integration, Project, utcnow
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.inbound_payloads import DEFAULT_STATUS_MAPS
+from app.services.locks import for_update
 from app.services.webhook_signing import SECRET_PREFIX, new_secret
 
 # Secrets we make for HMAC providers: 32 random bytes, URL-safe (a Jira token goes in a URL).
@@ -52,7 +53,7 @@ def get_integration(
         Integration.team_id == team_id, Integration.id == integration_id
     )
     if lock:
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+        stmt = for_update(stmt)
     integration = session.scalar(stmt)
     if integration is None:
         raise NotFound(f"No integration '{integration_id}' in this team.")

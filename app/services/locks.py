@@ -15,11 +15,20 @@ IMMEDIATE`, see `app.extensions`), which serialises the same work.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.models import Checklist, Person, Project
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def for_update(stmt: S) -> S:
+    """`stmt` reading rows the caller is about to change: locked (`FOR NO KEY UPDATE`; nothing
+    on SQLite, whose write transactions hold the database) and read afresh."""
+    return stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
 
 
 def lock_projects(session: Session, project_ids: Iterable[str]) -> list[Project]:
@@ -27,13 +36,7 @@ def lock_projects(session: Session, project_ids: Iterable[str]) -> list[Project]
     if not ids:
         return []
     return list(
-        session.scalars(
-            select(Project)
-            .where(Project.id.in_(ids))
-            .order_by(Project.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
+        session.scalars(for_update(select(Project).where(Project.id.in_(ids)).order_by(Project.id)))
     )
 
 
@@ -42,13 +45,7 @@ def lock_people(session: Session, person_ids: Iterable[str]) -> list[Person]:
     if not ids:
         return []
     return list(
-        session.scalars(
-            select(Person)
-            .where(Person.id.in_(ids))
-            .order_by(Person.id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
+        session.scalars(for_update(select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
     )
 
 

@@ -16,6 +16,7 @@ from app.services.checklists import (
 )
 from app.services.context import Context
 from app.services.events import changes, record_event
+from app.services.locks import for_update
 
 
 def person_snapshot(person: Person) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def get_person(session: Session, team_id: str, person_id: str, *, lock: bool = F
     """A person of the team; with `lock`, locked and read afresh, as a write to them needs."""
     stmt = select(Person).where(Person.team_id == team_id, Person.id == person_id)
     if lock:
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+        stmt = for_update(stmt)
     person = session.scalar(stmt)
     if person is None:
         raise NotFound(f"No person '{person_id}' in this team.")

@@ -18,7 +18,7 @@ from app.services.checklists import (
 )
 from app.services.context import Context
 from app.services.events import changes, record_event
-from app.services.locks import lock_people
+from app.services.locks import for_update, lock_people
 from app.services.teams import slugify
 
 
@@ -38,7 +38,7 @@ def get_project(session: Session, team_id: str, id_or_slug: str, *, lock: bool =
     to it or to its staffing needs."""
     stmt = select(Project).where(Project.is_ref(team_id, id_or_slug))
     if lock:
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+        stmt = for_update(stmt)
     project = session.scalar(stmt)
     if project is None:
         raise NotFound(f"No project '{id_or_slug}' in this team.")

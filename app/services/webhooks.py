@@ -16,6 +16,7 @@ from app.models.webhooks import DUE_PREDICATE
 from app.services.context import Context
 from app.services.event_types import check_pattern
 from app.services.events import changes, record_event
+from app.services.locks import for_update
 from app.services.webhook_outbox import message_body, notify_workers
 from app.services.webhook_signing import new_secret
 from app.services.webhook_transport import vet_target_url
@@ -44,7 +45,7 @@ def get_endpoint(
         WebhookEndpoint.team_id == team_id, WebhookEndpoint.id == endpoint_id
     )
     if lock:
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+        stmt = for_update(stmt)
     endpoint = session.scalar(stmt)
     if endpoint is None:
         raise NotFound(f"No webhook endpoint '{endpoint_id}' in this team.")
@@ -212,7 +213,7 @@ def get_delivery(
         WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.id == delivery_id
     )
     if lock:
-        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+        stmt = for_update(stmt)
     delivery = session.scalar(stmt)
     if delivery is None:
         raise NotFound(f"No delivery '{delivery_id}' of this endpoint.")
@@ -270,10 +271,7 @@ def disable_endpoint(session: Session, ctx: Context, endpoint_id: str, reason: s
     """Stop delivering to an endpoint, say why, and end what it still had due (dead: they
     can be recovered once it is enabled again)."""
     endpoint = session.scalar(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.id == endpoint_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
+        for_update(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
     )
     if endpoint is None or not endpoint.enabled:
         return
