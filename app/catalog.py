@@ -5,16 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 TRAITS: tuple[str, ...] = (
     "handles_personal_data",
     "user_facing",
     "generates_public_content",
     "regulated_domain",
+    "uses_third_party_models",
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 SourceKind = Literal["article", "authored"]
+
+# The twelve risks of NIST AI 600-1 (the Generative AI Profile, July 2024, section 2), named
+# as the profile names them; a mitigation's `genai_risks` are taken from this list.
+GENAI_RISKS: tuple[str, ...] = (
+    "CBRN Information or Capabilities",
+    "Confabulation",
+    "Dangerous, Violent, or Hateful Content",
+    "Data Privacy",
+    "Environmental Impacts",
+    "Harmful Bias and Homogenization",
+    "Human-AI Configuration",
+    "Information Integrity",
+    "Information Security",
+    "Intellectual Property",
+    "Obscene, Degrading, and/or Abusive Content",
+    "Value Chain and Component Integration",
+)
 
 
 def priority_rank(priority: str) -> int:
@@ -27,19 +45,38 @@ def max_priority(*priorities: str) -> str:
 
 
 @dataclass(frozen=True)
-class SourceRef:
-    """Where a catalog entry comes from.
+class Passage:
+    """A verbatim passage of the article: the part it is in, and the words."""
 
-    `kind == "article"`: `section` names the part of the article and `quote` is a verbatim
-    excerpt of it. `kind == "authored"`: our own guidance, `section` names what it elaborates.
+    section: str
+    quote: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"section": self.section, "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a catalog entry's own text comes from.
+
+    `kind == "article"`: the entry's text (a responsibility's `text`, a role's `summary`, a
+    challenge's `description`) is the article's, and `quote` is a verbatim excerpt of it from
+    `section`. `kind == "authored"`: the text is ours; `section` says what it is about and
+    `elaborates`, when given, is the passage of the article it builds on.
     """
 
     kind: SourceKind
     section: str
     quote: str | None = None
+    elaborates: Passage | None = None
 
-    def as_dict(self) -> dict[str, str | None]:
-        return {"kind": self.kind, "section": self.section, "quote": self.quote}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "section": self.section,
+            "quote": self.quote,
+            "elaborates": self.elaborates.as_dict() if self.elaborates else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,7 +134,9 @@ class Role:
     required: bool
     position: int
     source: SourceRef
+    # Every skill, the article's first; `article_skills` are those the FAQ names, verbatim.
     skills: tuple[str, ...] = ()
+    article_skills: tuple[str, ...] = ()
     responsibilities: tuple[Responsibility, ...] = ()
     # Besides `required`, the role becomes required for a project when this holds.
     required_when: Condition | None = None
@@ -127,7 +166,11 @@ class Mitigation:
     source: SourceRef
     applies_when: Condition = field(default_factory=Condition)
     raised_when: tuple[PriorityRule, ...] = ()
+    # NIST AI RMF 1.0 subcategories (`MEASURE 2.10`) and NIST AI 600-1 risks it addresses.
     nist: tuple[str, ...] = ()
+    genai_risks: tuple[str, ...] = ()
+    # Keys this mitigation had before (a checklist item under an old key hands its state over).
+    replaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +194,8 @@ class Application:
     requires_roles: tuple[str, ...] = ()
     # Minimum priority for every mitigation of a challenge: {challenge_key: priority}.
     raises: tuple[tuple[str, str], ...] = ()
+    # Traits a project of this application has unless it says otherwise (sets them false).
+    implies_traits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

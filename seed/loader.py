@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from app.catalog import (
+    GENAI_RISKS,
     PRIORITIES,
     TRAITS,
     Application,
@@ -19,6 +20,7 @@ from app.catalog import (
     Collaboration,
     Condition,
     Mitigation,
+    Passage,
     PriorityRule,
     Responsibility,
     Role,
@@ -150,30 +152,56 @@ class _Builder:
         collaborations = self.data["collaborations"]
         challenges = self.data["challenges"]
         applications = self.data["applications"]
-        return Catalog(
+        catalog = Catalog(
             version=version,
             roles=roles,
             collaborations=tuple(self._collaboration(i, e) for i, e in enumerate(collaborations)),
             challenges=tuple(self._challenge(i, e) for i, e in enumerate(challenges)),
             applications=tuple(self._application(i, e) for i, e in enumerate(applications)),
         )
+        _check_replaced_keys(catalog)
+        return catalog
 
-    def _source(self, where: str, value: Any) -> SourceRef:
-        raw = _fields(where, value, ("kind", "section"), ("quote",))
+    def _verbatim(self, where: str, value: Any) -> str:
+        text = _text(where, value)
+        if text not in self.article:
+            raise CatalogError(f"{where}: not a verbatim excerpt of the article: {text!r}")
+        return text
+
+    def _source(self, where: str, value: Any, text: str | None = None) -> SourceRef:
+        """An entry's source; `text` is the entry's own text, which `article` claims is the
+        article's words: it must then be verbatim, like the quote."""
+        raw = _fields(where, value, ("kind", "section"), ("quote", "elaborates"))
         section = _text(f"{where}.section", raw["section"])
         if raw["kind"] == "authored":
             if "quote" in raw:
-                raise CatalogError(f"{where}.quote: authored sources carry no quote")
-            return SourceRef(kind="authored", section=section)
+                raise CatalogError(
+                    f"{where}.quote: authored sources carry no quote "
+                    "(name the passage they build on in `elaborates`)"
+                )
+            elaborates = None
+            if "elaborates" in raw:
+                at = f"{where}.elaborates"
+                passage = _fields(at, raw["elaborates"], ("section", "quote"))
+                elaborates = Passage(
+                    section=_text(f"{at}.section", passage["section"]),
+                    quote=self._verbatim(f"{at}.quote", passage["quote"]),
+                )
+            return SourceRef(kind="authored", section=section, elaborates=elaborates)
         if raw["kind"] != "article":
             raise CatalogError(
                 f"{where}.kind: expected 'article' or 'authored', got {raw['kind']!r}"
             )
+        if "elaborates" in raw:
+            raise CatalogError(f"{where}.elaborates: only authored sources elaborate a passage")
         if "quote" not in raw:
             raise CatalogError(f"{where}.quote: missing (required for kind 'article')")
-        quote = _text(f"{where}.quote", raw["quote"])
-        if quote not in self.article:
-            raise CatalogError(f"{where}.quote: not a verbatim excerpt of the article: {quote!r}")
+        quote = self._verbatim(f"{where}.quote", raw["quote"])
+        if text is not None and text not in self.article:
+            raise CatalogError(
+                f"{where}.kind: 'article' claims the entry's text is the article's, but it is "
+                f"not verbatim: {text!r} (mark it 'authored' with `elaborates`)"
+            )
         return SourceRef(kind="article", section=section, quote=quote)
 
     def _condition(self, where: str, value: Any) -> Condition:
@@ -196,17 +224,19 @@ class _Builder:
         )
         if not isinstance(raw["required"], bool):
             raise CatalogError(f"{where}.required: expected true or false, got {raw['required']!r}")
-        skills = _list(f"{where}.skills", raw["skills"], non_empty=True)
+        article_skills, skills = self._skills(f"{where}.skills", raw["skills"])
         required_when = raw.get("required_when")
         items = _list(f"{where}.responsibilities", raw["responsibilities"], non_empty=True)
+        summary = _text(f"{where}.summary", raw["summary"])
         return Role(
             key=key,
             title=_text(f"{where}.title", raw["title"]),
-            summary=_text(f"{where}.summary", raw["summary"]),
+            summary=summary,
             required=raw["required"],
             position=position,
-            source=self._source(f"{where}.source", raw["source"]),
-            skills=tuple(_text(f"{where}.skills[{i}]", s) for i, s in enumerate(skills)),
+            source=self._source(f"{where}.source", raw["source"], summary),
+            skills=skills,
+            article_skills=article_skills,
             responsibilities=self._responsibilities(key, where, items),
             required_when=(
                 None
@@ -214,6 +244,25 @@ class _Builder:
                 else self._condition(f"{where}.required_when", required_when)
             ),
         )
+
+    def _skills(self, where: str, value: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`{article: [...], authored: [...]}`: the article's skills (each verbatim, from the
+        FAQ) and ours; returns (article's, all), the article's first."""
+        raw = _fields(where, value, (), ("article", "authored"))
+        article = [
+            self._verbatim(f"{where}.article[{i}]", skill)
+            for i, skill in enumerate(_list(f"{where}.article", raw.get("article", [])))
+        ]
+        authored = [
+            _text(f"{where}.authored[{i}]", skill)
+            for i, skill in enumerate(_list(f"{where}.authored", raw.get("authored", [])))
+        ]
+        every = article + authored
+        if not every:
+            raise CatalogError(f"{where}: must not be empty")
+        if len(set(every)) != len(every):
+            raise CatalogError(f"{where}: duplicate skill in {every}")
+        return tuple(article), tuple(every)
 
     def _responsibilities(
         self, role: str, where: str, items: list[Any]
@@ -228,14 +277,15 @@ class _Builder:
             if key in {r.key for r in result}:
                 raise CatalogError(f"{at}.key: duplicate key {key!r}")
             at = f"{where}.responsibilities[{key}]"
+            text = _text(f"{at}.text", raw["text"])
             result.append(
                 Responsibility(
                     key=key,
                     role_key=role,
                     title=_text(f"{at}.title", raw["title"]),
-                    text=_text(f"{at}.text", raw["text"]),
+                    text=text,
                     position=position,
-                    source=self._source(f"{at}.source", raw["source"]),
+                    source=self._source(f"{at}.source", raw["source"], text),
                 )
             )
         return tuple(result)
@@ -274,12 +324,13 @@ class _Builder:
                     f"{where}.mitigations[{index}].key: duplicate {mitigation.key!r}"
                 )
             mitigations.append(mitigation)
+        description = _text(f"{where}.description", raw["description"])
         return Challenge(
             key=key,
             title=_text(f"{where}.title", raw["title"]),
-            description=_text(f"{where}.description", raw["description"]),
+            description=description,
             position=position,
-            source=self._source(f"{where}.source", raw["source"]),
+            source=self._source(f"{where}.source", raw["source"], description),
             mitigations=tuple(mitigations),
         )
 
@@ -288,7 +339,7 @@ class _Builder:
             where,
             entry,
             ("key", "title", "detail", "owner_roles", "priority", "source"),
-            ("applies_when", "raised_when", "nist"),
+            ("applies_when", "raised_when", "nist", "genai_risks", "replaces"),
         )
         key = _text(f"{where}.key", raw["key"])
         if not re.fullmatch(rf"{re.escape(challenge)}\.{_SLUG}", key):
@@ -311,6 +362,13 @@ class _Builder:
         for ref in nist:
             if not isinstance(ref, str) or not _NIST_RE.fullmatch(ref):
                 raise CatalogError(f"{where}.nist: {ref!r} is not like 'MEASURE 2.10'")
+        risks = _names(
+            f"{where}.genai_risks", raw.get("genai_risks", []), GENAI_RISKS, "NIST AI 600-1 risk"
+        )
+        replaces = _list(f"{where}.replaces", raw.get("replaces", []))
+        for old in replaces:
+            if not isinstance(old, str) or not re.fullmatch(rf"{_SLUG}\.{_SLUG}", old):
+                raise CatalogError(f"{where}.replaces: {old!r} is not an item key")
         applies_when = raw.get("applies_when")
         return Mitigation(
             key=key,
@@ -328,14 +386,20 @@ class _Builder:
             ),
             raised_when=tuple(rules),
             nist=tuple(nist),
+            genai_risks=tuple(risks),
+            replaces=tuple(replaces),
         )
 
     def _application(self, position: int, entry: dict[str, Any]) -> Application:
         key = entry["key"]
         where = f"applications[{key}]"
         raw = _fields(
-            where, entry, ("key", "title", "description", "source"), ("requires_roles", "raises")
+            where,
+            entry,
+            ("key", "title", "description", "source"),
+            ("requires_roles", "raises", "implies_traits"),
         )
+        implies = _names(f"{where}.implies_traits", raw.get("implies_traits", []), TRAITS, "trait")
         roles = _names(
             f"{where}.requires_roles", raw.get("requires_roles", []), self.role_keys, "role"
         )
@@ -346,12 +410,30 @@ class _Builder:
             if challenge not in self.challenge_keys:
                 raise CatalogError(f"{where}.raises: unknown challenge {challenge!r}")
             _priority(f"{where}.raises.{challenge}", priority)
+        description = _text(f"{where}.description", raw["description"])
         return Application(
             key=key,
             title=_text(f"{where}.title", raw["title"]),
-            description=_text(f"{where}.description", raw["description"]),
+            description=description,
             position=position,
-            source=self._source(f"{where}.source", raw["source"]),
+            source=self._source(f"{where}.source", raw["source"], description),
             requires_roles=tuple(roles),
             raises=tuple(sorted(raises.items())),
+            implies_traits=tuple(implies),
         )
+
+
+def _check_replaced_keys(catalog: Catalog) -> None:
+    """An old key hands its item's state to one entry, and is no longer a key of the catalog."""
+    current = {r.key for role in catalog.roles for r in role.responsibilities}
+    current |= {m.key for c in catalog.challenges for m in c.mitigations}
+    seen: dict[str, str] = {}
+    for challenge in catalog.challenges:
+        for mitigation in challenge.mitigations:
+            for old in mitigation.replaces:
+                where = f"mitigations[{mitigation.key}].replaces"
+                if old in current:
+                    raise CatalogError(f"{where}: {old!r} is still a key of the catalog")
+                if old in seen:
+                    raise CatalogError(f"{where}: {old!r} is replaced by {seen[old]!r} already")
+                seen[old] = mitigation.key

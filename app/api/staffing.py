@@ -24,11 +24,12 @@ class ProjectStaffingView(MethodView):
     def get(self, project_ref: str) -> dict[str, Any]:
         """Per role: who holds it and whether it is required; and the findings"""
         project = get_project(db.session, current_team().id, project_ref)
+        catalog = current_catalog(db.session)
         report = staffing_reports.project_staffing(
-            db.session, current_catalog(db.session), project, current_context().settings
+            db.session, catalog, project, current_context().settings
         )
         return {
-            "project": checklist_documents.project_header(project),
+            "project": checklist_documents.project_header(project, catalog),
             "roles": report.roles,
             "findings": report.findings,
         }
@@ -39,13 +40,14 @@ class TeamStaffingView(MethodView):
     @blp.response(200, TeamStaffingOut)
     def get(self) -> dict[str, Any]:
         """Every active project's coverage and findings, and who is allocated over 100%"""
+        catalog = current_catalog(db.session)
         team = staffing_reports.team_staffing(
-            db.session, current_catalog(db.session), current_team().id, current_context().settings
+            db.session, catalog, current_team().id, current_context().settings
         )
         return {
             "projects": [
                 {
-                    "project": checklist_documents.project_header(project),
+                    "project": checklist_documents.project_header(project, catalog),
                     "roles": report.roles,
                     "findings": report.findings,
                 }

@@ -33,6 +33,7 @@ class CatalogRole(CatalogEntryMixin, Base):
     required: Mapped[bool]
     required_when: Mapped[dict[str, Any] | None]
     skills: Mapped[list[str]]
+    article_skills: Mapped[list[str]] = mapped_column(default=list)
 
 
 class CatalogResponsibility(CatalogEntryMixin, Base):
@@ -71,6 +72,8 @@ class CatalogMitigation(CatalogEntryMixin, Base):
     applies_when: Mapped[dict[str, Any]]
     raised_when: Mapped[list[Any]]
     nist: Mapped[list[str]]
+    genai_risks: Mapped[list[str]] = mapped_column(default=list)
+    replaces: Mapped[list[str]] = mapped_column(default=list)
 
 
 class CatalogApplication(CatalogEntryMixin, Base):
@@ -80,3 +83,4 @@ class CatalogApplication(CatalogEntryMixin, Base):
     description: Mapped[str] = mapped_column(Text)
     requires_roles: Mapped[list[str]]
     raises: Mapped[dict[str, str]]
+    implies_traits: Mapped[list[str]] = mapped_column(default=list)

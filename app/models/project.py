@@ -34,10 +34,13 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     slug: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     application: Mapped[str] = mapped_column(ForeignKey("catalog_applications.key"))
-    handles_personal_data: Mapped[bool] = mapped_column(default=False)
-    user_facing: Mapped[bool] = mapped_column(default=False)
-    generates_public_content: Mapped[bool] = mapped_column(default=False)
-    regulated_domain: Mapped[bool] = mapped_column(default=False)
+    # Traits as the project states them: true, false, or null when it does not say (then
+    # its application's `implies_traits` decide).
+    handles_personal_data: Mapped[bool | None]
+    user_facing: Mapped[bool | None]
+    generates_public_content: Mapped[bool | None]
+    regulated_domain: Mapped[bool | None]
+    uses_third_party_models: Mapped[bool | None]
     status: Mapped[str] = mapped_column(String(16), default="active")
 
     @classmethod
@@ -47,12 +50,14 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
         return and_(cls.team_id == team_id, column == ref)
 
     @property
-    def traits(self) -> dict[str, bool]:
+    def traits(self) -> dict[str, bool | None]:
+        """Each trait as stated: true, false, or None when the project does not say."""
         return {
             "handles_personal_data": self.handles_personal_data,
             "user_facing": self.user_facing,
             "generates_public_content": self.generates_public_content,
             "regulated_domain": self.regulated_domain,
+            "uses_third_party_models": self.uses_third_party_models,
         }
 
 

@@ -11,10 +11,21 @@ def _as_dict(attribute: str) -> ma.fields.Function:
     )
 
 
+class PassageOut(ma.Schema):
+    section = ma.fields.String()
+    quote = ma.fields.String()
+
+
 class SourceOut(ma.Schema):
-    kind = ma.fields.String(metadata={"description": "`article` or `authored`"})
+    kind = ma.fields.String(
+        metadata={
+            "description": "`article`: the entry's text is the article's, verbatim (`quote`); "
+            "`authored`: the text is ours, building on the passage in `elaborates` if any"
+        }
+    )
     section = ma.fields.String()
     quote = ma.fields.String(allow_none=True)
+    elaborates = ma.fields.Nested(PassageOut, allow_none=True)
 
 
 class ResponsibilityOut(ma.Schema):
@@ -31,6 +42,10 @@ class RoleOut(ma.Schema):
     required = ma.fields.Boolean()
     required_when = _as_dict("required_when")
     skills = ma.fields.List(ma.fields.String())
+    article_skills = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "The skills that the article's FAQ names; the others are ours"},
+    )
     responsibilities = ma.fields.List(ma.fields.Nested(ResponsibilityOut))
     source = ma.fields.Nested(SourceOut)
 
@@ -57,6 +72,10 @@ class MitigationOut(ma.Schema):
     applies_when = _as_dict("applies_when")
     raised_when = ma.fields.List(ma.fields.Nested(PriorityRuleOut))
     nist = ma.fields.List(ma.fields.String())
+    genai_risks = ma.fields.List(
+        ma.fields.String(), metadata={"description": "NIST AI 600-1 risks it addresses"}
+    )
+    replaces = ma.fields.List(ma.fields.String())
     source = ma.fields.Nested(SourceOut)
 
 
@@ -74,6 +93,7 @@ class ApplicationOut(ma.Schema):
     description = ma.fields.String()
     requires_roles = ma.fields.List(ma.fields.String())
     raises = ma.fields.Function(lambda app_: dict(app_.raises))
+    implies_traits = ma.fields.List(ma.fields.String())
     source = ma.fields.Nested(SourceOut)
 
 

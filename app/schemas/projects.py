@@ -10,11 +10,22 @@ from app.schemas.common import KEY, SLUG, name_field
 from app.schemas.people import PersonBrief, PersonCreate
 
 
+def _trait() -> ma.fields.Boolean:
+    return ma.fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "true or false as the project states it; null (or left out): "
+            "not stated, the application's `implies_traits` decide"
+        },
+    )
+
+
 class Traits(ma.Schema):
-    handles_personal_data = ma.fields.Boolean()
-    user_facing = ma.fields.Boolean()
-    generates_public_content = ma.fields.Boolean()
-    regulated_domain = ma.fields.Boolean()
+    handles_personal_data = _trait()
+    user_facing = _trait()
+    generates_public_content = _trait()
+    regulated_domain = _trait()
+    uses_third_party_models = _trait()
 
 
 class ProjectCreate(ma.Schema):
@@ -40,7 +51,11 @@ class ProjectOut(ma.Schema):
     slug = ma.fields.String()
     description = ma.fields.String()
     application = ma.fields.String()
-    traits = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
+    traits = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Boolean(allow_none=True),
+        metadata={"description": "Each trait as stated; null when the project does not say"},
+    )
     status = ma.fields.String()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()

@@ -16,6 +16,7 @@ from app.catalog import (
     Collaboration,
     Condition,
     Mitigation,
+    Passage,
     PriorityRule,
     Responsibility,
     Role,
@@ -45,7 +46,13 @@ def _condition(data: dict[str, Any] | None) -> Condition:
 
 
 def _source(data: dict[str, Any]) -> SourceRef:
-    return SourceRef(kind=data["kind"], section=data["section"], quote=data.get("quote"))
+    elaborates = data.get("elaborates")
+    return SourceRef(
+        kind=data["kind"],
+        section=data["section"],
+        quote=data.get("quote"),
+        elaborates=Passage(**elaborates) if elaborates else None,
+    )
 
 
 def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
@@ -69,6 +76,7 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                 "required": role.required,
                 "required_when": role.required_when.as_dict() if role.required_when else None,
                 "skills": list(role.skills),
+                "article_skills": list(role.article_skills),
             }
         )
         for resp in role.responsibilities:
@@ -120,6 +128,8 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                         for rule in mit.raised_when
                     ],
                     "nist": list(mit.nist),
+                    "genai_risks": list(mit.genai_risks),
+                    "replaces": list(mit.replaces),
                 }
             )
     for app_ in catalog.applications:
@@ -132,6 +142,7 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                 "description": app_.description,
                 "requires_roles": list(app_.requires_roles),
                 "raises": dict(app_.raises),
+                "implies_traits": list(app_.implies_traits),
             }
         )
     return rows
@@ -245,6 +256,8 @@ def _read_catalog(session: Session, version: str) -> Catalog:
                     for rule in m.raised_when
                 ),
                 nist=tuple(m.nist),
+                genai_risks=tuple(m.genai_risks),
+                replaces=tuple(m.replaces),
             )
         )
     roles = tuple(
@@ -256,6 +269,7 @@ def _read_catalog(session: Session, version: str) -> Catalog:
             position=r.position,
             source=_source(r.source),
             skills=tuple(r.skills),
+            article_skills=tuple(r.article_skills),
             responsibilities=tuple(responsibilities.get(r.key, ())),
             required_when=_condition(r.required_when) if r.required_when else None,
         )
@@ -292,6 +306,7 @@ def _read_catalog(session: Session, version: str) -> Catalog:
             source=_source(a.source),
             requires_roles=tuple(a.requires_roles),
             raises=tuple(sorted(a.raises.items())),
+            implies_traits=tuple(a.implies_traits),
         )
         for a in ordered(CatalogApplication)
     )

@@ -9,13 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog import TRAITS, Catalog
+from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.render import render
 from app.render.markdown import code, escape
-from app.services.checklist_generator import (
-    summarize,
-)
+from app.services.checklist_generator import ProjectFacts, project_traits, summarize
 
 
 def owner_dict(person: Person) -> dict[str, Any]:
@@ -137,6 +135,7 @@ def ticket_link(ticket: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def item_event_data(
     project: Project,
+    catalog: Catalog,
     snapshot: dict[str, Any],
     before: Mapping[str, Any],
     after: Mapping[str, Any],
@@ -147,7 +146,7 @@ def item_event_data(
     text, what changed, why when the system or a ticket changed it (`reason`, else null), and
     the ticketing system whose delivery changed it (`source`: `github`, `jira`, `linear`,
     `generic`; null for changes made through the API or by the system)."""
-    header = project_header(project)
+    header = project_header(project, catalog)
     return {
         "project": header,
         "item": snapshot,
@@ -226,14 +225,29 @@ def _owner_line(owner: Mapping[str, Any]) -> str:
     return "- " + " ".join(parts)
 
 
-def project_header(project: Project) -> dict[str, Any]:
+def project_header(project: Project, catalog: Catalog) -> dict[str, Any]:
+    """The project as checklists, events and staffing reports show it: the traits that hold
+    (stated, or implied by the application) and which of them are implied."""
+    traits, implied = project_traits(catalog, project_facts(project))
     return {
         "id": project.id,
         "name": project.name,
         "slug": project.slug,
         "application": project.application,
-        "traits": sorted(t for t in TRAITS if project.traits[t]),
+        "traits": traits,
+        "implied_traits": implied,
     }
+
+
+def project_facts(project: Project) -> ProjectFacts:
+    """The project as the generator sees it: the traits it states it has, and those it states
+    it does not have (the others are left to its application)."""
+    traits = project.traits
+    return ProjectFacts(
+        project.application,
+        traits=frozenset(t for t, stated in traits.items() if stated),
+        declined=frozenset(t for t, stated in traits.items() if stated is False),
+    )
 
 
 def checklist_document(
@@ -248,7 +262,7 @@ def checklist_document(
     titles = {role.key: role.title for role in catalog.roles}
     dicts = [item_dict(item, owners.get(item.id, []), titles) for item in items]
     return {
-        "project": project_header(project),
+        "project": project_header(project, catalog),
         "checklist_id": checklist.id,
         "revision": checklist.revision,
         "catalog_version": checklist.catalog_version,
@@ -282,7 +296,10 @@ def person_document(
     for project, checklist, item in rows:
         entry = by_project.setdefault(project.id, (project, checklist, []))
         entry[2].append(
-            {**item_dict(item, loaded_owners(item), titles), "project": project_header(project)}
+            {
+                **item_dict(item, loaded_owners(item), titles),
+                "project": project_header(project, catalog),
+            }
         )
     items = [item for *_, project_items in by_project.values() for item in project_items]
     return {
@@ -292,7 +309,7 @@ def person_document(
         "next_cursor": None,
         "projects": [
             {
-                "project": project_header(project),
+                "project": project_header(project, catalog),
                 "revision": checklist.revision,
                 "catalog_version": checklist.catalog_version,
                 "generated_at": checklist.generated_at.isoformat(),

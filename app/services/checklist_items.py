@@ -152,7 +152,8 @@ def _event_data(
 ) -> Callable[[str], dict[str, Any]]:
     """The item's snapshot is built once (role titles from the checklist's catalog, which is
     in memory); each event shows its own fields before and after."""
-    titles = {r.key: r.title for r in catalog_for(session, checklist.catalog_version).roles}
+    catalog = catalog_for(session, checklist.catalog_version)
+    titles = {r.key: r.title for r in catalog.roles}
     snapshot = item_snapshot(
         item,
         loaded_owners(item),
@@ -165,6 +166,7 @@ def _event_data(
         fields = _FOCUS[focus]
         return item_event_data(
             project,
+            catalog,
             snapshot,
             before={f: before[f] for f in fields},
             after={f: snapshot[f] for f in fields},

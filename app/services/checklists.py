@@ -7,7 +7,7 @@ change regenerates the checklists it touches in the same transaction as the chan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,16 @@ from app.metrics import REGENERATIONS
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.base import utcnow
 from app.services.catalog import current_catalog
-from app.services.checklist_documents import checklist_links, load_owners, project_header
+from app.services.checklist_documents import (
+    checklist_links,
+    load_owners,
+    project_facts,
+    project_header,
+)
 from app.services.checklist_generator import (
     GeneratedItem,
     GeneratorSettings,
     Member,
-    ProjectFacts,
     StaffingEntry,
     generate_checklist,
     summarize,
@@ -40,10 +44,6 @@ from app.services.waivers import expire_waivers, next_waiver_expiry, waivers_due
 
 def generator_settings(settings: Settings) -> GeneratorSettings:
     return GeneratorSettings(settings.max_roles_per_person)
-
-
-def project_facts(project: Project) -> ProjectFacts:
-    return ProjectFacts(project.application, frozenset(t for t, on in project.traits.items() if on))
 
 
 def member_of(person: Person) -> Member:
@@ -183,6 +183,8 @@ class RegenerationDiff:
     restored: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     owners_changed: list[dict[str, Any]] = field(default_factory=list)
+    # New items that took over the state of an item stored under an old key: {key, replaces}.
+    carried_over: list[dict[str, str]] = field(default_factory=list)
     new_items: list[ChecklistItem] = field(default_factory=list)
     # The owners to write: item -> person ids in order (new items, and those whose owners changed).
     owners: dict[ChecklistItem, list[str]] = field(default_factory=dict)
@@ -199,6 +201,7 @@ class RegenerationDiff:
             "restored": self.restored,
             "changed": self.changed,
             "owners_changed": self.owners_changed,
+            "carried_over": self.carried_over,
         }
 
 
@@ -249,7 +252,7 @@ def _regenerate(
         project.team_id,
         "checklist.generated",
         {
-            "project": project_header(project),
+            "project": project_header(project, catalog),
             "checklist": {
                 "id": checklist.id,
                 "revision": checklist.revision,
@@ -299,6 +302,11 @@ def _compare(
                 status="open",
                 **values,
             )
+            previous = _replaced_item(gen, existing)
+            if previous is not None:
+                for name in CARRIED_STATE:
+                    setattr(item, name, getattr(previous, name))
+                diff.carried_over.append({"key": gen.key, "replaces": previous.key})
             diff.added.append(gen.key)
             diff.new_items.append(item)
             diff.owners[item] = owners
@@ -325,6 +333,21 @@ def _compare(
             item.status = "obsolete"
             diff.obsoleted.append(key)
     return diff
+
+
+# What an item under an old key hands over to the item that replaces it.
+CARRIED_STATE: tuple[str, ...] = ("status", "note", "waiver", "ticket")
+
+
+def _replaced_item(
+    gen: GeneratedItem, existing: Mapping[str, ChecklistItem]
+) -> ChecklistItem | None:
+    """The stored item, still in force, whose key `gen` replaces (the first, in catalog order)."""
+    for old in gen.replaces:
+        item = existing.get(old)
+        if item is not None and item.status != "obsolete":
+            return item
+    return None
 
 
 def _write(session: Session, diff: RegenerationDiff) -> None:

@@ -69,8 +69,9 @@ _GRACE = {
     "handles": {"github": "grace-h", "linear": "grace"},
 }
 
-# The project as its own events show it (every trait), and as checklist events show it
-# (the traits that hold).
+# The project as its own events show it (every trait as stated: true, false, or null when the
+# project does not say), and as checklist events show it (the traits that hold, and which of
+# them only because the application implies them).
 _PROJECT = {
     "id": _PROJECT_ID,
     "name": "Clinic notes",
@@ -80,7 +81,8 @@ _PROJECT = {
         "handles_personal_data": True,
         "user_facing": True,
         "generates_public_content": False,
-        "regulated_domain": False,
+        "regulated_domain": None,
+        "uses_third_party_models": None,
     },
     "status": "active",
 }
@@ -89,7 +91,8 @@ _PROJECT_HEADER = {
     "name": "Clinic notes",
     "slug": "clinic-notes",
     "application": "healthcare-solutions",
-    "traits": ["handles_personal_data", "user_facing"],
+    "traits": ["handles_personal_data", "regulated_domain", "user_facing"],
+    "implied_traits": ["regulated_domain"],
 }
 
 
@@ -243,8 +246,9 @@ _ALL = (
     EventType(
         "project.updated",
         "A project's name, slug, description, application, traits or status changed; "
-        "`changes` holds `[before, after]` of each changed field.",
-        {"project": _PROJECT, "changes": {"user_facing": [False, True]}},
+        "`changes` holds `[before, after]` of each changed field (a trait the project does not "
+        "state is null).",
+        {"project": _PROJECT, "changes": {"user_facing": [None, True]}},
     ),
     EventType(
         "project.archived",
@@ -286,7 +290,9 @@ _ALL = (
     EventType(
         "checklist.generated",
         "A project's checklist was generated or its content changed (staffing, traits, catalog): "
-        "the summary of all items and what changed, by item key, with links to the checklist.",
+        "the summary of all items and what changed, by item key, with links to the checklist. "
+        "`carried_over` lists new items that took the state of an item stored under an old key "
+        "(`{key, replaces}`) after a catalog change moved it.",
         {
             "project": _PROJECT_HEADER,
             "checklist": {
@@ -323,6 +329,7 @@ _ALL = (
                         "after": [],
                     },
                 ],
+                "carried_over": [],
             },
             "links": {
                 "api": _CHECKLIST_URL,

@@ -18,6 +18,7 @@ from app.services.checklist_generator import (
     ProjectFacts,
     StaffingEntry,
     generate_checklist,
+    project_traits,
     summarize,
 )
 from app.services.checklists import generator_settings, member_of
@@ -80,14 +81,15 @@ def preview_document(
         roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(data["assignments"])},
     )
     project = data["project"]
-    traits = frozenset(t for t in TRAITS if project.get("traits", {}).get(t))
-    entries = _staffing(session, team_id, data["assignments"])
-    generated = generate_checklist(
-        catalog,
-        ProjectFacts(project["application"], traits),
-        entries,
-        settings=generator_settings(settings),
+    stated = project.get("traits", {})
+    facts = ProjectFacts(
+        project["application"],
+        traits=frozenset(t for t in TRAITS if stated.get(t)),
+        declined=frozenset(t for t in TRAITS if stated.get(t) is False),
     )
+    traits, implied = project_traits(catalog, facts)
+    entries = _staffing(session, team_id, data["assignments"])
+    generated = generate_checklist(catalog, facts, entries, settings=generator_settings(settings))
     titles = {role.key: role.title for role in catalog.roles}
     items = [
         {
@@ -107,7 +109,8 @@ def preview_document(
             "name": project["name"],
             "slug": None,
             "application": project["application"],
-            "traits": sorted(traits),
+            "traits": traits,
+            "implied_traits": implied,
         },
         "checklist_id": None,
         "revision": None,

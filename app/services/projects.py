@@ -67,7 +67,7 @@ def create_project(
         slug=slug,
         description=data.get("description", ""),
         application=data["application"],
-        **{trait: bool(data.get("traits", {}).get(trait, False)) for trait in TRAITS},
+        **{trait: data.get("traits", {}).get(trait) for trait in TRAITS},
     )
     session.add(project)
     session.flush()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, Project
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import item_event_data, item_snapshot, load_owners
@@ -45,12 +46,13 @@ def expire_waivers(
     """Reopen the expired waivers among `items`, which are all the waived items of the
     checklist (or all its items); the caller holds the checklist's lock."""
     project = session.get_one(Project, checklist.project_id)
-    titles: dict[str, str] | None = None
+    catalog: Catalog | None = None
+    titles: dict[str, str] = {}
     for item in items:
         waiver = item.waiver or {}
         expires = waiver.get("expires_on")
         if item.status == "waived" and expires and date.fromisoformat(expires) < today():
-            if titles is None:
+            if catalog is None:
                 catalog = catalog_for(session, checklist.catalog_version)
                 titles = {role.key: role.title for role in catalog.roles}
             item.status = "open"
@@ -69,6 +71,7 @@ def expire_waivers(
                 "checklist.item.status_changed",
                 item_event_data(
                     project,
+                    catalog,
                     snapshot,
                     before={"status": "waived", "waiver": waiver},
                     after={"status": "open", "waiver": None},

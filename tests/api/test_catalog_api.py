@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from factories import ROLE_KEYS, assert_problem
 
-CHALLENGE_KEYS = ["data-privacy", "bias-and-fairness", "technical-complexity", "explainability"]
+CHALLENGE_KEYS = [
+    "data-privacy",
+    "bias-and-fairness",
+    "technical-complexity",
+    "explainability",
+    "confabulation",
+    "information-security",
+    "intellectual-property",
+    "value-chain",
+]
 APPLICATION_KEYS = [
     "content-creation",
     "product-design",
@@ -26,6 +35,36 @@ def test_the_catalog_lists_the_articles_roles_challenges_and_applications(api):
     assert [a["key"] for a in catalog["applications"]] == APPLICATION_KEYS
     assert catalog["collaborations"]
     assert all(c["mitigations"] for c in catalog["challenges"])
+
+
+def test_the_catalog_says_whose_words_each_entry_is_and_what_risks_it_addresses(api):
+    catalog = api.get("/v1/catalog").json
+    challenges = {c["key"]: c for c in catalog["challenges"]}
+    mitigations = {m["key"]: m for c in catalog["challenges"] for m in c["mitigations"]}
+
+    review = mitigations["bias-and-fairness.evaluate-outputs-for-bias"]
+    assert review["source"] == {
+        "kind": "authored",
+        "section": "Bias and Fairness (evaluating what the model generates)",
+        "quote": None,
+        "elaborates": {
+            "section": "Key Roles in Generative AI / 3. AI Ethicist",
+            "quote": "Analyzing AI outputs for bias or harmful content.",
+        },
+    }
+    assert review["genai_risks"] == [
+        "Harmful Bias and Homogenization",
+        "Dangerous, Violent, or Hateful Content",
+    ]
+    assert challenges["data-privacy"]["source"]["kind"] == "article"
+    assert challenges["confabulation"]["source"]["kind"] == "authored"
+    licensing = mitigations["intellectual-property.license-training-data"]
+    assert licensing["replaces"] == ["data-privacy.license-music-training-data"]
+    health = next(a for a in catalog["applications"] if a["key"] == "healthcare-solutions")
+    assert health["implies_traits"] == ["handles_personal_data", "regulated_domain"]
+    assert health["source"]["elaborates"]["quote"] == "Healthcare Solutions"
+    scientist = catalog["roles"][0]
+    assert scientist["article_skills"] == scientist["skills"][:4]
 
 
 def test_each_of_the_five_key_roles_has_three_responsibilities_from_the_article(api):

@@ -17,6 +17,10 @@ from checklist_support import (
     staffed_project,
 )
 from factories import assert_problem, assign, create_person, create_project
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Checklist, ChecklistItem
 
 # --------------------------------------------------------------------------- generating
 
@@ -532,7 +536,7 @@ def test_several_people_in_one_role_without_a_lead_is_a_finding(api):
 @pytest.mark.parametrize(
     ("application", "key", "priority"),
     [
-        ("music-composition", "data-privacy.license-music-training-data", "high"),
+        ("music-composition", "intellectual-property.check-outputs-for-copies", "high"),
         ("content-creation", "bias-and-fairness.review-generated-content", "high"),
         ("virtual-reality", "technical-complexity.vr-user-safety-testing", "high"),
         ("product-design", "technical-complexity.validate-design-usability", "high"),
@@ -574,6 +578,78 @@ def test_healthcare_requires_an_ethicist_and_raises_data_privacy(api):
         assert plain_items[key]["priority"] == "medium"
         assert items[key]["priority"] == "high"
     assert "explainability.human-review-of-high-stakes-outputs" in items
+
+
+def test_an_application_implies_traits_and_a_project_may_decline_them(api):
+    project = create_project(api, application="healthcare-solutions")
+    assign(api, project, "data-scientist", create_person(api))
+    pia = "data-privacy.privacy-impact-assessment"
+
+    doc = generate(api, project, 201).json
+
+    # The project ticked nothing; healthcare implies personal data and a regulated domain.
+    assert doc["project"]["traits"] == ["handles_personal_data", "regulated_domain"]
+    assert doc["project"]["implied_traits"] == ["handles_personal_data", "regulated_domain"]
+    item = items_by_key(doc)[pia]
+    assert (
+        "Project trait handles_personal_data (implied by Healthcare Solutions) "
+        "applies this mitigation" in item["because"]
+    )
+    # Stating a trait makes it the project's own; stating it false declines it.
+    api.patch(
+        f"/v1/projects/{project['id']}",
+        json={"traits": {"handles_personal_data": True, "regulated_domain": False}},
+    )
+    doc = read_checklist(api, project)
+    assert doc["project"]["traits"] == ["handles_personal_data"]
+    assert doc["project"]["implied_traits"] == []
+    assert (
+        "Project trait handles_personal_data applies this mitigation"
+        in (items_by_key(doc)[pia]["because"])
+    )
+    api.patch(f"/v1/projects/{project['id']}", json={"traits": {"handles_personal_data": False}})
+    assert items_by_key(read_checklist(api, project))[pia]["status"] == "obsolete"
+    # null takes the statement back: the application decides again.
+    response = api.patch(
+        f"/v1/projects/{project['id']}",
+        json={"traits": {"handles_personal_data": None, "regulated_domain": None}},
+    )
+    assert response.json["traits"]["handles_personal_data"] is None
+    assert items_by_key(read_checklist(api, project))[pia]["status"] == "open"
+
+
+def test_an_item_whose_key_changed_hands_its_state_to_the_new_key(app, api):
+    """The catalog moved the music licensing mitigation to `intellectual-property.…`: a
+    checklist generated before keeps its work under the new key."""
+    project = create_project(api, application="music-composition")
+    assign(api, project, "data-scientist", create_person(api))
+    generate(api, project, 201)
+    new_key = "intellectual-property.license-training-data"
+    old_key = "data-privacy.license-music-training-data"
+    waiver = {"reason": "Only our own recordings", "expires_on": "2099-01-01"}
+    assert patch_item(api, project, new_key, {"waiver": waiver}).status_code == 200
+    ticket = {"system": "jira", "key": "MUS-4"}
+    assert patch_item(api, project, new_key, {"ticket": ticket}).status_code == 200
+    with app.app_context():
+        # As the previous catalog stored it.
+        item = db.session.scalar(select(ChecklistItem).where(ChecklistItem.key == new_key))
+        item.key = old_key
+        db.session.commit()
+
+    doc = generate(api, project, 200).json
+
+    items = items_by_key(doc)
+    assert items[old_key]["status"] == "obsolete"
+    carried = items[new_key]
+    assert carried["status"] == "waived"
+    assert carried["waiver"]["reason"] == "Only our own recordings"
+    assert carried["ticket"]["key"] == "MUS-4"
+    (event, *_) = generated_events(api, project)
+    assert event["payload"]["diff"]["carried_over"] == [{"key": new_key, "replaces": old_key}]
+    # The waiver keeps working: its expiry is the checklist's next one.
+    with app.app_context():
+        checklist = db.session.scalar(select(Checklist))
+        assert checklist.next_waiver_expiry.isoformat() == "2099-01-01"
 
 
 def test_content_creation_needs_a_content_curator(api):

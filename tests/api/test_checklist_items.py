@@ -534,7 +534,8 @@ def test_an_item_event_carries_everything_a_ticket_needs_with_absolute_links(pub
         "name": "Clinic notes",
         "slug": project["slug"],
         "application": "healthcare-solutions",
-        "traits": ["handles_personal_data"],
+        "traits": ["handles_personal_data", "regulated_domain"],
+        "implied_traits": ["regulated_domain"],
     }
     item = data["item"]
     assert item["key"] == KEY

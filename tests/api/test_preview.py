@@ -159,7 +159,7 @@ def test_one_curl_gives_a_markdown_checklist(api):
     body = response.get_data(as_text=True)
     assert body.startswith("# Checklist: Demo\n")
     assert "**Revision:** preview" in body
-    assert "`data-privacy.license-music-training-data`" in body
+    assert "`intellectual-property.license-training-data`" in body
     boxes = re.findall(r"^- \[ \] ", body, flags=re.MULTILINE)
     assert boxes
     assert not re.search(r"^- \[x\] ", body, flags=re.MULTILINE)

@@ -21,11 +21,13 @@ def test_a_lead_registers_a_project_and_its_slug_comes_from_the_name(api):
     assert project["id"].startswith("prj_")
     assert project["slug"] == "support-assistant-beta"
     assert project["status"] == "active"
+    # Traits the request does not state are null: the application decides them.
     assert project["traits"] == {
         "handles_personal_data": True,
         "user_facing": True,
-        "generates_public_content": False,
-        "regulated_domain": False,
+        "generates_public_content": None,
+        "regulated_domain": None,
+        "uses_third_party_models": None,
     }
     assert response.headers["Location"] == f"/v1/projects/{project['id']}"
     assert api.get(f"/v1/projects/{project['id']}").json == project
@@ -88,7 +90,7 @@ def test_a_lead_changes_a_project_and_the_feed_shows_before_and_after(api):
     (event,) = events_of(api, f"/v1/projects/{project['id']}/events", type="project.updated")
     assert event["payload"]["changes"] == {
         "application": ["content-creation", "healthcare-solutions"],
-        "regulated_domain": [False, True],
+        "regulated_domain": [None, True],
     }
 
 

@@ -9,20 +9,16 @@ from typing import Any
 
 import pytest
 import yaml
+from nist_reference import AI_RMF_CORE_SUBCATEGORIES, GENAI_PROFILE_RISKS
 
-from app.catalog import PRIORITIES, TRAITS, Catalog, Condition, SourceRef
+from app.catalog import GENAI_RISKS, PRIORITIES, TRAITS, Catalog, Condition, SourceRef
 from seed.loader import ARTICLE_PATH, DEFAULT_PATH, CatalogError, load_catalog
 
 ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")
-NIST_ALLOWED = {
-    "GOVERN 2.1",
-    "MAP 1.2",
-    "MAP 2.3",
-    "MEASURE 2.9",
-    "MEASURE 2.10",
-    "MEASURE 2.11",
-    "MANAGE 1.3",
-}
+FAQ_SKILLS = (
+    "Essential skills for a career in generative AI include programming, mathematics, data "
+    "analysis, and a strong understanding of machine learning concepts."
+)
 
 ARTICLE_ROLES = {
     "data-scientist": [
@@ -115,21 +111,25 @@ def test_responsibility_key_and_title_examples(catalog: Catalog) -> None:
 def test_faq_roles(catalog: Catalog) -> None:
     researcher = catalog.role("ai-researcher")
     assert researcher is not None and researcher.title == "AI Researcher"
-    assert [r.source.quote for r in researcher.responsibilities] == [
+    # The FAQ names what they do in one sentence each; the tasks are ours, built on its words.
+    assert [r.source.elaborates.quote for r in researcher.responsibilities] == [
         "exploring new algorithms",
         "publishing findings",
         "advancing the theoretical foundations of generative AI",
     ]
     manager = catalog.role("product-manager")
     assert manager is not None and manager.title == "Product Manager"
-    assert [r.source.quote for r in manager.responsibilities] == [
+    assert [r.source.elaborates.quote for r in manager.responsibilities] == [
         "bridge the gap between technical teams and stakeholders",
         "defining the vision and strategy for generative AI products",
     ]
     for role in (researcher, manager):
         assert role.summary in ARTICLE
-        assert role.source.section.startswith("FAQ")
+        assert role.source.kind == "article" and role.source.section.startswith("FAQ")
         assert not role.required
+        for resp in role.responsibilities:
+            assert resp.source.kind == "authored" and resp.source.quote is None
+            assert resp.source.elaborates.section.startswith("FAQ")
 
 
 def test_required_policy(catalog: Catalog) -> None:
@@ -165,14 +165,24 @@ def test_required_policy(catalog: Catalog) -> None:
         assert role(key).required is False
 
 
-def test_skills_include_the_faq_skills(catalog: Catalog) -> None:
-    faq_skills = {"programming", "mathematics", "data analysis"}
+def test_skills_include_the_faq_skills_and_say_which_are_ours(catalog: Catalog) -> None:
+    assert FAQ_SKILLS in ARTICLE
     ds = catalog.role("data-scientist")
     assert ds is not None
-    assert faq_skills | {"strong understanding of machine learning concepts"} <= set(ds.skills)
+    assert ds.article_skills == (
+        "programming",
+        "mathematics",
+        "data analysis",
+        "strong understanding of machine learning concepts",
+    )
     for role in catalog.roles:
         assert len(role.skills) >= 3, role.key
         assert len(set(role.skills)) == len(role.skills), role.key
+        # The article's skills come first and are the FAQ's words; the rest are ours.
+        assert role.skills[: len(role.article_skills)] == role.article_skills, role.key
+        for skill in role.article_skills:
+            assert skill in FAQ_SKILLS, (role.key, skill)
+        assert set(role.skills) - set(role.article_skills), role.key
 
 
 def test_collaboration_table(catalog: Catalog) -> None:
@@ -224,13 +234,24 @@ def test_challenges(catalog: Catalog) -> None:
         "bias-and-fairness",
         "technical-complexity",
         "explainability",
+        # Ours, for the NIST AI 600-1 risks the article's challenges do not reach.
+        "confabulation",
+        "information-security",
+        "intellectual-property",
+        "value-chain",
     ]
     for challenge in catalog.challenges[:3]:
         assert f"{challenge.title}: {challenge.description}" in ARTICLE
+        assert challenge.source.kind == "article"
     explainability = catalog.challenge("explainability")
     assert explainability is not None
     assert explainability.description in ARTICLE
     assert "Greater Emphasis on Explainability" in explainability.source.section
+    for challenge in catalog.challenges[4:]:
+        assert challenge.source.kind == "authored", challenge.key
+        assert challenge.source.elaborates is not None, challenge.key
+        assert "NIST AI 600-1" in challenge.source.section, challenge.key
+        assert challenge.description not in ARTICLE
 
 
 def test_applications(catalog: Catalog) -> None:
@@ -243,21 +264,25 @@ def test_applications(catalog: Catalog) -> None:
         "other",
     )
     for app in catalog.applications[:5]:
-        assert f"- {app.title}\n" in ARTICLE and app.source.kind == "article"
+        # The titles are the article's list; the descriptions are ours, building on it.
+        assert f"- {app.title}\n" in ARTICLE
+        assert app.source.kind == "authored"
+        assert app.source.elaborates is not None and app.source.elaborates.quote == app.title
+        assert app.description not in ARTICLE
     other = catalog.application("other")
     assert other is not None and other.source.kind == "authored"
-    assert other.requires_roles == () and other.raises == ()
+    assert other.requires_roles == () and other.raises == () and other.implies_traits == ()
     health = catalog.application("healthcare-solutions")
     assert health is not None
     assert "ai-ethicist" in health.requires_roles
-    assert ("data-privacy", "high") in health.raises
+    assert health.implies_traits == ("handles_personal_data", "regulated_domain")
     assert list(health.raises) == sorted(health.raises)
 
 
 def test_mitigations_are_complete(catalog: Catalog) -> None:
     role_keys = set(catalog.role_keys)
     for challenge in catalog.challenges:
-        assert len(challenge.mitigations) >= 4, challenge.key
+        assert len(challenge.mitigations) >= 3, challenge.key
         assert [m.position for m in challenge.mitigations] == list(
             range(len(challenge.mitigations))
         )
@@ -265,11 +290,11 @@ def test_mitigations_are_complete(catalog: Catalog) -> None:
             assert m.key.startswith(f"{challenge.key}.") and m.challenge_key == challenge.key
             assert m.owner_roles and set(m.owner_roles) <= role_keys, m.key
             assert m.priority in PRIORITIES
-            assert set(m.nist) <= NIST_ALLOWED, m.key
             assert 1 <= len(re.findall(r"[.!?](?:\s|$)", m.detail)) <= 3, m.key
             assert m.applies_when.traits_any <= set(TRAITS)
-        # at least one NIST subcategory fits every challenge
+        # at least one NIST subcategory and one NIST AI 600-1 risk fit every challenge
         assert any(m.nist for m in challenge.mitigations), challenge.key
+        assert any(m.genai_risks for m in challenge.mitigations), challenge.key
     privacy = catalog.challenge("data-privacy")
     bias = catalog.challenge("bias-and-fairness")
     assert privacy is not None and bias is not None
@@ -277,12 +302,157 @@ def test_mitigations_are_complete(catalog: Catalog) -> None:
     assert {"MEASURE 2.11", "MAP 2.3"} <= {n for m in bias.mitigations for n in m.nist}
 
 
+def all_mitigations(catalog: Catalog) -> list[Any]:
+    return [m for c in catalog.challenges for m in c.mitigations]
+
+
+def test_nist_references_are_real_ai_rmf_core_subcategories(catalog: Catalog) -> None:
+    assert len(AI_RMF_CORE_SUBCATEGORIES) == 72
+    assert {"GOVERN 1.7", "GOVERN 6.2", "MAP 1.6", "MAP 5.2", "MEASURE 2.13", "MANAGE 4.3"} <= (
+        AI_RMF_CORE_SUBCATEGORIES
+    )
+    assert not {"GOVERN 1.8", "MAP 2.4", "MEASURE 2.14", "MANAGE 3.3"} & AI_RMF_CORE_SUBCATEGORIES
+    for m in all_mitigations(catalog):
+        assert len(set(m.nist)) == len(m.nist), m.key
+        for ref in m.nist:
+            assert ref in AI_RMF_CORE_SUBCATEGORIES, (m.key, ref)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        # Human oversight is MAP 3.5 and GOVERN 3.2, not the explanation of a model (MEASURE 2.9).
+        ("explainability.human-review-of-high-stakes-outputs", {"MAP 3.5", "GOVERN 3.2"}),
+        # Review by people who did not build the system is MEASURE 1.3.
+        ("bias-and-fairness.interdisciplinary-review", {"MEASURE 1.3"}),
+        # A regulatory review starts from the legal requirements: GOVERN 1.1.
+        ("data-privacy.health-data-regulatory-review", {"GOVERN 1.1"}),
+        # Licences of training data: mapping legal risks of components, third-party IP.
+        ("intellectual-property.license-training-data", {"MAP 4.1", "GOVERN 6.1"}),
+        # Users reporting problems: MEASURE 3.3; monitoring in production: MEASURE 2.4.
+        ("bias-and-fairness.user-reporting-channel", {"MEASURE 3.3"}),
+        ("technical-complexity.monitor-production-models", {"MEASURE 2.4"}),
+        ("information-security.prompt-injection-testing", {"MEASURE 2.7"}),
+        ("value-chain.vet-third-party-models", {"GOVERN 6.1"}),
+    ],
+)
+def test_nist_references_fit(catalog: Catalog, key: str, expected: set[str]) -> None:
+    (mitigation,) = [m for m in all_mitigations(catalog) if m.key == key]
+    assert expected <= set(mitigation.nist)
+    if key.startswith("explainability.human-review"):
+        assert "MEASURE 2.9" not in mitigation.nist
+    if key.startswith("bias-and-fairness.interdisciplinary"):
+        assert "MAP 1.2" not in mitigation.nist
+
+
+def test_genai_risks_are_named_as_the_profile_names_them(catalog: Catalog) -> None:
+    assert GENAI_RISKS == GENAI_PROFILE_RISKS
+    for m in all_mitigations(catalog):
+        assert set(m.genai_risks) <= set(GENAI_PROFILE_RISKS), m.key
+    addressed = {r for m in all_mitigations(catalog) for r in m.genai_risks}
+    # The risks a project team can act on are all addressed; CBRN and environmental impacts
+    # are left to the model provider and the organisation.
+    assert set(GENAI_PROFILE_RISKS) - addressed == {
+        "CBRN Information or Capabilities",
+        "Environmental Impacts",
+    }
+
+
+@pytest.mark.parametrize(
+    ("challenge", "risk"),
+    [
+        ("confabulation", "Confabulation"),
+        ("information-security", "Information Security"),
+        ("intellectual-property", "Intellectual Property"),
+        ("value-chain", "Value Chain and Component Integration"),
+    ],
+)
+def test_authored_challenges_cover_their_genai_risk(
+    catalog: Catalog, challenge: str, risk: str
+) -> None:
+    found = catalog.challenge(challenge)
+    assert found is not None
+    for m in found.mitigations:
+        assert m.source.kind == "authored" and m.owner_roles and m.nist + m.genai_risks, m.key
+    assert all(risk in m.genai_risks for m in found.mitigations), challenge
+
+
+def test_value_chain_mitigations_follow_the_third_party_models_trait(catalog: Catalog) -> None:
+    chain = catalog.challenge("value-chain")
+    assert chain is not None
+    for m in chain.mitigations:
+        assert m.applies_when.traits_any == {"uses_third_party_models"}, m.key
+        others = set(TRAITS) - {"uses_third_party_models"}
+        assert not m.applies_when.holds("healthcare-solutions", others)
+        assert m.applies_when.holds("other", {"uses_third_party_models"})
+
+
+def test_user_facing_projects_get_prompt_injection_testing(catalog: Catalog) -> None:
+    key = "information-security.prompt-injection-testing"
+    (testing,) = [m for m in all_mitigations(catalog) if m.key == key]
+    assert testing.applies_when.holds("other", {"user_facing"})
+    assert not testing.applies_when.holds("other", set())
+    assert "prompt injection" in testing.detail
+
+
+def test_healthcare_makes_confabulation_checks_critical(catalog: Catalog) -> None:
+    (measure,) = [
+        m for m in all_mitigations(catalog) if m.key == "confabulation.measure-factual-accuracy"
+    ]
+    assert effective_priority(measure, "healthcare-solutions", set()) == "critical"
+    assert effective_priority(measure, "content-creation", {"user_facing"}) == "high"
+
+
+def test_no_mitigation_claims_the_articles_words(catalog: Catalog) -> None:
+    """A mitigation's text is always ours: it is `authored`, and names the passage it builds
+    on in `elaborates` rather than borrowing the article's authority through a loose quote."""
+    for m in all_mitigations(catalog):
+        assert m.source.kind == "authored", m.key
+        assert m.source.quote is None, m.key
+        assert m.detail not in ARTICLE, m.key
+
+
+def test_article_sources_mark_the_articles_own_words(catalog: Catalog) -> None:
+    """`article` is claimed only for text that is the article's, verbatim: a role's summary,
+    a responsibility's text, a challenge's description."""
+    for role in catalog.roles:
+        if role.source.kind == "article":
+            assert role.summary in ARTICLE, role.key
+        for resp in role.responsibilities:
+            if resp.source.kind == "article":
+                assert resp.text in ARTICLE and resp.source.quote == resp.text, resp.key
+            else:
+                assert resp.source.elaborates is not None, resp.key
+    for challenge in catalog.challenges:
+        if challenge.source.kind == "article":
+            assert challenge.description in ARTICLE, challenge.key
+    for app in catalog.applications:
+        if app.source.kind == "article":
+            assert app.description in ARTICLE, app.key
+
+
+def test_every_elaborated_passage_is_verbatim(catalog: Catalog) -> None:
+    elaborated = [(w, s.elaborates) for w, s in all_sources(catalog) if s.elaborates]
+    assert len(elaborated) >= 30
+    for where, passage in elaborated:
+        assert passage.quote in ARTICLE, where
+        assert passage.section.strip(), where
+    quotes = {p.quote for _, p in elaborated}
+    # The article's other future directions and its FAQ answers are put to use.
+    assert any("Automation tools will streamline" in q for q in quotes)
+    assert any("New collaborative platforms will emerge" in q for q in quotes)
+    assert any(q.startswith("Data scientists analyze and prepare data") for q in quotes)
+    assert "ensuring they perform effectively in real-world applications" in quotes
+
+
 def mitigations_applying_to(catalog: Catalog, application: str) -> list[Any]:
+    """Mitigations that the application adds, or whose priority it raises."""
     return [
         m
         for c in catalog.challenges
         for m in c.mitigations
         if application in m.applies_when.applications_any
+        or any(application in r.when.applications_any for r in m.raised_when)
     ]
 
 
@@ -291,6 +461,7 @@ def mitigations_applying_to(catalog: Catalog, application: str) -> list[Any]:
     [
         ("healthcare-solutions", ("regulat",), "critical"),
         ("music-composition", ("licen",), "high"),
+        ("music-composition", ("melodies", "protected"), "high"),
         ("content-creation", ("harmful", "inaccurate"), "high"),
         ("virtual-reality", ("safety",), "high"),
         ("product-design", ("usability",), "high"),
@@ -304,7 +475,8 @@ def test_application_specific_mitigations(
         m
         for m in found
         if all(w in (m.title + " " + m.detail).lower() for w in words)
-        and PRIORITIES.index(m.priority) >= PRIORITIES.index(min_priority)
+        and PRIORITIES.index(effective_priority(m, application, set()))
+        >= PRIORITIES.index(min_priority)
     ]
     assert matching, f"no {min_priority}+ mitigation about {words} for {application}"
 
@@ -346,6 +518,7 @@ def test_every_article_quote_is_verbatim(catalog: Catalog) -> None:
     for where, source in sources:
         if source.kind == "article":
             assert source.quote and source.quote in ARTICLE, where
+            assert source.elaborates is None, where
         else:
             assert source.kind == "authored" and source.quote is None, where
         assert source.section.strip(), where
@@ -395,7 +568,7 @@ def minimal() -> dict[str, Any]:
                 "title": "Data Scientist",
                 "summary": "Data scientists are at the heart of generative AI projects.",
                 "required": True,
-                "skills": ["programming"],
+                "skills": {"article": ["programming"], "authored": ["statistics"]},
                 "source": _source("1. Data Scientist"),
                 "responsibilities": [
                     {
@@ -412,7 +585,7 @@ def minimal() -> dict[str, Any]:
                 "summary": "Ethics.",
                 "required": False,
                 "required_when": {"traits_any": ["regulated_domain"]},
-                "skills": ["ethics"],
+                "skills": {"authored": ["ethics"]},
                 "source": {"kind": "authored", "section": "test"},
                 "responsibilities": [
                     {
@@ -438,7 +611,11 @@ def minimal() -> dict[str, Any]:
                 "key": "data-privacy",
                 "title": "Data Privacy",
                 "description": "Privacy.",
-                "source": _source("Data Privacy"),
+                "source": {
+                    "kind": "authored",
+                    "section": "test",
+                    "elaborates": {"section": "Challenges", "quote": "Data Privacy"},
+                },
                 "mitigations": [
                     {
                         "key": "data-privacy.minimize",
@@ -451,6 +628,7 @@ def minimal() -> dict[str, Any]:
                             {"when": {"traits_any": ["handles_personal_data"]}, "priority": "high"}
                         ],
                         "nist": ["MEASURE 2.10"],
+                        "genai_risks": ["Data Privacy"],
                         "source": {"kind": "authored", "section": "test"},
                     }
                 ],
@@ -461,9 +639,10 @@ def minimal() -> dict[str, Any]:
                 "key": "healthcare-solutions",
                 "title": "Healthcare Solutions",
                 "description": "Health.",
-                "source": _source("Healthcare Solutions"),
+                "source": {"kind": "authored", "section": "test"},
                 "requires_roles": ["ai-ethicist"],
                 "raises": {"data-privacy": "high"},
+                "implies_traits": ["handles_personal_data"],
             }
         ],
     }
@@ -481,7 +660,11 @@ def test_minimal_catalog_loads(tmp_path: Path) -> None:
     mitigation = catalog.challenges[0].mitigations[0]
     assert mitigation.applies_when.applications_any == {"healthcare-solutions"}
     assert mitigation.raised_when[0].priority == "high"
+    assert mitigation.genai_risks == ("Data Privacy",)
     assert catalog.applications[0].raises == (("data-privacy", "high"),)
+    assert catalog.applications[0].implies_traits == ("handles_personal_data",)
+    assert catalog.roles[0].article_skills == ("programming",)
+    assert catalog.roles[0].skills == ("programming", "statistics")
 
 
 def _mutate(path: str, value: Any) -> dict[str, Any]:
@@ -611,6 +794,41 @@ DELETE = object()
             r"raises\.data-privacy: unknown priority 'extreme'",
         ),
         ("applications", [], r"applications: must not be empty"),
+        (
+            "challenges.0.mitigations.0.genai_risks",
+            ["Hallucination"],
+            r"mitigations\[data-privacy\.minimize\]\.genai_risks: unknown NIST AI 600-1 risk",
+        ),
+        (
+            "applications.0.implies_traits",
+            ["is_big"],
+            r"applications\[healthcare-solutions\]\.implies_traits: unknown trait 'is_big'",
+        ),
+        (
+            "roles.0.summary",
+            "Data scientists are wizards.",
+            r"roles\[data-scientist\]\.source\.kind: 'article' claims the entry's text",
+        ),
+        (
+            "roles.0.responsibilities.0.text",
+            "Collecting data.",
+            r"responsibilities\[data-scientist\.collect\]\.source\.kind: 'article' claims",
+        ),
+        (
+            "roles.0.skills",
+            {"article": ["juggling"]},
+            r"roles\[data-scientist\]\.skills\.article\[0\]: not a verbatim excerpt",
+        ),
+        (
+            "challenges.0.source",
+            {"kind": "authored", "section": "x", "elaborates": {"section": "y", "quote": "Nope"}},
+            r"challenges\[data-privacy\]\.source\.elaborates\.quote: not a verbatim excerpt",
+        ),
+        (
+            "challenges.0.mitigations.0.replaces",
+            ["data-privacy.minimize"],
+            r"replaces: 'data-privacy\.minimize' is still a key of the catalog",
+        ),
     ],
 )
 def test_validation_errors(tmp_path: Path, path: str, value: Any, message: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from app.catalog import (
     PRIORITIES,
+    TRAITS,
     Application,
     Catalog,
     Challenge,
@@ -32,6 +33,7 @@ from app.services.checklist_generator import (
     collaboration_pairs,
     generate_checklist,
     overallocated_members,
+    project_traits,
     required_roles,
     staffing_report,
     summarize,
@@ -242,6 +244,7 @@ def test_required_roles_get_responsibilities_even_when_unstaffed(catalog):
         "kind": "article",
         "section": "Key Roles",
         "quote": "quote",
+        "elaborates": None,
         "catalog_key": "data-scientist.task-0",
     }
 
@@ -737,11 +740,69 @@ def test_healthcare_requires_an_ethicist_and_raises_data_privacy(real):
     assert any("Healthcare Solutions" in reason for reason in inventory.because)
 
 
-def test_music_composition_adds_a_licensing_mitigation_and_a_curator(real):
+def test_music_composition_raises_licensing_adds_copy_checks_and_a_curator(real):
     music = _mitigations(real, "music-composition")
-    assert "data-privacy.license-music-training-data" in music
-    assert "data-privacy.license-music-training-data" not in _mitigations(real, "other")
+    other = _mitigations(real, "other")
+    licensing = "intellectual-property.license-training-data"
+    assert music[licensing].priority == "high" and other[licensing].priority == "medium"
+    assert "Application Music Composition raised priority to high" in music[licensing].because
+    # The licensing mitigation was music's alone, under another key: that key hands it over.
+    assert music[licensing].replaces == ("data-privacy.license-music-training-data",)
+    assert "intellectual-property.check-outputs-for-copies" in music
+    assert "intellectual-property.check-outputs-for-copies" not in other
     assert "content-curator" in required_roles(real, ProjectFacts("music-composition", frozenset()))
+
+
+def test_an_application_implies_traits_unless_the_project_declines_them(real):
+    health = _mitigations(real, "healthcare-solutions")
+    # Healthcare implies personal data and a regulated domain: the privacy impact assessment
+    # applies though the project ticked nothing, and says why.
+    pia = health["data-privacy.privacy-impact-assessment"]
+    assert (
+        "Project trait handles_personal_data (implied by Healthcare Solutions) "
+        "applies this mitigation" in pia.because
+    )
+    assert pia.priority == "critical"
+    declined = ProjectFacts(
+        "healthcare-solutions", declined=frozenset({"handles_personal_data", "regulated_domain"})
+    )
+    items = {i.key: i for i in generate_checklist(real, declined, [])}
+    assert "data-privacy.privacy-impact-assessment" not in items
+    assert "data-privacy.minimize-and-pseudonymize" not in items
+    # A trait the project states is not "implied", even when the application implies it.
+    stated = ProjectFacts("healthcare-solutions", frozenset({"handles_personal_data"}))
+    assert project_traits(real, stated) == (
+        ["handles_personal_data", "regulated_domain"],
+        ["regulated_domain"],
+    )
+    assert project_traits(real, declined) == ([], [])
+    reasons = required_roles(real, ProjectFacts("other", frozenset({"regulated_domain"})))
+    assert reasons["ai-ethicist"] == ("Project trait regulated_domain makes AI Ethicist required",)
+
+
+def test_third_party_models_bring_the_value_chain_mitigations(real):
+    keys = set(_mitigations(real, "other", {"uses_third_party_models"}))
+    chain = {k for k in keys if k.startswith("value-chain.")}
+    assert chain == {
+        "value-chain.vet-third-party-models",
+        "value-chain.pin-and-reevaluate-model-versions",
+        "value-chain.plan-for-provider-failure",
+    }
+    assert not any(k.startswith("value-chain.") for k in _mitigations(real, "other"))
+
+
+def test_user_facing_projects_get_prompt_injection_testing(real):
+    key = "information-security.prompt-injection-testing"
+    assert key in _mitigations(real, "other", {"user_facing"})
+    assert key not in _mitigations(real, "other")
+
+
+def test_mitigation_items_carry_their_nist_and_genai_references(real):
+    items = _mitigations(real, "healthcare-solutions")
+    review = items["explainability.human-review-of-high-stakes-outputs"]
+    assert review.source["nist"] == ["MAP 3.5", "GOVERN 3.2"]
+    assert "Human-AI Configuration" in review.source["genai_risks"]
+    assert items["confabulation.measure-factual-accuracy"].priority == "critical"
 
 
 def test_content_creation_requires_a_curator_and_raises_bias(real):
@@ -787,9 +848,7 @@ def test_personal_data_raises_privacy_with_a_reason(real):
 
 
 def test_real_catalog_keys_are_unique_for_every_application(real):
-    traits = frozenset(
-        {"handles_personal_data", "user_facing", "generates_public_content", "regulated_domain"}
-    )
+    traits = frozenset(TRAITS)
     for application in real.application_keys:
         items = generate_checklist(real, ProjectFacts(application, traits), _full_team())
         assert len({i.key for i in items}) == len(items), application
