@@ -1,0 +1,808 @@
+"""The service under gunicorn, driven by wrk: requests per second and latency per endpoint, as
+ratios of `/healthz` in the same run, beside the targets of issue 11.
+
+Run from the repository root (needs `wrk`: `apt-get install wrk`):
+
+    .venv/bin/python bench/server_bench.py [--database sqlite|postgresql|both] [--scale 1.0] \
+        [--duration 10] [--connections 16] [--workers 2] [--worker-class sync] [--keep DIR]
+
+For each database it makes a dataset with `bench/make_dataset.py` (PostgreSQL: a database of
+its own on 127.0.0.1:5432, dropped at the end; SQLite: a file in a temporary directory), starts
+`gunicorn --workers 2 wsgi:app` on it as the README's production section does (rate limits in
+Redis with `RATE_LIMIT` raised out of the way, Prometheus metrics shared in a directory, JSON
+request logs at INFO to a file), and runs wrk against one endpoint at a time: a warm-up, then
+`--duration` seconds at `--connections` connections. `--keep DIR` keeps the datasets (and reuses
+them on the next run with the same scale); `--dataset MANIFEST` uses a PostgreSQL dataset made
+by `make_dataset.py --manifest`.
+
+What each row sends (the benchmark's team holds 92 % of the projects):
+
+- `/healthz`, first and last, their mean the denominator of every ratio;
+- the checklist of one project (about 100 items) as JSON and as Markdown, and again with the
+  JSON's `If-None-Match` (304); `GET /v1/catalog`; the project list's first page and the page
+  after 9,000 projects (or 90 % of them at a smaller scale), cursor made as the service makes it;
+- `POST /v1/checklists/preview` with a template project's staffing (people found by email);
+- a cold checklist read: the JSON checklists of 1,000 other projects in turn, more than the
+  render cache of a worker holds;
+- the staffing `PUT` and the item `PATCH`, spread over 1,000 projects each (different projects
+  for the warm-up): each thread of wrk takes its share of the projects in turn; a `PUT` sends
+  the project's current staffing without its last assignment (the next visit puts it back),
+  a `PATCH` sets an open item to `done` (the next visit to `open`), so every write changes
+  something, and no two connections write to the same project at the same time (they can
+  still meet on the people two projects share).
+
+Every status the server answered is read from its own `/metrics` before and after each run;
+a row whose answers were not all the expected status is flagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from make_dataset import (  # noqa: E402
+    Dataset,
+    Sizes,
+    create_database,
+    drop_database,
+    make_dataset,
+)
+from sqlalchemy import create_engine, func, select  # noqa: E402
+
+from app.config import normalize_database_url  # noqa: E402
+from app.http.pagination import encode_cursor  # noqa: E402
+from app.models import Assignment, ChecklistItem, Person, Project  # noqa: E402
+
+POSTGRES_ADMIN = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+DEEP_OFFSET = 9000
+POOL = 1000
+CHECKLIST_ROUTE = "/v1/projects/<string:project_ref>/checklist"
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    name: str
+    route: str  # the metrics' route label
+    method: str
+    expect: int
+    # Each entry: the requests sent on successive visits to it (one, or alternating variants).
+    entries: list[list[Request]]
+    warmup_entries: list[list[Request]] | None = None
+    target: str = ""  # "rps>=0.5", "p99<=3", "deep<=1.5"
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    socket_errors: int
+    non_2xx_3xx: int
+    statuses: Counter[int]
+    load: float  # the 1-minute load average when the row started
+    # /healthz measured just before this row: the ratios are to it (the machine's load drifts).
+    baseline_rps: float = 0.0
+    baseline_p99_ms: float = 0.0
+
+
+def lua_string(text: str) -> str:
+    out = []
+    for byte in text.encode():
+        if 32 <= byte < 127 and byte not in (34, 92):
+            out.append(chr(byte))
+        else:
+            out.append(f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+def wrk_script(entries: Sequence[Sequence[Request]], token: str, threads: int) -> str:
+    """A wrk script: requests prebuilt per thread, each thread visiting its share of the
+    entries in turn, the next variant of an entry on each visit; a JSON summary at the end."""
+    lines = ["local src = {"]
+    for variants in entries:
+        parts = []
+        for r in variants:
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if r.body is not None:
+                headers["Content-Type"] = "application/json"
+            headers.update(r.headers)
+            hdr = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
+            body = lua_string(r.body) if r.body is not None else "nil"
+            parts.append(f"{{{lua_string(r.method)}, {lua_string(r.path)}, {{{hdr}}}, {body}}}")
+        lines.append("  {" + ", ".join(parts) + "},")
+    lines.append("}")
+    lines.append(
+        f"""
+local next_tid = 0
+function setup(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+end
+
+local mine = {{}}
+local k = 0
+function init(args)
+  local me = tid or 0
+  for i = me + 1, #src, {threads} do mine[#mine + 1] = src[i] end
+  if #mine == 0 then mine = src end
+  for i, variants in ipairs(mine) do
+    local built = {{}}
+    for j, r in ipairs(variants) do built[j] = wrk.format(r[1], r[2], r[3], r[4]) end
+    mine[i] = built
+  end
+end
+
+function request()
+  local n = #mine
+  local entry = mine[k % n + 1]
+  local variant = math.floor(k / n) % #entry + 1
+  k = k + 1
+  return entry[variant]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {{"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, ' ..
+    '"status": %d, "timeout": %d, "p50": %d, "p99": %d}}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+    )
+    return "\n".join(lines)
+
+
+def run_wrk(
+    base_url: str,
+    script: Path,
+    seconds: float,
+    connections: int,
+    threads: int,
+) -> dict[str, Any]:
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        base_url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    for line in done.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            return json.loads(line[len("WRKJSON ") :])
+    raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http(
+    base: str, method: str, path: str, token: str | None = None, body: str | None = None, **h: str
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Accept": "application/json", **h}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        base + path, method=method, headers=headers, data=body.encode() if body else None
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@dataclass
+class ServerOptions:
+    workers: int
+    worker_class: str
+    threads: int
+    log_level: str
+    ratelimit_storage: str
+
+
+@contextmanager
+def gunicorn(database_url: str, options: ServerOptions, workdir: Path) -> Iterator[str]:
+    port = free_port()
+    metrics = workdir / f"metrics-{port}"
+    metrics.mkdir()
+    log_path = workdir / f"gunicorn-{port}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(options.workers),
+        "--worker-class",
+        options.worker_class,
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    if options.threads > 1:
+        command += ["--threads", str(options.threads)]
+    command.append("wsgi:app")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT": "1000000000 per minute",
+        "RATELIMIT_STORAGE_URI": options.ratelimit_storage,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        "LOG_LEVEL": options.log_level,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                if http(base, "GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn not ready:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        print(f"  gunicorn: {' '.join(command[1:])} (pid {process.pid}, log {log_path})")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_SAMPLE = re.compile(r"^http_requests_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def request_counts(base: str) -> Counter[tuple[str, str, int]]:
+    """(method, route, status) -> requests answered, from the server's `/metrics`."""
+    _, _, body = http(base, "GET", "/metrics")
+    counts: Counter[tuple[str, str, int]] = Counter()
+    for line in body.decode().splitlines():
+        match = _SAMPLE.match(line)
+        if match:
+            labels = dict(_LABEL.findall(match["labels"]))
+            key = (labels["method"], labels["route"], int(labels["status"]))
+            counts[key] += int(float(match["value"]))
+    return counts
+
+
+# --------------------------------------------------------------------------- the dataset's targets
+
+
+def scenarios(dataset: Dataset, base: str) -> list[Scenario]:
+    """The rows of the table, their requests chosen from the dataset as it is now."""
+    engine = create_engine(normalize_database_url(dataset.database_url))
+    team = dataset.team_id
+    templates = set(dataset.template_project_ids)
+    with engine.connect() as conn:
+        ordered = conn.execute(
+            select(Project.id, Project.slug)
+            .where(Project.team_id == team, Project.status == "active")
+            .order_by(Project.created_at.desc(), Project.id.desc())
+        ).all()
+        candidates = [row for row in ordered if row.id not in templates]
+        pool = min(POOL, (len(candidates) - 1) // 5)
+        hot = candidates[0]
+        blocks = [candidates[1 + i * pool : 1 + (i + 1) * pool] for i in range(5)]
+        cold, put_warm, put_run, patch_warm, patch_run = blocks
+
+        # Past 9,000 projects; at a smaller scale, past 90 % of them.
+        offset = DEEP_OFFSET if len(ordered) > DEEP_OFFSET + 50 else int(len(ordered) * 0.9)
+        deep_row = conn.execute(
+            select(Project.created_at, Project.id)
+            .where(Project.team_id == team, Project.status == "active")
+            .order_by(Project.created_at.desc(), Project.id.desc())
+            .offset(offset - 1)
+            .limit(1)
+        ).one()
+        deep_cursor = encode_cursor(deep_row.created_at, deep_row.id)
+
+        def staffing_puts(rows: Sequence[Any]) -> list[list[Request]]:
+            ids = [r.id for r in rows]
+            by_project: dict[str, list[dict[str, Any]]] = {}
+            for a in conn.execute(
+                select(Assignment)
+                .where(Assignment.project_id.in_(ids))
+                .order_by(Assignment.created_at, Assignment.id)
+            ):
+                entry = {"role": a.role_key, "person_id": a.person_id, "lead": a.lead}
+                if a.allocation is not None:
+                    entry["allocation"] = a.allocation
+                by_project.setdefault(a.project_id, []).append(entry)
+            made = []
+            for project_id in ids:
+                current = by_project.get(project_id, [])
+                if len(current) < 2:
+                    continue
+                path = f"/v1/projects/{project_id}/assignments"
+                made.append(
+                    [
+                        Request("PUT", path, json.dumps({"assignments": current[:-1]})),
+                        Request("PUT", path, json.dumps({"assignments": current})),
+                    ]
+                )
+            return made
+
+        def item_patches(rows: Sequence[Any]) -> list[list[Request]]:
+            ids = [r.id for r in rows]
+            chosen: dict[str, str] = {}
+            for project_id, item_id in conn.execute(
+                select(ChecklistItem.project_id, ChecklistItem.id)
+                .where(
+                    ChecklistItem.project_id.in_(ids),
+                    ChecklistItem.status == "open",
+                    ChecklistItem.kind == "responsibility",
+                )
+                .order_by(ChecklistItem.project_id, ChecklistItem.position)
+            ):
+                chosen.setdefault(project_id, item_id)
+            return [
+                [
+                    Request("PATCH", path, json.dumps({"status": "done"})),
+                    Request("PATCH", path, json.dumps({"status": "open"})),
+                ]
+                for project_id, item_id in chosen.items()
+                for path in [f"/v1/projects/{project_id}/checklist/items/{item_id}"]
+            ]
+
+        template = dataset.template_project_ids[0]
+        template_project = conn.execute(select(Project).where(Project.id == template)).one()
+        preview_staffing = [
+            {
+                "role": role,
+                "person": {"name": name, "email": email},
+                **({"allocation": allocation} if allocation is not None else {}),
+            }
+            for role, name, email, allocation in conn.execute(
+                select(Assignment.role_key, Person.name, Person.email, Assignment.allocation)
+                .join(Person, Person.id == Assignment.person_id)
+                .where(Assignment.project_id == template)
+                .order_by(Assignment.created_at, Assignment.id)
+            )
+        ]
+        traits = {
+            t: getattr(template_project, t)
+            for t in (
+                "handles_personal_data",
+                "user_facing",
+                "generates_public_content",
+                "regulated_domain",
+            )
+        }
+        preview_body = json.dumps(
+            {
+                "project": {
+                    "name": "Preview of a new project",
+                    "application": template_project.application,
+                    "traits": traits,
+                },
+                "assignments": preview_staffing,
+            }
+        )
+        put_run_entries, put_warm_entries = staffing_puts(put_run), staffing_puts(put_warm)
+        patch_run_entries, patch_warm_entries = item_patches(patch_run), item_patches(patch_warm)
+        items_hot = conn.scalar(
+            select(func.count())
+            .select_from(ChecklistItem)
+            .where(ChecklistItem.project_id == hot.id)
+        )
+    engine.dispose()
+
+    checklist = f"/v1/projects/{hot.slug}/checklist"
+    status, headers, body = http(base, "GET", checklist, dataset.token)
+    assert status == 200, (status, body[:300])
+    etag = headers["ETag"]
+    print(
+        f"  hot checklist {hot.slug}: {items_hot} items, {len(body):,} bytes of JSON; "
+        f"deep page after {offset:,} of {len(ordered):,} projects; "
+        f"{len(put_run_entries)} projects for PUT, {len(patch_run_entries)} for PATCH"
+    )
+
+    def one(method: str, path: str, body: str | None = None, **headers: str) -> list[list[Request]]:
+        return [[Request(method, path, body, headers)]]
+
+    return [
+        Scenario("/healthz", "/healthz", "GET", 200, one("GET", "/healthz")),
+        Scenario(
+            "checklist JSON", CHECKLIST_ROUTE, "GET", 200, one("GET", checklist), target="rps>=0.5"
+        ),
+        Scenario(
+            "checklist Markdown",
+            CHECKLIST_ROUTE,
+            "GET",
+            200,
+            one("GET", f"{checklist}?format=markdown"),
+            target="rps>=0.5",
+        ),
+        Scenario(
+            "checklist 304",
+            CHECKLIST_ROUTE,
+            "GET",
+            304,
+            one("GET", checklist, **{"If-None-Match": etag}),
+            target="rps>=0.8",
+        ),
+        Scenario(
+            "GET /v1/catalog",
+            "/v1/catalog",
+            "GET",
+            200,
+            one("GET", "/v1/catalog"),
+            target="rps>=0.6",
+        ),
+        Scenario("projects, first page", "/v1/projects", "GET", 200, one("GET", "/v1/projects")),
+        Scenario(
+            f"projects, page after {offset:,}",
+            "/v1/projects",
+            "GET",
+            200,
+            one("GET", f"/v1/projects?cursor={deep_cursor}"),
+            target="deep<=1.5",
+        ),
+        Scenario(
+            "POST /v1/checklists/preview",
+            "/v1/checklists/preview",
+            "POST",
+            200,
+            one("POST", "/v1/checklists/preview", preview_body),
+            target="rps>=0.3",
+        ),
+        Scenario(
+            f"checklist JSON, {len(cold):,} projects (cold)",
+            CHECKLIST_ROUTE,
+            "GET",
+            200,
+            [[Request("GET", f"/v1/projects/{r.slug}/checklist")] for r in cold],
+        ),
+        Scenario(
+            "staffing PUT",
+            "/v1/projects/<string:project_ref>/assignments",
+            "PUT",
+            200,
+            put_run_entries,
+            warmup_entries=put_warm_entries,
+        ),
+        Scenario(
+            "item PATCH",
+            "/v1/projects/<string:project_ref>/checklist/items/<string:item_ref>",
+            "PATCH",
+            200,
+            patch_run_entries,
+            warmup_entries=patch_warm_entries,
+        ),
+        Scenario("/healthz (again)", "/healthz", "GET", 200, one("GET", "/healthz")),
+    ]
+
+
+# --------------------------------------------------------------------------- a run
+
+
+@dataclass
+class RunOptions:
+    duration: float
+    warmup: float
+    connections: int
+    wrk_threads: int
+    baseline: float
+
+
+def run_scenarios(
+    base: str, dataset: Dataset, items: list[Scenario], options: RunOptions, workdir: Path
+) -> list[Result]:
+    results = []
+    health_script = workdir / "healthz.lua"
+    health_script.write_text(wrk_script(items[0].entries, dataset.token, options.wrk_threads))
+    for scenario in items:
+        baseline: dict[str, Any] | None = None
+        if scenario.route != "/healthz" and options.baseline > 0:
+            baseline = run_wrk(
+                base, health_script, options.baseline, options.connections, options.wrk_threads
+            )
+        script = workdir / f"{secrets.token_hex(4)}.lua"
+        if options.warmup > 0:
+            script.write_text(
+                wrk_script(
+                    scenario.warmup_entries or scenario.entries, dataset.token, options.wrk_threads
+                )
+            )
+            run_wrk(base, script, options.warmup, options.connections, options.wrk_threads)
+        script.write_text(wrk_script(scenario.entries, dataset.token, options.wrk_threads))
+        load = os.getloadavg()[0]
+        before = request_counts(base)
+        out = run_wrk(base, script, options.duration, options.connections, options.wrk_threads)
+        after = request_counts(base)
+        statuses: Counter[int] = Counter()
+        for (method, route, status), n in (after - before).items():
+            if method == scenario.method and route == scenario.route:
+                statuses[status] += n
+        seconds = out["duration_us"] / 1e6
+        result = Result(
+            scenario,
+            rps=out["requests"] / seconds,
+            p50_ms=out["p50"] / 1000,
+            p99_ms=out["p99"] / 1000,
+            requests=out["requests"],
+            socket_errors=out["connect"] + out["read"] + out["write"] + out["timeout"],
+            non_2xx_3xx=out["status"],
+            statuses=statuses,
+            load=load,
+        )
+        if baseline is not None:
+            result.baseline_rps = baseline["requests"] / (baseline["duration_us"] / 1e6)
+            result.baseline_p99_ms = baseline["p99"] / 1000
+        results.append(result)
+        print(
+            f"    {scenario.name:<36} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms  "
+            f"p99 {result.p99_ms:7.1f} ms  {dict(statuses)}"
+            + (f"  (/healthz before: {result.baseline_rps:.0f} req/s)" if baseline else ""),
+            flush=True,
+        )
+    return results
+
+
+def verdicts(results: list[Result]) -> list[tuple[Result, str, str, str, str, float]]:
+    """Each result with its ratio to /healthz, p99 ratio, target and PASS/MISS."""
+    health = [r for r in results if r.scenario.route == "/healthz"]
+    base_rps = sum(r.rps for r in health) / len(health)
+    base_p99 = sum(r.p99_ms for r in health) / len(health)
+    first = next((r for r in results if r.scenario.name == "projects, first page"), None)
+    rows = []
+    for r in results:
+        own_rps = r.baseline_rps or base_rps
+        own_p99 = r.baseline_p99_ms or base_p99
+        ratio = f"{r.rps / own_rps:.2f}"
+        p99 = f"{r.p99_ms / own_p99:.1f}x"
+        targets, outcomes = [], []
+        kind = r.scenario.target
+        if kind.startswith("rps>="):
+            need = float(kind[5:])
+            targets.append(f">= {need:g}")
+            outcomes.append(r.rps / own_rps >= need)
+        if kind == "deep<=1.5" and first is not None:
+            cost = first.rps / r.rps
+            ratio += f" ({cost:.2f}x first page's cost)"
+            targets.append("<= 1.5x first page")
+            outcomes.append(cost <= 1.5)
+        if (
+            r.scenario.route == CHECKLIST_ROUTE
+            and r.scenario.expect == 200
+            and not r.scenario.name.endswith("(cold)")
+        ):
+            targets.append("p99 <= 3x")
+            outcomes.append(r.p99_ms / own_p99 <= 3)
+        expected = r.statuses.get(r.scenario.expect, 0)
+        bad = sum(r.statuses.values()) - expected
+        verdict = " / ".join("PASS" if ok else "MISS" for ok in outcomes) or "-"
+        if bad or r.socket_errors or not expected:
+            verdict += f" [{bad} unexpected answers, {r.socket_errors} socket errors]"
+        rows.append((r, ratio, p99, ", ".join(targets) or "-", verdict, own_rps))
+    return rows
+
+
+def print_table(title: str, results: list[Result], markdown: list[str]) -> None:
+    rows = verdicts(results)
+    print(f"\n{title}")
+    header = (
+        f"{'endpoint':<38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
+        f"{'p99/hz':>7}  {'target':<24} verdict"
+    )
+    print(header)
+    print("-" * len(header))
+    markdown += [
+        f"**{title}**",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | /healthz just before, req/s | ratio | "
+        "p99 / its p99 | target | verdict | answers | load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
+    ]
+    for r, ratio, p99, target, verdict, own_rps in rows:
+        print(
+            f"{r.scenario.name:<38} {r.rps:8.1f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} "
+            f"{ratio.split(' ')[0]:>6} {p99:>7}  {target:<24} {verdict}"
+            + (f"  {ratio.split(' ', 1)[1]}" if " " in ratio else "")
+        )
+        answers = ", ".join(f"{n} x {s}" for s, n in sorted(r.statuses.items()))
+        markdown.append(
+            f"| {r.scenario.name} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{own_rps:.0f} | {ratio} | "
+            f"{p99} | {target} | {verdict} | {answers} | {r.load:.1f} |"
+        )
+    markdown.append("")
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+@contextmanager
+def dataset_for(kind: str, scale: float, keep: Path | None, workdir: Path) -> Iterator[Dataset]:
+    manifest = keep / f"{kind}-{scale:g}.json" if keep else None
+    if manifest is not None and manifest.exists():
+        print(f"  reusing the dataset of {manifest}")
+        yield Dataset.from_json(manifest.read_text())
+        return
+    if kind == "postgresql":
+        name = f"bench_{kind}_{str(scale).replace('.', '_')}_{secrets.token_hex(3)}"
+        admin = POSTGRES_ADMIN.rsplit("/", 1)[0]
+        url = f"{admin}/{name}"
+        create_database(url)
+    else:
+        folder = keep or workdir
+        url = f"sqlite:///{folder / f'bench-{scale:g}-{secrets.token_hex(3)}.db'}"
+    try:
+        started = time.perf_counter()
+        dataset = make_dataset(url, Sizes.scaled(scale), log=lambda line: print(f"  {line}"))
+        print(
+            f"  dataset on {kind}: {dataset.counts} in {time.perf_counter() - started:.0f} s "
+            f"({dataset.seconds})"
+        )
+        if manifest is not None:
+            manifest.write_text(dataset.to_json() + "\n")
+        yield dataset
+    finally:
+        if manifest is None and kind == "postgresql":
+            drop_database(url)
+
+
+def machine() -> str:
+    from importlib.metadata import version
+
+    pg = "?"
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN, connect_timeout=3) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            pg = row[0] if row else "?"
+    except Exception as error:
+        pg = f"unreachable ({error})"
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)  # noqa: S607
+    git = subprocess.run(  # noqa: S603 - fixed arguments
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    source = git.stdout.strip() if git.returncode == 0 else f"{ROOT} (not a git checkout)"
+    return (
+        f"source {source}; {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, PostgreSQL {pg}, SQLite "
+        f"{__import__('sqlite3').sqlite_version}, gunicorn {version('gunicorn')}, "
+        f"{(wrk.stdout or wrk.stderr).splitlines()[0].split(' [')[0]}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--scale", type=float, default=1.0, help="1 = 10,000 projects")
+    parser.add_argument("--duration", type=float, default=10, help="seconds measured per row")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per row")
+    parser.add_argument(
+        "--baseline",
+        type=float,
+        default=4,
+        help="seconds of /healthz just before each row, the row's ratios' denominator (0: "
+        "the mean of the first and last /healthz rows)",
+    )
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--log-level", default="INFO", help="the service's LOG_LEVEL")
+    parser.add_argument(
+        "--ratelimit-storage", default=REDIS_URL, help="RATELIMIT_STORAGE_URI (memory://, redis)"
+    )
+    parser.add_argument("--keep", type=Path, help="keep the datasets here, and reuse them")
+    parser.add_argument("--dataset", type=Path, help="a manifest of make_dataset.py to use")
+    parser.add_argument("--markdown", type=Path, help="also write the tables here, in Markdown")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    server = ServerOptions(
+        args.workers, args.worker_class, args.threads, args.log_level, args.ratelimit_storage
+    )
+    run = RunOptions(args.duration, args.warmup, args.connections, args.wrk_threads, args.baseline)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    described = machine()
+    command = " ".join([".venv/bin/python bench/server_bench.py", *(argv or sys.argv[1:])])
+    markdown = [f"`{command}`", "", f"Machine: {described}.", ""]
+    print(described)
+    with tempfile.TemporaryDirectory(prefix="server-bench-") as tmp:
+        workdir = Path(tmp)
+        for kind in kinds:
+            print(f"\n== {kind}")
+            if args.dataset and kind == "postgresql":
+                datasets: Any = _given(args.dataset)
+            else:
+                datasets = dataset_for(kind, args.scale, args.keep, workdir)
+            with datasets as dataset, gunicorn(dataset.database_url, server, workdir) as base:
+                items = scenarios(dataset, base)
+                results = run_scenarios(base, dataset, items, run, workdir)
+            counts = dataset.counts
+            title = (
+                f"{kind}: gunicorn --workers {args.workers} --worker-class {args.worker_class}"
+                + (f" --threads {args.threads}" if args.threads > 1 else "")
+                + f", wrk {args.connections} connections, {args.duration:g} s per row; "
+                f"{counts['projects']:,} projects, {counts['people']:,} people, "
+                f"{counts['checklist_items']:,} checklist items"
+            )
+            print_table(title, results, markdown)
+    if args.markdown:
+        args.markdown.write_text("\n".join(markdown) + "\n")
+        print(f"\nMarkdown tables: {args.markdown}")
+
+
+@contextmanager
+def _given(manifest: Path) -> Iterator[Dataset]:
+    yield Dataset.from_json(manifest.read_text())
+
+
+if __name__ == "__main__":
+    main()
