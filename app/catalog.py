@@ -15,6 +15,15 @@ TRAITS: tuple[str, ...] = (
     "uses_third_party_models",
 )
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+# The NIST AI RMF lifecycle stages, in lifecycle order: every checklist item has one.
+PHASES: tuple[str, ...] = (
+    "plan-and-design",
+    "collect-and-process-data",
+    "build-and-use-model",
+    "verify-and-validate",
+    "deploy-and-use",
+    "operate-and-monitor",
+)
 SourceKind = Literal["article", "authored"]
 
 # The twelve risks of NIST AI 600-1 (the Generative AI Profile, July 2024, section 2), named
@@ -118,12 +127,20 @@ class PriorityRule:
 
 @dataclass(frozen=True)
 class Responsibility:
+    """A task of a role: `text` as the source gives it (the article's words for the five key
+    roles), and our guidance on doing it: `detail`, what "done" means, when in the lifecycle,
+    and how urgent it is for a project that requires the role."""
+
     key: str
     role_key: str
     title: str
     text: str
     position: int
     source: SourceRef
+    detail: str = ""
+    done_when: str = ""
+    phase: str = "plan-and-design"
+    priority: str = "medium"
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,13 @@ class Mitigation:
     priority: str
     position: int
     source: SourceRef
+    done_when: str = ""
+    phase: str = "plan-and-design"
+    # Why the base priority is what it is (required when it is critical): items say it.
+    priority_because: str | None = None
+    # Responsibilities that ask the same thing: where this mitigation applies, it is the one
+    # item for both, and the responsibility's item is not generated.
+    fulfils: tuple[str, ...] = ()
     applies_when: Condition = field(default_factory=Condition)
     raised_when: tuple[PriorityRule, ...] = ()
     # NIST AI RMF 1.0 subcategories (`MEASURE 2.10`) and NIST AI 600-1 risks it addresses.

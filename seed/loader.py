@@ -12,6 +12,7 @@ import yaml
 
 from app.catalog import (
     GENAI_RISKS,
+    PHASES,
     PRIORITIES,
     TRAITS,
     Application,
@@ -116,6 +117,12 @@ def _names(where: str, value: Any, allowed: tuple[str, ...], what: str) -> list[
     return names
 
 
+def _phase(where: str, value: Any) -> str:
+    if value not in PHASES:
+        raise CatalogError(f"{where}: unknown phase {value!r} (known: {', '.join(PHASES)})")
+    return value
+
+
 def _priority(where: str, value: Any) -> str:
     if value not in PRIORITIES:
         raise CatalogError(f"{where}: unknown priority {value!r} (known: {', '.join(PRIORITIES)})")
@@ -132,6 +139,7 @@ class _Builder:
         self.challenge_keys = self._keys("challenges", _KEY_RE)
         self.application_keys = self._keys("applications", _KEY_RE)
         self._keys("collaborations", _KEY_RE)
+        self.responsibility_keys: set[str] = set()
 
     def _keys(self, section: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
         keys: list[str] = []
@@ -149,6 +157,7 @@ class _Builder:
 
     def build(self, version: str) -> Catalog:
         roles = tuple(self._role(i, e) for i, e in enumerate(self.data["roles"]))
+        self.responsibility_keys = {r.key for role in roles for r in role.responsibilities}
         collaborations = self.data["collaborations"]
         challenges = self.data["challenges"]
         applications = self.data["applications"]
@@ -270,7 +279,12 @@ class _Builder:
         result: list[Responsibility] = []
         for position, item in enumerate(items):
             at = f"{where}.responsibilities[{position}]"
-            raw = _fields(at, item, ("key", "title", "text", "source"))
+            raw = _fields(
+                at,
+                item,
+                ("key", "title", "text", "source", "detail", "done_when", "phase"),
+                ("priority",),
+            )
             key = _text(f"{at}.key", raw["key"])
             if not re.fullmatch(rf"{re.escape(role)}\.{_SLUG}", key):
                 raise CatalogError(f"{at}.key: {key!r} must look like '{role}.<slug>'")
@@ -286,6 +300,10 @@ class _Builder:
                     text=text,
                     position=position,
                     source=self._source(f"{at}.source", raw["source"], text),
+                    detail=_text(f"{at}.detail", raw["detail"]),
+                    done_when=_text(f"{at}.done_when", raw["done_when"]),
+                    phase=_phase(f"{at}.phase", raw["phase"]),
+                    priority=_priority(f"{at}.priority", raw.get("priority", "medium")),
                 )
             )
         return tuple(result)
@@ -338,8 +356,16 @@ class _Builder:
         raw = _fields(
             where,
             entry,
-            ("key", "title", "detail", "owner_roles", "priority", "source"),
-            ("applies_when", "raised_when", "nist", "genai_risks", "replaces"),
+            ("key", "title", "detail", "done_when", "phase", "owner_roles", "priority", "source"),
+            (
+                "applies_when",
+                "raised_when",
+                "nist",
+                "genai_risks",
+                "replaces",
+                "fulfils",
+                "priority_because",
+            ),
         )
         key = _text(f"{where}.key", raw["key"])
         if not re.fullmatch(rf"{re.escape(challenge)}\.{_SLUG}", key):
@@ -349,6 +375,11 @@ class _Builder:
         if not owners:
             raise CatalogError(f"{where}.owner_roles: must not be empty")
         priority = _priority(f"{where}.priority", raw["priority"])
+        priority_because = raw.get("priority_because")
+        if priority_because is not None:
+            priority_because = _text(f"{where}.priority_because", priority_because)
+        elif priority == "critical":
+            raise CatalogError(f"{where}.priority_because: required when the priority is critical")
         rules: list[PriorityRule] = []
         for index, rule in enumerate(_list(f"{where}.raised_when", raw.get("raised_when", []))):
             at = f"{where}.raised_when[{index}]"
@@ -369,6 +400,10 @@ class _Builder:
         for old in replaces:
             if not isinstance(old, str) or not re.fullmatch(rf"{_SLUG}\.{_SLUG}", old):
                 raise CatalogError(f"{where}.replaces: {old!r} is not an item key")
+        fulfils = _list(f"{where}.fulfils", raw.get("fulfils", []))
+        for key_ in fulfils:
+            if key_ not in self.responsibility_keys:
+                raise CatalogError(f"{where}.fulfils: unknown responsibility {key_!r}")
         applies_when = raw.get("applies_when")
         return Mitigation(
             key=key,
@@ -379,6 +414,10 @@ class _Builder:
             priority=priority,
             position=position,
             source=self._source(f"{where}.source", raw["source"]),
+            done_when=_text(f"{where}.done_when", raw["done_when"]),
+            phase=_phase(f"{where}.phase", raw["phase"]),
+            priority_because=priority_because,
+            fulfils=tuple(fulfils),
             applies_when=(
                 Condition()
                 if applies_when is None
@@ -424,12 +463,21 @@ class _Builder:
 
 
 def _check_replaced_keys(catalog: Catalog) -> None:
-    """An old key hands its item's state to one entry, and is no longer a key of the catalog."""
+    """An old key hands its item's state to one entry, and is no longer a key of the catalog;
+    a responsibility is fulfilled by one mitigation at most."""
     current = {r.key for role in catalog.roles for r in role.responsibilities}
     current |= {m.key for c in catalog.challenges for m in c.mitigations}
     seen: dict[str, str] = {}
+    fulfilled: dict[str, str] = {}
     for challenge in catalog.challenges:
         for mitigation in challenge.mitigations:
+            for key in mitigation.fulfils:
+                if key in fulfilled:
+                    raise CatalogError(
+                        f"mitigations[{mitigation.key}].fulfils: {key!r} is fulfilled by "
+                        f"{fulfilled[key]!r} already"
+                    )
+                fulfilled[key] = mitigation.key
             for old in mitigation.replaces:
                 where = f"mitigations[{mitigation.key}].replaces"
                 if old in current:

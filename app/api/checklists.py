@@ -14,14 +14,14 @@ from app.http.etags import check_if_match, etag_header
 from app.http.formats import formatted_response, negotiate_format, not_modified
 from app.http.transaction import current_context
 from app.models import Checklist, ChecklistItem, Project
-from app.render import render
+from app.render import DEFAULT_GROUPING, Layout, render
 from app.schemas.checklists import (
     ChecklistOut,
     ChecklistQuery,
-    FormatQuery,
     ItemOut,
     ItemUpdate,
     PreviewRequest,
+    RenderQuery,
 )
 from app.services import (
     checklist_documents,
@@ -68,22 +68,24 @@ class ChecklistView(MethodView):
     @blp.response(200, ChecklistOut)
     @formats(blp)
     def get(self, args: dict[str, Any], project_ref: str) -> Response:
-        """The project's checklist, filtered by `role`, `status`, `kind`, `person_id`"""
+        """The project's checklist, filtered by `role`, `status`, `kind`, `phase`, `person_id`;
+        Markdown and text grouped by `group_by`, `compact` for one line an item"""
         fmt = negotiate_format()
-        filters = {k: v for k, v in args.items() if k != "format"}
+        layout = _layout(args)
+        filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
         if "role" in filters:
             check_keys(current_catalog(db.session), roles={"role": filters["role"]})
         project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
-        if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters)):
+        if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters, layout)):
             return cached
         body = checklist_reads.rendered_checklist(
-            db.session, current_context(), project, checklist, fmt, filters
+            db.session, current_context(), project, checklist, fmt, filters, layout
         )
         # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
-        etag = checklist_reads.checklist_etag(checklist, fmt, filters)
+        etag = checklist_reads.checklist_etag(checklist, fmt, filters, layout)
         return formatted_response(body, fmt, etag=etag)
 
-    @blp.arguments(FormatQuery, location="query")
+    @blp.arguments(RenderQuery, location="query")
     @blp.response(201, ChecklistOut)
     @blp.alt_response(200, schema=ChecklistOut, description="Regenerated")
     def post(self, args: dict[str, Any], project_ref: str) -> Response:
@@ -93,7 +95,9 @@ class ChecklistView(MethodView):
         project = get_project(db.session, current_team().id, project_ref)
         ctx = current_context()
         checklist, created = checklists.generate(db.session, ctx, catalog, project)
-        body = checklist_reads.rendered_checklist(db.session, ctx, project, checklist, fmt, {})
+        body = checklist_reads.rendered_checklist(
+            db.session, ctx, project, checklist, fmt, {}, _layout(args)
+        )
         response = formatted_response(body, fmt, status=201 if created else 200)
         response.headers["Location"] = f"/v1/projects/{project.id}/checklist"
         return response
@@ -121,6 +125,17 @@ class ChecklistItemView(MethodView):
         return _item_out(checklist, item), 200, etag_header(item)
 
 
+# Query arguments that shape a rendering rather than select items.
+RENDER_ARGS = frozenset({"format", "group_by", "compact"})
+
+
+def _layout(args: dict[str, Any]) -> Layout:
+    group_by = args.get("group_by", DEFAULT_GROUPING)
+    # Sections by role follow the catalog's order of roles.
+    roles = current_catalog(db.session).role_keys if group_by == "role" else ()
+    return Layout(group_by, bool(args.get("compact", False)), roles)
+
+
 def _item(
     project_ref: str, item_ref: str, *, lock: bool = False
 ) -> tuple[Project, Checklist, ChecklistItem]:
@@ -142,7 +157,7 @@ def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
 
 @blp.route("/people/<string:person_id>/checklist-items")
 class PersonItemsView(MethodView):
-    @blp.arguments(FormatQuery, location="query")
+    @blp.arguments(RenderQuery, location="query")
     @blp.response(200, ChecklistOut)
     @formats(blp)
     def get(self, args: dict[str, Any], person_id: str) -> Response:
@@ -153,13 +168,14 @@ class PersonItemsView(MethodView):
             db.session, current_context(), current_team().id, person
         )
         doc = checklist_documents.person_document(current_catalog(db.session), person, rows)
-        return formatted_response(checklist_documents.render_person_document(doc, fmt), fmt)
+        body = checklist_documents.render_person_document(doc, fmt, _layout(args))
+        return formatted_response(body, fmt)
 
 
 @preview_blp.route("/checklists/preview")
 class PreviewView(MethodView):
     @preview_blp.arguments(PreviewRequest)
-    @preview_blp.arguments(FormatQuery, location="query")
+    @preview_blp.arguments(RenderQuery, location="query")
     @preview_blp.response(200, ChecklistOut)
     @formats(preview_blp)
     def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
@@ -173,4 +189,4 @@ class PreviewView(MethodView):
             data,
             current_context().settings,
         )
-        return formatted_response(render(doc, fmt), fmt)
+        return formatted_response(render(doc, fmt, _layout(args)), fmt)

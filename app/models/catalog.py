@@ -42,6 +42,10 @@ class CatalogResponsibility(CatalogEntryMixin, Base):
     role_key: Mapped[str] = mapped_column(ForeignKey("catalog_roles.key", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    done_when: Mapped[str] = mapped_column(Text, default="")
+    phase: Mapped[str] = mapped_column(String(40), default="plan-and-design")
+    priority: Mapped[str] = mapped_column(String(16), default="medium")
 
 
 class CatalogCollaboration(CatalogEntryMixin, Base):
@@ -67,6 +71,10 @@ class CatalogMitigation(CatalogEntryMixin, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text)
+    done_when: Mapped[str] = mapped_column(Text, default="")
+    phase: Mapped[str] = mapped_column(String(40), default="plan-and-design")
+    priority_because: Mapped[str | None] = mapped_column(Text)
+    fulfils: Mapped[list[str]] = mapped_column(default=list)
     owner_roles: Mapped[list[str]]
     priority: Mapped[str] = mapped_column(String(16))
     applies_when: Mapped[dict[str, Any]]

@@ -8,10 +8,15 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.catalog import PHASES
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
 
 ITEM_STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "waived", "obsolete")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Checklist(PublicIdMixin, TimestampMixin, Base):
@@ -43,9 +48,8 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "checklist_items"
     __table_args__ = (
         UniqueConstraint("checklist_id", "key"),
-        CheckConstraint(
-            "status IN ('open', 'in_progress', 'done', 'waived', 'obsolete')", name="status"
-        ),
+        CheckConstraint(_one_of("status", ITEM_STATUSES), name="status"),
+        CheckConstraint(_one_of("phase", PHASES), name="phase"),
     )
     id_prefix = "itm"
 
@@ -59,6 +63,9 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
     detail: Mapped[str] = mapped_column(Text)
+    # The NIST AI RMF lifecycle stage, and what "done" means for this item.
+    phase: Mapped[str] = mapped_column(String(40))
+    done_when: Mapped[str] = mapped_column(Text)
     roles: Mapped[list[str]]
     priority: Mapped[str] = mapped_column(String(16))
     because: Mapped[list[str]]

@@ -15,6 +15,20 @@ FORMATS: Mapping[str, str] = {
     "text": "text/plain",
 }
 
+# The NIST AI RMF lifecycle stages (app.catalog.PHASES) as section titles, in lifecycle order.
+PHASE_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("plan-and-design", "Plan and design"),
+    ("collect-and-process-data", "Collect and process data"),
+    ("build-and-use-model", "Build and use the model"),
+    ("verify-and-validate", "Verify and validate"),
+    ("deploy-and-use", "Deploy and use"),
+    ("operate-and-monitor", "Operate and monitor"),
+)
+PHASE_TITLES: Mapping[str, str] = dict(PHASE_SECTIONS)
+# How Markdown and text group items (`?group_by=`); `phase` by default.
+GROUPINGS: tuple[str, ...] = ("phase", "kind", "role", "person")
+DEFAULT_GROUPING = "phase"
+UNASSIGNED = "Unassigned"
 KIND_SECTIONS: tuple[tuple[str, str], ...] = (
     ("responsibility", "Responsibilities"),
     ("collaboration", "Collaborations"),
@@ -37,19 +51,36 @@ class Section:
         self.groups.setdefault(group, []).append(item)
 
 
-def render(doc: Mapping[str, Any], fmt: str) -> str:
-    """Render a checklist document as `fmt` (one of FORMATS); ValueError for anything else."""
-    return _renderer(fmt)(doc)
+@dataclass(frozen=True)
+class Layout:
+    """How Markdown and text lay items out: sections by `group_by`, and `compact` for one line
+    an item (no detail, reasons or references). `role_order` (role keys, the catalog's order)
+    orders the sections by role; roles it lacks follow in order of appearance."""
+
+    group_by: str = DEFAULT_GROUPING
+    compact: bool = False
+    role_order: tuple[str, ...] = ()
 
 
-def _renderer(fmt: str) -> Callable[[Mapping[str, Any]], str]:
+DEFAULT_LAYOUT = Layout()
+
+
+def render(doc: Mapping[str, Any], fmt: str, layout: Layout = DEFAULT_LAYOUT) -> str:
+    """Render a checklist document as `fmt` (one of FORMATS); ValueError for anything else.
+    `layout` concerns Markdown and text only."""
+    if layout.group_by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {layout.group_by!r} (known: {', '.join(GROUPINGS)})")
+    return _renderer(fmt)(doc, layout)
+
+
+def _renderer(fmt: str) -> Callable[[Mapping[str, Any], Layout], str]:
     # Imported here: the submodules use this module's helpers.
     from app.render import csvfile, markdown, text
 
-    renderers: dict[str, Callable[[Mapping[str, Any]], str]] = {
-        "json": _render_json,
+    renderers: dict[str, Callable[[Mapping[str, Any], Layout], str]] = {
+        "json": lambda doc, _: _render_json(doc),
         "markdown": markdown.render_markdown,
-        "csv": csvfile.render_csv,
+        "csv": lambda doc, _: csvfile.render_csv(doc),
         "text": text.render_text,
     }
     try:
@@ -62,11 +93,79 @@ def _render_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
-def sections(items: Sequence[Item]) -> list[Section]:
-    """Items by kind (in KIND_SECTIONS order), obsolete items last; item order is kept.
+def sections(
+    items: Sequence[Item], group_by: str = DEFAULT_GROUPING, role_order: Sequence[str] = ()
+) -> list[Section]:
+    """Items in sections, obsolete items last; item order is kept inside a section.
 
-    Responsibilities are grouped by role and mitigations by challenge.
+    `phase`: one section per lifecycle stage, in lifecycle order. `kind`: by kind, with
+    responsibilities grouped by role and mitigations by challenge. `role`: by an item's first
+    role, in `role_order` (others in order of appearance). `person`: by owner, each item
+    under every one of its owners (then "Unassigned"), people by name.
     """
+    if group_by == "phase":
+        return _by_phase(items)
+    if group_by == "role":
+        return _by_role(items, role_order)
+    if group_by == "person":
+        return _by_person(items)
+    return _by_kind(items)
+
+
+def _live_and_obsolete(items: Sequence[Item]) -> tuple[list[Item], Section]:
+    obsolete = Section(OBSOLETE_SECTION)
+    live = []
+    for item in items:
+        if item.get("status") == "obsolete":
+            obsolete.add(None, item)
+        else:
+            live.append(item)
+    return live, obsolete
+
+
+def _nonempty(*parts: Section) -> list[Section]:
+    return [section for section in parts if section.groups]
+
+
+def _by_phase(items: Sequence[Item]) -> list[Section]:
+    live, obsolete = _live_and_obsolete(items)
+    by_phase = {phase: Section(title) for phase, title in PHASE_SECTIONS}
+    extra: dict[str, Section] = {}
+    for item in live:
+        phase = str(item.get("phase") or "")
+        section = by_phase.get(phase) or extra.setdefault(phase, Section(phase or "No phase"))
+        section.add(None, item)
+    return _nonempty(*by_phase.values(), *extra.values(), obsolete)
+
+
+def _by_role(items: Sequence[Item], role_order: Sequence[str]) -> list[Section]:
+    live, obsolete = _live_and_obsolete(items)
+    by_role: dict[str, Section] = {}
+    for item in live:
+        role = str(first(item.get("roles")) or "")
+        title = first(item.get("role_titles")) or role or UNASSIGNED
+        by_role.setdefault(role, Section(str(title))).add(None, item)
+    rank = {role: n for n, role in enumerate(role_order)}
+    ordered = sorted(by_role, key=lambda role: rank.get(role, len(rank)))
+    return _nonempty(*(by_role[role] for role in ordered), obsolete)
+
+
+def _by_person(items: Sequence[Item]) -> list[Section]:
+    live, obsolete = _live_and_obsolete(items)
+    people: dict[str, Section] = {}
+    unassigned = Section(UNASSIGNED)
+    for item in live:
+        owners = item.get("owners") or ()
+        if not owners:
+            unassigned.add(None, item)
+        for owner in owners:
+            ref = str(owner.get("id") or owner.get("name"))
+            people.setdefault(ref, Section(str(owner.get("name") or ref))).add(None, item)
+    ordered = sorted(people.items(), key=lambda entry: (entry[1].title.casefold(), entry[0]))
+    return _nonempty(*(section for _, section in ordered), unassigned, obsolete)
+
+
+def _by_kind(items: Sequence[Item]) -> list[Section]:
     by_kind = {kind: Section(title) for kind, title in KIND_SECTIONS}
     extra: dict[str, Section] = {}
     obsolete = Section(OBSOLETE_SECTION)
@@ -88,6 +187,37 @@ def _group(item: Item) -> str | None:
         source = item.get("source") or {}
         return source.get("challenge_title") or source.get("challenge") or None
     return None
+
+
+def phase_title(item: Item) -> str:
+    phase = str(item.get("phase") or "")
+    return PHASE_TITLES.get(phase, phase)
+
+
+def references(item: Item) -> list[str]:
+    """Where an item comes from, as plain sentences: the article's words it carries or the
+    passage it builds on, the responsibilities it stands for, its NIST references."""
+    source = item.get("source") or {}
+    refs: list[str] = []
+    quote, section = source.get("quote"), source.get("section")
+    if source.get("kind") == "article" and quote:
+        refs.append(f"Article ({section}): \u201c{quote}\u201d")
+    elaborates = source.get("elaborates")
+    if elaborates:
+        refs.append(
+            f"Ours, building on the article ({elaborates.get('section')}): "
+            f"\u201c{elaborates.get('quote')}\u201d"
+        )
+    for fulfilled in source.get("fulfils") or ():
+        if fulfilled.get("kind") == "article" and fulfilled.get("quote"):
+            refs.append(
+                f"Article ({fulfilled.get('section')}): \u201c{fulfilled.get('quote')}\u201d"
+            )
+    if source.get("nist"):
+        refs.append("NIST AI RMF 1.0: " + ", ".join(source["nist"]))
+    if source.get("genai_risks"):
+        refs.append("NIST AI 600-1: " + ", ".join(source["genai_risks"]))
+    return refs
 
 
 def first(values: Sequence[Any] | None) -> Any:

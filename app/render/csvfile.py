@@ -7,19 +7,28 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from app.render import Item, owner_emails, owner_names, ticket_label
+from app.render import Item, owner_emails, owner_names, references, ticket_label
 
 COLUMNS: tuple[str, ...] = (
     "key",
     "kind",
+    "phase",
     "roles",
     "title",
     "detail",
+    "done_when",
     "owners",
     "owner_emails",
     "priority",
     "status",
+    "note",
+    "waiver_reason",
+    "waiver_approved_by",
+    "waiver_expires_on",
     "ticket",
+    "ticket_url",
+    "because",
+    "references",
 )
 SEPARATOR = "; "
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets.
@@ -49,15 +58,26 @@ def render_csv(doc: Mapping[str, Any]) -> str:
 
 
 def _row(item: Item) -> list[Any]:
+    waiver = item.get("waiver") or {}
+    ticket = item.get("ticket") or {}
     return [
         item.get("key"),
         item.get("kind"),
+        item.get("phase"),
         SEPARATOR.join(item.get("roles") or ()),
         item.get("title"),
         item.get("detail"),
+        item.get("done_when"),
         SEPARATOR.join(owner_names(item)),
         SEPARATOR.join(owner_emails(item)),
         item.get("priority"),
         item.get("status") or "open",
+        item.get("note"),
+        waiver.get("reason"),
+        waiver.get("approved_by"),
+        waiver.get("expires_on"),
         ticket_label(item.get("ticket")),
+        ticket.get("url"),
+        SEPARATOR.join(item.get("because") or ()),
+        SEPARATOR.join(references(item)),
     ]

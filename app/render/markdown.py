@@ -1,4 +1,5 @@
-"""Markdown renderer: a GitHub task list grouped by kind and role, with item keys to PATCH."""
+"""Markdown renderer: a GitHub task list by lifecycle phase (or kind, role, person), each task
+with what it asks, when it is done, why it is there and where it comes from."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from app.render import Item, first, owner_names, progress, sections, ticket_label
+from app.render import (
+    DEFAULT_LAYOUT,
+    Item,
+    Layout,
+    first,
+    owner_names,
+    phase_title,
+    progress,
+    references,
+    sections,
+    ticket_label,
+)
 
 # Characters that mean something in (GitHub-flavoured) Markdown or inline HTML.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!()&])")
@@ -28,20 +40,22 @@ def code(value: Any) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def render_markdown(doc: Mapping[str, Any]) -> str:
-    """The checklist as GitHub-flavoured Markdown; every item is one `- [ ]` / `- [x]` line."""
+def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
+    """The checklist as GitHub-flavoured Markdown: every item is one `- [ ]` / `- [x]` task,
+    followed (unless `layout.compact`) by a nested list of its detail, what "done" means, why
+    it is there and its references."""
     lines = _header(doc)
     items = doc.get("items") or []
     if not items:
         lines += ["", "_No items._"]
-    for section in sections(items):
-        lines += ["", f"## {section.title}"]
+    for section in sections(items, layout.group_by, layout.role_order):
+        lines += ["", f"## {escape(section.title)}"]
         for group, group_items in section.groups.items():
             if group is not None:
                 lines += ["", f"### {escape(group)}"]
             lines.append("")
             for item in group_items:
-                lines += _item_lines(item)
+                lines += _item_lines(item, layout)
     return "\n".join(lines) + "\n"
 
 
@@ -64,7 +78,7 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _item_lines(item: Item) -> list[str]:
+def _item_lines(item: Item, layout: Layout) -> list[str]:
     status = item.get("status") or "open"
     title = escape(item.get("title") or item.get("key") or "")
     struck = status in ("waived", "obsolete")
@@ -75,6 +89,8 @@ def _item_lines(item: Item) -> list[str]:
         ", ".join(escape(n) for n in names) if names else "_unassigned_",
         f"priority: {escape(item.get('priority') or 'medium')}",
     ]
+    if layout.group_by != "phase" and item.get("phase"):
+        parts.append(f"phase: {escape(phase_title(item))}")
     if status == "in_progress":
         parts.append("_in progress_")
     if status == "obsolete":
@@ -86,8 +102,26 @@ def _item_lines(item: Item) -> list[str]:
         parts.append(f"ticket: {ticket}")
     parts.append(code(item.get("key") or ""))
     lines = [f"- {box} " + " · ".join(parts)]
+    if not layout.compact:
+        lines += [f"  - {line}" for line in _details(item)]
     if item.get("note"):
         lines.append(f"  - Note: {escape(item['note'])}")
+    return lines
+
+
+def _details(item: Item) -> list[str]:
+    """What sits under a task: the detail, what "done" means, why, and the references."""
+    lines = []
+    if item.get("detail"):
+        lines.append(escape(item["detail"]))
+    if item.get("done_when"):
+        lines.append(f"**Done when:** {escape(item['done_when'])}")
+    because = item.get("because") or ()
+    if because:
+        lines.append("**Why:** " + "; ".join(escape(reason) for reason in because))
+    refs = references(item)
+    if refs:
+        lines.append("**References:** " + "; ".join(escape(ref) for ref in refs))
     return lines
 
 

@@ -7,7 +7,17 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from app.render import Item, owner_names, progress, sections, ticket_label
+from app.render import (
+    DEFAULT_LAYOUT,
+    Item,
+    Layout,
+    owner_names,
+    phase_title,
+    progress,
+    references,
+    sections,
+    ticket_label,
+)
 
 WIDTH = 100
 MARKERS: Mapping[str, str] = {
@@ -28,21 +38,25 @@ def clean(value: Any) -> str:
     return _CONTROL.sub(" ", "" if value is None else str(value)).strip()
 
 
-def render_text(doc: Mapping[str, Any]) -> str:
-    """The checklist as plain text, sections underlined, details wrapped at 100 columns."""
+def render_text(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
+    """The checklist as plain text, sections underlined, details wrapped at 100 columns;
+    `layout.compact` gives one line an item."""
     lines = _header(doc)
     items = doc.get("items") or []
     if not items:
         lines += ["", "No items."]
-    for section in sections(items):
+    for section in sections(items, layout.group_by, layout.role_order):
         title = section.title.upper()
         lines += ["", title, "=" * len(title)]
         for group, group_items in section.groups.items():
             if group is not None:
                 group_title = clean(group)
                 lines += ["", f"  {group_title}", "  " + "-" * len(group_title)]
+            if layout.compact:
+                lines.append("")
+            render_item = _compact_line if layout.compact else _item_lines
             for item in group_items:
-                lines += _item_lines(item)
+                lines += render_item(item, layout)
     return "\n".join(lines) + "\n"
 
 
@@ -77,13 +91,29 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _item_lines(item: Item) -> list[str]:
+def _compact_line(item: Item, layout: Layout) -> list[str]:
+    status = item.get("status") or "open"
+    marker = MARKERS.get(status, "[?]")
+    title = clean(item.get("title") or item.get("key"))
+    parts = [
+        f"{title} ({clean(item.get('priority') or 'medium')})",
+        ", ".join(clean(n) for n in owner_names(item)) or "unassigned",
+        clean(item.get("key")),
+    ]
+    if layout.group_by != "phase" and item.get("phase"):
+        parts.insert(2, clean(phase_title(item)))
+    return _wrap(" | ".join(parts), f"  {marker} ", _ITEM_INDENT)
+
+
+def _item_lines(item: Item, layout: Layout) -> list[str]:
     status = item.get("status") or "open"
     marker = MARKERS.get(status, "[?]")
     title = clean(item.get("title") or item.get("key"))
     suffix = f" ({clean(item.get('priority') or 'medium')}"
     suffix += ", in progress)" if status == "in_progress" else ")"
     lines = ["", *_wrap(title + suffix, f"  {marker} ", _ITEM_INDENT)]
+    if layout.group_by != "phase" and item.get("phase"):
+        lines.append(f"{_ITEM_INDENT}phase: {clean(phase_title(item))}")
     names = [clean(n) for n in owner_names(item)]
     lines.append(f"{_ITEM_INDENT}key: {clean(item.get('key'))}")
     lines += _wrap("owners: " + (", ".join(names) or "unassigned"), _ITEM_INDENT, _DETAIL_INDENT)
@@ -96,6 +126,14 @@ def _item_lines(item: Item) -> list[str]:
         lines += _wrap(f"note: {clean(item['note'])}", _ITEM_INDENT, _DETAIL_INDENT)
     if item.get("detail"):
         lines += _wrap(clean(item["detail"]), _ITEM_INDENT, _ITEM_INDENT)
+    if item.get("done_when"):
+        lines += _wrap(f"done when: {clean(item['done_when'])}", _ITEM_INDENT, _DETAIL_INDENT)
+    because = item.get("because") or ()
+    if because:
+        text = "why: " + "; ".join(clean(reason) for reason in because)
+        lines += _wrap(text, _ITEM_INDENT, _DETAIL_INDENT)
+    for ref in references(item):
+        lines += _wrap(f"ref: {clean(ref)}", _ITEM_INDENT, _DETAIL_INDENT)
     return lines
 
 

@@ -31,7 +31,13 @@ class SourceOut(ma.Schema):
 class ResponsibilityOut(ma.Schema):
     key = ma.fields.String()
     title = ma.fields.String()
-    text = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "As its source gives it"})
+    detail = ma.fields.String(metadata={"description": "Our guidance on doing it"})
+    done_when = ma.fields.String()
+    phase = ma.fields.String()
+    priority = ma.fields.String(
+        metadata={"description": "For a project that requires the role (one lower otherwise)"}
+    )
     source = ma.fields.Nested(SourceOut)
 
 
@@ -67,8 +73,15 @@ class MitigationOut(ma.Schema):
     key = ma.fields.String()
     title = ma.fields.String()
     detail = ma.fields.String()
+    done_when = ma.fields.String()
+    phase = ma.fields.String()
     owner_roles = ma.fields.List(ma.fields.String())
     priority = ma.fields.String()
+    priority_because = ma.fields.String(allow_none=True)
+    fulfils = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Responsibilities it stands for where it applies (one item)"},
+    )
     applies_when = _as_dict("applies_when")
     raised_when = ma.fields.List(ma.fields.Nested(PriorityRuleOut))
     nist = ma.fields.List(ma.fields.String())

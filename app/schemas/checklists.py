@@ -8,7 +8,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from app.catalog import PHASES
 from app.models import ITEM_STATUSES
+from app.render import GROUPINGS
 from app.schemas.common import KEY, name_field
 from app.schemas.projects import AssignmentCreate, Traits
 from app.services.checklist_generator import KINDS
@@ -26,20 +28,33 @@ TICKET_KEY_FORMATS = {
 }
 
 
-class ChecklistQuery(ma.Schema):
-    role = ma.fields.String(validate=[validate.Length(max=80), KEY])
-    status = ma.fields.String(validate=validate.OneOf(ITEM_STATUSES))
-    kind = ma.fields.String(validate=validate.OneOf(KINDS))
-    person_id = ma.fields.String(validate=validate.Length(max=40))
-    format = ma.fields.String(
-        metadata={"description": "`json`, `markdown`, `csv` or `text`; else by `Accept`"}
-    )
-
-
 class FormatQuery(ma.Schema):
     format = ma.fields.String(
         metadata={"description": "`json`, `markdown`, `csv` or `text`; else by `Accept`"}
     )
+
+
+class RenderQuery(FormatQuery):
+    """How Markdown and text lay a checklist out (JSON and CSV ignore it)."""
+
+    group_by = ma.fields.String(
+        validate=validate.OneOf(GROUPINGS),
+        metadata={
+            "description": "Markdown and text: sections by lifecycle `phase` (default), `kind`, "
+            "`role` or `person`"
+        },
+    )
+    compact = ma.fields.Boolean(
+        metadata={"description": "Markdown and text: one line an item, without its detail"}
+    )
+
+
+class ChecklistQuery(RenderQuery):
+    role = ma.fields.String(validate=[validate.Length(max=80), KEY])
+    status = ma.fields.String(validate=validate.OneOf(ITEM_STATUSES))
+    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+    phase = ma.fields.String(validate=validate.OneOf(PHASES))
+    person_id = ma.fields.String(validate=validate.Length(max=40))
 
 
 class Waiver(ma.Schema):
@@ -90,6 +105,10 @@ class ItemOut(ma.Schema):
     kind = ma.fields.String()
     title = ma.fields.String()
     detail = ma.fields.String()
+    phase = ma.fields.String(
+        metadata={"description": "NIST AI RMF lifecycle stage, one of " + ", ".join(PHASES)}
+    )
+    done_when = ma.fields.String(metadata={"description": 'What "done" means for this item'})
     roles = ma.fields.List(ma.fields.String())
     role_titles = ma.fields.List(ma.fields.String())
     owners = ma.fields.List(ma.fields.Nested(OwnerOut))
@@ -172,6 +191,7 @@ class FindingOut(ma.Schema):
     kind = ma.fields.String()
     title = ma.fields.String()
     detail = ma.fields.String()
+    done_when = ma.fields.String()
     roles = ma.fields.List(ma.fields.String())
     people = ma.fields.Function(lambda f: [m.as_owner() for m in f.people])
     priority = ma.fields.String()

@@ -88,6 +88,10 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                     "role_key": role.key,
                     "title": resp.title,
                     "text": resp.text,
+                    "detail": resp.detail,
+                    "done_when": resp.done_when,
+                    "phase": resp.phase,
+                    "priority": resp.priority,
                 }
             )
     for collab in catalog.collaborations:
@@ -120,6 +124,10 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                     "challenge_key": challenge.key,
                     "title": mit.title,
                     "detail": mit.detail,
+                    "done_when": mit.done_when,
+                    "phase": mit.phase,
+                    "priority_because": mit.priority_because,
+                    "fulfils": list(mit.fulfils),
                     "owner_roles": list(mit.owner_roles),
                     "priority": mit.priority,
                     "applies_when": mit.applies_when.as_dict(),
@@ -236,7 +244,18 @@ def _read_catalog(session: Session, version: str) -> Catalog:
     responsibilities: dict[str, list[Responsibility]] = {}
     for r in ordered(CatalogResponsibility):
         responsibilities.setdefault(r.role_key, []).append(
-            Responsibility(r.key, r.role_key, r.title, r.text, r.position, _source(r.source))
+            Responsibility(
+                key=r.key,
+                role_key=r.role_key,
+                title=r.title,
+                text=r.text,
+                position=r.position,
+                source=_source(r.source),
+                detail=r.detail,
+                done_when=r.done_when,
+                phase=r.phase,
+                priority=r.priority,
+            )
         )
     mitigations: dict[str, list[Mitigation]] = {}
     for m in ordered(CatalogMitigation):
@@ -250,6 +269,10 @@ def _read_catalog(session: Session, version: str) -> Catalog:
                 priority=m.priority,
                 position=m.position,
                 source=_source(m.source),
+                done_when=m.done_when,
+                phase=m.phase,
+                priority_because=m.priority_because,
+                fulfils=tuple(m.fulfils),
                 applies_when=_condition(m.applies_when),
                 raised_when=tuple(
                     PriorityRule(_condition(rule["when"]), rule["priority"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
-from app.render import render
+from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render
 from app.render.markdown import code, escape
 from app.services.checklist_generator import ProjectFacts, project_traits, summarize
 
@@ -72,6 +72,8 @@ def item_dict(
         "kind": item.kind,
         "title": item.title,
         "detail": item.detail,
+        "phase": item.phase,
+        "done_when": item.done_when,
         "roles": list(item.roles),
         "role_titles": [titles.get(r, r) for r in item.roles],
         "owners": owners,
@@ -167,7 +169,8 @@ def _with_ticket_link(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, str]:
     """A ticket for an item, ready to post to GitHub, Jira or Linear: a one-line title and a
-    Markdown body (detail, why, owners, priority, links) whose last line is the marker
+    Markdown body (detail, what "done" means, phase, priority, why, owners, links) whose last
+    line is the marker
     `checklist-item: <project slug>/<item key>`. User-given text (names, notes) is escaped."""
     title = " ".join(f"{project['name']}: {item['title']}".split())
     if len(title) > TICKET_TITLE_MAX:
@@ -195,7 +198,12 @@ def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str
         for name, label in (("api", "Item in the API"), ("checklist_markdown", "Checklist"))
         if links.get(name)
     ]
-    lines = [escape(item["detail"]) if item.get("detail") else escape(item["title"]), "", *facts]
+    if item.get("phase"):
+        facts.insert(2, f"- **Phase:** {escape(PHASE_TITLES.get(item['phase'], item['phase']))}")
+    lines = [escape(item["detail"]) if item.get("detail") else escape(item["title"])]
+    if item.get("done_when"):
+        lines += ["", f"**Done when:** {escape(item['done_when'])}"]
+    lines += ["", *facts]
     if because:
         lines += ["", "### Why", "", *because]
     lines += ["", "### Owners", "", *owners]
@@ -276,6 +284,8 @@ def checklist_document(
 def _matches(item: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
     if "kind" in filters and item["kind"] != filters["kind"]:
         return False
+    if "phase" in filters and item["phase"] != filters["phase"]:
+        return False
     if "status" in filters and item["status"] != filters["status"]:
         return False
     if "role" in filters and filters["role"] not in item["roles"]:
@@ -321,11 +331,13 @@ def person_document(
     }
 
 
-def render_person_document(doc: Mapping[str, Any], fmt: str) -> str:
+def render_person_document(
+    doc: Mapping[str, Any], fmt: str, layout: Layout = DEFAULT_LAYOUT
+) -> str:
     """JSON and CSV take the items at once; Markdown and text render project by project."""
     if fmt in ("json", "csv"):
         return render({k: v for k, v in doc.items() if k != "projects"}, fmt)
     name = doc["person"]["name"]
-    parts = [render(project_doc, fmt) for project_doc in doc["projects"]]
+    parts = [render(project_doc, fmt, layout) for project_doc in doc["projects"]]
     heading = f"# Checklist items of {name}" if fmt == "markdown" else f"Checklist items of {name}"
     return "\n".join([heading, "", *parts]) if parts else heading + "\n\nNo items.\n"

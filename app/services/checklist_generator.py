@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.catalog import (
+    PHASES,
+    PRIORITIES,
     Catalog,
     Challenge,
     Collaboration,
@@ -88,13 +90,16 @@ _STAFFING_SOURCE = {
 class GeneratedItem:
     """One checklist item as generated; persistence adds id, status, note, waiver and ticket.
 
-    `replaces` are keys the item had before (a catalog change moved it): an item stored under
-    one of them hands its state over when this one first appears."""
+    `replaces` are keys the item had before (a catalog change moved it, or it now stands for a
+    responsibility): an item stored under one of them hands its state over when this one first
+    appears."""
 
     key: str
     kind: str
     title: str
     detail: str
+    phase: str
+    done_when: str
     roles: tuple[str, ...]
     owners: tuple[Member, ...]
     priority: str
@@ -109,6 +114,8 @@ class GeneratedItem:
             "kind": self.kind,
             "title": self.title,
             "detail": self.detail,
+            "phase": self.phase,
+            "done_when": self.done_when,
             "roles": list(self.roles),
             "owners": [m.as_owner() for m in self.owners],
             "priority": self.priority,
@@ -118,6 +125,10 @@ class GeneratedItem:
 
 
 # --------------------------------------------------------------------------- checklist
+
+# Inside a phase and a priority: what is wrong with the staffing first, then the concrete
+# mitigations, then the roles' own tasks, then the collaborations.
+_KIND_ORDER = {"staffing": 0, "mitigation": 1, "responsibility": 2, "collaboration": 3}
 
 
 def generate_checklist(
@@ -130,42 +141,66 @@ def generate_checklist(
 ) -> tuple[GeneratedItem, ...]:
     """The project's checklist items, deterministic and ordered.
 
-    Order: responsibilities, collaborations, mitigations (each in catalog order), then staffing
-    findings by priority (most urgent first) and key. The order of `staffing` does not matter.
+    Order: by lifecycle phase (PHASES), most urgent first inside a phase, then staffing
+    findings, mitigations, responsibilities and collaborations, each in catalog order. The
+    order of `staffing` does not matter.
     """
     facts = resolve(catalog, project)
     index = index_staffing(catalog, staffing)
     required = required_by(catalog, facts)
     in_play = [r for r in roles_of(catalog) if r.key in required or r.key in index.holders]
     findings = report(catalog, index, required, allocation_elsewhere, settings).findings
-    return (
-        *_responsibility_items(in_play, index, required),
+    mitigations = list(_mitigation_items(catalog, facts, index))
+    # One item per obligation: where a mitigation stands for a responsibility, it alone is there.
+    fulfilled = {f["catalog_key"] for item in mitigations for f in item.source["fulfils"]}
+    items = [
+        *_responsibility_items(in_play, index, required, fulfilled),
         *_collaboration_items(catalog, {r.key for r in in_play}, index, required),
-        *_mitigation_items(catalog, facts, index),
+        *mitigations,
         *(_finding_item(f) for f in findings),
+    ]
+    order = {item.key: n for n, item in enumerate(items)}
+    items.sort(
+        key=lambda i: (
+            PHASES.index(i.phase),
+            -priority_rank(i.priority),
+            _KIND_ORDER[i.kind],
+            order[i.key],
+        )
     )
+    return tuple(items)
 
 
 def _responsibility_items(
-    roles: Iterable[Role], index: Staffing, required: Mapping[str, tuple[str, ...]]
+    roles: Iterable[Role],
+    index: Staffing,
+    required: Mapping[str, tuple[str, ...]],
+    fulfilled: set[str],
 ) -> Iterable[GeneratedItem]:
     for role in roles:
         owners = index.members_by_role.get(role.key, ())
-        priority = "high" if role.key in required else "medium"
         for resp in sorted(role.responsibilities, key=lambda r: r.position):
+            if resp.key in fulfilled:
+                continue
+            because = [f"Catalog responsibility {resp.key} of {role.title}"]
+            because += in_play_because(role, required)
+            priority = resp.priority
+            if role.key not in required and priority_rank(priority) > 0:
+                # A role the project staffs without needing it: its tasks can wait a little.
+                priority = PRIORITIES[priority_rank(priority) - 1]
+                because.append(f"{role.title} is not required here: priority lowered to {priority}")
             yield GeneratedItem(
                 key=resp.key,
                 kind="responsibility",
                 title=resp.title,
-                detail=resp.text,
+                detail=resp.detail or resp.text,
+                phase=resp.phase,
+                done_when=resp.done_when,
                 roles=(role.key,),
                 owners=owners,
                 priority=priority,
-                because=(
-                    f"Catalog responsibility {resp.key} of {role.title}",
-                    *in_play_because(role, required),
-                ),
-                source={**resp.source.as_dict(), "catalog_key": resp.key},
+                because=tuple(because),
+                source={**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text},
             )
 
 
@@ -199,6 +234,7 @@ def _collaboration_items(
         if a not in in_play or b not in in_play:
             continue
         outcomes = "; ".join(f"{titles[row.role_key]} — {', '.join(row.outcomes)}" for row in rows)
+        named = ", ".join(o for row in rows for o in row.outcomes)
         because = [
             f"Collaboration table: {titles[row.role_key]} collaborates with "
             f"{titles[b if row.role_key == a else a]}"
@@ -215,6 +251,11 @@ def _collaboration_items(
             detail=(
                 f"Agree how {titles[a]} and {titles[b]} work together. Key outcomes: {outcomes}."
             ),
+            phase="plan-and-design",
+            done_when=(
+                f"{titles[a]} and {titles[b]} have written down, where the team works, what each "
+                f"hands the other and when, with an owner for each key outcome ({named})."
+            ),
             roles=(a, b),
             owners=index.members_of((a, b)),
             priority="medium",
@@ -229,6 +270,7 @@ def _collaboration_items(
 
 def _mitigation_items(catalog: Catalog, facts: Facts, index: Staffing) -> Iterable[GeneratedItem]:
     raises = dict(facts.app.raises) if facts.app is not None else {}
+    responsibilities = {r.key: (role, r) for role in catalog.roles for r in role.responsibilities}
     for challenge in sorted(catalog.challenges, key=lambda c: c.position):
         for mitigation in sorted(challenge.mitigations, key=lambda m: m.position):
             if not mitigation.applies_when.holds(facts.application, facts.traits):
@@ -236,18 +278,26 @@ def _mitigation_items(catalog: Catalog, facts: Facts, index: Staffing) -> Iterab
             priority, raised_because = _mitigation_priority(
                 mitigation, challenge, facts, raises.get(challenge.key)
             )
+            stands_for = [responsibilities[k] for k in mitigation.fulfils if k in responsibilities]
+            roles = tuple(dict.fromkeys([*mitigation.owner_roles, *(r.key for r, _ in stands_for)]))
             yield GeneratedItem(
                 key=mitigation.key,
                 kind="mitigation",
                 title=mitigation.title,
                 detail=mitigation.detail,
-                roles=mitigation.owner_roles,
-                owners=index.members_of(mitigation.owner_roles),
+                phase=mitigation.phase,
+                done_when=mitigation.done_when,
+                roles=roles,
+                owners=index.members_of(roles),
                 priority=priority,
                 because=(
                     f"Catalog mitigation {mitigation.key} for {challenge.title}",
                     *_applies_because(mitigation, challenge, facts),
                     *raised_because,
+                    *(
+                        f"Also the {role.title}'s responsibility {resp.key}: it asks the same"
+                        for role, resp in stands_for
+                    ),
                 ),
                 source={
                     **mitigation.source.as_dict(),
@@ -256,8 +306,12 @@ def _mitigation_items(catalog: Catalog, facts: Facts, index: Staffing) -> Iterab
                     "challenge_title": challenge.title,
                     "nist": list(mitigation.nist),
                     "genai_risks": list(mitigation.genai_risks),
+                    "fulfils": [
+                        {**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text}
+                        for _, resp in stands_for
+                    ],
                 },
-                replaces=mitigation.replaces,
+                replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
             )
 
 
@@ -276,7 +330,8 @@ def _mitigation_priority(
     facts: Facts,
     application_raise: str | None,
 ) -> tuple[str, list[str]]:
-    """The mitigation's priority after the raise rules, and a reason for each actual raise."""
+    """The mitigation's priority after the raise rules, and a reason for each actual raise;
+    when nothing raised it, the catalog's reason for its priority, if it gives one."""
     priority = mitigation.priority
     because: list[str] = []
     for rule in mitigation.raised_when:
@@ -293,6 +348,8 @@ def _mitigation_priority(
                 f"Application {facts.app.title} raised {challenge.title} to {application_raise}"
             )
         priority = max_priority(priority, application_raise)
+    if priority == mitigation.priority and mitigation.priority_because:
+        because.append(f"{priority.capitalize()} because {mitigation.priority_because}")
     return priority, because
 
 
@@ -302,6 +359,8 @@ def _finding_item(finding: StaffingFinding) -> GeneratedItem:
         kind="staffing",
         title=finding.title,
         detail=finding.detail,
+        phase="plan-and-design",
+        done_when=finding.done_when,
         roles=finding.roles,
         owners=finding.people if finding.kind != "unfilled_role" else (),
         priority=finding.priority,

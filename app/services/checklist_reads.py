@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.metrics import RENDERS
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
-from app.render import render
+from app.render import DEFAULT_LAYOUT, Layout, render
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import checklist_document, load_owners
 from app.services.context import Context
@@ -38,8 +38,8 @@ def load_items(
 
 
 class RenderCache:
-    """Rendered checklists by (checklist, state, format, filters, day): reading an unchanged
-    checklist again costs no rendering."""
+    """Rendered checklists by (checklist, state, format, filters, layout, day): reading an
+    unchanged checklist again costs no rendering."""
 
     def __init__(self, size: int = 256) -> None:
         self._entries: OrderedDict[tuple[Any, ...], str] = OrderedDict()
@@ -64,13 +64,20 @@ class RenderCache:
 render_cache = RenderCache()
 
 
-def cache_key(checklist: Checklist, fmt: str, filters: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (checklist.id, checklist.state, fmt, tuple(sorted(filters.items())), today())
+def cache_key(
+    checklist: Checklist, fmt: str, filters: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT
+) -> tuple[Any, ...]:
+    # JSON and CSV do not depend on the layout: one cache entry whatever the layout asked.
+    shown = layout if fmt in ("markdown", "text") else DEFAULT_LAYOUT
+    return (checklist.id, checklist.state, fmt, tuple(sorted(filters.items())), shown, today())
 
 
-def checklist_etag(checklist: Checklist, fmt: str, filters: Mapping[str, Any]) -> str:
+def checklist_etag(
+    checklist: Checklist, fmt: str, filters: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT
+) -> str:
     """The ETag of one rendering: it changes whenever the cache key does."""
-    return hashlib.sha256(repr(cache_key(checklist, fmt, filters)).encode()).hexdigest()[:32]
+    key = cache_key(checklist, fmt, filters, layout)
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
 def rendered_checklist(
@@ -80,16 +87,18 @@ def rendered_checklist(
     checklist: Checklist,
     fmt: str,
     filters: Mapping[str, Any],
+    layout: Layout = DEFAULT_LAYOUT,
 ) -> str:
-    key = cache_key(checklist, fmt, filters)
+    key = cache_key(checklist, fmt, filters, layout)
     cached = render_cache.get(key)
     RENDERS.labels("hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
     items, owners = load_items(session, ctx, checklist)
     catalog = catalog_for(session, checklist.catalog_version)
-    body = render(checklist_document(catalog, project, checklist, items, owners, filters), fmt)
-    render_cache.put(cache_key(checklist, fmt, filters), body)
+    doc = checklist_document(catalog, project, checklist, items, owners, filters)
+    body = render(doc, fmt, layout)
+    render_cache.put(cache_key(checklist, fmt, filters, layout), body)
     return body
 
 

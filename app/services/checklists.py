@@ -388,6 +388,8 @@ def _generated_values(gen: GeneratedItem, position: int) -> dict[str, Any]:
         "position": position,
         "title": gen.title,
         "detail": gen.detail,
+        "phase": gen.phase,
+        "done_when": gen.done_when,
         "roles": list(gen.roles),
         "priority": gen.priority,
         "because": list(gen.because),

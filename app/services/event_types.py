@@ -118,11 +118,19 @@ def _item(status: str, note: str | None, ticket: Mapping[str, Any] | None) -> di
         "key": _ITEM_KEY,
         "kind": "responsibility",
         "title": "Collect and preprocess data",
-        "detail": "Collecting and preprocessing data from various sources.",
+        "detail": (
+            "Gather the training and evaluation data from the sources the project has approved, "
+            "and script every cleaning and preprocessing step so that the datasets can be rebuilt."
+        ),
+        "phase": "collect-and-process-data",
+        "done_when": (
+            "Each dataset the model uses is versioned and can be rebuilt from its sources by "
+            "running the preprocessing scripts."
+        ),
         "roles": ["data-scientist"],
         "role_titles": ["Data Scientist"],
         "owners": [_ADA],
-        "priority": "high",
+        "priority": "medium",
         "status": status,
         "note": note,
         "waiver": None,
@@ -135,7 +143,9 @@ def _item(status: str, note: str | None, ticket: Mapping[str, Any] | None) -> di
             "kind": "article",
             "section": "Key Roles in Generative AI / 1. Data Scientist",
             "quote": "Collecting and preprocessing data from various sources.",
+            "elaborates": None,
             "catalog_key": _ITEM_KEY,
+            "text": "Collecting and preprocessing data from various sources.",
         },
         "created_at": "2026-03-01T16:02:11.204518+00:00",
         "updated_at": "2026-03-02T09:15:27.498311+00:00",

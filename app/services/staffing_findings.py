@@ -64,6 +64,7 @@ class StaffingFinding:
     people: tuple[Member, ...]
     priority: str
     because: tuple[str, ...]
+    done_when: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,10 @@ def _unfilled_findings(coverage: Iterable[RoleCoverage]) -> Iterable[StaffingFin
                 people=(),
                 priority="high",
                 because=(f"No one is assigned to {role.title}", *role.required_because),
+                done_when=(
+                    f"Someone is assigned to {role.title}; the finding then no longer applies "
+                    "and the item becomes obsolete by itself."
+                ),
             )
 
 
@@ -171,6 +176,7 @@ def _separation_findings(index: Staffing, titles: Mapping[str, str]) -> Iterable
                     f"{member.name} holds {titles[a]} and {titles[b]}",
                     f"{titles[a]} and {titles[b]} are roles that check each other",
                 ),
+                done_when=f"{titles[a]} and {titles[b]} are held by different people.",
             )
 
 
@@ -197,6 +203,7 @@ def _too_many_roles_findings(
                 f"{member.name} holds {names}",
                 f"At most {limit} roles per person",
             ),
+            done_when=f"{member.name} holds at most {limit} roles on the project.",
         )
 
 
@@ -225,6 +232,10 @@ def _over_allocation_findings(
             people=(member,),
             priority="high",
             because=(f"{member.name} is allocated {total}%, more than {MAX_ALLOCATION}%",),
+            done_when=(
+                f"{member.name}'s allocations across active projects add up to "
+                f"{MAX_ALLOCATION}% or less."
+            ),
         )
 
 
@@ -246,6 +257,7 @@ def _no_lead_findings(coverage: Iterable[RoleCoverage]) -> Iterable[StaffingFind
             people=people,
             priority="low",
             because=(f"{len(people)} people hold {role.title} without a lead",),
+            done_when=f"One of the people holding {role.title} is its lead.",
         )
 
 

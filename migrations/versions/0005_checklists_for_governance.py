@@ -1,5 +1,5 @@
-"""checklists a governance lead would sign: traits as stated, third-party models, and the
-catalog's honest sources, gen-AI risks and implied traits
+"""checklists a governance lead would sign: traits as stated, third-party models, the
+catalog's honest sources, gen-AI risks and implied traits, lifecycle phases and done-when
 
 Revision ID: 0005
 Revises: 0004
@@ -9,8 +9,11 @@ A project's traits become true, false or null (not stated: its application's `im
 decide). Existing `false` values were the default of an unticked box, not a statement, so they
 become null: a healthcare project that never said it handles personal data now gets the
 privacy items its application implies. The catalog gains the NIST AI 600-1 risks of each
-mitigation, the keys an entry replaces, the skills the article names and the traits each
-application implies (`flask seed` fills them).
+mitigation, the keys an entry replaces, the skills the article names, the traits each
+application implies, and for responsibilities and mitigations their lifecycle phase, what
+"done" means and the responsibilities a mitigation stands for (`flask seed` fills them).
+Checklist items gain their phase and done-when: existing items read `plan-and-design` and an
+empty done-when until their checklist is regenerated (`POST /v1/projects/{p}/checklist`).
 """
 
 import sqlalchemy as sa
@@ -26,23 +29,46 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql")
 TRAITS = ("handles_personal_data", "user_facing", "generates_public_content", "regulated_domain")
-# (table, column) of the catalog's new lists: filled with [] until the next `flask seed`.
-CATALOG_LISTS = (
-    ("catalog_applications", "implies_traits"),
-    ("catalog_mitigations", "genai_risks"),
-    ("catalog_mitigations", "replaces"),
-    ("catalog_roles", "article_skills"),
+PHASES = (
+    "plan-and-design",
+    "collect-and-process-data",
+    "build-and-use-model",
+    "verify-and-validate",
+    "deploy-and-use",
+    "operate-and-monitor",
 )
+# New NOT NULL columns: (table, name, type, the value existing rows get). Catalog rows get
+# their real values at the next `flask seed`, checklist items at their next regeneration.
+FILLED_COLUMNS = (
+    ("catalog_applications", "implies_traits", JSON, []),
+    ("catalog_mitigations", "genai_risks", JSON, []),
+    ("catalog_mitigations", "replaces", JSON, []),
+    ("catalog_mitigations", "done_when", sa.Text(), ""),
+    ("catalog_mitigations", "phase", sa.String(length=40), "plan-and-design"),
+    ("catalog_mitigations", "fulfils", JSON, []),
+    ("catalog_responsibilities", "detail", sa.Text(), ""),
+    ("catalog_responsibilities", "done_when", sa.Text(), ""),
+    ("catalog_responsibilities", "phase", sa.String(length=40), "plan-and-design"),
+    ("catalog_responsibilities", "priority", sa.String(length=16), "medium"),
+    ("catalog_roles", "article_skills", JSON, []),
+    ("checklist_items", "phase", sa.String(length=40), "plan-and-design"),
+    ("checklist_items", "done_when", sa.Text(), ""),
+)
+PHASE_CHECK = "phase IN ({})".format(", ".join(f"'{phase}'" for phase in PHASES))
 
 
 def upgrade():
-    for table, column in CATALOG_LISTS:
+    for table, name, type_, value in FILLED_COLUMNS:
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column(column, JSON, nullable=True))
-        rows = sa.table(table, sa.column(column, sa.JSON()))
-        op.execute(rows.update().values({column: []}))
+            batch_op.add_column(sa.Column(name, type_, nullable=True))
+        rows = sa.table(table, sa.column(name, sa.JSON() if type_ is JSON else type_))
+        op.execute(rows.update().values({name: value}))
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column(column, existing_type=JSON, nullable=False)
+            batch_op.alter_column(name, existing_type=type_, nullable=False)
+    with op.batch_alter_table("catalog_mitigations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("priority_because", sa.Text(), nullable=True))
+    with op.batch_alter_table("checklist_items", schema=None) as batch_op:
+        batch_op.create_check_constraint(op.f("ck_checklist_items_phase"), PHASE_CHECK)
 
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("uses_third_party_models", sa.Boolean(), nullable=True))
@@ -64,6 +90,10 @@ def downgrade():
             batch_op.alter_column(trait, existing_type=sa.BOOLEAN(), nullable=False)
         batch_op.drop_column("uses_third_party_models")
 
-    for table, column in reversed(CATALOG_LISTS):
+    with op.batch_alter_table("checklist_items", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_checklist_items_phase"), type_="check")
+    with op.batch_alter_table("catalog_mitigations", schema=None) as batch_op:
+        batch_op.drop_column("priority_because")
+    for table, name, _, _ in reversed(FILLED_COLUMNS):
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column(column)
+            batch_op.drop_column(name)

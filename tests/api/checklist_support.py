@@ -44,6 +44,28 @@ CORE_RESPONSIBILITIES = {
     ),
 }
 
+# Responsibilities a mitigation asks the same of: where it applies, it is the one item for both
+# (the bias evaluation always applies; the review before publication where content is public
+# or the application is content creation).
+STANDS_FOR = {
+    "ai-ethicist.analyze-outputs-for-bias": "bias-and-fairness.evaluate-outputs-for-bias",
+    "content-curator.review-generated-content": "bias-and-fairness.review-generated-content",
+}
+
+
+def item_for(items: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The item that carries a responsibility: its own, or the mitigation standing for it."""
+    return items[key] if key in items else items[STANDS_FOR[key]]
+
+
+def own_items(keys: Any, items: Mapping[str, Any] | None = None) -> list[str]:
+    """The keys among `keys` that are items of their own (in `items`, when given; else those
+    no mitigation always stands for)."""
+    if items is not None:
+        return [k for k in keys if k in items]
+    return [k for k in keys if k != "ai-ethicist.analyze-outputs-for-bias"]
+
+
 # The article's collaboration table as unordered pairs (roles in catalog order).
 COLLABORATION_PAIRS = (
     ("data-scientist", "machine-learning-engineer"),

@@ -18,6 +18,8 @@ from checklist_support import (
 )
 from factories import assert_problem, assign, create_person, create_project
 
+from app.catalog import PHASES
+
 FORMATS = {
     "json": "application/json",
     "markdown": "text/markdown",
@@ -27,14 +29,23 @@ FORMATS = {
 CSV_COLUMNS = [
     "key",
     "kind",
+    "phase",
     "roles",
     "title",
     "detail",
+    "done_when",
     "owners",
     "owner_emails",
     "priority",
     "status",
+    "note",
+    "waiver_reason",
+    "waiver_approved_by",
+    "waiver_expires_on",
     "ticket",
+    "ticket_url",
+    "because",
+    "references",
 ]
 DONE = ("data-scientist.collect-and-preprocess-data", "machine-learning-engineer.train-models")
 IN_PROGRESS = "machine-learning-engineer.deploy-models"
@@ -95,7 +106,7 @@ def test_the_summary_counts_by_status_and_kind_and_excludes_waived_and_obsolete(
         "waived": 1,
         "obsolete": 2,
     }
-    assert summary["by_kind"]["responsibility"] == 17
+    assert summary["by_kind"]["responsibility"] == 16
     assert summary["by_kind"]["collaboration"] == 6
     assert summary["by_kind"] == {
         kind: sum(i["kind"] == kind for i in items)
@@ -169,6 +180,9 @@ def test_filters_apply_to_the_text_formats_too(api, worked):
         ({"status": "bogus"}, "status"),
         ({"kind": "task"}, "kind"),
         ({"role": "Not A Key!"}, "role"),
+        ({"phase": "someday"}, "phase"),
+        ({"group_by": "team"}, "group_by"),
+        ({"compact": "maybe"}, "compact"),
     ],
 )
 def test_a_bad_filter_value_is_a_422_naming_it(api, worked, query, field):
@@ -352,6 +366,107 @@ def _markdown_line(body: str, key: str) -> str:
     return line
 
 
+def test_items_follow_the_lifecycle_and_filter_by_phase(api, worked):
+    project, _ = worked
+    doc = read_checklist(api, project)
+    phases = [i["phase"] for i in doc["items"] if i["status"] != "obsolete"]
+    assert phases == sorted(phases, key=PHASES.index)
+    assert all(i["done_when"] for i in doc["items"] if i["status"] != "obsolete")
+
+    verify = read_checklist(api, project, phase="verify-and-validate")
+
+    assert verify["filters"] == {"phase": "verify-and-validate"}
+    assert verify["items"] and {i["phase"] for i in verify["items"]} == {"verify-and-validate"}
+    assert verify["summary"] == doc["summary"]
+    body = api.get(
+        _checklist_path(project), query_string={"format": "markdown", "phase": "deploy-and-use"}
+    ).text
+    assert [h for h in body.splitlines() if h.startswith("## ")] == ["## Deploy and use"]
+
+
+def test_markdown_groups_by_phase_with_detail_reasons_and_references_under_each_task(api, worked):
+    project, _ = worked
+
+    body = api.get(_checklist_path(project), query_string={"format": "markdown"}).text
+
+    headings = [h for h in body.splitlines() if h.startswith("## ")]
+    assert headings == [
+        "## Plan and design",
+        "## Collect and process data",
+        "## Build and use the model",
+        "## Verify and validate",
+        "## Deploy and use",
+        "## Operate and monitor",
+        "## Obsolete",
+    ]
+    lines = body.splitlines()
+    start = lines.index(_markdown_line(body, "bias-and-fairness.evaluate-outputs-for-bias"))
+    under = lines[start + 1 : start + 5]
+    assert under[0].startswith("  - Run a fixed prompt set")
+    assert under[1].startswith("  - **Done when:** Each release candidate has a bias evaluation")
+    assert under[2].startswith("  - **Why:** Catalog mitigation")
+    assert "Analyzing AI outputs for bias or harmful content." in under[3]
+    assert "NIST AI RMF 1.0: MEASURE 2.11" in under[3]
+    assert "NIST AI 600-1: Harmful Bias and Homogenization" in under[3]
+
+
+@pytest.mark.parametrize(
+    ("group_by", "expected"),
+    [
+        ("kind", ["## Responsibilities", "## Collaborations", "## Mitigations", "## Obsolete"]),
+        ("role", ["## Data Scientist", "## Machine Learning Engineer", "## AI Ethicist"]),
+    ],
+)
+def test_markdown_and_text_group_as_asked(api, worked, group_by, expected):
+    project, _ = worked
+
+    markdown = api.get(
+        _checklist_path(project), query_string={"format": "markdown", "group_by": group_by}
+    ).text
+    text = api.get(
+        _checklist_path(project), query_string={"format": "text", "group_by": group_by}
+    ).text
+
+    headings = [h for h in markdown.splitlines() if h.startswith("## ")]
+    assert [h for h in headings if h in expected] == expected
+    for heading in expected:
+        assert f"\n{heading[3:].upper()}\n" in text
+
+
+def test_grouped_by_person_each_owner_has_their_items(api, worked):
+    project, people = worked
+    ds = people["data-scientist"]["name"]
+
+    body = api.get(
+        _checklist_path(project), query_string={"format": "markdown", "group_by": "person"}
+    ).text
+
+    section = body.split(f"\n## {ds}\n", 1)[1].split("\n## ", 1)[0]
+    assert "`data-scientist.collect-and-preprocess-data`" in section
+    assert "`collaboration.data-scientist.machine-learning-engineer`" in section
+    assert "`machine-learning-engineer.train-models`" not in section
+
+
+def test_compact_gives_one_line_an_item(api, worked):
+    project, _ = worked
+    doc = read_checklist(api, project)
+
+    full = api.get(_checklist_path(project), query_string={"format": "markdown"}).text
+    compact = api.get(
+        _checklist_path(project), query_string={"format": "markdown", "compact": "true"}
+    )
+
+    assert compact.status_code == 200
+    assert (
+        compact.headers["ETag"]
+        != api.get(_checklist_path(project), query_string={"format": "markdown"}).headers["ETag"]
+    )
+    lines = compact.text.splitlines()
+    assert len([line for line in lines if line.startswith("- [")]) == len(doc["items"])
+    assert not any("Done when" in line for line in lines)
+    assert len(compact.text) * 3 < len(full)
+
+
 def test_markdown_is_a_task_list_of_every_item(api, worked):
     project, people = worked
     doc = read_checklist(api, project)
@@ -404,8 +519,14 @@ def test_csv_has_one_row_per_item_with_the_documented_columns(api, worked):
         assert row["roles"] == "; ".join(item["roles"])
         assert row["owners"] == "; ".join(o["name"] for o in item["owners"])
         assert row["owner_emails"] == "; ".join(o["email"] for o in item["owners"])
+        assert row["phase"] == item["phase"]
+        assert row["done_when"] == item["done_when"]
+        assert row["because"] == "; ".join(item["because"])
     assert by_key[DONE[0]]["ticket"] == "PROJ-123"
+    assert by_key[DONE[0]]["ticket_url"] == "https://jira.example.com/PROJ-123"
     assert by_key[WAIVED]["status"] == "waived"
+    assert by_key[WAIVED]["waiver_reason"] == "Internal demo only"
+    assert "NIST AI RMF 1.0: MEASURE 2.8" in by_key[WAIVED]["references"]
     ds = people["data-scientist"]
     assert by_key[DONE[0]]["owner_emails"] == ds["email"]
 

@@ -551,7 +551,7 @@ def test_an_item_event_carries_everything_a_ticket_needs_with_absolute_links(pub
             "handles": {"github": "ada-l", "jira": "ada.lovelace"},
         }
     ]
-    assert item["priority"] == "high"
+    assert item["priority"] == "medium"
     assert item["status"] == "in_progress"
     assert item["ticket"] is None
     assert item["links"] == {
@@ -587,7 +587,7 @@ def test_the_ready_ticket_gives_detail_reasons_owners_priority_links_and_ends_wi
     assert body.splitlines()[-1] == f"checklist-item: {project['slug']}/{KEY}"
     assert body.endswith(f"\n\nchecklist-item: {project['slug']}/{KEY}")
     assert body.startswith(item["detail"])
-    assert "**Priority:** high" in body
+    assert "**Priority:** medium" in body
     assert "**Roles:** Data Scientist" in body
     assert "Ada Lovelace (ada@example.com)" in body
     assert "github `ada-l`" in body and "jira `ada.lovelace`" in body

@@ -12,6 +12,7 @@ from checklist_support import (
     KEY_ROLES,
     flat_errors,
     generate,
+    item_for,
     items_by_key,
     staffed_project,
 )
@@ -75,10 +76,10 @@ def test_a_preview_is_a_checklist_for_the_staffing_in_the_body(api):
     items = items_by_key(doc)
     for role, keys in CORE_RESPONSIBILITIES.items():
         for key in keys:
-            assert items[key]["roles"] == [role]
+            assert role in item_for(items, key)["roles"]
     for role, entry in zip(KEY_ROLES, _body()["assignments"], strict=True):
         assert entry["role"] == role
-        owners = items[CORE_RESPONSIBILITIES[role][0]]["owners"]
+        owners = items[CORE_RESPONSIBILITIES[role][-1]]["owners"]
         assert [o["name"] for o in owners] == [entry["person"]["name"]]
     assert [o["name"] for o in items["collaboration.ai-ethicist.content-curator"]["owners"]] == [
         "Eve",

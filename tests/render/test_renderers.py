@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from app.render import FORMATS, render
+from app.render import FORMATS, Layout, render
 from app.render.csvfile import COLUMNS, neutralise
 from app.render.markdown import escape
 
@@ -40,6 +40,8 @@ def _item(key, kind, status="open", **kw):
         "role_titles": ["Data Scientist"],
         "owners": [ADA],
         "priority": "high",
+        "phase": "plan-and-design",
+        "done_when": f"Done when {key} is done.",
         "status": status,
         "note": None,
         "waiver": None,
@@ -54,11 +56,28 @@ def _item(key, kind, status="open", **kw):
 def make_doc():
     """A checklist with every kind and status, a waiver, a ticket and hostile owner names."""
     items = [
-        _item("data-scientist.collect", "responsibility", "done"),
-        _item("data-scientist.develop", "responsibility", "in_progress", owners=[ADA, MALLORY]),
+        _item(
+            "data-scientist.collect",
+            "responsibility",
+            "done",
+            phase="collect-and-process-data",
+            source={
+                "kind": "article",
+                "section": "Key Roles / 1. Data Scientist",
+                "quote": "Collecting and preprocessing data from various sources.",
+            },
+        ),
+        _item(
+            "data-scientist.develop",
+            "responsibility",
+            "in_progress",
+            owners=[ADA, MALLORY],
+            phase="build-and-use-model",
+        ),
         _item(
             "machine-learning-engineer.deploy",
             "responsibility",
+            phase="deploy-and-use",
             roles=["machine-learning-engineer"],
             role_titles=["Machine Learning Engineer"],
             owners=[],
@@ -76,6 +95,7 @@ def make_doc():
             "data-privacy.inventory",
             "mitigation",
             "waived",
+            phase="collect-and-process-data",
             source={"challenge": "data-privacy", "challenge_title": "Data Privacy", "nist": []},
             waiver={
                 "reason": "Covered by *the* <DPA>",
@@ -86,11 +106,38 @@ def make_doc():
         _item(
             "bias-and-fairness.audit",
             "mitigation",
-            source={"challenge": "bias-and-fairness", "challenge_title": "Bias and Fairness"},
+            phase="verify-and-validate",
+            source={
+                "kind": "authored",
+                "section": "Bias and Fairness (evaluation)",
+                "quote": None,
+                "elaborates": {
+                    "section": "Key Roles / 3. AI Ethicist",
+                    "quote": "Analyzing AI outputs for bias or harmful content.",
+                },
+                "challenge": "bias-and-fairness",
+                "challenge_title": "Bias and Fairness",
+                "nist": ["MEASURE 2.11"],
+                "genai_risks": ["Harmful Bias and Homogenization"],
+                "fulfils": [
+                    {
+                        "kind": "article",
+                        "section": "Key Roles / 3. AI Ethicist",
+                        "quote": "Analyzing AI outputs for bias or harmful content.",
+                        "catalog_key": "ai-ethicist.analyze-outputs-for-bias",
+                    }
+                ],
+            },
             note="+1 from the team\nsecond line",
             detail="A long detail. " * 30,
         ),
-        _item("staffing.unfilled.ai-ethicist", "staffing", owners=[], roles=["ai-ethicist"]),
+        _item(
+            "staffing.unfilled.ai-ethicist",
+            "staffing",
+            owners=[],
+            roles=["ai-ethicist"],
+            role_titles=["AI Ethicist"],
+        ),
         _item("data-scientist.old", "responsibility", "obsolete"),
     ]
     by_status = {s: 0 for s in ("open", "in_progress", "done", "waived", "obsolete")}
@@ -182,8 +229,53 @@ def test_markdown_preview_has_no_revision(doc):
     assert "**Project:** _preview_" in markdown
 
 
+def _headings(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("#")]
+
+
+def test_markdown_groups_by_lifecycle_phase_by_default_with_obsolete_last(doc):
+    assert _headings(render(doc, "markdown")) == [
+        "# Checklist: Support \\*assistant\\*",
+        "## Plan and design",
+        "## Collect and process data",
+        "## Build and use the model",
+        "## Verify and validate",
+        "## Deploy and use",
+        "## Obsolete",
+    ]
+
+
+def test_markdown_groups_by_role_in_the_order_given(doc):
+    assert _headings(render(doc, "markdown", Layout(group_by="role"))) == [
+        "# Checklist: Support \\*assistant\\*",
+        "## Data Scientist",
+        "## Machine Learning Engineer",
+        "## AI Ethicist",
+        "## Obsolete",
+    ]
+    order = ("ai-ethicist", "data-scientist", "machine-learning-engineer")
+    assert _headings(render(doc, "markdown", Layout(group_by="role", role_order=order)))[1:4] == [
+        "## AI Ethicist",
+        "## Data Scientist",
+        "## Machine Learning Engineer",
+    ]
+
+
+def test_markdown_groups_by_person_with_each_item_under_each_owner(doc):
+    markdown = render(doc, "markdown", Layout(group_by="person"))
+    headings = _headings(markdown)
+    assert "## Ada Lovelace" in headings
+    assert any(h.startswith("## Mallory") for h in headings)
+    assert headings[-2:] == ["## Unassigned", "## Obsolete"]
+    # The item both own is listed under each of them; phases are named on the line.
+    lines = [line for line in markdown.splitlines() if "`data-scientist.develop`" in line]
+    assert len(lines) == 2
+    assert "phase: Build and use the model" in lines[0]
+
+
 def test_markdown_groups_by_kind_then_role_with_obsolete_last(doc):
-    headings = [line for line in render(doc, "markdown").splitlines() if line.startswith("#")]
+    markdown = render(doc, "markdown", Layout(group_by="kind"))
+    headings = [line for line in markdown.splitlines() if line.startswith("#")]
     assert headings == [
         "# Checklist: Support \\*assistant\\*",
         "## Responsibilities",
@@ -209,6 +301,43 @@ def test_markdown_item_lines(doc):
     assert deploy.startswith("- [ ] ")
     assert "_unassigned_" in deploy
     assert "[PROJ-123](https://jira.example/PROJ-123)" in deploy
+
+
+def test_markdown_shows_what_to_do_when_done_why_and_references_under_each_task(doc):
+    lines = render(doc, "markdown").splitlines()
+    start = next(n for n, line in enumerate(lines) if "`bias-and-fairness.audit`" in line)
+    under = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  - "):
+            break
+        under.append(line)
+    assert under[0].startswith("  - A long detail.")
+    assert under[1] == "  - **Done when:** Done when bias-and-fairness.audit is done."
+    assert under[2] == "  - **Why:** Because."
+    references = under[3]
+    assert references.startswith("  - **References:** ")
+    assert (
+        "Ours, building on the article \\(Key Roles / 3. AI Ethicist\\): "
+        "\u201cAnalyzing AI outputs for bias or harmful content.\u201d"
+    ) in references
+    assert "NIST AI RMF 1.0: MEASURE 2.11" in references
+    assert "NIST AI 600-1: Harmful Bias and Homogenization" in references
+    collect = lines[next(n for n, x in enumerate(lines) if "`data-scientist.collect`" in x) + 4]
+    assert "Article \\(Key Roles / 1. Data Scientist\\): \u201cCollecting" in collect
+
+
+def test_compact_markdown_is_one_line_an_item(doc):
+    markdown = render(doc, "markdown", Layout(compact=True))
+    assert "Done when" not in markdown and "**Why:**" not in markdown
+    items = [line for line in markdown.splitlines() if line.startswith("- [")]
+    assert len(items) == len(doc["items"])
+    nested = [line for line in markdown.splitlines() if line.startswith("  - ")]
+    assert nested == ["  - Note: +1 from the team second line"]
+
+
+def test_an_unknown_grouping_is_refused(doc):
+    with pytest.raises(ValueError, match="grouping 'team'"):
+        render(doc, "markdown", Layout(group_by="team"))
 
 
 def test_markdown_waived_items_are_struck_through_with_the_reason(doc):
@@ -273,6 +402,45 @@ def test_csv_has_a_header_and_one_row_per_item(doc):
     assert len(rows) == len(doc["items"])
     assert list(rows[0]) == list(COLUMNS)
     assert [row["key"] for row in rows] == [item["key"] for item in doc["items"]]
+
+
+def test_csv_carries_phase_done_when_note_waiver_ticket_url_reasons_and_references(doc):
+    assert COLUMNS == (
+        "key",
+        "kind",
+        "phase",
+        "roles",
+        "title",
+        "detail",
+        "done_when",
+        "owners",
+        "owner_emails",
+        "priority",
+        "status",
+        "note",
+        "waiver_reason",
+        "waiver_approved_by",
+        "waiver_expires_on",
+        "ticket",
+        "ticket_url",
+        "because",
+        "references",
+    )
+    rows = {row["key"]: row for row in _rows(render(doc, "csv"))}
+    waived = rows["data-privacy.inventory"]
+    assert (waived["waiver_reason"], waived["waiver_approved_by"]) == (
+        "Covered by *the* <DPA>",
+        "Grace",
+    )
+    assert waived["waiver_expires_on"] == "2030-01-01"
+    assert waived["phase"] == "collect-and-process-data"
+    deploy = rows["machine-learning-engineer.deploy"]
+    assert deploy["ticket_url"] == "https://jira.example/PROJ-123"
+    audit = rows["bias-and-fairness.audit"]
+    assert audit["note"] == "'+1 from the team\nsecond line"  # neutralised: a formula else
+    assert audit["done_when"] == "Done when bias-and-fairness.audit is done."
+    assert audit["because"] == "Because."
+    assert "NIST AI RMF 1.0: MEASURE 2.11" in audit["references"]
 
 
 def test_csv_joins_lists_and_names_the_ticket(doc):
@@ -350,8 +518,30 @@ def test_text_markers_follow_the_status(doc):
     assert marker_of("Title of data-scientist.old") == "[/]"
 
 
-def test_text_shows_waiver_owners_header_and_sections(doc):
+def test_text_groups_by_phase_and_shows_done_when_why_and_references(doc):
     text = render(doc, "text")
+    phases = ["PLAN AND DESIGN", "COLLECT AND PROCESS DATA", "VERIFY AND VALIDATE", "OBSOLETE"]
+    positions = [text.index(f"\n{s}\n") for s in phases]
+    assert positions == sorted(positions)
+    assert "      done when: Done when data-scientist.collect is done." in text
+    assert "      why: Because." in text
+    assert "      ref: NIST AI RMF 1.0: MEASURE 2.11" in text
+
+
+def test_compact_text_is_one_line_an_item(doc):
+    text = render(doc, "text", Layout(group_by="kind", compact=True))
+    lines = [line for line in text.splitlines() if line.startswith("  [")]
+    assert len(lines) == len(doc["items"])
+    assert "done when" not in text
+    develop = next(line for line in lines if "data-scientist.develop" in line)
+    assert develop.startswith(
+        "  [~] Title of data-scientist.develop (high) | Ada Lovelace, Mallory"
+    )
+    assert "| Build and use the model | data-scientist.develop" in " ".join(text.split())
+
+
+def test_text_shows_waiver_owners_header_and_sections(doc):
+    text = render(doc, "text", Layout(group_by="kind"))
     assert text.startswith("CHECKLIST: Support *assistant*\n")
     assert "Revision: 3" in text
     assert "waived: Covered by *the* <DPA>; approved by Grace; until 2030-01-01" in text

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from nist_reference import AI_RMF_CORE_SUBCATEGORIES, GENAI_PROFILE_RISKS
 
-from app.catalog import GENAI_RISKS, PRIORITIES, TRAITS, Catalog, Condition, SourceRef
+from app.catalog import GENAI_RISKS, PHASES, PRIORITIES, TRAITS, Catalog, Condition, SourceRef
 from seed.loader import ARTICLE_PATH, DEFAULT_PATH, CatalogError, load_catalog
 
 ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")
@@ -431,6 +431,75 @@ def test_article_sources_mark_the_articles_own_words(catalog: Catalog) -> None:
             assert app.description in ARTICLE, app.key
 
 
+def all_responsibilities(catalog: Catalog) -> list[Any]:
+    return [r for role in catalog.roles for r in role.responsibilities]
+
+
+def test_every_task_says_what_to_do_when_and_what_done_means(catalog: Catalog) -> None:
+    """No entry reads like a job description: each has our concrete guidance (`detail`),
+    a `done_when` one can check, and a lifecycle phase."""
+    entries = [*all_responsibilities(catalog), *all_mitigations(catalog)]
+    for entry in entries:
+        assert entry.phase in PHASES, entry.key
+        assert entry.detail.strip() and entry.done_when.strip(), entry.key
+        assert entry.detail != entry.done_when, entry.key
+        assert entry.done_when.endswith("."), entry.key
+        assert entry.title[0].isupper() and not entry.title.endswith("."), entry.key
+    for resp in all_responsibilities(catalog):
+        # The article's sentence is the quote; the detail says what to do about it.
+        assert resp.detail != resp.text and resp.text not in resp.detail, resp.key
+    used = {entry.phase for entry in entries}
+    assert used == set(PHASES)
+
+
+ROLE_WORDS = re.compile(
+    r"\b(data scientists?|machine learning engineers?|ML engineers?|(AI )?ethicists?|"
+    r"UX designers?|(content )?curators?|(AI )?researchers?|product managers?)\b",
+    re.IGNORECASE,
+)
+
+
+def test_guidance_never_names_a_role(catalog: Catalog) -> None:
+    """Details and done-whens speak of tasks, not of roles: a project without an ethicist
+    must not read that "the AI ethicist reviews each failure". Owners are the item's roles."""
+    for entry in [*all_responsibilities(catalog), *all_mitigations(catalog)]:
+        for text in (entry.detail, entry.done_when):
+            assert not ROLE_WORDS.search(text), (entry.key, ROLE_WORDS.search(text))
+
+
+def test_one_item_per_obligation(catalog: Catalog) -> None:
+    """A mitigation built on a responsibility's own sentence asks the same thing: it must say
+    that it stands for that responsibility (`fulfils`), so that one item remains."""
+    sentences = {r.text: r.key for r in all_responsibilities(catalog)}
+    overlaps = {}
+    for m in all_mitigations(catalog):
+        passage = m.source.elaborates
+        if passage is None:
+            continue
+        for text, key in sentences.items():
+            if passage.quote in text or text in passage.quote:
+                overlaps[m.key] = key
+    for mitigation, responsibility in overlaps.items():
+        (m,) = [x for x in all_mitigations(catalog) if x.key == mitigation]
+        assert responsibility in m.fulfils, (
+            f"{mitigation} builds on {responsibility}'s sentence: declare `fulfils`"
+        )
+    assert overlaps == {
+        "bias-and-fairness.evaluate-outputs-for-bias": "ai-ethicist.analyze-outputs-for-bias",
+        "bias-and-fairness.review-generated-content": "content-curator.review-generated-content",
+    }
+    for m in all_mitigations(catalog):
+        for key in m.fulfils:
+            (resp,) = [r for r in all_responsibilities(catalog) if r.key == key]
+            assert resp.role_key in m.owner_roles, (m.key, key)
+
+
+def test_a_critical_base_priority_says_why(catalog: Catalog) -> None:
+    for m in all_mitigations(catalog):
+        if m.priority == "critical":
+            assert m.priority_because, m.key
+
+
 def test_every_elaborated_passage_is_verbatim(catalog: Catalog) -> None:
     elaborated = [(w, s.elaborates) for w, s in all_sources(catalog) if s.elaborates]
     assert len(elaborated) >= 30
@@ -575,6 +644,9 @@ def minimal() -> dict[str, Any]:
                         "key": "data-scientist.collect",
                         "title": "Collect data",
                         "text": "Collecting and preprocessing data from various sources.",
+                        "detail": "Script the collection.",
+                        "done_when": "The data can be rebuilt.",
+                        "phase": "collect-and-process-data",
                         "source": _source("Collecting and preprocessing data"),
                     }
                 ],
@@ -592,6 +664,10 @@ def minimal() -> dict[str, Any]:
                         "key": "ai-ethicist.guide",
                         "title": "Guide",
                         "text": "Guiding.",
+                        "detail": "Guide the team.",
+                        "done_when": "The team is guided.",
+                        "phase": "plan-and-design",
+                        "priority": "low",
                         "source": {"kind": "authored", "section": "test"},
                     }
                 ],
@@ -621,6 +697,9 @@ def minimal() -> dict[str, Any]:
                         "key": "data-privacy.minimize",
                         "title": "Minimize data",
                         "detail": "Drop what you do not need.",
+                        "done_when": "Only needed fields are kept.",
+                        "phase": "collect-and-process-data",
+                        "fulfils": ["data-scientist.collect"],
                         "owner_roles": ["data-scientist"],
                         "priority": "medium",
                         "applies_when": {"applications_any": ["healthcare-solutions"]},
@@ -664,6 +743,11 @@ def test_minimal_catalog_loads(tmp_path: Path) -> None:
     assert catalog.applications[0].raises == (("data-privacy", "high"),)
     assert catalog.applications[0].implies_traits == ("handles_personal_data",)
     assert catalog.roles[0].article_skills == ("programming",)
+    collect = catalog.roles[0].responsibilities[0]
+    assert (collect.phase, collect.priority) == ("collect-and-process-data", "medium")
+    assert catalog.roles[1].responsibilities[0].priority == "low"
+    assert (mitigation.phase, mitigation.fulfils) == ("collect-and-process-data", (collect.key,))
+    assert mitigation.done_when == "Only needed fields are kept."
     assert catalog.roles[0].skills == ("programming", "statistics")
 
 
@@ -823,6 +907,26 @@ DELETE = object()
             "challenges.0.source",
             {"kind": "authored", "section": "x", "elaborates": {"section": "y", "quote": "Nope"}},
             r"challenges\[data-privacy\]\.source\.elaborates\.quote: not a verbatim excerpt",
+        ),
+        (
+            "challenges.0.mitigations.0.phase",
+            "someday",
+            r"mitigations\[data-privacy\.minimize\]\.phase: unknown phase 'someday'",
+        ),
+        (
+            "roles.0.responsibilities.0.done_when",
+            DELETE,
+            r"responsibilities\[0\]: missing field\(s\) done_when",
+        ),
+        (
+            "challenges.0.mitigations.0.priority",
+            "critical",
+            r"minimize\]\.priority_because: required when the priority is critical",
+        ),
+        (
+            "challenges.0.mitigations.0.fulfils",
+            ["data-scientist.dream"],
+            r"minimize\]\.fulfils: unknown responsibility 'data-scientist\.dream'",
         ),
         (
             "challenges.0.mitigations.0.replaces",

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from app.catalog import (
+    PHASES,
     PRIORITIES,
     TRAITS,
     Application,
@@ -50,7 +51,17 @@ DAN = Member("dan", "Dan Turing")
 
 def _role(key: str, title: str, position: int, *, required: bool = False, **kw) -> Role:
     responsibilities = tuple(
-        Responsibility(f"{key}.task-{n}", key, f"{title} task {n}", f"Do {n}.", n, ARTICLE)
+        Responsibility(
+            f"{key}.task-{n}",
+            key,
+            f"{title} task {n}",
+            f"Do {n}.",
+            n,
+            ARTICLE,
+            detail=f"Really do {n}.",
+            done_when=f"{n} is done.",
+            phase=("plan-and-design", "verify-and-validate")[n],
+        )
         for n in range(2)
     )
     return Role(
@@ -115,6 +126,8 @@ def catalog() -> Catalog:
             priority="medium",
             position=0,
             source=AUTHORED,
+            done_when="The data is listed.",
+            phase="collect-and-process-data",
             raised_when=(
                 PriorityRule(Condition(traits_any=frozenset({"handles_personal_data"})), "high"),
             ),
@@ -129,6 +142,10 @@ def catalog() -> Catalog:
             priority="high",
             position=1,
             source=AUTHORED,
+            done_when="Health data is reviewed.",
+            phase="plan-and-design",
+            priority_because="health data is special",
+            fulfils=("ai-ethicist.task-1",),
             applies_when=Condition(applications_any=frozenset({"healthcare-solutions"})),
         ),
         Mitigation(
@@ -140,6 +157,8 @@ def catalog() -> Catalog:
             priority="low",
             position=2,
             source=AUTHORED,
+            done_when="Low is done.",
+            phase="operate-and-monitor",
         ),
     )
     challenge = Challenge(
@@ -228,17 +247,23 @@ def test_required_roles_get_responsibilities_even_when_unstaffed(catalog):
     responsibilities = [i for i in items if i.kind == "responsibility"]
     assert [i.key for i in responsibilities] == [
         "data-scientist.task-0",
-        "data-scientist.task-1",
         "machine-learning-engineer.task-0",
+        "data-scientist.task-1",
         "machine-learning-engineer.task-1",
     ]
     first = responsibilities[0]
     assert first.owners == ()
-    assert first.priority == "high"
+    assert first.priority == "medium"
     assert first.roles == ("data-scientist",)
     assert first.because == (
         "Catalog responsibility data-scientist.task-0 of Data Scientist",
         "Data Scientist is required on every project",
+    )
+    # The source's words are the quote; what to do about them is our detail.
+    assert (first.detail, first.done_when, first.phase) == (
+        "Really do 0.",
+        "0 is done.",
+        "plan-and-design",
     )
     assert first.source == {
         "kind": "article",
@@ -246,15 +271,17 @@ def test_required_roles_get_responsibilities_even_when_unstaffed(catalog):
         "quote": "quote",
         "elaborates": None,
         "catalog_key": "data-scientist.task-0",
+        "text": "Do 0.",
     }
 
 
-def test_a_staffed_optional_role_gets_medium_responsibilities(catalog):
+def test_a_staffed_optional_role_gets_its_responsibilities_one_step_lower(catalog):
     items = by_key(generate_checklist(catalog, OTHER, [StaffingEntry(CAROL, "content-curator")]))
     item = items["content-curator.task-0"]
-    assert item.priority == "medium"
+    assert item.priority == "low"
     assert item.owners == (CAROL,)
     assert "Content Curator is staffed on this project" in item.because
+    assert "Content Curator is not required here: priority lowered to low" in item.because
     assert "ai-ethicist.task-0" not in items
 
 
@@ -539,10 +566,51 @@ def _busy_staffing() -> list[StaffingEntry]:
     ]
 
 
-def test_items_are_ordered_by_kind(catalog):
-    kinds = [i.kind for i in generate_checklist(catalog, PERSONAL, _busy_staffing())]
-    assert kinds == sorted(kinds, key=KINDS.index)
-    assert set(kinds) == set(KINDS)
+def test_items_follow_the_lifecycle_most_urgent_first_inside_a_phase(catalog):
+    items = generate_checklist(catalog, PERSONAL, _busy_staffing())
+    assert {i.kind for i in items} == set(KINDS)
+    order = [(PHASES.index(i.phase), -priority_rank(i.priority)) for i in items]
+    assert order == sorted(order)
+    # Findings, then mitigations, then responsibilities, then collaborations at equal rank.
+    plan_high = [i.kind for i in items if i.phase == "plan-and-design" and i.priority == "high"]
+    assert plan_high == sorted(plan_high, key=["staffing", "mitigation"].index)
+    assert items[0].kind == "staffing"
+    assert [i.phase for i in items][-1] == "operate-and-monitor"
+
+
+def test_a_mitigation_that_asks_what_a_responsibility_asks_is_one_item(catalog):
+    staffing = [StaffingEntry(ADA, "ai-ethicist")]
+    health = by_key(generate_checklist(catalog, HEALTH, staffing))
+    other = by_key(generate_checklist(catalog, PERSONAL, staffing))
+    # In healthcare the review stands for the ethicist's second task: one item, both sources.
+    assert "ai-ethicist.task-1" not in health
+    review = health["data-privacy.health-review"]
+    assert "Also the AI Ethicist's responsibility ai-ethicist.task-1: it asks the same" in (
+        review.because
+    )
+    assert review.source["fulfils"] == [
+        {
+            "kind": "article",
+            "section": "Key Roles",
+            "quote": "quote",
+            "elaborates": None,
+            "catalog_key": "ai-ethicist.task-1",
+            "text": "Do 1.",
+        }
+    ]
+    # Work done on the responsibility carries over when the merged item first appears.
+    assert "ai-ethicist.task-1" in review.replaces
+    # Where the mitigation does not apply, the responsibility is its own item again.
+    assert "ai-ethicist.task-1" in other and "data-privacy.health-review" not in other
+
+
+def test_a_base_priority_says_why_and_a_raise_names_what_raised_it(catalog):
+    review = by_key(generate_checklist(catalog, HEALTH, []))["data-privacy.health-review"]
+    assert review.priority == "critical"
+    assert "Application Healthcare Solutions raised Data Privacy to critical" in review.because
+    # Not raised: the catalog's reason for the priority is given.
+    inventory = by_key(generate_checklist(catalog, OTHER, []))["data-privacy.inventory"]
+    assert not any(b.startswith("Medium because") for b in inventory.because)
 
 
 def test_every_item_has_a_unique_key_a_known_priority_and_reasons(catalog):
@@ -578,10 +646,11 @@ def test_five_hundred_assignments_stay_fast(catalog):
 
 
 def test_as_dict_is_the_json_shape(catalog):
-    item = generate_checklist(catalog, OTHER, [StaffingEntry(ADA, "data-scientist")])[0]
-    data = item.as_dict()
+    items = generate_checklist(catalog, OTHER, [StaffingEntry(ADA, "data-scientist")])
+    data = by_key(items)["data-scientist.task-1"].as_dict()
     assert data["owners"] == [ADA.as_owner()]
     assert data["roles"] == ["data-scientist"]
+    assert (data["phase"], data["done_when"]) == ("verify-and-validate", "1 is done.")
     assert isinstance(data["because"], list)
 
 
@@ -663,14 +732,28 @@ def test_real_catalog_has_the_contract_keys(real):
 
 
 def test_a_fully_staffed_project_has_the_articles_fifteen_responsibilities(real):
-    items = generate_checklist(real, OTHER, _full_team())
-    responsibilities = [i for i in items if i.kind == "responsibility"]
-    assert len(responsibilities) == 15
-    assert [i.roles[0] for i in responsibilities] == [r for r in KEY_ROLES for _ in range(3)]
+    items = by_key(generate_checklist(real, OTHER, _full_team()))
+    responsibilities = [i for i in items.values() if i.kind == "responsibility"]
+    # Fourteen items of their own; the ethicist's analysis of outputs is the bias evaluation,
+    # which asks the same and names both sources.
+    assert len(responsibilities) == 14
+    assert "ai-ethicist.analyze-outputs-for-bias" not in items
+    evaluation = items["bias-and-fairness.evaluate-outputs-for-bias"]
+    assert [f["catalog_key"] for f in evaluation.source["fulfils"]] == [
+        "ai-ethicist.analyze-outputs-for-bias"
+    ]
+    assert evaluation.source["fulfils"][0]["quote"] == (
+        "Analyzing AI outputs for bias or harmful content."
+    )
+    assert sorted(i.roles[0] for i in responsibilities) == sorted(
+        r for r in KEY_ROLES for _ in range(3 if r != "ai-ethicist" else 2)
+    )
     for item in responsibilities:
         assert item.owners == (TEAM[item.roles[0]],)
         assert item.source["kind"] == "article"
-    assert "data-scientist.collect-and-preprocess-data" in by_key(items)
+        assert item.source["text"] in item.source["quote"]
+        assert item.detail != item.source["text"]
+    assert "data-scientist.collect-and-preprocess-data" in items
 
 
 def test_a_fully_staffed_project_has_the_articles_six_collaboration_pairs(real):
@@ -730,14 +813,16 @@ def test_healthcare_requires_an_ethicist_and_raises_data_privacy(real):
     other = _mitigations(real, "other")
     assert "data-privacy.health-data-regulatory-review" in health
     assert "data-privacy.health-data-regulatory-review" not in other
-    privacy = [i for k, i in health.items() if k.startswith("data-privacy.")]
-    assert privacy
-    assert all(priority_rank(i.priority) >= priority_rank("high") for i in privacy)
-    inventory = health["data-privacy.inventory-data-sources"]
-    assert priority_rank(inventory.priority) > priority_rank(
-        other["data-privacy.inventory-data-sources"].priority
+    review = health["data-privacy.health-data-regulatory-review"]
+    assert review.priority == "critical"
+    assert "Critical because health data is special-category personal data" in review.because[-1]
+    # Healthcare implies personal data and a regulated domain, which raise privacy items.
+    leakage = health["data-privacy.test-for-training-data-leakage"]
+    assert priority_rank(leakage.priority) > priority_rank(
+        other["data-privacy.test-for-training-data-leakage"].priority
     )
-    assert any("Healthcare Solutions" in reason for reason in inventory.because)
+    assert any("Healthcare Solutions" in reason for reason in leakage.because)
+    assert health["data-privacy.privacy-impact-assessment"].priority == "critical"
 
 
 def test_music_composition_raises_licensing_adds_copy_checks_and_a_curator(real):
@@ -808,16 +893,20 @@ def test_mitigation_items_carry_their_nist_and_genai_references(real):
 def test_content_creation_requires_a_curator_and_raises_bias(real):
     assert "content-curator" in required_roles(real, ProjectFacts("content-creation", frozenset()))
     creation = _mitigations(real, "content-creation")
-    assert "bias-and-fairness.review-generated-content" in creation
-    bias = [i for k, i in creation.items() if k.startswith("bias-and-fairness.")]
-    assert all(priority_rank(i.priority) >= priority_rank("high") for i in bias)
+    review = creation["bias-and-fairness.review-generated-content"]
+    assert review.priority == "high"
+    assert [f["catalog_key"] for f in review.source["fulfils"]] == [
+        "content-curator.review-generated-content"
+    ]
+    public = _mitigations(real, "content-creation", {"generates_public_content"})
+    assert public["bias-and-fairness.review-generated-content"].priority == "critical"
 
 
 @pytest.mark.parametrize(
     ("application", "mitigation", "challenge"),
     [
         ("product-design", "technical-complexity.validate-design-usability", None),
-        ("virtual-reality", "technical-complexity.vr-user-safety-testing", "technical-complexity"),
+        ("virtual-reality", "technical-complexity.vr-user-safety-testing", None),
     ],
 )
 def test_design_applications_require_ux_and_add_their_mitigation(
@@ -836,15 +925,15 @@ def test_user_facing_requires_a_product_manager(real):
     facts = ProjectFacts("other", frozenset({"user_facing"}))
     assert "product-manager" in required_roles(real, facts)
     items = by_key(generate_checklist(real, facts, []))
-    assert items["product-manager.define-vision-and-strategy"].priority == "high"
+    assert items["product-manager.define-vision-and-strategy"].priority == "medium"
     assert items["staffing.unfilled.product-manager"].priority == "high"
 
 
 def test_personal_data_raises_privacy_with_a_reason(real):
     items = _mitigations(real, "other", {"handles_personal_data"})
-    inventory = items["data-privacy.inventory-data-sources"]
-    assert inventory.priority == "high"
-    assert "Project trait handles_personal_data raised priority to high" in inventory.because
+    leakage = items["data-privacy.test-for-training-data-leakage"]
+    assert leakage.priority == "high"
+    assert "Project trait handles_personal_data raised priority to high" in leakage.because
 
 
 def test_real_catalog_keys_are_unique_for_every_application(real):
@@ -854,3 +943,83 @@ def test_real_catalog_keys_are_unique_for_every_application(real):
         assert len({i.key for i in items}) == len(items), application
         shuffled = list(reversed(_full_team()))
         assert items == generate_checklist(real, ProjectFacts(application, traits), shuffled)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _staffing(*roles: str) -> list[StaffingEntry]:
+    return [StaffingEntry(Member(role, f"Person {role}"), role) for role in roles]
+
+
+HEALTH_STAFFINGS = [
+    _staffing("data-scientist"),
+    _staffing("data-scientist", "machine-learning-engineer", "ai-ethicist"),
+    _staffing(
+        "data-scientist",
+        "machine-learning-engineer",
+        "ai-ethicist",
+        "ux-designer",
+        "product-manager",
+    ),
+    _staffing(*KEY_ROLES, "ai-researcher", "product-manager"),
+]
+
+
+@pytest.mark.parametrize("staffing", HEALTH_STAFFINGS)
+@pytest.mark.parametrize(
+    "traits",
+    [
+        {"handles_personal_data"},
+        {"handles_personal_data", "user_facing"},
+        {"handles_personal_data", "user_facing", "uses_third_party_models"},
+    ],
+)
+def test_a_healthcare_project_has_at_most_a_third_high_or_critical(real, staffing, traits):
+    items = generate_checklist(
+        real, ProjectFacts("healthcare-solutions", frozenset(traits)), staffing
+    )
+    urgent = [i for i in items if i.priority in ("high", "critical")]
+    assert len(urgent) * 3 <= len(items), [i.key for i in urgent]
+    critical = [i for i in items if i.priority == "critical"]
+    assert {i.key for i in critical} == {
+        "data-privacy.health-data-regulatory-review",
+        "data-privacy.privacy-impact-assessment",
+        "explainability.human-review-of-high-stakes-outputs",
+        "confabulation.measure-factual-accuracy",
+    }
+
+
+@pytest.mark.parametrize("application", ["healthcare-solutions", "content-creation", "other"])
+def test_every_critical_item_says_what_made_it_critical(real, application):
+    facts = ProjectFacts(application, frozenset(TRAITS))
+    for item in generate_checklist(real, facts, _full_team()):
+        if item.priority == "critical":
+            assert any("critical" in reason.lower() for reason in item.because), item.key
+        if item.priority != "critical":
+            assert not any(reason.startswith("Critical") for reason in item.because), item.key
+
+
+def test_no_two_items_carry_the_same_article_sentence(real):
+    """One item per obligation: across applications and traits, a sentence of the article
+    that is an item's own words (or that it stands for) appears in one item only."""
+    for application in real.application_keys:
+        facts = ProjectFacts(application, frozenset(TRAITS))
+        items = generate_checklist(real, facts, _full_team() + _staffing("product-manager"))
+        seen: dict[str, str] = {}
+        for item in items:
+            sentences = [f.get("text") for f in item.source.get("fulfils", ())]
+            if item.kind == "responsibility":
+                sentences.append(item.source["text"])
+            for sentence in filter(None, sentences):
+                assert sentence not in seen, (application, sentence, seen.get(sentence), item.key)
+                seen[sentence] = item.key
+
+
+def test_every_item_is_actionable(real):
+    facts = ProjectFacts("healthcare-solutions", frozenset(TRAITS))
+    staffing = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(ADA, "ai-ethicist")]
+    for item in generate_checklist(real, facts, staffing + _full_team()):
+        assert item.phase in PHASES, item.key
+        assert item.done_when and item.done_when.endswith("."), item.key
+        assert item.detail, item.key
