@@ -5,7 +5,12 @@ Run from the repository root, with pyinstrument in the virtualenv (`.venv/bin/pi
 pyinstrument`; it is not a dependency of the project):
 
     .venv/bin/python bench/profile_endpoints.py --dataset MANIFEST [--requests 400] \
-        [--output profiles.txt]
+        [--write-requests 40] [--output profiles.txt]
+
+Endpoints: `/healthz`, the checklist JSON (render cache hit), its 304, `GET /v1/catalog`, the
+preview, the checklist JSON of another project each time (cache miss) and the staffing `PUT`
+(each on another project, the current staffing without its last assignment: it changes the
+dataset, as the server benchmark's writes do).
 
 The application is configured as the server benchmark's gunicorn is (rate limits counted in
 Redis with `RATE_LIMIT` out of the way, metrics in a multiprocess directory, JSON request logs
@@ -49,6 +54,8 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("app/api/checklists.py", "get"),
             ("app/api/catalog.py", "get"),
+            ("app/api/checklists.py", "post"),
+            ("app/api/assignments.py", "put"),
         ),
     ),
     (
@@ -67,6 +74,22 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("app/services/checklist_reads.py", "checklist_etag"),
         ),
     ),
+    ("    load items + owners (ORM)", (("app/services/checklist_reads.py", "load_items"),)),
+    (
+        "    checklist document (item dicts)",
+        (("app/services/checklist_documents.py", "checklist_document"),),
+    ),
+    ("    people lookup (preview)", (("app/services/preview.py", "_staffing"),)),
+    (
+        "    the generator (pure)",
+        (("app/services/checklist_generator.py", "generate_checklist"),),
+    ),
+    (
+        "    regenerations (_regenerate, all checklists)",
+        (("app/services/checklists.py", "_regenerate"),),
+    ),
+    ("    rendering (app.render.render)", (("app/render/__init__.py", "render"),)),
+    ("    ORM flush", (("sqlalchemy/orm/session.py", "flush"),)),
     ("  marshmallow dump of the answer", (("marshmallow/schema.py", "dump"),)),
     ("  session.commit", (("sqlalchemy/orm/scoping.py", "commit"),)),
     ("webargs parsing (query arguments)", (("webargs/core.py", "_load_location_data"),)),
@@ -98,10 +121,62 @@ def inclusive(root: Any, wanted: tuple[tuple[str, str], ...]) -> float:
     return total
 
 
+def _staffing_puts(session: Any, slugs: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Each project's current staffing without its last assignment: a PUT that changes it."""
+    from sqlalchemy import select
+
+    from app.models import Assignment, Project
+
+    made = []
+    for slug in slugs:
+        rows = session.execute(
+            select(Assignment)
+            .join(Project, Project.id == Assignment.project_id)
+            .where(Project.slug == slug)
+            .order_by(Assignment.created_at, Assignment.id)
+        ).scalars()
+        entries = [
+            {"role": a.role_key, "person_id": a.person_id, "lead": a.lead}
+            | ({"allocation": a.allocation} if a.allocation is not None else {})
+            for a in rows
+        ]
+        if len(entries) >= 2:
+            made.append((f"/v1/projects/{slug}/assignments", {"assignments": entries[:-1]}))
+    return made
+
+
+def _preview_body(session: Any, project_id: str) -> dict[str, Any]:
+    """A template project's staffing, people inline (found in the directory by email)."""
+    from sqlalchemy import select
+
+    from app.models import Assignment, Person, Project
+
+    project = session.get(Project, project_id)
+    rows = session.execute(
+        select(Assignment.role_key, Person.name, Person.email, Assignment.allocation)
+        .join(Person, Person.id == Assignment.person_id)
+        .where(Assignment.project_id == project_id)
+        .order_by(Assignment.created_at, Assignment.id)
+    )
+    return {
+        "project": {
+            "name": "Preview",
+            "application": project.application,
+            "traits": project.traits,
+        },
+        "assignments": [
+            {"role": role, "person": {"name": name, "email": email}}
+            | ({"allocation": allocation} if allocation is not None else {})
+            for role, name, email, allocation in rows
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, required=True, help="make_dataset.py's manifest")
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--write-requests", type=int, default=40, help="staffing PUTs")
     parser.add_argument("--output", type=Path, help="write the report here too")
     parser.add_argument("--tree-threshold", type=float, default=0.015, help="hide smaller")
     parser.add_argument("--ratelimit-storage", default="redis://127.0.0.1:6379/12")
@@ -134,19 +209,32 @@ def main(argv: list[str] | None = None) -> None:
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the process's life
     client = app.test_client()
     auth = {"Authorization": f"Bearer {dataset.token}", "Accept": "application/json"}
+    cold_count = args.requests * 2 + 50
+    put_count = args.write_requests * 2 + 5
     with app.app_context():
-        slug = db.session.scalar(
-            select(Project.slug)
-            .where(
-                Project.team_id == dataset.team_id,
-                Project.id.not_in(dataset.template_project_ids),
+        # The newest project for the hot reads; the oldest ones for cold reads and writes (the
+        # server benchmark uses the newest 5,000).
+        slugs = list(
+            db.session.scalars(
+                select(Project.slug)
+                .where(
+                    Project.team_id == dataset.team_id,
+                    Project.id.not_in(dataset.template_project_ids),
+                )
+                .order_by(Project.created_at.desc(), Project.id.desc())
             )
-            .order_by(Project.created_at.desc(), Project.id.desc())
-            .limit(1)
         )
+        slug = slugs[0]
+        cold = iter(slugs[-cold_count:])
+        puts = iter(_staffing_puts(db.session, slugs[-cold_count - put_count : -cold_count]))
+        preview_body = _preview_body(db.session, dataset.template_project_ids[0])
         db.session.remove()
     checklist = f"/v1/projects/{slug}/checklist"
     etag = client.get(checklist, headers=auth).headers["ETag"]
+
+    def put() -> Any:
+        path, body = next(puts)
+        return client.put(path, headers=auth, json=body)
 
     endpoints: list[tuple[str, Callable[[], Any], int]] = [
         ("GET /healthz", lambda: client.get("/healthz"), 200),
@@ -157,26 +245,40 @@ def main(argv: list[str] | None = None) -> None:
             304,
         ),
         ("GET /v1/catalog", lambda: client.get("/v1/catalog", headers=auth), 200),
+        (
+            "POST /v1/checklists/preview",
+            lambda: client.post("/v1/checklists/preview", headers=auth, json=preview_body),
+            200,
+        ),
+        (
+            "GET checklist JSON, cold (another project each time: render cache miss)",
+            lambda: client.get(f"/v1/projects/{next(cold)}/checklist", headers=auth),
+            200,
+        ),
+        ("PUT staffing (the current one without its last assignment)", put, 200),
     ]
     report: list[str] = [
         f"dataset: {dataset.counts}",
         f"checklist: {checklist}",
-        f"{args.requests} requests per endpoint, in-process (Flask test client)",
+        f"{args.requests} requests per endpoint ({args.write_requests} PUTs), in-process "
+        "(Flask test client)",
         "",
     ]
     for name, call, status in endpoints:
-        for _ in range(50):
+        count = args.write_requests if name.startswith("PUT") else args.requests
+        for _ in range(5 if name.startswith("PUT") else 50):
             response = call()
             assert response.status_code == status, (name, response.status_code)
         started = time.perf_counter()
-        for _ in range(args.requests):
+        for _ in range(count):
             call()
-        mean_ms = (time.perf_counter() - started) * 1000 / args.requests
+        mean_ms = (time.perf_counter() - started) * 1000 / count
         profiler = Profiler(interval=0.0002)
         profiler.start()
-        for _ in range(args.requests):
-            call()
+        for _ in range(count):
+            response = call()
         profiler.stop()
+        assert response.status_code == status, (name, response.status_code)
         session = profiler.last_session
         assert session is not None
         root = session.root_frame()
