@@ -141,6 +141,8 @@ class Responsibility:
     done_when: str = ""
     phase: str = "plan-and-design"
     priority: str = "medium"
+    # Done only with at least one evidence link (a document, a report, a record).
+    evidence_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,11 @@ class Mitigation:
     # Responsibilities that ask the same thing: where this mitigation applies, it is the one
     # item for both, and the responsibility's item is not generated.
     fulfils: tuple[str, ...] = ()
+    # Done only with the sign-off of someone who does not own it and holds one of
+    # `reviewer_roles` on the project; and only with evidence, when `evidence_required`.
+    signoff_required: bool = False
+    reviewer_roles: tuple[str, ...] = ()
+    evidence_required: bool = False
     applies_when: Condition = field(default_factory=Condition)
     raised_when: tuple[PriorityRule, ...] = ()
     # NIST AI RMF 1.0 subcategories (`MEASURE 2.10`) and NIST AI 600-1 risks it addresses.

@@ -117,6 +117,15 @@ def _names(where: str, value: Any, allowed: tuple[str, ...], what: str) -> list[
     return names
 
 
+def _flag(where: str, raw: dict[str, Any]) -> bool:
+    """An optional true/false field (false when absent)."""
+    name = where.rsplit(".", 1)[-1]
+    value = raw.get(name, False)
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
 def _phase(where: str, value: Any) -> str:
     if value not in PHASES:
         raise CatalogError(f"{where}: unknown phase {value!r} (known: {', '.join(PHASES)})")
@@ -283,7 +292,7 @@ class _Builder:
                 at,
                 item,
                 ("key", "title", "text", "source", "detail", "done_when", "phase"),
-                ("priority",),
+                ("priority", "evidence_required"),
             )
             key = _text(f"{at}.key", raw["key"])
             if not re.fullmatch(rf"{re.escape(role)}\.{_SLUG}", key):
@@ -304,6 +313,7 @@ class _Builder:
                     done_when=_text(f"{at}.done_when", raw["done_when"]),
                     phase=_phase(f"{at}.phase", raw["phase"]),
                     priority=_priority(f"{at}.priority", raw.get("priority", "medium")),
+                    evidence_required=_flag(f"{at}.evidence_required", raw),
                 )
             )
         return tuple(result)
@@ -365,6 +375,9 @@ class _Builder:
                 "replaces",
                 "fulfils",
                 "priority_because",
+                "signoff_required",
+                "reviewer_roles",
+                "evidence_required",
             ),
         )
         key = _text(f"{where}.key", raw["key"])
@@ -404,6 +417,22 @@ class _Builder:
         for key_ in fulfils:
             if key_ not in self.responsibility_keys:
                 raise CatalogError(f"{where}.fulfils: unknown responsibility {key_!r}")
+        signoff = _flag(f"{where}.signoff_required", raw)
+        reviewers = _names(
+            f"{where}.reviewer_roles", raw.get("reviewer_roles", []), self.role_keys, "role"
+        )
+        can_be_critical = "critical" in (priority, *(r.priority for r in rules))
+        if can_be_critical and not signoff:
+            raise CatalogError(
+                f"{where}.signoff_required: a mitigation that can be critical needs a sign-off"
+            )
+        if signoff and not set(reviewers) - set(owners):
+            raise CatalogError(
+                f"{where}.reviewer_roles: needs a role besides the owner roles, so that someone "
+                "who does not own the item can sign it off"
+            )
+        if reviewers and not signoff:
+            raise CatalogError(f"{where}.reviewer_roles: given without signoff_required")
         applies_when = raw.get("applies_when")
         return Mitigation(
             key=key,
@@ -418,6 +447,9 @@ class _Builder:
             phase=_phase(f"{where}.phase", raw["phase"]),
             priority_because=priority_because,
             fulfils=tuple(fulfils),
+            signoff_required=signoff,
+            reviewer_roles=tuple(reviewers),
+            evidence_required=_flag(f"{where}.evidence_required", raw),
             applies_when=(
                 Condition()
                 if applies_when is None

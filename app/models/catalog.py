@@ -46,6 +46,7 @@ class CatalogResponsibility(CatalogEntryMixin, Base):
     done_when: Mapped[str] = mapped_column(Text, default="")
     phase: Mapped[str] = mapped_column(String(40), default="plan-and-design")
     priority: Mapped[str] = mapped_column(String(16), default="medium")
+    evidence_required: Mapped[bool] = mapped_column(default=False)
 
 
 class CatalogCollaboration(CatalogEntryMixin, Base):
@@ -75,6 +76,9 @@ class CatalogMitigation(CatalogEntryMixin, Base):
     phase: Mapped[str] = mapped_column(String(40), default="plan-and-design")
     priority_because: Mapped[str | None] = mapped_column(Text)
     fulfils: Mapped[list[str]] = mapped_column(default=list)
+    signoff_required: Mapped[bool] = mapped_column(default=False)
+    reviewer_roles: Mapped[list[str]] = mapped_column(default=list)
+    evidence_required: Mapped[bool] = mapped_column(default=False)
     owner_roles: Mapped[list[str]]
     priority: Mapped[str] = mapped_column(String(16))
     applies_when: Mapped[dict[str, Any]]

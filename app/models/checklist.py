@@ -76,7 +76,20 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     waiver: Mapped[dict[str, Any] | None]
     ticket: Mapped[dict[str, Any] | None]
+    # Independent sign-off: where required, the item is done only with `signed_off_by`, a person
+    # of the team who does not own it and holds one of `reviewer_roles` on the project.
+    signoff_required: Mapped[bool] = mapped_column(default=False)
+    reviewer_roles: Mapped[list[str]] = mapped_column(default=list)
+    signed_off_by: Mapped[str | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    signed_off_at: Mapped[datetime | None]
+    # Links to what shows the work done: [{title, url}]; required for done where flagged.
+    evidence_required: Mapped[bool] = mapped_column(default=False)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
 
+    # Loaded with the item (one outer join): its name shows beside the sign-off.
+    signer: Mapped[Person | None] = relationship(lazy="joined")
     owners: Mapped[list[ChecklistItemOwner]] = relationship(
         order_by="ChecklistItemOwner.position",
         cascade="all, delete-orphan",

@@ -220,6 +220,33 @@ def references(item: Item) -> list[str]:
     return refs
 
 
+def signoff(item: Item) -> str | None:
+    """What an item says of its sign-off: who may give it, who gave it."""
+    if not item.get("signoff_required") and not item.get("signed_off_by"):
+        return None
+    if item.get("signed_off_by"):
+        who = item.get("signed_off_by_name") or item["signed_off_by"]
+        when = str(item.get("signed_off_at") or "")[:10]
+        return f"signed off by {who}" + (f" on {when}" if when else "")
+    titles = item.get("reviewer_role_titles") or item.get("reviewer_roles") or ()
+    return "required from someone who holds " + " or ".join(titles) + " and does not own it"
+
+
+def approver(waiver: Mapping[str, Any]) -> str | None:
+    """Who approved a waiver (a person's name; the text given, for waivers recorded before
+    approvers were people), and who asked for it when a ticketing system did."""
+    parts = []
+    if waiver.get("approved_by"):
+        parts.append(f"approved by {waiver.get('approver_name') or waiver['approved_by']}")
+    if waiver.get("requested_by"):
+        parts.append(f"requested by {waiver['requested_by']}")
+    return ", ".join(parts) or None
+
+
+def evidence_links(item: Item) -> list[Mapping[str, Any]]:
+    return [link for link in item.get("evidence") or () if link.get("url")]
+
+
 def first(values: Sequence[Any] | None) -> Any:
     return values[0] if values else None
 

@@ -7,7 +7,14 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from app.render import Item, owner_emails, owner_names, references, ticket_label
+from app.render import (
+    Item,
+    evidence_links,
+    owner_emails,
+    owner_names,
+    references,
+    ticket_label,
+)
 
 COLUMNS: tuple[str, ...] = (
     "key",
@@ -27,6 +34,10 @@ COLUMNS: tuple[str, ...] = (
     "waiver_expires_on",
     "ticket",
     "ticket_url",
+    "signoff_required",
+    "reviewer_roles",
+    "signed_off_by",
+    "evidence",
     "because",
     "references",
 )
@@ -74,10 +85,14 @@ def _row(item: Item) -> list[Any]:
         item.get("status") or "open",
         item.get("note"),
         waiver.get("reason"),
-        waiver.get("approved_by"),
+        waiver.get("approver_name") or waiver.get("approved_by") or waiver.get("requested_by"),
         waiver.get("expires_on"),
         ticket_label(item.get("ticket")),
         ticket.get("url"),
+        "yes" if item.get("signoff_required") else "no",
+        SEPARATOR.join(item.get("reviewer_roles") or ()),
+        item.get("signed_off_by_name") or item.get("signed_off_by"),
+        SEPARATOR.join(f"{link.get('title')} <{link['url']}>" for link in evidence_links(item)),
         SEPARATOR.join(item.get("because") or ()),
         SEPARATOR.join(references(item)),
     ]

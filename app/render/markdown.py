@@ -12,12 +12,15 @@ from app.render import (
     DEFAULT_LAYOUT,
     Item,
     Layout,
+    approver,
+    evidence_links,
     first,
     owner_names,
     phase_title,
     progress,
     references,
     sections,
+    signoff,
     ticket_label,
 )
 
@@ -122,15 +125,30 @@ def _details(item: Item) -> list[str]:
     refs = references(item)
     if refs:
         lines.append("**References:** " + "; ".join(escape(ref) for ref in refs))
+    signed = signoff(item)
+    if signed:
+        lines.append(f"**Sign-off:** {escape(signed)}")
+    links = [_link(link) for link in evidence_links(item)]
+    if links:
+        lines.append("**Evidence:** " + ", ".join(links))
+    elif item.get("evidence_required"):
+        lines.append("**Evidence:** required, none yet")
     return lines
+
+
+def _link(link: Mapping[str, Any]) -> str:
+    url = _safe_url(link.get("url"))
+    title = escape(link.get("title") or link.get("url") or "")
+    return f"[{title}]({url})" if url else title
 
 
 def _waiver(waiver: Mapping[str, Any] | None) -> str:
     waiver = waiver or {}
     text = f"waived: {escape(waiver.get('reason') or 'no reason given')}"
     extra = []
-    if waiver.get("approved_by"):
-        extra.append(f"approved by {escape(waiver['approved_by'])}")
+    who = approver(waiver)
+    if who:
+        extra.append(escape(who))
     if waiver.get("expires_on"):
         extra.append(f"until {escape(waiver['expires_on'])}")
     return f"{text} ({', '.join(extra)})" if extra else text

@@ -11,11 +11,14 @@ from app.render import (
     DEFAULT_LAYOUT,
     Item,
     Layout,
+    approver,
+    evidence_links,
     owner_names,
     phase_title,
     progress,
     references,
     sections,
+    signoff,
     ticket_label,
 )
 
@@ -134,14 +137,23 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
         lines += _wrap(text, _ITEM_INDENT, _DETAIL_INDENT)
     for ref in references(item):
         lines += _wrap(f"ref: {clean(ref)}", _ITEM_INDENT, _DETAIL_INDENT)
+    signed = signoff(item)
+    if signed:
+        lines += _wrap(f"sign-off: {clean(signed)}", _ITEM_INDENT, _DETAIL_INDENT)
+    for link in evidence_links(item):
+        text = f"evidence: {clean(link.get('title'))} <{clean(link['url'])}>"
+        lines += _wrap(text, _ITEM_INDENT, _DETAIL_INDENT)
+    if item.get("evidence_required") and not evidence_links(item):
+        lines.append(f"{_ITEM_INDENT}evidence: required, none yet")
     return lines
 
 
 def _waiver(waiver: Mapping[str, Any] | None) -> str:
     waiver = waiver or {}
     text = f"waived: {clean(waiver.get('reason')) or 'no reason given'}"
-    if waiver.get("approved_by"):
-        text += f"; approved by {clean(waiver['approved_by'])}"
+    who = approver(waiver)
+    if who:
+        text += f"; {clean(who)}"
     if waiver.get("expires_on"):
         text += f"; until {clean(waiver['expires_on'])}"
     return text

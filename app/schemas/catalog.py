@@ -38,6 +38,7 @@ class ResponsibilityOut(ma.Schema):
     priority = ma.fields.String(
         metadata={"description": "For a project that requires the role (one lower otherwise)"}
     )
+    evidence_required = ma.fields.Boolean()
     source = ma.fields.Nested(SourceOut)
 
 
@@ -82,6 +83,9 @@ class MitigationOut(ma.Schema):
         ma.fields.String(),
         metadata={"description": "Responsibilities it stands for where it applies (one item)"},
     )
+    signoff_required = ma.fields.Boolean()
+    reviewer_roles = ma.fields.List(ma.fields.String())
+    evidence_required = ma.fields.Boolean()
     applies_when = _as_dict("applies_when")
     raised_when = ma.fields.List(ma.fields.Nested(PriorityRuleOut))
     nist = ma.fields.List(ma.fields.String())

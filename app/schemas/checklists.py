@@ -59,8 +59,36 @@ class ChecklistQuery(RenderQuery):
 
 class Waiver(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    approved_by = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
+    approved_by = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "The id of the person who accepts the risk: not an owner of the item, "
+            "and holding one of its reviewer roles on the project (Product Manager or AI "
+            "Ethicist when it has none). Required when the item needs a sign-off."
+        },
+    )
     expires_on = ma.fields.Date(allow_none=True)
+
+
+class EvidenceLink(ma.Schema):
+    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    url = ma.fields.Url(
+        required=True, schemes={"http", "https"}, validate=validate.Length(max=2000)
+    )
+
+
+class EvidenceChange(ma.Schema):
+    """Links to add (an existing URL gets the new title) and URLs to remove."""
+
+    add = ma.fields.List(
+        ma.fields.Nested(EvidenceLink), load_default=list, validate=validate.Length(max=50)
+    )
+    remove = ma.fields.List(
+        ma.fields.String(validate=validate.Length(max=2000)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
 
 
 class Ticket(ma.Schema):
@@ -90,6 +118,15 @@ class ItemUpdate(ma.Schema):
     note = ma.fields.String(allow_none=True, validate=validate.Length(max=5000))
     waiver = ma.fields.Nested(Waiver, allow_none=True)
     ticket = ma.fields.Nested(Ticket, allow_none=True)
+    signed_off_by = ma.fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "With `status: done`: the id of the person who signs the item off, "
+            "not one of its owners and holding one of its `reviewer_roles` on the project "
+            "(required where `signoff_required`)"
+        },
+    )
+    evidence = ma.fields.Nested(EvidenceChange)
 
 
 class OwnerOut(ma.Schema):
@@ -117,6 +154,18 @@ class ItemOut(ma.Schema):
     note = ma.fields.String(allow_none=True)
     waiver = ma.fields.Dict(allow_none=True)
     ticket = ma.fields.Dict(allow_none=True)
+    signoff_required = ma.fields.Boolean(
+        metadata={"description": "Done only with an independent `signed_off_by`"}
+    )
+    reviewer_roles = ma.fields.List(ma.fields.String())
+    reviewer_role_titles = ma.fields.List(ma.fields.String())
+    signed_off_by = ma.fields.String(allow_none=True)
+    signed_off_by_name = ma.fields.String(allow_none=True)
+    signed_off_at = ma.fields.String(allow_none=True)
+    evidence_required = ma.fields.Boolean(
+        metadata={"description": "Done only with at least one evidence link"}
+    )
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceLink))
     because = ma.fields.List(ma.fields.String())
     source = ma.fields.Dict()
     created_at = ma.fields.String()

@@ -92,6 +92,7 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                     "done_when": resp.done_when,
                     "phase": resp.phase,
                     "priority": resp.priority,
+                    "evidence_required": resp.evidence_required,
                 }
             )
     for collab in catalog.collaborations:
@@ -128,6 +129,9 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
                     "phase": mit.phase,
                     "priority_because": mit.priority_because,
                     "fulfils": list(mit.fulfils),
+                    "signoff_required": mit.signoff_required,
+                    "reviewer_roles": list(mit.reviewer_roles),
+                    "evidence_required": mit.evidence_required,
                     "owner_roles": list(mit.owner_roles),
                     "priority": mit.priority,
                     "applies_when": mit.applies_when.as_dict(),
@@ -255,6 +259,7 @@ def _read_catalog(session: Session, version: str) -> Catalog:
                 done_when=r.done_when,
                 phase=r.phase,
                 priority=r.priority,
+                evidence_required=r.evidence_required,
             )
         )
     mitigations: dict[str, list[Mitigation]] = {}
@@ -273,6 +278,9 @@ def _read_catalog(session: Session, version: str) -> Catalog:
                 phase=m.phase,
                 priority_because=m.priority_because,
                 fulfils=tuple(m.fulfils),
+                signoff_required=m.signoff_required,
+                reviewer_roles=tuple(m.reviewer_roles),
+                evidence_required=m.evidence_required,
                 applies_when=_condition(m.applies_when),
                 raised_when=tuple(
                     PriorityRule(_condition(rule["when"]), rule["priority"])

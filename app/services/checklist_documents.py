@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
-from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render
+from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render, signoff
 from app.render.markdown import code, escape
 from app.services.checklist_generator import ProjectFacts, project_traits, summarize
 
@@ -82,6 +82,14 @@ def item_dict(
         "note": item.note,
         "waiver": item.waiver,
         "ticket": item.ticket,
+        "signoff_required": item.signoff_required,
+        "reviewer_roles": list(item.reviewer_roles),
+        "reviewer_role_titles": [titles.get(r, r) for r in item.reviewer_roles],
+        "signed_off_by": item.signed_off_by,
+        "signed_off_by_name": item.signer.name if item.signer is not None else None,
+        "signed_off_at": item.signed_off_at.isoformat() if item.signed_off_at else None,
+        "evidence_required": item.evidence_required,
+        "evidence": list(item.evidence or ()),
         "because": list(item.because),
         "source": item.source,
         "created_at": item.created_at.isoformat(),
@@ -186,6 +194,9 @@ def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str
     waiver = item.get("waiver")
     if item["status"] == "waived" and waiver:
         facts.append(f"- **Waived:** {escape(waiver.get('reason') or '')}")
+    signed = signoff(item)
+    if signed:
+        facts.append(f"- **Sign-off:** {escape(signed)}")
     if item.get("note"):
         facts.append(f"- **Note:** {escape(item['note'])}")
     owners = [_owner_line(o) for o in item.get("owners") or ()] or [

@@ -50,7 +50,7 @@ from app.services.staffing_findings import (
     StaffingReport,
     overallocated_members,
     report,
-    staffing_report,
+    with_reviewer_findings,
 )
 
 __all__ = [
@@ -106,6 +106,9 @@ class GeneratedItem:
     because: tuple[str, ...]
     source: dict[str, Any] = field(hash=False, compare=True)
     replaces: tuple[str, ...] = ()
+    signoff_required: bool = False
+    reviewer_roles: tuple[str, ...] = ()
+    evidence_required: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The generated fields in the checklist item's JSON shape (no role titles, no status)."""
@@ -121,6 +124,9 @@ class GeneratedItem:
             "priority": self.priority,
             "because": list(self.because),
             "source": dict(self.source),
+            "signoff_required": self.signoff_required,
+            "reviewer_roles": list(self.reviewer_roles),
+            "evidence_required": self.evidence_required,
         }
 
 
@@ -145,20 +151,54 @@ def generate_checklist(
     findings, mitigations, responsibilities and collaborations, each in catalog order. The
     order of `staffing` does not matter.
     """
+    items, _ = _generate(catalog, project, staffing, allocation_elsewhere, settings)
+    return items
+
+
+def staffing_report(
+    catalog: Catalog,
+    project: ProjectFacts,
+    staffing: Iterable[StaffingEntry],
+    *,
+    allocation_elsewhere: Mapping[str, int] = NO_ALLOCATION_ELSEWHERE,
+    settings: GeneratorSettings = DEFAULT_SETTINGS,
+) -> StaffingReport:
+    """Role coverage for every catalog role and the staffing findings, most urgent first.
+
+    `allocation_elsewhere` maps a member ref to their allocation on the team's other active
+    projects; it feeds the over-allocation finding. The findings are those of the checklist,
+    including the items nobody independent can sign off.
+    """
+    return _generate(catalog, project, staffing, allocation_elsewhere, settings)[1]
+
+
+def _generate(
+    catalog: Catalog,
+    project: ProjectFacts,
+    staffing: Iterable[StaffingEntry],
+    allocation_elsewhere: Mapping[str, int],
+    settings: GeneratorSettings,
+) -> tuple[tuple[GeneratedItem, ...], StaffingReport]:
     facts = resolve(catalog, project)
     index = index_staffing(catalog, staffing)
     required = required_by(catalog, facts)
     in_play = [r for r in roles_of(catalog) if r.key in required or r.key in index.holders]
-    findings = report(catalog, index, required, allocation_elsewhere, settings).findings
-    mitigations = list(_mitigation_items(catalog, facts, index))
+    playing = {r.key for r in in_play}
+    mitigations = list(_mitigation_items(catalog, facts, index, playing))
     # One item per obligation: where a mitigation stands for a responsibility, it alone is there.
     fulfilled = {f["catalog_key"] for item in mitigations for f in item.source["fulfils"]}
-    items = [
+    work = [
         *_responsibility_items(in_play, index, required, fulfilled),
-        *_collaboration_items(catalog, {r.key for r in in_play}, index, required),
+        *_collaboration_items(catalog, playing, index, required),
         *mitigations,
-        *(_finding_item(f) for f in findings),
     ]
+    base = report(catalog, index, required, allocation_elsewhere, settings)
+    findings = sorted(
+        with_reviewer_findings(base.findings, work, index, role_titles(catalog)),
+        key=lambda f: (-priority_rank(f.priority), f.key),
+    )
+    resolvers = _resolvers(index)
+    items = [*work, *(_finding_item(f, resolvers) for f in findings)]
     order = {item.key: n for n, item in enumerate(items)}
     items.sort(
         key=lambda i: (
@@ -168,7 +208,14 @@ def generate_checklist(
             order[i.key],
         )
     )
-    return tuple(items)
+    return tuple(items), StaffingReport(roles=base.roles, findings=tuple(findings))
+
+
+def _resolvers(index: Staffing) -> tuple[Member, ...]:
+    """Who can resolve a staffing finding: the project's leads, then its product managers."""
+    leads = [e.member for entries in index.holders.values() for e in entries if e.lead]
+    managers = index.members_by_role.get("product-manager", ())
+    return tuple({m.ref: m for m in [*leads, *managers]}.values())
 
 
 def _responsibility_items(
@@ -201,6 +248,7 @@ def _responsibility_items(
                 priority=priority,
                 because=tuple(because),
                 source={**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text},
+                evidence_required=resp.evidence_required,
             )
 
 
@@ -232,6 +280,11 @@ def _collaboration_items(
     titles = role_titles(catalog)
     for a, b, rows in collaboration_pairs(catalog):
         if a not in in_play or b not in in_play:
+            continue
+        people_a, people_b = index.members_by_role.get(a, ()), index.members_by_role.get(b, ())
+        if people_a and set(people_a) == set(people_b):
+            # The same people in both roles: nobody to collaborate with (a separation-of-duties
+            # finding says so where the roles should check each other).
             continue
         outcomes = "; ".join(f"{titles[row.role_key]} — {', '.join(row.outcomes)}" for row in rows)
         named = ", ".join(o for row in rows for o in row.outcomes)
@@ -268,7 +321,9 @@ def _collaboration_items(
         )
 
 
-def _mitigation_items(catalog: Catalog, facts: Facts, index: Staffing) -> Iterable[GeneratedItem]:
+def _mitigation_items(
+    catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]
+) -> Iterable[GeneratedItem]:
     raises = dict(facts.app.raises) if facts.app is not None else {}
     responsibilities = {r.key: (role, r) for role in catalog.roles for r in role.responsibilities}
     for challenge in sorted(catalog.challenges, key=lambda c: c.position):
@@ -279,7 +334,11 @@ def _mitigation_items(catalog: Catalog, facts: Facts, index: Staffing) -> Iterab
                 mitigation, challenge, facts, raises.get(challenge.key)
             )
             stands_for = [responsibilities[k] for k in mitigation.fulfils if k in responsibilities]
-            roles = tuple(dict.fromkeys([*mitigation.owner_roles, *(r.key for r, _ in stands_for)]))
+            stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
+            every = [*mitigation.owner_roles, *(r.key for r, _ in stands_for)]
+            # Only the roles the project has (requires or staffs): an item never names a role
+            # the project does not have as if it did (none, and nobody owns it yet).
+            roles = tuple(dict.fromkeys(r for r in every if r in playing))
             yield GeneratedItem(
                 key=mitigation.key,
                 kind="mitigation",
@@ -312,6 +371,9 @@ def _mitigation_items(catalog: Catalog, facts: Facts, index: Staffing) -> Iterab
                     ],
                 },
                 replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
+                signoff_required=mitigation.signoff_required,
+                reviewer_roles=mitigation.reviewer_roles,
+                evidence_required=mitigation.evidence_required,
             )
 
 
@@ -353,7 +415,10 @@ def _mitigation_priority(
     return priority, because
 
 
-def _finding_item(finding: StaffingFinding) -> GeneratedItem:
+def _finding_item(finding: StaffingFinding, resolvers: tuple[Member, ...]) -> GeneratedItem:
+    """A finding is owned by whoever can resolve it (the project's leads and product managers),
+    never by the person it concerns."""
+    concerned = {m.ref for m in finding.people}
     return GeneratedItem(
         key=finding.key,
         kind="staffing",
@@ -362,10 +427,14 @@ def _finding_item(finding: StaffingFinding) -> GeneratedItem:
         phase="plan-and-design",
         done_when=finding.done_when,
         roles=finding.roles,
-        owners=finding.people if finding.kind != "unfilled_role" else (),
+        owners=tuple(m for m in resolvers if m.ref not in concerned),
         priority=finding.priority,
         because=finding.because,
-        source={**_STAFFING_SOURCE, "finding": finding.kind},
+        source={
+            **_STAFFING_SOURCE,
+            "finding": finding.kind,
+            "people": [m.ref for m in finding.people],
+        },
     )
 
 

@@ -1,15 +1,17 @@
-"""Working a checklist's items: status, note, waiver and ticket link, each change an event."""
+"""Working a checklist's items: status (with an independent sign-off where required), note,
+waiver (approved by an independent person), ticket link and evidence, each change an event."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models import Checklist, ChecklistItem, Project
+from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
+from app.models.base import utcnow
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import item_event_data, item_snapshot, loaded_owners
 from app.services.context import Context
@@ -30,6 +32,11 @@ def get_item(session: Session, ctx: Context, checklist: Checklist, id_or_key: st
     return item
 
 
+# Who may approve the waiver of an item that names no reviewer roles: those who accept risks.
+WAIVER_APPROVER_ROLES: tuple[str, ...] = ("product-manager", "ai-ethicist")
+MAX_EVIDENCE = 50
+
+
 def update_item(
     session: Session,
     ctx: Context,
@@ -41,19 +48,25 @@ def update_item(
     source: str | None = None,
     reason: str | None = None,
 ) -> ChecklistItem:
-    """Apply a PATCH: status, note, waiver, ticket; each change is an event. The caller holds
-    the checklist's lock (`get_checklist(..., lock=True)`): the next waiver expiry it stores is
-    computed from every waived item as committed. A change a ticketing system sent names it
-    (`source`) and says why (`reason`) in its events."""
-    if item.status == "obsolete" and ("status" in data or data.get("waiver")):
+    """Apply a PATCH: status (with `signed_off_by` where a sign-off is required), note, waiver,
+    ticket, evidence; each change is an event. The caller holds the checklist's lock
+    (`get_checklist(..., lock=True)`): the next waiver expiry it stores is computed from every
+    waived item as committed. A change a ticketing system sent names it (`source`) and says
+    why (`reason`) in its events; such a system cannot sign off or approve, so an item it would
+    close or waive that needs an independent person goes `in_progress` instead, and the
+    reason says what it waits for."""
+    if item.status == "obsolete" and (
+        "status" in data or data.get("waiver") or "signed_off_by" in data
+    ):
         raise Conflict(
-            "This item no longer applies to the project (obsolete); only its note and ticket "
-            "can change."
+            "This item no longer applies to the project (obsolete); only its note, ticket and "
+            "evidence can change."
         )
+    rules = _Rules(session, checklist, project, item)
     status = data.get("status", item.status)
     waiver = item.waiver
     if "waiver" in data:
-        waiver = _waiver_value(data["waiver"])
+        waiver = _waiver_value(data["waiver"], by_system=source is not None)
         if waiver is not None and status != "waived" and "status" in data:
             raise ValidationFailed(
                 f"A waiver waives the item: it cannot go with the status '{status}'.",
@@ -73,15 +86,38 @@ def update_item(
             "Waiving an item needs a reason.",
             errors={"waiver.reason": ["Required when the status is waived."]},
         )
+    evidence = _evidence_value(item.evidence or [], data.get("evidence"))
+    signed_off_by = item.signed_off_by if status == "done" else None
+    if "signed_off_by" in data:
+        if status != "done":
+            raise ValidationFailed(
+                "A sign-off goes with the status done.",
+                errors={"signed_off_by": ["Given with a status other than done."]},
+            )
+        signed_off_by = data["signed_off_by"]
+    if source is not None:
+        status, waiver, reason = _as_far_as_a_system_may(
+            rules, item, status, waiver, evidence, signed_off_by, reason
+        )
     if status != "waived":
         waiver = None
-    before = {
-        "status": item.status,
-        "waiver": item.waiver,
-        "note": item.note,
-        "ticket": item.ticket,
+    elif waiver is not None and waiver != item.waiver:
+        waiver = rules.approve_waiver(waiver, by_system=source is not None)
+    if status == "done":
+        # Checked as the item becomes done; evidence also when a done item's evidence changes.
+        newly = item.status != "done"
+        rules.check_done(
+            signed_off_by, evidence, signoff=newly, evidence=newly or "evidence" in data
+        )
+        if signed_off_by is not None and signed_off_by != item.signed_off_by:
+            rules.check_independent("signed_off_by", signed_off_by, "sign it off")
+    before = {name: getattr(item, name) for name in _STATE}
+    values: dict[str, Any] = {
+        "status": status,
+        "waiver": waiver,
+        "evidence": evidence,
+        "signed_off_by": signed_off_by,
     }
-    values = {"status": status, "waiver": waiver}
     for name in ("note", "ticket"):
         if name in data:
             values[name] = data[name]
@@ -90,12 +126,16 @@ def update_item(
         return item
     for name, value in changed.items():
         setattr(item, name, value)
+    if "signed_off_by" in changed:
+        item.signed_off_at = utcnow() if signed_off_by is not None else None
+        # The signer's name shows with the item (and in the events below).
+        session.expire(item, ["signer"])
     data_of = _event_data(session, ctx, project, checklist, item, before, source, reason)
     if "status" in changed:
         _item_event(session, ctx, item, "checklist.item.status_changed", data_of("status"))
     if "ticket" in changed:
         _item_event(session, ctx, item, "checklist.item.ticket_linked", data_of("ticket"))
-    if changed.keys() - {"status", "ticket"}:
+    if changed.keys() - {"status", "ticket", "signed_off_by"}:
         _item_event(session, ctx, item, "checklist.item.updated", data_of("note"))
     if "waiver" in changed or "status" in changed:
         checklist.next_waiver_expiry = next_waiver_expiry(
@@ -106,7 +146,148 @@ def update_item(
     return item
 
 
-def _waiver_value(waiver: Mapping[str, Any] | None) -> dict[str, Any] | None:
+# The fields of an item's state that events show before and after.
+_STATE = ("status", "waiver", "note", "ticket", "evidence", "signed_off_by")
+
+
+def _as_far_as_a_system_may(
+    rules: _Rules,
+    item: ChecklistItem,
+    status: str,
+    waiver: dict[str, Any] | None,
+    evidence: list[dict[str, Any]],
+    signed_off_by: str | None,
+    reason: str | None,
+) -> tuple[str, dict[str, Any] | None, str | None]:
+    """A ticketing system closing or waiving an item that needs an independent person (a
+    sign-off, an approver) or evidence does what it can: the item goes in progress."""
+    waits = None
+    if status == "done" and item.status != "done":
+        waits = rules.missing_for_done(signed_off_by, evidence)
+    elif status == "waived" and waiver != item.waiver and item.signoff_required:
+        waits = "a waiver approved by an independent person (waiver.approved_by)"
+    if waits is None:
+        return status, waiver, reason
+    held = item.status if item.status in ("in_progress", "done", "waived") else "in_progress"
+    wait = f"the item needs {waits} before it is {status}"
+    return held, item.waiver, f"{reason}; {wait}" if reason else wait
+
+
+class _Rules:
+    """The independence rules of one item: who may sign it off or approve its waiver, and
+    what it needs to be done. Messages name the rule and the roles."""
+
+    def __init__(
+        self, session: Session, checklist: Checklist, project: Project, item: ChecklistItem
+    ) -> None:
+        self.session = session
+        self.project = project
+        self.item = item
+        catalog = catalog_for(session, checklist.catalog_version)
+        self.titles = {r.key: r.title for r in catalog.roles}
+
+    def _names(self, roles: Sequence[str]) -> str:
+        return " or ".join(self.titles.get(r, r) for r in roles)
+
+    def missing_for_done(self, signed_off_by: str | None, evidence: list[Any]) -> str | None:
+        missing = []
+        if self.item.signoff_required and signed_off_by is None:
+            missing.append(
+                "an independent sign-off (someone who holds "
+                + self._names(self.item.reviewer_roles)
+                + " and does not own it)"
+            )
+        if self.item.evidence_required and not evidence:
+            missing.append("at least one evidence link")
+        return " and ".join(missing) or None
+
+    def check_done(
+        self, signed_off_by: str | None, links: list[Any], *, signoff: bool, evidence: bool
+    ) -> None:
+        errors: dict[str, list[str]] = {}
+        if signoff and self.item.signoff_required and signed_off_by is None:
+            errors["signed_off_by"] = [
+                "Required: this item is done only with the sign-off of a person of the team "
+                "who does not own it and holds "
+                + self._names(self.item.reviewer_roles)
+                + " on the project (independent sign-off)."
+            ]
+        if evidence and self.item.evidence_required and not links:
+            errors["evidence"] = [
+                "Required: this item is done only with at least one evidence link "
+                '(`"evidence": {"add": [{"title": ..., "url": ...}]}`).'
+            ]
+        if errors:
+            rules = " and ".join(
+                {"signed_off_by": "an independent sign-off", "evidence": "evidence"}[f]
+                for f in errors
+            )
+            raise ValidationFailed(f"This item can be done only with {rules}.", errors=errors)
+
+    def check_independent(self, field_name: str, person_id: str, act: str) -> Person:
+        """The person exists in the team, does not own the item, and holds one of the roles
+        that may `act` (the item's reviewer roles; for a waiver of an item without any, the
+        roles that accept risks)."""
+        roles = list(self.item.reviewer_roles) or list(WAIVER_APPROVER_ROLES)
+        person = self.session.get(Person, person_id)
+        if person is None or person.team_id != self.project.team_id:
+            raise ValidationFailed(
+                f"No person '{person_id}' in this team.",
+                errors={field_name: ["No such person in this team."]},
+            )
+        owners = set(
+            self.session.scalars(
+                select(ChecklistItemOwner.person_id).where(
+                    ChecklistItemOwner.item_id == self.item.id
+                )
+            )
+        )
+        if person.id in owners:
+            raise ValidationFailed(
+                f"{person.name} owns this item and cannot {act}: the rule is independence, "
+                "someone who does not own the item must.",
+                errors={field_name: ["Must not be an owner of the item (independence)."]},
+            )
+        held = set(
+            self.session.scalars(
+                select(Assignment.role_key).where(
+                    Assignment.project_id == self.project.id, Assignment.person_id == person.id
+                )
+            )
+        )
+        if not held & set(roles):
+            holds = self._names(sorted(held)) if held else "no role"
+            raise ValidationFailed(
+                f"{person.name} cannot {act}: it takes someone who holds {self._names(roles)} "
+                f"on this project, and {person.name} holds {holds}.",
+                errors={
+                    field_name: [f"Must hold {self._names(roles)} on this project."],
+                },
+            )
+        return person
+
+    def approve_waiver(self, waiver: dict[str, Any], *, by_system: bool) -> dict[str, Any]:
+        approver = waiver.get("approved_by")
+        if approver is None:
+            if self.item.signoff_required and not by_system:
+                raise ValidationFailed(
+                    "Waiving this item accepts a risk that needs an independent approver.",
+                    errors={
+                        "waiver.approved_by": [
+                            "Required: the id of a person who does not own the item and holds "
+                            + self._names(self.item.reviewer_roles)
+                            + " on the project."
+                        ]
+                    },
+                )
+            return waiver
+        person = self.check_independent("waiver.approved_by", approver, "approve its waiver")
+        return {**waiver, "approved_by": person.id, "approver_name": person.name}
+
+
+def _waiver_value(waiver: Mapping[str, Any] | None, *, by_system: bool) -> dict[str, Any] | None:
+    """The waiver as stored: its reason, approver (a person id) and expiry; a ticketing
+    system's waiver names who asked for it (`requested_by`), not an approver."""
     if waiver is None:
         return None
     expires = waiver.get("expires_on")
@@ -115,11 +296,33 @@ def _waiver_value(waiver: Mapping[str, Any] | None) -> dict[str, Any] | None:
             "A waiver cannot expire in the past.",
             errors={"waiver.expires_on": ["Must be today or later."]},
         )
+    approved_by = waiver.get("approved_by")
     return {
         "reason": waiver["reason"],
-        "approved_by": waiver.get("approved_by"),
+        "approved_by": None if by_system else approved_by,
+        "approver_name": None,
+        "requested_by": approved_by if by_system else None,
         "expires_on": expires.isoformat() if expires else None,
     }
+
+
+def _evidence_value(
+    current: list[dict[str, Any]], change: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The evidence after a PATCH's `{add, remove}`: removed URLs go, added links come last
+    (an added URL already there keeps its place and takes the new title)."""
+    if not change:
+        return list(current)
+    removed = set(change.get("remove") or ())
+    links = {link["url"]: dict(link) for link in current if link["url"] not in removed}
+    for link in change.get("add") or ():
+        links[link["url"]] = {"title": link["title"], "url": link["url"]}
+    if len(links) > MAX_EVIDENCE:
+        raise ValidationFailed(
+            f"An item holds at most {MAX_EVIDENCE} evidence links.",
+            errors={"evidence.add": [f"At most {MAX_EVIDENCE} links in all."]},
+        )
+    return list(links.values())
 
 
 def _other_waived(
@@ -137,7 +340,11 @@ def _other_waived(
 
 
 # What `before` and `after` show of each kind of item event.
-_FOCUS = {"status": ("status", "waiver"), "ticket": ("ticket",), "note": ("note", "waiver")}
+_FOCUS = {
+    "status": ("status", "waiver", "signed_off_by"),
+    "ticket": ("ticket",),
+    "note": ("note", "waiver", "evidence"),
+}
 
 
 def _event_data(

@@ -336,7 +336,15 @@ def _compare(
 
 
 # What an item under an old key hands over to the item that replaces it.
-CARRIED_STATE: tuple[str, ...] = ("status", "note", "waiver", "ticket")
+CARRIED_STATE: tuple[str, ...] = (
+    "status",
+    "note",
+    "waiver",
+    "ticket",
+    "evidence",
+    "signed_off_by",
+    "signed_off_at",
+)
 
 
 def _replaced_item(
@@ -394,4 +402,7 @@ def _generated_values(gen: GeneratedItem, position: int) -> dict[str, Any]:
         "priority": gen.priority,
         "because": list(gen.because),
         "source": dict(gen.source),
+        "signoff_required": gen.signoff_required,
+        "reviewer_roles": list(gen.reviewer_roles),
+        "evidence_required": gen.evidence_required,
     }

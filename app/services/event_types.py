@@ -135,6 +135,14 @@ def _item(status: str, note: str | None, ticket: Mapping[str, Any] | None) -> di
         "note": note,
         "waiver": None,
         "ticket": ticket,
+        "signoff_required": False,
+        "reviewer_roles": [],
+        "reviewer_role_titles": [],
+        "signed_off_by": None,
+        "signed_off_by_name": None,
+        "signed_off_at": None,
+        "evidence_required": False,
+        "evidence": [],
         "because": [
             f"Catalog responsibility {_ITEM_KEY} of Data Scientist",
             "Data Scientist is required on every project",
@@ -349,22 +357,24 @@ _ALL = (
     ),
     EventType(
         "checklist.item.status_changed",
-        "A checklist item's status changed: worked by a person, turned back to `open` by the "
+        "A checklist item's status changed: worked by a person (`signed_off_by` names who "
+        "signed off an item that needs an independent sign-off), turned back to `open` by the "
         "system when its waiver expired, or following its ticket in a ticketing system (then "
         "`reason` says why, and `source` names the system: `github`, `jira`, `linear`, "
-        "`generic`). Carries a ready ticket.",
+        "`generic`; a ticket closing an item that waits for a sign-off or evidence leaves it "
+        "`in_progress`, and `reason` says what it waits for). Carries a ready ticket.",
         _item_event(
             _item("done", "Sources listed in the DPIA", _TICKET),
-            before={"status": "in_progress", "waiver": None},
-            after={"status": "done", "waiver": None},
+            before={"status": "in_progress", "waiver": None, "signed_off_by": None},
+            after={"status": "done", "waiver": None, "signed_off_by": None},
         ),
         variants=(
             (
                 "when its ticket was closed in GitHub",
                 _item_event(
                     _item("done", None, _GITHUB_TICKET),
-                    before={"status": "in_progress", "waiver": None},
-                    after={"status": "done", "waiver": None},
+                    before={"status": "in_progress", "waiver": None, "signed_off_by": None},
+                    after={"status": "done", "waiver": None, "signed_off_by": None},
                     reason=_GITHUB_CLOSED,
                     source="github",
                 ),
@@ -384,11 +394,16 @@ _ALL = (
     ),
     EventType(
         "checklist.item.updated",
-        "A checklist item's note (or, with its status unchanged, its waiver) changed.",
+        "A checklist item's note or evidence links (or, with its status unchanged, its waiver) "
+        "changed.",
         _item_event(
             _item("in_progress", "Waiting for the export from the records system", None),
-            before={"note": None, "waiver": None},
-            after={"note": "Waiting for the export from the records system", "waiver": None},
+            before={"note": None, "waiver": None, "evidence": []},
+            after={
+                "note": "Waiting for the export from the records system",
+                "waiver": None,
+                "evidence": [],
+            },
         ),
     ),
     EventType(

@@ -100,6 +100,11 @@ def preview_document(
             "note": None,
             "waiver": None,
             "ticket": None,
+            "reviewer_role_titles": [titles.get(r, r) for r in item.reviewer_roles],
+            "signed_off_by": None,
+            "signed_off_by_name": None,
+            "signed_off_at": None,
+            "evidence": [],
         }
         for item in generated
     ]

@@ -1,24 +1,21 @@
 """Staffing findings, pure: role coverage of a project and what is wrong with its staffing
 (unfilled roles, roles that should check each other in one person, too many roles, over-
-allocation, no lead), and over-allocation team-wide."""
+allocation, no lead, items nobody independent can sign off), and over-allocation team-wide."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Protocol
 
 from app.catalog import Catalog, priority_rank
 from app.services.checklist_facts import (
-    DEFAULT_SETTINGS,
     GeneratorSettings,
     Member,
-    ProjectFacts,
     Staffing,
     StaffingEntry,
-    index_staffing,
-    required_roles,
     role_titles,
     roles_of,
 )
@@ -29,15 +26,26 @@ FINDING_KINDS: tuple[str, ...] = (
     "too_many_roles",
     "over_allocated",
     "no_lead",
+    "no_reviewer",
 )
 MAX_ALLOCATION = 100
 
 # Pairs of roles that check each other's work, so one person should not hold both: the ethicist
-# reviews the data (bias, privacy), the models and the curated content.
+# reviews the data (bias, privacy), the models and the curated content; the product manager
+# accepts residual risks (approves waivers) that the ethicist must be free to challenge.
 SEPARATED_ROLES: tuple[tuple[str, str], ...] = (
     ("data-scientist", "ai-ethicist"),
     ("machine-learning-engineer", "ai-ethicist"),
     ("content-curator", "ai-ethicist"),
+    ("ai-ethicist", "product-manager"),
+)
+_WHY_SEPARATED: Mapping[frozenset[str], str] = MappingProxyType(
+    {
+        frozenset({"ai-ethicist", "product-manager"}): (
+            "the product manager accepts residual risks that the ethicist must be free to "
+            "challenge, so one person would accept risks alone"
+        ),
+    }
 )
 
 NO_ALLOCATION_ELSEWHERE: Mapping[str, int] = MappingProxyType({})
@@ -80,24 +88,6 @@ class OverAllocation:
     member: Member
     total: int
     breakdown: tuple[tuple[str, int], ...]
-
-
-def staffing_report(
-    catalog: Catalog,
-    project: ProjectFacts,
-    staffing: Iterable[StaffingEntry],
-    *,
-    allocation_elsewhere: Mapping[str, int] = NO_ALLOCATION_ELSEWHERE,
-    settings: GeneratorSettings = DEFAULT_SETTINGS,
-) -> StaffingReport:
-    """Role coverage for every catalog role and the staffing findings, most urgent first.
-
-    `allocation_elsewhere` maps a member ref to their allocation on the team's other active
-    projects; it feeds the over-allocation finding.
-    """
-    index = index_staffing(catalog, staffing)
-    required = required_roles(catalog, project)
-    return report(catalog, index, required, allocation_elsewhere, settings)
 
 
 def report(
@@ -161,13 +151,16 @@ def _separation_findings(index: Staffing, titles: Mapping[str, str]) -> Iterable
                 continue
             a, b = sorted(pair, key=order.index)
             member = index.members[ref]
+            why = _WHY_SEPARATED.get(
+                frozenset(pair), f"{titles[a]} and {titles[b]} check each other's work"
+            )
             yield StaffingFinding(
                 key=f"staffing.separation-of-duties.{ref}.{a}.{b}",
                 kind="separation_of_duties",
                 title=f"{member.name} should not be both {titles[a]} and {titles[b]}",
                 detail=(
-                    f"{titles[a]} and {titles[b]} check each other's work; give one of the two "
-                    f"roles to someone else so that {member.name} does not review their own work."
+                    f"{why[0].upper()}{why[1:]}; give one of the two roles to someone else so "
+                    f"that {member.name} does not review their own work."
                 ),
                 roles=(a, b),
                 people=(member,),
@@ -282,3 +275,87 @@ def overallocated_members(
             result.append(OverAllocation(members[ref], total, tuple(breakdown)))
     result.sort(key=lambda o: (-o.total, o.member.name.casefold(), o.member.ref))
     return result
+
+
+class SignedItem(Protocol):
+    """What the reviewer finding needs to know of an item."""
+
+    key: str
+    title: str
+    owners: tuple[Member, ...]
+    signoff_required: bool
+    reviewer_roles: tuple[str, ...]
+
+
+def with_reviewer_findings(
+    findings: Sequence[StaffingFinding],
+    items: Iterable[SignedItem],
+    index: Staffing,
+    titles: Mapping[str, str],
+) -> list[StaffingFinding]:
+    """`findings` and the items that need an independent sign-off nobody staffed can give (no
+    one holds a reviewer role, or only people who own the item do), grouped by the role whose
+    staffing would fix it: a reviewer role nobody holds, else the item's first reviewer role.
+    Where that role is an unfilled required one, its finding says which items wait for it
+    rather than a second finding asking the same."""
+    stuck: dict[str, list[SignedItem]] = {}
+    for item in items:
+        if not item.signoff_required:
+            continue
+        owners = {m.ref for m in item.owners}
+        if any(m.ref not in owners for m in index.members_of(item.reviewer_roles)):
+            continue
+        unheld = [r for r in item.reviewer_roles if not index.members_by_role.get(r)]
+        fix = (unheld or list(item.reviewer_roles))[0]
+        stuck.setdefault(fix, []).append(item)
+    result = list(findings)
+    unfilled = {f.roles[0]: n for n, f in enumerate(result) if f.kind == "unfilled_role"}
+    for role, blocked in stuck.items():
+        names = "; ".join(item.title for item in blocked)
+        because = tuple(
+            f"{item.title} ({item.key}) needs a sign-off by "
+            + " or ".join(titles.get(r, r) for r in item.reviewer_roles)
+            + ", and nobody who holds it is independent of the item"
+            for item in blocked
+        )
+        at = unfilled.get(role)
+        if at is not None:
+            finding = result[at]
+            result[at] = replace(
+                finding,
+                detail=f"{finding.detail} Until then nobody can sign off: {names}.",
+                because=(*finding.because, *because),
+            )
+        else:
+            result.append(_reviewer_finding(role, blocked, names, because, titles))
+    return result
+
+
+def _reviewer_finding(
+    role: str,
+    items: Sequence[SignedItem],
+    names: str,
+    because: tuple[str, ...],
+    titles: Mapping[str, str],
+) -> StaffingFinding:
+    title = titles.get(role, role)
+    count = f"{len(items)} item" + ("s" if len(items) > 1 else "")
+    return StaffingFinding(
+        key=f"staffing.no-independent-reviewer.{role}",
+        kind="no_reviewer",
+        title=f"Nobody can sign off {count}: staff {_a(title)} who does not own them",
+        detail=(
+            f"These items are done only with the sign-off of someone who does not own them and "
+            f"holds a reviewer role, and nobody staffed can give it: {names}. Staff "
+            f"{_a(title)} who owns none of them."
+        ),
+        roles=(role,),
+        people=(),
+        priority="high",
+        because=because,
+        done_when=f"Someone who owns none of these items holds {title} on the project.",
+    )
+
+
+def _a(title: str) -> str:
+    return ("an " if title[:1] in "AEIOU" else "a ") + title

@@ -12,8 +12,10 @@ privacy items its application implies. The catalog gains the NIST AI 600-1 risks
 mitigation, the keys an entry replaces, the skills the article names, the traits each
 application implies, and for responsibilities and mitigations their lifecycle phase, what
 "done" means and the responsibilities a mitigation stands for (`flask seed` fills them).
-Checklist items gain their phase and done-when: existing items read `plan-and-design` and an
-empty done-when until their checklist is regenerated (`POST /v1/projects/{p}/checklist`).
+Checklist items gain their phase and done-when (existing items read `plan-and-design` and an
+empty done-when until their checklist is regenerated, `POST /v1/projects/{p}/checklist`), and
+the independent sign-off (`signoff_required`, `reviewer_roles`, `signed_off_by` and when) and
+evidence links (`evidence_required`, `evidence`) that the catalog asks of some items.
 """
 
 import sqlalchemy as sa
@@ -51,8 +53,16 @@ FILLED_COLUMNS = (
     ("catalog_responsibilities", "phase", sa.String(length=40), "plan-and-design"),
     ("catalog_responsibilities", "priority", sa.String(length=16), "medium"),
     ("catalog_roles", "article_skills", JSON, []),
+    ("catalog_mitigations", "signoff_required", sa.Boolean(), False),
+    ("catalog_mitigations", "reviewer_roles", JSON, []),
+    ("catalog_mitigations", "evidence_required", sa.Boolean(), False),
+    ("catalog_responsibilities", "evidence_required", sa.Boolean(), False),
     ("checklist_items", "phase", sa.String(length=40), "plan-and-design"),
     ("checklist_items", "done_when", sa.Text(), ""),
+    ("checklist_items", "signoff_required", sa.Boolean(), False),
+    ("checklist_items", "reviewer_roles", JSON, []),
+    ("checklist_items", "evidence_required", sa.Boolean(), False),
+    ("checklist_items", "evidence", JSON, []),
 )
 PHASE_CHECK = "phase IN ({})".format(", ".join(f"'{phase}'" for phase in PHASES))
 
@@ -69,6 +79,18 @@ def upgrade():
         batch_op.add_column(sa.Column("priority_because", sa.Text(), nullable=True))
     with op.batch_alter_table("checklist_items", schema=None) as batch_op:
         batch_op.create_check_constraint(op.f("ck_checklist_items_phase"), PHASE_CHECK)
+        batch_op.add_column(sa.Column("signed_off_by", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("signed_off_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_checklist_items_signed_off_by"), ["signed_off_by"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_checklist_items_signed_off_by_people"),
+            "people",
+            ["signed_off_by"],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("uses_third_party_models", sa.Boolean(), nullable=True))
@@ -91,6 +113,12 @@ def downgrade():
         batch_op.drop_column("uses_third_party_models")
 
     with op.batch_alter_table("checklist_items", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            op.f("fk_checklist_items_signed_off_by_people"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_checklist_items_signed_off_by"))
+        batch_op.drop_column("signed_off_at")
+        batch_op.drop_column("signed_off_by")
         batch_op.drop_constraint(op.f("ck_checklist_items_phase"), type_="check")
     with op.batch_alter_table("catalog_mitigations", schema=None) as batch_op:
         batch_op.drop_column("priority_because")

@@ -44,6 +44,10 @@ CSV_COLUMNS = [
     "waiver_expires_on",
     "ticket",
     "ticket_url",
+    "signoff_required",
+    "reviewer_roles",
+    "signed_off_by",
+    "evidence",
     "because",
     "references",
 ]
@@ -61,12 +65,13 @@ def _checklist_path(project) -> str:
 def worked(api):
     """A staffed project whose checklist has done, in-progress, waived and obsolete items."""
     project, people = staffed_project(api, name="Markdown Project")
-    pm = assign(api, project, "product-manager", create_person(api, name="Pam Manager"))
+    pam = create_person(api, name="Pam Manager")
+    pm = assign(api, project, "product-manager", pam)
     generate(api, project, 201)
     for key in (*DONE, OBSOLETE_DONE):
         assert patch_item(api, project, key, {"status": "done"}).status_code == 200
     assert patch_item(api, project, IN_PROGRESS, {"status": "in_progress"}).status_code == 200
-    waiver = {"reason": "Internal demo only", "approved_by": "CTO"}
+    waiver = {"reason": "Internal demo only", "approved_by": pam["id"]}
     assert patch_item(api, project, WAIVED, {"waiver": waiver}).status_code == 200
     ticket = {"system": "jira", "key": "PROJ-123", "url": "https://jira.example.com/PROJ-123"}
     assert patch_item(api, project, DONE[0], {"ticket": ticket}).status_code == 200
@@ -122,12 +127,19 @@ def test_the_summary_counts_by_status_and_kind_and_excludes_waived_and_obsolete(
 
 def test_every_item_waived_or_done_is_100_percent(api):
     project = create_project(api, application="other")
-    generate(api, project, 201)
-    doc = read_checklist(api, project)
-    first, *rest = doc["items"]
-    patch_item(api, project, first["key"], {"status": "done"})
+    pam = create_person(api, name="Pam Manager")
+    assign(api, project, "product-manager", pam)
+    doc = generate(api, project, 201).json
+    first, *rest = [i for i in doc["items"] if not i["evidence_required"]]
+    rest += [i for i in doc["items"] if i["evidence_required"]]
+    assert patch_item(api, project, first["key"], {"status": "done"}).status_code == 200
     for item in rest:
-        patch_item(api, project, item["key"], {"waiver": {"reason": "Not for a prototype"}})
+        waiver = {"reason": "Not for a prototype"}
+        if item["signoff_required"]:
+            # Accepting the risk of an item that needs a sign-off takes an independent approver.
+            waiver["approved_by"] = pam["id"]
+        response = patch_item(api, project, item["key"], {"waiver": waiver})
+        assert response.status_code == 200, response.json
 
     summary = read_checklist(api, project)["summary"]
 
@@ -485,7 +497,7 @@ def test_markdown_is_a_task_list_of_every_item(api, worked):
     waived = _markdown_line(body, WAIVED)
     assert "~~Keep an audit trail of generations~~" in waived
     assert "waived: Internal demo only" in waived
-    assert "approved by CTO" in waived
+    assert "approved by Pam Manager" in waived
     assert "_in progress_" in _markdown_line(body, IN_PROGRESS)
     assert "PROJ-123" in _markdown_line(body, DONE[0])
     assert people["data-scientist"]["name"] in _markdown_line(body, DONE[0])

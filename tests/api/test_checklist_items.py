@@ -130,8 +130,15 @@ def test_a_patch_that_changes_nothing_records_no_event(app, api, project):
 # --------------------------------------------------------------------------- waivers
 
 
+def _ethicist(api, project):
+    """The person staffed as AI Ethicist on the fixture project."""
+    (owner,) = api.get(item_path(project, "ai-ethicist.educate-teams")).json["owners"]
+    return owner
+
+
 def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, project):
     expires = (_today() + timedelta(days=30)).isoformat()
+    ethicist = _ethicist(api, project)
 
     response = patch_item(
         api,
@@ -140,7 +147,7 @@ def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, proje
         {
             "waiver": {
                 "reason": "Data comes from a vendor",
-                "approved_by": "CTO",
+                "approved_by": ethicist["id"],
                 "expires_on": expires,
             }
         },
@@ -150,11 +157,13 @@ def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, proje
     assert response.json["status"] == "waived"
     assert response.json["waiver"] == {
         "reason": "Data comes from a vendor",
-        "approved_by": "CTO",
+        "approved_by": ethicist["id"],
+        "approver_name": ethicist["name"],
+        "requested_by": None,
         "expires_on": expires,
     }
     (event,) = _item_events(api, project, "checklist.item.status_changed")
-    assert event["payload"]["before"] == {"status": "open", "waiver": None}
+    assert event["payload"]["before"] == {"status": "open", "waiver": None, "signed_off_by": None}
     assert event["payload"]["after"]["status"] == "waived"
     assert event["payload"]["after"]["waiver"]["reason"] == "Data comes from a vendor"
 
@@ -226,7 +235,7 @@ def test_relinking_a_ticket_shows_the_old_one_in_before(api, project):
     [
         ({"status": "finished"}, "status"),
         ({"status": "obsolete"}, "status"),
-        ({"waiver": {"approved_by": "CTO"}}, "waiver.reason"),
+        ({"waiver": {"approved_by": "per_x"}}, "waiver.reason"),
         ({"waiver": {"reason": ""}}, "waiver.reason"),
         ({"ticket": {"system": "trello", "key": "ABC-1"}}, "ticket.system"),
         ({"ticket": {"system": "github", "key": "PROJ-123"}}, "ticket.key"),
@@ -559,8 +568,8 @@ def test_an_item_event_carries_everything_a_ticket_needs_with_absolute_links(pub
         "checklist_markdown": f"{PUBLIC}/v1/projects/{project['slug']}/checklist?format=markdown",
     }
     assert (data["before"], data["after"]) == (
-        {"status": "open", "waiver": None},
-        {"status": "in_progress", "waiver": None},
+        {"status": "open", "waiver": None, "signed_off_by": None},
+        {"status": "in_progress", "waiver": None, "signed_off_by": None},
     )
     assert data["reason"] is None
     # The links answer: the item itself, and the checklist as a task list naming the item.

@@ -29,7 +29,9 @@ def _in_parallel(app, api, requests):
 def test_people_marking_different_items_at_once_all_succeed(app, api):
     project, _ = staffed_project(api)
     generate(api, project, 201)
-    keys = [item["key"] for item in read_checklist(api, project)["items"]][:8]
+    items = read_checklist(api, project)["items"]
+    free = [i for i in items if not i["signoff_required"] and not i["evidence_required"]]
+    keys = [item["key"] for item in free][:8]
 
     responses = _in_parallel(
         app,

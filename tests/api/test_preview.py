@@ -120,7 +120,11 @@ def test_a_preview_reports_findings_for_the_people_it_names(api):
     items = items_by_key(api.post(PATH, json=body).json)
 
     finding = items["staffing.separation-of-duties.sam@example.com.data-scientist.ai-ethicist"]
-    assert [o["name"] for o in finding["owners"]] == ["Sam"]
+    # About Sam, so not Sam's to resolve; nobody leads this staffing.
+    assert finding["owners"] == []
+    assert finding["source"]["people"] == ["sam@example.com"]
+    # Sam is not a collaboration of one person with themselves.
+    assert "collaboration.data-scientist.ai-ethicist" not in items
     assert "staffing.unfilled.machine-learning-engineer" in items
 
 
@@ -321,7 +325,7 @@ def test_a_preview_takes_the_staffing_puts_shape_and_rules(api):
     both = api.post(PATH, json={**body, "staffing": []})
 
     finding = items[f"staffing.separation-of-duties.{ada['id']}.data-scientist.ai-ethicist"]
-    assert [o["name"] for o in finding["owners"]] == ["Ada Lovelace"]
+    assert finding["source"]["people"] == [ada["id"]]
     assert former.status_code == 200 and items_by_key(former.json).keys() == items.keys()
     assert "assignments.2" in assert_problem(twice, 422)["errors"]
     assert "assignments.0.person_id" in assert_problem(unknown, 422)["errors"]

@@ -423,6 +423,10 @@ def test_csv_carries_phase_done_when_note_waiver_ticket_url_reasons_and_referenc
         "waiver_expires_on",
         "ticket",
         "ticket_url",
+        "signoff_required",
+        "reviewer_roles",
+        "signed_off_by",
+        "evidence",
         "because",
         "references",
     )

@@ -24,6 +24,7 @@ from app.catalog import (
     priority_rank,
 )
 from app.services.checklist_generator import (
+    FINDING_KINDS,
     KINDS,
     SEPARATED_ROLES,
     STATUSES,
@@ -435,7 +436,9 @@ def test_the_ethicist_checks_the_data_scientist_and_the_curator():
     assert frozenset({"content-curator", "ai-ethicist"}) in pairs
 
 
-@pytest.mark.parametrize(("first", "second"), SEPARATED_ROLES)
+@pytest.mark.parametrize(
+    ("first", "second"), [pair for pair in SEPARATED_ROLES if "product-manager" not in pair]
+)
 def test_one_person_in_roles_that_check_each_other(catalog, first, second):
     first, second = sorted((first, second), key=catalog.role_keys.index)
     staffing = [StaffingEntry(ADA, second), StaffingEntry(ADA, first)]
@@ -531,9 +534,33 @@ def test_findings_become_staffing_items_most_urgent_first(catalog):
         ("low", "staffing.no-lead.data-scientist"),
     ]
     unfilled = by_key(items)["staffing.unfilled.machine-learning-engineer"]
+    # Nobody leads the project: nobody is named to resolve its findings.
     assert unfilled.owners == ()
     assert unfilled.roles == ("machine-learning-engineer",)
-    assert by_key(items)["staffing.too-many-roles.ada"].owners == (ADA,)
+    assert by_key(items)["staffing.too-many-roles.ada"].owners == ()
+    assert by_key(items)["staffing.too-many-roles.ada"].source["people"] == ["ada"]
+
+
+def test_findings_are_owned_by_whoever_can_resolve_them_not_the_person_concerned(catalog):
+    staffing = [
+        StaffingEntry(ADA, "data-scientist", lead=True),
+        StaffingEntry(ADA, "ai-ethicist"),
+        StaffingEntry(BOB, "machine-learning-engineer", lead=True),
+    ]
+    items = by_key(generate_checklist(catalog, OTHER, staffing))
+    separation = items["staffing.separation-of-duties.ada.data-scientist.ai-ethicist"]
+    # Ada leads, but the finding is about her: Bob, the other lead, owns it.
+    assert separation.owners == (BOB,)
+    assert separation.source["people"] == ["ada"]
+
+
+def test_no_item_is_a_collaboration_of_a_person_with_themselves(catalog):
+    staffing = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(ADA, "ai-ethicist")]
+    keys = keys_of(generate_checklist(catalog, PERSONAL, staffing), "collaboration")
+    assert "collaboration.data-scientist.ai-ethicist" not in keys
+    staffing.append(StaffingEntry(BOB, "ai-ethicist"))
+    keys = keys_of(generate_checklist(catalog, PERSONAL, staffing), "collaboration")
+    assert "collaboration.data-scientist.ai-ethicist" in keys
 
 
 def test_team_wide_over_allocation_has_a_per_project_breakdown():
@@ -785,13 +812,7 @@ def test_real_catalog_findings_of_every_kind(real):
         StaffingEntry(CAROL, "ux-designer"),
     ]
     report = staffing_report(real, HEALTH, staffing)
-    assert set(finding_kinds(report)) == {
-        "unfilled_role",
-        "separation_of_duties",
-        "too_many_roles",
-        "over_allocated",
-        "no_lead",
-    }
+    assert set(finding_kinds(report)) == set(FINDING_KINDS)
     keys = [f.key for f in report.findings]
     assert "staffing.unfilled.machine-learning-engineer" in keys
     assert "staffing.separation-of-duties.ada.data-scientist.ai-ethicist" in keys
@@ -1023,3 +1044,62 @@ def test_every_item_is_actionable(real):
         assert item.phase in PHASES, item.key
         assert item.done_when and item.done_when.endswith("."), item.key
         assert item.detail, item.key
+
+
+# --------------------------------------------------------------------------- independence
+
+
+def test_a_product_manager_who_is_also_the_ethicist_is_a_separation_finding(real):
+    staffing = [*_full_team(), StaffingEntry(TEAM["ai-ethicist"], "product-manager")]
+    report = staffing_report(real, ProjectFacts("other", frozenset({"user_facing"})), staffing)
+    (finding,) = [f for f in report.findings if f.kind == "separation_of_duties"]
+    assert finding.roles == ("ai-ethicist", "product-manager")
+    assert "accepts residual risks" in finding.detail
+
+
+def test_critical_mitigations_need_an_independent_sign_off(real):
+    facts = ProjectFacts("healthcare-solutions", frozenset(TRAITS))
+    for item in generate_checklist(real, facts, _full_team()):
+        if item.priority == "critical":
+            assert item.signoff_required and item.reviewer_roles, item.key
+            assert set(item.reviewer_roles) - set(item.roles), item.key
+    review = by_key(generate_checklist(real, facts, []))["data-privacy.privacy-impact-assessment"]
+    assert review.evidence_required and review.reviewer_roles == ("ai-ethicist",)
+
+
+def test_items_nobody_independent_can_sign_off_are_a_finding_naming_the_role_to_staff(real):
+    facts = ProjectFacts("healthcare-solutions", frozenset({"handles_personal_data"}))
+    ada = Member("ada", "Ada Lovelace")
+    # Ada is the only ethicist, and owns the privacy impact assessment as the data scientist.
+    staffing = [
+        StaffingEntry(ada, "data-scientist"),
+        StaffingEntry(ada, "ai-ethicist"),
+        StaffingEntry(Member("alan", "Alan Turing"), "machine-learning-engineer", lead=True),
+    ]
+    items = by_key(generate_checklist(real, facts, staffing))
+    finding = items["staffing.no-independent-reviewer.ai-ethicist"]
+    assert finding.priority == "high"
+    assert "Run a privacy impact assessment before collecting data" in finding.detail
+    assert finding.title.endswith("staff an AI Ethicist who does not own them")
+    assert finding.owners == (Member("alan", "Alan Turing"),)
+    # Without any ethicist, the unfilled-role finding says what waits for one instead.
+    alone = by_key(generate_checklist(real, facts, staffing[:1]))
+    assert not any(k.startswith("staffing.no-independent-reviewer") for k in alone)
+    assert "Until then nobody can sign off:" in alone["staffing.unfilled.ai-ethicist"].detail
+
+
+def test_item_roles_are_the_roles_the_project_has(real):
+    music = ProjectFacts("music-composition", frozenset())
+    staffing = [
+        StaffingEntry(Member("d", "Dana"), "data-scientist"),
+        StaffingEntry(Member("m", "Milo"), "machine-learning-engineer"),
+    ]
+    items = by_key(generate_checklist(real, music, staffing))
+    # No ethicist on this project: the bias evaluation is the engineer's, and says nothing of one.
+    evaluation = items["bias-and-fairness.evaluate-outputs-for-bias"]
+    assert evaluation.roles == ("machine-learning-engineer",)
+    assert not evaluation.source["fulfils"]
+    assert "ethicist" not in evaluation.detail.lower()
+    for item in items.values():
+        if item.kind in ("responsibility", "mitigation"):
+            assert not any(r == "ai-ethicist" for r in item.roles), item.key
