@@ -80,6 +80,8 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     # of the team who does not own it and holds one of `reviewer_roles` on the project.
     signoff_required: Mapped[bool] = mapped_column(default=False)
     reviewer_roles: Mapped[list[str]] = mapped_column(default=list)
+    # Who can sign it off as staffed when generated: [{id, name}] (the rule is checked afresh).
+    reviewers: Mapped[list[Any]] = mapped_column(default=list)
     signed_off_by: Mapped[str | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )

@@ -202,17 +202,20 @@ def references(item: Item) -> list[str]:
     quote, section = source.get("quote"), source.get("section")
     if source.get("kind") == "article" and quote:
         refs.append(f"Article ({section}): \u201c{quote}\u201d")
+    stands_for = [
+        f for f in source.get("fulfils") or () if f.get("kind") == "article" and f.get("quote")
+    ]
     elaborates = source.get("elaborates")
-    if elaborates:
+    if elaborates and elaborates.get("quote") not in {f["quote"] for f in stands_for}:
         refs.append(
             f"Ours, building on the article ({elaborates.get('section')}): "
             f"\u201c{elaborates.get('quote')}\u201d"
         )
-    for fulfilled in source.get("fulfils") or ():
-        if fulfilled.get("kind") == "article" and fulfilled.get("quote"):
-            refs.append(
-                f"Article ({fulfilled.get('section')}): \u201c{fulfilled.get('quote')}\u201d"
-            )
+    for fulfilled in stands_for:
+        refs.append(
+            f"Article ({fulfilled.get('section')}), the responsibility this item stands for: "
+            f"\u201c{fulfilled['quote']}\u201d"
+        )
     if source.get("nist"):
         refs.append("NIST AI RMF 1.0: " + ", ".join(source["nist"]))
     if source.get("genai_risks"):
@@ -229,7 +232,9 @@ def signoff(item: Item) -> str | None:
         when = str(item.get("signed_off_at") or "")[:10]
         return f"signed off by {who}" + (f" on {when}" if when else "")
     titles = item.get("reviewer_role_titles") or item.get("reviewer_roles") or ()
-    return "required from someone who holds " + " or ".join(titles) + " and does not own it"
+    rule = "required from someone who holds " + " or ".join(titles) + " and does not own it"
+    who = [str(r.get("name") or r.get("id")) for r in item.get("reviewers") or ()]
+    return f"{rule} ({', '.join(who)} can)" if who else f"{rule} (nobody staffed can yet)"
 
 
 def approver(waiver: Mapping[str, Any]) -> str | None:

@@ -159,6 +159,10 @@ class ItemOut(ma.Schema):
     )
     reviewer_roles = ma.fields.List(ma.fields.String())
     reviewer_role_titles = ma.fields.List(ma.fields.String())
+    reviewers = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "Who can sign it off as staffed now: `{id, name}` of each"},
+    )
     signed_off_by = ma.fields.String(allow_none=True)
     signed_off_by_name = ma.fields.String(allow_none=True)
     signed_off_at = ma.fields.String(allow_none=True)

@@ -85,6 +85,7 @@ def item_dict(
         "signoff_required": item.signoff_required,
         "reviewer_roles": list(item.reviewer_roles),
         "reviewer_role_titles": [titles.get(r, r) for r in item.reviewer_roles],
+        "reviewers": list(item.reviewers or ()),
         "signed_off_by": item.signed_off_by,
         "signed_off_by_name": item.signer.name if item.signer is not None else None,
         "signed_off_at": item.signed_off_at.isoformat() if item.signed_off_at else None,

@@ -108,6 +108,8 @@ class GeneratedItem:
     replaces: tuple[str, ...] = ()
     signoff_required: bool = False
     reviewer_roles: tuple[str, ...] = ()
+    # Who may sign it off: the people in its reviewer roles who do not own it.
+    reviewers: tuple[Member, ...] = ()
     evidence_required: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,6 +128,7 @@ class GeneratedItem:
             "source": dict(self.source),
             "signoff_required": self.signoff_required,
             "reviewer_roles": list(self.reviewer_roles),
+            "reviewers": [{"id": m.ref, "name": m.name} for m in self.reviewers],
             "evidence_required": self.evidence_required,
         }
 
@@ -339,6 +342,7 @@ def _mitigation_items(
             # Only the roles the project has (requires or staffs): an item never names a role
             # the project does not have as if it did (none, and nobody owns it yet).
             roles = tuple(dict.fromkeys(r for r in every if r in playing))
+            owners = index.members_of(roles)
             yield GeneratedItem(
                 key=mitigation.key,
                 kind="mitigation",
@@ -347,7 +351,7 @@ def _mitigation_items(
                 phase=mitigation.phase,
                 done_when=mitigation.done_when,
                 roles=roles,
-                owners=index.members_of(roles),
+                owners=owners,
                 priority=priority,
                 because=(
                     f"Catalog mitigation {mitigation.key} for {challenge.title}",
@@ -373,6 +377,9 @@ def _mitigation_items(
                 replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
                 signoff_required=mitigation.signoff_required,
                 reviewer_roles=mitigation.reviewer_roles,
+                reviewers=tuple(
+                    m for m in index.members_of(mitigation.reviewer_roles) if m not in owners
+                ),
                 evidence_required=mitigation.evidence_required,
             )
 

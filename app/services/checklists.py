@@ -404,5 +404,6 @@ def _generated_values(gen: GeneratedItem, position: int) -> dict[str, Any]:
         "source": dict(gen.source),
         "signoff_required": gen.signoff_required,
         "reviewer_roles": list(gen.reviewer_roles),
+        "reviewers": [{"id": m.ref, "name": m.name} for m in gen.reviewers],
         "evidence_required": gen.evidence_required,
     }

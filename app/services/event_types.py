@@ -138,6 +138,7 @@ def _item(status: str, note: str | None, ticket: Mapping[str, Any] | None) -> di
         "signoff_required": False,
         "reviewer_roles": [],
         "reviewer_role_titles": [],
+        "reviewers": [],
         "signed_off_by": None,
         "signed_off_by_name": None,
         "signed_off_at": None,

@@ -339,21 +339,25 @@ def _reviewer_finding(
     titles: Mapping[str, str],
 ) -> StaffingFinding:
     title = titles.get(role, role)
-    count = f"{len(items)} item" + ("s" if len(items) > 1 else "")
+    one = len(items) == 1
+    count, them = ("1 item", "it") if one else (f"{len(items)} items", "them")
     return StaffingFinding(
         key=f"staffing.no-independent-reviewer.{role}",
         kind="no_reviewer",
-        title=f"Nobody can sign off {count}: staff {_a(title)} who does not own them",
+        title=f"Nobody can sign off {count}: staff {_a(title)} who does not own {them}",
         detail=(
-            f"These items are done only with the sign-off of someone who does not own them and "
-            f"holds a reviewer role, and nobody staffed can give it: {names}. Staff "
-            f"{_a(title)} who owns none of them."
+            f"{'This item is' if one else 'These items are'} done only with the sign-off of "
+            f"someone who does not own {them} and holds a reviewer role, and nobody staffed "
+            f"can give it: {names}. Staff {_a(title)} who does not own {them}."
         ),
         roles=(role,),
         people=(),
         priority="high",
         because=because,
-        done_when=f"Someone who owns none of these items holds {title} on the project.",
+        done_when=(
+            f"Someone who does not own {'the item' if one else 'these items'} holds {title} "
+            "on the project."
+        ),
     )
 
 

@@ -61,6 +61,7 @@ FILLED_COLUMNS = (
     ("checklist_items", "done_when", sa.Text(), ""),
     ("checklist_items", "signoff_required", sa.Boolean(), False),
     ("checklist_items", "reviewer_roles", JSON, []),
+    ("checklist_items", "reviewers", JSON, []),
     ("checklist_items", "evidence_required", sa.Boolean(), False),
     ("checklist_items", "evidence", JSON, []),
 )

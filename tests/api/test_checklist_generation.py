@@ -291,10 +291,7 @@ def test_item_state_is_kept_by_key_across_regeneration(api):
         == 200
     )
     assert (
-        patch_item(
-            api, project, waived, {"waiver": {"reason": "Internal demo"}}
-        ).status_code
-        == 200
+        patch_item(api, project, waived, {"waiver": {"reason": "Internal demo"}}).status_code == 200
     )
     ticket = {"system": "jira", "key": "PROJ-7", "url": "https://jira.example.com/PROJ-7"}
     assert patch_item(api, project, ticketed, {"ticket": ticket}).status_code == 200

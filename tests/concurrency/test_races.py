@@ -97,7 +97,8 @@ def _over_allocation_view(client: Client, project: Mapping[str, Any], person_id:
     items = sorted(
         (i["key"], i["title"], i["detail"])
         for i in live(checklist["items"])
-        if i["key"].startswith("staffing.over-allocated.") and person_id in _ids(i["owners"])
+        # A finding is owned by who can resolve it; `source.people` are those it is about.
+        if i["key"].startswith("staffing.over-allocated.") and person_id in i["source"]["people"]
     )
     return findings, items
 

@@ -24,7 +24,8 @@ import pytest
 from .fake_github import FakeGitHub
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "data-scientist.collect-and-preprocess-data"  # high: the Data Scientist is required
+# High for a project handling personal data, and done without a sign-off or evidence.
+KEY = "data-privacy.minimize-and-pseudonymize"
 
 
 def free_port() -> int:
@@ -174,7 +175,12 @@ def test_an_item_ticketed_by_the_bridge_is_done_when_github_closes_the_issue(sta
         # A project's checklist; someone starts a high-priority item.
         project = api.post(
             "/v1/projects",
-            json={"name": "Clinic notes", "slug": "clinic-notes", "application": "other"},
+            json={
+                "name": "Clinic notes",
+                "slug": "clinic-notes",
+                "application": "other",
+                "traits": {"handles_personal_data": True},
+            },
         ).json()
         assert api.post(f"/v1/projects/{project['id']}/checklist").status_code == 201
         item_url = f"/v1/projects/{project['id']}/checklist/items/{KEY}"
@@ -183,7 +189,10 @@ def test_an_item_ticketed_by_the_bridge_is_done_when_github_closes_the_issue(sta
 
         # The bridge opened the issue with our ticket text, and linked it back.
         issue = wait_until("the issue", lambda: github.issues and github.issues[0])
-        assert issue["title"] == "Clinic notes: Collect and preprocess data"
+        assert (
+            issue["title"]
+            == "Clinic notes: Minimize and pseudonymize personal data before training"
+        )
         assert issue["body"].splitlines()[-1] == f"checklist-item: clinic-notes/{KEY}"
         linked = wait_until("the link", lambda: api.get(item_url).json()["ticket"])
         assert linked == {

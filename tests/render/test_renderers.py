@@ -316,10 +316,12 @@ def test_markdown_shows_what_to_do_when_done_why_and_references_under_each_task(
     assert under[2] == "  - **Why:** Because."
     references = under[3]
     assert references.startswith("  - **References:** ")
+    # The passage it builds on is the responsibility it stands for: quoted once, as such.
     assert (
-        "Ours, building on the article \\(Key Roles / 3. AI Ethicist\\): "
+        "Article \\(Key Roles / 3. AI Ethicist\\), the responsibility this item stands for: "
         "\u201cAnalyzing AI outputs for bias or harmful content.\u201d"
     ) in references
+    assert "Ours, building on" not in references
     assert "NIST AI RMF 1.0: MEASURE 2.11" in references
     assert "NIST AI 600-1: Harmful Bias and Homogenization" in references
     collect = lines[next(n for n, x in enumerate(lines) if "`data-scientist.collect`" in x) + 4]
@@ -579,3 +581,37 @@ def test_text_preview_header(doc):
     assert "Project: (preview)" in text
     assert "Revision: preview" in text
     assert "Generated" not in text
+
+
+def test_sign_off_and_evidence_show_under_the_task_in_every_text_format(doc):
+    item = doc["items"][5]
+    item.update(
+        signoff_required=True,
+        reviewer_roles=["ai-ethicist"],
+        reviewer_role_titles=["AI Ethicist"],
+        reviewers=[{"id": "p9", "name": "Grace Hopper"}],
+        evidence_required=True,
+        evidence=[],
+    )
+    markdown = render(doc, "markdown")
+    assert (
+        "**Sign-off:** required from someone who holds AI Ethicist and does not own it "
+        "\\(Grace Hopper can\\)"
+    ) in markdown
+    assert "**Evidence:** required, none yet" in markdown
+
+    item.update(
+        signed_off_by="p9",
+        signed_off_by_name="Grace Hopper",
+        signed_off_at="2026-03-02T09:15:27+00:00",
+        evidence=[{"title": "Bias report", "url": "https://ci.example/r/1"}],
+    )
+    markdown = render(doc, "markdown")
+    text = render(doc, "text")
+    row = {r["key"]: r for r in _rows(render(doc, "csv"))}[item["key"]]
+    assert "**Sign-off:** signed off by Grace Hopper on 2026-03-02" in markdown
+    assert "**Evidence:** [Bias report](https://ci.example/r/1)" in markdown
+    assert "sign-off: signed off by Grace Hopper on 2026-03-02" in text
+    assert "evidence: Bias report <https://ci.example/r/1>" in text
+    assert (row["signoff_required"], row["signed_off_by"]) == ("yes", "Grace Hopper")
+    assert row["evidence"] == "Bias report <https://ci.example/r/1>"

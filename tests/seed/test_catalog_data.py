@@ -450,6 +450,10 @@ def test_every_task_says_what_to_do_when_and_what_done_means(catalog: Catalog) -
         assert resp.detail != resp.text and resp.text not in resp.detail, resp.key
     used = {entry.phase for entry in entries}
     assert used == set(PHASES)
+    # Folded YAML must not leave a word broken at a hyphen ("personal- data").
+    for entry in entries:
+        for text in (entry.detail, entry.done_when):
+            assert not re.search(r"\w- \w", text), (entry.key, text)
 
 
 ROLE_WORDS = re.compile(
