@@ -135,7 +135,11 @@ def update_item(
         _item_event(session, ctx, item, "checklist.item.status_changed", data_of("status"))
     if "ticket" in changed:
         _item_event(session, ctx, item, "checklist.item.ticket_linked", data_of("ticket"))
-    if changed.keys() - {"status", "ticket", "signed_off_by"}:
+    others = changed.keys() - {"status", "ticket"}
+    if "status" in changed:
+        # A sign-off given or lifted with the status is told by the status event.
+        others -= {"signed_off_by"}
+    if others:
         _item_event(session, ctx, item, "checklist.item.updated", data_of("note"))
     if "waiver" in changed or "status" in changed:
         checklist.next_waiver_expiry = next_waiver_expiry(
@@ -343,7 +347,7 @@ def _other_waived(
 _FOCUS = {
     "status": ("status", "waiver", "signed_off_by"),
     "ticket": ("ticket",),
-    "note": ("note", "waiver", "evidence"),
+    "note": ("note", "waiver", "evidence", "signed_off_by"),
 }
 
 

@@ -395,15 +395,16 @@ _ALL = (
     ),
     EventType(
         "checklist.item.updated",
-        "A checklist item's note or evidence links (or, with its status unchanged, its waiver) "
-        "changed.",
+        "A checklist item's note or evidence links (or, with its status unchanged, its waiver or "
+        "the person who signed it off) changed.",
         _item_event(
             _item("in_progress", "Waiting for the export from the records system", None),
-            before={"note": None, "waiver": None, "evidence": []},
+            before={"note": None, "waiver": None, "evidence": [], "signed_off_by": None},
             after={
                 "note": "Waiting for the export from the records system",
                 "waiver": None,
                 "evidence": [],
+                "signed_off_by": None,
             },
         ),
     ),

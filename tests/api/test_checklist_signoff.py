@@ -265,3 +265,22 @@ def test_a_product_manager_who_is_also_the_ethicist_is_a_separation_finding(api,
     assert "accepts residual risks" in finding["detail"]
     # Owned by the lead (Ada) and the other product manager (Pam), never by Grace herself.
     assert [o["name"] for o in finding["owners"]] == ["Ada Lovelace", "Pam Manager"]
+
+
+def test_a_new_signer_of_a_done_item_is_an_update_the_feed_shows(api, clinic):
+    project, people = clinic
+    grace = people["ai-ethicist"]
+    body = {"status": "done", "signed_off_by": grace["id"], "evidence": EVIDENCE}
+    assert patch_item(api, project, PIA, body).status_code == 200
+    second = create_person(api, name="Hedy Lamarr")
+    assign(api, project, "ai-ethicist", second)
+
+    response = patch_item(api, project, PIA, {"signed_off_by": second["id"]})
+
+    assert response.status_code == 200, response.json
+    assert response.json["signed_off_by_name"] == "Hedy Lamarr"
+    (event,) = events_of(
+        api, f"/v1/projects/{project['id']}/events", type="checklist.item.updated"
+    )[:1]
+    assert event["payload"]["before"]["signed_off_by"] == grace["id"]
+    assert event["payload"]["after"]["signed_off_by"] == second["id"]
