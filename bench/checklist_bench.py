@@ -32,8 +32,9 @@ from app.services.checklist_generator import (
     StaffingEntry,
     generate_checklist,
 )
+from app.services.context import Context
 from app.services.migrations import MIGRATIONS_DIR
-from app.services.preview import preview_document
+from app.services.preview import checklist_preview
 from seed.loader import load_catalog
 
 SIZES = (5, 50, 200, 500)
@@ -59,37 +60,42 @@ def staffing(size: int) -> list[StaffingEntry]:
     return entries
 
 
-def preview_body(entries: list[StaffingEntry]) -> dict:
-    return {
-        "project": {
-            "name": "Bench",
-            "application": "healthcare-solutions",
-            "traits": dict.fromkeys(TRAITS, True),
-        },
-        "staffing": [
-            {
-                "role": e.role_key,
-                "person": {"name": e.member.name, "email": e.member.email},
-                "allocation": e.allocation,
-                "lead": e.lead,
-            }
-            for e in entries
-        ],
-    }
+PROJECT = {
+    "name": "Bench",
+    "application": "healthcare-solutions",
+    "traits": dict.fromkeys(TRAITS, True),
+}
+
+
+def assignments_of(entries: list[StaffingEntry]) -> list[dict]:
+    """The staffing PUT's body for these entries."""
+    return [
+        {
+            "role": e.role_key,
+            "person": {"name": e.member.name, "email": e.member.email},
+            "allocation": e.allocation,
+            "lead": e.lead,
+        }
+        for e in entries
+    ]
+
+
+def preview(catalog: Catalog, entries: list[StaffingEntry]) -> dict:
+    return checklist_preview(catalog, PROJECT, entries, Settings.from_env())
 
 
 def pure_row(catalog: Catalog, size: int, repeat: int) -> str:
     facts = ProjectFacts("healthcare-solutions", TRAITS)
     entries = staffing(size)
     items = generate_checklist(catalog, facts, entries)
-    doc = preview_document(catalog, preview_body(entries))
+    doc = preview(catalog, entries)
     gen = median_ms(lambda: generate_checklist(catalog, facts, entries), repeat)
     rendered = {
         fmt: median_ms(lambda: render(doc, fmt), repeat)  # noqa: B023 - measured at once
         for fmt in ("markdown", "csv", "text", "json")
     }
     per_item = (gen + rendered["markdown"]) * 1000 / len(items)
-    peak = peak_kib(lambda: render(preview_document(catalog, preview_body(entries)), "markdown"))
+    peak = peak_kib(lambda: render(preview(catalog, entries), "markdown"))
     return (
         f"{size:>11} {len(items):>6} {gen:>9.2f} {rendered['markdown']:>9.2f} "
         f"{rendered['csv']:>7.2f} {rendered['text']:>7.2f} {rendered['json']:>7.2f} "
@@ -116,7 +122,7 @@ def stored_row(client: FlaskClient, auth: dict[str, str], size: int, repeat: int
     }
     client.post("/v1/projects", headers=auth, json=project)
     client.post(f"/v1/projects/{slug}/checklist", headers=auth)
-    full = {"assignments": preview_body(staffing(size))["staffing"]}
+    full = {"assignments": assignments_of(staffing(size))}
     bodies = itertools.cycle([full, {"assignments": full["assignments"][:-1]}])
 
     def replace() -> None:
@@ -158,8 +164,10 @@ def stored_client(database_url: str) -> tuple[FlaskClient, dict[str, str]]:
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
         seed_catalog(db.session, load_catalog())
-        team = teams.create_team(db.session, "Bench team")
-        _, token = teams.create_key(db.session, team, ["read", "write"], "bench")
+        ctx = Context("cli", settings=settings)
+        team = teams.create_team(db.session, ctx, "Bench team")
+        _, token = teams.create_key(db.session, ctx, team, ["read", "write"], "bench")
+        db.session.commit()
     return app.test_client(), {"Authorization": f"Bearer {token}"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import TRAITS, Catalog
@@ -32,15 +32,12 @@ def _staffing(
     ids and a person given the same role twice are refused, naming each entry."""
     ids = {e["person_id"] for e in entries if "person_id" in e}
     emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
-    directory = {
-        key: person
-        for person in session.scalars(
-            select(Person).where(
-                Person.team_id == team_id, or_(Person.id.in_(ids), Person.email.in_(emails))
-            )
-        )
-        for key in (person.id, person.email)
-    }
+    # Two indexed lookups: an `id IN … OR email IN …` would read every person of the team.
+    found = [
+        *session.scalars(select(Person).where(Person.team_id == team_id, Person.id.in_(ids))),
+        *session.scalars(select(Person).where(Person.team_id == team_id, Person.email.in_(emails))),
+    ]
+    directory = {key: person for person in found for key in (person.id, person.email)}
     errors: dict[str, list[str]] = {}
     staffing: list[StaffingEntry] = []
     seen: set[tuple[str, str]] = set()
@@ -80,7 +77,18 @@ def preview_document(
         applications={"project.application": data["project"]["application"]},
         roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(data["assignments"])},
     )
-    project = data["project"]
+    entries = _staffing(session, team_id, data["assignments"])
+    return checklist_preview(catalog, data["project"], entries, settings)
+
+
+def checklist_preview(
+    catalog: Catalog,
+    project: dict[str, Any],
+    entries: Sequence[StaffingEntry],
+    settings: Settings,
+) -> dict[str, Any]:
+    """The document of a project and staffing already checked: a pure function, as the
+    generator is."""
     stated = project.get("traits", {})
     facts = ProjectFacts(
         project["application"],
@@ -88,7 +96,6 @@ def preview_document(
         declined=frozenset(t for t in TRAITS if stated.get(t) is False),
     )
     traits, implied = project_traits(catalog, facts)
-    entries = _staffing(session, team_id, data["assignments"])
     generated = generate_checklist(catalog, facts, entries, settings=generator_settings(settings))
     titles = {role.key: role.title for role in catalog.roles}
     items = [
