@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin
@@ -10,7 +10,11 @@ from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin
 
 class Person(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("team_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "email"),
+        # The directory list: a team's people newest first, by keyset.
+        Index("ix_people_team_created", "team_id", "created_at", "id"),
+    )
     id_prefix = "per"
 
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -26,6 +27,8 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("team_id", "slug"),
         CheckConstraint("status IN ('active', 'archived')", name="status"),
+        # The project list: a team's projects of one status, newest first, by keyset.
+        Index("ix_projects_team_status_created", "team_id", "status", "created_at", "id"),
     )
     id_prefix = "prj"
 
