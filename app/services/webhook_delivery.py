@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import case, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id, utcnow
-from app.models.webhooks import DUE_PREDICATE
+from app.models.webhooks import DUE_PREDICATE, DUE_STATUSES
 from app.services.context import SYSTEM, Context
 from app.services.webhook_outbox import CHANNEL
 from app.services.webhook_signing import signature_header
@@ -38,6 +38,11 @@ from app.services.webhook_transport import SendResult, WebhookSender
 from app.services.webhooks import note_endpoint_outcomes
 
 log = logging.getLogger(__name__)
+
+# Attempts that end close together are recorded in one transaction: up to this many, waiting
+# at most this long after the first.
+RECORD_BATCH = 64
+RECORD_AFTER = 0.02
 
 USER_AGENT = "staffing-checklist-webhooks/1"
 EXCERPT_BYTES = 1024
@@ -129,20 +134,38 @@ class DeliveryWorker:
         made = 0
         while True:
             free = self.concurrency - len(in_flight)
-            if free > 0 and not (stop and stop.is_set()):
+            # Claims come in batches (half the threads at least, or all when idle): a claim
+            # and a record are a transaction each, and per delivery they would cost more
+            # than the sending.
+            if free >= max(1, self.concurrency // 2) and not (stop and stop.is_set()):
                 busy = Counter(delivery.endpoint_id for delivery in in_flight.values())
                 for delivery in self.claim(free, busy):
                     in_flight[self.pool.submit(self.send, delivery)] = delivery
             if not in_flight:
                 return made
-            # Looking again now and then for new work while attempts are under way.
-            done, _ = wait(
-                in_flight, timeout=self.settings.webhook_poll_seconds, return_when=FIRST_COMPLETED
-            )
+            done = self._finished(in_flight)
             if done:
-                finished = [(in_flight.pop(future), *future.result()) for future in done]
-                self.record(finished)
-                made += len(finished)
+                self.record([(in_flight.pop(future), *future.result()) for future in done])
+                made += len(done)
+
+    def _finished(
+        self, in_flight: Mapping[Future[tuple[datetime, SendResult]], Claimed]
+    ) -> set[Future[tuple[datetime, SendResult]]]:
+        """The attempts that end within the poll interval, gathered for up to `RECORD_AFTER`
+        after the first so that they are recorded together."""
+        done, pending = wait(
+            in_flight, timeout=self.settings.webhook_poll_seconds, return_when=FIRST_COMPLETED
+        )
+        deadline = time.monotonic() + RECORD_AFTER
+        while done and pending and len(done) < RECORD_BATCH:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            more, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+            if not more:
+                break
+            done |= more
+        return done
 
     def run(self, stop: threading.Event, wake_ups: WakeUps) -> None:
         """Deliver until `stop` is set, sleeping between rounds until the next delivery is due
@@ -192,6 +215,7 @@ class DeliveryWorker:
         """Lease up to `limit` due deliveries to this worker, oldest first, at most
         `WEBHOOK_ENDPOINT_CONCURRENCY` per endpoint counting the `busy` ones in flight."""
         session = self.session
+        _relax_commit(session)
         now = utcnow()
         cap = self.settings.webhook_endpoint_concurrency
         busy = busy or {}
@@ -252,32 +276,36 @@ class DeliveryWorker:
         endpoint, in one transaction. A delivery whose lease this worker lost (its endpoint
         was deleted) is left to whoever holds it now."""
         session = self.session
+        _relax_commit(session)
         now = utcnow()
+        table = WebhookDelivery.__table__
+        # The deliveries this worker still holds, locked; `due` is False for one that ended
+        # meanwhile (its endpoint was disabled: dead), which keeps its state. One whose
+        # endpoint was deleted is gone, and its attempt with it.
+        held = dict(
+            session.execute(
+                select(table.c.id, table.c.status.in_(DUE_STATUSES))
+                .where(
+                    table.c.id.in_([delivery.id for delivery, _, _ in finished]),
+                    table.c.leased_by == self.worker_id,
+                )
+                .with_for_update()
+            ).all()
+        )
         attempts = []
+        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         outcomes: dict[str, str] = {}
         for delivery, started, result in finished:
-            mine = (
-                WebhookDelivery.id == delivery.id,
-                WebhookDelivery.leased_by == self.worker_id,
+            if delivery.id not in held:
+                log.warning("delivery %s ended before its outcome was recorded", delivery.id)
+                continue
+            if held[delivery.id]:
+                values = self._outcome(delivery, result, now)
+            else:
+                values = {"lease_until": None, "leased_by": None, "attempts": delivery.attempts + 1}
+            changes.setdefault(tuple(sorted(values)), []).append(
+                {"b_id": delivery.id, **{f"v_{k}": v for k, v in values.items()}}
             )
-            held = session.execute(
-                update(WebhookDelivery)
-                .where(*mine, text(DUE_PREDICATE))
-                .values(**self._outcome(delivery, result, now))
-                .execution_options(synchronize_session=False)
-            )
-            if held.rowcount == 0:
-                # Ended meanwhile (its endpoint was disabled: dead): the attempt is logged, the
-                # delivery keeps its state. Or gone, with its endpoint: nothing to log.
-                held = session.execute(
-                    update(WebhookDelivery)
-                    .where(*mine)
-                    .values(lease_until=None, leased_by=None, attempts=delivery.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if held.rowcount == 0:
-                    log.warning("delivery %s ended before its outcome was recorded", delivery.id)
-                    continue
             attempts.append(
                 {
                     "id": new_id(WebhookAttempt.id_prefix),
@@ -292,6 +320,14 @@ class DeliveryWorker:
             outcome = _endpoint_outcome(result)
             current = outcomes.get(delivery.endpoint_id, "failed")
             outcomes[delivery.endpoint_id] = max(current, outcome, key=_OUTCOME_RANK.index)
+        # One executemany per shape of change (success, retry, dead, ended), not one per row.
+        for columns, rows in changes.items():
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values({column: bindparam(f"v_{column}") for column in columns}),
+                rows,
+            )
         if attempts:
             session.execute(insert(WebhookAttempt.__table__), attempts)
         note_endpoint_outcomes(session, self.ctx, outcomes, now)
@@ -365,6 +401,14 @@ def _claimed(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime
         body=delivery.body.encode(),
         attempts=delivery.attempts,
     )
+
+
+def _relax_commit(session: Session) -> None:
+    """The worker's own bookkeeping need not wait for its commit to reach the disk: a commit
+    lost in a crash only means an attempt is made again, which at-least-once delivery allows.
+    (The outbox rows are written by the committing request, synchronously.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 # What a round says of an endpoint: one 410 outweighs successes, one success outweighs failures.
