@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+from databases import fresh_postgres_database
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.config import Settings
@@ -34,31 +32,8 @@ from app.services.context import Context
 from app.services.migrations import MIGRATIONS_DIR
 from seed.loader import load_catalog
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
-
-
-@contextmanager
-def _fresh_postgres_database() -> Iterator[str]:
-    """Create a database of its own for this run, and drop it afterwards."""
-    name = f"test_staffing_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-            yield url.render_as_string(hide_password=False)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _build_app(database_url: str) -> Flask:
@@ -79,7 +54,7 @@ def backend_app(
         path: Path = tmp_path_factory.mktemp("db") / "test.db"
         database = _nullcontext(f"sqlite:///{path}")
     else:
-        database = _fresh_postgres_database()
+        database = fresh_postgres_database()
     with database as url:
         app = _build_app(url)
         with app.app_context():

@@ -20,14 +20,13 @@ printed at the end of the run ("concurrency figures"), for docs/reliability.md.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import redis
+from databases import fresh_postgres_database
 
 from .harness import (
     CLOCK_SHIFT_PRELUDE,
@@ -41,10 +40,6 @@ from .harness import (
     serve,
 )
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 # A Redis database of the suite's own: flushed before the rate-limit storm.
 RATELIMIT_REDIS_URL = os.environ.get("TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/13")
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
@@ -91,24 +86,8 @@ def race(figures: Figures) -> Iterator[Callable[[str, str], RaceFigures]]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this run's own on the PostgreSQL server, dropped at the end."""
-    name = f"test_concurrency_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"the concurrency suite runs on PostgreSQL only, unreachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = psycopg.conninfo.conninfo_to_dict(POSTGRES_ADMIN_URL)
-            user = url.get("user", "postgres")
-            password = f":{url['password']}" if url.get("password") else ""
-            host = url.get("host", "127.0.0.1")
-            port = url.get("port", "5432")
-            yield f"postgresql://{user}{password}@{host}:{port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("test_concurrency") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

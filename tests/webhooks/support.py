@@ -27,12 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
-import pytest
+from databases import fresh_postgres_database
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from standardwebhooks.webhooks import Webhook
 
 from app import create_app
@@ -48,10 +46,6 @@ from seed.loader import load_catalog
 from .receiver import Received
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 # Links in events are built from this: the tests check they are absolute and start with it.
 PUBLIC_BASE_URL = "https://checklists.example.test"
 USER_AGENT = "staffing-checklist-webhooks/1"
@@ -205,25 +199,12 @@ def sqlite_database(directory: Path) -> Iterator[Database]:
 def postgres_database() -> Iterator[Database]:
     """A PostgreSQL database of its own, dropped afterwards; skipped (or failed with
     REQUIRE_POSTGRES=1) when the server is unreachable."""
-    name = f"test_webhooks_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with fresh_postgres_database("test_webhooks") as url:
+        database = Database("postgresql", url, build_app(url))
         try:
-            url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-            rendered = url.render_as_string(hide_password=False)
-            database = Database("postgresql", rendered, build_app(rendered))
-            try:
-                yield database
-            finally:
-                database.dispose()
+            yield database
         finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            database.dispose()
 
 
 # --------------------------------------------------------------------------- the API
