@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -38,6 +39,28 @@ def find_by_email(session: Session, team_id: str, email: str) -> Person | None:
     return session.scalar(
         select(Person).where(Person.team_id == team_id, Person.email == email.strip().lower())
     )
+
+
+def directory_of(
+    session: Session, team_id: str, entries: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, Person], dict[str, Person]]:
+    """The team's people that staffing entries name, by `person_id` and by the inline
+    person's email (lower-cased), in two indexed queries."""
+    ids = {e["person_id"] for e in entries if "person_id" in e}
+    emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
+    by_id = {
+        p.id: p
+        for p in session.scalars(
+            select(Person).where(Person.team_id == team_id, Person.id.in_(ids))
+        )
+    }
+    by_email = {
+        p.email: p
+        for p in session.scalars(
+            select(Person).where(Person.team_id == team_id, Person.email.in_(emails))
+        )
+    }
+    return by_id, by_email
 
 
 def _handle_values(handles: dict[str, str | None]) -> dict[str, str | None]:

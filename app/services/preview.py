@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import TRAITS, Catalog
 from app.config import Settings
 from app.errors import ValidationFailed
-from app.models import Person
 from app.services.catalog import check_keys
 from app.services.checklist_generator import (
     Member,
@@ -22,6 +20,7 @@ from app.services.checklist_generator import (
     summarize,
 )
 from app.services.checklists import generator_settings, member_of
+from app.services.people import directory_of
 
 
 def _staffing(
@@ -30,20 +29,13 @@ def _staffing(
     """The staffing PUT's rules, nothing written: people by `person_id`, or inline, found in
     the directory by email (else standing for themselves, their email as their id); unknown
     ids and a person given the same role twice are refused, naming each entry."""
-    ids = {e["person_id"] for e in entries if "person_id" in e}
-    emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
-    # Two indexed lookups: an `id IN … OR email IN …` would read every person of the team.
-    found = [
-        *session.scalars(select(Person).where(Person.team_id == team_id, Person.id.in_(ids))),
-        *session.scalars(select(Person).where(Person.team_id == team_id, Person.email.in_(emails))),
-    ]
-    directory = {key: person for person in found for key in (person.id, person.email)}
+    by_id, by_email = directory_of(session, team_id, entries)
     errors: dict[str, list[str]] = {}
     staffing: list[StaffingEntry] = []
     seen: set[tuple[str, str]] = set()
     for index, entry in enumerate(entries):
         if "person_id" in entry:
-            person = directory.get(entry["person_id"])
+            person = by_id.get(entry["person_id"])
             if person is None:
                 errors[f"assignments.{index}.person_id"] = ["No such person in this team."]
                 continue
@@ -51,7 +43,7 @@ def _staffing(
         else:
             inline = entry["person"]
             email = inline["email"].strip().lower()
-            found = directory.get(email)
+            found = by_email.get(email)
             handles = tuple(sorted((k, v) for k, v in (inline.get("handles") or {}).items() if v))
             member = (
                 member_of(found) if found else Member(email, inline["name"].strip(), email, handles)

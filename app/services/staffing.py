@@ -16,7 +16,7 @@ from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.locks import lock_people
-from app.services.people import create_person, person_snapshot
+from app.services.people import create_person, directory_of, person_snapshot
 
 
 def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
@@ -55,22 +55,10 @@ def _resolve_people(
 ) -> list[Person]:
     """The person of each entry, by `person_id` or by the inline person's email, in two queries;
     unknown inline people are created."""
+    by_id, by_email = directory_of(session, team_id, entries)
     ids = {e["person_id"] for e in entries if "person_id" in e}
-    emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
-    by_id = {
-        p.id: p
-        for p in session.scalars(
-            select(Person).where(Person.team_id == team_id, Person.id.in_(ids))
-        )
-    }
     if missing := sorted(ids - by_id.keys()):
         raise NotFound(f"No person '{missing[0]}' in this team.")
-    by_email = {
-        p.email: p
-        for p in session.scalars(
-            select(Person).where(Person.team_id == team_id, Person.email.in_(emails))
-        )
-    }
     resolved = []
     for entry in entries:
         if "person_id" in entry:
