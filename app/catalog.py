@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from app.vocabulary import Phase, Priority, SourceKind, values
 
 TRAITS: tuple[str, ...] = (
     "handles_personal_data",
@@ -14,17 +16,9 @@ TRAITS: tuple[str, ...] = (
     "regulated_domain",
     "uses_third_party_models",
 )
-PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+PRIORITIES: tuple[str, ...] = values(Priority)
 # The NIST AI RMF lifecycle stages, in lifecycle order: every checklist item has one.
-PHASES: tuple[str, ...] = (
-    "plan-and-design",
-    "collect-and-process-data",
-    "build-and-use-model",
-    "verify-and-validate",
-    "deploy-and-use",
-    "operate-and-monitor",
-)
-SourceKind = Literal["article", "authored"]
+PHASES: tuple[str, ...] = values(Phase)
 
 # The twelve risks of NIST AI 600-1 (the Generative AI Profile, July 2024, section 2), named
 # as the profile names them; a mitigation's `genai_risks` are taken from this list.

@@ -28,6 +28,7 @@ from app.catalog import (
     SourceRef,
     priority_rank,
 )
+from app.vocabulary import SourceKind
 
 SEED_DIR = Path(__file__).resolve().parent
 DEFAULT_PATH = SEED_DIR / "catalog.yaml"
@@ -205,7 +206,7 @@ class _Builder:
                     section=_text(f"{at}.section", passage["section"]),
                     quote=self._verbatim(f"{at}.quote", passage["quote"]),
                 )
-            return SourceRef(kind="authored", section=section, elaborates=elaborates)
+            return SourceRef(kind=SourceKind.AUTHORED, section=section, elaborates=elaborates)
         if raw["kind"] != "article":
             raise CatalogError(
                 f"{where}.kind: expected 'article' or 'authored', got {raw['kind']!r}"
@@ -220,7 +221,7 @@ class _Builder:
                 f"{where}.kind: 'article' claims the entry's text is the article's, but it is "
                 f"not verbatim: {text!r} (mark it 'authored' with `elaborates`)"
             )
-        return SourceRef(kind="article", section=section, quote=quote)
+        return SourceRef(kind=SourceKind.ARTICLE, section=section, quote=quote)
 
     def _condition(self, where: str, value: Any) -> Condition:
         raw = _fields(where, value, (), ("traits_any", "applications_any"))

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.catalog import PHASES
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
+from app.vocabulary import ItemStatus, values
 
-ITEM_STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "waived", "obsolete")
+ITEM_STATUSES: tuple[str, ...] = values(ItemStatus)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
+from app.vocabulary import ProjectStatus, values
 
-PROJECT_STATUSES: tuple[str, ...] = ("active", "archived")
+PROJECT_STATUSES: tuple[str, ...] = values(ProjectStatus)
 
 
 class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):

@@ -8,11 +8,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
+from app.vocabulary import DeliveryStatus, values
 
 # pending: not attempted yet; retrying: failed, another attempt scheduled; succeeded: a 2xx;
 # dead: no attempt left (or the endpoint was disabled), resent only by hand.
-DELIVERY_STATUSES: tuple[str, ...] = ("pending", "retrying", "succeeded", "dead")
-DUE_STATUSES: tuple[str, ...] = ("pending", "retrying")
+DELIVERY_STATUSES: tuple[str, ...] = values(DeliveryStatus)
+DUE_STATUSES: tuple[str, ...] = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 # Written out (not bound parameters) so that PostgreSQL matches the worker's query to the
 # partial index of due deliveries whatever plan it caches. (No other table the worker's
 # queries join has a `status` column.)

@@ -52,6 +52,7 @@ from app.services.staffing_findings import (
     report,
     with_reviewer_findings,
 )
+from app.vocabulary import ItemKind, ItemStatus, values
 
 __all__ = [
     "FINDING_KINDS",
@@ -76,8 +77,8 @@ __all__ = [
     "summarize",
 ]
 
-KINDS: tuple[str, ...] = ("responsibility", "collaboration", "mitigation", "staffing")
-STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "waived", "obsolete")
+KINDS: tuple[str, ...] = values(ItemKind)
+STATUSES: tuple[str, ...] = values(ItemStatus)
 _STAFFING_SOURCE = {
     "kind": "authored",
     "section": "Staffing findings",

@@ -19,15 +19,9 @@ from app.services.checklist_facts import (
     role_titles,
     roles_of,
 )
+from app.vocabulary import FindingKind, values
 
-FINDING_KINDS: tuple[str, ...] = (
-    "unfilled_role",
-    "separation_of_duties",
-    "too_many_roles",
-    "over_allocated",
-    "no_lead",
-    "no_reviewer",
-)
+FINDING_KINDS: tuple[str, ...] = values(FindingKind)
 MAX_ALLOCATION = 100
 
 # Pairs of roles that check each other's work, so one person should not hold both: the ethicist

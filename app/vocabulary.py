@@ -1,0 +1,120 @@
+"""The service's closed vocabularies, one `StrEnum` per concept.
+
+Models (their CHECK constraints), schemas (their `enum`s in `/openapi.json` and their
+validation), the checklist generator and the renderers all take their values from here, so a
+value cannot exist in one place and be missing in another. A member is a `str`: it is stored,
+compared and serialised as its value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ItemKind(StrEnum):
+    """What a checklist item is: a role's responsibility, a collaboration between two roles,
+    the mitigation of a challenge, or a finding about the staffing."""
+
+    RESPONSIBILITY = "responsibility"
+    COLLABORATION = "collaboration"
+    MITIGATION = "mitigation"
+    STAFFING = "staffing"
+
+
+class ItemStatus(StrEnum):
+    """Where an item stands; `obsolete` is set by the generator only, when a regeneration no
+    longer produces the item."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    WAIVED = "waived"
+    OBSOLETE = "obsolete"
+
+
+# The statuses a client may set: everything but `obsolete`.
+SETTABLE_STATUSES: tuple[ItemStatus, ...] = tuple(s for s in ItemStatus if s != ItemStatus.OBSOLETE)
+
+
+class Priority(StrEnum):
+    """How urgent an item is, least urgent first (the order is the rank)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Phase(StrEnum):
+    """The NIST AI RMF lifecycle stages, in lifecycle order: every checklist item has one."""
+
+    PLAN_AND_DESIGN = "plan-and-design"
+    COLLECT_AND_PROCESS_DATA = "collect-and-process-data"
+    BUILD_AND_USE_MODEL = "build-and-use-model"
+    VERIFY_AND_VALIDATE = "verify-and-validate"
+    DEPLOY_AND_USE = "deploy-and-use"
+    OPERATE_AND_MONITOR = "operate-and-monitor"
+
+
+class SourceKind(StrEnum):
+    """Whose words an entry's text is: the article's (verbatim) or ours."""
+
+    ARTICLE = "article"
+    AUTHORED = "authored"
+
+
+class FindingKind(StrEnum):
+    """The staffing findings a checklist can carry."""
+
+    UNFILLED_ROLE = "unfilled_role"
+    SEPARATION_OF_DUTIES = "separation_of_duties"
+    TOO_MANY_ROLES = "too_many_roles"
+    OVER_ALLOCATED = "over_allocated"
+    NO_LEAD = "no_lead"
+    NO_REVIEWER = "no_reviewer"
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class TicketSystem(StrEnum):
+    """Where an item's ticket lives."""
+
+    GITHUB = "github"
+    JIRA = "jira"
+    LINEAR = "linear"
+    OTHER = "other"
+
+
+class DeliveryStatus(StrEnum):
+    """A webhook delivery's state: due (`pending`, `retrying`) or final."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+
+
+class Format(StrEnum):
+    """The formats a checklist is served in (`?format=`)."""
+
+    JSON = "json"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    TEXT = "text"
+
+
+class Grouping(StrEnum):
+    """How Markdown and text group a checklist's items (`?group_by=`)."""
+
+    PHASE = "phase"
+    KIND = "kind"
+    ROLE = "role"
+    PERSON = "person"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The plain string values of `enum`, in definition order."""
+    return tuple(member.value for member in enum)
