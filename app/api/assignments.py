@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.http.transaction import current_context
@@ -31,7 +31,7 @@ class AssignmentsView(MethodView):
         self, args: dict[str, Any], project_ref: str
     ) -> tuple[Page[Assignment], int, dict[str, str]]:
         """List the project's assignments, newest first"""
-        project = get_project(db.session, current_team().id, project_ref)
+        project = get_project(db.session, current_team_id(), project_ref)
         page = paginate(
             select(Assignment).where(Assignment.project_id == project.id), Assignment, args
         )
@@ -43,7 +43,7 @@ class AssignmentsView(MethodView):
         self, data: dict[str, Any], project_ref: str
     ) -> tuple[Assignment, int, dict[str, str]]:
         """Put a person in a role, by `person_id` or an inline `person` (found or created)"""
-        project = get_project(db.session, current_team().id, project_ref, lock=True)
+        project = get_project(db.session, current_team_id(), project_ref, lock=True)
         catalog = current_catalog(db.session)
         assignment = staffing.add_assignment(db.session, current_context(), catalog, project, data)
         location = f"/v1/projects/{project.id}/assignments/{assignment.id}"
@@ -55,7 +55,7 @@ class AssignmentsView(MethodView):
         self, data: dict[str, Any], project_ref: str
     ) -> tuple[Page[Assignment], int, dict[str, str]]:
         """Replace the whole staffing in one transaction (honours If-Match on the project)"""
-        project = get_project(db.session, current_team().id, project_ref, lock=True)
+        project = get_project(db.session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
         result = staffing.replace_staffing(
             db.session, current_context(), current_catalog(db.session), project, data["assignments"]
@@ -68,6 +68,6 @@ class AssignmentView(MethodView):
     @blp.response(204)
     def delete(self, project_ref: str, assignment_id: str) -> None:
         """Take a person out of a role"""
-        project = get_project(db.session, current_team().id, project_ref, lock=True)
+        project = get_project(db.session, current_team_id(), project_ref, lock=True)
         assignment = staffing.get_assignment(db.session, project, assignment_id)
         staffing.remove_assignment(db.session, current_context(), project, assignment)

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
 from app.http.formats import formatted_response, negotiate_format, not_modified
 from app.http.transaction import current_context
@@ -75,7 +75,7 @@ class ChecklistView(MethodView):
         filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
         if "role" in filters:
             check_keys(current_catalog(db.session), roles={"role": filters["role"]})
-        project, checklist = checklists.get_checklist(db.session, current_team().id, project_ref)
+        project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
         if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters, layout)):
             return cached
         body = checklist_reads.rendered_checklist(
@@ -92,7 +92,7 @@ class ChecklistView(MethodView):
         """Generate the checklist (201), or regenerate it (200), e.g. after a catalog update"""
         fmt = negotiate_format()
         catalog = current_catalog(db.session)
-        project = get_project(db.session, current_team().id, project_ref)
+        project = get_project(db.session, current_team_id(), project_ref)
         ctx = current_context()
         checklist, created = checklists.generate(db.session, ctx, catalog, project)
         body = checklist_reads.rendered_checklist(
@@ -142,7 +142,7 @@ def _item(
     """The project, its checklist and one item; with `lock`, the checklist is locked first, so
     the item is read as committed by the writer before."""
     project, checklist = checklists.get_checklist(
-        db.session, current_team().id, project_ref, lock=lock
+        db.session, current_team_id(), project_ref, lock=lock
     )
     item = checklist_items.get_item(db.session, current_context(), checklist, item_ref)
     return project, checklist, item
@@ -163,9 +163,9 @@ class PersonItemsView(MethodView):
     def get(self, args: dict[str, Any], person_id: str) -> Response:
         """What one person owns across the team's projects (obsolete items left out)"""
         fmt = negotiate_format()
-        person = get_person(db.session, current_team().id, person_id)
+        person = get_person(db.session, current_team_id(), person_id)
         rows = checklist_reads.items_for_person(
-            db.session, current_context(), current_team().id, person
+            db.session, current_context(), current_team_id(), person
         )
         doc = checklist_documents.person_document(current_catalog(db.session), person, rows)
         body = checklist_documents.render_person_document(doc, fmt, _layout(args))
@@ -184,7 +184,7 @@ class PreviewView(MethodView):
         fmt = negotiate_format()
         doc = preview.preview_document(
             db.session,
-            current_team().id,
+            current_team_id(),
             current_catalog(db.session),
             data,
             current_context().settings,

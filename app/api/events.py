@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.models import Event
 from app.schemas.events import EventOut
@@ -41,7 +41,7 @@ class TeamEventsView(MethodView):
     @blp.response(200, EventPage)
     def get(self, args: dict[str, Any]) -> tuple[Page[Event], int, dict[str, str]]:
         """Every event of the team"""
-        return _page(select(Event).where(Event.team_id == current_team().id), args)
+        return _page(select(Event).where(Event.team_id == current_team_id()), args)
 
 
 @blp.route("/projects/<string:project_ref>/events")
@@ -52,5 +52,5 @@ class ProjectEventsView(MethodView):
         self, args: dict[str, Any], project_ref: str
     ) -> tuple[Page[Event], int, dict[str, str]]:
         """The project's activity feed"""
-        project = get_project(db.session, current_team().id, project_ref)
+        project = get_project(db.session, current_team_id(), project_ref)
         return _page(select(Event).where(Event.project_id == project.id), args)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.api.common import V1Blueprint, v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.http.rate_limits import limit_v1_request
@@ -46,7 +46,7 @@ class DeliveryListQuery(PageArgs, InboundDeliveryQuery):
 
 
 def _integration(integration_id: str, *, lock: bool = False) -> Integration:
-    return integrations.get_integration(db.session, current_team().id, integration_id, lock=lock)
+    return integrations.get_integration(db.session, current_team_id(), integration_id, lock=lock)
 
 
 def _out(integration: Integration, **extra: Any) -> dict[str, Any]:
@@ -65,7 +65,7 @@ class IntegrationsView(MethodView):
     @blp.response(200, IntegrationPage)
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List the team's integrations, newest first"""
-        stmt = select(Integration).where(Integration.team_id == current_team().id)
+        stmt = select(Integration).where(Integration.team_id == current_team_id())
         page = paginate(stmt, Integration, args)
         body = {"items": [_out(i) for i in page.items], "next_cursor": page.next_cursor}
         return body, 200, page.headers
@@ -76,7 +76,7 @@ class IntegrationsView(MethodView):
         """Register an integration; the answer holds its secret, shown only this once, and the
         `inbound_url` to paste into the ticketing system"""
         integration, secret = integrations.create_integration(
-            db.session, current_context(), current_team().id, data
+            db.session, current_context(), current_team_id(), data
         )
         headers = {**etag_header(integration), "Location": f"/v1/integrations/{integration.id}"}
         return _out(integration, secret=secret), 201, headers

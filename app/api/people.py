@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.http.transaction import current_context
@@ -27,14 +27,14 @@ class PeopleView(MethodView):
     @blp.response(200, PersonPage)
     def get(self, args: dict[str, Any]) -> tuple[Page[Person], int, dict[str, str]]:
         """List people, newest first"""
-        page = paginate(select(Person).where(Person.team_id == current_team().id), Person, args)
+        page = paginate(select(Person).where(Person.team_id == current_team_id()), Person, args)
         return page, 200, page.headers
 
     @blp.arguments(PersonCreate)
     @blp.response(201, PersonOut)
     def post(self, data: dict[str, Any]) -> tuple[Person, int, dict[str, str]]:
         """Add a person (email unique in the team)"""
-        person = people.add_person(db.session, current_context(), current_team().id, data)
+        person = people.add_person(db.session, current_context(), current_team_id(), data)
         return person, 201, {**etag_header(person), "Location": f"/v1/people/{person.id}"}
 
 
@@ -43,14 +43,14 @@ class PersonView(MethodView):
     @blp.response(200, PersonOut)
     def get(self, person_id: str) -> tuple[Person, int, dict[str, str]]:
         """One person"""
-        person = people.get_person(db.session, current_team().id, person_id)
+        person = people.get_person(db.session, current_team_id(), person_id)
         return person, 200, etag_header(person)
 
     @blp.arguments(PersonUpdate)
     @blp.response(200, PersonOut)
     def patch(self, data: dict[str, Any], person_id: str) -> tuple[Person, int, dict[str, str]]:
         """Change a person (honours If-Match)"""
-        person = people.get_person(db.session, current_team().id, person_id, lock=True)
+        person = people.get_person(db.session, current_team_id(), person_id, lock=True)
         check_if_match(person)
         person = people.update_person(db.session, current_context(), person, data)
         return person, 200, etag_header(person)
@@ -58,6 +58,6 @@ class PersonView(MethodView):
     @blp.response(204)
     def delete(self, person_id: str) -> None:
         """Remove a person and their assignments (honours If-Match)"""
-        person = people.get_person(db.session, current_team().id, person_id, lock=True)
+        person = people.get_person(db.session, current_team_id(), person_id, lock=True)
         check_if_match(person)
         people.delete_person(db.session, current_context(), person)

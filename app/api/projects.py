@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.http.transaction import current_context
@@ -32,7 +32,7 @@ class ProjectsView(MethodView):
     @blp.response(200, ProjectPage)
     def get(self, args: dict[str, Any]) -> tuple[Page[Project], int, dict[str, str]]:
         """List projects, newest first (archived ones with `status=archived` or `all`)"""
-        stmt = select(Project).where(Project.team_id == current_team().id)
+        stmt = select(Project).where(Project.team_id == current_team_id())
         status = args.get("status", "active")
         if status != "all":
             stmt = stmt.where(Project.status == status)
@@ -45,7 +45,7 @@ class ProjectsView(MethodView):
         """Register a project (slug derived from the name when not given)"""
         catalog = current_catalog(db.session)
         project = projects.create_project(
-            db.session, current_context(), catalog, current_team().id, data
+            db.session, current_context(), catalog, current_team_id(), data
         )
         return project, 201, {**etag_header(project), "Location": f"/v1/projects/{project.id}"}
 
@@ -55,14 +55,14 @@ class ProjectView(MethodView):
     @blp.response(200, ProjectOut)
     def get(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """One project, by id or slug"""
-        project = projects.get_project(db.session, current_team().id, project_ref)
+        project = projects.get_project(db.session, current_team_id(), project_ref)
         return project, 200, etag_header(project)
 
     @blp.arguments(ProjectUpdate)
     @blp.response(200, ProjectOut)
     def patch(self, data: dict[str, Any], project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Change a project's details or traits (honours If-Match)"""
-        project = projects.get_project(db.session, current_team().id, project_ref, lock=True)
+        project = projects.get_project(db.session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
         catalog = current_catalog(db.session)
         project = projects.update_project(db.session, current_context(), catalog, project, data)
@@ -71,7 +71,7 @@ class ProjectView(MethodView):
     @blp.response(200, ProjectOut)
     def delete(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Archive a project: it leaves the default list but stays readable"""
-        project = projects.get_project(db.session, current_team().id, project_ref, lock=True)
+        project = projects.get_project(db.session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
         project = projects.archive_project(db.session, current_context(), project)
         return project, 200, etag_header(project)

@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.transaction import current_context
 from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
 from app.services import checklist_documents, staffing_reports
@@ -23,7 +23,7 @@ class ProjectStaffingView(MethodView):
     @blp.response(200, StaffingReportOut)
     def get(self, project_ref: str) -> dict[str, Any]:
         """Per role: who holds it and whether it is required; and the findings"""
-        project = get_project(db.session, current_team().id, project_ref)
+        project = get_project(db.session, current_team_id(), project_ref)
         catalog = current_catalog(db.session)
         report = staffing_reports.project_staffing(
             db.session, catalog, project, current_context().settings
@@ -42,7 +42,7 @@ class TeamStaffingView(MethodView):
         """Every active project's coverage and findings, and who is allocated over 100%"""
         catalog = current_catalog(db.session)
         team = staffing_reports.team_staffing(
-            db.session, catalog, current_team().id, current_context().settings
+            db.session, catalog, current_team_id(), current_context().settings
         )
         return {
             "projects": [

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.api.common import v1_blueprint
 from app.extensions import db
-from app.http.auth import current_team
+from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
 from app.http.pagination import Page, PageArgs, page_schema, paginate
 from app.http.transaction import current_context
@@ -43,7 +43,7 @@ class DeliveryListQuery(PageArgs, DeliveryQuery):
 
 
 def _endpoint(endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
-    return webhooks.get_endpoint(db.session, current_team().id, endpoint_id, lock=lock)
+    return webhooks.get_endpoint(db.session, current_team_id(), endpoint_id, lock=lock)
 
 
 @blp.route("/webhooks")
@@ -52,7 +52,7 @@ class WebhooksView(MethodView):
     @blp.response(200, WebhookPage)
     def get(self, args: dict[str, Any]) -> tuple[Page[WebhookEndpoint], int, dict[str, str]]:
         """List the team's webhook endpoints, newest first"""
-        stmt = select(WebhookEndpoint).where(WebhookEndpoint.team_id == current_team().id)
+        stmt = select(WebhookEndpoint).where(WebhookEndpoint.team_id == current_team_id())
         page = paginate(stmt, WebhookEndpoint, args)
         return page, 200, page.headers
 
@@ -60,7 +60,7 @@ class WebhooksView(MethodView):
     @blp.response(201, WebhookCreated)
     def post(self, data: dict[str, Any]) -> tuple[WebhookEndpoint, int, dict[str, str]]:
         """Register an endpoint; the answer holds its signing secret, shown only this once"""
-        endpoint = webhooks.create_endpoint(db.session, current_context(), current_team().id, data)
+        endpoint = webhooks.create_endpoint(db.session, current_context(), current_team_id(), data)
         headers = {**etag_header(endpoint), "Location": f"/v1/webhooks/{endpoint.id}"}
         return endpoint, 201, headers
 

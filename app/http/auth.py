@@ -75,5 +75,10 @@ def authorize(write_scope: str = "write") -> None:
     require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
 
 
+def current_team_id() -> str:
+    """The id of the team the request's API key belongs to."""
+    return str(g.team_id)
+
+
 def current_team() -> Team:
     return g.team
