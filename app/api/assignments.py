@@ -4,38 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
-from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.pagination import Page, page_schema, paginated
 from app.http.transaction import current_context
 from app.models import Assignment
 from app.schemas.projects import AssignmentCreate, AssignmentOut, StaffingReplace
 from app.services import staffing
 from app.services.catalog import current_catalog
-from app.services.projects import get_project
+from app.services.projects import assignments_query, get_project
 
 blp = v1_blueprint("assignments", __name__, "Staffing: people in roles on a project")
-AssignmentPage = page_schema(AssignmentOut, "AssignmentPage")
 
 
 @blp.route("/projects/<string:project_ref>/assignments")
 class AssignmentsView(MethodView):
-    @blp.arguments(PageArgs, location="query")
-    @blp.response(200, AssignmentPage)
-    def get(
-        self, args: dict[str, Any], project_ref: str
-    ) -> tuple[Page[Assignment], int, dict[str, str]]:
+    @paginated(blp, AssignmentOut)
+    def get(self, project_ref: str) -> Select[tuple[Assignment]]:
         """List the project's assignments, newest first"""
-        project = get_project(db.session, current_team_id(), project_ref)
-        page = paginate(
-            select(Assignment).where(Assignment.project_id == project.id), Assignment, args
-        )
-        return page, 200, page.headers
+        return assignments_query(get_project(db.session, current_team_id(), project_ref))
 
     @blp.arguments(AssignmentCreate)
     @blp.response(201, AssignmentOut)
@@ -46,21 +39,22 @@ class AssignmentsView(MethodView):
         project = get_project(db.session, current_team_id(), project_ref, lock=True)
         catalog = current_catalog(db.session)
         assignment = staffing.add_assignment(db.session, current_context(), catalog, project, data)
-        location = f"/v1/projects/{project.id}/assignments/{assignment.id}"
+        location = url_for(".AssignmentView", project_ref=project.id, assignment_id=assignment.id)
         return assignment, 201, {"Location": location}
 
     @blp.arguments(StaffingReplace)
-    @blp.response(200, AssignmentPage)
+    @blp.response(200, page_schema(AssignmentOut))
     def put(
         self, data: dict[str, Any], project_ref: str
     ) -> tuple[Page[Assignment], int, dict[str, str]]:
-        """Replace the whole staffing in one transaction (honours If-Match on the project)"""
+        """Replace the whole staffing in one transaction (honours If-Match on the project);
+        the answer is the whole new staffing, on one page (a PUT holds at most 1,000)"""
         project = get_project(db.session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
         result = staffing.replace_staffing(
             db.session, current_context(), current_catalog(db.session), project, data["assignments"]
         )
-        return Page(result, None), 200, etag_header(project)
+        return Page(result), 200, etag_header(project)
 
 
 @blp.route("/projects/<string:project_ref>/assignments/<string:assignment_id>")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import Select
 
 from app.api.common import V1Blueprint, v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
-from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.pagination import paginated
 from app.http.rate_limits import limit_v1_request
 from app.http.transaction import current_context
 from app.models import InboundDelivery, Integration
@@ -37,12 +37,6 @@ blp = v1_blueprint(
     "closes the loop on checklist items (changes need `admin`)",
     write_scope="admin",
 )
-IntegrationPage = page_schema(IntegrationOut, "IntegrationPage")
-InboundDeliveryPage = page_schema(InboundDeliveryOut, "InboundDeliveryPage")
-
-
-class DeliveryListQuery(PageArgs, InboundDeliveryQuery):
-    pass
 
 
 def _integration(integration_id: str, *, lock: bool = False) -> Integration:
@@ -61,14 +55,10 @@ def _out(integration: Integration, **extra: Any) -> dict[str, Any]:
 
 @blp.route("/integrations")
 class IntegrationsView(MethodView):
-    @blp.arguments(PageArgs, location="query")
-    @blp.response(200, IntegrationPage)
-    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    @paginated(blp, IntegrationOut, present=_out)
+    def get(self) -> Select[tuple[Integration]]:
         """List the team's integrations, newest first"""
-        stmt = select(Integration).where(Integration.team_id == current_team_id())
-        page = paginate(stmt, Integration, args)
-        body = {"items": [_out(i) for i in page.items], "next_cursor": page.next_cursor}
-        return body, 200, page.headers
+        return integrations.integrations_query(current_team_id())
 
     @blp.arguments(IntegrationCreate)
     @blp.response(201, IntegrationCreated)
@@ -78,7 +68,8 @@ class IntegrationsView(MethodView):
         integration, secret = integrations.create_integration(
             db.session, current_context(), current_team_id(), data
         )
-        headers = {**etag_header(integration), "Location": f"/v1/integrations/{integration.id}"}
+        location = url_for(".IntegrationView", integration_id=integration.id)
+        headers = {**etag_header(integration), "Location": location}
         return _out(integration, secret=secret), 201, headers
 
 
@@ -118,18 +109,12 @@ class RotateSecretView(MethodView):
 
 @blp.route("/integrations/<string:integration_id>/deliveries")
 class DeliveriesView(MethodView):
-    @blp.arguments(DeliveryListQuery, location="query")
-    @blp.response(200, InboundDeliveryPage)
-    def get(
-        self, args: dict[str, Any], integration_id: str
-    ) -> tuple[Page[InboundDelivery], int, dict[str, str]]:
+    @paginated(blp, InboundDeliveryOut, filters=InboundDeliveryQuery)
+    def get(self, args: dict[str, Any], integration_id: str) -> Select[tuple[InboundDelivery]]:
         """What came in and what it did, newest first (`?outcome=` to filter)"""
-        integration = _integration(integration_id)
-        stmt = select(InboundDelivery).where(InboundDelivery.integration_id == integration.id)
-        if "outcome" in args:
-            stmt = stmt.where(InboundDelivery.outcome == args["outcome"])
-        page = paginate(stmt, InboundDelivery, args)
-        return page, 200, page.headers
+        return integrations.inbound_deliveries_query(
+            _integration(integration_id), args.get("outcome")
+        )
 
 
 # --------------------------------------------------------------------------- inbound

@@ -4,38 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
-from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Person
 from app.schemas.people import PersonCreate, PersonOut, PersonUpdate
 from app.services import people
 
 blp = v1_blueprint("people", __name__, "The team's directory of people")
-PersonPage = page_schema(PersonOut, "PersonPage")
 
 
 @blp.route("/people")
 class PeopleView(MethodView):
-    @blp.arguments(PageArgs, location="query")
-    @blp.response(200, PersonPage)
-    def get(self, args: dict[str, Any]) -> tuple[Page[Person], int, dict[str, str]]:
+    @paginated(blp, PersonOut)
+    def get(self) -> Select[tuple[Person]]:
         """List people, newest first"""
-        page = paginate(select(Person).where(Person.team_id == current_team_id()), Person, args)
-        return page, 200, page.headers
+        return people.people_query(current_team_id())
 
     @blp.arguments(PersonCreate)
     @blp.response(201, PersonOut)
     def post(self, data: dict[str, Any]) -> tuple[Person, int, dict[str, str]]:
         """Add a person (email unique in the team)"""
         person = people.add_person(db.session, current_context(), current_team_id(), data)
-        return person, 201, {**etag_header(person), "Location": f"/v1/people/{person.id}"}
+        location = url_for(".PersonView", person_id=person.id)
+        return person, 201, {**etag_header(person), "Location": location}
 
 
 @blp.route("/people/<string:person_id>")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
-from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Project
 from app.schemas.projects import ProjectCreate, ProjectListArgs, ProjectOut, ProjectUpdate
@@ -19,25 +20,14 @@ from app.services import projects
 from app.services.catalog import current_catalog
 
 blp = v1_blueprint("projects", __name__, "Generative-AI projects")
-ProjectPage = page_schema(ProjectOut, "ProjectPage")
-
-
-class ProjectListQuery(PageArgs, ProjectListArgs):
-    pass
 
 
 @blp.route("/projects")
 class ProjectsView(MethodView):
-    @blp.arguments(ProjectListQuery, location="query")
-    @blp.response(200, ProjectPage)
-    def get(self, args: dict[str, Any]) -> tuple[Page[Project], int, dict[str, str]]:
+    @paginated(blp, ProjectOut, filters=ProjectListArgs)
+    def get(self, args: dict[str, Any]) -> Select[tuple[Project]]:
         """List projects, newest first (archived ones with `status=archived` or `all`)"""
-        stmt = select(Project).where(Project.team_id == current_team_id())
-        status = args.get("status", "active")
-        if status != "all":
-            stmt = stmt.where(Project.status == status)
-        page = paginate(stmt, Project, args)
-        return page, 200, page.headers
+        return projects.projects_query(current_team_id(), args.get("status", "active"))
 
     @blp.arguments(ProjectCreate)
     @blp.response(201, ProjectOut)
@@ -47,7 +37,8 @@ class ProjectsView(MethodView):
         project = projects.create_project(
             db.session, current_context(), catalog, current_team_id(), data
         )
-        return project, 201, {**etag_header(project), "Location": f"/v1/projects/{project.id}"}
+        location = url_for(".ProjectView", project_ref=project.id)
+        return project, 201, {**etag_header(project), "Location": location}
 
 
 @blp.route("/projects/<string:project_ref>")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header
-from app.http.pagination import Page, PageArgs, page_schema, paginate
+from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.schemas.webhooks import (
@@ -34,12 +34,6 @@ blp = v1_blueprint(
     "Outgoing webhooks: endpoints, signing secrets, the delivery log (changes need `admin`)",
     write_scope="admin",
 )
-WebhookPage = page_schema(WebhookOut, "WebhookPage")
-DeliveryPage = page_schema(DeliveryOut, "DeliveryPage")
-
-
-class DeliveryListQuery(PageArgs, DeliveryQuery):
-    pass
 
 
 def _endpoint(endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
@@ -48,20 +42,18 @@ def _endpoint(endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
 
 @blp.route("/webhooks")
 class WebhooksView(MethodView):
-    @blp.arguments(PageArgs, location="query")
-    @blp.response(200, WebhookPage)
-    def get(self, args: dict[str, Any]) -> tuple[Page[WebhookEndpoint], int, dict[str, str]]:
+    @paginated(blp, WebhookOut)
+    def get(self) -> Select[tuple[WebhookEndpoint]]:
         """List the team's webhook endpoints, newest first"""
-        stmt = select(WebhookEndpoint).where(WebhookEndpoint.team_id == current_team_id())
-        page = paginate(stmt, WebhookEndpoint, args)
-        return page, 200, page.headers
+        return webhooks.endpoints_query(current_team_id())
 
     @blp.arguments(WebhookCreate)
     @blp.response(201, WebhookCreated)
     def post(self, data: dict[str, Any]) -> tuple[WebhookEndpoint, int, dict[str, str]]:
         """Register an endpoint; the answer holds its signing secret, shown only this once"""
         endpoint = webhooks.create_endpoint(db.session, current_context(), current_team_id(), data)
-        headers = {**etag_header(endpoint), "Location": f"/v1/webhooks/{endpoint.id}"}
+        location = url_for(".WebhookView", endpoint_id=endpoint.id)
+        headers = {**etag_header(endpoint), "Location": location}
         return endpoint, 201, headers
 
 
@@ -114,24 +106,12 @@ class PingView(MethodView):
 
 @blp.route("/webhooks/<string:endpoint_id>/deliveries")
 class DeliveriesView(MethodView):
-    @blp.arguments(DeliveryListQuery, location="query")
-    @blp.response(200, DeliveryPage)
-    def get(
-        self, args: dict[str, Any], endpoint_id: str
-    ) -> tuple[Page[WebhookDelivery], int, dict[str, str]]:
+    @paginated(blp, DeliveryOut, filters=DeliveryQuery)
+    def get(self, args: dict[str, Any], endpoint_id: str) -> Select[tuple[WebhookDelivery]]:
         """The delivery log, newest first, each delivery with every attempt"""
-        endpoint = _endpoint(endpoint_id)
-        stmt = (
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint.id)
-            .options(selectinload(WebhookDelivery.attempt_log))
+        return webhooks.deliveries_query(
+            _endpoint(endpoint_id), status=args.get("status"), event_type=args.get("event_type")
         )
-        if "status" in args:
-            stmt = stmt.where(WebhookDelivery.status == args["status"])
-        if "event_type" in args:
-            stmt = stmt.where(WebhookDelivery.event_type == args["event_type"])
-        page = paginate(stmt, WebhookDelivery, args)
-        return page, 200, page.headers
 
 
 @blp.route("/webhooks/<string:endpoint_id>/deliveries/<string:delivery_id>")
@@ -168,9 +148,11 @@ class RecoverView(MethodView):
 
 
 def _with_log(delivery: WebhookDelivery) -> WebhookDelivery:
-    db.session.refresh(delivery, ["attempt_log"])
-    return delivery
+    return webhooks.with_attempts(db.session, delivery)
 
 
 def _delivery_location(delivery: WebhookDelivery) -> dict[str, str]:
-    return {"Location": f"/v1/webhooks/{delivery.endpoint_id}/deliveries/{delivery.id}"}
+    location = url_for(
+        "webhooks.DeliveryView", endpoint_id=delivery.endpoint_id, delivery_id=delivery.id
+    )
+    return {"Location": location}

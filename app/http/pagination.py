@@ -1,4 +1,4 @@
-"""Cursor pagination: keyset on (created_at, id), newest first, so deep pages cost the same."""
+"""Lists: one decorator that pages a service's query by keyset, newest first by default."""
 
 from __future__ import annotations
 
@@ -6,99 +6,269 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import wraps
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import Flask, current_app, request
+from flask_smorest import Blueprint
 from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
 
+from app.config import Settings
 from app.errors import ValidationFailed
 from app.extensions import db
 
 T = TypeVar("T")
 
 
-class PageArgs(ma.Schema):
-    limit = ma.fields.Integer(
-        validate=ma.validate.Range(min=1, max=200),
-        metadata={"description": "Items per page (default 50, at most 200)"},
-    )
-    cursor = ma.fields.String(
-        validate=ma.validate.Length(max=200),
-        metadata={"description": "The `next_cursor` of the previous page"},
-    )
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a list's order. The columns of an order, taken together, must be unique
+    (end with the primary key): the cursor is the last row's values of them.
+
+    `value` reads the column's value from a row of the query (by default the attribute of
+    the column's name), for an order on a joined table's column.
+    """
+
+    column: InstrumentedAttribute[Any]
+    descending: bool = False
+    value: Callable[[Any], Any] | None = None
+
+    def of(self, row: Any) -> Any:
+        return self.value(row) if self.value else getattr(row, self.column.key)
 
 
-def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """The `{"items": [...], "next_cursor": ...}` envelope for a list of `item_schema`."""
-    return type(
-        name,
-        (ma.Schema,),
-        {
-            "items": ma.fields.List(ma.fields.Nested(item_schema)),
-            "next_cursor": ma.fields.String(allow_none=True),
-        },
-    )
+def newest_first(entity: Any) -> tuple[SortKey, ...]:
+    """The default order: `created_at`, then `id`, both descending."""
+    return (SortKey(entity.created_at, descending=True), SortKey(entity.id, descending=True))
 
 
-def encode_cursor(created_at: datetime, ident: str) -> str:
-    raw = json.dumps([created_at.isoformat(), ident]).encode()
+# --------------------------------------------------------------------------- cursors
+
+
+def encode_cursor(*values: Any) -> str:
+    """The cursor after a row whose sort-key values are `values`."""
+    raw = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-_ID = re.compile(r"[a-z0-9_]{1,40}")  # what `new_id()` makes
+# Printable text without NUL, other control characters or lone surrogates: a value we gave out.
+_TEXT = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{0,200}")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decoded(value: Any, python_type: type) -> Any:
+    if python_type is datetime:
+        when = datetime.fromisoformat(value)
+        # Cursors we give out hold a UTC timestamp; anything else is forged.
+        if when.tzinfo is None:
+            raise ValueError("a naive timestamp")
+        return when.astimezone(UTC)
+    if python_type is date:
+        return date.fromisoformat(value)
+    if python_type is str and isinstance(value, str) and _TEXT.fullmatch(value):
+        return value
+    if python_type in (int, float) and type(value) in (int, float):
+        return python_type(value)
+    if python_type is bool and isinstance(value, bool):
+        return value
+    raise ValueError("not a value of its column")
+
+
+def _python_type(key: SortKey) -> type:
+    column_type = key.column.type
+    # A TypeDecorator (`UTCDateTime`) stores what its `impl` stores.
+    return getattr(column_type, "impl", column_type).python_type
+
+
+def decode_cursor(cursor: str, order: Sequence[SortKey]) -> list[Any]:
+    """The sort-key values a cursor holds; 422 naming `cursor` unless it is one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        created_at = datetime.fromisoformat(created)
-        # Cursors we give out hold a UTC timestamp and a public id; anything else is forged.
-        if created_at.tzinfo is None or not _ID.fullmatch(ident):
-            raise ValueError("not a cursor of ours")
-        return created_at.astimezone(UTC), ident
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(order):
+            raise ValueError("not a cursor of this list")
+        return [
+            _decoded(value, _python_type(key)) for value, key in zip(values, order, strict=True)
+        ]
     except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as exc:
         raise ValidationFailed(
             "The cursor is not one this API gave out.", errors={"cursor": ["Invalid cursor."]}
         ) from exc
 
 
+def _after(order: Sequence[SortKey], values: Sequence[Any]) -> Any:
+    """Rows after the cursor's in `order`: the row-value comparison written out, so that
+    each column may have its own direction and both databases use the index."""
+    clauses = []
+    for i, key in enumerate(order):
+        equal = [order[j].column == values[j] for j in range(i)]
+        beyond = key.column < values[i] if key.descending else key.column > values[i]
+        clauses.append(and_(*equal, beyond))
+    return or_(*clauses)
+
+
+# --------------------------------------------------------------------------- pages
+
+
 @dataclass
 class Page(Generic[T]):
-    """One page of a list; dumped by `page_schema`, with its `Link` header."""
+    """One page of a list, dumped by `page_schema`; its `Link` header names the next one."""
 
     items: list[T]
-    next_cursor: str | None
-
-    @property
-    def headers(self) -> dict[str, str]:
-        if self.next_cursor is None:
-            return {}
-        query = {k: v for k, v in request.args.items() if k != "cursor"}
-        query["cursor"] = self.next_cursor
-        return {"Link": f'<{request.base_url}?{urlencode(query)}>; rel="next"'}
+    next_cursor: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def paginate(stmt: Select[Any], model: Any, args: Mapping[str, Any]) -> Page[Any]:
-    """Run one page of `stmt`, newest first; `model` has `created_at` and `id` columns."""
-    settings = current_app.config["SETTINGS"]
-    limit = min(args.get("limit") or settings.default_page_size, settings.max_page_size)
-    if cursor := args.get("cursor"):
-        created_at, ident = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(
-                model.created_at < created_at,
-                and_(model.created_at == created_at, model.id < ident),
-            )
-        )
-    stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
-    rows = list(db.session.scalars(stmt).unique())
+def fetch_page(
+    stmt: Select[Any], order: Sequence[SortKey], limit: int, cursor: str | None
+) -> Page[Any]:
+    """Run one page of `stmt` in `order`: `limit` rows after `cursor`."""
+    if cursor:
+        stmt = stmt.where(_after(order, decode_cursor(cursor, order)))
+    by = [key.column.desc() if key.descending else key.column.asc() for key in order]
+    rows = list(db.session.scalars(stmt.order_by(*by).limit(limit + 1)).unique())
     if len(rows) <= limit:
-        return Page(rows, None)
+        return Page(rows)
     rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].created_at, rows[-1].id))
+    return Page(rows, encode_cursor(*(key.of(rows[-1]) for key in order)))
+
+
+def next_link(next_cursor: str) -> dict[str, str]:
+    """The `Link` header to the next page: this request's URL with `cursor` replaced."""
+    query = {k: v for k, v in request.args.items() if k != "cursor"}
+    query["cursor"] = next_cursor
+    return {"Link": f'<{request.base_url}?{urlencode(query)}>; rel="next"'}
+
+
+_page_schemas: dict[type[ma.Schema], type[ma.Schema]] = {}
+
+
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The `{"items": [...], "next_cursor": ...}` envelope of `item_schema` (`PersonOut` gives
+    `PersonPage`), one class per item schema, as the spec names it once."""
+    if item_schema not in _page_schemas:
+        name = item_schema.__name__.removesuffix("Out") + "Page"
+        _page_schemas[item_schema] = type(
+            name,
+            (ma.Schema,),
+            {
+                "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+                "next_cursor": ma.fields.String(
+                    allow_none=True,
+                    required=True,
+                    metadata={"description": "Pass as `cursor` for the next page; null: last"},
+                ),
+            },
+        )
+    return _page_schemas[item_schema]
+
+
+class ListArgs:
+    """A list's query arguments, its filters and `limit`/`cursor`, built for each application
+    from its settings: the limit it enforces is the one its spec documents.
+
+    webargs takes it as a callable that gives the schema of the request's application; the
+    spec gets the same schema (see `_document_list_args`).
+    """
+
+    def __init__(self, filters: type[ma.Schema] | None) -> None:
+        self.filters = filters
+        self._schemas: dict[tuple[int, int], type[ma.Schema]] = {}
+
+    def schema_for(self, settings: Settings) -> type[ma.Schema]:
+        size = (settings.default_page_size, settings.max_page_size)
+        if size not in self._schemas:
+            default, maximum = size
+            limit = ma.fields.Integer(
+                load_default=default,
+                validate=ma.validate.Range(min=1, max=maximum),
+                metadata={"description": f"Items per page (default {default}, at most {maximum})"},
+            )
+            cursor = ma.fields.String(
+                validate=ma.validate.Length(max=400),
+                metadata={"description": "The `next_cursor` of the previous page"},
+            )
+            bases = (self.filters,) if self.filters else (ma.Schema,)
+            name = (self.filters.__name__ if self.filters else "") + "PageArgs"
+            self._schemas[size] = type(name, bases, {"limit": limit, "cursor": cursor})
+        return self._schemas[size]
+
+    def __call__(self, _request: Any) -> ma.Schema:
+        return self.schema_for(current_app.config["SETTINGS"])()
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> ListArgs:
+        # flask-smorest copies its doc records per registration; the schemas are shared.
+        return self
+
+
+def _document_list_args(
+    doc: dict[str, Any], doc_info: dict[str, Any], *, app: Flask, **_: Any
+) -> dict[str, Any]:
+    """flask-smorest's doc hook, run before its own: a list's query arguments as the schema
+    of the application whose spec this is."""
+    for parameter in doc_info.get("arguments", {}).get("parameters", []):
+        if isinstance(parameter.get("schema"), ListArgs):
+            parameter["schema"] = parameter["schema"].schema_for(app.config["SETTINGS"])
+    return doc
+
+
+def list_arguments(
+    blp: Blueprint, filters: type[ma.Schema] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The query arguments of a list: `filters`' and `limit` (always given: the default when
+    the request has none) and `cursor`, documented in `blp`'s spec as they are enforced.
+
+    For a list that pages its own way; `paginated` does the rest for a view returning a query.
+    """
+    if _document_list_args not in blp._prepare_doc_cbks:
+        blp._prepare_doc_cbks.insert(0, _document_list_args)
+    return blp.arguments(ListArgs(filters), location="query")
+
+
+def paginated(
+    blp: Blueprint,
+    item_schema: type[ma.Schema],
+    *,
+    filters: type[ma.Schema] | None = None,
+    order: Sequence[SortKey] | None = None,
+    present: Callable[[Any], Any] | None = None,
+) -> Callable[[Callable[..., Select[Any]]], Callable[..., Any]]:
+    """Make a view that returns a `select()` into a paginated list of `item_schema`.
+
+    The view gets the `filters` arguments (when `filters` is given) after `self`, then the
+    path's; it returns the query, unordered and unlimited. This decorator adds `limit` (default
+    and maximum from the settings) and `cursor`, orders by `order` (default: newest first, by
+    the query's entity's `created_at` and `id`), runs one page, and answers
+    `{"items": [...], "next_cursor": ...}` with a `Link: <…>; rel="next"` header.
+    `present` turns each row into what `item_schema` dumps, when the row itself is not.
+
+        @blp.route("/people")
+        class PeopleView(MethodView):
+            @paginated(blp, PersonOut)
+            def get(self):
+                return people.people_query(current_team_id())
+    """
+    arguments = list_arguments(blp, filters)
+
+    def decorator(view: Callable[..., Select[Any]]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> tuple[Page[Any], int, dict[str, str]]:
+            *args, query = args
+            limit, cursor = query.pop("limit"), query.pop("cursor", None)
+            stmt = view(*args, query, **kwargs) if filters else view(*args, **kwargs)
+            entity = stmt.column_descriptions[0]["entity"]
+            page = fetch_page(stmt, order or newest_first(entity), limit, cursor)
+            if present is not None:
+                page.items = [present(row) for row in page.items]
+            if page.next_cursor is not None:
+                page.headers = next_link(page.next_cursor)
+            return page, 200, page.headers
+
+        return blp.response(200, page_schema(item_schema))(arguments(wrapper))
+
+    return decorator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.models import Event
@@ -34,6 +35,20 @@ def record_event(
     session.add(event)
     remember_event(session, event)
     return event
+
+
+def events_query(
+    team_id: str, *, project_id: str | None = None, type_: str | None = None
+) -> Select[tuple[Event]]:
+    """The team's events, or only those of one of its projects, for a list to page."""
+    # One equality before the (created_at, id) keyset: each case has its index.
+    if project_id is not None:
+        stmt = select(Event).where(Event.project_id == project_id)
+    else:
+        stmt = select(Event).where(Event.team_id == team_id)
+    if type_ is not None:
+        stmt = stmt.where(Event.type == type_)
+    return stmt
 
 
 def changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:

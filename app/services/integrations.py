@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound, ValidationFailed
-from app.models import Integration, Project, utcnow
+from app.models import InboundDelivery, Integration, Project, utcnow
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.inbound_payloads import DEFAULT_STATUS_MAPS
@@ -44,6 +44,21 @@ def integration_snapshot(integration: Integration, base_url: str) -> dict[str, A
         "status_map": status_map(integration),
         "inbound_url": inbound_url(base_url, integration),
     }
+
+
+def integrations_query(team_id: str) -> Select[tuple[Integration]]:
+    """The team's integrations, for a list to page."""
+    return select(Integration).where(Integration.team_id == team_id)
+
+
+def inbound_deliveries_query(
+    integration: Integration, outcome: str | None = None
+) -> Select[tuple[InboundDelivery]]:
+    """What came in for the integration, for a list to page."""
+    stmt = select(InboundDelivery).where(InboundDelivery.integration_id == integration.id)
+    if outcome is not None:
+        stmt = stmt.where(InboundDelivery.outcome == outcome)
+    return stmt
 
 
 def get_integration(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
@@ -22,6 +22,11 @@ from app.services.locks import for_update
 
 def person_snapshot(person: Person) -> dict[str, Any]:
     return {"id": person.id, "name": person.name, "email": person.email, "handles": person.handles}
+
+
+def people_query(team_id: str) -> Select[tuple[Person]]:
+    """The team's directory, for a list to page."""
+    return select(Person).where(Person.team_id == team_id)
 
 
 def get_person(session: Session, team_id: str, person_id: str, *, lock: bool = False) -> Person:

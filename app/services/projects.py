@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.catalog import TRAITS, Catalog
@@ -31,6 +31,19 @@ def project_snapshot(project: Project) -> dict[str, Any]:
         "traits": project.traits,
         "status": project.status,
     }
+
+
+def projects_query(team_id: str, status: str = "active") -> Select[tuple[Project]]:
+    """The team's projects of `status` (`all`: any), for a list to page."""
+    stmt = select(Project).where(Project.team_id == team_id)
+    if status != "all":
+        stmt = stmt.where(Project.status == status)
+    return stmt
+
+
+def assignments_query(project: Project) -> Select[tuple[Assignment]]:
+    """The project's staffing, for a list to page."""
+    return select(Assignment).where(Assignment.project_id == project.id)
 
 
 def get_project(session: Session, team_id: str, id_or_slug: str, *, lock: bool = False) -> Project:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select, text, update
+from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Project, WebhookDelivery, WebhookEndpoint, new_id, utcnow
@@ -36,6 +36,33 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 # What `webhook.endpoint.updated` shows of a change (header values and timestamps never).
 _SHOWN_CHANGES = ("url", "description", "event_types", "project_id", "enabled")
+
+
+def endpoints_query(team_id: str) -> Select[tuple[WebhookEndpoint]]:
+    """The team's endpoints, for a list to page."""
+    return select(WebhookEndpoint).where(WebhookEndpoint.team_id == team_id)
+
+
+def deliveries_query(
+    endpoint: WebhookEndpoint, *, status: str | None = None, event_type: str | None = None
+) -> Select[tuple[WebhookDelivery]]:
+    """The endpoint's delivery log, each delivery with its attempts, for a list to page."""
+    stmt = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .options(selectinload(WebhookDelivery.attempt_log))
+    )
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    if event_type is not None:
+        stmt = stmt.where(WebhookDelivery.event_type == event_type)
+    return stmt
+
+
+def with_attempts(session: Session, delivery: WebhookDelivery) -> WebhookDelivery:
+    """The delivery with its attempt log read afresh, as the answer shows it."""
+    session.refresh(delivery, ["attempt_log"])
+    return delivery
 
 
 def get_endpoint(

@@ -1,0 +1,154 @@
+"""Every list pages the same way: one decorator, its limits from the settings, any keyset order."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from factories import assert_problem, create_person, create_project
+from flask import Flask
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.http.pagination import SortKey, fetch_page
+from app.models import Person
+
+# Every list of the API, a path that reaches it once `project` exists.
+LISTS = [
+    "/v1/people",
+    "/v1/projects",
+    "/v1/projects/{project}/assignments",
+    "/v1/projects/{project}/events",
+    "/v1/events",
+    "/v1/webhooks",
+    "/v1/integrations",
+]
+
+
+def _limit_parameter(spec: dict, path: str) -> dict:
+    (limit,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "limit"]
+    return limit
+
+
+@pytest.fixture
+def app_with(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Another application on the test's database, with other settings."""
+    made: list[Flask] = []
+
+    def make(**settings: object) -> Flask:
+        changed = dataclasses.replace(app.config["SETTINGS"], **settings)
+        made.append(create_app(changed, {"TESTING": True}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+    # flask-smorest's `Api` is one object: its spec is the last application's. Build one
+    # with the suite's settings again, so that the spec the other tests read is theirs.
+    create_app(app.config["SETTINGS"], {"TESTING": True})
+
+
+def test_the_page_size_limits_are_settings_that_the_spec_documents(app_with, api):
+    small = app_with(default_page_size=2, max_page_size=3)
+    client = small.test_client()
+    headers = {"Authorization": f"Bearer {api.token}"}
+    for _ in range(4):
+        create_person(api)
+
+    spec = client.get("/openapi.json").json
+    default_page = client.get("/v1/people", headers=headers)
+    too_many = client.get("/v1/people?limit=4", headers=headers)
+
+    limit = _limit_parameter(spec, "/v1/people")
+    assert limit["schema"]["maximum"] == 3
+    assert limit["schema"]["default"] == 2
+    assert len(default_page.json["items"]) == 2
+    assert default_page.json["next_cursor"]
+    assert "limit" in assert_problem(too_many, 422)["errors"]
+
+
+def test_every_list_documents_the_same_limit_and_cursor(app_with):
+    spec = app_with(max_page_size=500).test_client().get("/openapi.json").json
+
+    for path in [
+        "/v1/people",
+        "/v1/projects",
+        "/v1/projects/{project_ref}/assignments",
+        "/v1/projects/{project_ref}/events",
+        "/v1/events",
+        "/v1/webhooks",
+        "/v1/webhooks/{endpoint_id}/deliveries",
+        "/v1/integrations",
+        "/v1/integrations/{integration_id}/deliveries",
+    ]:
+        names = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
+        assert {"limit", "cursor"} <= names, path
+        assert _limit_parameter(spec, path)["schema"]["maximum"] == 500
+        page = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        ref = page["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert set(spec["components"]["schemas"][ref]["properties"]) == {"items", "next_cursor"}
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_answers_a_page_with_a_link_to_the_next(api, path):
+    project = create_project(api)
+    create_project(api)
+    for _ in range(2):
+        create_person(api)
+        # A literal public address: no DNS.
+        hook = {"url": "https://93.184.216.34/hooks", "event_types": ["checklist.*"]}
+        assert api.post("/v1/webhooks", json=hook).status_code == 201
+        integration = {"provider": "github", "name": "acme/app"}
+        assert api.post("/v1/integrations", json=integration).status_code == 201
+    api.put(
+        f"/v1/projects/{project['id']}/assignments",
+        json={
+            "assignments": [
+                {"role": "data-scientist", "person": {"name": "A", "email": "a@example.com"}},
+                {"role": "ai-ethicist", "person": {"name": "B", "email": "b@example.com"}},
+            ]
+        },
+    )
+    url = path.format(project=project["id"])
+
+    first = api.get(url, query_string={"limit": 1})
+
+    assert first.status_code == 200, first.json
+    assert len(first.json["items"]) == 1
+    (link,) = re.findall(r'<([^>]+)>; rel="next"', first.headers["Link"])
+    second = api.get(link)
+    assert second.status_code == 200
+    assert second.json["items"][0] != first.json["items"][0]
+
+
+def test_a_list_may_page_in_an_order_of_its_own(app, api):
+    names = ["Carol", "Alan", "Bea", "Alan"]
+    for name in names:
+        create_person(api, name=name)
+
+    seen: list[tuple[str, str]] = []
+    with app.app_context():
+        order = (SortKey(Person.name), SortKey(Person.id))
+        stmt = select(Person)
+        page = fetch_page(stmt, order, 3, None)
+        seen += [(p.name, p.id) for p in page.items]
+        assert page.next_cursor is not None
+        page = fetch_page(stmt, order, 3, page.next_cursor)
+        seen += [(p.name, p.id) for p in page.items]
+        assert page.next_cursor is None
+
+    assert seen == sorted(seen)
+    assert [name for name, _ in seen] == sorted(names)
+
+
+def test_a_cursor_of_another_order_is_a_422_naming_the_cursor(api):
+    create_person(api)
+
+    # `[1, 2]`: a cursor of an order by two numbers, not of the feed's (created_at, id).
+    body = assert_problem(api.get("/v1/events?cursor=WzEsMl0"), 422)
+
+    assert body["errors"] == {"cursor": ["Invalid cursor."]}
