@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -112,7 +112,7 @@ def add_assignment(
         {"assignment": assignment_snapshot(assignment)},
         project_id=project.id,
     )
-    _refresh(session, ctx, project, [person.id])
+    _refresh(session, ctx, project, moved=[person.id] if assignment.allocation else [])
     return assignment
 
 
@@ -131,16 +131,32 @@ def remove_assignment(
     )
     session.delete(assignment)
     session.flush()
-    _refresh(session, ctx, project, [assignment.person_id])
+    _refresh(session, ctx, project, moved=[assignment.person_id] if assignment.allocation else [])
 
 
-def _refresh(session: Session, ctx: Context, project: Project, person_ids: Sequence[str]) -> None:
+def _refresh(session: Session, ctx: Context, project: Project, *, moved: Iterable[str]) -> None:
     """After a staffing change: give the project a new version (its ETag guards the staffing
-    PUT), and regenerate the checklists that depend on this staffing: the project's, and those
-    of the other projects of these people (their allocation across projects may have changed)."""
+    PUT) and regenerate its checklist. Other projects see this one only through the allocation
+    of its people (their over-allocation findings count every active project), so of those
+    whose allocation here `moved`, the other projects get these findings regenerated."""
     project.updated_at = utcnow()
-    affected = {project.id} | projects_sharing_people(session, person_ids)
-    refresh_checklists(session, ctx, project.team_id, affected)
+    moved = set(moved) if project.status == "active" else set()
+    refresh_checklists(
+        session,
+        ctx,
+        project.team_id,
+        [project.id],
+        colleagues=projects_sharing_people(session, moved),
+        allocations_of=moved,
+    )
+
+
+def _allocations(pairs: Iterable[tuple[str, int | None]]) -> dict[str, int]:
+    """Each person's allocation summed over their roles on the project."""
+    totals: dict[str, int] = {}
+    for person_id, allocation in pairs:
+        totals[person_id] = totals.get(person_id, 0) + (allocation or 0)
+    return totals
 
 
 def replace_staffing(
@@ -169,6 +185,7 @@ def replace_staffing(
         wanted[pair] = (entry, person)
 
     assignments = list_assignments(session, project)
+    before = _allocations((a.person_id, a.allocation) for a in assignments)
     # Everyone whose allocation this changes, before anything is read of them.
     lock_people(session, [a.person_id for a in assignments] + [p.id for p in people])
     current = {(a.person_id, a.role_key): a for a in assignments}
@@ -208,6 +225,8 @@ def replace_staffing(
         },
         project_id=project.id,
     )
-    _refresh(session, ctx, project, [pid for pid, _ in current.keys() | wanted.keys()])
+    after = _allocations((p.id, e.get("allocation")) for e, p in wanted.values())
+    moved = {pid for pid in before.keys() | after.keys() if before.get(pid, 0) != after.get(pid, 0)}
+    _refresh(session, ctx, project, moved=moved)
     session.flush()
     return result

@@ -194,6 +194,12 @@ def _too_many_roles_findings(
         )
 
 
+def over_allocation_key(ref: str) -> str:
+    """The key of a member's over-allocation finding: the one finding that depends on the
+    member's allocation on other projects."""
+    return f"staffing.over-allocated.{ref}"
+
+
 def _over_allocation_findings(
     index: Staffing, titles: Mapping[str, str], elsewhere: Mapping[str, int]
 ) -> Iterable[StaffingFinding]:
@@ -211,7 +217,7 @@ def _over_allocation_findings(
         detail += f" and {other}% on other active projects." if other else "."
         roles = tuple(dict.fromkeys(e.role_key for e in entries if e.role_key in titles))
         yield StaffingFinding(
-            key=f"staffing.over-allocated.{ref}",
+            key=over_allocation_key(ref),
             kind="over_allocated",
             title=f"{member.name} is allocated {total}%",
             detail=detail,
