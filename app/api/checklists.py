@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, url_for
 from flask.views import MethodView
 
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header
-from app.http.formats import formatted_response, negotiate_format, not_modified
+from app.http.etags import check_if_match, etag_header, make_etag, not_modified
+from app.http.formats import formatted_response, negotiate_format
+from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
 from app.http.transaction import current_context
 from app.models import Checklist, ChecklistItem, Project
-from app.render import DEFAULT_GROUPING, Layout, render
+from app.render import DEFAULT_GROUPING, FORMATS, Layout, render
 from app.schemas.checklists import (
+    CHECKLIST_EXAMPLE,
     ChecklistOut,
     ChecklistQuery,
     ItemOut,
     ItemUpdate,
+    PersonItemsOut,
     PreviewRequest,
     RenderQuery,
 )
@@ -39,24 +42,24 @@ preview_blp = v1_blueprint(
     "preview", __name__, "A checklist from a project given in the body", write_scope="read"
 )
 
-FORMATS_DOC = {
-    "responses": {
-        "200": {
-            "content": {
-                "text/markdown": {"schema": {"type": "string"}},
-                "text/csv": {"schema": {"type": "string"}},
-                "text/plain": {"schema": {"type": "string"}},
-            }
-        },
+
+def formats(blueprint: Any, schema: type[Any], *, statuses: tuple[int, ...] = (200,)) -> Any:
+    """Document every format a view answers in: JSON (dumped by `schema`) and the text formats
+    rendered from the same document, for each of `statuses`; and the 406 for any other."""
+    example = CHECKLIST_EXAMPLE if schema is ChecklistOut else None
+    content: dict[str, Any] = {
+        "application/json": {"schema": schema, **({"example": example} if example else {})}
     }
-}
-
-
-def formats(blueprint: Any) -> Any:
-    """Document the text formats beside JSON, and the 406 for any other."""
+    for fmt, mimetype in FORMATS.items():
+        if fmt != "json":
+            text: dict[str, Any] = {"schema": {"type": "string"}}
+            if example:
+                text["example"] = render(example, fmt)
+            content[mimetype] = text
+    doc = {"responses": {str(status): {"content": content} for status in statuses}}
 
     def decorate(view: Any) -> Any:
-        view = blueprint.doc(**FORMATS_DOC)(view)
+        view = blueprint.doc(**doc)(view)
         return blueprint.alt_response(406, response="NOT_ACCEPTABLE")(view)
 
     return decorate
@@ -66,7 +69,7 @@ def formats(blueprint: Any) -> Any:
 class ChecklistView(MethodView):
     @blp.arguments(ChecklistQuery, location="query")
     @blp.response(200, ChecklistOut)
-    @formats(blp)
+    @formats(blp, ChecklistOut)
     def get(self, args: dict[str, Any], project_ref: str) -> Response:
         """The project's checklist, filtered by `role`, `status`, `kind`, `phase`, `person_id`;
         Markdown and text grouped by `group_by`, `compact` for one line an item"""
@@ -75,19 +78,27 @@ class ChecklistView(MethodView):
         filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
         if "role" in filters:
             check_keys(current_catalog(db.session), roles={"role": filters["role"]})
+        # The short path: the checklist's state in one statement, then a 304 or the rendering
+        # cached for that state, with no object loaded (unless a waiver is due to expire).
+        header = checklist_reads.checklist_header(db.session, current_team_id(), project_ref)
+        if header is not None and not header.waiver_due:
+            key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
+            if (unchanged := not_modified(make_etag(*key), vary="Accept")) is not None:
+                return unchanged
+            if (body := checklist_reads.render_cache.get(key)) is not None:
+                return formatted_response(body, fmt, etag=make_etag(*key))
         project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
-        if cached := not_modified(checklist_reads.checklist_etag(checklist, fmt, filters, layout)):
-            return cached
         body = checklist_reads.rendered_checklist(
             db.session, current_context(), project, checklist, fmt, filters, layout
         )
         # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
-        etag = checklist_reads.checklist_etag(checklist, fmt, filters, layout)
-        return formatted_response(body, fmt, etag=etag)
+        key = checklist_reads.cache_key(checklist.id, checklist.state, fmt, filters, layout)
+        return formatted_response(body, fmt, etag=make_etag(*key))
 
     @blp.arguments(RenderQuery, location="query")
     @blp.response(201, ChecklistOut)
     @blp.alt_response(200, schema=ChecklistOut, description="Regenerated")
+    @formats(blp, ChecklistOut, statuses=(200, 201))
     def post(self, args: dict[str, Any], project_ref: str) -> Response:
         """Generate the checklist (201), or regenerate it (200), e.g. after a catalog update"""
         fmt = negotiate_format()
@@ -99,7 +110,7 @@ class ChecklistView(MethodView):
             db.session, ctx, project, checklist, fmt, {}, _layout(args)
         )
         response = formatted_response(body, fmt, status=201 if created else 200)
-        response.headers["Location"] = f"/v1/projects/{project.id}/checklist"
+        response.headers["Location"] = url_for("checklists.ChecklistView", project_ref=project.id)
         return response
 
 
@@ -157,19 +168,41 @@ def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
 
 @blp.route("/people/<string:person_id>/checklist-items")
 class PersonItemsView(MethodView):
-    @blp.arguments(RenderQuery, location="query")
-    @blp.response(200, ChecklistOut)
-    @formats(blp)
+    @list_arguments(blp, RenderQuery)
+    @blp.response(200, PersonItemsOut)
+    @formats(blp, PersonItemsOut)
     def get(self, args: dict[str, Any], person_id: str) -> Response:
-        """What one person owns across the team's projects (obsolete items left out)"""
+        """What one person owns across the team's projects (obsolete items left out), project
+        by project, a page at a time (`limit`, `cursor`: the `Link` header names the next page)"""
         fmt = negotiate_format()
         person = get_person(db.session, current_team_id(), person_id)
-        rows = checklist_reads.items_for_person(
-            db.session, current_context(), current_team_id(), person
+        after = decode_cursor(args["cursor"], PERSON_ITEMS_ORDER) if args.get("cursor") else None
+        rows, summary, last = checklist_reads.items_for_person(
+            db.session,
+            current_context(),
+            current_team_id(),
+            person,
+            limit=args["limit"],
+            after=after,
         )
-        doc = checklist_documents.person_document(current_catalog(db.session), person, rows)
+        cursor = encode_cursor(*last) if last is not None else None
+        doc = checklist_documents.person_document(
+            current_catalog(db.session), person, rows, summary, cursor
+        )
         body = checklist_documents.render_person_document(doc, fmt, _layout(args))
-        return formatted_response(body, fmt)
+        response = formatted_response(body, fmt)
+        if cursor is not None:
+            response.headers.update(next_link(cursor))
+        return response
+
+
+# The order of a person's items, as their cursors hold it.
+PERSON_ITEMS_ORDER = (
+    SortKey(Project.name),
+    SortKey(Project.id),
+    SortKey(ChecklistItem.position),
+    SortKey(ChecklistItem.key),
+)
 
 
 @preview_blp.route("/checklists/preview")
@@ -177,7 +210,7 @@ class PreviewView(MethodView):
     @preview_blp.arguments(PreviewRequest)
     @preview_blp.arguments(RenderQuery, location="query")
     @preview_blp.response(200, ChecklistOut)
-    @formats(preview_blp)
+    @formats(preview_blp, ChecklistOut)
     def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
         """A checklist for a project and its `assignments` (the staffing PUT's shape and
         rules) given in the body; nothing is stored"""
@@ -189,4 +222,6 @@ class PreviewView(MethodView):
             data,
             current_context().settings,
         )
-        return formatted_response(render(doc, fmt, _layout(args)), fmt)
+        return formatted_response(
+            render(checklist_documents.CHECKLIST_OUT.dump(doc), fmt, _layout(args)), fmt
+        )

@@ -1,19 +1,32 @@
-"""ETags from row versions: `If-None-Match` gives 304, a stale `If-Match` gives 412."""
+"""ETags, one mechanism for every resource: `If-None-Match` gives 304, a stale `If-Match` 412.
+
+An ETag is `make_etag(*parts)`: a digest of what the representation depends on. A row's
+parts are its id and version (`etag_of`), a rendered checklist's its state, format, filters,
+layout and day, the catalog's its version. A view that can tell the ETag before building the
+answer calls `not_modified(etag)` and returns its 304 at once; any other GET that sends an
+`ETag` is answered 304 by `conditional_get` (the v1 blueprint's after-request hook) when the
+client already holds it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 from app.errors import PreconditionFailed
 
 
+def make_etag(*parts: object) -> str:
+    """An opaque strong validator of a representation that depends on `parts` (values whose
+    `repr` is stable: strings, numbers, dates, tuples of them)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
 def etag_of(resource: Any) -> str:
-    """An opaque strong validator that changes whenever the row's version does."""
-    digest = hashlib.sha256(f"{resource.id}:{resource.version}".encode()).hexdigest()
-    return digest[:32]
+    """The ETag of a versioned row: it changes whenever the row's version does."""
+    return make_etag(resource.id, resource.version)
 
 
 def etag_header(resource: Any) -> dict[str, str]:
@@ -30,6 +43,17 @@ def check_if_match(resource: Any) -> None:
             "The resource has changed since you read it (If-Match does not match its ETag); "
             "read it again and retry."
         )
+
+
+def not_modified(etag: str, *, vary: str | None = None) -> Response | None:
+    """A 304 when the client already holds the representation whose ETag is `etag`."""
+    if request.if_none_match and request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+        response.set_etag(etag)
+        if vary:
+            response.vary.add(vary)
+        return response
+    return None
 
 
 def conditional_get(response: Response) -> Response:

@@ -44,13 +44,3 @@ def formatted_response(
     if etag is not None:
         response.set_etag(etag)
     return response
-
-
-def not_modified(etag: str) -> Response | None:
-    """A 304 when the client already holds this representation."""
-    if request.if_none_match and request.if_none_match.contains(etag):
-        response = current_app.response_class(status=304)
-        response.set_etag(etag)
-        response.vary.add("Accept")
-        return response
-    return None

@@ -100,6 +100,11 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
         passive_deletes=True,
     )
 
+    @property
+    def signed_off_by_name(self) -> str | None:
+        """The signer's name (reads of many items select it as a column of this name)."""
+        return self.signer.name if self.signer is not None else None
+
 
 class ChecklistItemOwner(Base):
     """A person who owns an item (someone in one of its roles, or named by a finding)."""

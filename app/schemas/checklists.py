@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import re
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
-from app.catalog import PHASES
-from app.models import ITEM_STATUSES
-from app.render import GROUPINGS
+from app.catalog import GENAI_RISKS
+from app.schemas.catalog import SourceOut
 from app.schemas.common import KEY, name_field
 from app.schemas.projects import AssignmentCreate, Traits
-from app.services.checklist_generator import KINDS
+from app.vocabulary import (
+    SETTABLE_STATUSES,
+    FindingKind,
+    Format,
+    Grouping,
+    ItemKind,
+    ItemStatus,
+    Phase,
+    Priority,
+    TicketSystem,
+    values,
+)
 
-SETTABLE_STATUSES = ("open", "in_progress", "done", "waived")
-TICKET_SYSTEMS = ("github", "jira", "linear", "other")
+
+def enum_field(enum: type[StrEnum], **kwargs: Any) -> ma.fields.String:
+    """A string field that takes (and documents) the values of one `StrEnum`."""
+    return ma.fields.String(validate=validate.OneOf(values(enum)), **kwargs)
+
+
 TICKET_KEY_FORMATS = {
     "github": (
         re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}#[0-9]{1,10}$"),
@@ -29,8 +46,12 @@ TICKET_KEY_FORMATS = {
 
 
 class FormatQuery(ma.Schema):
+    # Not validated here: an unknown format is a 406 (Not Acceptable), as an unknown `Accept`.
     format = ma.fields.String(
-        metadata={"description": "`json`, `markdown`, `csv` or `text`; else by `Accept`"}
+        metadata={
+            "description": "`json`, `markdown`, `csv` or `text`; else by `Accept`",
+            "enum": values(Format),
+        }
     )
 
 
@@ -38,7 +59,7 @@ class RenderQuery(FormatQuery):
     """How Markdown and text lay a checklist out (JSON and CSV ignore it)."""
 
     group_by = ma.fields.String(
-        validate=validate.OneOf(GROUPINGS),
+        validate=validate.OneOf(values(Grouping)),
         metadata={
             "description": "Markdown and text: sections by lifecycle `phase` (default), `kind`, "
             "`role` or `person`"
@@ -51,9 +72,9 @@ class RenderQuery(FormatQuery):
 
 class ChecklistQuery(RenderQuery):
     role = ma.fields.String(validate=[validate.Length(max=80), KEY])
-    status = ma.fields.String(validate=validate.OneOf(ITEM_STATUSES))
-    kind = ma.fields.String(validate=validate.OneOf(KINDS))
-    phase = ma.fields.String(validate=validate.OneOf(PHASES))
+    status = enum_field(ItemStatus)
+    kind = enum_field(ItemKind)
+    phase = enum_field(Phase)
     person_id = ma.fields.String(validate=validate.Length(max=40))
 
 
@@ -92,7 +113,7 @@ class EvidenceChange(ma.Schema):
 
 
 class Ticket(ma.Schema):
-    system = ma.fields.String(required=True, validate=validate.OneOf(TICKET_SYSTEMS))
+    system = ma.fields.String(required=True, validate=validate.OneOf(values(TicketSystem)))
     key = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     url = ma.fields.Url(
         allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=2000)
@@ -110,7 +131,7 @@ class Ticket(ma.Schema):
 class ItemUpdate(ma.Schema):
     status = ma.fields.String(
         validate=validate.OneOf(
-            SETTABLE_STATUSES,
+            [status.value for status in SETTABLE_STATUSES],
             error="Must be one of: open, in_progress, done, waived "
             "(obsolete is set by the generator only).",
         )
@@ -130,68 +151,212 @@ class ItemUpdate(ma.Schema):
 
 
 class OwnerOut(ma.Schema):
-    id = ma.fields.String()
-    name = ma.fields.String()
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
     email = ma.fields.String(allow_none=True)
-    handles = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    handles = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.OneOf(("github", "jira", "linear"))),
+        values=ma.fields.String(),
+        metadata={"description": "The person's handles in the ticketing systems"},
+    )
+
+
+class ReviewerOut(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class WaiverOut(ma.Schema):
+    reason = ma.fields.String(required=True)
+    approved_by = ma.fields.String(
+        allow_none=True, metadata={"description": "The id of the person who accepted the risk"}
+    )
+    approver_name = ma.fields.String(allow_none=True)
+    requested_by = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Who asked for it, when a ticketing system waived the item"},
+    )
+    expires_on = ma.fields.String(
+        allow_none=True, metadata={"description": "A date (YYYY-MM-DD); the item reopens after it"}
+    )
+
+
+class TicketOut(ma.Schema):
+    system = enum_field(TicketSystem, required=True)
+    key = ma.fields.String(required=True)
+    url = ma.fields.String(allow_none=True)
+
+
+class FulfilledOut(SourceOut):
+    """A role's responsibility that a mitigation item stands for."""
+
+    catalog_key = ma.fields.String()
+    text = ma.fields.String()
+
+
+class ItemSourceOut(SourceOut):
+    """Where an item comes from. Responsibilities carry `catalog_key` and `text`;
+    collaborations `catalog_keys` and `outcomes`; mitigations `catalog_key`, `challenge`,
+    `nist`, `genai_risks` and `fulfils`; staffing findings `finding` and `people`."""
+
+    catalog_key = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "The responsibility's text"})
+    catalog_keys = ma.fields.List(ma.fields.String())
+    outcomes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Each role's key outcomes in the collaboration"},
+    )
+    challenge = ma.fields.String()
+    challenge_title = ma.fields.String()
+    nist = ma.fields.List(
+        ma.fields.String(), metadata={"description": "NIST AI RMF 1.0 subcategories"}
+    )
+    genai_risks = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(GENAI_RISKS)),
+        metadata={"description": "NIST AI 600-1 risks"},
+    )
+    fulfils = ma.fields.List(ma.fields.Nested(FulfilledOut))
+    finding = enum_field(FindingKind)
+    people = ma.fields.List(
+        ma.fields.String(), metadata={"description": "The people the finding is about"}
+    )
 
 
 class ItemOut(ma.Schema):
-    id = ma.fields.String()
-    key = ma.fields.String()
-    kind = ma.fields.String()
-    title = ma.fields.String()
-    detail = ma.fields.String()
-    phase = ma.fields.String(
-        metadata={"description": "NIST AI RMF lifecycle stage, one of " + ", ".join(PHASES)}
+    id = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
     )
-    done_when = ma.fields.String(metadata={"description": 'What "done" means for this item'})
-    roles = ma.fields.List(ma.fields.String())
-    role_titles = ma.fields.List(ma.fields.String())
-    owners = ma.fields.List(ma.fields.Nested(OwnerOut))
-    priority = ma.fields.String()
-    status = ma.fields.String()
-    note = ma.fields.String(allow_none=True)
-    waiver = ma.fields.Dict(allow_none=True)
-    ticket = ma.fields.Dict(allow_none=True)
+    key = ma.fields.String(required=True)
+    kind = enum_field(ItemKind, required=True)
+    title = ma.fields.String(required=True)
+    detail = ma.fields.String(required=True)
+    phase = enum_field(
+        Phase, required=True, metadata={"description": "NIST AI RMF lifecycle stage"}
+    )
+    done_when = ma.fields.String(
+        required=True, metadata={"description": 'What "done" means for this item'}
+    )
+    roles = ma.fields.List(ma.fields.String(), required=True)
+    role_titles = ma.fields.List(ma.fields.String(), required=True)
+    owners = ma.fields.List(ma.fields.Nested(OwnerOut), required=True)
+    priority = enum_field(Priority, required=True)
+    status = enum_field(ItemStatus, required=True)
+    note = ma.fields.String(required=True, allow_none=True)
+    waiver = ma.fields.Nested(WaiverOut, required=True, allow_none=True)
+    ticket = ma.fields.Nested(TicketOut, required=True, allow_none=True)
     signoff_required = ma.fields.Boolean(
-        metadata={"description": "Done only with an independent `signed_off_by`"}
+        required=True, metadata={"description": "Done only with an independent `signed_off_by`"}
     )
-    reviewer_roles = ma.fields.List(ma.fields.String())
-    reviewer_role_titles = ma.fields.List(ma.fields.String())
+    reviewer_roles = ma.fields.List(ma.fields.String(), required=True)
+    reviewer_role_titles = ma.fields.List(ma.fields.String(), required=True)
     reviewers = ma.fields.List(
-        ma.fields.Dict(),
-        metadata={"description": "Who can sign it off as staffed now: `{id, name}` of each"},
+        ma.fields.Nested(ReviewerOut),
+        required=True,
+        metadata={"description": "Who can sign it off as staffed now"},
     )
-    signed_off_by = ma.fields.String(allow_none=True)
-    signed_off_by_name = ma.fields.String(allow_none=True)
-    signed_off_at = ma.fields.String(allow_none=True)
+    signed_off_by = ma.fields.String(required=True, allow_none=True)
+    signed_off_by_name = ma.fields.String(required=True, allow_none=True)
+    signed_off_at = ma.fields.DateTime(required=True, allow_none=True)
     evidence_required = ma.fields.Boolean(
-        metadata={"description": "Done only with at least one evidence link"}
+        required=True, metadata={"description": "Done only with at least one evidence link"}
     )
-    evidence = ma.fields.List(ma.fields.Nested(EvidenceLink))
-    because = ma.fields.List(ma.fields.String())
-    source = ma.fields.Dict()
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceLink), required=True)
+    because = ma.fields.List(ma.fields.String(), required=True)
+    source = ma.fields.Nested(ItemSourceOut, required=True)
+    created_at = ma.fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
+    updated_at = ma.fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
 
 
 class SummaryOut(ma.Schema):
-    total = ma.fields.Integer()
-    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
-    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
-    percent_done = ma.fields.Integer()
+    total = ma.fields.Integer(required=True)
+    by_status = ma.fields.Dict(
+        keys=enum_field(ItemStatus), values=ma.fields.Integer(), required=True
+    )
+    by_kind = ma.fields.Dict(keys=enum_field(ItemKind), values=ma.fields.Integer(), required=True)
+    percent_done = ma.fields.Integer(
+        required=True,
+        metadata={"description": "done / (total - waived - obsolete), 100 when nothing is left"},
+    )
+
+
+class ProjectHeaderOut(ma.Schema):
+    id = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
+    name = ma.fields.String(required=True)
+    slug = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
+    application = ma.fields.String(required=True)
+    traits = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "The traits that hold: stated, or implied by the application"},
+    )
+    implied_traits = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Those of `traits` that the application implies"},
+    )
+
+
+class FiltersOut(ma.Schema):
+    """The filters the items were selected with."""
+
+    role = ma.fields.String()
+    status = enum_field(ItemStatus)
+    kind = enum_field(ItemKind)
+    phase = enum_field(Phase)
+    person_id = ma.fields.String()
 
 
 class ChecklistOut(ma.Schema):
-    project = ma.fields.Dict()
-    checklist_id = ma.fields.String(allow_none=True)
-    revision = ma.fields.Integer(allow_none=True)
-    catalog_version = ma.fields.String()
-    generated_at = ma.fields.String(allow_none=True)
-    summary = ma.fields.Nested(SummaryOut)
-    filters = ma.fields.Dict()
-    items = ma.fields.List(ma.fields.Nested(ItemOut))
+    project = ma.fields.Nested(ProjectHeaderOut, required=True)
+    checklist_id = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
+    revision = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
+    catalog_version = ma.fields.String(required=True)
+    generated_at = ma.fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "Null in a preview"}
+    )
+    summary = ma.fields.Nested(
+        SummaryOut, required=True, metadata={"description": "Of all items, whatever the filters"}
+    )
+    filters = ma.fields.Nested(FiltersOut, required=True)
+    items = ma.fields.List(ma.fields.Nested(ItemOut), required=True)
+
+
+class ChecklistRefOut(ma.Schema):
+    """The checklist an item belongs to."""
+
+    id = ma.fields.String(required=True)
+    revision = ma.fields.Integer(required=True)
+    catalog_version = ma.fields.String(required=True)
+    generated_at = ma.fields.DateTime(required=True)
+
+
+class PersonItemOut(ItemOut):
+    project = ma.fields.Nested(ProjectHeaderOut, required=True)
+    checklist = ma.fields.Nested(ChecklistRefOut, required=True)
+
+
+class PersonItemsOut(ma.Schema):
+    """One page of what a person owns across the team's projects."""
+
+    person = ma.fields.Nested(OwnerOut, required=True)
+    summary = ma.fields.Nested(
+        SummaryOut, required=True, metadata={"description": "Of all the person's items"}
+    )
+    items = ma.fields.List(ma.fields.Nested(PersonItemOut), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True)
 
 
 class PreviewProject(ma.Schema):
@@ -268,3 +433,10 @@ class OverAllocationOut(ma.Schema):
 class TeamStaffingOut(ma.Schema):
     projects = ma.fields.List(ma.fields.Nested(StaffingReportOut))
     over_allocated = ma.fields.List(ma.fields.Nested(OverAllocationOut))
+
+
+# A checklist as the API answers it (four of its items), the example of every checklist answer
+# in `/openapi.json`; a test checks that it is what `ChecklistOut` dumps.
+CHECKLIST_EXAMPLE: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "examples" / "checklist.json").read_text(encoding="utf-8")
+)

@@ -1,18 +1,23 @@
 """The JSON form of checklists and their items, shared by every way of reading them, and
-the snapshots that events carry."""
+the snapshots that events carry.
+
+The data is gathered here and dumped through the schemas that document it in `/openapi.json`
+(`app/schemas/checklists.py`): the JSON answer, the text formats rendered from it and the
+items events carry are all that one document."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render, signoff
 from app.render.markdown import code, escape
+from app.schemas.checklists import ChecklistOut, FiltersOut, ItemOut, PersonItemsOut
 from app.services.checklist_generator import ProjectFacts, project_traits, summarize
 
 
@@ -59,12 +64,20 @@ def loaded_owners(item: ChecklistItem) -> list[dict[str, Any]]:
     return [owner_dict(o.person) for o in item.owners]
 
 
+# Dumping is thread-safe: one instance of each schema serves every request.
+CHECKLIST_OUT = ChecklistOut()
+FILTERS_OUT = FiltersOut()
+ITEM_OUT = ItemOut()
+PERSON_ITEMS_OUT = PersonItemsOut()
+
+
 def item_dict(
-    item: ChecklistItem,
+    item: ChecklistItem | Row[Any],
     owners: list[dict[str, Any]],
     role_titles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An item's JSON form."""
+    """An item's data, as `ItemOut` dumps it; `item` is an item or a row of its columns (and
+    `signed_off_by_name`)."""
     titles = role_titles or {}
     return {
         "id": item.id,
@@ -87,15 +100,24 @@ def item_dict(
         "reviewer_role_titles": [titles.get(r, r) for r in item.reviewer_roles],
         "reviewers": list(item.reviewers or ()),
         "signed_off_by": item.signed_off_by,
-        "signed_off_by_name": item.signer.name if item.signer is not None else None,
-        "signed_off_at": item.signed_off_at.isoformat() if item.signed_off_at else None,
+        "signed_off_by_name": item.signed_off_by_name,
+        "signed_off_at": item.signed_off_at,
         "evidence_required": item.evidence_required,
         "evidence": list(item.evidence or ()),
         "because": list(item.because),
         "source": item.source,
-        "created_at": item.created_at.isoformat(),
-        "updated_at": item.updated_at.isoformat(),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
     }
+
+
+def item_document(
+    item: ChecklistItem,
+    owners: list[dict[str, Any]],
+    role_titles: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An item's JSON form."""
+    return ITEM_OUT.dump(item_dict(item, owners, role_titles))
 
 
 MARKER_PREFIX = "checklist-item: "
@@ -126,7 +148,7 @@ def item_snapshot(
     """What an event (and a webhook) says about an item: its JSON form with the roles' titles,
     and absolute links: the item in the API (by ids, which never change, so a ticket can link
     back for good) and the project's checklist in Markdown."""
-    snapshot = item_dict(item, owners, role_titles)
+    snapshot = item_document(item, owners, role_titles)
     snapshot["ticket"] = ticket_link(item.ticket)
     base = base_url.rstrip("/")
     snapshot["links"] = {
@@ -276,20 +298,34 @@ def checklist_document(
     checklist: Checklist,
     items: Sequence[ChecklistItem],
     owners: Mapping[str, list[dict[str, Any]]],
-    filters: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The JSON form of a stored checklist: header, summary of all items, the filtered items."""
+    """The JSON form of a stored checklist: header, summary and every item (`filtered` selects
+    items from it)."""
     titles = {role.key: role.title for role in catalog.roles}
     dicts = [item_dict(item, owners.get(item.id, []), titles) for item in items]
+    return CHECKLIST_OUT.dump(
+        {
+            "project": project_header(project, catalog),
+            "checklist_id": checklist.id,
+            "revision": checklist.revision,
+            "catalog_version": checklist.catalog_version,
+            "generated_at": checklist.generated_at,
+            "summary": summarize(dicts),
+            "filters": {},
+            "items": dicts,
+        }
+    )
+
+
+def filtered(doc: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:
+    """A checklist document with only the items that match `filters` (its summary still
+    counts them all)."""
+    if not filters:
+        return dict(doc)
     return {
-        "project": project_header(project, catalog),
-        "checklist_id": checklist.id,
-        "revision": checklist.revision,
-        "catalog_version": checklist.catalog_version,
-        "generated_at": checklist.generated_at.isoformat(),
-        "summary": summarize(dicts),
-        "filters": dict(filters),
-        "items": [d for d in dicts if _matches(d, filters)],
+        **doc,
+        "filters": FILTERS_OUT.dump(filters),
+        "items": [item for item in doc["items"] if _matches(item, filters)],
     }
 
 
@@ -311,36 +347,32 @@ def person_document(
     catalog: Catalog,
     person: Person,
     rows: Sequence[tuple[Project, Checklist, ChecklistItem]],
+    summary: Mapping[str, Any],
+    next_cursor: str | None,
 ) -> dict[str, Any]:
-    """One person's items across projects: a document per project, and all items together."""
+    """One page of a person's items across projects, each with its project and checklist;
+    `summary` counts all of them."""
     titles = {role.key: role.title for role in catalog.roles}
-    by_project: dict[str, tuple[Project, Checklist, list[dict[str, Any]]]] = {}
+    headers: dict[str, dict[str, Any]] = {}
+    items = []
     for project, checklist, item in rows:
-        entry = by_project.setdefault(project.id, (project, checklist, []))
-        entry[2].append(
+        if project.id not in headers:
+            headers[project.id] = project_header(project, catalog)
+        items.append(
             {
                 **item_dict(item, loaded_owners(item), titles),
-                "project": project_header(project, catalog),
+                "project": headers[project.id],
+                "checklist": checklist,
             }
         )
-    items = [item for *_, project_items in by_project.values() for item in project_items]
-    return {
-        "person": owner_dict(person),
-        "summary": summarize(items),
-        "items": items,
-        "next_cursor": None,
-        "projects": [
-            {
-                "project": project_header(project, catalog),
-                "revision": checklist.revision,
-                "catalog_version": checklist.catalog_version,
-                "generated_at": checklist.generated_at.isoformat(),
-                "summary": summarize(project_items),
-                "items": project_items,
-            }
-            for project, checklist, project_items in by_project.values()
-        ],
-    }
+    return PERSON_ITEMS_OUT.dump(
+        {
+            "person": owner_dict(person),
+            "summary": summary,
+            "items": items,
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 def render_person_document(
@@ -348,8 +380,25 @@ def render_person_document(
 ) -> str:
     """JSON and CSV take the items at once; Markdown and text render project by project."""
     if fmt in ("json", "csv"):
-        return render({k: v for k, v in doc.items() if k != "projects"}, fmt)
+        return render(doc, fmt)
+    by_project: dict[str, list[Mapping[str, Any]]] = {}
+    for item in doc["items"]:
+        by_project.setdefault(item["project"]["id"], []).append(item)
+    parts = [
+        render(
+            {
+                "project": items[0]["project"],
+                "revision": items[0]["checklist"]["revision"],
+                "catalog_version": items[0]["checklist"]["catalog_version"],
+                "generated_at": items[0]["checklist"]["generated_at"],
+                "summary": summarize(items),
+                "items": items,
+            },
+            fmt,
+            layout,
+        )
+        for items in by_project.values()
+    ]
     name = doc["person"]["name"]
-    parts = [render(project_doc, fmt, layout) for project_doc in doc["projects"]]
     heading = f"# Checklist items of {name}" if fmt == "markdown" else f"Checklist items of {name}"
     return "\n".join([heading, "", *parts]) if parts else heading + "\n\nNo items.\n"

@@ -3,57 +3,71 @@ per state and served from memory until something changes."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from app.metrics import RENDERS
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.render import DEFAULT_LAYOUT, Layout, render
 from app.services.catalog import catalog_for
-from app.services.checklist_documents import checklist_document, load_owners
+from app.services.checklist_documents import checklist_document, filtered, load_owners
+from app.services.checklist_generator import summarize
 from app.services.context import Context
 from app.services.waivers import expire_due_waivers, today
+from app.vocabulary import ItemStatus
+
+# The item columns a rendering needs, and the signer's name: read as plain rows (no ORM
+# objects, no identity map), in generated order.
+_ITEM_ROWS = (
+    select(
+        *(
+            column
+            for column in ChecklistItem.__table__.c
+            if column.key not in ("team_id", "checklist_id", "project_id", "version")
+        ),
+        Person.name.label("signed_off_by_name"),
+    )
+    .outerjoin(Person, Person.id == ChecklistItem.signed_off_by)
+    .where(ChecklistItem.checklist_id == bindparam("checklist_id"))
+    .order_by(ChecklistItem.position, ChecklistItem.key)
+)
 
 
 def load_items(
     session: Session, ctx: Context, checklist: Checklist
-) -> tuple[list[ChecklistItem], dict[str, list[dict[str, Any]]]]:
-    """The checklist's items in generated order and each item's owners (2 queries); waivers
-    that have expired are turned back to `open` first."""
+) -> tuple[list[Row[Any]], dict[str, list[dict[str, Any]]]]:
+    """The checklist's items in generated order, as rows, and each item's owners (2 queries);
+    waivers that have expired are turned back to `open` first."""
     expire_due_waivers(session, ctx, [checklist])
-    items = list(
-        session.scalars(
-            select(ChecklistItem)
-            .where(ChecklistItem.checklist_id == checklist.id)
-            .order_by(ChecklistItem.position, ChecklistItem.key)
-        )
-    )
+    items = list(session.execute(_ITEM_ROWS, {"checklist_id": checklist.id}))
     return items, load_owners(session, checklist)
 
 
-class RenderCache:
+V = TypeVar("V")
+
+
+class RenderCache(Generic[V]):
     """Rendered checklists by (checklist, state, format, filters, layout, day): reading an
-    unchanged checklist again costs no rendering."""
+    unchanged checklist again costs no rendering. Least recently used entries go first."""
 
     def __init__(self, size: int = 256) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], V] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> str | None:
+    def get(self, key: tuple[Any, ...]) -> V | None:
         with self._lock:
             value = self._entries.get(key)
             if value is not None:
                 self._entries.move_to_end(key)
             return value
 
-    def put(self, key: tuple[Any, ...], value: str) -> None:
+    def put(self, key: tuple[Any, ...], value: V) -> None:
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
@@ -61,23 +75,56 @@ class RenderCache:
                 self._entries.popitem(last=False)
 
 
-render_cache = RenderCache()
+render_cache: RenderCache[str] = RenderCache()
 
 
 def cache_key(
-    checklist: Checklist, fmt: str, filters: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT
+    checklist_id: str,
+    state: int,
+    fmt: str,
+    filters: Mapping[str, Any],
+    layout: Layout = DEFAULT_LAYOUT,
 ) -> tuple[Any, ...]:
-    # JSON and CSV do not depend on the layout: one cache entry whatever the layout asked.
+    """What a rendering depends on: the checklist's state, the format, the filters, the layout
+    (Markdown and text only) and the day (waivers expire by the day)."""
     shown = layout if fmt in ("markdown", "text") else DEFAULT_LAYOUT
-    return (checklist.id, checklist.state, fmt, tuple(sorted(filters.items())), shown, today())
+    return ("checklist", checklist_id, state, fmt, tuple(sorted(filters.items())), shown, today())
 
 
-def checklist_etag(
-    checklist: Checklist, fmt: str, filters: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT
-) -> str:
-    """The ETag of one rendering: it changes whenever the cache key does."""
-    key = cache_key(checklist, fmt, filters, layout)
-    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+class ChecklistHeader(NamedTuple):
+    """What a conditional read needs to know of a checklist, before anything is loaded."""
+
+    checklist_id: str
+    state: int
+    waiver_due: bool
+
+
+_HEADER_BY_ID = (
+    select(Checklist.id, Checklist.state, Checklist.next_waiver_expiry)
+    .join(Project, Project.id == Checklist.project_id)
+    .where(Project.team_id == bindparam("team_id"), Project.id == bindparam("ref"))
+)
+_HEADER_BY_SLUG = (
+    select(Checklist.id, Checklist.state, Checklist.next_waiver_expiry)
+    .join(Project, Project.id == Checklist.project_id)
+    .where(Project.team_id == bindparam("team_id"), Project.slug == bindparam("ref"))
+)
+
+
+def checklist_header(session: Session, team_id: str, project_ref: str) -> ChecklistHeader | None:
+    """The checklist's id and state by its project's id or slug, in one statement built once;
+    None when the project or its checklist is missing (the full read says which)."""
+    stmt = _HEADER_BY_ID if project_ref.startswith(f"{Project.id_prefix}_") else _HEADER_BY_SLUG
+    row = session.execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
+    if row is None:
+        return None
+    expiry = row.next_waiver_expiry
+    return ChecklistHeader(row.id, row.state, expiry is not None and expiry < today())
+
+
+# Checklist documents (the dumped JSON form of every item) by checklist, state and day: every
+# format and filter of an unchanged checklist is made from one dump. Never mutated once cached.
+document_cache: RenderCache[dict[str, Any]] = RenderCache(64)
 
 
 def rendered_checklist(
@@ -89,17 +136,30 @@ def rendered_checklist(
     filters: Mapping[str, Any],
     layout: Layout = DEFAULT_LAYOUT,
 ) -> str:
-    key = cache_key(checklist, fmt, filters, layout)
+    """The checklist rendered as `fmt`, from the cache while its state holds."""
+    key = cache_key(checklist.id, checklist.state, fmt, filters, layout)
     cached = render_cache.get(key)
     RENDERS.labels("hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
-    items, owners = load_items(session, ctx, checklist)
-    catalog = catalog_for(session, checklist.catalog_version)
-    doc = checklist_document(catalog, project, checklist, items, owners, filters)
-    body = render(doc, fmt, layout)
-    render_cache.put(cache_key(checklist, fmt, filters, layout), body)
+    doc = checklist_document_of(session, ctx, project, checklist)
+    body = render(filtered(doc, filters), fmt, layout)
+    render_cache.put(cache_key(checklist.id, checklist.state, fmt, filters, layout), body)
     return body
+
+
+def checklist_document_of(
+    session: Session, ctx: Context, project: Project, checklist: Checklist
+) -> dict[str, Any]:
+    """The checklist's whole JSON document, dumped once per state and day."""
+    key = ("document", checklist.id, checklist.state, today())
+    doc = document_cache.get(key)
+    if doc is None:
+        items, owners = load_items(session, ctx, checklist)  # may expire waivers: a new state
+        catalog = catalog_for(session, checklist.catalog_version)
+        doc = checklist_document(catalog, project, checklist, items, owners)
+        document_cache.put(("document", checklist.id, checklist.state, today()), doc)
+    return doc
 
 
 def items_for_person(
@@ -108,9 +168,13 @@ def items_for_person(
     team_id: str,
     person: Person,
     *,
-    include_obsolete: bool = False,
-) -> list[tuple[Project, Checklist, ChecklistItem]]:
-    """What one person owns across the team's projects, project by project."""
+    limit: int,
+    after: Sequence[Any] | None = None,
+) -> tuple[list[tuple[Project, Checklist, ChecklistItem]], dict[str, Any], tuple[Any, ...] | None]:
+    """One page of what a person owns across the team's projects (obsolete items left out),
+    project by project in generated order: at most `limit` rows after the position `after`;
+    with the summary of all of them, and the position after which the next page starts (None
+    on the last page)."""
     expire_due_waivers(
         session,
         ctx,
@@ -120,19 +184,37 @@ def items_for_person(
             )
         ),
     )
+    owned = (
+        select(ChecklistItem.id)
+        .join(ChecklistItemOwner, ChecklistItemOwner.item_id == ChecklistItem.id)
+        .where(
+            ChecklistItem.team_id == team_id,
+            ChecklistItemOwner.person_id == person.id,
+            ChecklistItem.status != ItemStatus.OBSOLETE,
+        )
+    )
+    counts = session.execute(
+        select(ChecklistItem.status, ChecklistItem.kind, func.count())
+        .where(ChecklistItem.id.in_(owned))
+        .group_by(ChecklistItem.status, ChecklistItem.kind)
+    )
+    summary = summarize(
+        [{"status": status, "kind": kind} for status, kind, n in counts for _ in range(n)]
+    )
+    position = tuple_(Project.name, Project.id, ChecklistItem.position, ChecklistItem.key)
     stmt = (
         select(Project, Checklist, ChecklistItem)
         .join(Checklist, Checklist.project_id == Project.id)
         .join(ChecklistItem, ChecklistItem.checklist_id == Checklist.id)
-        .join(ChecklistItemOwner, ChecklistItemOwner.item_id == ChecklistItem.id)
-        .where(
-            Project.team_id == team_id,
-            ChecklistItem.team_id == team_id,
-            ChecklistItemOwner.person_id == person.id,
-        )
+        .where(Project.team_id == team_id, ChecklistItem.id.in_(owned))
         .options(selectinload(ChecklistItem.owners))
-        .order_by(Project.name, Project.id, ChecklistItem.position)
+        .order_by(Project.name, Project.id, ChecklistItem.position, ChecklistItem.key)
+        .limit(limit + 1)
     )
-    if not include_obsolete:
-        stmt = stmt.where(ChecklistItem.status != "obsolete")
-    return [(project, checklist, item) for project, checklist, item in session.execute(stmt)]
+    if after is not None:
+        stmt = stmt.where(position > tuple_(*(literal(value) for value in after)))
+    rows = [(project, checklist, item) for project, checklist, item in session.execute(stmt)]
+    if len(rows) <= limit:
+        return rows, summary, None
+    project, _, item = rows[limit - 1]
+    return rows[:limit], summary, (project.name, project.id, item.position, item.key)

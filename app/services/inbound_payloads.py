@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from app.errors import Problem
-from app.schemas.checklists import TICKET_KEY_FORMATS, TICKET_SYSTEMS
+from app.schemas.checklists import TICKET_KEY_FORMATS
+from app.vocabulary import TicketSystem, values
 
 # The item status each provider state leads to; an integration's `status_map` overrides them.
 # GitHub: the `state_reason` of a closed issue (absent in older payloads: `completed`), or
@@ -343,8 +344,8 @@ _GENERIC_STATUS = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 def _generic(headers: Mapping[str, str], payload: dict[str, Any]) -> TicketNews:
     system = _required(payload, "ticket", "system")
-    if system not in TICKET_SYSTEMS:
-        raise MalformedPayload(f"`ticket.system` is one of {', '.join(TICKET_SYSTEMS)}.")
+    if system not in values(TicketSystem):
+        raise MalformedPayload(f"`ticket.system` is one of {', '.join(TicketSystem)}.")
     key = _required(payload, "ticket", "key")
     status = _required(payload, "ticket", "status")
     if not _GENERIC_STATUS.fullmatch(status):
