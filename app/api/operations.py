@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from app.errors import problem_response
 from app.extensions import db
+from app.schemas.operations import HealthOut, ReadyOut
 from app.services.migrations import migration_state
 
 blp = Blueprint("operations", __name__, description="Health and readiness probes")
@@ -15,6 +16,7 @@ blp = Blueprint("operations", __name__, description="Health and readiness probes
 
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.response(200, HealthOut)
 def healthz() -> dict[str, str]:
     """Process liveness (does not touch the database)"""
     return {"status": "ok"}
@@ -22,6 +24,8 @@ def healthz() -> dict[str, str]:
 
 @blp.route("/readyz")
 @blp.doc(security=[])
+@blp.response(200, ReadyOut)
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE", description="Not ready, why, Retry-After")
 def readyz() -> Response | tuple[dict[str, object], int]:
     """Readiness: the database answers and its schema is at the latest migration"""
     try:

@@ -8,26 +8,36 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 
 
-def _header(name: str, description: str, max_length: int) -> dict[str, Any]:
+def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "header",
         "required": False,
         "description": description,
-        "schema": {"type": "string", "maxLength": max_length},
+        "schema": {"type": "string", **schema},
     }
 
 
+# Each header's schema says what the server enforces, no more: a request id that is not 1-128
+# of these characters is replaced, not refused (`app.http.request_context`); ETags are compared,
+# never parsed, so any value is a valid one that matches or not.
 REQUEST_ID = _header(
-    "X-Request-ID", "Your id for this request, echoed back and logged; one is made if absent", 128
+    "X-Request-ID",
+    "Your id for this request, echoed back, logged and stored on events when it is 1 to 128 "
+    "characters of `[A-Za-z0-9._:-]`; any other value is replaced by one the server makes",
+    example="req-2f6c1a",
 )
 IDEMPOTENCY_KEY = _header(
     "Idempotency-Key",
-    "Retry safely: the same key and body within a day replays the first response",
-    255,
+    "Retry safely: the same key and body within a day replays the first response; "
+    "1 to 255 printable characters (422 otherwise)",
+    minLength=1,
+    maxLength=255,
+    # What `str.isprintable()` accepts among the characters a header can carry (Latin-1).
+    pattern="^[^\\x00-\\x1f\\x7f-\\xa0\\xad]+$",
 )
-IF_MATCH = _header("If-Match", "The ETag you read; 412 if the resource changed since", 200)
-IF_NONE_MATCH = _header("If-None-Match", "The ETag you hold; 304 if it is still current", 200)
+IF_MATCH = _header("If-Match", "The ETag you read; 412 if the resource changed since")
+IF_NONE_MATCH = _header("If-None-Match", "The ETag you hold; 304 if it is still current")
 
 _BY_METHOD = {
     "get": (IF_NONE_MATCH,),
@@ -50,6 +60,21 @@ _BY_METHOD_RESPONSES = {
 }
 
 
+def _shapes_by(definition: dict, field: str, overrides: dict[str, dict[str, dict]]) -> dict:
+    """A schema whose `SHAPES_BY = (field, {value: {other field: its rules}})` documents as a
+    `oneOf` of one shape per value of `field`: the rules of its other fields depend on it (a
+    ticket's key is written as its system writes keys)."""
+    common = {k: v for k, v in definition.items() if k != "properties"}
+    shapes = []
+    for value, rules in overrides.items():
+        properties = {**definition["properties"], field: {"type": "string", "enum": [value]}}
+        for name, extra in rules.items():
+            properties[name] = {**properties[name], **extra}
+        shapes.append({**common, "properties": properties})
+    definition.clear()  # the component is its shapes (apispec merges what this returns)
+    return {"oneOf": shapes}
+
+
 class ConventionsPlugin(BasePlugin):
     """Adds what every `/v1` operation honours to the spec: the request headers (request id,
     idempotency, ETags) and the error responses of the shared mechanisms."""
@@ -57,6 +82,33 @@ class ConventionsPlugin(BasePlugin):
     def init_spec(self, spec: APISpec) -> None:
         super().init_spec(spec)
         self.spec = spec
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        """A schema whose `EXACTLY_ONE_OF` names fields of which a body holds exactly one is
+        documented as a `oneOf` of its shapes, one shape per field: what marshmallow's
+        fields alone cannot say, and what a generated client makes a union of models of."""
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        if getattr(schema_class, "SHAPES_BY", None) and "properties" in definition:
+            return _shapes_by(definition, *schema_class.SHAPES_BY)
+        alternatives = getattr(schema_class, "EXACTLY_ONE_OF", None)
+        if not alternatives or "properties" not in definition:
+            return None
+        common = {k: v for k, v in definition.items() if k not in ("properties", "required")}
+        shapes = [
+            {
+                **common,
+                "properties": {
+                    field: spec
+                    for field, spec in definition["properties"].items()
+                    if field == chosen or field not in alternatives
+                },
+                "required": [*definition.get("required", []), chosen],
+            }
+            for chosen in alternatives
+        ]
+        definition.clear()  # the component is its shapes (apispec merges what this returns)
+        return {"oneOf": shapes}
 
     def operation_helper(
         self, path: str | None = None, operations: dict | None = None, **kwargs: Any

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Literal
+
 import marshmallow as ma
 from marshmallow import validate
+
 
 SLUG = validate.Regexp(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens."
@@ -11,14 +15,42 @@ SLUG = validate.Regexp(
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9.+-]*$", error="Not a catalog key.")
 
 
-def name_field(max_length: int = 200, **kwargs: object) -> ma.fields.String:
+CatalogKind = Literal["roles", "applications", "challenges"]
+
+
+@cache
+def seeded_keys(kind: CatalogKind) -> tuple[str, ...]:
+    """The keys of one kind of entry in the catalog that `flask seed` installs (`seed/`)."""
+    from seed.loader import load_catalog
+
+    return tuple(entry.key for entry in getattr(load_catalog(), kind))
+
+
+def catalog_key_field(kind: CatalogKind, **kwargs: object) -> ma.fields.String:
+    """A catalog key: `/openapi.json` lists the seeded catalog's keys as its `enum`.
+
+    The field checks only the key's shape: which keys exist is data (an operator may seed
+    another catalog), checked against the database's current catalog by the service, with a
+    422 naming the field and the keys there are.
+    """
+    metadata = dict(kwargs.pop("metadata", None) or {})  # type: ignore[call-overload]
+    metadata.setdefault("enum", list(seeded_keys(kind)))
     return ma.fields.String(
-        validate=[
-            validate.Length(min=1, max=max_length),
-            validate.Regexp(r"\s*\S", error="Blank."),
-        ],
+        validate=[validate.Length(min=1, max=80), KEY],
+        metadata=metadata,
         **kwargs,
     )
+
+
+# White space as Python's `\s` and JavaScript's (JSON Schema's) `\s` together: the two differ
+# (Python's holds U+001C-U+001F and U+0085, JavaScript's U+FEFF), so the pattern spells it out
+# for `/openapi.json` to mean what the server checks.
+SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK = validate.Regexp(f"^[{SPACE}]*[^{SPACE}]", error="Blank.")
+
+
+def name_field(max_length: int = 200, **kwargs: object) -> ma.fields.String:
+    return ma.fields.String(validate=[validate.Length(min=1, max=max_length), NOT_BLANK], **kwargs)
 
 
 class Handles(ma.Schema):

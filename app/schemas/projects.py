@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.models import PROJECT_STATUSES
-from app.schemas.common import KEY, SLUG, name_field
+from app.schemas.common import SLUG, catalog_key_field, name_field
 from app.schemas.people import PersonBrief, PersonCreate
 
 
@@ -32,7 +32,7 @@ class ProjectCreate(ma.Schema):
     name = name_field(200, required=True)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
-    application = ma.fields.String(required=True, validate=[validate.Length(max=40), KEY])
+    application = catalog_key_field("applications", required=True)
     traits = ma.fields.Nested(Traits, load_default=dict)
 
 
@@ -40,7 +40,7 @@ class ProjectUpdate(ma.Schema):
     name = name_field(200)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(validate=validate.Length(max=5000))
-    application = ma.fields.String(validate=[validate.Length(max=40), KEY])
+    application = catalog_key_field("applications")
     traits = ma.fields.Nested(Traits)
     status = ma.fields.String(validate=validate.OneOf(PROJECT_STATUSES))
 
@@ -50,13 +50,11 @@ class ProjectOut(ma.Schema):
     name = ma.fields.String()
     slug = ma.fields.String()
     description = ma.fields.String()
-    application = ma.fields.String()
-    traits = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.Boolean(allow_none=True),
-        metadata={"description": "Each trait as stated; null when the project does not say"},
+    application = catalog_key_field("applications")
+    traits = ma.fields.Nested(
+        Traits, metadata={"description": "Each trait as stated; null when the project does not say"}
     )
-    status = ma.fields.String()
+    status = ma.fields.String(validate=validate.OneOf(PROJECT_STATUSES))
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
@@ -73,7 +71,13 @@ class InlinePerson(PersonCreate):
 
 
 class AssignmentCreate(ma.Schema):
-    role = ma.fields.String(required=True, validate=[validate.Length(max=80), KEY])
+    """A person in a role: `person_id` of someone in the directory, or an inline `person`."""
+
+    # Documented as two shapes, one with each (see app.http.openapi), as `exactly_one_person`
+    # checks.
+    EXACTLY_ONE_OF = ("person_id", "person")
+
+    role = catalog_key_field("roles", required=True)
     person_id = ma.fields.String(validate=validate.Length(max=40))
     person = ma.fields.Nested(InlinePerson)
     allocation = ma.fields.Integer(
@@ -103,7 +107,7 @@ class StaffingReplace(ma.Schema):
 class AssignmentOut(ma.Schema):
     id = ma.fields.String()
     project_id = ma.fields.String()
-    role = ma.fields.String(attribute="role_key")
+    role = catalog_key_field("roles", attribute="role_key")
     person = ma.fields.Nested(PersonBrief)
     allocation = ma.fields.Integer(allow_none=True)
     lead = ma.fields.Boolean()

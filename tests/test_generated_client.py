@@ -1,0 +1,137 @@
+"""A client generated from `/openapi.json` by openapi-python-client works: it registers a
+project, staffs it, generates the checklist, reads it as JSON into its own models and marks an
+item done, against the application behind a real HTTP server."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+PACKAGE = "staffing_client"
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[str]:
+    """The application behind a real HTTP server on loopback (the client speaks httpx)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def generated(client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The client package generated from the application's own description, importable."""
+    spec = tmp_path / "openapi.json"
+    spec.write_text(json.dumps(client.get("/openapi.json").json), encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run(  # noqa: S603 - the generator of this environment, fixed arguments
+        [
+            str(bin_dir / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(spec),
+            "--meta",
+            "none",
+            "--output-path",
+            str(tmp_path / PACKAGE),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        # The generator formats its output with ruff, found on PATH.
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
+        del sys.modules[name]  # the other backend's run generated its own
+    return importlib.import_module(PACKAGE)
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def test_a_generated_client_registers_staffs_generates_and_works_the_checklist(
+    generated, served, api
+):
+    models = _module("models")
+    client = generated.AuthenticatedClient(base_url=served, token=api.token)
+
+    project = _module("api.projects.post_v1_projects").sync(
+        client=client,
+        body=models.ProjectCreate(
+            name="Clinic notes",
+            application=models.ProjectCreateApplication.HEALTHCARE_SOLUTIONS,
+            traits=models.Traits(handles_personal_data=True, user_facing=True),
+        ),
+    )
+    assert isinstance(project, models.ProjectOut), project
+    assert project.slug == "clinic-notes"
+
+    ada = models.InlinePerson(name="Ada Lovelace", email="ada@example.com")
+    grace = models.InlinePerson(name="Grace Hopper", email="grace@example.com")
+    staffing = _module("api.assignments.put_v1_projects_project_ref_assignments").sync(
+        project.slug,
+        client=client,
+        body=models.StaffingReplace(
+            assignments=[
+                models.AssignmentCreateType1(
+                    role=models.AssignmentCreateType1Role.DATA_SCIENTIST, person=ada, allocation=50
+                ),
+                models.AssignmentCreateType1(
+                    role=models.AssignmentCreateType1Role.AI_ETHICIST, person=grace
+                ),
+            ]
+        ),
+    )
+    assert isinstance(staffing, models.AssignmentPage), staffing
+    assert sorted(a.role for a in staffing.items) == ["ai-ethicist", "data-scientist"]
+
+    generated_checklist = _module("api.checklists.post_v1_projects_project_ref_checklist").sync(
+        project.slug, client=client
+    )
+    assert isinstance(generated_checklist, models.ChecklistOut), generated_checklist
+
+    checklist = _module("api.checklists.get_v1_projects_project_ref_checklist").sync(
+        project.slug,
+        client=client,
+        format_=models.GetV1ProjectsProjectRefChecklistFormat.JSON,
+    )
+    assert isinstance(checklist, models.ChecklistOut), checklist
+    assert checklist.project.slug == "clinic-notes"
+    item = next(
+        i
+        for i in checklist.items
+        if i.kind == models.ItemOutKind.RESPONSIBILITY
+        and i.roles == ["data-scientist"]
+        and not i.signoff_required
+        and not i.evidence_required
+        and i.status == models.ItemOutStatus.OPEN
+    )
+    assert [o.name for o in item.owners] == ["Ada Lovelace"]
+
+    done = _module("api.checklists.patch_v1_projects_project_ref_checklist_items_item_ref").sync(
+        project.slug,
+        item.key,
+        client=client,
+        body=models.ItemUpdate(status=models.ItemUpdateStatus.DONE),
+    )
+    assert isinstance(done, models.ItemOut), done
+    assert (done.key, done.status) == (item.key, models.ItemOutStatus.DONE)
