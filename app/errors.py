@@ -21,8 +21,59 @@ PROBLEM_MIMETYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:problem-type:staffing-checklist:"
 
 
+# The key of an error about a part of the request as a whole (a body that is not an object).
+WHOLE_PART = {"json": "_body", "query": "_query", "headers": "_headers"}
+
+
+def flatten_errors(
+    errors: Mapping[Any, Any], schema: ma.Schema | None = None
+) -> dict[str, list[str]]:
+    """Errors as the API reports them: each field's dotted path (`assignments.2.role`) to its
+    messages, whatever the depth marshmallow nested them at.
+
+    marshmallow's `_schema` (a problem of an object as a whole) is the object's own path. With
+    the `schema` that made the errors, a dict field's entry is named by its key alone
+    (`status_map.done`, not marshmallow's `status_map.done.value`). Flat errors stay as they are.
+    """
+    flat: dict[str, list[str]] = {}
+    _walk(errors, "", schema, flat)
+    return flat
+
+
+def _walk(node: Any, path: str, shape: Any, flat: dict[str, list[str]]) -> None:
+    """Collect `node`'s messages under `path`; `shape` is the schema or field it is the errors
+    of, when known."""
+    if isinstance(shape, ma.fields.Nested) and not shape.many:
+        shape = shape.schema
+    if not isinstance(node, Mapping):
+        for message in node if isinstance(node, list | tuple) else [node]:
+            if isinstance(message, Mapping):
+                _walk(message, path, shape, flat)
+            else:
+                flat.setdefault(path or WHOLE_PART["json"], []).append(str(message))
+        return
+    for key, value in node.items():
+        if key == "_schema":
+            _walk(value, path, None, flat)
+            continue
+        child = ".".join(p for p in (path, str(key)) if p)
+        if isinstance(shape, ma.Schema):
+            fields = {f.data_key or name: f for name, f in shape.fields.items()}
+            _walk(value, child, fields.get(key), flat)
+        elif isinstance(shape, ma.fields.Nested):  # many: an index, then the nested schema
+            _walk(value, child, shape.schema, flat)
+        elif isinstance(shape, ma.fields.List):
+            _walk(value, child, shape.inner, flat)
+        elif isinstance(shape, ma.fields.Mapping) and isinstance(value, Mapping):
+            # marshmallow says which of the entry is wrong, `key` or `value`: the entry is named.
+            for part, found in value.items():
+                _walk(found, child, shape.value_field if part == "value" else None, flat)
+        else:
+            _walk(value, child, None, flat)
+
+
 class Problem(Exception):
-    """A failure the client can act on; `errors` names each bad field."""
+    """A failure the client can act on; `errors` names each bad field by its dotted path."""
 
     status = 400
     slug = "bad-request"
@@ -40,7 +91,7 @@ class Problem(Exception):
     ) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.errors = dict(errors) if errors else None
+        self.errors = flatten_errors(errors) if errors else None
         self.headers = dict(headers or {})
         if status is not None:
             self.status = status
@@ -132,7 +183,7 @@ def problem_response(
         "detail": detail,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = flatten_errors(errors)
     request_id = g.get("request_id")
     if request_id:
         body["request_id"] = request_id
@@ -143,17 +194,16 @@ def problem_response(
     return response
 
 
-def _flatten_webargs_messages(messages: Mapping[str, Any]) -> dict[str, Any]:
-    """webargs nests errors by location (`{"json": {"name": [...]}}`); clients want fields.
-
-    Errors that concern the body as a whole (a list, not a mapping) are kept under `_body`.
-    """
-    errors: dict[str, Any] = {}
+def _webargs_errors(messages: Mapping[str, Any], schema: ma.Schema | None) -> dict[str, list[str]]:
+    """webargs nests errors by location (`{"json": {"name": [...]}}`); clients want fields,
+    in body, query and headers alike. A problem of a part as a whole (a body that is a list,
+    not an object) is under `_body` (`_query`, `_headers`)."""
+    errors: dict[str, list[str]] = {}
     for location, detail in messages.items():
-        if isinstance(detail, Mapping):
-            errors.update(detail)
-        else:
-            errors["_body" if location == "json" else location] = detail
+        whole = WHOLE_PART.get(location, f"_{location}")
+        part = detail if isinstance(detail, Mapping) else {"_schema": detail}
+        for name, found in flatten_errors(part, schema).items():
+            errors.setdefault(whole if name == WHOLE_PART["json"] else name, []).extend(found)
     return errors
 
 
@@ -170,7 +220,7 @@ def handle_http_exception(error: HTTPException) -> Response:
         headers["Allow"] = ", ".join(error.valid_methods)
     title = http.HTTPStatus(status).phrase
     if status == 422 and "messages" in data:
-        errors = _flatten_webargs_messages(data["messages"])
+        errors = _webargs_errors(data["messages"], data.get("schema"))
         return problem_response(
             422, "Validation failed", _summarise(errors), slug="validation-error", errors=errors
         )
@@ -278,7 +328,17 @@ class ProblemSchema(ma.Schema):
     status = ma.fields.Integer()
     detail = ma.fields.String()
     errors = ma.fields.Dict(
-        metadata={"description": "For validation failures: each bad field and its messages"}
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={
+            "description": "Validation failures (422), every one of the request at once: each "
+            "bad field's dotted path (`email`, `assignments.2.role`, `limit`, `Idempotency-Key`; "
+            "`_body` for a body that is not an object) and its messages",
+            "example": {
+                "person.email": ["Missing data for required field."],
+                "role": ["Must be one of: ai-ethicist, data-scientist."],
+            },
+        },
     )
     request_id = ma.fields.String()
 

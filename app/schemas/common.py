@@ -8,6 +8,7 @@ from typing import Literal
 import marshmallow as ma
 from marshmallow import validate
 
+from app.services.catalog import InCatalog
 
 SLUG = validate.Regexp(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens."
@@ -29,14 +30,14 @@ def seeded_keys(kind: CatalogKind) -> tuple[str, ...]:
 def catalog_key_field(kind: CatalogKind, **kwargs: object) -> ma.fields.String:
     """A catalog key: `/openapi.json` lists the seeded catalog's keys as its `enum`.
 
-    The field checks only the key's shape: which keys exist is data (an operator may seed
-    another catalog), checked against the database's current catalog by the service, with a
-    422 naming the field and the keys there are.
+    Which keys exist is data (an operator may seed another catalog): `InCatalog` checks the
+    key against the catalog in force with the other fields, a 422 naming the field and the
+    keys there are.
     """
     metadata = dict(kwargs.pop("metadata", None) or {})  # type: ignore[call-overload]
     metadata.setdefault("enum", list(seeded_keys(kind)))
     return ma.fields.String(
-        validate=[validate.Length(min=1, max=80), KEY],
+        validate=[validate.Length(min=1, max=80), KEY, InCatalog(kind)],
         metadata=metadata,
         **kwargs,
     )

@@ -127,12 +127,11 @@ def generated_events(api: Any, project: Mapping[str, Any]) -> list[dict[str, Any
     return events_of(api, f"/v1/projects/{project['id']}/events", type="checklist.generated")
 
 
-def flat_errors(errors: Any, prefix: str = "") -> set[str]:
-    """The dotted names of the fields a problem's `errors` object names, at every depth."""
+def flat_errors(errors: Any) -> set[str]:
+    """The dotted names a problem's `errors` object names, and the objects that hold them
+    (`assignments.0.person.email` names `assignments.0` too)."""
     names: set[str] = set()
-    if isinstance(errors, Mapping):
-        for field, value in errors.items():
-            name = f"{prefix}{field}"
-            names.add(name)
-            names |= flat_errors(value, f"{name}.")
+    for name in errors or {}:
+        parts = name.split(".")
+        names |= {".".join(parts[:depth]) for depth in range(1, len(parts) + 1)}
     return names

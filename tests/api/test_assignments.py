@@ -332,7 +332,7 @@ def test_a_replacement_with_an_allocation_that_is_not_a_whole_number_changes_not
     )
 
     body = assert_problem(response, 422)
-    assert body["errors"] == {"assignments": {"1": {"allocation": ["Not a valid integer."]}}}
+    assert body["errors"] == {"assignments.1.allocation": ["Not a valid integer."]}
     assert event_count(app) == before_events
     assert _staffing(api, project) == before_staffing
     assert before_staffing[0]["allocation"] == 50

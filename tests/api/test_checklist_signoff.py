@@ -143,7 +143,7 @@ def test_evidence_is_added_and_removed_and_a_done_item_keeps_at_least_one(api, c
         patch_item(api, project, PIA, {"evidence": {"add": [{"title": "x", "url": "ftp://x"}]}}),
         422,
     )
-    assert "evidence" in bad["errors"]
+    assert bad["errors"] == {"evidence.add.0.url": ["Not a valid URL."]}
 
 
 def test_a_waiver_is_approved_by_an_independent_person(api, clinic):

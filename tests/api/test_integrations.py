@@ -62,7 +62,7 @@ def test_generic_integrations_get_a_standard_webhooks_secret(api):
             {"provider": "github", "name": "x", "status_map": {"merged": "done"}},
             {"status_map.merged"},
         ),
-        ({"provider": "jira", "name": "x", "status_map": {"done": "closed"}}, {"status_map"}),
+        ({"provider": "jira", "name": "x", "status_map": {"done": "closed"}}, {"status_map.done"}),
         ({"provider": "generic", "name": "x", "secret": "not-a-standard-secret"}, {"secret"}),
         ({"provider": "github", "name": "x", "secret": "short"}, {"secret"}),
         ({"provider": "github", "name": "x", "project_id": "prj_nope"}, {"project_id"}),
