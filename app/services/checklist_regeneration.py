@@ -176,8 +176,8 @@ def regenerate(
     targets = [_whole_if_stale(session, ctx, catalog, t) for t in targets]
     if not targets:
         return {}
-    staffing = _staffing_of(session, [t.project.id for t in targets])
-    allocations = _active_allocations(
+    staffing = staffing_of(session, [t.project.id for t in targets])
+    allocations = active_allocations(
         session, {e.member.ref for entries in staffing.values() for e in entries}
     )
     generated = {
@@ -185,7 +185,7 @@ def regenerate(
             catalog,
             project_facts(t.project),
             staffing.get(t.project.id, []),
-            allocation_elsewhere=_elsewhere(allocations, t.project.id),
+            allocation_elsewhere=elsewhere_of(allocations, t.project.id),
             settings=settings,
         )
         for t in targets
@@ -237,7 +237,7 @@ def _whole_if_stale(session: Session, ctx: Context, catalog: Catalog, target: Ta
     return target
 
 
-def _staffing_of(session: Session, project_ids: Sequence[str]) -> dict[str, list[StaffingEntry]]:
+def staffing_of(session: Session, project_ids: Sequence[str]) -> dict[str, list[StaffingEntry]]:
     """Each project's staffing as committed now, people read as columns."""
     rows = session.execute(
         select(
@@ -267,7 +267,7 @@ def _staffing_of(session: Session, project_ids: Sequence[str]) -> dict[str, list
     return staffing
 
 
-def _active_allocations(session: Session, person_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+def active_allocations(session: Session, person_ids: Iterable[str]) -> dict[str, dict[str, int]]:
     """person id -> active project id -> the person's allocation there, in one query."""
     person_ids = sorted(set(person_ids))
     if not person_ids:
@@ -288,7 +288,7 @@ def _active_allocations(session: Session, person_ids: Iterable[str]) -> dict[str
     return allocations
 
 
-def _elsewhere(allocations: Mapping[str, Mapping[str, int]], project_id: str) -> dict[str, int]:
+def elsewhere_of(allocations: Mapping[str, Mapping[str, int]], project_id: str) -> dict[str, int]:
     """Each person's allocation summed over the team's active projects other than this one."""
     return {
         person_id: sum(total for other, total in projects.items() if other != project_id)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.config import Settings
@@ -25,7 +25,13 @@ from app.services.checklist_generator import (
     Member,
     StaffingEntry,
 )
-from app.services.checklist_regeneration import Target, regenerate
+from app.services.checklist_regeneration import (
+    Target,
+    active_allocations,
+    elsewhere_of,
+    regenerate,
+    staffing_of,
+)
 from app.services.context import Context
 from app.services.locks import lock_checklists, lock_people, lock_projects
 from app.services.staffing_findings import over_allocation_key
@@ -41,35 +47,14 @@ def member_of(person: Person) -> Member:
 
 def load_staffing(session: Session, project: Project) -> list[StaffingEntry]:
     """The project's staffing as committed now (people read afresh, not from the session)."""
-    assignments = session.scalars(
-        select(Assignment)
-        .where(Assignment.project_id == project.id)
-        .options(joinedload(Assignment.person))
-        .execution_options(populate_existing=True)
-    )
-    return [
-        StaffingEntry(member_of(a.person), a.role_key, a.allocation, a.lead) for a in assignments
-    ]
+    return staffing_of(session, [project.id]).get(project.id, [])
 
 
 def allocation_elsewhere(
     session: Session, project: Project, person_ids: Iterable[str]
 ) -> dict[str, int]:
     """Each person's allocation summed over the team's other active projects."""
-    person_ids = list(set(person_ids))
-    if not person_ids:
-        return {}
-    rows = session.execute(
-        select(Assignment.person_id, func.coalesce(func.sum(Assignment.allocation), 0))
-        .join(Project, Project.id == Assignment.project_id)
-        .where(
-            Assignment.person_id.in_(person_ids),
-            Assignment.project_id != project.id,
-            Project.status == "active",
-        )
-        .group_by(Assignment.person_id)
-    )
-    return {person_id: int(total) for person_id, total in rows}
+    return elsewhere_of(active_allocations(session, person_ids), project.id)
 
 
 def get_checklist(
