@@ -56,7 +56,13 @@ def formats(blueprint: Any, schema: type[Any], *, statuses: tuple[int, ...] = (2
             if example:
                 text["example"] = render(example, fmt)
             content[mimetype] = text
-    doc = {"responses": {str(status): {"content": content} for status in statuses}}
+    descriptions = {200: "OK", 201: "Created"}
+    doc = {
+        "responses": {
+            str(status): {"description": descriptions[status], "content": content}
+            for status in statuses
+        }
+    }
 
     def decorate(view: Any) -> Any:
         view = blueprint.doc(**doc)(view)

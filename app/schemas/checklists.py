@@ -13,7 +13,7 @@ from marshmallow import validate
 
 from app.catalog import GENAI_RISKS
 from app.schemas.catalog import SourceOut
-from app.schemas.common import KEY, name_field
+from app.schemas.common import SPACE, catalog_key_field, name_field
 from app.schemas.projects import AssignmentCreate, Traits
 from app.vocabulary import (
     SETTABLE_STATUSES,
@@ -41,7 +41,11 @@ TICKET_KEY_FORMATS = {
     ),
     "jira": (re.compile(r"^[A-Z][A-Z0-9_]{0,49}-[0-9]{1,10}$"), "PROJ-123"),
     "linear": (re.compile(r"^[A-Z][A-Z0-9]{0,19}-[0-9]{1,10}$"), "ENG-42"),
-    "other": (re.compile(r"^\S(.{0,198}\S)?$"), "any key of up to 200 characters"),
+    # No white space at either end (as JSON Schema's `\s` and Python's together), one line.
+    "other": (
+        re.compile(f"^[^{SPACE}]([^\\n]{{0,198}}[^{SPACE}])?$"),
+        "any key of up to 200 characters",
+    ),
 }
 
 
@@ -71,7 +75,7 @@ class RenderQuery(FormatQuery):
 
 
 class ChecklistQuery(RenderQuery):
-    role = ma.fields.String(validate=[validate.Length(max=80), KEY])
+    role = catalog_key_field("roles")
     status = enum_field(ItemStatus)
     kind = enum_field(ItemKind)
     phase = enum_field(Phase)
@@ -92,11 +96,27 @@ class Waiver(ma.Schema):
     expires_on = ma.fields.Date(allow_none=True)
 
 
+class WholeRegexp(validate.Regexp):
+    """A `Regexp` the whole value must match, as JSON Schema's `pattern` with `^…$` means
+    (Python's `$` also matches before a final line break)."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+# An http(s) URL with a host, without white space: the same rule as a pattern in the spec.
+WEB_URL = WholeRegexp(f"^https?://[^{SPACE}/?#@]+([/?#][^{SPACE}]*)?$", error="Not a valid URL.")
+
+
+def web_url_field(**kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(validate=[validate.Length(max=2000), WEB_URL], **kwargs)
+
+
 class EvidenceLink(ma.Schema):
     title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    url = ma.fields.Url(
-        required=True, schemes={"http", "https"}, validate=validate.Length(max=2000)
-    )
+    url = web_url_field(required=True)
 
 
 class EvidenceChange(ma.Schema):
@@ -115,8 +135,15 @@ class EvidenceChange(ma.Schema):
 class Ticket(ma.Schema):
     system = ma.fields.String(required=True, validate=validate.OneOf(values(TicketSystem)))
     key = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    url = ma.fields.Url(
-        allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=2000)
+    url = web_url_field(allow_none=True)
+
+    # Documented as one shape per system (see app.http.openapi), each with its key's pattern.
+    SHAPES_BY = (
+        "system",
+        {
+            system: {"key": {"pattern": rule.pattern}}
+            for system, (rule, _) in TICKET_KEY_FORMATS.items()
+        },
     )
 
     @ma.validates_schema
@@ -124,7 +151,7 @@ class Ticket(ma.Schema):
         system, key = data.get("system"), data.get("key")
         if system in TICKET_KEY_FORMATS and key is not None:
             pattern, example = TICKET_KEY_FORMATS[system]
-            if not pattern.match(key):
+            if not pattern.fullmatch(key):
                 raise ma.ValidationError(f"A {system} ticket key looks like {example}.", "key")
 
 
@@ -361,7 +388,7 @@ class PersonItemsOut(ma.Schema):
 
 class PreviewProject(ma.Schema):
     name = name_field(200, load_default="Preview")
-    application = ma.fields.String(required=True, validate=[validate.Length(max=40), KEY])
+    application = catalog_key_field("applications", required=True)
     traits = ma.fields.Nested(Traits, load_default=dict)
 
 
