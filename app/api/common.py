@@ -11,14 +11,21 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from app.errors import Forbidden, Unauthorized
+from app.extensions import db
 from app.http.auth import authorize
 from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request
 from app.http.transaction import unit_of_work
+from app.services.catalog import current_catalog, validating_against
 
 
 class CheckedJsonParser(FlaskParser):
-    """Takes the JSON body the request check already decoded and vetted (`g.json_body`)."""
+    """Takes the JSON body the request check already decoded and vetted (`g.json_body`), and
+    checks catalog keys against the current catalog with the other fields (`InCatalog`)."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        with validating_against(lambda: current_catalog(db.session)):
+            return super().parse(*args, **kwargs)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if "json_body" in g:
