@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from factories import create_person, create_project, events_of
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner
@@ -232,3 +232,26 @@ def test_an_archived_project_lends_no_allocation_but_still_sees_the_others(app, 
     # P3, archived, still counts P1: its finding on Bob says 115% now.
     assert {name for name in after if after[name] != revisions[name]} == {"Project P3"}
     assert "115%" in _item(app, p3, _over(bob))["title"]
+
+
+def test_a_colleague_not_as_its_inputs_give_is_regenerated_whole(app, api, team):
+    ada, bob, cy, *_ = team["people"].values()
+    p1, p2, *_ = projects = list(team["projects"].values())
+    # One of P2's tasks lost behind the service's back: outside the scope of Ada's findings.
+    key = "data-scientist.collect-and-preprocess-data"
+    with app.app_context():
+        item_id = db.session.scalar(
+            select(ChecklistItem.id).where(
+                ChecklistItem.project_id == p2["id"], ChecklistItem.key == key
+            )
+        )
+        db.session.execute(delete(ChecklistItemOwner).where(ChecklistItemOwner.item_id == item_id))
+        db.session.execute(delete(ChecklistItem).where(ChecklistItem.id == item_id))
+        db.session.commit()
+
+    # Ada's allocation moves on P1: P2, which she shares, is found stale and regenerated whole.
+    _put(api, p1, *_p1_staffing(ada, bob, cy, ada_percent=80))
+
+    assert _item(app, p2, key)["status"] == "open"
+    assert _item(app, p2, _over(ada))["status"] == "open"
+    _assert_as_regenerated_whole(app, api, projects)
