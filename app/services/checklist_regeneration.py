@@ -547,7 +547,7 @@ def _write_checklists(
                 "revision": checklist.revision + (0 if target.created else 1),
                 "catalog_version": catalog.version,
                 "generated_at": now,
-                "next_waiver_expiry": next_waiver_expiry(every),  # type: ignore[arg-type]
+                "next_waiver_expiry": next_waiver_expiry(every),
                 "updated_at": now,
             }
         )
