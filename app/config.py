@@ -108,6 +108,9 @@ class Settings:
     public_base_url: str
     # Inbound Linear deliveries: how far `webhookTimestamp` may be from now (replays refused).
     linear_timestamp_tolerance_seconds: int = 60
+    # How long a worker may trust an API key it looked up (only with a Redis rate-limit store,
+    # through which revocations reach every worker at once; 0: look every key up each time).
+    api_key_cache_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -137,6 +140,7 @@ class Settings:
             webhook_poll_seconds=_float("WEBHOOK_POLL_SECONDS", 0.25),
             public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
             linear_timestamp_tolerance_seconds=_int("LINEAR_TIMESTAMP_TOLERANCE_SECONDS", 60),
+            api_key_cache_seconds=max(0.0, _float("API_KEY_CACHE_SECONDS", 5.0)),
         )
 
     def flask_config(self) -> dict[str, Any]:

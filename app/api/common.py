@@ -7,14 +7,15 @@ from typing import Any
 import flask
 from flask import Response, g
 from flask.views import MethodView
+from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from app.errors import Forbidden, Unauthorized
+from app.errors import Unauthorized
 from app.extensions import db
-from app.http.auth import authorize
+from app.http.auth import authenticate, authorize, confirm
 from app.http.etags import conditional_get
-from app.http.rate_limits import limit_v1_request
+from app.http.rate_limits import limit_v1_request, seen_generation
 from app.http.transaction import unit_of_work
 from app.services.catalog import current_catalog, validating_against
 
@@ -61,15 +62,21 @@ def v1_blueprint(
 
     @blp.before_request
     def _authorize() -> Response | None:
+        # The key (perhaps from the cache), then its budget, whose hit reads the key
+        # generation with it: a cached key of an older generation is looked up again.
+        # A key refused for a missing scope (403) still spends its budget.
         try:
-            authorize(write_scope)
+            key = authenticate()
+            try:
+                generation = limit_v1_request(key.id)
+            except RateLimitExceeded:
+                confirm(key, seen_generation())  # a revoked key is a 401, not a 429
+                raise
+            key = confirm(key, generation)
         except Unauthorized:
             limit_v1_request(None)
             raise
-        except Forbidden:  # a known key with the wrong scope still spends its budget
-            limit_v1_request(g.api_key_id)
-            raise
-        limit_v1_request(g.api_key_id)
+        authorize(key, write_scope)
         return None
 
     @blp.after_request

@@ -1,11 +1,26 @@
-"""Bearer API keys: who the caller is (a team) and what it may do (scopes)."""
+"""Bearer API keys: who the caller is (a team) and what it may do (scopes).
+
+A key is looked up by the SHA-256 of the secret the request carries: one Core statement of the
+five columns a request needs (built once, here), no ORM object and no `Team`. What it finds
+may be kept in a per-process cache for `API_KEY_CACHE_SECONDS`, but only where the rate-limit
+storage is shared (Redis), because that is how a revocation reaches every worker at once:
+`revoke_key` replaces the key generation in that store when its transaction commits, the
+request's rate-limit hit reads the generation in the same round trip (see
+`app.http.rate_limits`), and a cached key is used only when it was looked up under the
+generation that hit saw. Otherwise (memory storage, the store down, a generation changed)
+every request looks its key up in the database.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from flask import g, request
-from sqlalchemy import or_, select, update
+from flask import Flask, current_app, g, request
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, Unauthorized
@@ -16,25 +31,187 @@ from app.services.teams import hash_token
 # How stale `last_used_at` may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 SCOPE_BY_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+# Keys kept per process at most; the least recently used goes first.
+KEY_CACHE_SIZE = 4096
+_EXTENSION = "api_key_cache"
+
+_keys = ApiKey.__table__
+# Looking the key up by its hash is a constant-time comparison in effect: the database
+# compares digests, never the secret, so timing reveals nothing about valid keys.
+_LOOKUP = select(
+    _keys.c.id, _keys.c.team_id, _keys.c.scopes, _keys.c.revoked_at, _keys.c.last_used_at
+).where(_keys.c.secret_hash == bindparam("secret_hash"))
 
 
-def authenticate() -> ApiKey:
+@dataclass(frozen=True, slots=True)
+class VerifiedKey:
+    """What a request needs of its API key."""
+
+    id: str
+    team_id: str
+    scopes: frozenset[str]
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return self.scopes
+
+    def allows(self, scope: str) -> bool:
+        """`admin` implies `write`, which implies `read` (as `ApiKey.allows`)."""
+        if "admin" in self.scopes:
+            return True
+        if "write" in self.scopes:
+            return scope in {"read", "write"}
+        return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    key: VerifiedKey
+    # The key generation read before the key was: the entry is good while it is current.
+    generation: str | None
+    expires: float  # time.monotonic()
+
+
+class KeyCache:
+    """Verified keys by secret hash, for `ttl` seconds, at most `size` of them (LRU)."""
+
+    def __init__(self, ttl: float, size: int = KEY_CACHE_SIZE) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.enabled = ttl > 0
+        # The last generation any request of this process saw, to tag what is looked up next.
+        self.generation: str | None = None
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, secret_hash: str) -> _Entry | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            entry = self._entries.get(secret_hash)
+            if entry is None:
+                return None
+            if entry.expires <= time.monotonic():
+                del self._entries[secret_hash]
+                return None
+            self._entries.move_to_end(secret_hash)
+            return entry
+
+    def put(self, secret_hash: str, key: VerifiedKey, generation: str | None) -> None:
+        if not self.enabled or generation is None:
+            return
+        entry = _Entry(key, generation, time.monotonic() + self.ttl)
+        with self._lock:
+            self._entries[secret_hash] = entry
+            self._entries.move_to_end(secret_hash)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, secret_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(secret_hash, None)
+
+    def note_used(self, secret_hash: str, when: datetime) -> None:
+        """The key's use was written (or found fresh) at `when`: no need to write it again."""
+        with self._lock:
+            entry = self._entries.get(secret_hash)
+            if entry is not None:
+                self._entries[secret_hash] = replace(
+                    entry, key=replace(entry.key, last_used_at=when)
+                )
+
+    def saw(self, generation: str | None) -> None:
+        if generation is not None:
+            self.generation = generation
+
+
+def init_key_cache(app: Flask, shared_store: bool) -> KeyCache:
+    """The app's key cache: on only with a shared store to hear revocations from."""
+    ttl = app.config["SETTINGS"].api_key_cache_seconds if shared_store else 0
+    cache = KeyCache(ttl)
+    app.extensions[_EXTENSION] = cache
+    return cache
+
+
+def key_cache() -> KeyCache:
+    return current_app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+
+
+def _secret_hash() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
         raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("The Authorization header must be 'Bearer <key>'.")
-    # Looking the key up by its hash is a constant-time comparison in effect: the database
-    # compares digests, never the secret, so timing reveals nothing about valid keys.
-    key = db.session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_token(token.strip())))
+    return hash_token(token.strip())
+
+
+def _valid(key: VerifiedKey | None) -> VerifiedKey:
     if key is None or key.revoked_at is not None:
         raise Unauthorized("The API key is unknown or revoked.")
     return key
 
 
-def note_key_use(session: Session, key_id: str) -> None:
-    """Bring the key's `last_used_at` up to date, at most once a `LAST_USED_RESOLUTION`.
+def _look_up(secret_hash: str) -> VerifiedKey | None:
+    row = db.session.connection().execute(_LOOKUP, {"secret_hash": secret_hash}).first()
+    if row is None:
+        return None
+    return VerifiedKey(
+        id=row.id,
+        team_id=row.team_id,
+        scopes=frozenset(s for s in row.scopes.split(",") if s),
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def authenticate() -> VerifiedKey:
+    """The request's key, from the cache or the database; 401 if unknown or revoked.
+
+    A key from the cache is provisional until `confirm` has seen the store's generation.
+    """
+    secret_hash = _secret_hash()
+    g.api_key_hash = secret_hash
+    cache = key_cache()
+    entry = cache.get(secret_hash)
+    if entry is not None:
+        g.api_key_generation = entry.generation
+        return _valid(entry.key)
+    # Tagged with the generation seen before the lookup: a revocation committed after the
+    # lookup changes the generation after that, so the entry will not be used again.
+    generation = cache.generation
+    key = _look_up(secret_hash)
+    g.api_key_generation = None  # read now: nothing to confirm
+    if key is not None:
+        cache.put(secret_hash, key, generation)
+    return _valid(key)
+
+
+def confirm(key: VerifiedKey, generation: str | None) -> VerifiedKey:
+    """`key` if it was read from the database in this request or cached under `generation`,
+    the store's current one; otherwise the key as the database has it now (401 if revoked)."""
+    cache = key_cache()
+    cache.saw(generation)
+    cached_under = g.pop("api_key_generation", None)
+    if cached_under is None or cached_under == generation:
+        return key
+    secret_hash = g.api_key_hash
+    cache.discard(secret_hash)
+    fresh = _look_up(secret_hash)
+    if fresh is not None:
+        cache.put(secret_hash, fresh, generation)
+    return _valid(fresh)
+
+
+def note_key_use(session: Session, key_id: str) -> bool:
+    """Bring the key's `last_used_at` up to date, at most once a `LAST_USED_RESOLUTION`;
+    True when it was written.
 
     Part of the request's transaction, written just before it commits; a row another request
     is updating right now is skipped rather than waited on (it is being brought up to date).
@@ -48,27 +225,33 @@ def note_key_use(session: Session, key_id: str) -> None:
         )
         .with_for_update(skip_locked=True)
     )
-    session.execute(
+    result = session.execute(
         update(ApiKey)
         .where(ApiKey.id.in_(stale))
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def require_scope(key: ApiKey, scope: str) -> None:
+def key_use_noted(when: datetime) -> None:
+    """After the commit: this process knows the key's use is recorded as of `when`."""
+    if "api_key_hash" in g:
+        key_cache().note_used(g.api_key_hash, when)
+
+
+def require_scope(key: VerifiedKey, scope: str) -> None:
     if not key.allows(scope):
         raise Forbidden(
             f"This API key lacks the '{scope}' scope; it has: {', '.join(sorted(key.scope_set))}."
         )
 
 
-def authorize(write_scope: str = "write") -> None:
-    """Authenticate the request and check the scope its method needs."""
-    key = authenticate()
+def authorize(key: VerifiedKey, write_scope: str = "write") -> None:
+    """Make `key` (authenticated and confirmed) the request's, and check the scope its
+    method needs."""
     g.api_key = key
     g.api_key_id = key.id
-    g.team = key.team
     g.team_id = key.team_id
     used = key.last_used_at
     g.key_use_stale = used is None or utcnow() - used > LAST_USED_RESOLUTION
@@ -81,4 +264,9 @@ def current_team_id() -> str:
 
 
 def current_team() -> Team:
-    return g.team
+    """The team of the request's key, loaded on first use (most views need only its id)."""
+    team = g.get("team")
+    if team is None:
+        team = db.session.get(Team, g.team_id)
+        g.team = team
+    return team  # type: ignore[no-any-return]

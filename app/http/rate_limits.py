@@ -10,30 +10,118 @@ the fixed scope `v1` on a plain function, which Flask-Limiter checks whenever it
 a request. Every `/v1` request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis
 shares them between workers and instances); when that storage fails, Flask-Limiter counts in
 memory until it answers again. Probes, `/openapi.json` and `/docs` never call it.
+
+One round trip to Redis per request: the fixed-window strategy's hit is a Lua script that
+increments the window's counter (the key `limits` itself uses), sets its expiry when new, and
+returns the count, the time left in the window and the API key generation (see
+`app.http.auth`); the headers are written from that answer, not from a second
+`get_window_stats` call.
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem
+from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+
+from app.http.auth import init_key_cache
+from app.services.teams import KEY_GENERATION
 
 V1_SCOPE = "v1"
 _EXTENSION = "v1_rate_limit"
 
+# KEYS: the window's counter, the key generation. ARGV: the window in seconds, the cost, and a
+# new generation, set when there is none (a Redis that was flushed or never revoked a key).
+_HIT_SCRIPT = """
+local current = redis.call("incrby", KEYS[1], ARGV[2])
+if current == tonumber(ARGV[2]) then
+    redis.call("expire", KEYS[1], ARGV[1])
+end
+local left = redis.call("pttl", KEYS[1])
+local generation = redis.call("get", KEYS[2])
+if not generation then
+    generation = ARGV[3]
+    redis.call("set", KEYS[2], generation)
+end
+return {current, left, generation}
+"""
 
-def limit_v1_request(api_key_id: str | None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What one hit learnt: the budget, what is left of it, when the window ends (epoch
+    seconds) and the key generation read with it (None: no shared store answered)."""
+
+    limit: int
+    remaining: int
+    reset: float
+    generation: str | None
+
+
+class OneTripFixedWindow(FixedWindowRateLimiter):
+    """Flask-Limiter's fixed-window strategy, but a hit also learns the window's state (and,
+    on Redis, the key generation) in the same call, and keeps it on `g` for the headers."""
+
+    def __init__(self, storage: Storage) -> None:
+        super().__init__(storage)
+        self._script = None
+        # A cluster would refuse a script over two keys of different slots.
+        if isinstance(storage, RedisStorage) and not isinstance(storage, RedisClusterStorage):
+            self._script = storage.get_connection().register_script(_HIT_SCRIPT)
+
+    @property
+    def shares_generation(self) -> bool:
+        return self._script is not None
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        key = item.key_for(*identifiers)
+        expiry = item.get_expiry()
+        if self._script is not None:
+            assert isinstance(self.storage, RedisStorage)
+            count, left_ms, generation = self._script(
+                [self.storage.prefixed_key(key), KEY_GENERATION],
+                [expiry, cost, secrets.token_hex(8)],
+            )
+            now = time.time()
+            reset = now + max(int(left_ms), 0) / 1000
+            seen = generation.decode() if isinstance(generation, bytes) else str(generation)
+        elif isinstance(self.storage, MemoryStorage):  # in the process: nothing to save
+            count = self.storage.incr(key, expiry, amount=cost)
+            reset, seen = self.storage.get_expiry(key), None
+        else:
+            return super().hit(item, *identifiers, cost=cost)
+        count = int(count)
+        g.v1_window = Window(item.amount, max(0, item.amount - count), reset, seen)
+        return count <= item.amount
+
+
+def limit_v1_request(api_key_id: str | None) -> str | None:
     """Count this request against the budget of API key `api_key_id`, or against the
-    client's address when None; raises `RateLimitExceeded` (a 429) past the budget."""
+    client's address when None; raises `RateLimitExceeded` (a 429) past the budget.
+
+    Returns the key generation the shared store holds (None without one)."""
     g.rate_limit_identity = (
         f"key:{api_key_id}" if api_key_id else f"addr:{get_remote_address() or 'unknown'}"
     )
+    g.pop("v1_window", None)
     count: Callable[[], None] = current_app.extensions[_EXTENSION]
     count()
+    return seen_generation()
+
+
+def seen_generation() -> str | None:
+    """The key generation the request's last hit read from the shared store, if any."""
+    window = g.get("v1_window")
+    return window.generation if window is not None else None
 
 
 def _identity() -> str:
@@ -49,6 +137,12 @@ def init_rate_limits(app: Flask) -> Limiter:
     stretch the one a 503 gives to its own window.
     """
     limiter = Limiter(_identity, app=app)
+    # Flask-Limiter builds its strategy from a name; ours is that strategy with the one-trip
+    # hit. The fallback (memory, while the storage is down) keeps the library's own.
+    strategy = OneTripFixedWindow(limiter.storage)
+    limiter._limiter = strategy
+    assert limiter.limiter is strategy, "Flask-Limiter no longer keeps its strategy in _limiter"
+    init_key_cache(app, shared_store=strategy.shares_generation)
     budget = limiter.shared_limit(app.config["SETTINGS"].rate_limit, scope=V1_SCOPE)
 
     @budget
@@ -59,16 +153,21 @@ def init_rate_limits(app: Flask) -> Limiter:
 
     @app.after_request
     def rate_limit_headers(response: Response) -> Response:
-        current = limiter.current_limit
-        if current is None:
-            return response
-        response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
-        response.headers["X-RateLimit-Remaining"] = str(current.remaining)
-        response.headers["X-RateLimit-Reset"] = str(int(current.reset_at))
+        window: Window | None = g.get("v1_window")
+        if window is None:
+            # Counted by the library's fallback strategy (in memory): asking it is cheap.
+            current = limiter.current_limit
+            if current is None:
+                return response
+            window = Window(
+                current.limit.amount, current.remaining, current.window.reset_time, None
+            )
+        response.headers["X-RateLimit-Limit"] = str(window.limit)
+        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
+        # As Flask-Limiter's `reset_at`: a second past the window's end, rounded down.
+        response.headers["X-RateLimit-Reset"] = str(int(window.reset + 1))
         if response.status_code == 429:
-            # From the window's exact end: `reset_at` is rounded up a second past it.
-            wait = current.window.reset_time - time.time()
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            response.headers["Retry-After"] = str(max(1, math.ceil(window.reset - time.time())))
         return response
 
     return limiter

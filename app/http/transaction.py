@@ -2,9 +2,11 @@
 
 Every `/v1` view runs inside `unit_of_work`: the idempotency claim, the view's work (services
 flush, never commit), the stored idempotency response and the API key's `last_used_at` commit
-together when the answer is a success, and are rolled back otherwise. A transaction that meets
-a deadlock, a serialisation failure or a concurrent insert of the same row is retried from the
-start a few times; if it still fails, the answer is 409 `concurrent-update` with `Retry-After`.
+together when the answer is a success, and are rolled back otherwise. A success that wrote
+nothing (a read: no flush with changes, no write statement, no idempotency record, no key-use
+note) ends with a rollback too, which is all a read needs. A transaction that meets a deadlock,
+a serialisation failure or a concurrent insert of the same row is retried from the start a few
+times; if it still fails, the answer is 409 `concurrent-update` with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, current_app, g
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from app.errors import ConcurrentUpdate, is_transient
 from app.extensions import db
 from app.http import idempotency
-from app.http.auth import note_key_use
+from app.http.auth import key_use_noted, note_key_use
+from app.models import utcnow
 from app.services.context import Context
 
 ATTEMPTS = 4
@@ -62,8 +67,36 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
     return run
 
 
+# `session.info` flag: this transaction wrote something (set by the listeners below).
+_WROTE = "unit_of_work_wrote"
+
+
+def _flushed(session: Session, _flush_context: UOWTransaction) -> None:
+    session.info[_WROTE] = True  # only a flush with something to write gets here
+
+
+def _executed(state: ORMExecuteState) -> None:
+    if not state.is_select:  # INSERT, UPDATE, DELETE, or text() we cannot tell: a write
+        state.session.info[_WROTE] = True
+
+
+def _track_writes() -> None:
+    if not event.contains(Session, "after_flush", _flushed):
+        event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "do_orm_execute", _executed)
+
+
+_track_writes()
+
+
+def _wrote(session: Session) -> bool:
+    """Whether this transaction has written anything, or has changes waiting for a flush."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
 def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
     session = db.session
+    session.info[_WROTE] = False
     settings = current_app.config["SETTINGS"]
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
     # Requests authenticated by API key may carry an Idempotency-Key (inbound webhooks
@@ -76,7 +109,16 @@ def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
         session.rollback()
         return response
     idempotency.store(session, response)
+    wrote = _wrote(session)
+    noted_at = None
     if g.get("key_use_stale") and "api_key_id" in g:
-        note_key_use(session, g.api_key_id)
-    session.commit()
+        noted_at = utcnow()
+        wrote = note_key_use(session, g.api_key_id) or wrote
+    if wrote:
+        session.commit()
+    else:
+        session.rollback()
+    if noted_at is not None:
+        # Written now, or found written by another request within the last minute.
+        key_use_noted(noted_at)
     return response

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
 
+from limits.storage import RedisStorage, storage_from_string
+from sqlalchemy import event as sa_event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +20,12 @@ from app.services.context import Context
 from app.services.events import record_event
 
 TOKEN_PREFIX = "sck_"  # noqa: S105 - a label, not a secret
+# The key generation, in the rate-limit store (Redis): replaced whenever a key is revoked, so
+# that every worker stops trusting the keys it cached (see app/http/auth.py).
+KEY_GENERATION = "staffing-checklist:api-key-generation"
+_REVOKED = "api_key_revoked_store"
+
+log = logging.getLogger(__name__)
 
 
 def new_token() -> str:
@@ -118,5 +127,50 @@ def revoke_key(session: Session, ctx: Context, key_id: str) -> ApiKey:
             "api_key.revoked",
             {"api_key": {"id": key.id, "name": key.name}},
         )
+        _new_generation_on_commit(session, ctx.settings.rate_limit_storage_uri)
     session.flush()
     return key
+
+
+def _new_generation_on_commit(session: Session, storage_uri: str) -> None:
+    """When this transaction commits (not before: a worker could cache the key again from
+    the database in between), replace the key generation in the shared store."""
+    if not sa_event.contains(Session, "after_commit", _announce_revocation):
+        sa_event.listen(Session, "after_commit", _announce_revocation)
+        sa_event.listen(Session, "after_rollback", _forget_revocation)
+    session.info[_REVOKED] = storage_uri
+
+
+def _announce_revocation(session: Session) -> None:
+    storage_uri = session.info.pop(_REVOKED, None)
+    if storage_uri is not None:
+        new_key_generation(storage_uri)
+
+
+def _forget_revocation(session: Session) -> None:
+    session.info.pop(_REVOKED, None)
+
+
+def new_key_generation(storage_uri: str) -> bool:
+    """Replace the key generation in the rate-limit store at `storage_uri`, if it is Redis;
+    True when it was. Failing is logged, not raised: the revocation is committed, and the
+    workers' cached keys expire within `API_KEY_CACHE_SECONDS` anyway."""
+    if storage_uri.startswith(("memory:", "async+")):
+        return False
+    try:
+        storage = storage_from_string(storage_uri)
+        if not isinstance(storage, RedisStorage):
+            return False
+        client = storage.get_connection()
+        try:
+            client.set(KEY_GENERATION, secrets.token_hex(8))
+        finally:
+            client.close()
+    except Exception:
+        log.warning(
+            "could not tell the workers about a revoked API key: their cached keys expire "
+            "within API_KEY_CACHE_SECONDS",
+            exc_info=True,
+        )
+        return False
+    return True

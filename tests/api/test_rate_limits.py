@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -14,6 +15,7 @@ from conftest import REDIS_URL, REQUIRE_REDIS
 from factories import assert_problem, person_body
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.connection import AbstractConnection
 from sqlalchemy import select
 
 from app import create_app
@@ -237,3 +239,75 @@ def test_requests_refused_for_a_missing_scope_spend_the_keys_budget(limited_app,
 
     assert [a.status_code for a in answers] == [403, 403, 403]
     assert_problem(last, 429)
+
+
+@pytest.fixture
+def redis_sends(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every command the process sends to Redis from now on (a pipeline would be one send)."""
+    sent: list[bytes] = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        sent.append(b"".join(command) if isinstance(command, list) else bytes(command))
+        original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def test_a_counted_request_makes_one_round_trip_to_redis(limited_app, make_api, redis_sends):
+    _require_redis()
+    caller = make_api("Team T")
+    client = limited_app("3 per minute", REDIS_URL).test_client()
+    mine = _bearer(caller.token)
+    here = _from(_random_address())
+    # The first request loads the script and the key generation and caches the key.
+    assert client.get("/v1/people", headers=mine).status_code == 200
+    etag = client.get("/v1/catalog", headers=mine).headers["ETag"]
+    assert client.get("/v1/catalog", headers={**mine, "If-None-Match": etag}).status_code == 304
+
+    requests = [
+        (client.get, "/v1/people", {"headers": _bearer("sck_guess"), **here}, 401),
+        (client.post, "/v1/people", {"headers": {}, "json": person_body(), **here}, 401),
+        (client.get, "/v1/catalog", {"headers": {}, **here}, 401),
+        (client.get, "/v1/catalog", {"headers": {}, **here}, 429),
+        (client.get, "/v1/catalog", {"headers": {**mine, "If-None-Match": etag}}, 429),
+    ]
+    for send, path, kwargs, status in requests:
+        redis_sends.clear()
+        answer = send(path, **kwargs)
+        assert answer.status_code == status
+        assert len(redis_sends) == 1, redis_sends
+        assert b"EVALSHA" in redis_sends[0].upper()
+        assert answer.headers["X-RateLimit-Limit"] == "3"
+        assert int(answer.headers["X-RateLimit-Reset"]) > 0
+        if status == 429:
+            assert answer.headers["X-RateLimit-Remaining"] == "0"
+            assert 0 < int(answer.headers["Retry-After"]) <= 60
+
+
+def test_a_counted_request_makes_one_round_trip_to_redis_when_it_succeeds(
+    limited_app, make_api, redis_sends
+):
+    _require_redis()
+    caller = make_api("Team S")
+    client = limited_app("100 per minute", REDIS_URL).test_client()
+    mine = _bearer(caller.token)
+    for _ in range(2):  # the script loaded, the generation learnt, the key cached
+        assert client.get("/v1/people", headers=mine).status_code == 200
+    etag = client.get("/v1/catalog", headers=mine).headers["ETag"]
+
+    remaining = []
+    for send, path, kwargs, status in [
+        (client.get, "/v1/catalog", {"headers": {**mine, "If-None-Match": etag}}, 304),
+        (client.get, "/v1/catalog", {"headers": mine}, 200),
+        (client.post, "/v1/people", {"headers": mine, "json": person_body()}, 201),
+    ]:
+        redis_sends.clear()
+        answer = send(path, **kwargs)
+        assert answer.status_code == status
+        assert len(redis_sends) == 1, redis_sends
+        remaining.append(int(answer.headers["X-RateLimit-Remaining"]))
+        assert "Retry-After" not in answer.headers
+
+    assert remaining == [96, 95, 94]
