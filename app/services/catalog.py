@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 import marshmallow as ma
 from marshmallow.experimental.context import Context
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.catalog import (
     Application,
@@ -193,6 +193,7 @@ def seed_catalog(session: Session, catalog: Catalog) -> bool:
     session.execute(delete(CatalogVersion).where(CatalogVersion.version == catalog.version))
     session.add(CatalogVersion(version=catalog.version))
     session.flush()
+    session.info.pop(_VERSION_IN_TRANSACTION, None)
     return True
 
 
@@ -262,9 +263,21 @@ class InCatalog(ma.validate.Validator):
         return value
 
 
+_VERSION_IN_TRANSACTION = "catalog_version"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_version(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_VERSION_IN_TRANSACTION, None)
+
+
 def current_catalog(session: Session) -> Catalog:
-    """The catalog most recently seeded; built once per version, then served from memory."""
-    version = _latest_version(session)
+    """The catalog most recently seeded; built once per version, then served from memory.
+    Its version is read once per transaction."""
+    version = session.info.get(_VERSION_IN_TRANSACTION)
+    if version is None:
+        version = session.info[_VERSION_IN_TRANSACTION] = _latest_version(session)
     if version is None:
         raise Problem(
             "The catalog has not been loaded; an operator must run 'flask seed'.",

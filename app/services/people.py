@@ -50,21 +50,17 @@ def directory_of(
     session: Session, team_id: str, entries: Sequence[Mapping[str, Any]]
 ) -> tuple[dict[str, Person], dict[str, Person]]:
     """The team's people that staffing entries name, by `person_id` and by the inline
-    person's email (lower-cased), in two indexed queries."""
+    person's email (lower-cased), in an indexed query for each kind of reference given."""
     ids = {e["person_id"] for e in entries if "person_id" in e}
     emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
-    by_id = {
-        p.id: p
-        for p in session.scalars(
-            select(Person).where(Person.team_id == team_id, Person.id.in_(ids))
-        )
-    }
-    by_email = {
-        p.email: p
-        for p in session.scalars(
-            select(Person).where(Person.team_id == team_id, Person.email.in_(emails))
-        )
-    }
+    by_id: dict[str, Person] = {}
+    by_email: dict[str, Person] = {}
+    if ids:
+        stmt = select(Person).where(Person.team_id == team_id, Person.id.in_(ids))
+        by_id = {p.id: p for p in session.scalars(stmt)}
+    if emails:
+        stmt = select(Person).where(Person.team_id == team_id, Person.email.in_(emails))
+        by_email = {p.email: p for p in session.scalars(stmt)}
     return by_id, by_email
 
 
