@@ -33,6 +33,11 @@ What each row sends (the benchmark's team holds 92 % of the projects):
 
 Every status the server answered is read from its own `/metrics` before and after each run;
 a row whose answers were not all the expected status is flagged.
+
+`--memory N` then sends N more requests (the reads and the preview, mixed: each connection
+cycles through every row's requests, the cold checklists included) and prints the resident
+memory (`VmRSS`) of each gunicorn worker after the warm-up and every tenth of the way: a
+worker whose memory grows with the requests it served leaks.
 """
 
 from __future__ import annotations
@@ -82,6 +87,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 DEEP_OFFSET = 9000
 POOL = 1000
 CHECKLIST_ROUTE = "/v1/projects/<string:project_ref>/checklist"
+# Base URL -> the pid of the gunicorn master serving it.
+SERVERS: dict[str, int] = {}
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -286,6 +293,7 @@ def gunicorn(database_url: str, options: ServerOptions, workdir: Path) -> Iterat
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     base = f"http://127.0.0.1:{port}"
+    SERVERS[base] = process.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -535,6 +543,83 @@ def scenarios(dataset: Dataset, base: str) -> list[Scenario]:
     ]
 
 
+# --------------------------------------------------------------------------- memory
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's children: its workers."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return sorted(int(pid) for pid in children)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+MEMORY_MIX = ("checklist", "GET /v1/catalog", "projects", "POST /v1/checklists/preview")
+
+
+def memory_run(
+    base: str,
+    dataset: Dataset,
+    items: list[Scenario],
+    total: int,
+    options: RunOptions,
+    workdir: Path,
+) -> list[tuple[int, list[float]]]:
+    """Send `total` requests of the read mix; (requests so far, each worker's RSS in MiB)
+    after the warm-up and every tenth of the way."""
+    mixed = [
+        entry
+        for scenario in items
+        if scenario.name.startswith(MEMORY_MIX) and scenario.method in ("GET", "POST")
+        for entry in scenario.entries
+    ]
+    script = workdir / "memory.lua"
+    script.write_text(wrk_script(mixed, dataset.token, options.wrk_threads))
+    master = SERVERS[base]
+    run_wrk(base, script, max(options.warmup, 3), options.connections, options.wrk_threads)
+    samples = [(0, [rss_mib(pid) for pid in worker_pids(master)])]
+    done, step = 0, max(1, total // 10)
+    rate = 0.0
+    while done < total:
+        seconds = min(30.0, (step / rate) if rate else 5.0)
+        out = run_wrk(base, script, seconds, options.connections, options.wrk_threads)
+        rate = out["requests"] / (out["duration_us"] / 1e6)
+        done += out["requests"]
+        if done // step > samples[-1][0] // step or done >= total:
+            samples.append((done, [rss_mib(pid) for pid in worker_pids(master)]))
+            rss = ", ".join(f"{value:.1f}" for value in samples[-1][1])
+            print(f"    {done:>9,} requests: workers' RSS {rss} MiB ({rate:.0f} req/s)", flush=True)
+    return samples
+
+
+def print_memory(title: str, samples: list[tuple[int, list[float]]], markdown: list[str]) -> None:
+    first, last = samples[0][1], samples[-1][1]
+    lines = [
+        f"### Memory: {title}",
+        "",
+        "| requests served | "
+        + " | ".join(f"worker {n + 1} RSS MiB" for n in range(len(first)))
+        + " |",
+        "| ---: |" + " ---: |" * len(first),
+        *(
+            f"| {done:,} | " + " | ".join(f"{value:.1f}" for value in rss) + " |"
+            for done, rss in samples
+        ),
+        "",
+        "Growth from the warm-up to the end: "
+        + ", ".join(f"{b - a:+.1f} MiB" for a, b in zip(first, last, strict=False))
+        + ".",
+        "",
+    ]
+    print("\n".join(lines))
+    markdown.extend(lines)
+
+
 # --------------------------------------------------------------------------- a run
 
 
@@ -760,6 +845,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, help="keep the datasets here, and reuse them")
     parser.add_argument("--dataset", type=Path, help="a manifest of make_dataset.py to use")
     parser.add_argument("--markdown", type=Path, help="also write the tables here, in Markdown")
+    parser.add_argument(
+        "--memory", type=int, default=0, help="then N requests of the read mix, workers' RSS"
+    )
+    parser.add_argument(
+        "--only", help="only the rows whose names start with one of these (comma-separated)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -784,7 +875,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                 datasets = dataset_for(kind, args.scale, args.keep, workdir)
             with datasets as dataset, gunicorn(dataset.database_url, server, workdir) as base:
                 items = scenarios(dataset, base)
-                results = run_scenarios(base, dataset, items, run, workdir)
+                chosen = items
+                if args.only:
+                    prefixes = tuple(p.strip() for p in args.only.split(","))
+                    chosen = [
+                        i for i in items if i.route == "/healthz" or i.name.startswith(prefixes)
+                    ]
+                results = run_scenarios(base, dataset, chosen, run, workdir)
+                memory = (
+                    memory_run(base, dataset, items, args.memory, run, workdir)
+                    if args.memory
+                    else []
+                )
             counts = dataset.counts
             title = (
                 f"{kind}: gunicorn --workers {args.workers} --worker-class {args.worker_class}"
@@ -794,6 +896,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{counts['checklist_items']:,} checklist items"
             )
             print_table(title, results, markdown)
+            if memory:
+                print_memory(title, memory, markdown)
     if args.markdown:
         args.markdown.write_text("\n".join(markdown) + "\n")
         print(f"\nMarkdown tables: {args.markdown}")
