@@ -418,48 +418,94 @@ class PreviewRequest(ma.Schema):
         return data
 
 
-class RoleCoverageOut(ma.Schema):
-    role = ma.fields.String(attribute="role_key")
-    title = ma.fields.String()
-    required = ma.fields.Boolean()
-    required_because = ma.fields.List(ma.fields.String())
-    holders = ma.fields.Function(
-        lambda coverage: [
-            {**h.member.as_owner(), "allocation": h.allocation, "lead": h.lead}
-            for h in coverage.holders
-        ]
+class HolderOut(OwnerOut):
+    """A person holding a role on the project."""
+
+    allocation = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Percent of their time"}
     )
+    lead = ma.fields.Boolean(required=True)
+
+
+class RoleCoverageOut(ma.Schema):
+    role = ma.fields.String(required=True, attribute="role_key")
+    title = ma.fields.String(required=True)
+    required = ma.fields.Boolean(required=True)
+    required_because = ma.fields.List(ma.fields.String(), required=True)
+    holders = ma.fields.List(ma.fields.Nested(HolderOut), required=True)
+
+    @ma.pre_dump
+    def holders_as_people(self, coverage: Any, **_: Any) -> dict[str, Any]:
+        return {
+            "role_key": coverage.role_key,
+            "title": coverage.title,
+            "required": coverage.required,
+            "required_because": coverage.required_because,
+            "holders": [
+                {**h.member.as_owner(), "allocation": h.allocation, "lead": h.lead}
+                for h in coverage.holders
+            ],
+        }
 
 
 class FindingOut(ma.Schema):
-    key = ma.fields.String()
-    kind = ma.fields.String()
-    title = ma.fields.String()
-    detail = ma.fields.String()
-    done_when = ma.fields.String()
-    roles = ma.fields.List(ma.fields.String())
-    people = ma.fields.Function(lambda f: [m.as_owner() for m in f.people])
-    priority = ma.fields.String()
-    because = ma.fields.List(ma.fields.String())
+    key = ma.fields.String(required=True)
+    kind = enum_field(FindingKind, required=True)
+    title = ma.fields.String(required=True)
+    detail = ma.fields.String(required=True)
+    done_when = ma.fields.String(required=True)
+    roles = ma.fields.List(ma.fields.String(), required=True)
+    people = ma.fields.List(
+        ma.fields.Nested(OwnerOut),
+        required=True,
+        metadata={"description": "The people the finding is about"},
+    )
+    priority = enum_field(Priority, required=True)
+    because = ma.fields.List(ma.fields.String(), required=True)
+
+    @ma.pre_dump
+    def people_as_owners(self, finding: Any, **_: Any) -> dict[str, Any]:
+        return {
+            "key": finding.key,
+            "kind": finding.kind,
+            "title": finding.title,
+            "detail": finding.detail,
+            "done_when": finding.done_when,
+            "roles": finding.roles,
+            "people": [member.as_owner() for member in finding.people],
+            "priority": finding.priority,
+            "because": finding.because,
+        }
 
 
 class StaffingReportOut(ma.Schema):
-    project = ma.fields.Dict()
-    roles = ma.fields.List(ma.fields.Nested(RoleCoverageOut))
-    findings = ma.fields.List(ma.fields.Nested(FindingOut))
+    project = ma.fields.Nested(ProjectHeaderOut, required=True)
+    roles = ma.fields.List(ma.fields.Nested(RoleCoverageOut), required=True)
+    findings = ma.fields.List(ma.fields.Nested(FindingOut), required=True)
+
+
+class AllocationOut(ma.Schema):
+    project = ma.fields.String(required=True, metadata={"description": "The project's slug"})
+    allocation = ma.fields.Integer(required=True, metadata={"description": "Percent"})
 
 
 class OverAllocationOut(ma.Schema):
-    person = ma.fields.Function(lambda o: o.member.as_owner())
-    total = ma.fields.Integer()
-    projects = ma.fields.Function(
-        lambda o: [{"project": slug, "allocation": pct} for slug, pct in o.breakdown]
-    )
+    person = ma.fields.Nested(OwnerOut, required=True)
+    total = ma.fields.Integer(required=True, metadata={"description": "Percent, over 100"})
+    projects = ma.fields.List(ma.fields.Nested(AllocationOut), required=True)
+
+    @ma.pre_dump
+    def breakdown(self, over: Any, **_: Any) -> dict[str, Any]:
+        return {
+            "person": over.member.as_owner(),
+            "total": over.total,
+            "projects": [{"project": slug, "allocation": pct} for slug, pct in over.breakdown],
+        }
 
 
 class TeamStaffingOut(ma.Schema):
-    projects = ma.fields.List(ma.fields.Nested(StaffingReportOut))
-    over_allocated = ma.fields.List(ma.fields.Nested(OverAllocationOut))
+    projects = ma.fields.List(ma.fields.Nested(StaffingReportOut), required=True)
+    over_allocated = ma.fields.List(ma.fields.Nested(OverAllocationOut), required=True)
 
 
 # A checklist as the API answers it (four of its items), the example of every checklist answer
