@@ -91,7 +91,7 @@ class ChecklistView(MethodView):
             key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
             if (unchanged := not_modified(make_etag(*key), vary="Accept")) is not None:
                 return unchanged
-            if (body := checklist_reads.render_cache.get(key)) is not None:
+            if (body := checklist_reads.cached_rendering(key)) is not None:
                 return formatted_response(body, fmt, etag=make_etag(*key))
         project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
         body = checklist_reads.rendered_checklist(

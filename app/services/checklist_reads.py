@@ -127,6 +127,15 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
 document_cache: RenderCache[dict[str, Any]] = RenderCache(64)
 
 
+def cached_rendering(key: tuple[Any, ...]) -> str | None:
+    """The rendering cached under `key` (a `cache_key`), counted as a hit; None when there is
+    none (`rendered_checklist` then renders, and counts the miss)."""
+    body = render_cache.get(key)
+    if body is not None:
+        RENDERS.labels("hit").inc()
+    return body
+
+
 def rendered_checklist(
     session: Session,
     ctx: Context,

@@ -104,6 +104,8 @@ def checklist_preview(
             "signed_off_by_name": None,
             "signed_off_at": None,
             "evidence": [],
+            "created_at": None,
+            "updated_at": None,
         }
         for item in generated
     ]
