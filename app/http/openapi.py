@@ -84,16 +84,21 @@ class ConventionsPlugin(BasePlugin):
         self.spec = spec
 
     def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
-        """A schema whose `EXACTLY_ONE_OF` names fields of which a body holds exactly one is
-        documented as a `oneOf` of its shapes, one shape per field: what marshmallow's
-        fields alone cannot say, and what a generated client makes a union of models of."""
+        """A schema's `EXAMPLE` is its component's `example`. A schema whose `EXACTLY_ONE_OF`
+        names fields of which a body holds exactly one is documented as a `oneOf` of its
+        shapes, one shape per field: what marshmallow's fields alone cannot say, and what a
+        generated client makes a union of models of."""
         schema = kwargs.get("schema")
         schema_class = schema if isinstance(schema, type) else type(schema)
+        example = {"example": schema_class.EXAMPLE} if hasattr(schema_class, "EXAMPLE") else {}
         if getattr(schema_class, "SHAPES_BY", None) and "properties" in definition:
-            return _shapes_by(definition, *schema_class.SHAPES_BY)
+            shaped = _shapes_by(definition, *schema_class.SHAPES_BY)
+            for shape in shaped["oneOf"]:
+                self._titled_as_components(shape["properties"])
+            return {**shaped, **example}
         alternatives = getattr(schema_class, "EXACTLY_ONE_OF", None)
         if not alternatives or "properties" not in definition:
-            return None
+            return example or None
         common = {k: v for k, v in definition.items() if k not in ("properties", "required")}
         shapes = [
             {
@@ -108,7 +113,17 @@ class ConventionsPlugin(BasePlugin):
             for chosen in alternatives
         ]
         definition.clear()  # the component is its shapes (apispec merges what this returns)
-        return {"oneOf": shapes}
+        return {"oneOf": shapes, **example}
+
+    def _titled_as_components(self, properties: dict[str, Any]) -> None:
+        """A shape's object property with a `title` becomes the component of that name: a
+        client generator names its model by it rather than by a position in the `oneOf`."""
+        for field, spec in properties.items():
+            title = spec.get("title")
+            if title and spec.get("type") == "object":
+                if title not in self.spec.components.schemas:
+                    self.spec.components.schema(title, component=spec)
+                properties[field] = {"$ref": f"#/components/schemas/{title}"}
 
     def operation_helper(
         self, path: str | None = None, operations: dict | None = None, **kwargs: Any

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from app.models import INBOUND_OUTCOMES, PROVIDERS, VERIFICATIONS
 from app.schemas.common import name_field
-from app.services.inbound_payloads import MAP_TARGETS
+from app.services.inbound_payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
 
 _SECRET = ma.fields.String(
     validate=[
@@ -21,7 +21,41 @@ _SECRET = ma.fields.String(
 )
 
 
+# A Standard Webhooks secret (`generic`): `whsec_` and the base64 of 24 to 64 bytes, that is
+# 8 to 21 whole groups of four characters, or 9 to 22 groups whose last is padded.
+_B64 = "[A-Za-z0-9+/]"
+_STANDARD_WEBHOOKS_SECRET = (
+    f"^whsec_(?:(?:{_B64}{{4}}){{8,21}}"
+    f"|(?:{_B64}{{4}}){{8,20}}{_B64}{{3}}="
+    f"|(?:{_B64}{{4}}){{8,21}}{_B64}{{2}}==)$"
+)
+
+
+def _provider_rules(provider: str) -> dict[str, dict]:
+    """What an integration of `provider` may hold, beyond the fields' own rules: its states in
+    `status_map` (any state for `generic`), token verification for Jira only, and the
+    secret's format for `generic` (app.services.integrations checks the same)."""
+    # A title per provider names the map's model in a generated client.
+    rules: dict[str, dict] = {"status_map": {"title": f"{provider.capitalize()}StatusMap"}}
+    if provider != "generic":
+        rules["status_map"].update(
+            properties={
+                state: {"type": "string", "enum": list(MAP_TARGETS)}
+                for state in DEFAULT_STATUS_MAPS[provider]
+            },
+            additionalProperties=False,
+        )
+    if provider != "jira":
+        rules["verification"] = {"enum": ["signature"]}
+    if provider == "generic":
+        rules["secret"] = {"pattern": _STANDARD_WEBHOOKS_SECRET}
+    return rules
+
+
 class IntegrationCreate(ma.Schema):
+    # Documented as one shape per provider (see app.http.openapi).
+    SHAPES_BY = ("provider", {provider: _provider_rules(provider) for provider in PROVIDERS})
+
     provider = ma.fields.String(required=True, validate=validate.OneOf(PROVIDERS))
     name = name_field(120, required=True)
     project_id = ma.fields.String(
@@ -34,9 +68,10 @@ class IntegrationCreate(ma.Schema):
         values=ma.fields.String(validate=validate.OneOf(MAP_TARGETS)),
         validate=validate.Length(max=20),
         metadata={
+            "maxProperties": 20,
             "description": "Provider states mapped to item statuses (or `ignore`), over the "
             "defaults: GitHub close reasons and `reopened`, Jira status categories, Linear "
-            "state types; for `generic`, any status string"
+            "state types; for `generic`, any status string",
         },
     )
     verification = ma.fields.String(

@@ -9,6 +9,12 @@ from app.schemas.common import Handles, name_field
 
 
 class PersonCreate(ma.Schema):
+    EXAMPLE = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "handles": {"github": "ada-l", "jira": "ada.lovelace"},
+    }
+
     name = name_field(120, required=True)
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     handles = ma.fields.Nested(Handles, load_default=dict)
@@ -21,6 +27,13 @@ class PersonUpdate(ma.Schema):
 
 
 class PersonOut(ma.Schema):
+    EXAMPLE = {
+        "id": "per_akmfggcfcihdzlh4rc95babog",
+        **PersonCreate.EXAMPLE,
+        "created_at": "2026-03-02T09:16:02.118734+00:00",
+        "updated_at": "2026-03-02T09:16:02.118734+00:00",
+    }
+
     id = ma.fields.String()
     name = ma.fields.String()
     email = ma.fields.String()

@@ -28,7 +28,17 @@ class Traits(ma.Schema):
     uses_third_party_models = _trait()
 
 
+_CLINIC_NOTES = {
+    "name": "Clinic notes",
+    "description": "Drafts visit summaries from clinicians' dictation for them to review.",
+    "application": "healthcare-solutions",
+    "traits": {"handles_personal_data": True, "user_facing": True},
+}
+
+
 class ProjectCreate(ma.Schema):
+    EXAMPLE = _CLINIC_NOTES
+
     name = name_field(200, required=True)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
@@ -46,6 +56,22 @@ class ProjectUpdate(ma.Schema):
 
 
 class ProjectOut(ma.Schema):
+    EXAMPLE = {
+        "id": "prj_47xxeghqzr5pqex629yve9840",
+        **_CLINIC_NOTES,
+        "slug": "clinic-notes",
+        "traits": {
+            "handles_personal_data": True,
+            "user_facing": True,
+            "generates_public_content": None,
+            "regulated_domain": None,
+            "uses_third_party_models": None,
+        },
+        "status": "active",
+        "created_at": "2026-03-02T09:15:27.513204+00:00",
+        "updated_at": "2026-03-02T09:15:27.513204+00:00",
+    }
+
     id = ma.fields.String()
     name = ma.fields.String()
     slug = ma.fields.String()
@@ -97,6 +123,30 @@ class AssignmentCreate(ma.Schema):
 
 
 class StaffingReplace(ma.Schema):
+    EXAMPLE = {
+        "assignments": [
+            {
+                "role": "data-scientist",
+                "person": {"name": "Ada Lovelace", "email": "ada@example.com"},
+                "allocation": 50,
+                "lead": True,
+            },
+            {
+                "role": "machine-learning-engineer",
+                "person": {
+                    "name": "Alan Turing",
+                    "email": "alan@example.com",
+                    "handles": {"github": "aturing"},
+                },
+            },
+            {
+                "role": "ai-ethicist",
+                "person": {"name": "Grace Hopper", "email": "grace@example.com"},
+                "allocation": 20,
+            },
+        ]
+    }
+
     assignments = ma.fields.List(
         ma.fields.Nested(AssignmentCreate),
         required=True,
@@ -105,6 +155,21 @@ class StaffingReplace(ma.Schema):
 
 
 class AssignmentOut(ma.Schema):
+    EXAMPLE = {
+        "id": "asg_1q2w3e4r5t6y7u8i9o0pazsxd",
+        "project_id": "prj_47xxeghqzr5pqex629yve9840",
+        "role": "data-scientist",
+        "person": {
+            "id": "per_akmfggcfcihdzlh4rc95babog",
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "handles": {},
+        },
+        "allocation": 50,
+        "lead": True,
+        "created_at": "2026-03-02T09:16:02.118734+00:00",
+    }
+
     id = ma.fields.String()
     project_id = ma.fields.String()
     role = catalog_key_field("roles", attribute="role_key")

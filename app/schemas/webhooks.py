@@ -26,7 +26,8 @@ class HeaderMap(ma.fields.Dict):
         # Marshmallow's Dict documents its values only: the names' rule and the count are added.
         metadata.update(propertyNames={"pattern": _HEADER_NAME}, maxProperties=MAX_HEADERS)
         super().__init__(
-            keys=ma.fields.String(validate=validate.Length(min=1, max=64)),
+            # Names are checked below, each error under its own name.
+            keys=ma.fields.String(),
             values=ma.fields.String(
                 validate=[
                     validate.Length(max=1024),
