@@ -9,7 +9,9 @@ from flask.views import MethodView
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
+from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
 from app.http.transaction import current_context
+from app.models import Project
 from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
 from app.services import checklist_documents, staffing_reports
 from app.services.catalog import current_catalog
@@ -37,14 +39,23 @@ class ProjectStaffingView(MethodView):
 
 @blp.route("/staffing")
 class TeamStaffingView(MethodView):
+    @list_arguments(blp)
     @blp.response(200, TeamStaffingOut)
-    def get(self) -> dict[str, Any]:
-        """Every active project's coverage and findings, and who is allocated over 100%"""
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """The team's active projects, a page at a time (by name), each with its coverage and
+        findings; and who is allocated over 100% across all of them"""
         catalog = current_catalog(db.session)
+        after = decode_cursor(args["cursor"], TEAM_STAFFING_ORDER) if args.get("cursor") else None
         team = staffing_reports.team_staffing(
-            db.session, catalog, current_team_id(), current_context().settings
+            db.session,
+            catalog,
+            current_team_id(),
+            current_context().settings,
+            limit=args["limit"],
+            after=after,
         )
-        return {
+        cursor = encode_cursor(*team["next"]) if team["next"] is not None else None
+        body = {
             "projects": [
                 {
                     "project": checklist_documents.project_header(project, catalog),
@@ -54,4 +65,10 @@ class TeamStaffingView(MethodView):
                 for project, report in team["projects"]
             ],
             "over_allocated": team["over_allocated"],
+            "next_cursor": cursor,
         }
+        return body, 200, next_link(cursor) if cursor is not None else {}
+
+
+# The order of the team report's projects, as their cursors hold it.
+TEAM_STAFFING_ORDER = (SortKey(Project.name), SortKey(Project.id))

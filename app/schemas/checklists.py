@@ -504,8 +504,15 @@ class OverAllocationOut(ma.Schema):
 
 
 class TeamStaffingOut(ma.Schema):
+    """A page of the team's active projects, and the team's over-allocated people."""
+
     projects = ma.fields.List(ma.fields.Nested(StaffingReportOut), required=True)
-    over_allocated = ma.fields.List(ma.fields.Nested(OverAllocationOut), required=True)
+    over_allocated = ma.fields.List(
+        ma.fields.Nested(OverAllocationOut),
+        required=True,
+        metadata={"description": "Across all the team's active projects, on every page"},
+    )
+    next_cursor = ma.fields.String(required=True, allow_none=True)
 
 
 # A checklist as the API answers it (four of its items), the example of every checklist answer

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
@@ -23,6 +24,8 @@ from app.services.checklists import (
     member_of,
     project_facts,
 )
+from app.services.staffing_findings import MAX_ALLOCATION
+from app.vocabulary import ProjectStatus
 
 
 def project_staffing(
@@ -41,29 +44,41 @@ def project_staffing(
 
 
 def team_staffing(
-    session: Session, catalog: Catalog, team_id: str, settings: Settings
+    session: Session,
+    catalog: Catalog,
+    team_id: str,
+    settings: Settings,
+    *,
+    limit: int,
+    after: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    """Every active project's coverage and findings, and who is allocated over 100%."""
-    projects = list(
-        session.scalars(
-            select(Project)
-            .where(Project.team_id == team_id, Project.status == "active")
-            .order_by(Project.name, Project.id)
-        )
+    """A page of the team's active projects (by name) with their coverage and findings, the
+    (name, id) after which the next page starts (`next`, None on the last page), and who is
+    allocated over 100% across all of them (on every page: it is the team's)."""
+    active = (Project.team_id == team_id, Project.status == ProjectStatus.ACTIVE)
+    stmt = select(Project).where(*active).order_by(Project.name, Project.id).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(tuple_(Project.name, Project.id) > tuple_(*map(literal, after)))
+    projects = list(session.scalars(stmt))
+    last = (projects[limit - 1].name, projects[limit - 1].id) if len(projects) > limit else None
+    projects = projects[:limit]
+    staffed = (
+        select(Assignment)
+        .join(Project, Project.id == Assignment.project_id)
+        .where(Assignment.team_id == team_id, *active)
     )
-    assignments = list(
-        session.scalars(
-            select(Assignment)
+    totals = dict(
+        session.execute(
+            select(Assignment.person_id, func.sum(func.coalesce(Assignment.allocation, 0)))
             .join(Project, Project.id == Assignment.project_id)
-            .where(Assignment.team_id == team_id, Project.status == "active")
-        )
+            .where(Assignment.team_id == team_id, *active)
+            .group_by(Assignment.person_id)
+        ).all()
     )
     by_project: dict[str, list[Assignment]] = {}
-    for a in assignments:
+    page_ids = [p.id for p in projects]
+    for a in session.scalars(staffed.where(Assignment.project_id.in_(page_ids))):
         by_project.setdefault(a.project_id, []).append(a)
-    totals: dict[str, int] = {}
-    for a in assignments:
-        totals[a.person_id] = totals.get(a.person_id, 0) + (a.allocation or 0)
     reports = []
     for project in projects:
         mine = by_project.get(project.id, [])
@@ -82,8 +97,11 @@ def team_staffing(
             settings=generator_settings(settings),
         )
         reports.append((project, report))
-    labels = {p.id: p.slug for p in projects}
+    over_ids = [person_id for person_id, total in totals.items() if total > MAX_ALLOCATION]
     over = overallocated_members(
-        (member_of(a.person), labels[a.project_id], a.allocation) for a in assignments
+        (member_of(a.person), slug, a.allocation)
+        for a, slug in session.execute(
+            staffed.add_columns(Project.slug).where(Assignment.person_id.in_(over_ids))
+        )
     )
-    return {"projects": reports, "over_allocated": over}
+    return {"projects": reports, "over_allocated": over, "next": last}

@@ -219,3 +219,37 @@ def test_another_teams_project_report_is_404(api, other_api):
 
     assert_problem(other_api.get(f"/v1/projects/{project['id']}/staffing"), 404)
     assert_problem(other_api.get(f"/v1/projects/{project['slug']}/staffing"), 404)
+
+
+def test_the_team_report_comes_a_page_at_a_time_with_the_teams_over_allocation_on_each(api):
+    ada = create_person(api, name="Ada")
+    names = ["Delta", "Alpha", "Echo", "Charlie", "Bravo"]
+    for name in names:
+        assign(
+            api,
+            create_project(api, name=name, application="other"),
+            "data-scientist",
+            ada,
+            allocation=30,
+        )
+
+    pages, query = [], {"limit": 2}
+    while True:
+        response = api.get("/v1/staffing", query_string=query)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        pages.append(response.json)
+        if response.json["next_cursor"] is None:
+            assert "Link" not in response.headers
+            break
+        assert response.headers["Link"].endswith('>; rel="next"')
+        query = {"limit": 2, "cursor": response.json["next_cursor"]}
+
+    assert [len(page["projects"]) for page in pages] == [2, 2, 1]
+    shown = [entry["project"]["name"] for page in pages for entry in page["projects"]]
+    assert shown == sorted(names)
+    # 5 projects at 30 % = 150 %: the whole team's figure, whichever page it is on.
+    for page in pages:
+        assert [(o["person"]["id"], o["total"]) for o in page["over_allocated"]] == [
+            (ada["id"], 150)
+        ]
+        assert len(page["over_allocated"][0]["projects"]) == 5
