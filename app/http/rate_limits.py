@@ -114,7 +114,11 @@ def limit_v1_request(api_key_id: str | None) -> str | None:
     )
     g.pop("v1_window", None)
     count: Callable[[], None] = current_app.extensions[_EXTENSION]
-    count()
+    g.counting_v1_request = True
+    try:
+        count()
+    finally:
+        g.counting_v1_request = False
     return seen_generation()
 
 
@@ -150,6 +154,12 @@ def init_rate_limits(app: Flask) -> Limiter:
         """Calling this in a request counts one hit against the budget (see the module)."""
 
     app.extensions[_EXTENSION] = count_v1_request
+
+    @limiter.request_filter
+    def _not_counting() -> bool:
+        """Flask-Limiter also checks every request before its view, where there is nothing
+        to check (no default or route limits): only `limit_v1_request` has work for it."""
+        return not g.get("counting_v1_request", False)
 
     @app.after_request
     def rate_limit_headers(response: Response) -> Response:
