@@ -4,9 +4,11 @@ Every `/v1` view runs inside `unit_of_work`: the idempotency claim, the view's w
 flush, never commit), the stored idempotency response and the API key's `last_used_at` commit
 together when the answer is a success, and are rolled back otherwise. A success that wrote
 nothing (a read: no flush with changes, no write statement, no idempotency record, no key-use
-note) ends with a rollback too, which is all a read needs. A transaction that meets a deadlock,
-a serialisation failure or a concurrent insert of the same row is retried from the start a few
-times; if it still fails, the answer is 409 `concurrent-update` with `Retry-After`.
+note) ends with a rollback too, which is all a read needs. Writes are seen through the session,
+its flushes and the statements it executes; one run on `session.connection()` directly is not,
+so services write through the session. A transaction that meets a deadlock, a serialisation
+failure or a concurrent insert of the same row is retried from the start a few times; if it
+still fails, the answer is 409 `concurrent-update` with `Retry-After`.
 """
 
 from __future__ import annotations
