@@ -44,7 +44,7 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("metrics (prometheus_client, multiprocess files)", (("app/http/metrics.py", "*"),)),
     ("v1 before_request: authorize + rate limit", (("app/api/common.py", "_authorize"),)),
     ("  API key lookup (authenticate)", (("app/http/auth.py", "authenticate"),)),
-    ("  key.team, scope check", (("app/http/auth.py", "require_scope"),)),
+    ("  scope check", (("app/http/auth.py", "require_scope"),)),
     ("  rate limit (Flask-Limiter, Redis)", (("app/http/rate_limits.py", "limit_v1_request"),)),
     ("rate-limit headers (after request)", (("app/http/rate_limits.py", "rate_limit_headers"),)),
     ("unit of work (_attempt: everything below)", (("app/http/transaction.py", "_attempt"),)),
@@ -59,6 +59,11 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
+        "    checklist state (the short path's one statement)",
+        (("app/services/checklist_reads.py", "checklist_header"),),
+    ),
+    ("    cached rendering", (("app/services/checklist_reads.py", "cached_rendering"),)),
+    (
         "    checklist lookup (project + checklist)",
         (("app/services/checklists.py", "get_checklist"),),
     ),
@@ -70,23 +75,23 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "    ETag / 304 check",
         (
-            ("app/http/formats.py", "not_modified"),
-            ("app/services/checklist_reads.py", "checklist_etag"),
+            ("app/http/etags.py", "not_modified"),
+            ("app/http/etags.py", "make_etag"),
         ),
     ),
-    ("    load items + owners (ORM)", (("app/services/checklist_reads.py", "load_items"),)),
+    ("    load items + owners (rows)", (("app/services/checklist_reads.py", "load_items"),)),
     (
-        "    checklist document (item dicts)",
+        "    checklist document (dumped through ChecklistOut)",
         (("app/services/checklist_documents.py", "checklist_document"),),
     ),
-    ("    people lookup (preview)", (("app/services/preview.py", "_staffing"),)),
+    ("    people lookup (preview)", (("app/services/people.py", "directory_of"),)),
     (
         "    the generator (pure)",
         (("app/services/checklist_generator.py", "generate_checklist"),),
     ),
     (
-        "    regenerations (_regenerate, all checklists)",
-        (("app/services/checklists.py", "_regenerate"),),
+        "    regenerations (all checklists)",
+        (("app/services/checklist_regeneration.py", "regenerate"),),
     ),
     ("    rendering (app.render.render)", (("app/render/__init__.py", "render"),)),
     ("    ORM flush", (("sqlalchemy/orm/session.py", "flush"),)),
