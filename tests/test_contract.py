@@ -36,6 +36,7 @@ BEYOND_THE_DESCRIPTION = {
     "cursor": "an opaque token that the server gave out with the previous page",
     "Idempotency-Key": "a key already used with another body or path is refused",
     "project_id": "must name a project of the team",
+    "assignments.person_id": "a previewed staffing's `person_id` must name a person of the team",
     "url": "a webhook URL's host must resolve to a public address",
     "event_types": "each pattern must match an event type (GET /v1/event-types)",
     # OpenAPI 3.0 cannot constrain a map's keys (`propertyNames` came with 3.1):

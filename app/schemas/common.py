@@ -48,6 +48,17 @@ def catalog_key_field(kind: CatalogKind, **kwargs: object) -> ma.fields.String:
 # for `/openapi.json` to mean what the server checks.
 SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 NOT_BLANK = validate.Regexp(f"^[{SPACE}]*[^{SPACE}]", error="Blank.")
+NO_SPACES = validate.Regexp(f"^[^{SPACE}]+$", error="No spaces.")
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON `true` or `false`, nothing else: marshmallow's own Boolean also takes 1, "yes",
+    "on" and the like, which `/openapi.json` (`type: boolean`) does not allow."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def name_field(max_length: int = 200, **kwargs: object) -> ma.fields.String:
@@ -66,9 +77,9 @@ class Handles(ma.Schema):
     )
     jira = ma.fields.String(
         allow_none=True,
-        validate=[validate.Length(min=1, max=128), validate.Regexp(r"^\S+$", error="No spaces.")],
+        validate=[validate.Length(min=1, max=128), NO_SPACES],
     )
     linear = ma.fields.String(
         allow_none=True,
-        validate=[validate.Length(min=1, max=128), validate.Regexp(r"^\S+$", error="No spaces.")],
+        validate=[validate.Length(min=1, max=128), NO_SPACES],
     )

@@ -6,12 +6,12 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.models import PROJECT_STATUSES
-from app.schemas.common import SLUG, catalog_key_field, name_field
+from app.schemas.common import SLUG, StrictBoolean, catalog_key_field, name_field
 from app.schemas.people import PersonBrief, PersonCreate
 
 
 def _trait() -> ma.fields.Boolean:
-    return ma.fields.Boolean(
+    return StrictBoolean(
         allow_none=True,
         metadata={
             "description": "true or false as the project states it; null (or left out): "
@@ -112,7 +112,7 @@ class AssignmentCreate(ma.Schema):
         validate=validate.Range(min=0, max=100),
         metadata={"description": "Percent of the person's time on this project"},
     )
-    lead = ma.fields.Boolean(load_default=False)
+    lead = StrictBoolean(load_default=False)
 
     @ma.validates_schema
     def exactly_one_person(self, data: dict, **_: object) -> None:

@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.models import DELIVERY_STATUSES
+from app.schemas.common import StrictBoolean
 from app.services.webhook_delivery import RESERVED_HEADERS
 
 MAX_HEADERS = 10
@@ -81,7 +82,7 @@ class WebhookCreate(ma.Schema):
     )
     description = ma.fields.String(validate=validate.Length(max=500))
     headers = HeaderMap(metadata={"description": "Sent with every delivery; never shown again"})
-    enabled = ma.fields.Boolean()
+    enabled = StrictBoolean()
 
     class Meta:
         ordered = True
@@ -100,7 +101,7 @@ class WebhookUpdate(ma.Schema):
     project_id = ma.fields.String(allow_none=True, validate=validate.Length(max=40))
     description = ma.fields.String(validate=validate.Length(max=500))
     headers = HeaderMap()
-    enabled = ma.fields.Boolean(
+    enabled = StrictBoolean(
         metadata={
             "description": "false pauses the endpoint (what it misses is kept dead for "
             "`recover`); true resumes it and clears why it was disabled"
