@@ -13,13 +13,29 @@ socket operation waits at most for what is left of it. At most `MAX_RESPONSE_BYT
 from a response, and redirects are never followed. `WebhookSender.send` never raises for a
 network failure: it returns a `SendResult` with `status_code=None` and a short `error`.
 
+How a request is sent: httpx is the service's outgoing-HTTP library, and it parses and
+normalises the URLs here (`httpx.URL`) and makes the TLS context (`httpx.create_ssl_context`:
+certificates checked against certifi's roots). The attempt itself goes straight to an httpcore
+connection pool (httpcore is httpx's own transport layer, a declared dependency too), one pool
+per endpoint on the pinned network backend, with the request already in httpcore's terms: the
+headers as byte pairs, the timeouts (connect, read, write, pool) and the TLS server name as
+request extensions. `httpx.Client` adds nothing an attempt needs (request and response models,
+a cookie jar, auth and redirect handling, all unused) and took a third of its CPU. What
+the client gave is kept: the default headers (`Accept`, `Accept-Encoding: identity`,
+`Connection`, `User-Agent`, which an endpoint's own headers may replace), `Host` and
+`Content-Length` always the sender's, cookies neither stored nor sent, redirects returned as
+answers. A URL is parsed once per sender (a bounded cache: URLs are immutable strings), not
+on every attempt, and the request's head and body leave in one write.
+
 Pure Python: the settings come in as arguments (`WebhookSender.from_settings` reads them off
 `app.config.Settings`).
 """
 
 from __future__ import annotations
 
+import email.message
 import errno
+import functools
 import ipaddress
 import re
 import socket
@@ -32,7 +48,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 
 import httpcore
@@ -262,13 +277,15 @@ class _BadURL(Exception):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Target:
-    url: httpx.URL
+    """A parsed URL, with what a request to it needs in httpcore's terms (bytes)."""
+
     scheme: str
     host: str  # as in the URL: ASCII (IDNA), lower case, IPv6 without brackets
     port: int  # the effective port
-    host_header: str
+    host_header: bytes  # the URL's host[:port], as the Host header carries it
+    path: bytes  # the request target: the path and query, percent-encoded as httpx does
     sni: str | None  # the TLS server name (None for an IP literal, or for http)
 
     @property
@@ -316,16 +333,15 @@ def _parse_target(url: object, *, require_https: bool) -> _Target:
         name = host[:-1] if host.endswith(".") else host
         if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
             raise _BadURL(f"The host {parsed.host!r} is not a valid host name.")
-    netloc = parsed.netloc.decode("ascii")
     sni = None
     if parsed.scheme == "https" and literal is None:
         sni = host[:-1] if host.endswith(".") else host
     return _Target(
-        url=parsed,
         scheme=parsed.scheme,
         host=host,
         port=port or _DEFAULT_PORTS[parsed.scheme],
-        host_header=netloc,
+        host_header=parsed.netloc,
+        path=parsed.raw_path,
         sni=sni,
     )
 
@@ -407,6 +423,7 @@ class _Attempt(threading.local):
     ip: str = ""
     deadline: float = 0.0
     left_to_read: int = 0
+    hold_head: bool = False  # the next write is the request's head: keep it for the body's
 
 
 _attempt = _Attempt()
@@ -416,6 +433,7 @@ _attempt = _Attempt()
 def _attempt_to(ip: str, deadline: float) -> Iterator[None]:
     _attempt.active, _attempt.ip, _attempt.deadline = True, ip, deadline
     _attempt.left_to_read = MAX_RESPONSE_BYTES
+    _attempt.hold_head = True
     try:
         yield
     finally:
@@ -434,12 +452,20 @@ def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
 
 class _GuardedStream(httpcore.NetworkStream):
     """A connection whose every read and write waits at most until the attempt's deadline,
-    and whose reads stop at the attempt's byte budget."""
+    and whose reads stop at the attempt's byte budget.
+
+    httpcore writes a request's head and its body separately; the head is held back and goes
+    out with the body in one write (one system call, one TCP segment for a small request,
+    the receiver woken once). Anything still held is written before the next read.
+    """
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self._held = b""
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._held:
+            self.write(b"", timeout)
         timeout = _bounded(timeout, httpcore.ReadTimeout)
         if _attempt.active:
             if _attempt.left_to_read <= 0:
@@ -451,9 +477,16 @@ class _GuardedStream(httpcore.NetworkStream):
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if _attempt.active and _attempt.hold_head:
+            _attempt.hold_head = False
+            self._held = buffer
+            return
+        if self._held:
+            buffer, self._held = self._held + buffer, b""
         self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
+        self._held = b""
         self._inner.close()
 
     def start_tls(
@@ -498,78 +531,47 @@ class _PinnedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class _ResponseStream(httpx.SyncByteStream):
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._inner
-
-    def close(self) -> None:
-        if hasattr(self._inner, "close"):
-            self._inner.close()
-
-
-class _PinnedTransport(httpx.BaseTransport):
-    """httpx over an httpcore pool on the pinned backend (HTTP/1.1, no proxies, no env).
+def _new_pool(
+    ssl_context: ssl.SSLContext, *, max_keepalive: int, keepalive_expiry: float
+) -> httpcore.ConnectionPool:
+    """An endpoint's connections: HTTP/1.1 on the pinned backend, no proxies, no environment.
 
     httpcore's exceptions are passed on as they are: `_describe` reads them.
     """
-
-    def __init__(
-        self, ssl_context: ssl.SSLContext, *, max_keepalive: int, keepalive_expiry: float
-    ) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=None,
-            max_keepalive_connections=max_keepalive,
-            keepalive_expiry=keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=_PinnedBackend(),
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        response = self._pool.handle_request(
-            httpcore.Request(
-                method=request.method,
-                url=httpcore.URL(
-                    scheme=request.url.raw_scheme,
-                    host=request.url.raw_host,
-                    port=request.url.port,
-                    target=request.url.raw_path,
-                ),
-                headers=request.headers.raw,
-                content=request.stream,
-                extensions=request.extensions,
-            )
-        )
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream),
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        self._pool.close()
+    return httpcore.ConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=None,
+        max_keepalive_connections=max_keepalive,
+        keepalive_expiry=keepalive_expiry,
+        http1=True,
+        http2=False,
+        network_backend=_PinnedBackend(),
+    )
 
 
 @dataclass(eq=False)
-class _PooledClient:
-    client: httpx.Client
+class _EndpointPool:
+    pool: httpcore.ConnectionPool
     origin: tuple[str, str, int]
     users: int = 0
     retired: bool = False
 
 
+class _BadHeader(ValueError):
+    pass
+
+
+# Set by the sender whatever the caller passes.
+_SENDER_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+
+
 class WebhookSender:
     """Sends webhook requests; one per worker process, shared by its threads.
 
-    Each endpoint gets its own `httpx.Client` (keep-alive connections, made on first use; the
-    least recently used are closed past `max_clients`, and an endpoint whose URL changed
-    origin gets a new one). `close()` closes them all.
+    Each endpoint gets its own httpcore connection pool (keep-alive connections, made on
+    first use; the least recently used are closed past `max_clients`, and an endpoint whose
+    URL changed origin gets a new one). `close()` closes them all. As many parsed URLs as
+    `max_clients` are kept.
     """
 
     def __init__(
@@ -601,7 +603,19 @@ class WebhookSender:
         self._max_keepalive = max_keepalive_per_endpoint
         self._keepalive_expiry = keepalive_expiry
         self._lock = threading.Lock()
-        self._clients: OrderedDict[str, _PooledClient] = OrderedDict()
+        self._pools: OrderedDict[str, _EndpointPool] = OrderedDict()
+        # (lower-case name, name, value): what httpx.Client sent by default, in its order.
+        self._default_headers = tuple(
+            (name.lower(), name, value)
+            for name, value in (
+                (b"Accept", b"*/*"),
+                (b"Connection", b"keep-alive"),
+                (b"User-Agent", _ascii(user_agent, "the user agent")),
+                (b"Accept-Encoding", b"identity"),
+            )
+        )
+        # Failures are not cached (a bad URL is parsed again each time it is sent to).
+        self._parse_url = functools.lru_cache(maxsize=max_clients)(_parse_target)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> WebhookSender:
@@ -632,9 +646,16 @@ class WebhookSender:
             return SendResult(None, _elapsed_ms(started), error=error)
 
         try:
-            target = _parse_target(url, require_https=self.require_https)
+            if isinstance(url, str):
+                target = self._parse_url(url, require_https=self.require_https)
+            else:
+                target = _parse_target(url, require_https=self.require_https)
         except _BadURL as exc:
             return failed(f"invalid URL: {exc}")
+        try:
+            request_headers = self._request_headers(target, headers, len(body))
+        except _BadHeader as exc:
+            return failed(f"invalid header: {exc}")
         try:
             ip = resolve_public(
                 target.host, target.port, allow_private=self.allow_private, resolve=self._resolve
@@ -646,14 +667,14 @@ class WebhookSender:
         if time.monotonic() >= deadline:
             return failed(f"timed out after {self.total_timeout:g} s (resolving {target.host})")
 
-        pooled = self._acquire(endpoint_id, target.origin)
+        endpoint = self._acquire(endpoint_id, target.origin)
         try:
             with _attempt_to(ip, deadline):
-                status, response_headers, excerpt = self._exchange(
-                    pooled.client, target, ip, headers, body, deadline
+                status, retry_after, excerpt = self._exchange(
+                    endpoint.pool, target, ip, request_headers, body, deadline
                 )
-        except (httpcore.TimeoutException, httpx.TimeoutException) as exc:
-            connecting = isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout)
+        except httpcore.TimeoutException as exc:
+            connecting = isinstance(exc, httpcore.ConnectTimeout)
             if connecting and time.monotonic() < deadline - 0.01:
                 return failed(f"connect timed out after {self.connect_timeout:g} s")
             return failed(f"timed out after {self.total_timeout:g} s")
@@ -663,115 +684,163 @@ class WebhookSender:
             httpcore.NetworkError,
             httpcore.ProtocolError,
             httpcore.UnsupportedProtocol,
-            httpx.HTTPError,
             OSError,
         ) as exc:
             return failed(_describe(exc))
         finally:
-            self._release(pooled)
+            self._release(endpoint)
         return SendResult(
             status,
             _elapsed_ms(started),
             excerpt=excerpt,
-            retry_after=parse_retry_after(response_headers.get("retry-after")),
+            retry_after=parse_retry_after(retry_after),
         )
+
+    def _request_headers(
+        self, target: _Target, headers: Mapping[str, str], length: int
+    ) -> list[tuple[bytes, bytes]]:
+        """The request's headers: `Host`, the defaults the caller does not replace, the
+        caller's, `Content-Length`."""
+        given: list[tuple[bytes, bytes]] = []
+        replaced: set[bytes] = set()
+        for name, value in headers.items():
+            if name.lower() in _SENDER_HEADERS:
+                continue
+            raw_name = _ascii(name, "the header name")
+            replaced.add(raw_name.lower())
+            given.append((raw_name, _ascii(value, f"the value of {name}")))
+        request_headers = [(b"Host", target.host_header)]
+        request_headers += [
+            (n, v) for lower, n, v in self._default_headers if lower not in replaced
+        ]
+        request_headers += given
+        request_headers.append((b"Content-Length", b"%d" % length))
+        return request_headers
 
     def _exchange(
         self,
-        client: httpx.Client,
+        pool: httpcore.ConnectionPool,
         target: _Target,
         ip: str,
-        headers: Mapping[str, str],
+        headers: list[tuple[bytes, bytes]],
         body: bytes,
         deadline: float,
-    ) -> tuple[int, httpx.Headers, str]:
-        request_headers = httpx.Headers(headers)
-        request_headers["Host"] = target.host_header
+    ) -> tuple[int, str | None, str]:
+        """One request and the start of its answer: the status, `Retry-After` and the
+        excerpt."""
         left = max(deadline - time.monotonic(), 0.001)
-        request = client.build_request(
-            "POST",
-            target.url.copy_with(host=ip),
-            headers=request_headers,
+        extensions: dict[str, Any] = {
+            "timeout": {
+                "connect": min(self.connect_timeout, left),
+                "read": left,
+                "write": left,
+                "pool": left,
+            }
+        }
+        if target.sni:
+            extensions["sni_hostname"] = target.sni
+        request = httpcore.Request(
+            b"POST",
+            httpcore.URL(
+                scheme=target.scheme.encode(),
+                host=ip.encode("ascii"),
+                port=target.port,
+                target=target.path,
+            ),
+            headers=headers,
             content=body,
-            timeout=httpx.Timeout(left, connect=min(self.connect_timeout, left)),
-            extensions={"sni_hostname": target.sni} if target.sni else None,
+            extensions=extensions,
         )
-        response = client.send(request, stream=True, follow_redirects=False)
+        response = pool.handle_request(request)
         kept = bytearray()
         try:
-            for chunk in response.iter_raw():
+            for chunk in response.stream:
                 kept += chunk[: EXCERPT_BYTES - len(kept)]
         except _ReadCapReached:
             pass  # a long answer: its start is all we keep; the connection is not reused
         finally:
             response.close()
-        return response.status_code, response.headers, _decode(bytes(kept), response)
+        retry_after = _header(response.headers, b"retry-after")
+        excerpt = _decode(bytes(kept), _header(response.headers, b"content-type"))
+        return response.status, retry_after, excerpt
 
-    def _new_client(self) -> httpx.Client:
-        return httpx.Client(
-            transport=_PinnedTransport(
-                self._ssl_context,
-                max_keepalive=self._max_keepalive,
-                keepalive_expiry=self._keepalive_expiry,
-            ),
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "identity"},
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=False,
-            trust_env=False,
-        )
-
-    def _acquire(self, endpoint_id: str, origin: tuple[str, str, int]) -> _PooledClient:
-        to_close: list[_PooledClient] = []
+    def _acquire(self, endpoint_id: str, origin: tuple[str, str, int]) -> _EndpointPool:
+        to_close: list[_EndpointPool] = []
         with self._lock:
-            pooled = self._clients.get(endpoint_id)
-            if pooled is not None and pooled.origin != origin:
+            endpoint = self._pools.get(endpoint_id)
+            if endpoint is not None and endpoint.origin != origin:
                 # Another host: never reuse a connection made (and verified) for the old one.
-                del self._clients[endpoint_id]
-                to_close += _retire(pooled)
-                pooled = None
-            if pooled is None:
-                pooled = _PooledClient(self._new_client(), origin)
-                self._clients[endpoint_id] = pooled
-                while len(self._clients) > self._max_clients:
-                    to_close += _retire(self._clients.popitem(last=False)[1])
+                del self._pools[endpoint_id]
+                to_close += _retire(endpoint)
+                endpoint = None
+            if endpoint is None:
+                endpoint = _EndpointPool(
+                    _new_pool(
+                        self._ssl_context,
+                        max_keepalive=self._max_keepalive,
+                        keepalive_expiry=self._keepalive_expiry,
+                    ),
+                    origin,
+                )
+                self._pools[endpoint_id] = endpoint
+                while len(self._pools) > self._max_clients:
+                    to_close += _retire(self._pools.popitem(last=False)[1])
             else:
-                self._clients.move_to_end(endpoint_id)
-            pooled.users += 1
+                self._pools.move_to_end(endpoint_id)
+            endpoint.users += 1
         for old in to_close:
-            old.client.close()
-        return pooled
+            old.pool.close()
+        return endpoint
 
-    def _release(self, pooled: _PooledClient) -> None:
+    def _release(self, endpoint: _EndpointPool) -> None:
         with self._lock:
-            pooled.users -= 1
-            close = pooled.retired and pooled.users == 0
+            endpoint.users -= 1
+            close = endpoint.retired and endpoint.users == 0
         if close:
-            pooled.client.close()
+            endpoint.pool.close()
 
     def close(self) -> None:
-        """Close every connection; clients in use close when their request ends. The sender
+        """Close every connection; pools in use close when their request ends. The sender
         can still send afterwards (it opens new connections)."""
         with self._lock:
-            to_close = [c for pooled in self._clients.values() for c in _retire(pooled)]
-            self._clients.clear()
-        for pooled in to_close:
-            pooled.client.close()
+            to_close = [e for endpoint in self._pools.values() for e in _retire(endpoint)]
+            self._pools.clear()
+        for endpoint in to_close:
+            endpoint.pool.close()
 
 
-def _retire(pooled: _PooledClient) -> list[_PooledClient]:
-    """Mark a client for closing; it is returned if nobody is using it (close it now)."""
-    pooled.retired = True
-    return [pooled] if pooled.users == 0 else []
+def _retire(endpoint: _EndpointPool) -> list[_EndpointPool]:
+    """Mark a pool for closing; it is returned if nobody is using it (close it now)."""
+    endpoint.retired = True
+    return [endpoint] if endpoint.users == 0 else []
+
+
+def _ascii(text: str, what: str) -> bytes:
+    try:
+        return text.encode("ascii")
+    except (AttributeError, UnicodeEncodeError):
+        raise _BadHeader(f"{what} is not ASCII text: {text!r}") from None
+
+
+def _header(headers: list[tuple[bytes, bytes]], lower_name: bytes) -> str | None:
+    """A response header's value (several are joined with ", ", as httpx does), or None."""
+    values = [value for name, value in headers if name.lower() == lower_name]
+    return b", ".join(values).decode("latin-1") if values else None
 
 
 def _elapsed_ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 2)
 
 
-def _decode(raw: bytes, response: httpx.Response) -> str:
+def _decode(raw: bytes, content_type: str | None) -> str:
     """The excerpt as text, in the response's charset (UTF-8 by default), never failing."""
+    charset = None
+    if content_type is not None:
+        message = email.message.Message()
+        message["content-type"] = content_type
+        charset = message.get_content_charset(failobj=None)
     try:
-        return raw.decode(response.charset_encoding or "utf-8", errors="replace")
+        return raw.decode(charset or "utf-8", errors="replace")
     except LookupError:
         return raw.decode("utf-8", errors="replace")
 
@@ -804,17 +873,15 @@ def _describe(exc: BaseException) -> str:
     for cause in chain:
         if isinstance(cause, OSError) and cause.errno in _ERRNO_MESSAGES:
             return _ERRNO_MESSAGES[cause.errno]
-    if isinstance(exc, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):
+    if isinstance(exc, httpcore.ProtocolError):  # the remote's, or ours (h11 refused a header)
         return _short(f"protocol error: {_sentence(exc)}")
-    if isinstance(exc, httpcore.ProtocolError | httpx.ProtocolError):
-        return _short(f"protocol error: {_sentence(exc)}")
-    if isinstance(exc, httpcore.ReadError | httpx.ReadError):
+    if isinstance(exc, httpcore.ReadError):
         return _short(f"read failed: {_sentence(exc)}")
-    if isinstance(exc, httpcore.WriteError | httpx.WriteError):
+    if isinstance(exc, httpcore.WriteError):
         return _short(f"write failed: {_sentence(exc)}")
-    if isinstance(exc, httpcore.ConnectError | httpx.ConnectError):
+    if isinstance(exc, httpcore.ConnectError):
         return _short(f"connection failed: {_sentence(exc)}")
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+    if isinstance(exc, httpcore.UnsupportedProtocol):
         return _short(f"invalid URL: {_sentence(exc)}")
     return _short(f"{type(exc).__name__}: {_sentence(exc)}")
 
