@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow import validate
+
+from app.schemas.common import catalog_key_field
+from app.vocabulary import Phase, Priority, SourceKind
+
+
+def _one_of(vocabulary: type) -> validate.OneOf:
+    """Documents the field's `enum` (these schemas only dump)."""
+    return validate.OneOf([str(member) for member in vocabulary])
 
 
 def _as_dict(attribute: str) -> ma.fields.Function:
@@ -18,10 +27,11 @@ class PassageOut(ma.Schema):
 
 class SourceOut(ma.Schema):
     kind = ma.fields.String(
+        validate=_one_of(SourceKind),
         metadata={
             "description": "`article`: the entry's text is the article's, verbatim (`quote`); "
             "`authored`: the text is ours, building on the passage in `elaborates` if any"
-        }
+        },
     )
     section = ma.fields.String()
     quote = ma.fields.String(allow_none=True)
@@ -34,16 +44,17 @@ class ResponsibilityOut(ma.Schema):
     text = ma.fields.String(metadata={"description": "As its source gives it"})
     detail = ma.fields.String(metadata={"description": "Our guidance on doing it"})
     done_when = ma.fields.String()
-    phase = ma.fields.String()
+    phase = ma.fields.String(validate=_one_of(Phase))
     priority = ma.fields.String(
-        metadata={"description": "For a project that requires the role (one lower otherwise)"}
+        validate=_one_of(Priority),
+        metadata={"description": "For a project that requires the role (one lower otherwise)"},
     )
     evidence_required = ma.fields.Boolean()
     source = ma.fields.Nested(SourceOut)
 
 
 class RoleOut(ma.Schema):
-    key = ma.fields.String()
+    key = catalog_key_field("roles")
     title = ma.fields.String()
     summary = ma.fields.String()
     required = ma.fields.Boolean()
@@ -59,7 +70,7 @@ class RoleOut(ma.Schema):
 
 class CollaborationOut(ma.Schema):
     key = ma.fields.String()
-    role = ma.fields.String(attribute="role_key")
+    role = catalog_key_field("roles", attribute="role_key")
     collaborates_with = ma.fields.List(ma.fields.String())
     outcomes = ma.fields.List(ma.fields.String())
     source = ma.fields.Nested(SourceOut)
@@ -67,7 +78,7 @@ class CollaborationOut(ma.Schema):
 
 class PriorityRuleOut(ma.Schema):
     when = _as_dict("when")
-    priority = ma.fields.String()
+    priority = ma.fields.String(validate=_one_of(Priority))
 
 
 class MitigationOut(ma.Schema):
@@ -75,9 +86,9 @@ class MitigationOut(ma.Schema):
     title = ma.fields.String()
     detail = ma.fields.String()
     done_when = ma.fields.String()
-    phase = ma.fields.String()
+    phase = ma.fields.String(validate=_one_of(Phase))
     owner_roles = ma.fields.List(ma.fields.String())
-    priority = ma.fields.String()
+    priority = ma.fields.String(validate=_one_of(Priority))
     priority_because = ma.fields.String(allow_none=True)
     fulfils = ma.fields.List(
         ma.fields.String(),
@@ -97,7 +108,7 @@ class MitigationOut(ma.Schema):
 
 
 class ChallengeOut(ma.Schema):
-    key = ma.fields.String()
+    key = catalog_key_field("challenges")
     title = ma.fields.String()
     description = ma.fields.String()
     mitigations = ma.fields.List(ma.fields.Nested(MitigationOut))
@@ -105,7 +116,7 @@ class ChallengeOut(ma.Schema):
 
 
 class ApplicationOut(ma.Schema):
-    key = ma.fields.String()
+    key = catalog_key_field("applications")
     title = ma.fields.String()
     description = ma.fields.String()
     requires_roles = ma.fields.List(ma.fields.String())
