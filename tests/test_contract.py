@@ -46,11 +46,7 @@ BEYOND_THE_DESCRIPTION = {
 
 # Cases that fail today for a reason in files outside this suite's reach, each with what is
 # wrong. Remove an entry when its fix lands: the check then runs for that operation again.
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("PATCH /v1/projects/{project_ref}/checklist/items/{item_ref}", "positive_data_acceptance"): (
-        "a `ticket` shape documents `system` and `key` as optional; both are required"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 # NUL is refused anywhere in a URL (400) or a body (422), a rule of the whole API
 # (docs/api.md, Conventions) rather than of each field: tests/api cover it, and the generated

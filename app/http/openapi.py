@@ -75,6 +75,25 @@ def _shapes_by(definition: dict, field: str, overrides: dict[str, dict[str, dict
     return {"oneOf": shapes}
 
 
+# What apispec writes for a nullable nested schema in OpenAPI 3.0: "any object, or the
+# schema", which lets through the empty object the server refuses.
+_ANY_NULLABLE_OBJECT = {"type": "object", "nullable": True}
+
+
+def _null_or_reference(_converter: Any, _field: Any, ret: dict, **_: Any) -> dict:
+    """A nullable nested schema is the schema or `null`, nothing else (`enum: [null]` is
+    how OpenAPI 3.0 says "only null")."""
+    alternatives = ret.get("anyOf")
+    if not alternatives or _ANY_NULLABLE_OBJECT not in alternatives:
+        return {}
+    return {
+        "anyOf": [
+            {**_ANY_NULLABLE_OBJECT, "enum": [None]} if a == _ANY_NULLABLE_OBJECT else a
+            for a in alternatives
+        ]
+    }
+
+
 class ConventionsPlugin(BasePlugin):
     """Adds what every `/v1` operation honours to the spec: the request headers (request id,
     idempotency, ETags) and the error responses of the shared mechanisms."""
@@ -82,6 +101,9 @@ class ConventionsPlugin(BasePlugin):
     def init_spec(self, spec: APISpec) -> None:
         super().init_spec(spec)
         self.spec = spec
+        for plugin in spec.plugins:
+            if converter := getattr(plugin, "converter", None):
+                converter.add_attribute_function(_null_or_reference)
 
     def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
         """A schema's `EXAMPLE` is its component's `example`. A schema whose `EXACTLY_ONE_OF`
