@@ -163,10 +163,12 @@ def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
     return rows
 
 
+_LATEST_VERSION = select(CatalogVersion.version).order_by(CatalogVersion.id.desc()).limit(1)
+
+
 def _latest_version(session: Session) -> str | None:
-    return session.scalar(
-        select(CatalogVersion.version).order_by(CatalogVersion.id.desc()).limit(1)
-    )
+    # On the connection: a Core statement needs none of the ORM session's execution machinery.
+    return session.connection().execute(_LATEST_VERSION).scalar()
 
 
 def seed_catalog(session: Session, catalog: Catalog) -> bool:

@@ -115,7 +115,8 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
     """The checklist's id and state by its project's id or slug, in one statement built once;
     None when the project or its checklist is missing (the full read says which)."""
     stmt = _HEADER_BY_ID if project_ref.startswith(f"{Project.id_prefix}_") else _HEADER_BY_SLUG
-    row = session.execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
+    # On the connection: a Core statement needs none of the ORM session's execution machinery.
+    row = session.connection().execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
     if row is None:
         return None
     expiry = row.next_waiver_expiry
