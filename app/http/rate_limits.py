@@ -32,6 +32,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem
 from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
+from redis.exceptions import RedisError
 
 from app.http.auth import init_key_cache
 from app.services.teams import KEY_GENERATION
@@ -81,6 +82,18 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
     @property
     def shares_generation(self) -> bool:
         return self._script is not None
+
+    def current_generation(self) -> str | None:
+        """The key generation in the shared store now; None without one, or when it does not
+        answer (the first hit then reads it)."""
+        if self._script is None:
+            return None
+        assert isinstance(self.storage, RedisStorage)
+        try:
+            value = self.storage.get_connection().get(KEY_GENERATION)
+        except (RedisError, OSError):  # the store does not answer: the first hit reads it
+            return None
+        return value.decode() if isinstance(value, bytes) else value
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         key = item.key_for(*identifiers)
@@ -146,7 +159,10 @@ def init_rate_limits(app: Flask) -> Limiter:
     strategy = OneTripFixedWindow(limiter.storage)
     limiter._limiter = strategy
     assert limiter.limiter is strategy, "Flask-Limiter no longer keeps its strategy in _limiter"
-    init_key_cache(app, shared_store=strategy.shares_generation)
+    cache = init_key_cache(app, shared_store=strategy.shares_generation)
+    # Seen before any lookup, so a worker caches keys from its first request (a revocation
+    # after this read replaces the generation, and entries tagged with this one are not used).
+    cache.saw(strategy.current_generation())
     budget = limiter.shared_limit(app.config["SETTINGS"].rate_limit, scope=V1_SCOPE)
 
     @budget
