@@ -84,13 +84,16 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
         return self._script is not None
 
     def current_generation(self) -> str | None:
-        """The key generation in the shared store now; None without one, or when it does not
-        answer (the first hit then reads it)."""
+        """The key generation in the shared store now (made if there is none); None without
+        a shared store, or when it does not answer (the first hit then reads it)."""
         if self._script is None:
             return None
         assert isinstance(self.storage, RedisStorage)
         try:
-            value = self.storage.get_connection().get(KEY_GENERATION)
+            connection = self.storage.get_connection()
+            # As the hit script does: a store that never had one gets one.
+            connection.set(KEY_GENERATION, secrets.token_hex(8), nx=True)
+            value = connection.get(KEY_GENERATION)
         except (RedisError, OSError):  # the store does not answer: the first hit reads it
             return None
         return value.decode() if isinstance(value, bytes) else value
