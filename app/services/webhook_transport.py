@@ -25,7 +25,7 @@ the client gave is kept: the default headers (`Accept`, `Accept-Encoding: identi
 `Connection`, `User-Agent`, which an endpoint's own headers may replace), `Host` and
 `Content-Length` always the sender's, cookies neither stored nor sent, redirects returned as
 answers. A URL is parsed once per sender (a bounded cache: URLs are immutable strings), not
-on every attempt, and the request's head and body leave in one write.
+on every attempt.
 
 Pure Python: the settings come in as arguments (`WebhookSender.from_settings` reads them off
 `app.config.Settings`).
@@ -423,7 +423,6 @@ class _Attempt(threading.local):
     ip: str = ""
     deadline: float = 0.0
     left_to_read: int = 0
-    hold_head: bool = False  # the next write is the request's head: keep it for the body's
 
 
 _attempt = _Attempt()
@@ -433,7 +432,6 @@ _attempt = _Attempt()
 def _attempt_to(ip: str, deadline: float) -> Iterator[None]:
     _attempt.active, _attempt.ip, _attempt.deadline = True, ip, deadline
     _attempt.left_to_read = MAX_RESPONSE_BYTES
-    _attempt.hold_head = True
     try:
         yield
     finally:
@@ -452,20 +450,12 @@ def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
 
 class _GuardedStream(httpcore.NetworkStream):
     """A connection whose every read and write waits at most until the attempt's deadline,
-    and whose reads stop at the attempt's byte budget.
-
-    httpcore writes a request's head and its body separately; the head is held back and goes
-    out with the body in one write (one system call, one TCP segment for a small request,
-    the receiver woken once). Anything still held is written before the next read.
-    """
+    and whose reads stop at the attempt's byte budget."""
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
-        self._held = b""
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._held:
-            self.write(b"", timeout)
         timeout = _bounded(timeout, httpcore.ReadTimeout)
         if _attempt.active:
             if _attempt.left_to_read <= 0:
@@ -477,16 +467,9 @@ class _GuardedStream(httpcore.NetworkStream):
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if _attempt.active and _attempt.hold_head:
-            _attempt.hold_head = False
-            self._held = buffer
-            return
-        if self._held:
-            buffer, self._held = self._held + buffer, b""
         self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
-        self._held = b""
         self._inner.close()
 
     def start_tls(

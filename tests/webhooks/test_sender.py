@@ -112,48 +112,6 @@ def test_a_header_that_is_not_ascii_is_a_result_and_nothing_is_sent(
     assert receiver.count() == 0
 
 
-def test_head_and_body_leave_in_one_write(
-    receivers: Callable[..., Receiver],
-    make_sender: Callable[..., WebhookSender],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    writes: list[bytes] = []
-
-    class Recording(httpcore.NetworkStream):
-        def __init__(self, inner: httpcore.NetworkStream) -> None:
-            self.inner = inner
-
-        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            return self.inner.read(max_bytes, timeout)
-
-        def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            if buffer:
-                writes.append(buffer)
-            self.inner.write(buffer, timeout)
-
-        def close(self) -> None:
-            self.inner.close()
-
-        def get_extra_info(self, info: str) -> Any:
-            return self.inner.get_extra_info(info)
-
-    class RecordingBackend(httpcore.SyncBackend):
-        def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-            return Recording(super().connect_tcp(*args, **kwargs))
-
-    monkeypatch.setattr(httpcore, "SyncBackend", RecordingBackend)
-    receiver = receivers()
-    url = receiver.route("/in")
-    sender = make_sender()
-    for _ in range(2):
-        assert post(sender, url).status_code == 204
-    assert len(writes) == 2
-    for written in writes:
-        assert written.startswith(b"POST /in HTTP/1.1\r\n")
-        assert written.endswith(b"\r\n\r\n" + BODY)
-    assert receiver.received()[1].body == BODY
-
-
 def test_urls_are_parsed_once_and_the_cache_is_bounded(
     receivers: Callable[..., Receiver], make_sender: Callable[..., WebhookSender]
 ) -> None:
