@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
-from app.models import ApiKey, Team, utcnow
+from app.models import ApiKey, utcnow
 from app.services.teams import hash_token
 
 # How stale `last_used_at` may get before a request writes it again.
@@ -52,10 +52,6 @@ class VerifiedKey:
     scopes: frozenset[str]
     revoked_at: datetime | None
     last_used_at: datetime | None
-
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return self.scopes
 
     def allows(self, scope: str) -> bool:
         """`admin` implies `write`, which implies `read` (as `ApiKey.allows`)."""
@@ -243,14 +239,13 @@ def key_use_noted(when: datetime) -> None:
 def require_scope(key: VerifiedKey, scope: str) -> None:
     if not key.allows(scope):
         raise Forbidden(
-            f"This API key lacks the '{scope}' scope; it has: {', '.join(sorted(key.scope_set))}."
+            f"This API key lacks the '{scope}' scope; it has: {', '.join(sorted(key.scopes))}."
         )
 
 
 def authorize(key: VerifiedKey, write_scope: str = "write") -> None:
     """Make `key` (authenticated and confirmed) the request's, and check the scope its
     method needs."""
-    g.api_key = key
     g.api_key_id = key.id
     g.team_id = key.team_id
     used = key.last_used_at
@@ -261,12 +256,3 @@ def authorize(key: VerifiedKey, write_scope: str = "write") -> None:
 def current_team_id() -> str:
     """The id of the team the request's API key belongs to."""
     return str(g.team_id)
-
-
-def current_team() -> Team:
-    """The team of the request's key, loaded on first use (most views need only its id)."""
-    team = g.get("team")
-    if team is None:
-        team = db.session.get(Team, g.team_id)
-        g.team = team
-    return team  # type: ignore[no-any-return]
