@@ -418,13 +418,26 @@ class PreviewRequest(ma.Schema):
         return data
 
 
+class MemberOut(OwnerOut):
+    """A person as the staffing engine holds them (`checklist_facts.Member`), shown as an
+    owner is."""
+
+    @ma.pre_dump
+    def as_owner(self, member: Any, **_: Any) -> dict[str, Any]:
+        return member.as_owner()
+
+
 class HolderOut(OwnerOut):
-    """A person holding a role on the project."""
+    """A person holding a role on the project (a `StaffingEntry`)."""
 
     allocation = ma.fields.Integer(
         required=True, allow_none=True, metadata={"description": "Percent of their time"}
     )
     lead = ma.fields.Boolean(required=True)
+
+    @ma.pre_dump
+    def as_holder(self, entry: Any, **_: Any) -> dict[str, Any]:
+        return {**entry.member.as_owner(), "allocation": entry.allocation, "lead": entry.lead}
 
 
 class RoleCoverageOut(ma.Schema):
@@ -433,19 +446,6 @@ class RoleCoverageOut(ma.Schema):
     required = ma.fields.Boolean(required=True)
     required_because = ma.fields.List(ma.fields.String(), required=True)
     holders = ma.fields.List(ma.fields.Nested(HolderOut), required=True)
-
-    @ma.pre_dump
-    def holders_as_people(self, coverage: Any, **_: Any) -> dict[str, Any]:
-        return {
-            "role_key": coverage.role_key,
-            "title": coverage.title,
-            "required": coverage.required,
-            "required_because": coverage.required_because,
-            "holders": [
-                {**h.member.as_owner(), "allocation": h.allocation, "lead": h.lead}
-                for h in coverage.holders
-            ],
-        }
 
 
 class FindingOut(ma.Schema):
@@ -456,26 +456,12 @@ class FindingOut(ma.Schema):
     done_when = ma.fields.String(required=True)
     roles = ma.fields.List(ma.fields.String(), required=True)
     people = ma.fields.List(
-        ma.fields.Nested(OwnerOut),
+        ma.fields.Nested(MemberOut),
         required=True,
         metadata={"description": "The people the finding is about"},
     )
     priority = enum_field(Priority, required=True)
     because = ma.fields.List(ma.fields.String(), required=True)
-
-    @ma.pre_dump
-    def people_as_owners(self, finding: Any, **_: Any) -> dict[str, Any]:
-        return {
-            "key": finding.key,
-            "kind": finding.kind,
-            "title": finding.title,
-            "detail": finding.detail,
-            "done_when": finding.done_when,
-            "roles": finding.roles,
-            "people": [member.as_owner() for member in finding.people],
-            "priority": finding.priority,
-            "because": finding.because,
-        }
 
 
 class StaffingReportOut(ma.Schema):
@@ -485,22 +471,21 @@ class StaffingReportOut(ma.Schema):
 
 
 class AllocationOut(ma.Schema):
+    """One project of an over-allocated person's breakdown (a `(slug, percent)` pair)."""
+
     project = ma.fields.String(required=True, metadata={"description": "The project's slug"})
     allocation = ma.fields.Integer(required=True, metadata={"description": "Percent"})
 
+    @ma.pre_dump
+    def from_pair(self, pair: tuple[str, int], **_: Any) -> dict[str, Any]:
+        slug, percent = pair
+        return {"project": slug, "allocation": percent}
+
 
 class OverAllocationOut(ma.Schema):
-    person = ma.fields.Nested(OwnerOut, required=True)
+    person = ma.fields.Nested(MemberOut, required=True, attribute="member")
     total = ma.fields.Integer(required=True, metadata={"description": "Percent, over 100"})
-    projects = ma.fields.List(ma.fields.Nested(AllocationOut), required=True)
-
-    @ma.pre_dump
-    def breakdown(self, over: Any, **_: Any) -> dict[str, Any]:
-        return {
-            "person": over.member.as_owner(),
-            "total": over.total,
-            "projects": [{"project": slug, "allocation": pct} for slug, pct in over.breakdown],
-        }
+    projects = ma.fields.List(ma.fields.Nested(AllocationOut), required=True, attribute="breakdown")
 
 
 class TeamStaffingOut(ma.Schema):
