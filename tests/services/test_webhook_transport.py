@@ -1,9 +1,11 @@
 """The outgoing webhook transport: which targets are refused, and one attempt against real
-loopback servers (pinning, keep-alive, redirects, deadlines, caps, TLS). No database."""
+loopback servers (pinning, keep-alive, what a request carries, the URL cache, redirects,
+deadlines, caps, TLS). No database."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import socket
 import ssl
@@ -583,6 +585,12 @@ def test_the_backend_opens_no_connection_outside_a_vetted_attempt(serve) -> None
     server = serve()
     with pytest.raises(httpcore.ConnectError, match="not the vetted address"):
         webhook_transport._PinnedBackend().connect_tcp("127.0.0.1", server.port)
+    # Nor, within an attempt, to any address but the one vetted for it.
+    with (
+        webhook_transport._attempt_to("127.0.0.2", time.monotonic() + 5),
+        pytest.raises(httpcore.ConnectError, match=re.escape("127.0.0.1 is not the vetted")),
+    ):
+        webhook_transport._PinnedBackend().connect_tcp("127.0.0.1", server.port)
     assert server.connections == 0
 
 
@@ -640,6 +648,136 @@ def test_concurrent_sends_from_many_threads(serve, make_sender) -> None:
         thread.join()
     assert [r.status_code for r in results] == [200] * 40
     assert len(server.seen) == 40
+
+
+def test_threads_share_an_endpoints_kept_alive_connections(serve, make_sender) -> None:
+    server = serve()
+    sender = make_sender(max_keepalive_per_endpoint=8)
+    url = f"http://receiver.test:{server.port}/"
+    results: list[SendResult] = []
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        start.wait()
+        results.extend(post(sender, url) for _ in range(25))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in results] == [200] * 200
+    assert len(server.seen) == 200
+    assert server.connections <= 8
+
+
+def test_the_request_carries_the_default_headers_the_callers_and_its_own_framing(
+    serve, make_sender
+) -> None:
+    server = serve()
+    url = f"http://receiver.test:{server.port}/in"
+    sender = make_sender(user_agent="staffing-checklist-webhooks/1")
+
+    assert post(sender, url, **{"webhook-id": "msg_1", "X-Team": "ml"}).status_code == 200
+    [first] = server.seen
+    assert first.body == b'{"a":1}'
+    assert first.headers == {
+        "Host": f"receiver.test:{server.port}",
+        "Accept": "*/*",
+        "Connection": "keep-alive",
+        "User-Agent": "staffing-checklist-webhooks/1",
+        "Accept-Encoding": "identity",
+        "Content-Type": "application/json",
+        "webhook-id": "msg_1",
+        "X-Team": "ml",
+        "Content-Length": "7",
+    }
+
+    # A default is replaced by the caller's header of the same name, whatever its case; the
+    # Host and the framing stay the sender's.
+    headers = {"user-agent": "custom/2", "Host": "evil.test", "Content-Length": "1"}
+    assert post(sender, url, **headers, **{"Transfer-Encoding": "chunked"}).status_code == 200
+    second = server.seen[1]
+    names = [name.lower() for name in second.headers]
+    assert len(names) == len(set(names))  # each header once: no default beside the caller's
+    lowered = {name.lower(): value for name, value in second.headers.items()}
+    assert lowered["user-agent"] == "custom/2"
+    assert lowered["host"] == f"receiver.test:{server.port}"
+    assert lowered["content-length"] == "7"
+    assert "transfer-encoding" not in lowered
+    assert second.body == b'{"a":1}'
+
+
+def test_cookies_from_a_receiver_are_neither_kept_nor_sent_back(serve, make_sender) -> None:
+    server = serve(lambda h: reply(h, 204, b"", {"Set-Cookie": "session=abc; Path=/"}))
+    sender = make_sender()
+    for _ in range(3):
+        assert post(sender, f"http://receiver.test:{server.port}/").status_code == 204
+    assert [seen.headers.get("Cookie") for seen in server.seen] == [None, None, None]
+
+
+def test_a_header_that_is_not_ascii_is_a_result_and_nothing_is_sent(serve, make_sender) -> None:
+    server = serve()
+    result = post(make_sender(), f"http://receiver.test:{server.port}/", **{"X-Note": "déjà"})
+    assert result.status_code is None
+    assert result.error == "invalid header: the value of X-Note is not ASCII text: 'déjà'"
+    assert server.connections == 0
+
+
+def test_urls_are_parsed_once_and_the_cache_is_bounded(serve, make_sender) -> None:
+    server = serve()
+    sender = make_sender(max_clients=2)
+    urls = [f"http://receiver.test:{server.port}/in/{n}" for n in range(3)]
+
+    for _ in range(2):
+        assert post(sender, urls[0]).status_code == 200
+    cache = sender._parse_url.cache_info()
+    assert (cache.hits, cache.misses, cache.currsize) == (1, 1, 1)
+
+    for n, url in enumerate(urls):
+        assert post(sender, url, f"ep_{n}").status_code == 200
+    assert sender._parse_url.cache_info().currsize == 2  # max_clients URLs, no more
+
+    # A URL that does not parse is refused on every attempt, and takes no room.
+    for _ in range(2):
+        result = post(sender, "ftp://receiver.test/in")
+        assert result.error == "invalid URL: The URL must start with https:// or http://."
+    assert sender._parse_url.cache_info().currsize == 2
+
+
+def test_a_cached_url_is_still_resolved_and_vetted_on_every_attempt(serve, make_sender) -> None:
+    server = serve()
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    sender = make_sender(resolve=resolve)
+    url = f"http://receiver.test:{server.port}/"
+    assert post(sender, url).status_code == 200  # a kept-alive connection, a cached URL
+    sender.allow_private = False
+    result = post(sender, url)
+    assert (result.status_code, result.error) == (
+        None,
+        "refused: receiver.test resolves to 127.0.0.1, a loopback address",
+    )
+    assert asked == ["receiver.test", "receiver.test"]
+    assert len(server.seen) == 1
+
+
+def test_a_reused_url_goes_only_to_the_address_just_resolved(serve, make_sender) -> None:
+    server = serve()
+    # The name moves from 127.0.0.1 (where the server listens) to 127.0.0.2 (where nothing
+    # does): the connection kept alive to the old address is not used for the new one.
+    answers = iter([["127.0.0.1"], ["127.0.0.2"]])
+    sender = make_sender(resolve=lambda host, port: next(answers))
+    url = f"http://receiver.test:{server.port}/"
+
+    assert post(sender, url).status_code == 200
+    moved = post(sender, url)
+    assert (moved.status_code, moved.error) == (None, "connection refused")
+    assert len(server.seen) == 1
 
 
 def test_redirects_are_returned_not_followed(serve, make_sender) -> None:
