@@ -37,7 +37,7 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from webhook_bench import Receiver, machine  # noqa: E402  (bench/ is not a package)
+from webhook_bench import Receiver, machine, webhook_sender  # noqa: E402  (bench/ is not a package)
 
 BODY_BYTES = 3110
 
@@ -66,30 +66,8 @@ def sample_body(size: int = BODY_BYTES) -> bytes:
 def make_send(receiver: Receiver, body: bytes) -> Callable[[], str | None]:
     """One signed attempt through a sender built like the worker's; an error, or None."""
     from app.config import Settings
-    from app.services.webhook_delivery import USER_AGENT
-    from app.services.webhook_signing import new_secret, signature_header
-    from app.services.webhook_transport import WebhookSender
 
-    settings = dataclasses.replace(Settings.from_env(), webhook_allow_private_targets=True)
-    sender = WebhookSender.from_settings(
-        settings,
-        user_agent=USER_AGENT,
-        max_keepalive_per_endpoint=settings.webhook_endpoint_concurrency,
-    )
-    secrets = [new_secret()]
-
-    def send() -> str | None:
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": "evt_bench",
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(secrets, "evt_bench", timestamp, body),
-        }
-        result = sender.send("whk_bench", receiver.url, headers, body)
-        return None if result.status_code == 204 else result.error or str(result)
-
-    return send
+    return webhook_sender(receiver, body, Settings.from_env())()
 
 
 @dataclasses.dataclass
