@@ -11,11 +11,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Checklist
 
-# A PUT that moves one shared person's allocation (23 statements when written): the request's
-# own (key, catalog, project), the staffing's (people, assignments, event, project version), then
-# for the project's checklist and those of all the projects sharing the person at once, one
-# statement per kind of read (lock, staffing, allocations, items, owners) and of write.
-MOVED_BOUND = 24
+# A staffing PUT that regenerates checklists (20 statements, on either database): the request's
+# own (key, catalog, project), the staffing's (people, assignments, people locked, the write, event,
+# project version, the projects sharing the moved people), then for the project's checklist and
+# those of all the projects sharing the person at once, one statement per kind of read (lock,
+# staffing, allocations, items' state, items in full, owners) and of write (items, checklists,
+# event), and the event's webhook endpoints. `test_checklist_generation` holds its PUT to it too.
+MOVED_BOUND = 20
 
 
 def _put(api: Any, project: dict[str, Any], entries: list[dict[str, Any]]) -> None:
