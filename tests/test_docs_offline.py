@@ -7,27 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRE_CHROMIUM = os.environ.get("REQUIRE_CHROMIUM") == "1"
 METHODS = ("get", "put", "post", "delete", "patch")
-
-
-@pytest.fixture
-def served(app: Flask) -> Iterator[str]:
-    """The application behind a real HTTP server on loopback."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def _rendered_dom(url: str) -> str:

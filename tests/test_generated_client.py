@@ -9,27 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 PACKAGE = "staffing_client"
-
-
-@pytest.fixture
-def served(app: Flask) -> Iterator[str]:
-    """The application behind a real HTTP server on loopback (the client speaks httpx)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
