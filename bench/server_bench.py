@@ -4,7 +4,8 @@ ratios of `/healthz` in the same run, beside the targets of issue 11.
 Run from the repository root (needs `wrk`: `apt-get install wrk`):
 
     .venv/bin/python bench/server_bench.py [--database sqlite|postgresql|both] [--scale 1.0] \
-        [--duration 10] [--connections 16] [--workers 2] [--worker-class sync] [--keep DIR]
+        [--duration 10] [--connections 16] [--workers 2] [--worker-class sync] [--keep DIR] \
+        [--only ROWS] [--memory N]
 
 For each database it makes a dataset with `bench/make_dataset.py` (PostgreSQL: a database of
 its own on 127.0.0.1:5432, dropped at the end; SQLite: a file in a temporary directory), starts
@@ -34,10 +35,15 @@ What each row sends (the benchmark's team holds 92 % of the projects):
 Every status the server answered is read from its own `/metrics` before and after each run;
 a row whose answers were not all the expected status is flagged.
 
-`--memory N` then sends N more requests (the hot reads mixed: each connection cycles through
-the checklist JSON, Markdown and 304, the catalog and the project pages) and prints the resident
-memory (`VmRSS`) of each gunicorn worker after the warm-up and every tenth of the way: a
-worker whose memory grows with the requests it served leaks.
+`--only ROWS` runs only the rows whose names start with one of ROWS (comma-separated, e.g.
+`--only "checklist 304,GET /v1/catalog"`); the two `/healthz` rows always run, as the ratios'
+denominator.
+
+`--memory N` then sends N more requests of the hot reads, whatever `--only` chose: the checklist
+JSON, Markdown and 304, the catalog and the two project pages, shared out between wrk's threads
+as the rows' requests are, each thread cycling through its share. It prints the resident memory
+(`VmRSS`) of each gunicorn worker after a warm-up and every tenth of the way (a worker whose
+memory grows with the requests it served leaks), and the statuses the server answered to them.
 """
 
 from __future__ import annotations
@@ -87,8 +93,6 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 DEEP_OFFSET = 9000
 POOL = 1000
 CHECKLIST_ROUTE = "/v1/projects/<string:project_ref>/checklist"
-# Base URL -> the pid of the gunicorn master serving it.
-SERVERS: dict[str, int] = {}
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -260,7 +264,8 @@ class ServerOptions:
 
 
 @contextmanager
-def gunicorn(database_url: str, options: ServerOptions, workdir: Path) -> Iterator[str]:
+def gunicorn(database_url: str, options: ServerOptions, workdir: Path) -> Iterator[tuple[str, int]]:
+    """A gunicorn serving the app: its base URL and its master's pid."""
     port = free_port()
     metrics = workdir / f"metrics-{port}"
     metrics.mkdir()
@@ -293,7 +298,6 @@ def gunicorn(database_url: str, options: ServerOptions, workdir: Path) -> Iterat
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     base = f"http://127.0.0.1:{port}"
-    SERVERS[base] = process.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -308,7 +312,7 @@ def gunicorn(database_url: str, options: ServerOptions, workdir: Path) -> Iterat
                 raise RuntimeError(f"gunicorn not ready:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         print(f"  gunicorn: {' '.join(command[1:])} (pid {process.pid}, log {log_path})")
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -575,24 +579,27 @@ MEMORY_MIX = (
 
 def memory_run(
     base: str,
+    master: int,
     dataset: Dataset,
     items: list[Scenario],
     total: int,
     options: RunOptions,
     workdir: Path,
-) -> list[tuple[int, list[float]]]:
-    """Send `total` requests of the read mix; (requests so far, each worker's RSS in MiB)
-    after the warm-up and every tenth of the way."""
-    mixed = [
-        entry
+) -> tuple[list[tuple[int, list[float]]], Counter[int]]:
+    """Send `total` requests of the read mix to the gunicorn whose master is `master`;
+    (requests so far, each worker's RSS in MiB) after the warm-up and every tenth of the way,
+    and the statuses the server answered to the mix."""
+    chosen = [
+        scenario
         for scenario in items
         if scenario.name.startswith(MEMORY_MIX) and "(cold)" not in scenario.name
-        for entry in scenario.entries
     ]
+    mixed = [entry for scenario in chosen for entry in scenario.entries]
+    routes = {(scenario.method, scenario.route) for scenario in chosen}
     script = workdir / "memory.lua"
     script.write_text(wrk_script(mixed, dataset.token, options.wrk_threads))
-    master = SERVERS[base]
     run_wrk(base, script, max(options.warmup, 3), options.connections, options.wrk_threads)
+    before = request_counts(base)
     samples = [(0, [rss_mib(pid) for pid in worker_pids(master)])]
     done, step = 0, max(1, total // 10)
     rate = 0.0
@@ -605,10 +612,19 @@ def memory_run(
             samples.append((done, [rss_mib(pid) for pid in worker_pids(master)]))
             rss = ", ".join(f"{value:.1f}" for value in samples[-1][1])
             print(f"    {done:>9,} requests: workers' RSS {rss} MiB ({rate:.0f} req/s)", flush=True)
-    return samples
+    statuses: Counter[int] = Counter()
+    for (method, route, status), n in (request_counts(base) - before).items():
+        if (method, route) in routes:
+            statuses[status] += n
+    return samples, statuses
 
 
-def print_memory(title: str, samples: list[tuple[int, list[float]]], markdown: list[str]) -> None:
+def print_memory(
+    title: str,
+    samples: list[tuple[int, list[float]]],
+    statuses: Counter[int],
+    markdown: list[str],
+) -> None:
     first, last = samples[0][1], samples[-1][1]
     lines = [
         f"### Memory: {title}",
@@ -624,6 +640,11 @@ def print_memory(title: str, samples: list[tuple[int, list[float]]], markdown: l
         "",
         "Growth from the warm-up to the end: "
         + ", ".join(f"{b - a:+.1f} MiB" for a, b in zip(first, last, strict=False))
+        + ".",
+        "",
+        "Statuses answered: "
+        + ", ".join(f"{status}: {n:,}" for status, n in sorted(statuses.items()))
+        + ("" if set(statuses) <= {200, 304} else " (**not all 200 or 304**)")
         + ".",
         "",
     ]
@@ -884,7 +905,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 datasets: Any = _given(args.dataset)
             else:
                 datasets = dataset_for(kind, args.scale, args.keep, workdir)
-            with datasets as dataset, gunicorn(dataset.database_url, server, workdir) as base:
+            with (
+                datasets as dataset,
+                gunicorn(dataset.database_url, server, workdir) as (base, master),
+            ):
                 items = scenarios(dataset, base)
                 chosen = items
                 if args.only:
@@ -894,9 +918,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                     ]
                 results = run_scenarios(base, dataset, chosen, run, workdir)
                 memory = (
-                    memory_run(base, dataset, items, args.memory, run, workdir)
+                    memory_run(base, master, dataset, items, args.memory, run, workdir)
                     if args.memory
-                    else []
+                    else None
                 )
             counts = dataset.counts
             title = (
@@ -907,8 +931,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{counts['checklist_items']:,} checklist items"
             )
             print_table(title, results, markdown)
-            if memory:
-                print_memory(title, memory, markdown)
+            if memory is not None:
+                print_memory(title, *memory, markdown)
     if args.markdown:
         args.markdown.write_text("\n".join(markdown) + "\n")
         print(f"\nMarkdown tables: {args.markdown}")
