@@ -75,6 +75,7 @@ __all__ = [
     "required_roles",
     "staffing_report",
     "summarize",
+    "summary_of",
 ]
 
 KINDS: tuple[str, ...] = values(ItemKind)
@@ -455,9 +456,17 @@ def summarize(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     Waived and obsolete items do not count toward the percentage: it is done / (total - waived -
     obsolete), 100 when nothing is left to do, 0 for an empty checklist.
     """
-    statuses = Counter(item.get("status", "open") for item in items)
-    kinds = Counter(item.get("kind") for item in items)
-    total = len(items)
+    return summary_of(Counter((item.get("status", "open"), item.get("kind")) for item in items))
+
+
+def summary_of(counts: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+    """`summarize`'s figures from how many items there are of each (status, kind)."""
+    statuses: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for (status, kind), n in counts.items():
+        statuses[status] += n
+        kinds[kind] += n
+    total = sum(statuses.values())
     remaining = total - statuses["waived"] - statuses["obsolete"]
     if total == 0:
         percent = 0

@@ -16,7 +16,7 @@ from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Pro
 from app.render import DEFAULT_LAYOUT, Layout, render
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import checklist_document, filtered, load_owners
-from app.services.checklist_generator import summarize
+from app.services.checklist_generator import summary_of
 from app.services.context import Context
 from app.services.waivers import expire_due_waivers, today
 from app.vocabulary import ItemStatus
@@ -208,9 +208,7 @@ def items_for_person(
         .where(ChecklistItem.id.in_(owned))
         .group_by(ChecklistItem.status, ChecklistItem.kind)
     )
-    summary = summarize(
-        [{"status": status, "kind": kind} for status, kind, n in counts for _ in range(n)]
-    )
+    summary = summary_of({(status, kind): n for status, kind, n in counts})
     position = tuple_(Project.name, Project.id, ChecklistItem.position, ChecklistItem.key)
     stmt = (
         select(Project, Checklist, ChecklistItem)
