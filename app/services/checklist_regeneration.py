@@ -12,6 +12,7 @@ as a whole regeneration leaves it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ from app.services.checklist_generator import (
     Member,
     StaffingEntry,
     generate_checklist,
-    summarize,
+    summary_of,
 )
 from app.services.context import Context
 from app.services.events import record_event
@@ -170,12 +171,12 @@ def regenerate(
     catalog: Catalog,
     settings: GeneratorSettings,
     targets: Sequence[Target],
-) -> dict[str, RegenerationDiff]:
+) -> None:
     """Regenerate these checklists (their locks held) in one pass: a handful of reads for all of
-    them, then one write per kind of change. Returns each checklist's diff by project id."""
+    them, then one write per kind of change."""
     targets = [_whole_if_stale(session, ctx, catalog, t) for t in targets]
     if not targets:
-        return {}
+        return
     staffing = staffing_of(session, [t.project.id for t in targets])
     allocations = active_allocations(
         session, {e.member.ref for entries in staffing.values() for e in entries}
@@ -214,7 +215,6 @@ def regenerate(
             REGENERATIONS.labels("unchanged").inc()
     _write_items(session, [diff for _, diff, _ in written])
     _write_checklists(session, ctx, catalog, written)
-    return {project_id: diff for project_id, (_, diff, _) in diffs.items()}
 
 
 def _whole_if_stale(session: Session, ctx: Context, catalog: Catalog, target: Target) -> Target:
@@ -313,13 +313,13 @@ def _read_items(
         for row in session.execute(
             select(*(ITEMS.c[c] for c in _STATE)).where(ITEMS.c.checklist_id.in_(scoped))
         ):
-            stored.setdefault(row.checklist_id, {})[row.key] = _stored(row, None)
+            stored.setdefault(row.checklist_id, {})[row.key] = _stored(row._mapping, None)
     owner_ids: dict[str, list[str]] = {}
     if not (whole or keys):
         return stored, owner_ids
     for row in session.execute(select(*(ITEMS.c[c] for c in _FULL)).where(in_full)):
         values = {c: row._mapping[c] for c in GENERATED}
-        stored.setdefault(row.checklist_id, {})[row.key] = _stored(row, values)
+        stored.setdefault(row.checklist_id, {})[row.key] = _stored(row._mapping, values)
     owners = session.execute(
         select(OWNERS.c.item_id, OWNERS.c.person_id)
         .join(ITEMS, ITEMS.c.id == OWNERS.c.item_id)
@@ -331,18 +331,10 @@ def _read_items(
     return stored, owner_ids
 
 
-def _stored(row: Any, values: dict[str, Any] | None) -> StoredItem:
-    return StoredItem(
-        id=row.id,
-        key=row.key,
-        kind=row.kind,
-        position=row.position,
-        status=row.status,
-        status_before_obsolete=row.status_before_obsolete,
-        version=row.version,
-        waiver=row.waiver,
-        values=values,
-    )
+def _stored(row: Mapping[str, Any], values: dict[str, Any] | None) -> StoredItem:
+    """A stored item from its row (or from a new item's row dict)."""
+    state = {c: row[c] for c in _STATE if c != "checklist_id"}
+    return StoredItem(**state, values=values)
 
 
 def _compare(
@@ -538,16 +530,19 @@ def _write_checklists(
         return
     now = utcnow()
     rows = []
-    for target, diff, items in written:
+    # Each checklist's items as they now stand, the new ones (and a waiver they carry) included.
+    every = [
+        [*items.values(), *(_stored(r, None) for r in diff.new_rows)] for _, diff, items in written
+    ]
+    for (target, _, _), items in zip(written, every, strict=True):
         checklist = target.checklist
-        every = [*items.values(), *(_NewItem(r) for r in diff.new_rows)]
         rows.append(
             {
                 "checklist_id": checklist.id,
                 "revision": checklist.revision + (0 if target.created else 1),
                 "catalog_version": catalog.version,
                 "generated_at": now,
-                "next_waiver_expiry": next_waiver_expiry(every),
+                "next_waiver_expiry": next_waiver_expiry(items),
                 "updated_at": now,
             }
         )
@@ -563,7 +558,7 @@ def _write_checklists(
         # Items loaded earlier in the transaction no longer hold what is stored.
         if isinstance(obj, ChecklistItem) and obj.checklist_id in ids:
             session.expire(obj)
-    for (target, diff, items), row in zip(written, rows, strict=True):
+    for (target, diff, _), items, row in zip(written, every, rows, strict=True):
         checklist, project = target.checklist, target.project
         state = None if "state" in inspect(checklist).unloaded else checklist.state
         for name in ("revision", "catalog_version", "generated_at", "next_waiver_expiry"):
@@ -574,8 +569,6 @@ def _write_checklists(
         else:
             # Read under the checklist's lock: nobody else moved it meanwhile.
             set_committed_value(checklist, "state", state + 1)
-        statuses = [{"status": i.status, "kind": i.kind} for i in items.values()]
-        statuses += [{"status": r["status"], "kind": r["kind"]} for r in diff.new_rows]
         record_event(
             session,
             ctx,
@@ -588,24 +581,9 @@ def _write_checklists(
                     "revision": checklist.revision,
                     "catalog_version": catalog.version,
                 },
-                "summary": summarize(statuses),
+                "summary": summary_of(Counter((i.status, i.kind) for i in items)),
                 "diff": diff.as_payload(),
                 "links": checklist_links(ctx.settings.public_base_url, project),
             },
             project_id=project.id,
         )
-
-
-@dataclass(frozen=True)
-class _NewItem:
-    """A new row seen as `next_waiver_expiry` sees an item (a carried-over waiver counts)."""
-
-    row: Mapping[str, Any]
-
-    @property
-    def status(self) -> str:
-        return str(self.row["status"])
-
-    @property
-    def waiver(self) -> dict[str, Any] | None:
-        return self.row["waiver"]
