@@ -159,7 +159,7 @@ class ItemUpdate(ma.Schema):
     status = ma.fields.String(
         validate=validate.OneOf(
             [status.value for status in SETTABLE_STATUSES],
-            error="Must be one of: open, in_progress, done, waived "
+            error=f"Must be one of: {', '.join(SETTABLE_STATUSES)} "
             "(obsolete is set by the generator only).",
         )
     )

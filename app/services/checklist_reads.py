@@ -99,16 +99,18 @@ class ChecklistHeader(NamedTuple):
     waiver_due: bool
 
 
-_HEADER_BY_ID = (
-    select(Checklist.id, Checklist.state, Checklist.next_waiver_expiry)
-    .join(Project, Project.id == Checklist.project_id)
-    .where(Project.team_id == bindparam("team_id"), Project.id == bindparam("ref"))
-)
-_HEADER_BY_SLUG = (
-    select(Checklist.id, Checklist.state, Checklist.next_waiver_expiry)
-    .join(Project, Project.id == Checklist.project_id)
-    .where(Project.team_id == bindparam("team_id"), Project.slug == bindparam("ref"))
-)
+def _header_by(column: Any) -> Any:
+    """The checklist's id, state and next waiver expiry by its project's `column` (a team's)."""
+    return (
+        select(Checklist.id, Checklist.state, Checklist.next_waiver_expiry)
+        .join(Project, Project.id == Checklist.project_id)
+        .where(Project.team_id == bindparam("team_id"), column == bindparam("ref"))
+    )
+
+
+# Built once: by the project's id (`prj_…`) or by its slug, as `Project.is_ref` tells them apart.
+_HEADER_BY_ID = _header_by(Project.id)
+_HEADER_BY_SLUG = _header_by(Project.slug)
 
 
 def checklist_header(session: Session, team_id: str, project_ref: str) -> ChecklistHeader | None:
