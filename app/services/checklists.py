@@ -20,18 +20,8 @@ from app.models import Assignment, Checklist, Person, Project
 from app.models.base import utcnow
 from app.services.catalog import current_catalog
 from app.services.checklist_documents import project_facts as project_facts
-from app.services.checklist_generator import (
-    GeneratorSettings,
-    Member,
-    StaffingEntry,
-)
-from app.services.checklist_regeneration import (
-    Target,
-    active_allocations,
-    elsewhere_of,
-    regenerate,
-    staffing_of,
-)
+from app.services.checklist_generator import GeneratorSettings, Member
+from app.services.checklist_regeneration import Target, regenerate
 from app.services.context import Context
 from app.services.locks import lock_checklists, lock_people, lock_projects
 from app.services.staffing_findings import over_allocation_key
@@ -43,18 +33,6 @@ def generator_settings(settings: Settings) -> GeneratorSettings:
 
 def member_of(person: Person) -> Member:
     return Member(person.id, person.name, person.email, tuple(sorted(person.handles.items())))
-
-
-def load_staffing(session: Session, project: Project) -> list[StaffingEntry]:
-    """The project's staffing as committed now (people read afresh, not from the session)."""
-    return staffing_of(session, [project.id]).get(project.id, [])
-
-
-def allocation_elsewhere(
-    session: Session, project: Project, person_ids: Iterable[str]
-) -> dict[str, int]:
-    """Each person's allocation summed over the team's other active projects."""
-    return elsewhere_of(active_allocations(session, person_ids), project.id)
 
 
 def get_checklist(

@@ -17,13 +17,8 @@ from app.services.checklist_generator import (
     overallocated_members,
     staffing_report,
 )
-from app.services.checklists import (
-    allocation_elsewhere,
-    generator_settings,
-    load_staffing,
-    member_of,
-    project_facts,
-)
+from app.services.checklist_regeneration import active_allocations, elsewhere_of, staffing_of
+from app.services.checklists import generator_settings, member_of, project_facts
 from app.services.staffing_findings import MAX_ALLOCATION
 from app.vocabulary import ProjectStatus
 
@@ -31,14 +26,14 @@ from app.vocabulary import ProjectStatus
 def project_staffing(
     session: Session, catalog: Catalog, project: Project, settings: Settings
 ) -> StaffingReport:
-    entries = load_staffing(session, project)
+    """The project's coverage and findings, its staffing read as a regeneration reads it."""
+    entries = staffing_of(session, [project.id]).get(project.id, [])
+    allocations = active_allocations(session, (e.member.ref for e in entries))
     return staffing_report(
         catalog,
         project_facts(project),
         entries,
-        allocation_elsewhere=allocation_elsewhere(
-            session, project, (e.member.ref for e in entries)
-        ),
+        allocation_elsewhere=elsewhere_of(allocations, project.id),
         settings=generator_settings(settings),
     )
 
