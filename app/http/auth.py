@@ -54,7 +54,7 @@ class VerifiedKey:
     last_used_at: datetime | None
 
     def allows(self, scope: str) -> bool:
-        """`admin` implies `write`, which implies `read` (as `ApiKey.allows`)."""
+        """`admin` implies `write`, which implies `read`: the one statement of that rule."""
         if "admin" in self.scopes:
             return True
         if "write" in self.scopes:

@@ -38,16 +38,3 @@ class ApiKey(PublicIdMixin, Base):
     revoked_at: Mapped[datetime | None]
 
     team: Mapped[Team] = relationship(lazy="joined")
-
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(s for s in self.scopes.split(",") if s)
-
-    def allows(self, scope: str) -> bool:
-        """`admin` implies `write`, which implies `read`."""
-        granted = self.scope_set
-        if "admin" in granted:
-            return True
-        if "write" in granted:
-            return scope in {"read", "write"}
-        return scope in granted
