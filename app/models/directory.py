@@ -8,6 +8,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin
 
 
+def handles_of(github: str | None, jira: str | None, linear: str | None) -> dict[str, str]:
+    """A person's handles that are set, by ticketing system (the columns as a read gives them)."""
+    pairs = (("github", github), ("jira", jira), ("linear", linear))
+    return {system: handle for system, handle in pairs if handle}
+
+
 class Person(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "people"
     __table_args__ = (
@@ -27,5 +33,4 @@ class Person(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
 
     @property
     def handles(self) -> dict[str, str]:
-        pairs = (("github", self.github), ("jira", self.jira), ("linear", self.linear))
-        return {system: handle for system, handle in pairs if handle}
+        return handles_of(self.github, self.jira, self.linear)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
+from app.models.directory import handles_of
 from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render, signoff
 from app.render.markdown import code, escape
 from app.schemas.checklists import ChecklistOut, FiltersOut, ItemOut, PersonItemsOut
@@ -48,12 +49,11 @@ def load_owners(session: Session, checklist: Checklist) -> dict[str, list[dict[s
     for item_id, person_id, name, email, github, jira, linear in rows:
         person = people.get(person_id)
         if person is None:
-            handles = {"github": github, "jira": jira, "linear": linear}
             person = people[person_id] = {
                 "id": person_id,
                 "name": name,
                 "email": email,
-                "handles": {system: h for system, h in handles.items() if h},
+                "handles": handles_of(github, jira, linear),
             }
         owners.setdefault(item_id, []).append(person)
     return owners

@@ -38,6 +38,7 @@ from app.catalog import Catalog
 from app.metrics import REGENERATIONS
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.base import new_id, utcnow
+from app.models.directory import handles_of
 from app.services.checklist_documents import (
     checklist_links,
     load_owners,
@@ -260,8 +261,7 @@ def staffing_of(session: Session, project_ids: Sequence[str]) -> dict[str, list[
     for project_id, role, allocation, lead, person_id, name, email, *handles in rows:
         member = members.get(person_id)
         if member is None:
-            pairs = zip(("github", "jira", "linear"), handles, strict=True)
-            member = Member(person_id, name, email, tuple(sorted((s, h) for s, h in pairs if h)))
+            member = Member(person_id, name, email, tuple(sorted(handles_of(*handles).items())))
             members[person_id] = member
         staffing.setdefault(project_id, []).append(StaffingEntry(member, role, allocation, lead))
     return staffing
