@@ -208,3 +208,22 @@ def served(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def app_with(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Another application on the test's database, with other settings."""
+    made: list[Flask] = []
+
+    def make(**settings: object) -> Flask:
+        changed = dataclasses.replace(app.config["SETTINGS"], **settings)
+        made.append(create_app(changed, {"TESTING": True}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+    # flask-smorest's `Api` is one object: its spec is the last application's. Build one
+    # with the suite's settings again, so that the spec the other tests read is theirs.
+    create_app(app.config["SETTINGS"], {"TESTING": True})

@@ -25,7 +25,6 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.config import Settings
 from app.extensions import db
 from app.http.auth import KeyCache, VerifiedKey
 from app.models import ApiKey, utcnow
@@ -50,24 +49,15 @@ def _require_redis() -> None:
 
 
 @pytest.fixture
-def instance(app: Flask) -> Iterator[Callable[..., Flask]]:
+def instance(app_with: Callable[..., Flask]) -> Callable[..., Flask]:
     """`instance(ttl, storage)`: another application on the test's database."""
-    made: list[Flask] = []
 
     def make(ttl: float = 60.0, storage: str = KEY_CACHE_REDIS_URL) -> Flask:
         if storage.startswith("redis://127.0.0.1:6379"):
             _require_redis()
-        settings = dataclasses.replace(
-            app.config["SETTINGS"], rate_limit_storage_uri=storage, api_key_cache_seconds=ttl
-        )
-        assert isinstance(settings, Settings)
-        made.append(create_app(settings, {"TESTING": True}))
-        return made[-1]
+        return app_with(rate_limit_storage_uri=storage, api_key_cache_seconds=ttl)
 
-    yield make
-    for one in made:
-        with one.app_context():
-            db.engine.dispose()
+    return make
 
 
 class Lookups:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
 from factories import assert_problem, create_person, create_project
-from flask import Flask
 from sqlalchemy import select
 
-from app import create_app
-from app.extensions import db
 from app.http.pagination import SortKey, fetch_page
 from app.models import Person
 
@@ -31,25 +26,6 @@ LISTS = [
 def _limit_parameter(spec: dict, path: str) -> dict:
     (limit,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "limit"]
     return limit
-
-
-@pytest.fixture
-def app_with(app: Flask) -> Iterator[Callable[..., Flask]]:
-    """Another application on the test's database, with other settings."""
-    made: list[Flask] = []
-
-    def make(**settings: object) -> Flask:
-        changed = dataclasses.replace(app.config["SETTINGS"], **settings)
-        made.append(create_app(changed, {"TESTING": True}))
-        return made[-1]
-
-    yield make
-    for other in made:
-        with other.app_context():
-            db.engine.dispose()
-    # flask-smorest's `Api` is one object: its spec is the last application's. Build one
-    # with the suite's settings again, so that the spec the other tests read is theirs.
-    create_app(app.config["SETTINGS"], {"TESTING": True})
 
 
 def test_the_page_size_limits_are_settings_that_the_spec_documents(app_with, api):

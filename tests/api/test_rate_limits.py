@@ -4,9 +4,8 @@ Retry-After. Several instances share their counts through Redis."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,8 +17,6 @@ from flask.testing import FlaskClient
 from redis.connection import AbstractConnection
 from sqlalchemy import select
 
-from app import create_app
-from app.config import Settings
 from app.extensions import db
 from app.models import ApiKey, utcnow
 from app.services.teams import hash_token
@@ -32,22 +29,13 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def limited_app(app: Flask) -> Iterator[Callable[..., Flask]]:
+def limited_app(app_with: Callable[..., Flask]) -> Callable[..., Flask]:
     """Make other instances of the service on the same database, with their own rate limit."""
-    made: list[Flask] = []
 
     def make(limit: str, storage: str = "memory://") -> Flask:
-        settings = dataclasses.replace(
-            app.config["SETTINGS"], rate_limit=limit, rate_limit_storage_uri=storage
-        )
-        assert isinstance(settings, Settings)
-        made.append(create_app(settings, {"TESTING": True}))
-        return made[-1]
+        return app_with(rate_limit=limit, rate_limit_storage_uri=storage)
 
-    yield make
-    for instance in made:
-        with instance.app_context():
-            db.engine.dispose()
+    return make
 
 
 def _bearer(token: str) -> dict[str, str]:
