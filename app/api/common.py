@@ -16,7 +16,7 @@ from app.extensions import db
 from app.http.auth import authenticate, authorize, confirm
 from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request, seen_generation
-from app.http.transaction import unit_of_work
+from app.http.transaction import begin_request, unit_of_work
 from app.services.catalog import current_catalog, validating_against
 
 
@@ -65,6 +65,7 @@ def v1_blueprint(
         # The key (perhaps from the cache), then its budget, whose hit reads the key
         # generation with it: a cached key of an older generation is looked up again.
         # A key refused for a missing scope (403) still spends its budget.
+        begin_request()
         try:
             key = authenticate()
             try:

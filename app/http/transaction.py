@@ -9,6 +9,18 @@ its flushes and the statements it executes; one run on `session.connection()` di
 so services write through the session. A transaction that meets a deadlock, a serialisation
 failure or a concurrent insert of the same row is retried from the start a few times; if it
 still fails, the answer is 409 `concurrent-update` with `Retry-After`.
+
+On PostgreSQL a request of a safe method (GET, HEAD, OPTIONS) starts in autocommit
+(`begin_request`, before authentication reads anything): each statement is then one round
+trip, with no `BEGIN` before it and no `ROLLBACK` after. A read loses nothing by it: under
+READ COMMITTED, PostgreSQL's level and ours, every statement of a transaction takes its own
+snapshot anyway. A read that turns out to write (a waiver found expired, turned back to
+`open` with its event) is stopped before its first write (a flush with changes, a write
+statement, or a locking `SELECT … FOR UPDATE`) and run again from the start as a transaction,
+so its changes and their events still commit together or not at all. Only the key's last-use
+note, one `UPDATE` after the view, runs as a statement of its own in such a request.
+SQLite keeps a transaction per read: a read costs it no round trip, and there a transaction
+does hold one snapshot for all its statements.
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -45,6 +57,28 @@ def current_context() -> Context:
     )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# `session.info` flags: this request reads in autocommit; the view is running in it (a write
+# now would not be part of a transaction).
+_AUTOCOMMIT = "unit_of_work_autocommit"
+_READING = "unit_of_work_reading"
+
+
+class WriteInRead(Exception):
+    """A request reading in autocommit was about to write: it runs again as a transaction."""
+
+
+def begin_request() -> None:
+    """Start the request's use of the database: a safe method on PostgreSQL reads in
+    autocommit (see the module). Called before anything of the request reads."""
+    session = db.session
+    autocommit = request.method in SAFE_METHODS and db.engine.dialect.name == "postgresql"
+    session.info[_AUTOCOMMIT] = autocommit
+    if autocommit:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
     """Run `view` as the request's one transaction, retried when concurrency defeats it."""
 
@@ -53,8 +87,12 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return _attempt(view, args, kwargs)
+            except WriteInRead:
+                # Not a failure: the same request again, as a transaction from its start.
+                _end_attempt()
+                continue
             except Exception as error:
-                db.session.rollback()
+                _end_attempt()
                 if not is_transient(error):
                     raise
                 if attempt == ATTEMPTS:
@@ -69,6 +107,13 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
     return run
 
 
+def _end_attempt() -> None:
+    """Roll the attempt back; another attempt runs as a transaction (its connection is
+    checked out again, at the engine's isolation level)."""
+    db.session.rollback()
+    db.session.info[_AUTOCOMMIT] = False
+
+
 # `session.info` flag: this transaction wrote something (set by the listeners below).
 _WROTE = "unit_of_work_wrote"
 
@@ -77,14 +122,30 @@ def _flushed(session: Session, _flush_context: UOWTransaction) -> None:
     session.info[_WROTE] = True  # only a flush with something to write gets here
 
 
+def _flushing(session: Session, _flush_context: UOWTransaction, _instances: Any) -> None:
+    if session.info.get(_READING) and (session.new or session.dirty or session.deleted):
+        raise WriteInRead
+
+
 def _executed(state: ORMExecuteState) -> None:
-    if not state.is_select:  # INSERT, UPDATE, DELETE, or text() we cannot tell: a write
-        state.session.info[_WROTE] = True
+    # INSERT, UPDATE, DELETE, or text() we cannot tell: a write. A locking read announces one.
+    if state.is_select:
+        if state.session.info.get(_READING) and _locks(state.statement):
+            raise WriteInRead
+        return
+    if state.session.info.get(_READING):
+        raise WriteInRead
+    state.session.info[_WROTE] = True
+
+
+def _locks(statement: Any) -> bool:
+    return getattr(statement, "_for_update_arg", None) is not None
 
 
 def _track_writes() -> None:
     if not event.contains(Session, "after_flush", _flushed):
         event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "before_flush", _flushing)
         event.listen(Session, "do_orm_execute", _executed)
 
 
@@ -106,7 +167,11 @@ def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     if "team_id" in g and (replay := idempotency.claim(session, g.team_id, ttl)) is not None:
         session.rollback()
         return replay
-    response = current_app.make_response(view(*args, **kwargs))
+    session.info[_READING] = session.info.get(_AUTOCOMMIT, False)
+    try:
+        response = current_app.make_response(view(*args, **kwargs))
+    finally:
+        session.info[_READING] = False
     if response.status_code >= 400:
         session.rollback()
         return response

@@ -143,3 +143,91 @@ def test_a_read_that_expires_a_waiver_commits_it(app, api, project, endings):
             )
         )
     assert stored == "open"
+
+
+@pytest.fixture
+def statements(app: Flask) -> Callable[[], Any]:
+    """`with statements() as seen:` lists (SQL, whether the connection was in autocommit) for
+    every statement the app runs."""
+
+    @contextmanager
+    def recording() -> Iterator[list[tuple[str, bool]]]:
+        seen: list[tuple[str, bool]] = []
+        with app.app_context():
+            engine = db.engine
+
+        def executed(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append((statement, bool(conn.connection.dbapi_connection.autocommit)))
+
+        event.listen(engine, "before_cursor_execute", executed)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", executed)
+
+    return recording
+
+
+def _writes(statement: str) -> bool:
+    head = statement.lstrip().split(None, 1)[0].upper()
+    return head in ("INSERT", "UPDATE", "DELETE") or "FOR UPDATE" in statement.upper()
+
+
+def _postgresql_only(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite keeps a transaction per read (it costs no round trip there)")
+
+
+def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, statements):
+    _postgresql_only(app)
+    path = f"/v1/projects/{project['id']}/checklist"
+    etag = api.get(path).headers["ETag"]  # the key's use is noted by now
+    reads = (
+        lambda: api.get(path, headers={"If-None-Match": etag}),
+        lambda: api.get(path + "?format=markdown"),
+        lambda: api.get(item_path(project, KEY)),
+        lambda: api.get("/v1/people"),
+        lambda: api.get("/v1/catalog"),
+    )
+
+    for read in reads:
+        with statements() as seen:
+            assert read().status_code in (200, 304)
+        assert seen, "every read asks the database something"
+        assert all(autocommit for _sql, autocommit in seen), seen
+
+    with statements() as seen:
+        create_person(api)
+    assert seen and not any(autocommit for _sql, autocommit in seen), seen
+
+
+def test_a_read_that_writes_runs_again_as_one_transaction(app, api, project, statements):
+    _postgresql_only(app)
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    patch_item(api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    with app.app_context():
+        item = db.session.scalar(
+            select(ChecklistItem).where(
+                ChecklistItem.project_id == project["id"], ChecklistItem.key == KEY
+            )
+        )
+        item.waiver = {**item.waiver, "expires_on": yesterday.isoformat()}
+        db.session.execute(
+            update(Checklist)
+            .where(Checklist.project_id == project["id"])
+            .values(next_waiver_expiry=yesterday)
+        )
+        db.session.commit()
+
+    with statements() as seen:
+        assert api.get(item_path(project, KEY)).json["status"] == "open"
+
+    writes = [autocommit for sql, autocommit in seen if _writes(sql)]
+    assert writes, "the expired waiver was written back, with its event"
+    assert not any(writes), "every write (and lock) ran inside the transaction"
+    assert seen[0][1], "the read began in autocommit"
+    first_write = next(i for i, (sql, _) in enumerate(seen) if _writes(sql))
+    again = [autocommit for _sql, autocommit in seen[:first_write]]
+    assert False in again, "the request ran again from its start, as a transaction"
