@@ -229,5 +229,5 @@ class PreviewView(MethodView):
             current_context().settings,
         )
         return formatted_response(
-            render(checklist_documents.CHECKLIST_OUT.dump(doc), fmt, _layout(args)), fmt
+            render(checklist_documents.dump_checklist(doc), fmt, _layout(args)), fmt
         )
