@@ -145,7 +145,9 @@ class Settings:
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask and extension settings derived from ours."""
-        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        # No `pool_pre_ping`: a round trip on every request. A connection found closed is
+        # replaced and the request's step run again (`app.http.connection`).
+        engine_options: dict[str, Any] = {}
         if self.database_url.startswith("sqlite"):
             # Wait for the writer lock rather than failing at once when the worker writes.
             engine_options = {"connect_args": {"timeout": 15}}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from databases import fresh_postgres_database
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -36,6 +37,16 @@ from seed.loader import load_catalog
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
+
+
+def require_redis(url: str) -> None:
+    """Skip the test when the Redis at `url` does not answer (fail it with REQUIRE_REDIS=1)."""
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if REQUIRE_REDIS:
+            pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but unreachable at {url}")
+        pytest.skip(f"Redis unreachable at {url}")
 
 
 def _build_app(database_url: str) -> Flask:

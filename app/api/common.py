@@ -14,9 +14,10 @@ from webargs.flaskparser import FlaskParser
 from app.errors import Unauthorized
 from app.extensions import db
 from app.http.auth import authenticate, authorize, confirm
+from app.http.connection import begin_request
 from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request, seen_generation
-from app.http.transaction import begin_request, unit_of_work
+from app.http.transaction import unit_of_work
 from app.services.catalog import current_catalog, validating_against
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
+from app.http.connection import reconnecting
 from app.models import ApiKey, utcnow
 from app.services.teams import hash_token
 
@@ -155,7 +156,9 @@ def _valid(key: VerifiedKey | None) -> VerifiedKey:
 
 
 def _look_up(secret_hash: str) -> VerifiedKey | None:
-    row = db.session.connection().execute(_LOOKUP, {"secret_hash": secret_hash}).first()
+    row = reconnecting(
+        lambda: db.session.connection().execute(_LOOKUP, {"secret_hash": secret_hash}).first()
+    )
     if row is None:
         return None
     return VerifiedKey(

@@ -10,17 +10,13 @@ so services write through the session. A transaction that meets a deadlock, a se
 failure or a concurrent insert of the same row is retried from the start a few times; if it
 still fails, the answer is 409 `concurrent-update` with `Retry-After`.
 
-On PostgreSQL a request of a safe method (GET, HEAD, OPTIONS) starts in autocommit
-(`begin_request`, before authentication reads anything): each statement is then one round
-trip, with no `BEGIN` before it and no `ROLLBACK` after. A read loses nothing by it: under
-READ COMMITTED, PostgreSQL's level and ours, every statement of a transaction takes its own
-snapshot anyway. A read that turns out to write (a waiver found expired, turned back to
-`open` with its event) is stopped before its first write (a flush with changes, a write
-statement, or a locking `SELECT … FOR UPDATE`) and run again from the start as a transaction,
-so its changes and their events still commit together or not at all. Only the key's last-use
-note, one `UPDATE` after the view, runs as a statement of its own in such a request.
-SQLite keeps a transaction per read: a read costs it no round trip, and there a transaction
-does hold one snapshot for all its statements.
+A safe-method request on PostgreSQL reads in autocommit until it would write
+(`app.http.connection`): the view is then stopped before its first write (a flush with changes,
+a write statement, or a locking `SELECT … FOR UPDATE`) and run again from the start as a
+transaction, so its changes and their events still commit together or not at all. Only the
+key's last-use note, one `UPDATE` after the view, runs as a statement of its own in such a
+request. A view that finds its pooled connection closed by the database is run again on a new
+one, unless the connection was lost while committing.
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -40,6 +36,7 @@ from app.errors import ConcurrentUpdate, is_transient
 from app.extensions import db
 from app.http import idempotency
 from app.http.auth import key_use_noted, note_key_use
+from app.http.connection import end_autocommit, lost_connection, reads_in_autocommit
 from app.models import utcnow
 from app.services.context import Context
 
@@ -57,26 +54,14 @@ def current_context() -> Context:
     )
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-# `session.info` flags: this request reads in autocommit; the view is running in it (a write
-# now would not be part of a transaction).
-_AUTOCOMMIT = "unit_of_work_autocommit"
+# `session.info` flags: the view is running in autocommit (a write now would not be part of
+# a transaction); the attempt is committing.
 _READING = "unit_of_work_reading"
+_COMMITTING = "unit_of_work_committing"
 
 
 class WriteInRead(Exception):
     """A request reading in autocommit was about to write: it runs again as a transaction."""
-
-
-def begin_request() -> None:
-    """Start the request's use of the database: a safe method on PostgreSQL reads in
-    autocommit (see the module). Called before anything of the request reads."""
-    session = db.session
-    autocommit = request.method in SAFE_METHODS and db.engine.dialect.name == "postgresql"
-    session.info[_AUTOCOMMIT] = autocommit
-    if autocommit:
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
@@ -92,7 +77,10 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
                 _end_attempt()
                 continue
             except Exception as error:
+                committing = db.session.info.get(_COMMITTING, False)
                 _end_attempt()
+                if lost_connection(error) and not committing:
+                    continue  # a new connection; the pool has retired the closed ones
                 if not is_transient(error):
                     raise
                 if attempt == ATTEMPTS:
@@ -111,7 +99,7 @@ def _end_attempt() -> None:
     """Roll the attempt back; another attempt runs as a transaction (its connection is
     checked out again, at the engine's isolation level)."""
     db.session.rollback()
-    db.session.info[_AUTOCOMMIT] = False
+    end_autocommit(db.session)
 
 
 # `session.info` flag: this transaction wrote something (set by the listeners below).
@@ -160,6 +148,7 @@ def _wrote(session: Session) -> bool:
 def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
     session = db.session
     session.info[_WROTE] = False
+    session.info[_COMMITTING] = False
     settings = current_app.config["SETTINGS"]
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
     # Requests authenticated by API key may carry an Idempotency-Key (inbound webhooks
@@ -167,7 +156,7 @@ def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     if "team_id" in g and (replay := idempotency.claim(session, g.team_id, ttl)) is not None:
         session.rollback()
         return replay
-    session.info[_READING] = session.info.get(_AUTOCOMMIT, False)
+    session.info[_READING] = reads_in_autocommit(session)
     try:
         response = current_app.make_response(view(*args, **kwargs))
     finally:
@@ -182,6 +171,7 @@ def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
         noted_at = utcnow()
         wrote = note_key_use(session, g.api_key_id) or wrote
     if wrote:
+        session.info[_COMMITTING] = True
         session.commit()
     else:
         session.rollback()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import REQUIRE_REDIS
+from conftest import require_redis
 from factories import assert_problem
 from flask import Flask
 from sqlalchemy import event, select, update
@@ -37,24 +37,13 @@ KEY_CACHE_REDIS_URL = os.environ.get("TEST_KEY_CACHE_REDIS_URL", "redis://127.0.
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
-def _require_redis() -> None:
-    try:
-        redis.Redis.from_url(KEY_CACHE_REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if REQUIRE_REDIS:
-            pytest.fail(
-                f"Redis is required (REQUIRE_REDIS=1) but unreachable at {KEY_CACHE_REDIS_URL}"
-            )
-        pytest.skip(f"Redis unreachable at {KEY_CACHE_REDIS_URL}")
-
-
 @pytest.fixture
 def instance(app_with: Callable[..., Flask]) -> Callable[..., Flask]:
     """`instance(ttl, storage)`: another application on the test's database."""
 
     def make(ttl: float = 60.0, storage: str = KEY_CACHE_REDIS_URL) -> Flask:
         if storage.startswith("redis://127.0.0.1:6379"):
-            _require_redis()
+            require_redis(KEY_CACHE_REDIS_URL)
         return app_with(rate_limit_storage_uri=storage, api_key_cache_seconds=ttl)
 
     return make
@@ -136,7 +125,7 @@ def test_with_redis_a_key_is_looked_up_once_then_served_from_the_cache(instance,
 
 
 def test_a_new_instance_caches_a_key_from_its_first_request_even_on_a_fresh_redis(instance, api):
-    _require_redis()
+    require_redis(KEY_CACHE_REDIS_URL)
     store = redis.Redis.from_url(KEY_CACHE_REDIS_URL)
     store.delete(KEY_GENERATION)  # a Redis that never had a key generation
 
@@ -224,7 +213,7 @@ def test_a_revoked_key_past_its_budget_is_a_401_not_a_429(app, instance, make_ap
         rate_limit_storage_uri=KEY_CACHE_REDIS_URL,
         api_key_cache_seconds=300,
     )
-    _require_redis()
+    require_redis(KEY_CACHE_REDIS_URL)
     server = create_app(settings, {"TESTING": True})
     try:
         client = server.test_client()
