@@ -43,6 +43,10 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("  of which JSON logging (python-json-logger)", (("logging/__init__.py", "handle"),)),
     ("metrics (prometheus_client, multiprocess files)", (("app/http/metrics.py", "*"),)),
     ("v1 before_request: authorize + rate limit", (("app/api/common.py", "_authorize"),)),
+    (
+        "  the connection's checkout (autocommit for a read)",
+        (("app/http/connection.py", "begin_request"),),
+    ),
     ("  API key lookup (authenticate)", (("app/http/auth.py", "authenticate"),)),
     ("  scope check", (("app/http/auth.py", "require_scope"),)),
     ("  rate limit (Flask-Limiter, Redis)", (("app/http/rate_limits.py", "limit_v1_request"),)),
@@ -81,9 +85,10 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
     ("    load items + owners (rows)", (("app/services/checklist_reads.py", "load_items"),)),
     (
-        "    checklist document (dumped through ChecklistOut)",
+        "    checklist document (gathered and dumped)",
         (("app/services/checklist_documents.py", "checklist_document"),),
     ),
+    ("    dump compiled from the schemas (ChecklistOut)", (("app/schemas/compiled.py", "*"),)),
     ("    people lookup (preview)", (("app/services/people.py", "directory_of"),)),
     (
         "    the generator (pure)",
