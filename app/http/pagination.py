@@ -103,13 +103,17 @@ def decode_cursor(cursor: str, order: Sequence[SortKey]) -> list[Any]:
 
 def _after(order: Sequence[SortKey], values: Sequence[Any]) -> Any:
     """Rows after the cursor's in `order`: the row-value comparison written out, so that
-    each column may have its own direction and both databases use the index."""
+    each column may have its own direction. The first key's bound comes first, on its own:
+    it is what lets the index scan start at the cursor (neither database takes a range from
+    the `OR`, which alone made a deep page read and drop every row before it)."""
     clauses = []
     for i, key in enumerate(order):
         equal = [order[j].column == values[j] for j in range(i)]
         beyond = key.column < values[i] if key.descending else key.column > values[i]
         clauses.append(and_(*equal, beyond))
-    return or_(*clauses)
+    first = order[0]
+    start = first.column <= values[0] if first.descending else first.column >= values[0]
+    return and_(start, or_(*clauses))
 
 
 # --------------------------------------------------------------------------- pages
@@ -124,14 +128,22 @@ class Page(Generic[T]):
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def page_query(
+    stmt: Select[Any], order: Sequence[SortKey], limit: int, cursor: str | None
+) -> Select[Any]:
+    """`stmt` narrowed to one page in `order`: `limit` rows after `cursor`, and one more (to
+    tell whether a next page exists)."""
+    if cursor:
+        stmt = stmt.where(_after(order, decode_cursor(cursor, order)))
+    by = [key.column.desc() if key.descending else key.column.asc() for key in order]
+    return stmt.order_by(*by).limit(limit + 1)
+
+
 def fetch_page(
     stmt: Select[Any], order: Sequence[SortKey], limit: int, cursor: str | None
 ) -> Page[Any]:
     """Run one page of `stmt` in `order`: `limit` rows after `cursor`."""
-    if cursor:
-        stmt = stmt.where(_after(order, decode_cursor(cursor, order)))
-    by = [key.column.desc() if key.descending else key.column.asc() for key in order]
-    rows = list(db.session.scalars(stmt.order_by(*by).limit(limit + 1)).unique())
+    rows = list(db.session.scalars(page_query(stmt, order, limit, cursor)).unique())
     if len(rows) <= limit:
         return Page(rows)
     rows = rows[:limit]
