@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from factories import assign, create_person, create_project, events_of
+
+from app.schemas.checklists import CHECKLIST_EXAMPLE
 
 KEY_ROLES = (
     "data-scientist",
@@ -135,3 +139,15 @@ def flat_errors(errors: Any) -> set[str]:
         parts = name.split(".")
         names |= {".".join(parts[:depth]) for depth in range(1, len(parts) + 1)}
     return names
+
+
+def example_as_gathered() -> dict[str, Any]:
+    """The spec's checklist example as the services hand it to the dump (datetimes, not
+    strings)."""
+    data = copy.deepcopy(CHECKLIST_EXAMPLE)
+    data["generated_at"] = datetime.fromisoformat(data["generated_at"])
+    for item in data["items"]:
+        for name in ("created_at", "updated_at", "signed_off_at"):
+            if item[name] is not None:
+                item[name] = datetime.fromisoformat(item[name])
+    return data

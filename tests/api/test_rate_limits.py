@@ -9,8 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
-from conftest import REDIS_URL, REQUIRE_REDIS
+from conftest import REDIS_URL, require_redis
 from factories import assert_problem, person_body
 from flask import Flask
 from flask.testing import FlaskClient
@@ -179,21 +178,12 @@ def test_a_rate_limit_storage_that_is_down_falls_back_to_counting_in_memory(limi
     assert statuses == [200, 200, 429]
 
 
-def _require_redis() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if REQUIRE_REDIS:
-            pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but unreachable at {REDIS_URL}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
-
-
 def _alternate(clients: tuple[FlaskClient, FlaskClient], paths: list[str], **kwargs) -> list[int]:
     return [clients[i % 2].get(path, **kwargs).status_code for i, path in enumerate(paths)]
 
 
 def test_instances_sharing_redis_share_one_budget_per_key(limited_app, api):
-    _require_redis()
+    require_redis(REDIS_URL)
     first = limited_app("3 per minute", REDIS_URL).test_client()
     second = limited_app("3 per minute", REDIS_URL).test_client()
 
@@ -204,7 +194,7 @@ def test_instances_sharing_redis_share_one_budget_per_key(limited_app, api):
 
 
 def test_instances_sharing_redis_share_one_budget_per_address(limited_app):
-    _require_redis()
+    require_redis(REDIS_URL)
     first = limited_app("3 per minute", REDIS_URL).test_client()
     second = limited_app("3 per minute", REDIS_URL).test_client()
 
@@ -244,7 +234,7 @@ def redis_sends(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 
 
 def test_a_counted_request_makes_one_round_trip_to_redis(limited_app, make_api, redis_sends):
-    _require_redis()
+    require_redis(REDIS_URL)
     caller = make_api("Team T")
     client = limited_app("3 per minute", REDIS_URL).test_client()
     mine = _bearer(caller.token)
@@ -277,7 +267,7 @@ def test_a_counted_request_makes_one_round_trip_to_redis(limited_app, make_api, 
 def test_a_counted_request_makes_one_round_trip_to_redis_when_it_succeeds(
     limited_app, make_api, redis_sends
 ):
-    _require_redis()
+    require_redis(REDIS_URL)
     caller = make_api("Team S")
     client = limited_app("100 per minute", REDIS_URL).test_client()
     mine = _bearer(caller.token)

@@ -114,7 +114,9 @@ def test_the_first_read_of_a_minute_commits_the_keys_last_use(app, api, endings)
     assert (utcnow() - used).total_seconds() < 60
 
 
-def test_a_read_that_expires_a_waiver_commits_it(app, api, project, endings):
+def _waiver_expired_yesterday(app: Flask, api: Any, project: dict[str, Any]) -> None:
+    """Waive the item (until tomorrow, as the API allows), then move its expiry to yesterday:
+    the next read of it finds the waiver due."""
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     waived = patch_item(api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
     assert waived.json["status"] == "waived"
@@ -131,6 +133,10 @@ def test_a_read_that_expires_a_waiver_commits_it(app, api, project, endings):
         )
         checklist.next_waiver_expiry = yesterday
         db.session.commit()
+
+
+def test_a_read_that_expires_a_waiver_commits_it(app, api, project, endings):
+    _waiver_expired_yesterday(app, api, project)
 
     with endings() as seen:
         assert api.get(item_path(project, KEY)).json["status"] == "open"
@@ -204,22 +210,7 @@ def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, statem
 
 def test_a_read_that_writes_runs_again_as_one_transaction(app, api, project, statements):
     _postgresql_only(app)
-    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    patch_item(api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    with app.app_context():
-        item = db.session.scalar(
-            select(ChecklistItem).where(
-                ChecklistItem.project_id == project["id"], ChecklistItem.key == KEY
-            )
-        )
-        item.waiver = {**item.waiver, "expires_on": yesterday.isoformat()}
-        db.session.execute(
-            update(Checklist)
-            .where(Checklist.project_id == project["id"])
-            .values(next_waiver_expiry=yesterday)
-        )
-        db.session.commit()
+    _waiver_expired_yesterday(app, api, project)
 
     with statements() as seen:
         assert api.get(item_path(project, KEY)).json["status"] == "open"

@@ -13,10 +13,10 @@ from typing import Any
 
 import marshmallow as ma
 import pytest
-from api.checklist_support import generate, patch_item, read_checklist
+from api.checklist_support import example_as_gathered, generate, patch_item, read_checklist
 from factories import assign, create_person, create_project
 
-from app.schemas.checklists import CHECKLIST_EXAMPLE, ChecklistOut, ItemOut, PersonItemsOut
+from app.schemas.checklists import ChecklistOut, ItemOut, PersonItemsOut
 from app.schemas.common import StrictBoolean
 from app.schemas.compiled import compile_dump
 from app.services import checklist_documents
@@ -265,19 +265,8 @@ def test_a_schema_of_many_dumps_as_marshmallow_dumps_it(value):
     assert_same(schema.dump(value), compile_dump(schema)(value))
 
 
-def _example() -> dict[str, Any]:
-    """The spec's checklist example as the services hand it (datetimes, not strings)."""
-    data = copy.deepcopy(CHECKLIST_EXAMPLE)
-    data["generated_at"] = datetime.fromisoformat(data["generated_at"])
-    for item in data["items"]:
-        for name in ("created_at", "updated_at", "signed_off_at"):
-            if item[name] is not None:
-                item[name] = datetime.fromisoformat(item[name])
-    return data
-
-
 def _item_edges() -> Iterator[dict[str, Any]]:
-    item = _example()["items"][0]
+    item = example_as_gathered()["items"][0]
     yield item
     yield {**item, "waiver": None, "ticket": None, "owners": [], "evidence": [], "note": None}
     yield {**item, "signed_off_at": datetime(2026, 1, 2, 3, 4, 5), "created_at": None}
@@ -292,7 +281,7 @@ def test_an_item_at_its_edges_dumps_as_marshmallow_dumps_it(item):
 
 
 def test_the_spec_example_dumps_as_marshmallow_dumps_it():
-    data = _example()
+    data = example_as_gathered()
 
     assert_same(ChecklistOut().dump(data), checklist_documents.dump_checklist(data))
 
