@@ -73,13 +73,14 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
             try:
                 return _attempt(view, args, kwargs)
             except WriteInRead:
-                # Not a failure: the same request again, as a transaction from its start.
+                # Not a failure: the same request again, as a transaction from its start (only
+                # a first attempt reads in autocommit, so this happens once).
                 _end_attempt()
                 continue
             except Exception as error:
                 committing = db.session.info.get(_COMMITTING, False)
                 _end_attempt()
-                if lost_connection(error) and not committing:
+                if lost_connection(error) and not committing and attempt < ATTEMPTS:
                     continue  # a new connection; the pool has retired the closed ones
                 if not is_transient(error):
                     raise

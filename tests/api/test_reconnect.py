@@ -83,3 +83,22 @@ def test_requests_go_on_when_the_database_closed_their_pooled_connections(api, o
         assert backends.end_all() >= 1, "the pool held an open connection to end"
         answer = send()
         assert answer.status_code in (200, 201, 304), answer.get_data(as_text=True)
+
+
+def test_a_connection_lost_at_every_attempt_is_a_503_not_a_500(api, other_app):
+    """Retries end: a database that closes every connection it is given is unavailable."""
+    backends = Backends(other_app)
+    client = other_app.test_client()
+    headers = {"Authorization": f"Bearer {api.token}"}
+    assert client.get("/v1/people", headers=headers).status_code == 200  # a key cached, or not
+
+    @event.listens_for(backends.engine, "before_cursor_execute")
+    def end_it(conn: Any, *_args: Any) -> None:
+        backends.end_all()
+
+    try:
+        answer = client.get("/v1/people", headers=headers)
+    finally:
+        event.remove(backends.engine, "before_cursor_execute", end_it)
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.json["type"].endswith("database-unavailable")
