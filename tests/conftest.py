@@ -37,6 +37,9 @@ from seed.loader import load_catalog
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
+# A Redis database where nothing else revokes keys (changes the key generation): the tests
+# that need keys cached count their rate limits there.
+KEY_CACHE_REDIS_URL = os.environ.get("TEST_KEY_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def require_redis(url: str) -> None:
@@ -178,10 +181,21 @@ def other_api(make_api: Callable[..., ApiClient]) -> ApiClient:
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
+        # Whether the connection ran each statement in autocommit (no transaction around it).
+        self.in_autocommit: list[bool] = []
 
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+def _in_autocommit(dbapi_connection: Any) -> bool:
+    """No transaction around the next statement: psycopg in autocommit mode, or sqlite3 (whose
+    `autocommit` attribute came with Python 3.12) outside a transaction."""
+    autocommit = getattr(dbapi_connection, "autocommit", None)
+    if isinstance(autocommit, bool):
+        return autocommit
+    return not dbapi_connection.in_transaction
 
 
 @pytest.fixture
@@ -194,11 +208,12 @@ def count_queries(app: Flask) -> Callable[[], Any]:
         with app.app_context():
             engine = db.engine
 
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             # Transaction control is not a query (SQLite's BEGIN is sent as a statement;
             # PostgreSQL's driver begins implicitly).
             if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
                 counter.statements.append(statement)
+                counter.in_autocommit.append(_in_autocommit(conn.connection.dbapi_connection))
 
         event.listen(engine, "before_cursor_execute", record)
         try:

@@ -9,7 +9,6 @@ workers and other hosts are."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import require_redis
+from conftest import KEY_CACHE_REDIS_URL, require_redis
 from factories import assert_problem
 from flask import Flask
 from sqlalchemy import event, select, update
@@ -32,8 +31,6 @@ from app.services import teams
 from app.services.context import Context
 from app.services.teams import KEY_GENERATION, hash_token
 
-# A Redis database of these tests' own: nothing else revokes keys (changes the generation) there.
-KEY_CACHE_REDIS_URL = os.environ.get("TEST_KEY_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 

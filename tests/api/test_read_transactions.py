@@ -151,29 +151,6 @@ def test_a_read_that_expires_a_waiver_commits_it(app, api, project, endings):
     assert stored == "open"
 
 
-@pytest.fixture
-def statements(app: Flask) -> Callable[[], Any]:
-    """`with statements() as seen:` lists (SQL, whether the connection was in autocommit) for
-    every statement the app runs."""
-
-    @contextmanager
-    def recording() -> Iterator[list[tuple[str, bool]]]:
-        seen: list[tuple[str, bool]] = []
-        with app.app_context():
-            engine = db.engine
-
-        def executed(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append((statement, bool(conn.connection.dbapi_connection.autocommit)))
-
-        event.listen(engine, "before_cursor_execute", executed)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", executed)
-
-    return recording
-
-
 def _writes(statement: str) -> bool:
     head = statement.lstrip().split(None, 1)[0].upper()
     return head in ("INSERT", "UPDATE", "DELETE") or "FOR UPDATE" in statement.upper()
@@ -185,7 +162,7 @@ def _postgresql_only(app: Flask) -> None:
             pytest.skip("SQLite keeps a transaction per read (it costs no round trip there)")
 
 
-def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, statements):
+def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, count_queries):
     _postgresql_only(app)
     path = f"/v1/projects/{project['id']}/checklist"
     etag = api.get(path).headers["ETag"]  # the key's use is noted by now
@@ -198,23 +175,24 @@ def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, statem
     )
 
     for read in reads:
-        with statements() as seen:
+        with count_queries() as seen:
             assert read().status_code in (200, 304)
-        assert seen, "every read asks the database something"
-        assert all(autocommit for _sql, autocommit in seen), seen
+        assert seen.count, "every read asks the database something"
+        assert all(seen.in_autocommit), seen.statements
 
-    with statements() as seen:
+    with count_queries() as seen:
         create_person(api)
-    assert seen and not any(autocommit for _sql, autocommit in seen), seen
+    assert seen.count and not any(seen.in_autocommit), seen.statements
 
 
-def test_a_read_that_writes_runs_again_as_one_transaction(app, api, project, statements):
+def test_a_read_that_writes_runs_again_as_one_transaction(app, api, project, count_queries):
     _postgresql_only(app)
     _waiver_expired_yesterday(app, api, project)
 
-    with statements() as seen:
+    with count_queries() as counted:
         assert api.get(item_path(project, KEY)).json["status"] == "open"
 
+    seen = list(zip(counted.statements, counted.in_autocommit, strict=True))
     writes = [autocommit for sql, autocommit in seen if _writes(sql)]
     assert writes, "the expired waiver was written back, with its event"
     assert not any(writes), "every write (and lock) ran inside the transaction"

@@ -5,14 +5,13 @@ connection, wherever it found it: the key's lookup before the view, or the view 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 from checklist_support import generate, staffed_project
-from conftest import require_redis
+from conftest import KEY_CACHE_REDIS_URL, require_redis
 from databases import POSTGRES_ADMIN_URL
 from factories import person_body
 from flask import Flask
@@ -20,9 +19,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
-
-# The key-cache tests' Redis database: nothing there revokes keys during these tests.
-KEY_CACHE_REDIS_URL = os.environ.get("TEST_KEY_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 class Backends:
