@@ -141,7 +141,7 @@ class RecoverView(MethodView):
     @blp.arguments(RecoverRequest)
     @blp.response(202, RecoverOut)
     def post(self, data: dict[str, Any], endpoint_id: str) -> dict[str, int]:
-        """Queue again every delivery that failed for good in a time range"""
+        """Send now every delivery of a time range that failed for good or waits for a retry"""
         endpoint = _endpoint(endpoint_id)
         queued = webhooks.recover(db.session, endpoint, data["since"], data.get("until"))
         return {"queued": queued}

@@ -182,10 +182,16 @@ class DeliveryQuery(ma.Schema):
 
 class RecoverRequest(ma.Schema):
     since = ma.fields.AwareDateTime(
-        required=True, metadata={"description": "Resend what failed for good from this time"}
+        required=True,
+        metadata={
+            "description": "Send now what was created from this time and failed for good "
+            "(dead) or waits for its next retry (retrying)"
+        },
     )
     until = ma.fields.AwareDateTime(metadata={"description": "… up to this time (now if absent)"})
 
 
 class RecoverOut(ma.Schema):
-    queued = ma.fields.Integer(metadata={"description": "How many deliveries were queued again"})
+    queued = ma.fields.Integer(
+        metadata={"description": "How many deliveries were queued to be sent now"}
+    )

@@ -295,6 +295,7 @@ class DeliveryWorker:
         attempts = []
         changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         outcomes: dict[str, str] = {}
+        recorded: list[tuple[Claimed, SendResult, dict[str, Any]]] = []
         for delivery, started, result in finished:
             if delivery.id not in held:
                 log.warning("delivery %s ended before its outcome was recorded", delivery.id)
@@ -303,6 +304,7 @@ class DeliveryWorker:
                 values = self._outcome(delivery, result, now)
             else:
                 values = {"lease_until": None, "leased_by": None, "attempts": delivery.attempts + 1}
+            recorded.append((delivery, result, values))
             changes.setdefault(tuple(sorted(values)), []).append(
                 {"b_id": delivery.id, **{f"v_{k}": v for k, v in values.items()}}
             )
@@ -332,6 +334,8 @@ class DeliveryWorker:
             session.execute(insert(WebhookAttempt.__table__), attempts)
         note_endpoint_outcomes(session, self.ctx, outcomes, now)
         session.commit()
+        for delivery, result, values in recorded:
+            _log_attempt(delivery, result, values)
 
     def _outcome(self, delivery: Claimed, result: SendResult, now: datetime) -> dict[str, Any]:
         attempts = delivery.attempts + 1
@@ -400,6 +404,32 @@ def _claimed(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime
         message_id=delivery.message_id,
         body=delivery.body.encode(),
         attempts=delivery.attempts,
+    )
+
+
+def _log_attempt(delivery: Claimed, result: SendResult, values: Mapping[str, Any]) -> None:
+    """One line an attempt, once it is recorded: which delivery, where, how it went, and what
+    comes next (the same facts as the delivery log, for an operator watching the worker)."""
+    outcome = values.get("status", "ended")  # a delivery that ended meanwhile keeps its state
+    following = values.get("next_attempt_at")
+    then = f", next attempt at {following.isoformat(timespec='seconds')}" if following else ""
+    log.info(
+        "delivery %s attempt %d to %s: %s in %d ms, %s%s",
+        delivery.id,
+        values["attempts"],
+        delivery.url,
+        _describe(result) or f"HTTP {result.status_code}",
+        round(result.latency_ms),
+        outcome,
+        then,
+        extra={
+            "delivery_id": delivery.id,
+            "endpoint_id": delivery.endpoint_id,
+            "attempt": values["attempts"],
+            "status_code": result.status_code,
+            "latency_ms": round(result.latency_ms),
+            "outcome": outcome,
+        },
     )
 
 

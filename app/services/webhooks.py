@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, text, update
+from sqlalchemy import Select, case, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -20,6 +20,7 @@ from app.services.locks import for_update
 from app.services.webhook_outbox import message_body, notify_workers
 from app.services.webhook_signing import new_secret
 from app.services.webhook_transport import vet_target_url
+from app.vocabulary import DeliveryStatus
 
 
 def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -270,20 +271,34 @@ def retry_delivery(
 def recover(
     session: Session, endpoint: WebhookEndpoint, since: datetime, until: datetime | None
 ) -> int:
-    """Send again every delivery of this endpoint that failed for good in [since, until)."""
+    """Send now every delivery of this endpoint created in [since, until) that failed for
+    good (`dead`) or waits for its next retry (`retrying`): after a receiver's outage, nothing
+    waits out the back-off. An attempt under way (leased) is left to finish."""
     _ensure_enabled(endpoint)
     if until is not None and until <= since:
         raise ValidationFailed(
             "The time range is empty.", errors={"until": ["Must be after `since`."]}
         )
+    now = utcnow()
     stmt = (
         update(WebhookDelivery)
         .where(
             WebhookDelivery.endpoint_id == endpoint.id,
-            WebhookDelivery.status == "dead",
+            WebhookDelivery.status.in_((DeliveryStatus.DEAD, DeliveryStatus.RETRYING)),
             WebhookDelivery.created_at >= since,
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
         )
-        .values(status="pending", next_attempt_at=utcnow(), lease_until=None, leased_by=None)
+        .values(
+            # A retrying delivery keeps its status (its attempts go on counting); a dead one
+            # starts again as pending, as a retry by hand does.
+            status=case(
+                (WebhookDelivery.status == DeliveryStatus.DEAD, DeliveryStatus.PENDING),
+                else_=DeliveryStatus.RETRYING,
+            ),
+            next_attempt_at=now,
+            lease_until=None,
+            leased_by=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if until is not None:

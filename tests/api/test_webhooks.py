@@ -244,14 +244,28 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
+LocalApi = tuple[Flask, Any, Callable[[], int]]
+
+
 @pytest.fixture
-def local_api(app: Flask, api: Any) -> Iterator[tuple[Flask, Any, Callable[[], int]]]:
+def local_api(app: Flask, api: Any) -> Iterator[LocalApi]:
     """The service with private targets allowed (as in development), on the same database,
-    with the team's API client, and a function that runs one worker round."""
+    with the team's API client, and a function that runs one worker round. Retries come at
+    once: a round makes every attempt of the (0, 0) schedule."""
+    yield from _local_api(app, api, (0, 0))
+
+
+@pytest.fixture
+def patient_api(app: Flask, api: Any) -> Iterator[LocalApi]:
+    """`local_api` whose failed deliveries wait an hour for their next attempt."""
+    yield from _local_api(app, api, (3600, 3600))
+
+
+def _local_api(app: Flask, api: Any, schedule: tuple[int, ...]) -> Iterator[LocalApi]:
     settings = dataclasses.replace(
         app.config["SETTINGS"],
         webhook_allow_private_targets=True,
-        webhook_retry_schedule=(0, 0),
+        webhook_retry_schedule=schedule,
     )
     local = create_app(settings, {"TESTING": True})
     client = type(api)(local.test_client(), api.token, api.team_id)
@@ -340,6 +354,42 @@ def test_recover_resends_what_failed_in_a_time_range(local_api, receiver):
         f"/v1/webhooks/{endpoint['id']}/recover", json={"since": since, "until": since}
     )
     assert "until" in assert_problem(empty, 422)["errors"]
+
+
+def test_recover_brings_forward_what_waits_for_a_retry_and_each_attempt_is_logged(
+    patient_api, receiver, caplog
+):
+    _, client, deliver = patient_api
+    endpoint = client.post(
+        "/v1/webhooks", json={"url": receiver.url, "event_types": ["person.*"]}
+    ).json
+    receiver.status = 503
+    create_person(client)
+    deliver()
+    since = datetime.now(UTC).isoformat()
+    create_person(client)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="app.services.webhook_delivery"):
+        deliver()
+    waiting = client.get(f"/v1/webhooks/{endpoint['id']}/deliveries?status=retrying").json
+    assert len(waiting["items"]) == 2  # both wait an hour for their second attempt
+    # One line for the attempt, saying which delivery, where, and what became of it.
+    (line,) = [r for r in caplog.records if r.name == "app.services.webhook_delivery"]
+    assert line.delivery_id in {d["id"] for d in waiting["items"]}
+    assert line.status_code == 503 and line.outcome == "retrying"
+    assert "HTTP 503" in line.getMessage() and "retrying" in line.getMessage()
+
+    receiver.status = 204
+    queued = client.post(f"/v1/webhooks/{endpoint['id']}/recover", json={"since": since})
+    assert queued.status_code == 202 and queued.json == {"queued": 1}
+    assert deliver() == 1
+
+    # Newest first: the delivery of the range was sent again and succeeded; what came before
+    # the range still waits for its own next attempt.
+    during, before = client.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json["items"]
+    assert (during["status"], during["attempts"]) == ("succeeded", 2)
+    assert (before["status"], before["attempts"]) == ("retrying", 1)
+    assert [headers["webhook-id"] for headers, _ in receiver.requests][-1] == during["message_id"]
 
 
 def test_a_410_disables_the_endpoint_and_says_why(local_api, receiver):
