@@ -132,8 +132,14 @@ def _demo_key(instance: Path) -> str:
     key_file = instance / "demo-api-key"
     if key_file.exists():
         token = key_file.read_text().strip()
-        key = db.session.scalar(db.select(ApiKey).where(ApiKey.secret_hash == hash_token(token)))
-        if key is not None and key.revoked_at is None:
+        # The look-up ends its transaction too: on SQLite a transaction left open here would
+        # hold the write lock for as long as `flask dev` runs, and every write would wait.
+        with command_transaction():
+            key = db.session.scalar(
+                db.select(ApiKey).where(ApiKey.secret_hash == hash_token(token))
+            )
+            usable = key is not None and key.revoked_at is None
+        if usable:
             return token
     with command_transaction() as ctx:
         try:
@@ -205,6 +211,10 @@ def dev_command(host: str, port: int) -> None:
     with command_transaction():
         seed_catalog(db.session, load_catalog())
     token = _demo_key(Path(current_app.instance_path))
+    # The servers and the worker have the database to themselves: this process keeps no
+    # connection (nor, on SQLite, a lock) while it waits for them.
+    db.session.remove()
+    db.engine.dispose()
     # The workers share their metrics through a directory of this run's own.
     metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=current_app.instance_path))
     env = {
@@ -225,27 +235,28 @@ def dev_command(host: str, port: int) -> None:
             f"{host}:{port}",
             "--workers",
             "2",
-            "--access-logfile",
-            "-",
+            # No gunicorn access log: the application logs each request once, as JSON.
             "wsgi:app",
         ],
         env=env,
     )
     click.echo(_curl_examples(f"http://{host}:{port}", token))
 
-    def stop(_signum: int, _frame: object) -> None:
+    def stop(_signum: int = signal.SIGTERM, _frame: object = None) -> None:
         for process in (server, worker):
-            process.send_signal(signal.SIGTERM)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
 
-    # Ctrl-C reaches both children through the terminal; a plain TERM to us is passed on.
+    # Ctrl-C reaches both children through the terminal, and a TERM or an INT sent to this
+    # process alone is passed on: either way both stop, and nothing is left on the database.
     signal.signal(signal.SIGTERM, stop)
     try:
         code = server.wait()
     except KeyboardInterrupt:
+        stop()
         code = server.wait()
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
+        stop()
         worker.wait()
         shutil.rmtree(metrics_dir, ignore_errors=True)
     sys.exit(code)
@@ -254,6 +265,9 @@ def dev_command(host: str, port: int) -> None:
 def _ensure_port_free(host: str, port: int) -> None:
     """Refuse at once, before anything is announced, a port another server holds."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As gunicorn binds: a port whose last connections linger in TIME_WAIT after a stop is
+        # free, only one that something listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
