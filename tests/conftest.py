@@ -35,11 +35,7 @@ from app.services.context import Context
 from app.services.migrations import MIGRATIONS_DIR
 from seed.loader import load_catalog
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
-# A Redis database where nothing else revokes keys (changes the key generation): the tests
-# that need keys cached count their rate limits there.
-KEY_CACHE_REDIS_URL = os.environ.get("TEST_KEY_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def require_redis(url: str) -> None:

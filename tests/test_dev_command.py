@@ -143,7 +143,9 @@ def _group_gone(pgid: int) -> bool:
 def _write_and_deliver(run: DevRun, key: str, receiver: Receiver, name: str) -> None:
     """A write answered at once, and its event delivered, signed, by the run's worker."""
     started = time.monotonic()
-    status, project = run.call("POST", "/v1/projects", key, {"name": name, "application": "content-creation"})
+    status, project = run.call(
+        "POST", "/v1/projects", key, {"name": name, "application": "content-creation"}
+    )
     took = time.monotonic() - started
     assert status == 201, (status, project, run.output[-3000:])
     assert took < WRITE_TIMEOUT

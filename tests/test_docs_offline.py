@@ -10,7 +10,9 @@ import subprocess
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (
+    os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
 REQUIRE_CHROMIUM = os.environ.get("REQUIRE_CHROMIUM") == "1"
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -19,7 +21,10 @@ def _rendered_dom(url: str) -> str:
     if CHROMIUM is None:
         if REQUIRE_CHROMIUM:
             pytest.fail("Chromium is required (REQUIRE_CHROMIUM=1) but not installed")
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+        pytest.skip(
+            "Chromium is not installed, so /docs is not rendered offline: install it "
+            "(Debian/Ubuntu: `apt-get install chromium`) or point CHROMIUM at a Chrome binary"
+        )
     result = subprocess.run(  # noqa: S603 - the browser binary and fixed arguments
         [
             CHROMIUM,

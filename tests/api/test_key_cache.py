@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import KEY_CACHE_REDIS_URL, require_redis
+from conftest import require_redis
 from factories import assert_problem
 from flask import Flask
+from redis_dbs import KEY_CACHE_REDIS_URL, REDIS_SERVER
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,7 @@ def instance(app_with: Callable[..., Flask]) -> Callable[..., Flask]:
     """`instance(ttl, storage)`: another application on the test's database."""
 
     def make(ttl: float = 60.0, storage: str = KEY_CACHE_REDIS_URL) -> Flask:
-        if storage.startswith("redis://127.0.0.1:6379"):
+        if storage.startswith(REDIS_SERVER):
             require_redis(KEY_CACHE_REDIS_URL)
         return app_with(rate_limit_storage_uri=storage, api_key_cache_seconds=ttl)
 

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import REDIS_URL, require_redis
+from conftest import require_redis
 from factories import assert_problem, person_body
 from flask import Flask
 from flask.testing import FlaskClient
 from redis.connection import AbstractConnection
+from redis_dbs import RATE_LIMIT_REDIS_URL as REDIS_URL
 from sqlalchemy import select
 
 from app.extensions import db

@@ -11,10 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 from checklist_support import generate, staffed_project
-from conftest import KEY_CACHE_REDIS_URL, require_redis
+from conftest import require_redis
 from databases import POSTGRES_ADMIN_URL
 from factories import person_body
 from flask import Flask
+from redis_dbs import KEY_CACHE_REDIS_URL
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import redis
 from databases import fresh_postgres_database
+from redis_dbs import STORM_REDIS_URL
 
 from .harness import (
     CLOCK_SHIFT_PRELUDE,
@@ -40,8 +41,7 @@ from .harness import (
     serve,
 )
 
-# A Redis database of the suite's own: flushed before the rate-limit storm.
-RATELIMIT_REDIS_URL = os.environ.get("TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/13")
+RATELIMIT_REDIS_URL = STORM_REDIS_URL
 REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 CLOCK_SHIFT_DAYS = 2
 TEAM_SLUG = "concurrency"

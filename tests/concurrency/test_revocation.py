@@ -18,13 +18,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from redis_dbs import REVOCATION_REDIS_URL
 from sqlalchemy.engine import make_url
 
 from .conftest import REQUIRE_REDIS, TEAM_SLUG
 from .harness import Client, GunicornSpec, RaceFigures, Server, run_cli, serve
 
-# A Redis database of this module's own, flushed first.
-REVOCATION_REDIS_URL = "redis://127.0.0.1:6379/15"
 WORKERS = 2
 REQUESTS = 16  # per round, each on a connection of its own
 
