@@ -43,6 +43,12 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
         app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     _configure_logging(app, app.config["SETTINGS"].log_level)
+    if hops := app.config["SETTINGS"].trusted_proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a load balancer the connection comes from it: the client's address (which
+        # requests without a key are rate-limited by, and logs show) is the one it forwards.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 

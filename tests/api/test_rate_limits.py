@@ -144,6 +144,22 @@ def test_requests_without_a_valid_key_are_limited_by_address(app, limited_app, m
     assert client.get("/v1/people", **_from("198.51.100.8")).status_code == 401
 
 
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(app_with):
+    behind = app_with(rate_limit="1 per minute", trusted_proxy_hops=1).test_client()
+    direct = app_with(rate_limit="1 per minute").test_client()
+    balancer = _from("10.0.0.2")  # every request reaches the service through it
+
+    def get(client: FlaskClient, forwarded_for: str) -> int:
+        headers = {"X-Forwarded-For": forwarded_for}
+        return client.get("/v1/people", headers=headers, **balancer).status_code
+
+    # Each client behind the balancer has a budget of its own...
+    assert [get(behind, "192.0.2.10"), get(behind, "192.0.2.10")] == [401, 429]
+    assert get(behind, "192.0.2.11") == 401
+    # ...and without TRUSTED_PROXY_HOPS the header is not believed: one budget, the balancer's.
+    assert [get(direct, "192.0.2.20"), get(direct, "192.0.2.21")] == [401, 429]
+
+
 def test_unauthenticated_requests_do_not_spend_a_keys_budget(limited_app, api):
     client = limited_app("2 per minute").test_client()
     here = _from("203.0.113.5")

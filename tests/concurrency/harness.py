@@ -363,10 +363,16 @@ def run_cli(env: Mapping[str, str], *args: str) -> str:
 
 def create_key(env: Mapping[str, str], team_slug: str, scopes: str, name: str) -> str:
     """`flask keys create`: the key is the last line of its output."""
+    return new_key(env, team_slug, scopes, name)[1]
+
+
+def new_key(env: Mapping[str, str], team_slug: str, scopes: str, name: str) -> tuple[str, str]:
+    """`flask keys create`: (the key's id, the key)."""
     output = run_cli(env, "keys", "create", team_slug, "--scopes", scopes, "--name", name)
-    token = output.strip().splitlines()[-1].strip()
-    assert token.startswith("sck_"), output
-    return token
+    lines = output.strip().splitlines()
+    key_id = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("id:"))
+    assert lines[-1].startswith("sck_"), output
+    return key_id, lines[-1].strip()
 
 
 @dataclass

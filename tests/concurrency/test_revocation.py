@@ -22,19 +22,10 @@ from redis_dbs import REVOCATION_REDIS_URL
 from sqlalchemy.engine import make_url
 
 from .conftest import REQUIRE_REDIS, TEAM_SLUG
-from .harness import Client, GunicornSpec, RaceFigures, Server, run_cli, serve
+from .harness import Client, GunicornSpec, RaceFigures, Server, new_key, run_cli, serve
 
 WORKERS = 2
 REQUESTS = 16  # per round, each on a connection of its own
-
-
-def _new_key(env: dict[str, str], name: str) -> tuple[str, str]:
-    """`flask keys create`: (key id, token)."""
-    output = run_cli(env, "keys", "create", TEAM_SLUG, "--scopes", "read", "--name", name)
-    lines = output.strip().splitlines()
-    key_id = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("id:"))
-    assert lines[-1].startswith("sck_"), output
-    return key_id, lines[-1].strip()
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +74,8 @@ def test_a_revoked_key_is_refused_at_once_by_every_worker(
     figures = race("revocation", f"{WORKERS} workers caching keys for 300 s, Redis shared")
     assert len(_workers_pids(caching_server)) == WORKERS
     env = {**operator_env, "RATELIMIT_STORAGE_URI": REVOCATION_REDIS_URL}
-    bypassed_id, bypassed = _new_key(env, "revoked-by-hand")
-    revoked_id, revoked = _new_key(env, "revoked-by-cli")
+    bypassed_id, bypassed = new_key(env, TEAM_SLUG, "read", "revoked-by-hand")
+    revoked_id, revoked = new_key(env, TEAM_SLUG, "read", "revoked-by-cli")
 
     # Both keys used on both workers: looked up, then cached.
     assert _round(caching_server, bypassed, figures) == {200: REQUESTS}
