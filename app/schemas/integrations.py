@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.models import INBOUND_OUTCOMES, PROVIDERS, VERIFICATIONS
+from app.models import INBOUND_OUTCOMES, ITEM_STATUSES, PROVIDERS, VERIFICATIONS
 from app.schemas.common import name_field
 from app.services.inbound_payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
 
@@ -125,10 +125,36 @@ class IntegrationSecretOut(ma.Schema):
 
 
 class InboundItemOut(ma.Schema):
+    """What became of one item a delivery concerns."""
+
     id = ma.fields.String()
     key = ma.fields.String()
     project_id = ma.fields.String()
-    status = ma.fields.String()
+    # Records made before these fields were kept show the defaults.
+    project = ma.fields.String(
+        allow_none=True, dump_default=None, metadata={"description": "The project's slug"}
+    )
+    status = ma.fields.String(
+        validate=validate.OneOf(ITEM_STATUSES),
+        metadata={"description": "The item's status after the delivery"},
+    )
+    held = ma.fields.Boolean(
+        dump_default=False,
+        metadata={
+            "description": "The ticket asks for a status a ticketing system cannot give this "
+            "item alone (`done` without an independent sign-off or evidence, `waived` without "
+            "an independent approver): the item stays in `status` (`in_progress` at least), "
+            "and `needs` says what it waits for"
+        },
+    )
+    needs = ma.fields.List(
+        ma.fields.String(),
+        dump_default=list,
+        metadata={
+            "description": "What a held item still needs, in words: `an independent sign-off "
+            "by an AI Ethicist`, `evidence (at least one link)`; empty when not held"
+        },
+    )
     changes = ma.fields.Dict(
         metadata={"description": "`{field: [before, after]}` of `status` and `ticket`"}
     )
@@ -145,8 +171,16 @@ class InboundDeliveryOut(ma.Schema):
     ticket_state = ma.fields.String(allow_none=True)
     sender = ma.fields.String(allow_none=True)
     outcome = ma.fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))
-    detail = ma.fields.String(metadata={"description": "What the delivery did, in words"})
-    items = ma.fields.List(ma.fields.Nested(InboundItemOut))
+    detail = ma.fields.String(
+        metadata={
+            "description": "What the delivery did, in words: what each item became, and what "
+            "a held item still needs"
+        }
+    )
+    items = ma.fields.List(
+        ma.fields.Nested(InboundItemOut),
+        metadata={"description": "Each item the ticket concerns, and what became of it"},
+    )
     status_code = ma.fields.Integer(metadata={"description": "What the sender was answered"})
     request_id = ma.fields.String(allow_none=True)
     body_sha256 = ma.fields.String()

@@ -3,17 +3,18 @@ waiver (approved by an independent person), ticket link and evidence, each chang
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
+from app.models import Checklist, ChecklistItem, Project
 from app.models.base import utcnow
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import item_event_data, item_snapshot, loaded_owners
+from app.services.checklist_rules import ItemRules, as_far_as_a_system_may
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.waivers import expire_due_waivers, next_waiver_expiry, today
@@ -32,8 +33,6 @@ def get_item(session: Session, ctx: Context, checklist: Checklist, id_or_key: st
     return item
 
 
-# Who may approve the waiver of an item that names no reviewer roles: those who accept risks.
-WAIVER_APPROVER_ROLES: tuple[str, ...] = ("product-manager", "ai-ethicist")
 MAX_EVIDENCE = 50
 
 
@@ -62,7 +61,7 @@ def update_item(
             "This item no longer applies to the project (obsolete); only its note, ticket and "
             "evidence can change."
         )
-    rules = _Rules(session, checklist, project, item)
+    rules = ItemRules(session, checklist, project, item)
     status = data.get("status", item.status)
     waiver = item.waiver
     if "waiver" in data:
@@ -96,7 +95,7 @@ def update_item(
             )
         signed_off_by = data["signed_off_by"]
     if source is not None:
-        status, waiver, reason = _as_far_as_a_system_may(
+        status, waiver, reason = as_far_as_a_system_may(
             rules, item, status, waiver, evidence, signed_off_by, reason
         )
     if status != "waived":
@@ -152,141 +151,6 @@ def update_item(
 
 # The fields of an item's state that events show before and after.
 _STATE = ("status", "waiver", "note", "ticket", "evidence", "signed_off_by")
-
-
-def _as_far_as_a_system_may(
-    rules: _Rules,
-    item: ChecklistItem,
-    status: str,
-    waiver: dict[str, Any] | None,
-    evidence: list[dict[str, Any]],
-    signed_off_by: str | None,
-    reason: str | None,
-) -> tuple[str, dict[str, Any] | None, str | None]:
-    """A ticketing system closing or waiving an item that needs an independent person (a
-    sign-off, an approver) or evidence does what it can: the item goes in progress."""
-    waits = None
-    if status == "done" and item.status != "done":
-        waits = rules.missing_for_done(signed_off_by, evidence)
-    elif status == "waived" and waiver != item.waiver and item.signoff_required:
-        waits = "a waiver approved by an independent person (waiver.approved_by)"
-    if waits is None:
-        return status, waiver, reason
-    held = item.status if item.status in ("in_progress", "done", "waived") else "in_progress"
-    wait = f"the item needs {waits} before it is {status}"
-    return held, item.waiver, f"{reason}; {wait}" if reason else wait
-
-
-class _Rules:
-    """The independence rules of one item: who may sign it off or approve its waiver, and
-    what it needs to be done. Messages name the rule and the roles."""
-
-    def __init__(
-        self, session: Session, checklist: Checklist, project: Project, item: ChecklistItem
-    ) -> None:
-        self.session = session
-        self.project = project
-        self.item = item
-        catalog = catalog_for(session, checklist.catalog_version)
-        self.titles = {r.key: r.title for r in catalog.roles}
-
-    def _names(self, roles: Sequence[str]) -> str:
-        return " or ".join(self.titles.get(r, r) for r in roles)
-
-    def missing_for_done(self, signed_off_by: str | None, evidence: list[Any]) -> str | None:
-        missing = []
-        if self.item.signoff_required and signed_off_by is None:
-            missing.append(
-                "an independent sign-off (someone who holds "
-                + self._names(self.item.reviewer_roles)
-                + " and does not own it)"
-            )
-        if self.item.evidence_required and not evidence:
-            missing.append("at least one evidence link")
-        return " and ".join(missing) or None
-
-    def check_done(
-        self, signed_off_by: str | None, links: list[Any], *, signoff: bool, evidence: bool
-    ) -> None:
-        errors: dict[str, list[str]] = {}
-        if signoff and self.item.signoff_required and signed_off_by is None:
-            errors["signed_off_by"] = [
-                "Required: this item is done only with the sign-off of a person of the team "
-                "who does not own it and holds "
-                + self._names(self.item.reviewer_roles)
-                + " on the project (independent sign-off)."
-            ]
-        if evidence and self.item.evidence_required and not links:
-            errors["evidence"] = [
-                "Required: this item is done only with at least one evidence link "
-                '(`"evidence": {"add": [{"title": ..., "url": ...}]}`).'
-            ]
-        if errors:
-            rules = " and ".join(
-                {"signed_off_by": "an independent sign-off", "evidence": "evidence"}[f]
-                for f in errors
-            )
-            raise ValidationFailed(f"This item can be done only with {rules}.", errors=errors)
-
-    def check_independent(self, field_name: str, person_id: str, act: str) -> Person:
-        """The person exists in the team, does not own the item, and holds one of the roles
-        that may `act` (the item's reviewer roles; for a waiver of an item without any, the
-        roles that accept risks)."""
-        roles = list(self.item.reviewer_roles) or list(WAIVER_APPROVER_ROLES)
-        person = self.session.get(Person, person_id)
-        if person is None or person.team_id != self.project.team_id:
-            raise ValidationFailed(
-                f"No person '{person_id}' in this team.",
-                errors={field_name: ["No such person in this team."]},
-            )
-        owners = set(
-            self.session.scalars(
-                select(ChecklistItemOwner.person_id).where(
-                    ChecklistItemOwner.item_id == self.item.id
-                )
-            )
-        )
-        if person.id in owners:
-            raise ValidationFailed(
-                f"{person.name} owns this item and cannot {act}: the rule is independence, "
-                "someone who does not own the item must.",
-                errors={field_name: ["Must not be an owner of the item (independence)."]},
-            )
-        held = set(
-            self.session.scalars(
-                select(Assignment.role_key).where(
-                    Assignment.project_id == self.project.id, Assignment.person_id == person.id
-                )
-            )
-        )
-        if not held & set(roles):
-            holds = self._names(sorted(held)) if held else "no role"
-            raise ValidationFailed(
-                f"{person.name} cannot {act}: it takes someone who holds {self._names(roles)} "
-                f"on this project, and {person.name} holds {holds}.",
-                errors={
-                    field_name: [f"Must hold {self._names(roles)} on this project."],
-                },
-            )
-        return person
-
-    def approve_waiver(self, waiver: dict[str, Any], *, by_system: bool) -> dict[str, Any]:
-        approver = waiver.get("approved_by")
-        if approver is None:
-            if self.item.signoff_required and not by_system:
-                raise ValidationFailed(
-                    "Waiving this item accepts a risk that needs an independent approver.",
-                    errors={
-                        "waiver.approved_by": [
-                            "Required: the id of a person who does not own the item and holds "
-                            + self._names(self.item.reviewer_roles)
-                            + " on the project."
-                        ]
-                    },
-                )
-            return waiver
-        person = self.check_independent("waiver.approved_by", approver, "approve its waiver")
-        return {**waiver, "approved_by": person.id, "approver_name": person.name}
 
 
 def _waiver_value(waiver: Mapping[str, Any] | None, *, by_system: bool) -> dict[str, Any] | None:

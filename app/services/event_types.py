@@ -362,8 +362,8 @@ _ALL = (
         "signed off an item that needs an independent sign-off), turned back to `open` by the "
         "system when its waiver expired, or following its ticket in a ticketing system (then "
         "`reason` says why, and `source` names the system: `github`, `jira`, `linear`, "
-        "`generic`; a ticket closing an item that waits for a sign-off or evidence leaves it "
-        "`in_progress`, and `reason` says what it waits for). Carries a ready ticket.",
+        "`generic`; a ticket closing an item that needs an independent sign-off or evidence "
+        "holds it `in_progress`, and `reason` says what it needs). Carries a ready ticket.",
         _item_event(
             _item("done", "Sources listed in the DPIA", _TICKET),
             before={"status": "in_progress", "waiver": None, "signed_off_by": None},
@@ -380,13 +380,28 @@ _ALL = (
                     source="github",
                 ),
             ),
+            (
+                "when its ticket was closed but the item needs evidence",
+                _item_event(
+                    {
+                        **_item("in_progress", None, _GITHUB_TICKET),
+                        "evidence_required": True,
+                    },
+                    before={"status": "open", "waiver": None, "signed_off_by": None},
+                    after={"status": "in_progress", "waiver": None, "signed_off_by": None},
+                    reason=f"{_GITHUB_CLOSED}; the item is in progress, not done: it needs "
+                    "evidence (at least one link)",
+                    source="github",
+                ),
+            ),
         ),
     ),
     EventType(
         "checklist.item.ticket_linked",
         "A ticket was linked to a checklist item, or its link changed or was removed: through "
         "the API, or by a ticketing system (the item found by the marker line in the ticket's "
-        "body, or the ticket deleted or moved; then `reason` and `source` say so).",
+        "body, its URL taken from a delivery when the link had none, or the ticket deleted or "
+        "moved; then `reason` and `source` say so).",
         _item_event(
             _item("in_progress", None, _TICKET),
             before={"ticket": None},

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.config import Settings
 from app.errors import NotFound
-from app.models import ChecklistItem, InboundDelivery, Integration, Project, utcnow
+from app.models import Checklist, ChecklistItem, InboundDelivery, Integration, Project, utcnow
 from app.services.checklist_documents import MARKER_PREFIX
 from app.services.checklist_items import update_item
+from app.services.checklist_rules import system_needs
 from app.services.context import Context
 from app.services.inbound_payloads import PROVIDER_NAMES, TicketNews, read
 from app.services.inbound_signatures import check_linear_timestamp, verify
@@ -168,62 +170,107 @@ def _act(session: Session, ctx: Context, integration: Integration, news: TicketN
         if news.action == "status":
             detail += ", and its body has no `checklist-item:` line naming one"
         return _Result("no_item", detail + ".")
-    applied = []
-    for project, checklist, item in targets:
-        data: dict[str, Any] = {}
-        if news.action == "unlink":
-            data = {"ticket": None}
-        elif target == "waived":
-            data = {
-                "status": "waived",
-                "waiver": {
-                    "reason": reason,
-                    "approved_by": _approver(name, news),
-                    "expires_on": None,
-                },
-            }
-        else:
-            data = {"status": target}
-        if by_marker:
-            data["ticket"] = news.ticket
-        if item.status == "obsolete":
-            data.pop("status", None)
-            data.pop("waiver", None)
-        elif item.status == target:
-            # Already so (a waiver given by a person keeps its own reason).
-            data.pop("status", None)
-            data.pop("waiver", None)
-        before = {"status": item.status, "ticket": item.ticket}
-        if data:
-            update_item(
-                session,
-                ctx,
-                project,
-                checklist,
-                item,
-                data,
-                source=integration.provider,
-                reason=reason,
-            )
-        after = {"status": item.status, "ticket": item.ticket}
-        changes = {f: [before[f], after[f]] for f in before if before[f] != after[f]}
-        applied.append(
-            {
-                "id": item.id,
-                "key": item.key,
-                "project_id": item.project_id,
-                "status": item.status,
-                "changes": changes,
-            }
-        )
-    changed = [entry for entry in applied if entry["changes"]]
-    outcome = "applied" if changed else "unchanged"
-    how = "linked by the marker line and " if by_marker else ""
-    if changed:
-        detail = f"{reason}: {len(changed)} item(s) {how}changed."
+    ask = _Ask(integration.provider, news, target, reason, by_marker)
+    applied = [_follow(session, ctx, ask, *found) for found in targets]
+    outcome = "applied" if any(entry["changes"] for entry in applied) else "unchanged"
+    return _Result(outcome, f"{reason}: {_what_became(applied, ask)}.", applied)
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What a delivery asks of each item it concerns: the status the ticket's state maps to
+    (None when the ticket is gone), and why, in the activity feed's words."""
+
+    provider: str
+    news: TicketNews
+    status: str | None
+    reason: str
+    by_marker: bool
+
+
+def _follow(
+    session: Session,
+    ctx: Context,
+    ask: _Ask,
+    project: Project,
+    checklist: Checklist,
+    item: ChecklistItem,
+) -> dict[str, Any]:
+    """One item follows the ticket as far as a ticketing system may: what became of it."""
+    ticket = ask.news.ticket
+    assert ticket is not None
+    data: dict[str, Any] = {}
+    if ask.news.action == "unlink":
+        data = {"ticket": None}
+    elif ask.status == "waived":
+        data = {
+            "status": "waived",
+            "waiver": {
+                "reason": ask.reason,
+                "approved_by": _approver(PROVIDER_NAMES[ask.provider], ask.news),
+                "expires_on": None,
+            },
+        }
     else:
-        detail = f"{reason}: the item(s) were already so (or obsolete)."
-    return _Result(outcome, detail, applied)
+        data = {"status": ask.status}
+    if ask.by_marker:
+        data["ticket"] = ticket
+    elif data.get("status") and item.ticket and not item.ticket.get("url") and ticket["url"]:
+        # The tracker's own URL of the ticket fills a link that has none; a URL a person gave
+        # stays (Linear's URLs, for one, change with the issue's title).
+        data["ticket"] = {**item.ticket, "url": ticket["url"]}
+    if item.status in ("obsolete", ask.status):
+        # Obsolete, or already so (a waiver given by a person keeps its own reason).
+        data.pop("status", None)
+        data.pop("waiver", None)
+    needs = []
+    if "status" in data:
+        needs = system_needs(session, project, checklist, item, data["status"])
+    before = {"status": item.status, "ticket": item.ticket}
+    if data:
+        update_item(
+            session, ctx, project, checklist, item, data, source=ask.provider, reason=ask.reason
+        )
+    after = {"status": item.status, "ticket": item.ticket}
+    return {
+        "id": item.id,
+        "key": item.key,
+        "project_id": item.project_id,
+        "project": project.slug,
+        "status": item.status,
+        "held": bool(needs),
+        "needs": needs,
+        "changes": {f: [before[f], after[f]] for f in before if before[f] != after[f]},
+    }
+
+
+def _what_became(applied: list[dict[str, Any]], ask: _Ask) -> str:
+    """The items' fate in words: how many are now what the ticket asks, each one held with
+    what it still needs, how many were already so or obsolete."""
+    if ask.status is None:
+        return f"{len(applied)} item(s) no longer linked to it"
+    moved = Counter(e["status"] for e in applied if "status" in e["changes"] and not e["held"])
+    how = "linked by the marker line and " if ask.by_marker else ""
+    parts = [f"{count} item(s) {how}now {status}" for status, count in moved.items()]
+    parts += [
+        f"{e['project']}/{e['key']} is {e['status'].replace('_', ' ')}, not {ask.status}: "
+        f"it needs {' and '.join(e['needs'])}"
+        for e in applied
+        if e["held"]
+    ]
+    left = Counter(
+        "obsolete" if e["status"] == "obsolete" else "already"
+        for e in applied
+        if "status" not in e["changes"] and not e["held"]
+    )
+    if left["already"]:
+        parts.append(f"{left['already']} item(s) already {ask.status}")
+    if left["obsolete"]:
+        parts.append(f"{left['obsolete']} obsolete item(s) left as they are")
+    urls = sum(1 for e in applied if "ticket" in e["changes"] and not ask.by_marker)
+    if urls:
+        parts.append(f"the ticket's URL recorded on {urls} item(s)")
+    return "; ".join(parts)
 
 
 def _reason(provider: str, news: TicketNews) -> str:
@@ -239,8 +286,6 @@ def _reason(provider: str, news: TicketNews) -> str:
         return f"{subject} was {news.note or 'removed'}{by}; the item is no longer linked to it"
     if provider == "github":
         text = f"{subject} was {news.state_label}{by}"
-    elif provider == "generic":
-        text = f"{subject} is now {news.state_label}{by}"
     else:
         text = f"{subject} moved to {news.state_label}{by}"
     return f"{text} ({news.reason})" if news.reason else text

@@ -275,7 +275,8 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
 
 def _ticket_closed_in_github(api, project: Mapping[str, Any], key: str) -> None:
     """An integration registered and rotated; GitHub closes an issue whose body names the item
-    (it is linked and done), then the integration is removed."""
+    (it is linked and done), and one whose item needs evidence (it is held in progress), then
+    the integration is removed."""
     integration = create_integration(api, "github", project_id=project["id"])
     api.post(f"/v1/integrations/{integration['id']}/rotate-secret")
     body = encode(github_issue("closed", body=f"checklist-item: {project['slug']}/{key}"))
@@ -283,6 +284,13 @@ def _ticket_closed_in_github(api, project: Mapping[str, Any], key: str) -> None:
         api.client, integration, body, github_headers(integration["secret"], body)
     )
     assert delivered.json["outcome"] == "applied", delivered.json
+    # The threat model is done only with evidence: its close is held.
+    threat_model = "information-security.threat-model"
+    body = encode(
+        github_issue("closed", number=13, body=f"checklist-item: {project['slug']}/{threat_model}")
+    )
+    held = post_delivery(api.client, integration, body, github_headers(integration["secret"], body))
+    assert held.json["items"][0]["held"] is True, held.json
     api.delete(f"/v1/integrations/{integration['id']}")
 
 

@@ -72,7 +72,21 @@ def test_a_github_issue_closed_as_completed_marks_its_item_done(api, client, pro
     assert response.status_code == 200, response.json
     assert response.json["outcome"] == "applied"
     assert response.json["duplicate"] is False
-    assert response.json["items"][0]["changes"] == {"status": ["open", "done"]}
+    assert response.json["items"][0]["changes"] == {
+        "status": ["open", "done"],
+        "ticket": [
+            {"system": "github", "key": "acme/app#12"},
+            {
+                "system": "github",
+                "key": "acme/app#12",
+                "url": "https://github.com/acme/app/issues/12",
+            },
+        ],
+    }
+    assert response.json["detail"] == (
+        "GitHub issue acme/app#12 was closed as completed by octocat: 1 item(s) now done; the "
+        "ticket's URL recorded on 1 item(s)."
+    )
     now = item(api, project)
     assert now.json["status"] == "done"
     assert now.headers["ETag"] != etag
@@ -409,6 +423,8 @@ def test_inbound_deliveries_need_no_api_key_and_ignore_one(api, client, project)
     response = post_delivery(client, integration, body, headers)
 
     assert response.status_code == 200, response.json
+    assert response.json["outcome"] == "applied"
+    assert item(api, project).json["status"] == "done"
 
 
 def test_a_body_over_the_limit_is_413(api, client, app):
@@ -501,6 +517,7 @@ def test_jira_maps_by_status_category_never_by_status_name(
     )
 
     assert response.status_code == 200, response.json
+    assert f": 1 item(s) now {expected}; the ticket's URL recorded" in response.json["detail"]
     assert item(api, project).json["status"] == expected
     event = events_of(api, type="checklist.item.status_changed")[0]
     assert event["payload"]["source"] == "jira"
@@ -693,9 +710,15 @@ def test_a_standard_webhooks_delivery_sets_the_status(api, client, project):
     )
 
     assert response.status_code == 200, response.json
+    assert (
+        response.json["detail"]
+        == "Ticket OPS-7 (other) moved to in_progress: 1 item(s) now in_progress."
+    )
     assert item(api, project).json["status"] == "in_progress"
-    assert events_of(api, type="checklist.item.status_changed")[0]["payload"]["source"] == (
-        "generic"
+    event = events_of(api, type="checklist.item.status_changed")[0]["payload"]
+    assert (event["source"], event["reason"]) == (
+        "generic",
+        "Ticket OPS-7 (other) moved to in_progress",
     )
 
 
@@ -765,6 +788,13 @@ def test_after_a_rotation_both_secrets_verify_during_the_grace_period(api, clien
 
     assert old.status_code == 200, old.json
     assert new.status_code == 200, new.json
+    # Two deliveries (each its own id): the first closes the item, the second finds it so.
+    assert old.json["detail"].endswith(
+        ": 1 item(s) now done; the ticket's URL recorded on 1 item(s)."
+    )
+    assert new.json["outcome"] == "unchanged"
+    assert new.json["detail"].endswith(": 1 item(s) already done.")
+    assert item(api, project).json["status"] == "done"
 
 
 # --------------------------------------------------------------------------- at once
