@@ -291,6 +291,15 @@ class ItemOut(ma.Schema):
     evidence = ma.fields.List(ma.fields.Nested(EvidenceLink), required=True)
     because = ma.fields.List(ma.fields.String(), required=True)
     source = ma.fields.Nested(ItemSourceOut, required=True)
+    version = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Goes up by at least one with every change of the item (its ETag "
+            "changes with it); events carry it, so a receiver can discard an older one. Null "
+            "in a preview"
+        },
+    )
     created_at = ma.fields.DateTime(
         required=True, allow_none=True, metadata={"description": "Null in a preview"}
     )

@@ -110,6 +110,7 @@ def item_dict(
         "evidence": list(item.evidence or ()),
         "because": list(item.because),
         "source": item.source,
+        "version": item.version,
         "created_at": item.created_at,
         "updated_at": item.updated_at,
     }

@@ -129,6 +129,8 @@ def update_item(
         item.signed_off_at = utcnow() if signed_off_by is not None else None
         # The signer's name shows with the item (and in the events below).
         session.expire(item, ["signer"])
+    # Written before the events are made: they carry the item's version (and time) after it.
+    session.flush()
     data_of = _event_data(session, ctx, project, checklist, item, before, source, reason)
     if "status" in changed:
         _item_event(session, ctx, item, "checklist.item.status_changed", data_of("status"))

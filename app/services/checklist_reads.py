@@ -28,7 +28,7 @@ _ITEM_ROWS = (
         *(
             column
             for column in ChecklistItem.__table__.c
-            if column.key not in ("team_id", "checklist_id", "project_id", "version")
+            if column.key not in ("team_id", "checklist_id", "project_id")
         ),
         Person.name.label("signed_off_by_name"),
     )

@@ -145,7 +145,8 @@ class RegenerationDiff:
     # New rows to insert, and the stored item whose state each takes over (new id -> old id).
     new_rows: list[dict[str, Any]] = field(default_factory=list)
     carry: dict[str, str] = field(default_factory=dict)
-    # Stored items whose content or status changed (a new version), and those that only moved.
+    # Stored items whose content, status or owners changed (a new version), and those that only
+    # moved.
     updated: list[StoredItem] = field(default_factory=list)
     moved: dict[str, int] = field(default_factory=dict)
     # The owners to write: item id -> person ids in order; `replaced`: stored items among them.
@@ -376,14 +377,16 @@ def _compare(
         changed = {f: v for f, v in values.items() if item.values[f] != v}
         if changed.keys() - {"position"}:
             diff.changed.append(gen.key)
-        if changed.keys() == {"position"} and not restored:
+        before = owner_ids.get(item.id, [])
+        # New owners are a change of the item too (its JSON shows them): a new version.
+        new_owners = before != owners
+        if changed.keys() == {"position"} and not (restored or new_owners):
             diff.moved[item.id] = position
-        elif changed or restored:
+        elif changed or restored or new_owners:
             item.values.update(changed)
             item.kind, item.position = item.values["kind"], position
             diff.updated.append(item)
-        before = owner_ids.get(item.id, [])
-        if before != owners:
+        if new_owners:
             diff.owners[item.id] = owners
             diff.replaced.append(item.id)
             diff.owners_changed.append({"key": gen.key, "before": before, "after": owners})

@@ -112,7 +112,9 @@ _TICKET = {"system": "jira", "key": "CLIN-12", "url": "https://jira.example.com/
 _ITEM_KEY = "data-scientist.collect-and-preprocess-data"
 
 
-def _item(status: str, note: str | None, ticket: Mapping[str, Any] | None) -> dict[str, Any]:
+def _item(
+    status: str, note: str | None, ticket: Mapping[str, Any] | None, version: int
+) -> dict[str, Any]:
     return {
         "id": _ITEM_ID,
         "key": _ITEM_KEY,
@@ -156,6 +158,7 @@ def _item(status: str, note: str | None, ticket: Mapping[str, Any] | None) -> di
             "catalog_key": _ITEM_KEY,
             "text": "Collecting and preprocessing data from various sources.",
         },
+        "version": version,
         "created_at": "2026-03-01T16:02:11.204518+00:00",
         "updated_at": "2026-03-02T09:15:27.498311+00:00",
         "links": {
@@ -365,7 +368,7 @@ _ALL = (
         "`generic`; a ticket closing an item that needs an independent sign-off or evidence "
         "holds it `in_progress`, and `reason` says what it needs). Carries a ready ticket.",
         _item_event(
-            _item("done", "Sources listed in the DPIA", _TICKET),
+            _item("done", "Sources listed in the DPIA", _TICKET, version=7),
             before={"status": "in_progress", "waiver": None, "signed_off_by": None},
             after={"status": "done", "waiver": None, "signed_off_by": None},
         ),
@@ -373,7 +376,7 @@ _ALL = (
             (
                 "when its ticket was closed in GitHub",
                 _item_event(
-                    _item("done", None, _GITHUB_TICKET),
+                    _item("done", None, _GITHUB_TICKET, version=5),
                     before={"status": "in_progress", "waiver": None, "signed_off_by": None},
                     after={"status": "done", "waiver": None, "signed_off_by": None},
                     reason=_GITHUB_CLOSED,
@@ -384,7 +387,7 @@ _ALL = (
                 "when its ticket was closed but the item needs evidence",
                 _item_event(
                     {
-                        **_item("in_progress", None, _GITHUB_TICKET),
+                        **_item("in_progress", None, _GITHUB_TICKET, version=2),
                         "evidence_required": True,
                     },
                     before={"status": "open", "waiver": None, "signed_off_by": None},
@@ -403,7 +406,7 @@ _ALL = (
         "body, its URL taken from a delivery when the link had none, or the ticket deleted or "
         "moved; then `reason` and `source` say so).",
         _item_event(
-            _item("in_progress", None, _TICKET),
+            _item("in_progress", None, _TICKET, version=4),
             before={"ticket": None},
             after={"ticket": _TICKET},
         ),
@@ -413,7 +416,7 @@ _ALL = (
         "A checklist item's note or evidence links (or, with its status unchanged, its waiver or "
         "the person who signed it off) changed.",
         _item_event(
-            _item("in_progress", "Waiting for the export from the records system", None),
+            _item("in_progress", "Waiting for the export from the records system", None, 3),
             before={"note": None, "waiver": None, "evidence": [], "signed_off_by": None},
             after={
                 "note": "Waiting for the export from the records system",
@@ -558,7 +561,9 @@ def markdown() -> str:
         "`checklist-item: <project slug>/<item key>`, which is how an inbound ticket event finds "
         "its item again. `reason` says why when the system or a ticket changed the item, and "
         "`source` names the ticketing system whose delivery changed it (null otherwise; see "
-        "[ticketing.md](ticketing.md)).",
+        "[ticketing.md](ticketing.md)). The `item`'s `version`, and the `checklist`'s "
+        "`revision` in `checklist.generated`, tell a newer event from an older one "
+        "([Order](#order)).",
     ]
     lines = ["## Event types"]
     for paragraph in filter(None, paragraphs):

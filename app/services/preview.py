@@ -104,6 +104,7 @@ def checklist_preview(
             "signed_off_by_name": None,
             "signed_off_at": None,
             "evidence": [],
+            "version": None,
             "created_at": None,
             "updated_at": None,
         }

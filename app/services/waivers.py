@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, Project
 from app.services.catalog import catalog_for
 from app.services.checklist_documents import item_event_data, item_snapshot, load_owners
@@ -45,18 +44,21 @@ def expire_waivers(
 ) -> None:
     """Reopen the expired waivers among `items`, which are all the waived items of the
     checklist (or all its items); the caller holds the checklist's lock."""
-    project = session.get_one(Project, checklist.project_id)
-    catalog: Catalog | None = None
-    titles: dict[str, str] = {}
+    expired = []
     for item in items:
         waiver = item.waiver or {}
         expires = waiver.get("expires_on")
         if item.status == "waived" and expires and date.fromisoformat(expires) < today():
-            if catalog is None:
-                catalog = catalog_for(session, checklist.catalog_version)
-                titles = {role.key: role.title for role in catalog.roles}
             item.status = "open"
             item.waiver = None
+            expired.append((item, waiver))
+    if expired:
+        # Written before the events are made: they carry each item's version after it.
+        session.flush()
+        project = session.get_one(Project, checklist.project_id)
+        catalog = catalog_for(session, checklist.catalog_version)
+        titles = {role.key: role.title for role in catalog.roles}
+        for item, waiver in expired:
             snapshot = item_snapshot(
                 item,
                 owners.get(item.id, []),
@@ -75,7 +77,7 @@ def expire_waivers(
                     snapshot,
                     before={"status": "waived", "waiver": waiver, "signed_off_by": None},
                     after={"status": "open", "waiver": None, "signed_off_by": None},
-                    reason=f"waiver expired on {expires}",
+                    reason=f"waiver expired on {waiver['expires_on']}",
                 ),
                 project_id=checklist.project_id,
                 actor=SYSTEM,
