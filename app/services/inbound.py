@@ -118,7 +118,8 @@ def receive(
     )
     result = _act(session, ctx, integration, news)
     record.outcome = result.outcome
-    record.detail = result.detail[:500]
+    # The column holds 500 characters; `items` holds every item's fate whatever is cut here.
+    record.detail = result.detail if len(result.detail) <= 500 else result.detail[:499] + "…"
     record.items = result.items
     record.status_code = _STATUS_CODES[result.outcome]
     session.flush()

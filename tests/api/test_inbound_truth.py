@@ -389,3 +389,20 @@ def test_the_description_documents_what_became_of_each_item(client):
     assert {"project", "status", "held", "needs", "changes"} <= fields.keys()
     assert fields["needs"]["type"] == "array"
     assert "in_progress" in fields["status"]["enum"]
+
+
+def test_a_long_detail_is_cut_but_every_item_is_listed(api, client, clinic):
+    project, _ = clinic
+    integration = integration_for(api, "github")
+    doc = api.get(f"/v1/projects/{project['id']}/checklist").json
+    waiting = [i["key"] for i in doc["items"] if i["signoff_required"] or i["evidence_required"]]
+    for key in waiting:
+        link(api, project, key, TICKETS["github"][0])
+
+    response = close(client, integration)
+
+    assert len(waiting) >= 5
+    assert {e["key"] for e in response.json["items"] if e["held"]} == set(waiting)
+    assert len(response.json["detail"]) == 500
+    assert response.json["detail"].endswith("…")
+    assert recorded(api, integration)["detail"] == response.json["detail"]
