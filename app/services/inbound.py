@@ -224,7 +224,7 @@ def _follow(
         # Obsolete, or already so (a waiver given by a person keeps its own reason).
         data.pop("status", None)
         data.pop("waiver", None)
-    needs = []
+    needs: list[str] = []
     if "status" in data:
         needs = system_needs(session, project, checklist, item, data["status"])
     before = {"status": item.status, "ticket": item.ticket}
@@ -249,7 +249,7 @@ def _what_became(applied: list[dict[str, Any]], ask: _Ask) -> str:
     """The items' fate in words: how many are now what the ticket asks, each one held with
     what it still needs, how many were already so or obsolete."""
     if ask.status is None:
-        return f"{len(applied)} item(s) no longer linked to it"
+        return f"{len(applied)} item(s) unlinked"
     moved = Counter(e["status"] for e in applied if "status" in e["changes"] and not e["held"])
     how = "linked by the marker line and " if ask.by_marker else ""
     parts = [f"{count} item(s) {how}now {status}" for status, count in moved.items()]

@@ -340,7 +340,7 @@ def test_a_deleted_ticket_says_its_items_are_unlinked(api, client, clinic):
 
     assert response.json["detail"] == (
         "GitHub issue acme/app#12 was deleted by octocat; the item is no longer linked to it: "
-        "1 item(s) no longer linked to it."
+        "1 item(s) unlinked."
     )
     assert response.json["items"][0]["held"] is False
     assert item(api, project, PLAIN)["ticket"] is None
