@@ -51,9 +51,9 @@ def update_item(
     ticket, evidence; each change is an event. The caller holds the checklist's lock
     (`get_checklist(..., lock=True)`): the next waiver expiry it stores is computed from every
     waived item as committed. A change a ticketing system sent names it (`source`) and says
-    why (`reason`) in its events; such a system cannot sign off or approve, so an item it would
-    close or waive that needs an independent person goes `in_progress` instead, and the
-    reason says what it waits for."""
+    why (`reason`) in its events; such a system cannot sign off, approve or give evidence, so
+    an item it would close or waive that needs them is held `in_progress` instead, and the
+    reason says what it still needs (`checklist_rules`)."""
     if item.status == "obsolete" and (
         "status" in data or data.get("waiver") or "signed_off_by" in data
     ):

@@ -84,6 +84,7 @@ class ItemRules:
         return f"{'an' if names[:1] in ('A', 'E', 'I', 'O') else 'a'} {names}"
 
     def missing_for_done(self, signed_off_by: str | None, evidence: list[Any]) -> list[str]:
+        """What the item lacks to be done, in the words a held delivery and its event use."""
         missing = []
         if self.item.signoff_required and signed_off_by is None:
             missing.append(f"an independent sign-off by {self._someone(self.item.reviewer_roles)}")
