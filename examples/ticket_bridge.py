@@ -1,17 +1,18 @@
 """A ticket bridge: opens a GitHub issue for each high or critical checklist item that has no
 ticket yet, with the ticket text our webhooks carry, and links the issue back to the item.
 
-Copy it, set the environment, run it next to the staffing checklist API:
+Copy it (with webhook_receiver.py beside it, whose `verify()` checks the signatures), set the
+environment, run it next to the staffing checklist API:
 
     BRIDGE_WEBHOOK_SECRET=whsec_…      the secret of the webhook endpoint that points here
     STAFFING_API_KEY=sck_…             an API key with the `write` scope (to link tickets)
-    GITHUB_TOKEN=ghp_…                 a token that may create issues in GITHUB_REPO
-    GITHUB_REPO=acme/app               where the issues go
-    GITHUB_API_URL=https://api.github.com   (the default)
-    BRIDGE_PRIORITIES=high,critical    (the default)
-    BRIDGE_HOST=127.0.0.1 BRIDGE_PORT=8787  where it listens (the default)
+    GITHUB_TOKEN=ghp_…                 a token that may create issues in the repository
 
-    python examples/ticket_bridge.py
+    python examples/ticket_bridge.py --port 8787 --repo acme/app
+        [--host 127.0.0.1] [--github-api-url https://api.github.com] [--priorities high,critical]
+
+`--github-api-url http://127.0.0.1:<port>` with examples/local_tracker.py runs the whole loop on
+one machine (docs/ticketing.md, "The ticket bridge").
 
 Register it as a webhook endpoint of your team for `checklist.item.*` events
 (`POST /v1/webhooks` with `"url": "http://<bridge>/hooks"`); item events carry the item, its
@@ -22,15 +23,19 @@ events follow). To close the loop, add a GitHub integration (`POST /v1/integrati
 paste its `inbound_url` and secret into the repository's webhook settings for "Issues": when
 the issue is closed, the item is done.
 
-Every delivery is verified with the reference `standardwebhooks` library before anything is
+Deliveries may arrive out of order (and again, when retried): an item event carrying
+`data.item.version` is acted on only if that version is newer than the highest one handled for
+the item; an older or equal one is discarded. An event without a version is always handled.
+
+Every delivery is verified (Standard Webhooks, with the standard library) before anything is
 read. Answers: 204 when handled or not for us, 401 for a bad signature, 400 for a malformed
 body, 502 when GitHub or the API failed (the service then retries the delivery later).
-Needs `httpx` and `standardwebhooks` (`pip install httpx standardwebhooks`).
+Needs only `httpx`, which the service installs.
 """
 
 from __future__ import annotations
 
-import binascii
+import argparse
 import logging
 import os
 import signal
@@ -40,8 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
+from webhook_receiver import InvalidSignature, verify
 
 log = logging.getLogger("ticket_bridge")
 
@@ -61,19 +65,33 @@ class Settings:
     port: int
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_args(cls, argv: list[str] | None = None) -> Settings:
+        """Where to listen and what to reach from the command line; secrets from the
+        environment, where they stay out of the process list."""
+        parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+        parser.add_argument("--port", type=int, required=True, help="where to listen")
+        parser.add_argument("--host", default="127.0.0.1", help="(default: %(default)s)")
+        parser.add_argument("--repo", required=True, help="where issues go, owner/name")
+        parser.add_argument("--github-api-url", default="https://api.github.com")
+        parser.add_argument("--priorities", default="high,critical")
+        args = parser.parse_args(argv)
         env = os.environ
+        missing = [
+            name
+            for name in ("BRIDGE_WEBHOOK_SECRET", "STAFFING_API_KEY", "GITHUB_TOKEN")
+            if not env.get(name)
+        ]
+        if missing:
+            parser.error(f"set {', '.join(missing)}")
         return cls(
             webhook_secret=env["BRIDGE_WEBHOOK_SECRET"],
             api_key=env["STAFFING_API_KEY"],
             github_token=env["GITHUB_TOKEN"],
-            github_repo=env["GITHUB_REPO"],
-            github_api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-            priorities=frozenset(
-                p.strip() for p in env.get("BRIDGE_PRIORITIES", "high,critical").split(",")
-            ),
-            host=env.get("BRIDGE_HOST", "127.0.0.1"),
-            port=int(env.get("BRIDGE_PORT", "8787")),
+            github_repo=args.repo,
+            github_api_url=args.github_api_url.rstrip("/"),
+            priorities=frozenset(p.strip() for p in args.priorities.split(",")),
+            host=args.host,
+            port=args.port,
         )
 
 
@@ -82,14 +100,18 @@ class Upstream(Exception):
 
 
 class Bridge:
-    """What to do with one verified event; one item is handled at a time (a lock), so that two
-    events about the same new item open one issue."""
+    """What to do with one verified event; one event is handled at a time (a lock), so that two
+    events about the same new item open one issue, and versions are compared in order."""
 
     def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
         self.settings = settings
         self.http = client or httpx.Client(timeout=10.0, follow_redirects=False)
-        self.verifier = Webhook(settings.webhook_secret)
         self._lock = threading.Lock()
+        # The highest `data.item.version` handled, per (project id, item key).
+        self._versions: dict[tuple[str, str], int] = {}
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> Any:
+        return verify(self.settings.webhook_secret, headers, body)
 
     def handle(self, event: dict[str, Any]) -> str:
         """Returns what was done, for the log."""
@@ -97,17 +119,32 @@ class Bridge:
             return f"ignored {event.get('type')}"
         data = event.get("data") or {}
         item = data.get("item") or {}
+        key = (str((data.get("project") or {}).get("id")), str(item.get("key")))
+        version = item.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            version = None  # an event of a service that does not number changes: apply it
+        with self._lock:
+            seen = self._versions.get(key)
+            if version is not None and seen is not None and version <= seen:
+                return f"discarded {key[1]}: version {version}, {seen} already handled"
+            done = self._act(data, item)
+            # Remembered once handled: a delivery that failed (502) is retried with the same
+            # version, and must not then be taken for a stale one.
+            if version is not None:
+                self._versions[key] = version
+            return done
+
+    def _act(self, data: dict[str, Any], item: dict[str, Any]) -> str:
         if not isinstance((item.get("links") or {}).get("api"), str) or not self._wants(item):
             return f"ignored {item.get('key')}: not a new {'/'.join(self.settings.priorities)} item"
-        with self._lock:
-            # The event may be old (a retry): ask the API for the item as it is now.
-            current, etag = self._read_item(item["links"]["api"])
-            if not self._wants(current):
-                return f"ignored {item['key']}: ticketed or closed meanwhile"
-            issue = self._open_issue(data["ticket"])
-            key = f"{self.settings.github_repo}#{issue['number']}"
-            self._link(item["links"]["api"], etag, key, issue.get("html_url"))
-            return f"opened {key} for {data['project']['slug']}/{item['key']}"
+        # The event may be old (a retry): ask the API for the item as it is now.
+        current, etag = self._read_item(item["links"]["api"])
+        if not self._wants(current):
+            return f"ignored {item['key']}: ticketed or closed meanwhile"
+        issue = self._open_issue(data["ticket"])
+        key = f"{self.settings.github_repo}#{issue['number']}"
+        self._link(item["links"]["api"], etag, key, issue.get("html_url"))
+        return f"opened {key} for {data['project']['slug']}/{item['key']}"
 
     def _wants(self, item: dict[str, Any]) -> bool:
         return (
@@ -171,10 +208,12 @@ def make_handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
                 return self._answer(413 if length else 400)
             body = self.rfile.read(length)
             try:
-                event = bridge.verifier.verify(body, dict(self.headers.items()))
-            except (WebhookVerificationError, ValueError, binascii.Error):
-                log.warning("refused a delivery: bad signature")
+                event = bridge.verify(body, dict(self.headers.items()))
+            except InvalidSignature as exc:
+                log.warning("refused a delivery: %s", exc)
                 return self._answer(401)
+            except ValueError:  # signed, yet not JSON
+                return self._answer(400)
             if not isinstance(event, dict):
                 return self._answer(400)
             try:
@@ -182,7 +221,7 @@ def make_handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
             except Upstream as exc:
                 log.error("%s: %s", self.headers.get("webhook-id"), exc)
                 return self._answer(502)
-            except (KeyError, TypeError) as exc:
+            except (AttributeError, KeyError, TypeError) as exc:
                 log.warning("malformed event: %r", exc)
                 return self._answer(400)
             return self._answer(204)
@@ -200,13 +239,15 @@ def make_handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env()
+    settings = Settings.from_args()
     bridge = Bridge(settings)
     server = ThreadingHTTPServer((settings.host, settings.port), make_handler(bridge))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     log.info("listening on http://%s:%s/hooks", settings.host, settings.port)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         server.server_close()
 
