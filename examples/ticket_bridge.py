@@ -239,6 +239,7 @@ def make_handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per event is enough
     settings = Settings.from_args()
     bridge = Bridge(settings)
     server = ThreadingHTTPServer((settings.host, settings.port), make_handler(bridge))
