@@ -210,6 +210,9 @@ def dev_command(host: str, port: int) -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     with command_transaction():
         seed_catalog(db.session, load_catalog())
+    # instance/ holds the demo key: a fresh clone on PostgreSQL has none yet (SQLite's file
+    # made it).
+    Path(current_app.instance_path).mkdir(exist_ok=True)
     token = _demo_key(Path(current_app.instance_path))
     # The servers and the worker have the database to themselves: this process keeps no
     # connection (nor, on SQLite, a lock) while it waits for them.

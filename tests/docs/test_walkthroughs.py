@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,10 +185,8 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
     # Whatever it started and left behind goes too (the group is its own).
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def walkthrough_env(tmp: Path) -> dict[str, str]:
@@ -253,7 +251,7 @@ def run_file(path: Path, instance: Instance, tmp: Path) -> None:
     output = instance.logs / f"{path.stem}.out"
     with output.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - bash and our script
-            ["bash", "-c", script],
+            ["bash", "-c", script],  # noqa: S607 - the reader's bash, found on PATH
             cwd=instance.clone,
             env=walkthrough_env(tmp),
             stdout=out,
