@@ -116,10 +116,15 @@ class Tracker:
         return answer.json()
 
     def close(self, number: int) -> httpx.Response:
+        return self.change(number, {"state": "closed", "state_reason": "completed"})
+
+    def change(
+        self, number: int, fields: dict[str, Any], token: str | None = None
+    ) -> httpx.Response:
         return httpx.patch(
             f"{self.url}/repos/{self.repo}/issues/{number}",
-            json={"state": "closed", "state_reason": "completed"},
-            headers={"Authorization": f"Bearer {self.token}"},
+            json=fields,
+            headers={"Authorization": f"Bearer {token or self.token}"},
             timeout=30,
         )
 

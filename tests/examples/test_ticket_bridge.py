@@ -132,6 +132,15 @@ def test_an_item_ticketed_by_the_bridge_is_done_when_the_issue_is_closed(stack):
         "GitHub issue acme/clinic-notes#1 was closed as completed by grace-h"
     )
 
+    # The tracker refuses a stranger, and tells the integration when the issue is reopened.
+    assert tracker.change(1, {"state": "open"}, token="ghp_wrong").status_code == 401
+    assert api.get(item_url).json()["status"] == "done"
+    reopened = tracker.change(1, {"state": "open"})
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["state"] == "open"
+    assert "issues.reopened delivered: 200 applied" in processes.output("tracker")
+    assert api.get(item_url).json()["status"] == "open"
+
     # Every item event reached the bridge (the worker delivered them all), and the bridge
     # opened one issue only.
     def all_delivered() -> bool:
@@ -142,6 +151,7 @@ def test_an_item_ticketed_by_the_bridge_is_done_when_the_issue_is_closed(stack):
     assert len(tracker.issues()) == 1
     deliveries = api.get(f"/v1/integrations/{integration['id']}/deliveries").json()["items"]
     assert [(d["event"], d["status_code"]) for d in deliveries] == [
+        ("issues.reopened", 200),
         ("issues.closed", 200),
         ("issues.opened", 202),
     ]
