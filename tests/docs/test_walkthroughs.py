@@ -1,14 +1,14 @@
 """The walk-throughs of README.md and docs/*.md run as written, so that a doc that drifts fails.
 
 A shell block is runnable when the line before its fence is `<!-- runnable -->` (invisible on
-GitHub); `<!-- runnable: background -->` marks a server a reader starts in another terminal
-(here: in the background, once it printed `listening on`). The test copies the repository as a
-fresh clone would have it, runs the README's run command there (`.venv/bin/flask dev`, the
-venv being this one), and runs each file's runnable blocks in order, in one `bash` with
-`set -euo pipefail`, from the clone's root, with `API` and `KEY` exported from the line `flask
-dev` prints. The ports the docs name (8000, 9000, …) become free ones. `jq`, which the run
-command does not install, is absent. Each file runs against the same instance, after the
-README, and relies on nothing another file of docs/ did.
+GitHub). The test copies the repository as a fresh clone would have it, runs the README's run
+command there (`.venv/bin/flask dev`, the venv being this one), and runs each file's runnable
+blocks in order, in one `bash` with `set -euo pipefail`, from the clone's root, with `API` and
+`KEY` exported from the line `flask dev` prints; what a block starts in the background (`&`)
+is stopped when its file ends. The ports the docs name (8000, 9000, …) become free ones, each
+the same in every file. `jq`, which the run command does not install, is absent. Each file
+runs against the same instance, after the README, and relies on nothing another file of docs/
+did. A failure names the doc line of the command that failed.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from examples.support import answers, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-MARKER = re.compile(r"^<!-- runnable(?::\s*(?P<mode>background))? -->$")
+MARKER = "<!-- runnable -->"
 FENCE = re.compile(r"^```(?P<lang>\S*)")
 PORT = re.compile(r"(?<=127\.0\.0\.1:)\d{4,5}\b|(?<=--port )\d{4,5}\b")
 PLACEHOLDER = re.compile(r"…|_\.\.\.|=\.\.\.")
-SCRIPT_TIMEOUT = 150
+SCRIPT_TIMEOUT = 120
 
 # What the test runs: (file, heading of the section) of every runnable block. A block marked
 # or unmarked by mistake changes this list, and the test says so.
@@ -62,7 +62,6 @@ class Block:
     path: Path
     line: int  # of the first line inside the fence
     heading: str
-    background: bool
     text: str
 
     @property
@@ -82,8 +81,7 @@ def runnable_blocks(path: Path) -> list[Block]:
             in_fence = not in_fence
         elif not in_fence and line.startswith("#"):
             heading = line.lstrip("#").strip()
-        marker = MARKER.match(line)
-        if marker is None or in_fence:
+        if line.strip() != MARKER or in_fence:
             continue
         opening = FENCE.match(lines[number + 1]) if number + 1 < len(lines) else None
         where = f"{path.relative_to(ROOT)}:{number + 1}"
@@ -95,7 +93,6 @@ def runnable_blocks(path: Path) -> list[Block]:
                 path=path,
                 line=number + 3,
                 heading=heading,
-                background=marker["mode"] == "background",
                 text="\n".join(lines[number + 2 : end]),
             )
         )
@@ -221,31 +218,22 @@ def script_of(blocks: list[Block], instance: Instance, ports: dict[str, str]) ->
     emit(
         f"""set -euo pipefail
 trap 'echo "!!! exit $? at script line $LINENO" >&2' ERR
-listening() {{  # a server started in the background: wait until it says it listens
-  for _ in $(seq 300); do grep -q '^listening on' "$1" && return; sleep 0.1; done
-  echo "!!! never listened:" >&2; cat "$1" >&2; return 1
-}}
 export API={instance.api} KEY={instance.key}""",
         "(setup)",
     )
-    for number, block in enumerate(blocks):
+    for block in blocks:
         text = PORT.sub(lambda m: ports.setdefault(m[0], str(free_port())), block.text)
         emit(f"echo '### {block.where}'", block.where)
-        if block.background:
-            log = instance.logs / f"{block.path.stem}-{number}.log"
-            emit(f"(\n{text}\n) >{log} 2>&1 &\nlistening {log}", block.where)
-        else:
-            for offset, line in enumerate(text.splitlines()):
-                emit(line, f"{block.path.relative_to(ROOT)}:{block.line + offset}")
+        for offset, line in enumerate(text.splitlines()):
+            emit(line, f"{block.path.relative_to(ROOT)}:{block.line + offset}")
     return "\n".join(lines) + "\n", origin
 
 
-def run_file(path: Path, instance: Instance, tmp: Path) -> None:
+def run_file(path: Path, instance: Instance, tmp: Path, ports: dict[str, str]) -> None:
+    """Run one file's blocks; `ports` maps the docs' ports to the ones used, file after file."""
     blocks = runnable_blocks(path)
     if not blocks:
         return
-    # The docs' own port is the instance's; each other port a free one, the same in a file.
-    ports = {"8000": instance.api.rsplit(":", 1)[1]}
     script, origin = script_of(blocks, instance, ports)
     name = path.relative_to(ROOT)
     output = instance.logs / f"{path.stem}.out"
@@ -268,14 +256,15 @@ def run_file(path: Path, instance: Instance, tmp: Path) -> None:
         return
     text = output.read_text()
     failed = re.findall(r"!!! exit \d+ at script line (\d+)", text)
-    where = origin[int(failed[-1]) - 1] if failed and int(failed[-1]) <= len(origin) else "?"
-    servers = "\n".join(
-        f"--- {log.name}\n{log.read_text()[-3000:]}"
-        for log in sorted(instance.logs.glob(f"{path.stem}-*.log"))
-    )
+    if failed and int(failed[-1]) <= len(origin):
+        where = origin[int(failed[-1]) - 1]
+    else:  # killed: the block it was in
+        started = re.findall(r"^### (\S+)$", text, re.MULTILINE)
+        where = f"the block at {started[-1]}" if started else "its start"
     pytest.fail(
         f"{name}: the walk-through failed at {where}"
-        f"{' (timed out)' if code is None else ''}\n--- output\n{text[-6000:]}\n{servers}",
+        f"{f' (timed out after {SCRIPT_TIMEOUT} s)' if code is None else ''}"
+        f"\n--- its output, last lines\n{text[-5000:]}",
         pytrace=False,
     )
 
@@ -289,9 +278,11 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 def test_every_walkthrough_runs_as_written_after_the_run_command(database_url, tmp_path):
     with fresh_clone_served(tmp_path, database_url) as instance:
+        # The docs' own port is the instance's; each other one a free port.
+        ports = {"8000": instance.api.rsplit(":", 1)[1]}
         try:
             for path in FILES:
-                run_file(path, instance, tmp_path)
+                run_file(path, instance, tmp_path, ports)
         except BaseException:
             print((instance.logs / "flask-dev.log").read_text()[-6000:])
             raise
