@@ -128,10 +128,16 @@ class Tracker:
             print(f"issues.{action} not delivered to {self.hook_url}: {error}", flush=True)
             return
         try:
-            outcome = json.loads(text).get("outcome") or json.loads(text).get("detail")
-        except (ValueError, AttributeError):
-            outcome = text[:120]
-        print(f"issues.{action} delivered: {status} {outcome}", flush=True)
+            answer_body = json.loads(text)
+        except ValueError:
+            answer_body = None
+        # The integration's record says what it did (`applied`…), a problem why it refused.
+        said = (
+            answer_body.get("outcome") or answer_body.get("detail")
+            if isinstance(answer_body, dict)
+            else text[:120]
+        )
+        print(f"issues.{action} delivered: {status} {said}", flush=True)
 
 
 def _now() -> str:

@@ -75,6 +75,11 @@ class Processes:
             )
         self.running[name] = (process, log)
 
+    def stop_one(self, name: str) -> None:
+        process = self.running[name][0]
+        process.terminate()
+        process.wait(timeout=20)
+
     def output(self, name: str) -> str:
         return self.running[name][1].read_text()
 
@@ -97,8 +102,10 @@ class Processes:
 class Tracker:
     """examples/local_tracker.py as a process, and its issues read through its API."""
 
-    def __init__(self, processes: Processes, repo: str, token: str, **hook: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, processes: Processes, repo: str, token: str, port: int = 0, **hook: str
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.repo = repo
         self.token = token

@@ -77,7 +77,7 @@ def item_event(api, loop: dict[str, Any], key: str, **changes: Any) -> dict[str,
     }
 
 
-def deliver(loop: dict[str, Any], event: dict[str, Any]) -> None:
+def deliver(loop: dict[str, Any], event: dict[str, Any], expect: int = 204) -> None:
     body = json.dumps(event)
     msg_id = f"msg_{secrets.token_hex(8)}"
     now = datetime.now(UTC)
@@ -89,7 +89,7 @@ def deliver(loop: dict[str, Any], event: dict[str, Any]) -> None:
     }
     answer = httpx.post(loop["bridge"], content=body, headers=headers, timeout=30)
     # The bridge answers once it has handled the event: what it did is done by now.
-    assert answer.status_code == 204, (answer.status_code, loop["processes"].logs())
+    assert answer.status_code == expect, (answer.status_code, loop["processes"].logs())
 
 
 def test_an_older_event_after_a_newer_one_is_discarded(api, loop):
@@ -126,3 +126,16 @@ def test_an_event_without_a_version_is_always_handled(api, loop):
     assert [issue["title"] for issue in tracker.issues()] == [
         "Clinic notes: Run a privacy impact assessment before collecting data"
     ]
+
+
+def test_an_event_that_failed_is_handled_when_delivered_again_with_its_version(api, loop):
+    tracker: Tracker = loop["tracker"]
+    processes: Processes = loop["processes"]
+    event = item_event(api, loop, KEY, version=7, status="in_progress")
+    # GitHub is down: the bridge answers 502, and the service will deliver the event again.
+    processes.stop_one("tracker")
+    deliver(loop, event, expect=502)
+    # Back up: the same event, the same version, is not taken for a stale one.
+    Tracker(processes, tracker.repo, tracker.token, port=tracker.port)
+    deliver(loop, event)
+    assert [issue["number"] for issue in tracker.issues()] == [1]
