@@ -17,6 +17,7 @@ from app.http.auth import authenticate, authorize, confirm
 from app.http.connection import begin_request
 from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request, seen_generation
+from app.http.strict_query import strict_query
 from app.http.transaction import unit_of_work
 from app.services.catalog import current_catalog, validating_against
 
@@ -36,17 +37,22 @@ class CheckedJsonParser(FlaskParser):
 
 
 class V1Blueprint(Blueprint):
-    """Every view of it runs as the request's one transaction (`unit_of_work`)."""
+    """Every view of it runs as the request's one transaction (`unit_of_work`), and refuses
+    the query parameters its operation does not declare (`strict_query`)."""
 
     ARGUMENTS_PARSER = CheckedJsonParser()
 
     def add_url_rule(
         self, rule: str, endpoint: str | None = None, view_func: Any = None, *args: Any, **kw: Any
     ) -> None:
+        # The query check is the outer decorator: a refused request opens no transaction.
         if isinstance(view_func, type) and issubclass(view_func, MethodView):
-            view_func.decorators = [*view_func.decorators, unit_of_work]
+            view_class = view_func
+            strict = strict_query(lambda method: getattr(view_class, method.lower(), None))
+            view_func.decorators = [*view_func.decorators, unit_of_work, strict]
         elif view_func is not None:
-            view_func = unit_of_work(view_func)
+            function = view_func
+            view_func = strict_query(lambda _method: function)(unit_of_work(view_func))
         super().add_url_rule(rule, endpoint, view_func, *args, **kw)
 
 

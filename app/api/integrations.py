@@ -22,6 +22,7 @@ from app.schemas.integrations import (
     InboundAnswer,
     InboundDeliveryOut,
     InboundDeliveryQuery,
+    InboundQuery,
     IntegrationCreate,
     IntegrationCreated,
     IntegrationOut,
@@ -151,19 +152,20 @@ _BODY_DOC = {
 
 @inbound_blp.route("/inbound/<string:integration_id>")
 class InboundView(MethodView):
+    @inbound_blp.arguments(InboundQuery, location="query")
     @inbound_blp.doc(**_BODY_DOC)
     @inbound_blp.response(200, InboundAnswer, description="Handled (or a redelivery)")
     @inbound_blp.alt_response(
         202, schema=InboundAnswer, description="Accepted and recorded: nothing to change"
     )
-    def post(self, integration_id: str) -> tuple[dict[str, Any], int]:
+    def post(self, query: dict[str, str], integration_id: str) -> tuple[dict[str, Any], int]:
         """Receive a ticketing system's webhook delivery: 401 unless signed with the
         integration's secret; a redelivery changes nothing"""
         integration = inbound.find_integration(db.session, integration_id)
         delivery = inbound.InboundRequest(
             body=request.get_data(cache=True),
             headers=request.headers,
-            query=request.args,
+            query=query,
             mimetype=request.mimetype,
             request_id=g.get("request_id"),
         )

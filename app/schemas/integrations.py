@@ -194,5 +194,14 @@ class InboundAnswer(InboundDeliveryOut):
     )
 
 
+class InboundQuery(ma.Schema):
+    token = ma.fields.String(
+        metadata={
+            "description": "The integration's secret, for a Jira integration verified by "
+            "`token` (others are signed and take no query parameter)"
+        }
+    )
+
+
 class InboundDeliveryQuery(ma.Schema):
     outcome = ma.fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))
