@@ -29,6 +29,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    # `/v1//projects` is a 404 like any unknown path, not a redirect (an HTML page) to
+    # `/v1/projects`; no rule ends with a slash, so `strict_slashes` never redirects either.
+    app.url_map.merge_slashes = False
     app.config.update(settings.flask_config())
     app.config["API_SPEC_OPTIONS"] = {
         "components": {

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as RouteNotFound
 
 log = logging.getLogger(__name__)
 
@@ -235,11 +236,25 @@ def handle_http_exception(error: HTTPException) -> Response:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         detail = f"The request body is larger than the limit of {limit} bytes."
         return problem_response(413, title, detail, slug="body-too-large")
+    if isinstance(error, RouteNotFound) and request.path.endswith("/") and request.path != "/":
+        return problem_response(404, title, _trailing_slash_hint(request.path))
     if status >= 500:
         log.error("HTTP %s: %s", status, error.description)
         detail = "The server could not complete the request."
         return problem_response(status, title, detail, headers=headers)
     return problem_response(status, title, error.description or title, headers=headers)
+
+
+def _trailing_slash_hint(path: str) -> str:
+    """A 404's detail for a path with a trailing slash: no path of the API has one (no
+    redirect either: a client gets this answer, not an HTML page)."""
+    bare = path.rstrip("/") or "/"
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        adapter.match(bare, method=request.method)
+    except HTTPException:
+        return f"No resource at {path}."
+    return f"No resource at {path}: paths have no trailing slash (try {bare})."
 
 
 def handle_problem(error: Problem) -> Response:
