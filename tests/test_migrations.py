@@ -1,13 +1,19 @@
-"""The migrations build exactly the schema the models describe, and /readyz reports the head."""
+"""The migrations build exactly the schema the models describe (and rewrite the data they must),
+and /readyz reports the head."""
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from databases import fresh_postgres_database
+from flask_migrate import upgrade
 
 from app.extensions import db
-from app.models import Base
-from app.services.migrations import head_revision
+from app.models import Base, Person, Team
+from app.services.migrations import MIGRATIONS_DIR, head_revision
 
 
 def test_models_and_migrations_agree(app):
@@ -29,3 +35,57 @@ def test_readiness_reports_the_head_revision(client):
         "head": head_revision(),
     }
     assert head_revision()
+
+
+@contextmanager
+def _fresh_database_like(app, tmp_path):
+    """An empty database of the same backend as `app`'s."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        with fresh_postgres_database("test_migration") as url:
+            yield url
+
+
+def test_stored_emails_are_casefolded_unless_two_people_would_share_one(
+    app, app_with, tmp_path, caplog
+):
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0006")
+            team_a, team_b = Team(name="A", slug="a"), Team(name="B", slug="b")
+            db.session.add_all([team_a, team_b])
+            db.session.flush()
+            rows = {
+                "anna": Person(team_id=team_a.id, name="Anna", email="straße@example.com"),
+                "ada": Person(team_id=team_a.id, name="Ada", email="ada@example.com"),
+                # Lower-cased, these two were two people; casefolded, they would be one.
+                "gruesse": Person(team_id=team_a.id, name="G1", email="grüße@example.com"),
+                "gruesse2": Person(team_id=team_a.id, name="G2", email="grüsse@example.com"),
+                "anna_b": Person(team_id=team_b.id, name="Anna", email="straße@example.com"),
+            }
+            db.session.add_all(rows.values())
+            db.session.commit()
+            before = {key: (p.id, p.version) for key, p in rows.items()}
+            db.session.expunge_all()
+
+            with caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
+                upgrade(directory=str(MIGRATIONS_DIR), revision="0007")
+
+            after = {key: db.session.get(Person, pid) for key, (pid, _) in before.items()}
+            emails = {key: person.email for key, person in after.items()}
+            versions = {key: after[key].version - before[key][1] for key in after}
+        with other.app_context():
+            db.engine.dispose()
+
+    assert emails == {
+        "anna": "strasse@example.com",
+        "ada": "ada@example.com",
+        "gruesse": "grüße@example.com",  # left for a person to merge
+        "gruesse2": "grüsse@example.com",
+        "anna_b": "strasse@example.com",  # another team: no collision
+    }
+    assert versions == {"anna": 1, "ada": 0, "gruesse": 0, "gruesse2": 0, "anna_b": 1}
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert before["gruesse"][0] in warning and before["gruesse2"][0] in warning

@@ -15,7 +15,7 @@ from app.http.etags import check_if_match, etag_header
 from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Person
-from app.schemas.people import PersonCreate, PersonOut, PersonUpdate
+from app.schemas.people import PersonCreate, PersonOut, PersonQuery, PersonUpdate
 from app.services import people
 
 blp = v1_blueprint("people", __name__, "The team's directory of people")
@@ -23,10 +23,10 @@ blp = v1_blueprint("people", __name__, "The team's directory of people")
 
 @blp.route("/people")
 class PeopleView(MethodView):
-    @paginated(blp, PersonOut)
-    def get(self) -> Select[tuple[Person]]:
-        """List people, newest first"""
-        return people.people_query(current_team_id())
+    @paginated(blp, PersonOut, filters=PersonQuery)
+    def get(self, args: dict[str, Any]) -> Select[tuple[Person]]:
+        """List people, newest first; `?email=` finds the person of an address"""
+        return people.people_query(current_team_id(), email=args.get("email"))
 
     @blp.arguments(PersonCreate)
     @blp.response(201, PersonOut)

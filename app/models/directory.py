@@ -25,7 +25,7 @@ class Person(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
 
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    # Stored lower-cased, so uniqueness ignores case.
+    # Stored casefolded (`app.services.emails.normalize_email`), so uniqueness ignores case.
     email: Mapped[str] = mapped_column(String(254))
     github: Mapped[str | None] = mapped_column(String(39))
     jira: Mapped[str | None] = mapped_column(String(128))

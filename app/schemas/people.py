@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from app.schemas.common import Handles, name_field
+from app.services.emails import normalize_email
+
+MAX_EMAIL = 254
+
+
+def _fits_casefolded(email: str) -> None:
+    # Casefolding may lengthen an address (`ß` becomes `ss`): what is stored must fit.
+    if len(normalize_email(email)) > MAX_EMAIL:
+        raise ma.ValidationError(f"Longer than {MAX_EMAIL} characters once casefolded.")
+
+
+def email_field(**kwargs: Any) -> ma.fields.Email:
+    """An email address; the directory stores and compares it casefolded (`normalize_email`)."""
+    return ma.fields.Email(validate=[validate.Length(max=MAX_EMAIL), _fits_casefolded], **kwargs)
 
 
 class PersonCreate(ma.Schema):
@@ -16,14 +32,23 @@ class PersonCreate(ma.Schema):
     }
 
     name = name_field(120, required=True)
-    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+    email = email_field(required=True)
     handles = ma.fields.Nested(Handles, load_default=dict)
 
 
 class PersonUpdate(ma.Schema):
     name = name_field(120)
-    email = ma.fields.Email(validate=validate.Length(max=254))
+    email = email_field()
     handles = ma.fields.Nested(Handles)
+
+
+class PersonQuery(ma.Schema):
+    email = email_field(
+        metadata={
+            "description": "Only the person of this email (compared casefolded: "
+            "`STRASSE@example.com` finds `straße@example.com`)"
+        }
+    )
 
 
 class PersonOut(ma.Schema):

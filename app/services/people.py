@@ -16,6 +16,7 @@ from app.services.checklists import (
     touch_checklists,
 )
 from app.services.context import Context
+from app.services.emails import normalize_email
 from app.services.events import changes, record_event
 from app.services.locks import for_update
 
@@ -24,9 +25,13 @@ def person_snapshot(person: Person) -> dict[str, Any]:
     return {"id": person.id, "name": person.name, "email": person.email, "handles": person.handles}
 
 
-def people_query(team_id: str) -> Select[tuple[Person]]:
-    """The team's directory, for a list to page."""
-    return select(Person).where(Person.team_id == team_id)
+def people_query(team_id: str, email: str | None = None) -> Select[tuple[Person]]:
+    """The team's directory, for a list to page; with `email`, the person of that address
+    (compared casefolded) if any."""
+    stmt = select(Person).where(Person.team_id == team_id)
+    if email is not None:
+        stmt = stmt.where(Person.email == normalize_email(email))
+    return stmt
 
 
 def get_person(session: Session, team_id: str, person_id: str, *, lock: bool = False) -> Person:
@@ -42,7 +47,7 @@ def get_person(session: Session, team_id: str, person_id: str, *, lock: bool = F
 
 def find_by_email(session: Session, team_id: str, email: str) -> Person | None:
     return session.scalar(
-        select(Person).where(Person.team_id == team_id, Person.email == email.strip().lower())
+        select(Person).where(Person.team_id == team_id, Person.email == normalize_email(email))
     )
 
 
@@ -50,9 +55,10 @@ def directory_of(
     session: Session, team_id: str, entries: Sequence[Mapping[str, Any]]
 ) -> tuple[dict[str, Person], dict[str, Person]]:
     """The team's people that staffing entries name, by `person_id` and by the inline
-    person's email (lower-cased), in an indexed query for each kind of reference given."""
+    person's email (normalised, `normalize_email`), in an indexed query for each kind of
+    reference given."""
     ids = {e["person_id"] for e in entries if "person_id" in e}
-    emails = {e["person"]["email"].strip().lower() for e in entries if "person" in e}
+    emails = {normalize_email(e["person"]["email"]) for e in entries if "person" in e}
     by_id: dict[str, Person] = {}
     by_email: dict[str, Person] = {}
     if ids:
@@ -79,7 +85,7 @@ def _ensure_email_free(
 
 def add_person(session: Session, ctx: Context, team_id: str, data: dict[str, Any]) -> Person:
     """Add a person to the directory; 409 when their email is taken."""
-    _ensure_email_free(session, team_id, data["email"].strip().lower())
+    _ensure_email_free(session, team_id, data["email"])
     return create_person(session, ctx, team_id, data)
 
 
@@ -89,7 +95,7 @@ def create_person(session: Session, ctx: Context, team_id: str, data: dict[str, 
     person = Person(
         team_id=team_id,
         name=data["name"].strip(),
-        email=data["email"].strip().lower(),
+        email=normalize_email(data["email"]),
         **_handle_values(data.get("handles") or {}),
     )
     session.add(person)
@@ -104,7 +110,7 @@ def update_person(session: Session, ctx: Context, person: Person, data: dict[str
     if "name" in data:
         values["name"] = data["name"].strip()
     if "email" in data:
-        values["email"] = data["email"].strip().lower()
+        values["email"] = normalize_email(data["email"])
         _ensure_email_free(session, person.team_id, values["email"], person.id)
     values.update(_handle_values(data.get("handles") or {}))
     changed = changes(person, values)

@@ -20,6 +20,7 @@ from app.services.checklist_generator import (
     summarize,
 )
 from app.services.checklists import generator_settings, member_of
+from app.services.emails import normalize_email
 from app.services.people import directory_of
 
 
@@ -42,7 +43,7 @@ def _staffing(
             member = member_of(person)
         else:
             inline = entry["person"]
-            email = inline["email"].strip().lower()
+            email = normalize_email(inline["email"])
             found = by_email.get(email)
             handles = tuple(sorted((k, v) for k, v in (inline.get("handles") or {}).items() if v))
             member = (

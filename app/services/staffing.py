@@ -14,6 +14,7 @@ from app.models import Assignment, Person, Project, utcnow
 from app.services.catalog import check_keys
 from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.context import Context
+from app.services.emails import normalize_email
 from app.services.events import record_event
 from app.services.locks import lock_people
 from app.services.people import create_person, directory_of, person_snapshot
@@ -64,7 +65,7 @@ def _resolve_people(
         if "person_id" in entry:
             resolved.append(by_id[entry["person_id"]])
             continue
-        email = entry["person"]["email"].strip().lower()
+        email = normalize_email(entry["person"]["email"])
         if email not in by_email:
             by_email[email] = create_person(session, ctx, team_id, entry["person"])
         resolved.append(by_email[email])

@@ -143,3 +143,78 @@ def test_removing_someone_who_is_not_there_is_not_found(app, api):
 
     assert_problem(api.delete("/v1/people/per_doesnotexist"), 404)
     assert event_count(app) == before
+
+
+def test_a_person_is_found_by_email_whatever_its_case(api):
+    ada = create_person(api, email="ada@example.com")
+    create_person(api, email="grace@example.com")
+
+    found = api.get("/v1/people", query_string={"email": "ADA@Example.COM"})
+    nobody = api.get("/v1/people", query_string={"email": "alan@example.com"})
+
+    assert found.status_code == 200
+    assert [p["id"] for p in found.json["items"]] == [ada["id"]]
+    assert nobody.json == {"items": [], "next_cursor": None}
+
+
+def test_an_email_lookup_is_validated_like_an_email(api):
+    body = assert_problem(api.get("/v1/people?email=not-an-email"), 422)
+
+    assert list(body["errors"]) == ["email"]
+
+
+def test_emails_compare_casefolded_so_strasse_is_one_person(api):
+    person = create_person(api, name="Anna", email="straße@example.com")
+
+    again = api.post("/v1/people", json={"name": "Anna again", "email": "STRASSE@example.com"})
+    found = api.get("/v1/people", query_string={"email": "Strasse@Example.com"})
+
+    assert person["email"] == "strasse@example.com"  # stored in the form it is compared in
+    assert_problem(again, 409)
+    assert [p["id"] for p in found.json["items"]] == [person["id"]]
+    assert len(api.get("/v1/people").json["items"]) == 1
+
+
+def test_staffing_by_email_finds_the_casefolded_person(api):
+    person = create_person(api, name="Anna", email="straße@example.com")
+    project = create_project(api)
+
+    response = api.put(
+        f"/v1/projects/{project['id']}/assignments",
+        json={
+            "assignments": [
+                {"role": "ai-ethicist", "person": {"name": "A.", "email": "STRASSE@EXAMPLE.COM"}}
+            ]
+        },
+    )
+
+    assert response.status_code == 200, response.json
+    assert [a["person"]["id"] for a in response.json["items"]] == [person["id"]]
+    assert len(api.get("/v1/people").json["items"]) == 1
+
+
+def test_a_preview_by_email_finds_the_casefolded_person(api):
+    person = create_person(api, name="Anna Schmidt", email="straße@example.com")
+    project = {"name": "Draft", "application": "content-creation"}
+
+    response = api.post(
+        "/v1/checklists/preview",
+        json={
+            "project": project,
+            "assignments": [
+                {"role": "ai-ethicist", "person": {"name": "Other", "email": "STRASSE@example.com"}}
+            ],
+        },
+    )
+
+    assert response.status_code == 200, response.json
+    owners = [o for item in response.json["items"] for o in item["owners"]]
+    assert owners and {o["id"] for o in owners} == {person["id"]}
+
+
+def test_an_email_too_long_once_casefolded_is_refused(api):
+    email = "ß" * 130 + "@example.com"  # 142 characters, 272 once casefolded
+
+    body = assert_problem(api.post("/v1/people", json={"name": "Long", "email": email}), 422)
+
+    assert list(body["errors"]) == ["email"]
