@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
+import idna
 
 from app.errors import ValidationFailed
 
@@ -315,7 +316,9 @@ def _parse_target(url: object, *, require_https: bool) -> _Target:
     if require_https and parsed.scheme != "https":
         raise _BadURL("The URL must start with https:// (plain http is not accepted).")
     authority = _AUTHORITY.match(url)
-    if authority is None or not parsed.host:
+    # `raw_host`, not `host`: httpx decodes an A-label (`xn--…`) there, and raises for one
+    # that is not valid IDNA; the names are checked below.
+    if authority is None or not parsed.raw_host:
         raise _BadURL("The URL must include a host.")
     if "@" in authority.group(1) or parsed.userinfo:
         raise _BadURL("The URL must not contain credentials (user:password@).")
@@ -331,8 +334,11 @@ def _parse_target(url: object, *, require_https: bool) -> _Target:
         raise _BadURL(f"The host {exc}.") from None
     if literal is None:
         name = host[:-1] if host.endswith(".") else host
-        if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
-            raise _BadURL(f"The host {parsed.host!r} is not a valid host name.")
+        labels = name.split(".")
+        if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+            raise _BadURL(f"The host {host!r} is not a valid host name.")
+        if not all(_valid_a_label(label) for label in labels if label.startswith("xn--")):
+            raise _BadURL(f"The host {host!r} holds a label that is not valid IDNA (xn--…).")
     sni = None
     if parsed.scheme == "https" and literal is None:
         sni = host[:-1] if host.endswith(".") else host
@@ -344,6 +350,14 @@ def _parse_target(url: object, *, require_https: bool) -> _Target:
         path=parsed.raw_path,
         sni=sni,
     )
+
+
+def _valid_a_label(label: str) -> bool:
+    """An `xn--` label that decodes, under IDNA 2008, to a name that encodes back to it."""
+    try:
+        return idna.encode(idna.decode(label)).decode("ascii") == label
+    except (idna.IDNAError, UnicodeError):
+        return False
 
 
 def vet_target_url(

@@ -116,6 +116,45 @@ def test_url_and_event_types_are_required(api):
     assert {"url", "event_types"} <= errors
 
 
+# Hosts that are not host names, each refused before any DNS lookup: `xn--` labels that are
+# not valid IDNA 2008 (these were a 500), empty and over-long labels, and Unicode that IDNA
+# 2008 does not allow.
+HOSTILE_HOSTS = [
+    "xn--localhost:8249",
+    "xn--a",
+    "XN--A",
+    "b.xn--zz",
+    "xn--bcher-kva.xn--a",
+    "xn--ls8h.example",  # decodes to an emoji, not allowed by IDNA 2008
+    "xn--ab--c.example",
+    "xn--",
+    "a..example",
+    ".example",
+    "example..",
+    "a" * 64 + ".example",
+    ".".join(["a" * 63] * 4) + ".example",  # over 253 characters
+    "\u2603.example",  # a snowman
+    "a\u200d.example",  # a joiner outside its context
+    "\u0640.example",
+    "\uff58n--a",  # a full-width x
+]
+
+
+@pytest.mark.parametrize("host", HOSTILE_HOSTS)
+def test_a_url_whose_host_is_not_a_host_name_is_refused_naming_url(app, api, host):
+    endpoint = create_endpoint(api)
+    url = f"http://{host}/h"
+
+    created = api.post("/v1/webhooks", json=_endpoint_body(url=url))
+    changed = api.patch(f"/v1/webhooks/{endpoint['id']}", json={"url": url})
+
+    for response in (created, changed):
+        errors = assert_problem(response, 422)["errors"]
+        assert list(errors) == ["url"], errors
+        assert "resolve" not in errors["url"][0]  # refused as a name, with no DNS lookup
+    assert [e["url"] for e in api.get("/v1/webhooks").json["items"]] == [PUBLIC_URL]
+
+
 def test_endpoints_need_the_admin_scope_to_change_and_belong_to_one_team(make_api, api, other_api):
     writer = make_api(scopes=("read", "write"))
     assert_problem(writer.post("/v1/webhooks", json=_endpoint_body()), 403)

@@ -1013,3 +1013,19 @@ def test_tls_to_a_plain_http_server_is_a_short_error(serve, make_sender) -> None
     result = post(make_sender(), f"https://localhost:{server.port}/")
     assert result.status_code is None
     assert result.error.startswith("TLS: ")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://xn--bcher-kva.example/h", "http://XN--BCHER-KVA.example/h", "http://bücher.example/"],
+)
+def test_a_host_with_a_valid_idna_label_is_vetted_by_its_address(url):
+    looked_up: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["93.184.216.34"]
+
+    webhook_transport.vet_target_url(url, allow_private=False, require_https=False, resolve=resolve)
+
+    assert looked_up == ["xn--bcher-kva.example"]
