@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.catalog import Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -51,15 +52,25 @@ def get_assignment(session: Session, project: Project, assignment_id: str) -> As
     return assignment
 
 
+def _no_person(person_id: str, field: str) -> NotFound:
+    message = f"No person '{person_id}' in this team."
+    return NotFound(message, errors={field: [message]})
+
+
 def _resolve_people(
-    session: Session, ctx: Context, team_id: str, entries: Sequence[dict[str, Any]]
+    session: Session,
+    ctx: Context,
+    team_id: str,
+    entries: Sequence[dict[str, Any]],
+    paths: Sequence[str],
 ) -> list[Person]:
     """The person of each entry, by `person_id` or by the inline person's email, in two queries;
-    unknown inline people are created."""
+    unknown inline people are created. A `person_id` not in the team is a 404 naming the
+    entry's field (its path in `paths`, then `person_id`)."""
     by_id, by_email = directory_of(session, team_id, entries)
-    ids = {e["person_id"] for e in entries if "person_id" in e}
-    if missing := sorted(ids - by_id.keys()):
-        raise NotFound(f"No person '{missing[0]}' in this team.")
+    for entry, path in zip(entries, paths, strict=True):
+        if "person_id" in entry and entry["person_id"] not in by_id:
+            raise _no_person(entry["person_id"], f"{path}person_id")
     resolved = []
     for entry in entries:
         if "person_id" in entry:
@@ -70,6 +81,29 @@ def _resolve_people(
             by_email[email] = create_person(session, ctx, team_id, entry["person"])
         resolved.append(by_email[email])
     return resolved
+
+
+def _lock_people_named(
+    session: Session,
+    entries: Sequence[dict[str, Any]],
+    people: Sequence[Person],
+    paths: Sequence[str],
+    others: Iterable[str] = (),
+) -> None:
+    """Lock the entries' `people` (and the people of `others`, in the same statement: one
+    order), and make sure they still exist: they were read unlocked, and a deletion may have
+    committed since. The lock then holds any deletion back until this transaction ends.
+
+    A person named by `person_id` who is gone is a 404 naming the field, as if they had been
+    gone from the start. One found by an inline email is another request's change under this
+    one: a `StaleDataError`, which has the transaction retried (and the retry creates them)."""
+    locked = {p.id for p in lock_people(session, [*others, *(p.id for p in people)])}
+    for entry, person, path in zip(entries, people, paths, strict=True):
+        if person.id in locked:
+            continue
+        if "person_id" in entry:
+            raise _no_person(person.id, f"{path}person_id")
+        raise StaleDataError(f"Person {person.id} was deleted by a concurrent request.")
 
 
 def _new_assignment(project: Project, person: Person, data: dict[str, Any]) -> Assignment:
@@ -89,8 +123,8 @@ def add_assignment(
 ) -> Assignment:
     """Put a person in a role; the caller holds the project's lock."""
     check_keys(catalog, roles={"role": data["role"]})
-    (person,) = _resolve_people(session, ctx, project.team_id, [data])
-    lock_people(session, [person.id])
+    (person,) = _resolve_people(session, ctx, project.team_id, [data], [""])
+    _lock_people_named(session, [data], [person], [""])
     duplicate = session.scalar(
         select(Assignment.id).where(
             Assignment.project_id == project.id,
@@ -175,7 +209,8 @@ def replace_staffing(
     check_keys(catalog, roles={f"assignments.{i}.role": e["role"] for i, e in enumerate(entries)})
 
     wanted: dict[tuple[str, str], tuple[dict[str, Any], Person]] = {}
-    people = _resolve_people(session, ctx, project.team_id, entries)
+    paths = [f"assignments.{index}." for index in range(len(entries))]
+    people = _resolve_people(session, ctx, project.team_id, entries, paths)
     for index, (entry, person) in enumerate(zip(entries, people, strict=True)):
         pair = (person.id, entry["role"])
         if pair in wanted:
@@ -188,7 +223,7 @@ def replace_staffing(
     assignments = list_assignments(session, project)
     before = _allocations((a.person_id, a.allocation) for a in assignments)
     # Everyone whose allocation this changes, before anything is read of them.
-    lock_people(session, [a.person_id for a in assignments] + [p.id for p in people])
+    _lock_people_named(session, entries, people, paths, [a.person_id for a in assignments])
     current = {(a.person_id, a.role_key): a for a in assignments}
     added: list[Assignment] = []
     updated: list[Assignment] = []

@@ -7,8 +7,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
+import pytest
 from checklist_support import generate, item_path, read_checklist, staffed_project
-from factories import create_person, person_body
+from factories import assert_problem, create_person, create_project, person_body
 
 
 def _in_parallel(app, api, requests):
@@ -81,3 +82,55 @@ def test_a_retried_post_racing_its_first_try_creates_one_person(app, api):
     assert len({r.json["id"] for r in responses}) == 1
     assert sum("Idempotent-Replayed" not in r.headers for r in responses) == 1
     assert len(api.get("/v1/people").json["items"]) == 1
+
+
+def _staffing_write(kind, project, person):
+    path = f"/v1/projects/{project['id']}/assignments"
+    if kind == "PUT":
+        body = {"assignments": [{"role": "ai-ethicist", "person_id": person["id"]}]}
+        return ("PUT", path, {"json": body})
+    if kind == "PUT by email":
+        inline = {"name": person["name"], "email": person["email"].upper()}
+        return ("PUT", path, {"json": {"assignments": [{"role": "ai-ethicist", "person": inline}]}})
+    return ("POST", path, {"json": {"role": "ai-ethicist", "person_id": person["id"]}})
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [("PUT", "assignments.0.person_id"), ("POST", "person_id"), ("PUT by email", None)],
+)
+def test_a_staffing_write_racing_the_deletion_of_its_person_is_a_404_naming_them(
+    app, api, kind, field
+):
+    """The write read the person before the deletion committed and inserted after it: the
+    foreign key failed, a generic 409 "conflicts with existing data" (39 rounds in 40). A
+    person given by email is created anew instead (the transaction is retried)."""
+    for _ in range(25):
+        person = create_person(api)
+        project = create_project(api)
+
+        deleted, written = _in_parallel(
+            app,
+            api,
+            [
+                ("DELETE", f"/v1/people/{person['id']}", {}),
+                _staffing_write(kind, project, person),
+            ],
+        )
+
+        assert deleted.status_code == 204
+        staffing = api.get(f"/v1/projects/{project['id']}/assignments").json["items"]
+        if written.status_code == 404 and field is not None:
+            body = assert_problem(written, 404)
+            assert body["errors"] == {field: [f"No person '{person['id']}' in this team."]}
+        elif written.status_code == 409:  # never the generic conflict
+            assert assert_problem(written, 409)["type"].endswith(":concurrent-update")
+            assert written.headers["Retry-After"]
+        elif kind == "PUT by email" and any(a["person"]["id"] != person["id"] for a in staffing):
+            # The deletion came first: the write made the person anew.
+            assert written.status_code == 200, written.json
+            assert [a["person"]["email"] for a in staffing] == [person["email"]]
+        else:
+            # The write came first: the deletion took the assignment with the person.
+            assert written.status_code in (200, 201), written.json
+            assert staffing == []
