@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.services.checklist_generator import summarize
+
 # Format name (the `?format=` value) -> the media type it is served as.
 FORMATS: Mapping[str, str] = {
     "json": "application/json",
@@ -276,6 +278,39 @@ def progress(summary: Mapping[str, Any] | None) -> str:
         f"{counts.get('in_progress', 0)} in progress, {counts.get('open', 0)} open, "
         f"{counts.get('waived', 0)} waived, {counts.get('obsolete', 0)} obsolete)"
     )
+
+
+# The filters a checklist view may select items by, in the order a filtered view names them.
+FILTER_NAMES: tuple[str, ...] = ("role", "status", "kind", "phase", "person_id")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a filtered view shows: its `filters` (name, value, and for a person their name when
+    an item shows it), the summary of the `shown` items and that of the `whole` checklist."""
+
+    filters: tuple[tuple[str, str, str | None], ...]
+    shown: Mapping[str, Any]
+    whole: Mapping[str, Any]
+
+
+def selection(doc: Mapping[str, Any]) -> Selection | None:
+    """The selection of a filtered checklist document; None for a whole one. The document's
+    `summary` counts every item whatever the filters: the shown items are counted here."""
+    given = doc.get("filters") or {}
+    if not given:
+        return None
+    items = doc.get("items") or []
+    filters = []
+    for name in FILTER_NAMES:
+        if given.get(name) is None:
+            continue
+        label = None
+        if name == "person_id":
+            owners = (o for item in items for o in item.get("owners") or ())
+            label = next((o.get("name") for o in owners if o.get("id") == given[name]), None)
+        filters.append((name, str(given[name]), label))
+    return Selection(tuple(filters), summarize(items), doc.get("summary") or {})
 
 
 def ticket_label(ticket: Mapping[str, Any] | None) -> str | None:

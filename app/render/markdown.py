@@ -20,6 +20,7 @@ from app.render import (
     progress,
     references,
     sections,
+    selection,
     signoff,
     ticket_label,
 )
@@ -50,7 +51,7 @@ def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> 
     lines = _header(doc)
     items = doc.get("items") or []
     if not items:
-        lines += ["", "_No items._"]
+        lines += ["", "_No items match the filters._" if doc.get("filters") else "_No items._"]
     for section in sections(items, layout.group_by, layout.role_order):
         lines += ["", f"## {escape(section.title)}"]
         for group, group_items in section.groups.items():
@@ -77,8 +78,21 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     ]
     if doc.get("generated_at"):
         lines.append(f"- **Generated:** {escape(doc['generated_at'])}")
-    lines.append(f"- **Progress:** {progress(doc.get('summary'))}")
-    return lines
+    selected = selection(doc)
+    if selected is None:
+        lines.append(f"- **Progress:** {progress(doc.get('summary'))}")
+        return lines
+    filters = ", ".join(
+        f"{name.replace('_', ' ')} {code(value)}" + (f" ({escape(label)})" if label else "")
+        for name, value, label in selected.filters
+    )
+    shown, whole = selected.shown.get("total", 0), selected.whole.get("total", 0)
+    return [
+        *lines,
+        f"- **Filtered by:** {filters}: {shown} of {whole} items shown",
+        f"- **Progress of the shown items:** {progress(selected.shown)}",
+        f"- **Progress of the whole checklist:** {progress(selected.whole)}",
+    ]
 
 
 def _item_lines(item: Item, layout: Layout) -> list[str]:

@@ -18,6 +18,7 @@ from app.render import (
     progress,
     references,
     sections,
+    selection,
     signoff,
     ticket_label,
 )
@@ -47,7 +48,7 @@ def render_text(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
     lines = _header(doc)
     items = doc.get("items") or []
     if not items:
-        lines += ["", "No items."]
+        lines += ["", "No items match the filters." if doc.get("filters") else "No items."]
     for section in sections(items, layout.group_by, layout.role_order):
         title = section.title.upper()
         lines += ["", title, "=" * len(title)]
@@ -90,8 +91,18 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
         f"Catalog: {clean(doc.get('catalog_version') or 'unknown')}{generated}",
         rest="  ",
     )
-    lines += [f"Progress: {progress(doc.get('summary'))}", LEGEND]
-    return lines
+    selected = selection(doc)
+    if selected is None:
+        return [*lines, f"Progress: {progress(doc.get('summary'))}", LEGEND]
+    filters = ", ".join(
+        f"{name.replace('_', ' ')} {clean(value)}" + (f" ({clean(label)})" if label else "")
+        for name, value, label in selected.filters
+    )
+    shown, whole = selected.shown.get("total", 0), selected.whole.get("total", 0)
+    lines += _wrap(f"Filtered by: {filters}: {shown} of {whole} items shown", rest="  ")
+    lines += _wrap(f"Progress of the shown items: {progress(selected.shown)}", rest="  ")
+    lines += _wrap(f"Progress of the whole checklist: {progress(selected.whole)}", rest="  ")
+    return [*lines, LEGEND]
 
 
 def _compact_line(item: Item, layout: Layout) -> list[str]:

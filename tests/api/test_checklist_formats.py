@@ -602,3 +602,24 @@ def test_renaming_a_project_shows_in_its_checklist_at_once(api):
     assert (header["name"], header["slug"]) == ("Renamed Project", "renamed")
     markdown = api.get(_checklist_path(project), query_string={"format": "markdown"}).text
     assert markdown.startswith("# Checklist: Renamed Project\n")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "text"])
+def test_a_filtered_rendering_says_so_and_counts_the_items_it_shows(api, worked, fmt):
+    project, _ = worked
+    whole = read_checklist(api, project)
+    shown = read_checklist(api, project, role="ai-ethicist")
+
+    response = api.get(
+        _checklist_path(project), query_string={"format": fmt, "role": "ai-ethicist"}
+    )
+
+    body = response.get_data(as_text=True)
+    counts = f"{len(shown['items'])} of {whole['summary']['total']} items shown"
+    assert 0 < len(shown["items"]) < whole["summary"]["total"]
+    filtered_by = "- **Filtered by:** role `ai-ethicist`" if fmt == "markdown" else "Filtered by: "
+    assert filtered_by in body
+    assert counts in body
+    done = sum(i["status"] == "done" for i in shown["items"])
+    assert f"({done} of {len(shown['items'])} items done" in body
+    assert f"({whole['summary']['by_status']['done']} of {whole['summary']['total']} items" in body

@@ -615,3 +615,76 @@ def test_sign_off_and_evidence_show_under_the_task_in_every_text_format(doc):
     assert "evidence: Bias report <https://ci.example/r/1>" in text
     assert (row["signoff_required"], row["signed_off_by"]) == ("yes", "Grace Hopper")
     assert row["evidence"] == "Bias report <https://ci.example/r/1>"
+
+
+# --------------------------------------------------------------------------- filtered views
+
+
+def _matches(item, name, value):
+    if name == "role":
+        return value in item["roles"]
+    if name == "person_id":
+        return any(owner["id"] == value for owner in item["owners"])
+    return item[name] == value
+
+
+def _filtered(doc, **filters):
+    """The document as a filtered read gives it: the matching items, the whole summary."""
+    wanted = [i for i in doc["items"] if all(_matches(i, k, v) for k, v in filters.items())]
+    return {**doc, "filters": filters, "items": wanted}
+
+
+def test_a_filtered_markdown_view_says_so_and_counts_its_own_items(doc):
+    view = _filtered(doc, status="done")
+    shown = len(view["items"])
+    assert 0 < shown < len(doc["items"])
+
+    markdown = render(view, "markdown")
+
+    assert f"- **Filtered by:** status `done`: {shown} of 8 items shown" in markdown
+    assert f"**Progress of the shown items:** 100% done ({shown} of {shown} items done" in markdown
+    assert "**Progress of the whole checklist:** 20% done (1 of 8 items done" in markdown
+    assert "- **Progress:**" not in markdown
+    assert len(BOX.findall(markdown)) == shown
+
+
+def test_a_filtered_view_names_every_filter_and_the_person_it_selects(doc):
+    view = _filtered(doc, role="data-scientist", person_id="p1")
+
+    markdown = render(view, "markdown")
+    text = render(view, "text")
+
+    assert "**Filtered by:** role `data-scientist`, person id `p1` (Ada Lovelace):" in markdown
+    assert "Filtered by: role data-scientist, person id p1 (Ada Lovelace):" in text
+
+
+def test_a_filtered_text_view_says_so_and_counts_its_own_items(doc):
+    view = _filtered(doc, kind="mitigation")
+    shown = len(view["items"])
+
+    text = render(view, "text")
+
+    assert f"Filtered by: kind mitigation: {shown} of 8 items shown" in text
+    assert "Progress of the shown items: " in text
+    assert "Progress of the whole checklist: 20% done (1 of 8 items done" in text
+    assert "\nProgress: " not in text
+    assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_a_filter_that_selects_nothing_says_nothing_matches(doc):
+    view = _filtered(doc, status="in_progress", kind="collaboration")
+    view["items"] = []
+
+    assert "_No items match the filters._" in render(view, "markdown")
+    assert "0 of 8 items shown" in render(view, "markdown")
+    assert "No items match the filters." in render(view, "text")
+
+
+def test_an_unfiltered_view_shows_one_progress_line(doc):
+    doc["filters"] = {}
+
+    markdown, text = render(doc, "markdown"), render(doc, "text")
+
+    assert "Filtered" not in markdown and "Filtered" not in text
+    assert "- **Progress:** 20% done" in markdown
+    assert "\nProgress: 20% done" in text
