@@ -155,6 +155,9 @@ def test_a_person_is_found_by_email_whatever_its_case(api):
     assert found.status_code == 200
     assert [p["id"] for p in found.json["items"]] == [ada["id"]]
     assert nobody.json == {"items": [], "next_cursor": None}
+    listed = api.get("/openapi.json").json["paths"]["/v1/people"]["get"]["parameters"]
+    (email,) = [p for p in listed if p["name"] == "email"]
+    assert email["in"] == "query" and "casefolded" in email["description"]
 
 
 def test_an_email_lookup_is_validated_like_an_email(api):
