@@ -16,6 +16,7 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
 
 from app.errors import ValidationFailed
 
@@ -38,12 +39,27 @@ def _instance(schema: Any) -> ma.Schema:
     return schema(request)  # a callable of the request (the lists' `ListArgs`)
 
 
+# What each declared schema takes: the same for every request, so worked out once (the
+# declarations live as long as the views).
+_TAKEN: dict[Any, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _taken(schema: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the parameters a declared schema takes, and those taking several values."""
+    if schema not in _TAKEN:
+        instance = _instance(schema)
+        names = frozenset(field.data_key or name for name, field in instance.fields.items())
+        multiple = frozenset(MultiDictProxy(MultiDict(), instance).multiple_keys)
+        _TAKEN[schema] = (names, multiple)
+    return _TAKEN[schema]
+
+
 def query_errors(declared: Iterable[Any]) -> dict[str, list[str]]:
     """The request's query parameters that the `declared` schemas do not take, and those of
     theirs given more than once though they take one value."""
-    schemas = [_instance(schema) for schema in declared]
-    names = {field.data_key or name for s in schemas for name, field in s.fields.items()}
-    multiple = {key for s in schemas for key in MultiDictProxy(request.args, s).multiple_keys}
+    taken = [_taken(schema) for schema in declared]
+    names = frozenset().union(*(names for names, _ in taken))
+    multiple = frozenset().union(*(several for _, several in taken))
     errors: dict[str, list[str]] = {}
     for name, values in request.args.lists():
         if name not in names:

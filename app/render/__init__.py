@@ -293,6 +293,16 @@ class Selection:
     shown: Mapping[str, Any]
     whole: Mapping[str, Any]
 
+    def describe(self, literal: Callable[[str], str], text: Callable[[str], str]) -> str:
+        """`role ai-ethicist, person id per_1 (Ada): 3 of 40 items shown`, each value made
+        `literal` and each person's name `text` in the renderer's terms."""
+        filters = ", ".join(
+            f"{name.replace('_', ' ')} {literal(value)}" + (f" ({text(label)})" if label else "")
+            for name, value, label in self.filters
+        )
+        shown, whole = self.shown.get("total", 0), self.whole.get("total", 0)
+        return f"{filters}: {shown} of {whole} items shown"
+
 
 def selection(doc: Mapping[str, Any]) -> Selection | None:
     """The selection of a filtered checklist document; None for a whole one. The document's

@@ -82,14 +82,9 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     if selected is None:
         lines.append(f"- **Progress:** {progress(doc.get('summary'))}")
         return lines
-    filters = ", ".join(
-        f"{name.replace('_', ' ')} {code(value)}" + (f" ({escape(label)})" if label else "")
-        for name, value, label in selected.filters
-    )
-    shown, whole = selected.shown.get("total", 0), selected.whole.get("total", 0)
     return [
         *lines,
-        f"- **Filtered by:** {filters}: {shown} of {whole} items shown",
+        f"- **Filtered by:** {selected.describe(code, escape)}",
         f"- **Progress of the shown items:** {progress(selected.shown)}",
         f"- **Progress of the whole checklist:** {progress(selected.whole)}",
     ]

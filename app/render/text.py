@@ -94,12 +94,7 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     selected = selection(doc)
     if selected is None:
         return [*lines, f"Progress: {progress(doc.get('summary'))}", LEGEND]
-    filters = ", ".join(
-        f"{name.replace('_', ' ')} {clean(value)}" + (f" ({clean(label)})" if label else "")
-        for name, value, label in selected.filters
-    )
-    shown, whole = selected.shown.get("total", 0), selected.whole.get("total", 0)
-    lines += _wrap(f"Filtered by: {filters}: {shown} of {whole} items shown", rest="  ")
+    lines += _wrap(f"Filtered by: {selected.describe(clean, clean)}", rest="  ")
     lines += _wrap(f"Progress of the shown items: {progress(selected.shown)}", rest="  ")
     lines += _wrap(f"Progress of the whole checklist: {progress(selected.whole)}", rest="  ")
     return [*lines, LEGEND]
