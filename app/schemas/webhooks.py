@@ -58,23 +58,30 @@ class HeaderMap(ma.fields.Dict):
         return headers
 
 
-_URL = ma.fields.String(
-    validate=validate.Length(min=1, max=2048),
-    metadata={"description": "Where deliveries are POSTed (http or https)", "format": "uri"},
-)
-_EVENT_TYPES = ma.fields.List(
-    ma.fields.String(validate=validate.Length(min=1, max=64)),
-    validate=validate.Length(min=1, max=50),
-    metadata={
-        "description": "Event types or patterns: `checklist.item.status_changed`, "
-        "`checklist.*`, `*` (see GET /v1/event-types)"
-    },
-)
+def _url(**kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        validate=validate.Length(min=1, max=2048),
+        metadata={"description": "Where deliveries are POSTed (http or https)", "format": "uri"},
+        **kwargs,
+    )
+
+
+def _event_types(**kwargs: Any) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=64)),
+        validate=validate.Length(min=1, max=50),
+        metadata={
+            "description": "Event types or patterns: `checklist.item.status_changed`, "
+            "`checklist.*`, `*` (see GET /v1/event-types)"
+        },
+        **kwargs,
+    )
 
 
 class WebhookCreate(ma.Schema):
-    url = _URL
-    event_types = _EVENT_TYPES
+    # Required on the fields, so that the description lists them as the server enforces.
+    url = _url(required=True)
+    event_types = _event_types(required=True)
     project_id = ma.fields.String(
         allow_none=True,
         validate=validate.Length(max=40),
@@ -87,17 +94,10 @@ class WebhookCreate(ma.Schema):
     class Meta:
         ordered = True
 
-    @ma.validates_schema
-    def _required(self, data: dict[str, Any], **_: Any) -> None:
-        missing = {f: ["Missing data for required field."] for f in ("url", "event_types")}
-        missing = {f: m for f, m in missing.items() if f not in data}
-        if missing:
-            raise ma.ValidationError(missing)
-
 
 class WebhookUpdate(ma.Schema):
-    url = _URL
-    event_types = _EVENT_TYPES
+    url = _url()
+    event_types = _event_types()
     project_id = ma.fields.String(allow_none=True, validate=validate.Length(max=40))
     description = ma.fields.String(validate=validate.Length(max=500))
     headers = HeaderMap()
