@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
 import flask
@@ -11,7 +12,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from app.errors import Unauthorized
+from app.errors import WHOLE_PART, Unauthorized, ValidationFailed
 from app.extensions import db
 from app.http.auth import authenticate, authorize, confirm
 from app.http.connection import begin_request
@@ -37,10 +38,36 @@ class CheckedJsonParser(FlaskParser):
 
 
 class V1Blueprint(Blueprint):
-    """Every view of it runs as the request's one transaction (`unit_of_work`), and refuses
-    the query parameters its operation does not declare (`strict_query`)."""
+    """Every view of it runs as the request's one transaction (`unit_of_work`), refuses the
+    query parameters its operation does not declare (`strict_query`), and requires a body
+    documented as required."""
 
     ARGUMENTS_PARSER = CheckedJsonParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
+        """flask-smorest's `arguments`, which only documents a body as required (its default):
+        a request without one would be parsed as `{}`, and a PATCH without a body answered
+        200. Here it is refused, 422 naming the body, as the description says."""
+        decorate = super().arguments(schema, location=location, **kwargs)
+        if location != "json" or not kwargs.get("required", True):
+            return decorate
+
+        def decorator(view: Any) -> Any:
+            parsed = decorate(view)
+
+            @wraps(parsed)
+            def refuse_no_body(*args: Any, **kw: Any) -> Any:
+                # The request check keeps every JSON body it read (`null` included).
+                if "json_body" not in g:
+                    raise ValidationFailed(
+                        "The request needs a JSON body.",
+                        errors={WHOLE_PART["json"]: ["A JSON body is required."]},
+                    )
+                return parsed(*args, **kw)
+
+            return refuse_no_body
+
+        return decorator
 
     def add_url_rule(
         self, rule: str, endpoint: str | None = None, view_func: Any = None, *args: Any, **kw: Any
