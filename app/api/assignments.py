@@ -11,7 +11,7 @@ from sqlalchemy import Select
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header
+from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import Page, page_schema, paginated
 from app.http.transaction import current_context
 from app.models import Assignment
@@ -42,6 +42,7 @@ class AssignmentsView(MethodView):
         location = url_for(".AssignmentView", project_ref=project.id, assignment_id=assignment.id)
         return assignment, 201, {"Location": location}
 
+    @honours_if_match(blp)
     @blp.arguments(StaffingReplace)
     @blp.response(200, page_schema(AssignmentOut))
     def put(
@@ -59,9 +60,11 @@ class AssignmentsView(MethodView):
 
 @blp.route("/projects/<string:project_ref>/assignments/<string:assignment_id>")
 class AssignmentView(MethodView):
+    @honours_if_match(blp)
     @blp.response(204)
     def delete(self, project_ref: str, assignment_id: str) -> None:
-        """Take a person out of a role"""
+        """Take a person out of a role (honours If-Match on the project, as the staffing PUT)"""
         project = get_project(db.session, current_team_id(), project_ref, lock=True)
+        check_if_match(project)
         assignment = staffing.get_assignment(db.session, project, assignment_id)
         staffing.remove_assignment(db.session, current_context(), project, assignment)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header, make_etag, not_modified
+from app.http.etags import check_if_match, etag_header, honours_if_match, make_etag, not_modified
 from app.http.formats import formatted_response, negotiate_format
 from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
 from app.http.transaction import current_context
@@ -128,6 +128,7 @@ class ChecklistItemView(MethodView):
         _, checklist, item = _item(project_ref, item_ref)
         return _item_out(checklist, item), 200, etag_header(item)
 
+    @honours_if_match(blp)
     @blp.arguments(ItemUpdate)
     @blp.response(200, ItemOut)
     def patch(

@@ -13,7 +13,7 @@ from sqlalchemy import Select
 from app.api.common import V1Blueprint, v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header
+from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
 from app.http.rate_limits import limit_v1_request
 from app.http.transaction import current_context
@@ -82,6 +82,7 @@ class IntegrationView(MethodView):
         integration = _integration(integration_id)
         return _out(integration), 200, etag_header(integration)
 
+    @honours_if_match(blp)
     @blp.response(204)
     def delete(self, integration_id: str) -> None:
         """Remove an integration with its delivery record; its URL answers 404 from now on

@@ -11,7 +11,7 @@ from sqlalchemy import Select
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header
+from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Person
@@ -45,6 +45,7 @@ class PersonView(MethodView):
         person = people.get_person(db.session, current_team_id(), person_id)
         return person, 200, etag_header(person)
 
+    @honours_if_match(blp)
     @blp.arguments(PersonUpdate)
     @blp.response(200, PersonOut)
     def patch(self, data: dict[str, Any], person_id: str) -> tuple[Person, int, dict[str, str]]:
@@ -54,6 +55,7 @@ class PersonView(MethodView):
         person = people.update_person(db.session, current_context(), person, data)
         return person, 200, etag_header(person)
 
+    @honours_if_match(blp)
     @blp.response(204)
     def delete(self, person_id: str) -> None:
         """Remove a person and their assignments (honours If-Match)"""

@@ -11,7 +11,7 @@ from sqlalchemy import Select
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header
+from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Project
@@ -49,6 +49,7 @@ class ProjectView(MethodView):
         project = projects.get_project(db.session, current_team_id(), project_ref)
         return project, 200, etag_header(project)
 
+    @honours_if_match(blp)
     @blp.arguments(ProjectUpdate)
     @blp.response(200, ProjectOut)
     def patch(self, data: dict[str, Any], project_ref: str) -> tuple[Project, int, dict[str, str]]:
@@ -59,6 +60,7 @@ class ProjectView(MethodView):
         project = projects.update_project(db.session, current_context(), catalog, project, data)
         return project, 200, etag_header(project)
 
+    @honours_if_match(blp)
     @blp.response(200, ProjectOut)
     def delete(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Archive a project: it leaves the default list but stays readable"""

@@ -11,7 +11,7 @@ from sqlalchemy import Select
 from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
-from app.http.etags import check_if_match, etag_header
+from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import WebhookDelivery, WebhookEndpoint
@@ -65,6 +65,7 @@ class WebhookView(MethodView):
         endpoint = _endpoint(endpoint_id)
         return endpoint, 200, etag_header(endpoint)
 
+    @honours_if_match(blp)
     @blp.arguments(WebhookUpdate)
     @blp.response(200, WebhookOut)
     def patch(
@@ -76,6 +77,7 @@ class WebhookView(MethodView):
         endpoint = webhooks.update_endpoint(db.session, current_context(), endpoint, data)
         return endpoint, 200, etag_header(endpoint)
 
+    @honours_if_match(blp)
     @blp.response(204)
     def delete(self, endpoint_id: str) -> None:
         """Remove an endpoint with its deliveries (honours If-Match)"""

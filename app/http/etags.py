@@ -1,5 +1,10 @@
 """ETags, one mechanism for every resource: `If-None-Match` gives 304, a stale `If-Match` 412.
 
+A write that honours `If-Match` says so with `@honours_if_match(blp)`: that documents the
+header and the 412 on its operation, and holds the view to calling `check_if_match` with the
+resource whose ETag guards it; `check_if_match` in a view that does not say so is refused. The
+description and the behaviour come from the one declaration, so they cannot drift apart.
+
 An ETag is `make_etag(*parts)`: a digest of what the representation depends on. A row's
 parts are its id and version (`etag_of`), a rendered checklist's its state, format, filters,
 layout and day, the catalog's its version. A view that can tell the ETag before building the
@@ -11,9 +16,11 @@ client already holds it.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from app.errors import PreconditionFailed
 
@@ -33,8 +40,38 @@ def etag_header(resource: Any) -> dict[str, str]:
     return {"ETag": f'"{etag_of(resource)}"'}
 
 
+View = TypeVar("View", bound=Callable[..., Any])
+
+# `g.if_match_state`: whether the running view honours If-Match, and whether it has checked it yet.
+_UNCHECKED, _CHECKED = "unchecked", "checked"
+
+
+def honours_if_match(blueprint: Any) -> Callable[[View], View]:
+    """Declare that a view honours `If-Match`: its operation documents the 412 (and so the
+    header, see `app.http.openapi`), and the view must call `check_if_match` before it answers;
+    one that returns without having checked is a bug, and fails before its transaction
+    commits."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            g.if_match_state = _UNCHECKED
+            result = view(*args, **kwargs)
+            if g.pop("if_match_state", None) != _CHECKED:
+                raise RuntimeError(f"{view.__qualname__} honours If-Match but never checked it.")
+            return result
+
+        return blueprint.alt_response(412, response="PRECONDITION_FAILED")(guarded)  # type: ignore[no-any-return]
+
+    return decorate
+
+
 def check_if_match(resource: Any) -> None:
-    """Refuse a write whose `If-Match` names another version than the current one."""
+    """Refuse a write whose `If-Match` names another version than the current one; only in a
+    view declared `@honours_if_match`, whose description says so."""
+    if g.get("if_match_state") is None:
+        raise RuntimeError("check_if_match in a view not declared @honours_if_match.")
+    g.if_match_state = _CHECKED
     if_match = request.if_match
     if not if_match or if_match.star_tag:
         return

@@ -39,12 +39,11 @@ IDEMPOTENCY_KEY = _header(
 IF_MATCH = _header("If-Match", "The ETag you read; 412 if the resource changed since")
 IF_NONE_MATCH = _header("If-None-Match", "The ETag you hold; 304 if it is still current")
 
+# `If-Match` is not here: it is documented on the operations that document a 412, each
+# declared by its view (`app.http.etags.honours_if_match`), which also enforces it.
 _BY_METHOD = {
     "get": (IF_NONE_MATCH,),
     "post": (IDEMPOTENCY_KEY,),
-    "put": (IF_MATCH,),
-    "patch": (IF_MATCH,),
-    "delete": (IF_MATCH,),
 }
 
 
@@ -54,9 +53,9 @@ _WITH_PATH_PARAMETERS = (404,)
 _BY_METHOD_RESPONSES = {
     "get": (304,),
     "post": (400, 409, 413, 415),
-    "put": (400, 409, 412, 413, 415),
-    "patch": (400, 409, 412, 413, 415),
-    "delete": (409, 412),
+    "put": (400, 409, 413, 415),
+    "patch": (400, 409, 413, 415),
+    "delete": (409,),
 }
 
 
@@ -153,13 +152,16 @@ class ConventionsPlugin(BasePlugin):
         if not path or not path.startswith("/v1/") or not operations:
             return
         for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            headers = [REQUEST_ID, *_BY_METHOD.get(method, ())]
+            if "412" in responses or 412 in responses:
+                headers.append(IF_MATCH)
             parameters = operation.setdefault("parameters", [])
-            for header in (REQUEST_ID, *_BY_METHOD.get(method, ())):
+            for header in headers:
                 parameters.append(dict(header))
             statuses = [*_ALWAYS, *_BY_METHOD_RESPONSES.get(method, ())]
             if "{" in path:
                 statuses.extend(_WITH_PATH_PARAMETERS)
-            responses = operation.setdefault("responses", {})
             for status in statuses:
                 if str(status) not in responses and status not in responses:
                     name = HTTPStatus(status).name
