@@ -1,10 +1,13 @@
 """A client generated from `/openapi.json` by openapi-python-client works: it registers a
-project, staffs it, generates the checklist, reads it as JSON into its own models and marks an
-item done, against the application behind a real HTTP server."""
+project, staffs it, generates the checklist, reads it as JSON into its own models, marks an
+item done and reads the checklist as Markdown and CSV (the format paths, whose one documented
+media type it reads as text), against the application behind a real HTTP server."""
 
 from __future__ import annotations
 
+import csv
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -120,3 +123,29 @@ def test_a_generated_client_registers_staffs_generates_and_works_the_checklist(
     )
     assert isinstance(done, models.ItemOut), done
     assert (done.key, done.status) == (item.key, models.ItemOutStatus.DONE)
+
+    markdown = _module("api.checklists.get_v1_projects_project_ref_checklist_md").sync(
+        project.slug,
+        client=client,
+        group_by=models.GetV1ProjectsProjectRefChecklistMdGroupBy.ROLE,
+    )
+    assert isinstance(markdown, str), markdown
+    assert markdown.startswith("# Checklist: Clinic notes\n")
+    tasks = [line for line in markdown.splitlines() if line.startswith("- [")]
+    (done_task,) = [t for t in tasks if f"`{item.key}`" in t]
+    assert done_task.startswith("- [x] ")
+    assert sum(t.startswith("- [ ] ") for t in tasks) == len(checklist.items) - 1
+
+    table = _module("api.checklists.get_v1_projects_project_ref_checklist_csv").sync(
+        project.slug, client=client, status=models.GetV1ProjectsProjectRefChecklistCsvStatus.DONE
+    )
+    assert isinstance(table, str), table
+    header, *rows = csv.reader(io.StringIO(table))
+    assert header[:3] == ["key", "kind", "phase"] and "status" in header
+    assert [(row[0], row[header.index("status")]) for row in rows] == [(item.key, "done")]
+
+    owned = _module("api.checklists.get_v1_people_person_id_checklist_items_md").sync(
+        item.owners[0].id, client=client
+    )
+    assert isinstance(owned, str), owned
+    assert "Ada Lovelace" in owned and f"`{item.key}`" in owned

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 from flask import Response, url_for
 from flask.views import MethodView
 
@@ -11,7 +14,7 @@ from app.api.common import v1_blueprint
 from app.extensions import db
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match, make_etag, not_modified
-from app.http.formats import formatted_response, negotiate_format
+from app.http.formats import SUFFIXES, formatted_response, negotiated
 from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
 from app.http.transaction import current_context
 from app.models import Checklist, ChecklistItem, Project
@@ -71,6 +74,58 @@ def formats(blueprint: Any, schema: type[Any], *, statuses: tuple[int, ...] = (2
     return decorate
 
 
+def format_paths(
+    blueprint: Any,
+    rule: str,
+    name: str,
+    read: Callable[..., Response],
+    *arguments: Callable[[Any], Any],
+    method: str = "get",
+    summary: str,
+    example: dict[str, Any] | None = None,
+) -> None:
+    """Route `rule.md`, `rule.csv` and `rule.txt` to `read(*parsed arguments, fmt, **path)`,
+    each an operation of its own documenting its one media type, so that a generated client
+    reads its answer as text. `arguments` decorate each view as they do the negotiated
+    operation's, whose reading `read` is; `example` is the JSON document rendered as the
+    example of each."""
+    negotiated_as = f"{method.upper()} /v1" + _CONVERTER.sub(r"{\1}", rule)
+    for fmt, suffix in SUFFIXES.items():
+
+        def view(self: MethodView, *parsed: Any, _fmt: str = fmt, **path: Any) -> Response:
+            return read(*parsed, _fmt, **path)
+
+        view.__doc__ = (
+            f"{summary} in {FORMAT_TITLES[fmt]}\n\nThe answer of `{negotiated_as}?format={fmt}`, "
+            f"with the same arguments; the suffix fixes the format (`Accept` is disregarded)."
+        )
+        for decorate in reversed(arguments):
+            view = decorate(view)
+        view = blueprint.response(200)(blueprint.doc(**_one_format(fmt, example))(view))
+        endpoint = f"{name}{fmt.title()}View"
+        blueprint.route(f"{rule}.{suffix}", endpoint=endpoint)(
+            type(endpoint, (MethodView,), {method: view})
+        )
+
+
+FORMAT_TITLES = {"markdown": "Markdown", "csv": "CSV", "text": "plain text"}
+# A Flask rule's `<converter:name>`, written `{name}` in the description.
+_CONVERTER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
+
+
+def _one_format(fmt: str, example: dict[str, Any] | None) -> dict[str, Any]:
+    text: dict[str, Any] = {"schema": {"type": "string"}}
+    if example:
+        text["example"] = render(example, fmt)
+    return {"responses": {"200": {"description": "OK", "content": {FORMATS[fmt]: text}}}}
+
+
+def without_format(schema: type[ma.Schema]) -> type[ma.Schema]:
+    """`schema` less its `format`, for a format path: its suffix says it."""
+    meta = type("Meta", (schema.Meta,), {"exclude": ("format",)})
+    return type(f"{schema.__name__}NoFormat", (schema,), {"Meta": meta})
+
+
 @blp.route("/projects/<string:project_ref>/checklist")
 class ChecklistView(MethodView):
     @blp.arguments(ChecklistQuery, location="query")
@@ -79,27 +134,7 @@ class ChecklistView(MethodView):
     def get(self, args: dict[str, Any], project_ref: str) -> Response:
         """The project's checklist, filtered by `role`, `status`, `kind`, `phase`, `person_id`;
         Markdown and text grouped by `group_by`, `compact` for one line an item"""
-        fmt = negotiate_format()
-        layout = _layout(args)
-        filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
-        if "role" in filters:
-            check_keys(current_catalog(db.session), roles={"role": filters["role"]})
-        # The short path: the checklist's state in one statement, then a 304 or the rendering
-        # cached for that state, with no object loaded (unless a waiver is due to expire).
-        header = checklist_reads.checklist_header(db.session, current_team_id(), project_ref)
-        if header is not None and not header.waiver_due:
-            key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
-            if (unchanged := not_modified(make_etag(*key), vary="Accept")) is not None:
-                return unchanged
-            if (body := checklist_reads.cached_rendering(key)) is not None:
-                return formatted_response(body, fmt, etag=make_etag(*key))
-        project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
-        body = checklist_reads.rendered_checklist(
-            db.session, current_context(), project, checklist, fmt, filters, layout
-        )
-        # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
-        key = checklist_reads.cache_key(checklist.id, checklist.state, fmt, filters, layout)
-        return formatted_response(body, fmt, etag=make_etag(*key))
+        return negotiated(lambda fmt: read_checklist(args, fmt, project_ref))
 
     @blp.arguments(RenderQuery, location="query")
     @blp.response(201, ChecklistOut)
@@ -107,17 +142,56 @@ class ChecklistView(MethodView):
     @formats(blp, ChecklistOut, statuses=(200, 201))
     def post(self, args: dict[str, Any], project_ref: str) -> Response:
         """Generate the checklist (201), or regenerate it (200), e.g. after a catalog update"""
-        fmt = negotiate_format()
-        catalog = current_catalog(db.session)
-        project = get_project(db.session, current_team_id(), project_ref)
-        ctx = current_context()
-        checklist, created = checklists.generate(db.session, ctx, catalog, project)
-        body = checklist_reads.rendered_checklist(
-            db.session, ctx, project, checklist, fmt, {}, _layout(args)
-        )
-        response = formatted_response(body, fmt, status=201 if created else 200)
-        response.headers["Location"] = url_for("checklists.ChecklistView", project_ref=project.id)
-        return response
+        return negotiated(lambda fmt: _generate(args, fmt, project_ref))
+
+
+def read_checklist(args: dict[str, Any], fmt: str, project_ref: str) -> Response:
+    """The project's checklist in `fmt`, filtered and laid out by `args`; a 304 when the
+    client holds it."""
+    layout = _layout(args)
+    filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
+    if "role" in filters:
+        check_keys(current_catalog(db.session), roles={"role": filters["role"]})
+    # The short path: the checklist's state in one statement, then a 304 or the rendering
+    # cached for that state, with no object loaded (unless a waiver is due to expire).
+    header = checklist_reads.checklist_header(db.session, current_team_id(), project_ref)
+    if header is not None and not header.waiver_due:
+        key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
+        if (unchanged := not_modified(make_etag(*key))) is not None:
+            return unchanged
+        if (body := checklist_reads.cached_rendering(key)) is not None:
+            return formatted_response(body, fmt, etag=make_etag(*key))
+    project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
+    body = checklist_reads.rendered_checklist(
+        db.session, current_context(), project, checklist, fmt, filters, layout
+    )
+    # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
+    key = checklist_reads.cache_key(checklist.id, checklist.state, fmt, filters, layout)
+    return formatted_response(body, fmt, etag=make_etag(*key))
+
+
+format_paths(
+    blp,
+    "/projects/<string:project_ref>/checklist",
+    "Checklist",
+    read_checklist,
+    blp.arguments(without_format(ChecklistQuery), location="query"),
+    summary="The project's checklist",
+    example=CHECKLIST_EXAMPLE,
+)
+
+
+def _generate(args: dict[str, Any], fmt: str, project_ref: str) -> Response:
+    catalog = current_catalog(db.session)
+    project = get_project(db.session, current_team_id(), project_ref)
+    ctx = current_context()
+    checklist, created = checklists.generate(db.session, ctx, catalog, project)
+    body = checklist_reads.rendered_checklist(
+        db.session, ctx, project, checklist, fmt, {}, _layout(args)
+    )
+    response = formatted_response(body, fmt, status=201 if created else 200)
+    response.headers["Location"] = url_for("checklists.ChecklistView", project_ref=project.id)
+    return response
 
 
 @blp.route("/projects/<string:project_ref>/checklist/items/<string:item_ref>")
@@ -181,26 +255,40 @@ class PersonItemsView(MethodView):
     def get(self, args: dict[str, Any], person_id: str) -> Response:
         """What one person owns across the team's projects (obsolete items left out), project
         by project, a page at a time (`limit`, `cursor`: the `Link` header names the next page)"""
-        fmt = negotiate_format()
-        person = get_person(db.session, current_team_id(), person_id)
-        after = decode_cursor(args["cursor"], PERSON_ITEMS_ORDER) if args.get("cursor") else None
-        rows, summary, last = checklist_reads.items_for_person(
-            db.session,
-            current_context(),
-            current_team_id(),
-            person,
-            limit=args["limit"],
-            after=after,
-        )
-        cursor = encode_cursor(*last) if last is not None else None
-        doc = checklist_documents.person_document(
-            current_catalog(db.session), person, rows, summary, cursor
-        )
-        body = checklist_documents.render_person_document(doc, fmt, _layout(args))
-        response = formatted_response(body, fmt)
-        if cursor is not None:
-            response.headers.update(next_link(cursor))
-        return response
+        return negotiated(lambda fmt: read_person_items(args, fmt, person_id))
+
+
+def read_person_items(args: dict[str, Any], fmt: str, person_id: str) -> Response:
+    """A page of what the person owns, in `fmt`."""
+    person = get_person(db.session, current_team_id(), person_id)
+    after = decode_cursor(args["cursor"], PERSON_ITEMS_ORDER) if args.get("cursor") else None
+    rows, summary, last = checklist_reads.items_for_person(
+        db.session,
+        current_context(),
+        current_team_id(),
+        person,
+        limit=args["limit"],
+        after=after,
+    )
+    cursor = encode_cursor(*last) if last is not None else None
+    doc = checklist_documents.person_document(
+        current_catalog(db.session), person, rows, summary, cursor
+    )
+    body = checklist_documents.render_person_document(doc, fmt, _layout(args))
+    response = formatted_response(body, fmt)
+    if cursor is not None:
+        response.headers.update(next_link(cursor))
+    return response
+
+
+format_paths(
+    blp,
+    "/people/<string:person_id>/checklist-items",
+    "PersonItems",
+    read_person_items,
+    list_arguments(blp, without_format(RenderQuery)),
+    summary="What one person owns",
+)
 
 
 # The order of a person's items, as their cursors hold it.
@@ -221,14 +309,31 @@ class PreviewView(MethodView):
     def post(self, data: dict[str, Any], args: dict[str, Any]) -> Response:
         """A checklist for a project and its `assignments` (the staffing PUT's shape and
         rules) given in the body; nothing is stored"""
-        fmt = negotiate_format()
-        doc = preview.preview_document(
-            db.session,
-            current_team_id(),
-            current_catalog(db.session),
-            data,
-            current_context().settings,
-        )
-        return formatted_response(
-            render(checklist_documents.dump_checklist(doc), fmt, _layout(args)), fmt
-        )
+        return negotiated(lambda fmt: read_preview(data, args, fmt))
+
+
+def read_preview(data: dict[str, Any], args: dict[str, Any], fmt: str) -> Response:
+    """The checklist of the project and staffing in `data`, in `fmt`."""
+    doc = preview.preview_document(
+        db.session,
+        current_team_id(),
+        current_catalog(db.session),
+        data,
+        current_context().settings,
+    )
+    return formatted_response(
+        render(checklist_documents.dump_checklist(doc), fmt, _layout(args)), fmt
+    )
+
+
+format_paths(
+    preview_blp,
+    "/checklists/preview",
+    "Preview",
+    read_preview,
+    preview_blp.arguments(PreviewRequest),
+    preview_blp.arguments(without_format(RenderQuery), location="query"),
+    method="post",
+    summary="A checklist previewed",
+    example=CHECKLIST_EXAMPLE,
+)

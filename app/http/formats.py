@@ -1,6 +1,9 @@
-"""Content negotiation for checklists: `?format=` first, then `Accept`; 406 for the rest."""
+"""Checklist formats over HTTP: negotiated (`?format=` first, then `Accept`; 406 for the rest)
+on an operation that answers in any, or fixed by a format path's suffix (`checklist.md`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 from flask import Response, current_app, request
 
@@ -8,6 +11,11 @@ from app.errors import Problem
 from app.render import FORMATS
 
 _BY_MIMETYPE = {mimetype: fmt for fmt, mimetype in FORMATS.items()}
+
+# The text formats' path suffixes: `GET …/checklist.md` is `GET …/checklist?format=markdown`,
+# documented with its one media type, which a client generated from the description reads as
+# text (it reads only JSON from an operation that offers JSON among others).
+SUFFIXES: Mapping[str, str] = {"markdown": "md", "csv": "csv", "text": "txt"}
 
 
 def negotiate_format() -> str:
@@ -25,6 +33,16 @@ def negotiate_format() -> str:
     return _BY_MIMETYPE[best]
 
 
+def negotiated(answer: Callable[[str], Response]) -> Response:
+    """`answer` in the format the client asked for, saying that it varies by `Accept`.
+
+    A format path's answer does not: its suffix fixes the format, and its `Accept` is
+    disregarded, as RFC 9110 (12.5.1) lets a server do rather than answer 406."""
+    response = answer(negotiate_format())
+    response.vary.add("Accept")
+    return response
+
+
 def _not_acceptable(reason: str) -> Problem:
     return Problem(
         f"{reason} Ask for ?format=json|markdown|csv|text, or Accept: "
@@ -40,7 +58,6 @@ def formatted_response(
     body: str, fmt: str, *, status: int = 200, etag: str | None = None
 ) -> Response:
     response = current_app.response_class(body, status=status, mimetype=FORMATS[fmt])
-    response.vary.add("Accept")
     if etag is not None:
         response.set_etag(etag)
     return response

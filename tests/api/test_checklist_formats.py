@@ -623,3 +623,109 @@ def test_a_filtered_rendering_says_so_and_counts_the_items_it_shows(api, worked,
     done = sum(i["status"] == "done" for i in shown["items"])
     assert f"({done} of {len(shown['items'])} items done" in body
     assert f"({whole['summary']['by_status']['done']} of {whole['summary']['total']} items" in body
+
+
+# --------------------------------------------------------------------------- format paths
+
+SUFFIXES = {"markdown": "md", "csv": "csv", "text": "txt"}
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), SUFFIXES.items())
+def test_a_format_path_answers_as_the_format_query_with_the_same_filters_layout_and_etag(
+    api, worked, fmt, suffix
+):
+    project, _ = worked
+    query = {"status": "open", "group_by": "role", "compact": "true"}
+
+    negotiated = api.get(_checklist_path(project), query_string={**query, "format": fmt})
+    by_path = api.get(f"{_checklist_path(project)}.{suffix}", query_string=query)
+
+    assert by_path.status_code == 200
+    assert by_path.mimetype == FORMATS[fmt]
+    assert by_path.get_data() == negotiated.get_data()
+    assert by_path.headers["ETag"] == negotiated.headers["ETag"]
+    assert "Vary" not in by_path.headers  # the path, not `Accept`, says the format
+    unfiltered = api.get(f"{_checklist_path(project)}.{suffix}")
+    assert unfiltered.get_data() != by_path.get_data()
+
+
+def test_a_format_path_answers_304_until_an_item_changes_and_disregards_accept(api, worked):
+    project, _ = worked
+    path = f"{_checklist_path(project)}.md"
+    first = api.get(path, headers={"Accept": "application/json"})
+    assert first.mimetype == "text/markdown"
+    assert "- [ ] " in first.text
+
+    unchanged = api.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304
+    assert patch_item(api, project, IN_PROGRESS, {"status": "done"}).status_code == 200
+    changed = api.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    assert changed.text != first.text
+
+
+def test_a_format_path_keeps_the_checks_of_the_negotiated_one(api, other_api, client, worked):
+    project, _ = worked
+    path = f"{_checklist_path(project)}.csv"
+
+    assert_problem(client.get(path), 401)
+    assert_problem(other_api.get(path), 404)
+    assert_problem(api.get("/v1/projects/prj_doesnotexist/checklist.md"), 404)
+    problem = assert_problem(api.get(path, query_string={"status": "finished"}), 422)
+    assert "status" in problem["errors"]
+    rows = list(csv.reader(io.StringIO(api.get(path).text)))
+    assert rows[0] == CSV_COLUMNS
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), SUFFIXES.items())
+def test_a_persons_items_have_format_paths_with_the_same_pages(api, fmt, suffix):
+    project, people = staffed_project(api)
+    generate(api, project, 201)
+    path = f"/v1/people/{people['data-scientist']['id']}/checklist-items"
+    query = {"limit": 2, "group_by": "kind"}
+
+    negotiated = api.get(path, query_string={**query, "format": fmt})
+    by_path = api.get(f"{path}.{suffix}", query_string=query)
+
+    assert by_path.status_code == 200
+    assert by_path.mimetype == FORMATS[fmt]
+    assert by_path.get_data() == negotiated.get_data()
+    # The next page is the format path's own.
+    assert by_path.headers["Link"].startswith(f"<http://localhost{path}.{suffix}?")
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), SUFFIXES.items())
+def test_a_preview_has_format_paths_for_a_read_only_key(make_api, fmt, suffix):
+    reader = make_api(scopes=("read",))
+    body = {
+        "project": {"name": "Launch Blog", "application": "content-creation"},
+        "assignments": [{"role": "data-scientist", "person": {"name": "Ada", "email": "a@x.io"}}],
+    }
+
+    negotiated = reader.post("/v1/checklists/preview", json=body, query_string={"format": fmt})
+    by_path = reader.post(f"/v1/checklists/preview.{suffix}", json=body)
+
+    assert by_path.status_code == 200
+    assert by_path.mimetype == FORMATS[fmt]
+    assert by_path.get_data() == negotiated.get_data()
+    assert_problem(reader.post(f"/v1/checklists/preview.{suffix}", json={}), 422)
+
+
+def test_each_format_path_documents_its_one_media_type(client):
+    paths = client.get("/openapi.json").json["paths"]
+    negotiated = {
+        "/v1/projects/{project_ref}/checklist": "get",
+        "/v1/people/{person_id}/checklist-items": "get",
+        "/v1/checklists/preview": "post",
+    }
+
+    for path, method in negotiated.items():
+        arguments = {p["name"] for p in paths[path][method]["parameters"]}
+        for fmt, suffix in SUFFIXES.items():
+            operation = paths[f"{path}.{suffix}"][method]
+            assert list(operation["responses"]["200"]["content"]) == [FORMATS[fmt]]
+            schema = operation["responses"]["200"]["content"][FORMATS[fmt]]["schema"]
+            assert schema == {"type": "string"}
+            # The same arguments, less the format its suffix fixes.
+            assert {p["name"] for p in operation["parameters"]} == arguments - {"format"}
+            assert operation.get("requestBody") == paths[path][method].get("requestBody")
