@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import marshmallow as ma
@@ -120,6 +121,7 @@ def _one_format(fmt: str, example: dict[str, Any] | None) -> dict[str, Any]:
     return {"responses": {"200": {"description": "OK", "content": {FORMATS[fmt]: text}}}}
 
 
+@cache  # one class per schema, as marshmallow's registry and the spec name it once
 def without_format(schema: type[ma.Schema]) -> type[ma.Schema]:
     """`schema` less its `format`, for a format path: its suffix says it."""
     meta = type("Meta", (schema.Meta,), {"exclude": ("format",)})
