@@ -39,3 +39,28 @@ def test_a_patch_without_a_body_changes_nothing_and_an_empty_object_is_a_valid_o
     assert_problem(api.patch(url), 422)
     assert api.get(url).json == person
     assert api.patch(url, json={}).status_code == 200
+
+
+def test_each_body_documents_as_required_the_fields_the_server_requires(api, client):
+    spec = client.get("/openapi.json").json
+    components = spec["components"]["schemas"]
+    checked = set()
+
+    for method, path in _required_bodies(spec):
+        content = spec["paths"][path][method.lower()]["requestBody"]["content"]
+        schema = content["application/json"]["schema"]
+        while "$ref" in schema:
+            schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+        if "oneOf" in schema:  # what a shape requires depends on its other fields
+            continue
+        # Fields are checked before the path's resources are looked up.
+        response = api.request(method, re.sub(r"\{[^}]+\}", "nothing", path), json={})
+        errors = response.json.get("errors", {}) if response.status_code == 422 else {}
+        missing = {
+            f for f, messages in errors.items() if "Missing data for required field." in messages
+        }
+
+        assert missing == set(schema.get("required", [])), (method, path)
+        checked.add((method, path))
+    known = {("POST", "/v1/webhooks"), ("POST", "/v1/people"), ("PATCH", "/v1/people/{person_id}")}
+    assert known <= checked
