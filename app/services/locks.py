@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Checklist, Person, Project
@@ -47,6 +47,24 @@ def lock_people(session: Session, person_ids: Iterable[str]) -> list[Person]:
     return list(
         session.scalars(for_update(select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
     )
+
+
+def lock_directory(
+    session: Session, team_id: str, person_ids: Iterable[str], emails: Iterable[str]
+) -> tuple[dict[str, Person], dict[str, Person]]:
+    """The team's people with these ids or emails, locked in one statement (by id, as
+    `lock_people`); by id, and by email for the emails asked."""
+    ids, wanted = set(person_ids), set(emails)
+    named = [Person.id.in_(ids)] if ids else []
+    if wanted:
+        named.append(Person.email.in_(wanted))
+    if not named:
+        return {}, {}
+    people = session.scalars(
+        for_update(select(Person).where(Person.team_id == team_id, or_(*named)).order_by(Person.id))
+    )
+    by_id = {person.id: person for person in people}
+    return by_id, {p.email: p for p in by_id.values() if p.email in wanted}
 
 
 def lock_checklists(

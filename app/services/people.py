@@ -51,14 +51,21 @@ def find_by_email(session: Session, team_id: str, email: str) -> Person | None:
     )
 
 
+def named_in(entries: Sequence[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
+    """The people staffing entries name: the `person_id`s, and the inline people's emails
+    (normalised)."""
+    ids = {e["person_id"] for e in entries if "person_id" in e}
+    emails = {normalize_email(e["person"]["email"]) for e in entries if "person" in e}
+    return ids, emails
+
+
 def directory_of(
     session: Session, team_id: str, entries: Sequence[Mapping[str, Any]]
 ) -> tuple[dict[str, Person], dict[str, Person]]:
     """The team's people that staffing entries name, by `person_id` and by the inline
     person's email (normalised, `normalize_email`), in an indexed query for each kind of
     reference given."""
-    ids = {e["person_id"] for e in entries if "person_id" in e}
-    emails = {normalize_email(e["person"]["email"]) for e in entries if "person" in e}
+    ids, emails = named_in(entries)
     by_id: dict[str, Person] = {}
     by_email: dict[str, Person] = {}
     if ids:

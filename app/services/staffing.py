@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.catalog import Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -17,8 +16,8 @@ from app.services.checklists import projects_sharing_people, refresh_checklists
 from app.services.context import Context
 from app.services.emails import normalize_email
 from app.services.events import record_event
-from app.services.locks import lock_people
-from app.services.people import create_person, directory_of, person_snapshot
+from app.services.locks import lock_directory, lock_people
+from app.services.people import create_person, named_in, person_snapshot
 
 
 def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
@@ -63,11 +62,18 @@ def _resolve_people(
     team_id: str,
     entries: Sequence[dict[str, Any]],
     paths: Sequence[str],
+    others: Iterable[str] = (),
 ) -> list[Person]:
-    """The person of each entry, by `person_id` or by the inline person's email, in two queries;
-    unknown inline people are created. A `person_id` not in the team is a 404 naming the
-    entry's field (its path in `paths`, then `person_id`)."""
-    by_id, by_email = directory_of(session, team_id, entries)
+    """The person of each entry, by `person_id` or by the inline person's email; unknown
+    inline people are created. A `person_id` not in the team is a 404 naming the entry's field
+    (its path in `paths`, then `person_id`).
+
+    The people named, and those of `others` (whose allocation the write changes too), are read
+    in one statement, locked in the global order (`app.services.locks`): a deletion that
+    commits first leaves its person unfound (a 404, or an inline person made anew), and one
+    that comes later waits for this transaction."""
+    ids, emails = named_in(entries)
+    by_id, by_email = lock_directory(session, team_id, ids | set(others), emails)
     for entry, path in zip(entries, paths, strict=True):
         if "person_id" in entry and entry["person_id"] not in by_id:
             raise _no_person(entry["person_id"], f"{path}person_id")
@@ -81,29 +87,6 @@ def _resolve_people(
             by_email[email] = create_person(session, ctx, team_id, entry["person"])
         resolved.append(by_email[email])
     return resolved
-
-
-def _lock_people_named(
-    session: Session,
-    entries: Sequence[dict[str, Any]],
-    people: Sequence[Person],
-    paths: Sequence[str],
-    others: Iterable[str] = (),
-) -> None:
-    """Lock the entries' `people` (and the people of `others`, in the same statement: one
-    order), and make sure they still exist: they were read unlocked, and a deletion may have
-    committed since. The lock then holds any deletion back until this transaction ends.
-
-    A person named by `person_id` who is gone is a 404 naming the field, as if they had been
-    gone from the start. One found by an inline email is another request's change under this
-    one: a `StaleDataError`, which has the transaction retried (and the retry creates them)."""
-    locked = {p.id for p in lock_people(session, [*others, *(p.id for p in people)])}
-    for entry, person, path in zip(entries, people, paths, strict=True):
-        if person.id in locked:
-            continue
-        if "person_id" in entry:
-            raise _no_person(person.id, f"{path}person_id")
-        raise StaleDataError(f"Person {person.id} was deleted by a concurrent request.")
 
 
 def _new_assignment(project: Project, person: Person, data: dict[str, Any]) -> Assignment:
@@ -124,7 +107,6 @@ def add_assignment(
     """Put a person in a role; the caller holds the project's lock."""
     check_keys(catalog, roles={"role": data["role"]})
     (person,) = _resolve_people(session, ctx, project.team_id, [data], [""])
-    _lock_people_named(session, [data], [person], [""])
     duplicate = session.scalar(
         select(Assignment.id).where(
             Assignment.project_id == project.id,
@@ -210,7 +192,10 @@ def replace_staffing(
 
     wanted: dict[tuple[str, str], tuple[dict[str, Any], Person]] = {}
     paths = [f"assignments.{index}." for index in range(len(entries))]
-    people = _resolve_people(session, ctx, project.team_id, entries, paths)
+    assignments = list_assignments(session, project)
+    # Everyone whose allocation this changes is locked before anything is read of them.
+    others = [a.person_id for a in assignments]
+    people = _resolve_people(session, ctx, project.team_id, entries, paths, others)
     for index, (entry, person) in enumerate(zip(entries, people, strict=True)):
         pair = (person.id, entry["role"])
         if pair in wanted:
@@ -220,10 +205,7 @@ def replace_staffing(
             )
         wanted[pair] = (entry, person)
 
-    assignments = list_assignments(session, project)
     before = _allocations((a.person_id, a.allocation) for a in assignments)
-    # Everyone whose allocation this changes, before anything is read of them.
-    _lock_people_named(session, entries, people, paths, [a.person_id for a in assignments])
     current = {(a.person_id, a.role_key): a for a in assignments}
     added: list[Assignment] = []
     updated: list[Assignment] = []
