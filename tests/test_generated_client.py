@@ -10,6 +10,8 @@ import importlib
 import io
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from types import ModuleType
 import pytest
 
 PACKAGE = "staffing_client"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -149,3 +152,36 @@ def test_a_generated_client_registers_staffs_generates_and_works_the_checklist(
     )
     assert isinstance(owned, str), owned
     assert "Ada Lovelace" in owned and f"`{item.key}`" in owned
+
+
+def test_the_recipe_of_docs_api_runs_as_written(served, api, tmp_path: Path):
+    """docs/api.md's generated-client recipe, its shell block then its Python blocks, in one
+    folder, with `API` and `KEY` exported as the README's tour does."""
+    doc = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = doc[doc.index("Generate a typed Python client") : doc.index("## How the contract")]
+    blocks = re.findall(r"```(sh|python)\n(.*?)```", section, flags=re.DOTALL)
+    assert [language for language, _ in blocks] == ["sh", "python", "python"]
+    (tmp_path / ".venv").symlink_to(sys.prefix)  # the README's `.venv`
+    env = {**os.environ, "API": served, "KEY": api.token}
+    generated = subprocess.run(  # noqa: S603 - bash and the doc's own block
+        [shutil.which("bash") or "/bin/bash", "-euo", "pipefail", "-c", blocks[0][1]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    ran = subprocess.run(  # noqa: S603 - this interpreter and the doc's own blocks
+        [sys.executable, "-c", "\n".join(code for _, code in blocks[1:])],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.startswith("# Checklist: Clinic intake bot ['key', 'kind'] "), ran.stdout
+    assert int(ran.stdout.split()[-1]) > 0  # the JSON checklist's items, read into models
