@@ -189,7 +189,9 @@ Webhook delivery worker: running (flask webhooks worker)
   curl -s -X POST "$API/v1/projects/support-assistant/checklist?format=text" \\
        -H "Authorization: Bearer $KEY"
 
-  # webhooks: a delivery worker runs beside the API (private targets allowed in dev)
+  # webhooks: a delivery worker runs beside the API (private targets allowed in dev); the
+  # answer holds the endpoint's secret, which examples/webhook_receiver.py verifies with:
+  #   WEBHOOK_SECRET=whsec_... python examples/webhook_receiver.py --port 9000
   curl -s $API/v1/webhooks -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
        -d '{{"url": "http://127.0.0.1:9000/hook", "event_types": ["checklist.*"]}}'
 
