@@ -24,8 +24,8 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.http.openapi import ConventionsPlugin
     from app.http.rate_limits import init_rate_limits
     from app.http.request_context import init_request_context
-    from app.services import webhook_outbox
     from app.services.migrations import MIGRATIONS_DIR
+    from app.services.webhooks import outbox as webhook_outbox
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))

@@ -23,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Problem
 from app.extensions import db
 from app.models import ApiKey
-from app.services import teams
-from app.services.catalog import seed_catalog
+from app.services.catalog.store import seed_catalog
 from app.services.context import Context
-from app.services.teams import hash_token
+from app.services.directory import teams
+from app.services.directory.teams import hash_token
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
 keys_cli = AppGroup("keys", help="Manage API keys.")
@@ -289,7 +289,7 @@ webhooks_cli = AppGroup("webhooks", help="Outgoing webhooks.")
 def webhook_worker(once: bool) -> None:
     """Deliver webhooks: claim due deliveries, send them signed, retry failures. Several may
     run at once on PostgreSQL."""
-    from app.services.webhook_delivery import DeliveryWorker, WakeUps
+    from app.workers.delivery import DeliveryWorker, WakeUps
 
     settings = current_app.config["SETTINGS"]
     worker = DeliveryWorker(db.session, settings)

@@ -91,12 +91,12 @@ class Settings:
     rate_limit: str
     rate_limit_storage_uri: str
     log_level: str
-    # Outgoing webhooks: SSRF policy and timeouts (app/services/webhook_transport.py).
+    # Outgoing webhooks: SSRF policy and timeouts (app/services/webhooks/transport.py).
     webhook_allow_private_targets: bool
     webhook_require_https: bool
     webhook_connect_timeout: float
     webhook_timeout: float
-    # Outgoing webhooks: delivery (app/services/webhook_delivery.py).
+    # Outgoing webhooks: delivery (app/workers/delivery.py).
     webhook_retry_schedule: tuple[int, ...]
     webhook_disable_after_seconds: int
     webhook_secret_grace_seconds: int

@@ -22,23 +22,23 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from app import create_app
-from app.catalog import Catalog
 from app.config import Settings
 from app.extensions import db
 from app.render import render
 from app.schemas.checklists import ChecklistOut
-from app.services import teams
-from app.services.catalog import seed_catalog
-from app.services.checklist_documents import dump_checklist
-from app.services.checklist_generator import (
+from app.services.catalog.model import Catalog
+from app.services.catalog.store import seed_catalog
+from app.services.checklists.documents import dump_checklist
+from app.services.checklists.generator import (
     Member,
     ProjectFacts,
     StaffingEntry,
     generate_checklist,
 )
+from app.services.checklists.preview import checklist_preview
 from app.services.context import Context
+from app.services.directory import teams
 from app.services.migrations import MIGRATIONS_DIR
-from app.services.preview import checklist_preview
 from seed.loader import load_catalog
 
 SIZES = (5, 50, 200, 500)

@@ -74,11 +74,13 @@ from app.models import (  # noqa: E402
     Project,
     Team,
 )
-from app.services import checklists, projects, staffing  # noqa: E402
-from app.services.catalog import current_catalog, seed_catalog  # noqa: E402
+from app.services.catalog.store import current_catalog, seed_catalog  # noqa: E402
+from app.services.checklists import refresh as checklists  # noqa: E402
 from app.services.context import Context  # noqa: E402
+from app.services.directory import projects  # noqa: E402
+from app.services.directory.teams import hash_token, new_token, slugify  # noqa: E402
 from app.services.migrations import MIGRATIONS_DIR  # noqa: E402
-from app.services.teams import hash_token, new_token, slugify  # noqa: E402
+from app.services.staffing import assignments as staffing  # noqa: E402
 from seed.loader import load_catalog  # noqa: E402
 
 BENCH_TEAM_SLUG = "bench"

@@ -64,17 +64,17 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
     (
         "    checklist state (the short path's one statement)",
-        (("app/services/checklist_reads.py", "checklist_header"),),
+        (("app/services/checklists/reads.py", "checklist_header"),),
     ),
-    ("    cached rendering", (("app/services/checklist_reads.py", "cached_rendering"),)),
+    ("    cached rendering", (("app/services/checklists/reads.py", "cached_rendering"),)),
     (
         "    checklist lookup (project + checklist)",
-        (("app/services/checklists.py", "get_checklist"),),
+        (("app/services/checklists/refresh.py", "get_checklist"),),
     ),
-    ("    catalog read (current_catalog)", (("app/services/catalog.py", "current_catalog"),)),
+    ("    catalog read (current_catalog)", (("app/services/catalog/store.py", "current_catalog"),)),
     (
         "    render (cache hit or miss)",
-        (("app/services/checklist_reads.py", "rendered_checklist"),),
+        (("app/services/checklists/reads.py", "rendered_checklist"),),
     ),
     (
         "    ETag / 304 check",
@@ -83,20 +83,20 @@ PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("app/http/etags.py", "make_etag"),
         ),
     ),
-    ("    load items + owners (rows)", (("app/services/checklist_reads.py", "load_items"),)),
+    ("    load items + owners (rows)", (("app/services/checklists/reads.py", "load_items"),)),
     (
         "    checklist document (gathered and dumped)",
-        (("app/services/checklist_documents.py", "checklist_document"),),
+        (("app/services/checklists/documents.py", "checklist_document"),),
     ),
     ("    dump compiled from the schemas (ChecklistOut)", (("app/schemas/compiled.py", "*"),)),
-    ("    people lookup (preview)", (("app/services/people.py", "directory_of"),)),
+    ("    people lookup (preview)", (("app/services/directory/people.py", "directory_of"),)),
     (
         "    the generator (pure)",
-        (("app/services/checklist_generator.py", "generate_checklist"),),
+        (("app/services/checklists/generator.py", "generate_checklist"),),
     ),
     (
         "    regenerations (all checklists)",
-        (("app/services/checklist_regeneration.py", "regenerate"),),
+        (("app/services/checklists/regeneration.py", "regenerate"),),
     ),
     ("    rendering (app.render.render)", (("app/render/__init__.py", "render"),)),
     ("    ORM flush", (("sqlalchemy/orm/session.py", "flush"),)),

@@ -376,8 +376,8 @@ def webhook_sender(receiver: Receiver, body: bytes, settings: Any) -> Callable[[
     """Senders that send as the worker does (`DeliveryWorker.send`: the signature, then
     `WebhookSender.send`), sharing one `WebhookSender` built as the worker builds it (so the
     same pool), with no database around it."""
-    from app.services.webhook_delivery import DeliveryWorker
-    from app.services.webhook_signing import new_secret, signature_header
+    from app.services.webhooks.signing import new_secret, signature_header
+    from app.workers.delivery import DeliveryWorker
 
     settings = dataclasses.replace(settings, webhook_allow_private_targets=True)
     worker = DeliveryWorker(None, settings)  # type: ignore[arg-type] # its sender only
@@ -441,9 +441,9 @@ def make_site(database_url: str, receiver: Receiver) -> Site:
     from app import create_app
     from app.config import Settings
     from app.extensions import db
-    from app.services import teams
-    from app.services.catalog import seed_catalog
+    from app.services.catalog.store import seed_catalog
     from app.services.context import Context
+    from app.services.directory import teams
     from app.services.migrations import MIGRATIONS_DIR
     from seed.loader import load_catalog
 
@@ -835,7 +835,7 @@ def phases(
     builds it, timing its steps: claims and records (on the worker's own thread, each one
     transaction) and attempts (on its pool's threads)."""
     from app.extensions import db
-    from app.services.webhook_delivery import DeliveryWorker
+    from app.workers.delivery import DeliveryWorker
 
     spent = dict.fromkeys(("claim", "claims", "send", "record", "records", "wall"), 0.0)
     lock = threading.Lock()

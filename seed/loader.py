@@ -1,4 +1,4 @@
-"""Load seed/catalog.yaml, validate it strictly and build an app.catalog.Catalog."""
+"""Load seed/catalog.yaml, validate it strictly and build an app.services.catalog.model.Catalog."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from app.catalog import (
+from app.services.catalog.model import (
     GENAI_RISKS,
     PHASES,
     PRIORITIES,

@@ -29,9 +29,9 @@ from app.config import Settings
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Base
-from app.services import teams
-from app.services.catalog import seed_catalog
+from app.services.catalog.store import seed_catalog
 from app.services.context import Context
+from app.services.directory import teams
 from app.services.migrations import MIGRATIONS_DIR
 from seed.loader import load_catalog
 

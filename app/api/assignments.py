@@ -16,9 +16,9 @@ from app.http.pagination import Page, page_schema, paginated
 from app.http.transaction import current_context
 from app.models import Assignment
 from app.schemas.projects import AssignmentCreate, AssignmentOut, StaffingReplace
-from app.services import staffing
-from app.services.catalog import current_catalog
-from app.services.projects import assignments_query, get_project
+from app.services.catalog.store import current_catalog
+from app.services.directory.projects import assignments_query, get_project
+from app.services.staffing import assignments as staffing
 
 blp = v1_blueprint("assignments", __name__, "Staffing: people in roles on a project")
 

@@ -10,12 +10,12 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from app.api.common import v1_blueprint
-from app.catalog import Catalog
 from app.errors import NotFound
 from app.extensions import db
 from app.http.etags import make_etag, not_modified
 from app.schemas.catalog import CatalogOut, RoleOut
-from app.services.catalog import current_catalog
+from app.services.catalog.model import Catalog
+from app.services.catalog.store import current_catalog
 
 blp = v1_blueprint("catalog", __name__, "The catalog of roles, challenges and applications")
 

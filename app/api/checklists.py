@@ -30,16 +30,14 @@ from app.schemas.checklists import (
     PreviewRequest,
     RenderQuery,
 )
-from app.services import (
-    checklist_documents,
-    checklist_items,
-    checklist_reads,
-    checklists,
-    preview,
-)
-from app.services.catalog import catalog_for, check_keys, current_catalog
-from app.services.people import get_person
-from app.services.projects import get_project
+from app.services.catalog.store import catalog_for, check_keys, current_catalog
+from app.services.checklists import documents as checklist_documents
+from app.services.checklists import items as checklist_items
+from app.services.checklists import preview
+from app.services.checklists import reads as checklist_reads
+from app.services.checklists import refresh as checklists
+from app.services.directory.people import get_person
+from app.services.directory.projects import get_project
 
 blp = v1_blueprint("checklists", __name__, "Generated checklists and their items")
 preview_blp = v1_blueprint(

@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from app.api.common import v1_blueprint
 from app.schemas.event_types import EventTypeList
-from app.services.event_types import EVENT_TYPES, webhook_body
+from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
 blp = v1_blueprint("event_types", __name__, "The event types that webhooks can subscribe to")
 

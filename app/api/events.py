@@ -14,9 +14,9 @@ from app.http.auth import current_team_id
 from app.http.pagination import paginated
 from app.models import Event
 from app.schemas.events import EventOut
-from app.services.event_types import EVENT_TYPES
+from app.services.directory.projects import get_project
 from app.services.events import events_query
-from app.services.projects import get_project
+from app.services.webhooks.event_types import EVENT_TYPES
 
 blp = v1_blueprint("events", __name__, "The activity feed and audit trail")
 

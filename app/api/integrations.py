@@ -29,7 +29,7 @@ from app.schemas.integrations import (
     IntegrationSecretOut,
     RotateRequest,
 )
-from app.services import inbound, integrations
+from app.services.ticketing import inbound, integrations
 
 blp = v1_blueprint(
     "integrations",

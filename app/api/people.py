@@ -16,7 +16,7 @@ from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Person
 from app.schemas.people import PersonCreate, PersonOut, PersonQuery, PersonUpdate
-from app.services import people
+from app.services.directory import people
 
 blp = v1_blueprint("people", __name__, "The team's directory of people")
 

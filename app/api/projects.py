@@ -16,8 +16,8 @@ from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import Project
 from app.schemas.projects import ProjectCreate, ProjectListArgs, ProjectOut, ProjectUpdate
-from app.services import projects
-from app.services.catalog import current_catalog
+from app.services.catalog.store import current_catalog
+from app.services.directory import projects
 
 blp = v1_blueprint("projects", __name__, "Generative-AI projects")
 

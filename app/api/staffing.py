@@ -13,9 +13,10 @@ from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_argu
 from app.http.transaction import current_context
 from app.models import Project
 from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
-from app.services import checklist_documents, staffing_reports
-from app.services.catalog import current_catalog
-from app.services.projects import get_project
+from app.services.catalog.store import current_catalog
+from app.services.checklists import documents as checklist_documents
+from app.services.directory.projects import get_project
+from app.services.staffing import reports as staffing_reports
 
 blp = v1_blueprint("staffing", __name__, "Role coverage and staffing findings")
 

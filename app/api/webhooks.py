@@ -26,7 +26,7 @@ from app.schemas.webhooks import (
     WebhookOut,
     WebhookUpdate,
 )
-from app.services import webhooks
+from app.services.webhooks import endpoints as webhooks
 
 blp = v1_blueprint(
     "webhooks",

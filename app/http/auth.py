@@ -27,7 +27,7 @@ from app.errors import Forbidden, Unauthorized
 from app.extensions import db
 from app.http.connection import reconnecting
 from app.models import ApiKey, utcnow
-from app.services.teams import hash_token
+from app.services.directory.teams import hash_token
 
 # How stale `last_used_at` may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -35,7 +35,7 @@ from limits.strategies import FixedWindowRateLimiter
 from redis.exceptions import RedisError
 
 from app.http.auth import init_key_cache
-from app.services.teams import KEY_GENERATION
+from app.services.directory.teams import KEY_GENERATION
 
 V1_SCOPE = "v1"
 _EXTENSION = "v1_rate_limit"

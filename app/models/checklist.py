@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.catalog import PHASES
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
+from app.services.catalog.model import PHASES
 from app.vocabulary import ItemStatus, values
 
 ITEM_STATUSES: tuple[str, ...] = values(ItemStatus)

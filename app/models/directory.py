@@ -25,7 +25,8 @@ class Person(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
 
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    # Stored casefolded (`app.services.emails.normalize_email`), so uniqueness ignores case.
+    # Stored casefolded (`app.services.directory.emails.normalize_email`): uniqueness ignores
+    # case.
     email: Mapped[str] = mapped_column(String(254))
     github: Mapped[str | None] = mapped_column(String(39))
     jira: Mapped[str | None] = mapped_column(String(128))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.services.checklist_generator import summarize
+from app.services.checklists.generator import summarize
 
 # Format name (the `?format=` value) -> the media type it is served as.
 FORMATS: Mapping[str, str] = {
@@ -17,7 +17,8 @@ FORMATS: Mapping[str, str] = {
     "text": "text/plain",
 }
 
-# The NIST AI RMF lifecycle stages (app.catalog.PHASES) as section titles, in lifecycle order.
+# The NIST AI RMF lifecycle stages (app.services.catalog.model.PHASES) as section titles, in
+# lifecycle order.
 PHASE_SECTIONS: tuple[tuple[str, str], ...] = (
     ("plan-and-design", "Plan and design"),
     ("collect-and-process-data", "Collect and process data"),

@@ -1,4 +1,4 @@
-"""The catalog as the API shows it (dumped from the `app.catalog` dataclasses)."""
+"""The catalog as the API shows it (dumped from the `app.services.catalog.model` dataclasses)."""
 
 from __future__ import annotations
 

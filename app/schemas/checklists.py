@@ -11,10 +11,10 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from app.catalog import GENAI_RISKS
 from app.schemas.catalog import SourceOut
 from app.schemas.common import SPACE, catalog_key_field, name_field
 from app.schemas.projects import AssignmentCreate, Traits
+from app.services.catalog.model import GENAI_RISKS
 from app.vocabulary import (
     SETTABLE_STATUSES,
     FindingKind,
@@ -428,7 +428,7 @@ class PreviewRequest(ma.Schema):
 
 
 class MemberOut(OwnerOut):
-    """A person as the staffing engine holds them (`checklist_facts.Member`), shown as an
+    """A person as the staffing engine holds them (`checklists.facts.Member`), shown as an
     owner is."""
 
     @ma.pre_dump

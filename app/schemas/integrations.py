@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from app.models import INBOUND_OUTCOMES, ITEM_STATUSES, PROVIDERS, VERIFICATIONS
 from app.schemas.common import name_field
-from app.services.inbound_payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
+from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
 
 _SECRET = ma.fields.String(
     validate=[
@@ -34,7 +34,7 @@ _STANDARD_WEBHOOKS_SECRET = (
 def _provider_rules(provider: str) -> dict[str, dict]:
     """What an integration of `provider` may hold, beyond the fields' own rules: its states in
     `status_map` (any state for `generic`), token verification for Jira only, and the
-    secret's format for `generic` (app.services.integrations checks the same)."""
+    secret's format for `generic` (app.services.ticketing.integrations checks the same)."""
     # A title per provider names the map's model in a generated client.
     rules: dict[str, dict] = {"status_map": {"title": f"{provider.capitalize()}StatusMap"}}
     if provider != "generic":

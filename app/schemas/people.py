@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.schemas.common import Handles, name_field
-from app.services.emails import normalize_email
+from app.services.directory.emails import normalize_email
 
 MAX_EMAIL = 254
 

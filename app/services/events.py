@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Event
 from app.services.context import Context
-from app.services.webhook_outbox import remember_event
+from app.services.webhooks.outbox import remember_event
 
 
 def record_event(

@@ -1,7 +1,8 @@
 """casefold emails: stored emails take the form the directory now compares them in
 
 Emails were compared lower-cased, so `straße@example.com` and `STRASSE@example.com` could be two
-people; they are now compared casefolded (`app.services.emails.normalize_email`). Each stored
+people; they are now compared casefolded (`app.services.directory.emails.normalize_email`). Each
+stored
 email is rewritten in that form (its row's version bumped, so its ETag changes), unless that
 would give two people of a team one email: those are left as they are, each collision logged
 as a warning naming the people, for someone to merge or correct by hand (until then the one
@@ -35,7 +36,8 @@ MAX_EMAIL = 254
 
 
 def _normalize(email):
-    # `app.services.emails.normalize_email` as of this revision (a revision imports no app code).
+    # `app.services.directory.emails.normalize_email` as of this revision (a revision imports no
+    # app code).
     return unicodedata.normalize("NFC", unicodedata.normalize("NFD", email.strip()).casefold())
 
 

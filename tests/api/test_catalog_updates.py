@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 from checklist_support import generate, items_by_key, patch_item, read_checklist, staffed_project
 
-from app.catalog import Catalog
 from app.extensions import db
-from app.services.catalog import current_catalog, seed_catalog
+from app.services.catalog.model import Catalog
+from app.services.catalog.store import current_catalog, seed_catalog
 from seed.loader import load_catalog
 
 RESPONSIBILITY = "data-scientist.collect-and-preprocess-data"

@@ -70,7 +70,7 @@ def test_a_checklist_answer_has_exactly_the_schemas_fields(api):
 
 
 def test_the_checklist_json_is_dumped_once_per_state_for_every_format_and_filter(api, app):
-    from app.services import checklist_reads
+    from app.services.checklists import reads as checklist_reads
 
     project, _ = staffed_project(api)
     generate(api, project, 201)

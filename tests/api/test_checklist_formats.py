@@ -18,7 +18,7 @@ from checklist_support import (
 )
 from factories import assert_problem, assign, create_person, create_project
 
-from app.catalog import PHASES
+from app.services.catalog.model import PHASES
 
 FORMATS = {
     "json": "application/json",

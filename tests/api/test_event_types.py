@@ -24,9 +24,9 @@ from ticketing_support import (
 
 from app.extensions import db
 from app.models import Checklist, ChecklistItem, Team
-from app.services import teams
 from app.services.context import Context
-from app.services.event_types import EVENT_TYPES, check_pattern, markdown, matches
+from app.services.directory import teams
+from app.services.webhooks.event_types import EVENT_TYPES, check_pattern, markdown, matches
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
@@ -358,7 +358,7 @@ def test_docs_list_every_type_with_its_description_and_example():
 
 
 def test_the_event_types_section_is_the_one_the_catalogue_makes():
-    """Regenerate it with `.venv/bin/python -m app.services.event_types` after changing the
+    """Regenerate it with `.venv/bin/python -m app.services.webhooks.event_types` after changing the
     catalogue (or the ticket text), and paste it over the `## Event types` section."""
     text = DOCS.read_text()
     start = text.index("## Event types\n")

@@ -7,7 +7,7 @@ import pytest
 from factories import assert_problem, create_project, events_of
 from ticketing_support import create_integration, encode, github_headers, post_delivery
 
-from app.services.inbound_payloads import DEFAULT_STATUS_MAPS
+from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
 
 
 def test_creating_an_integration_shows_its_secret_once_and_the_url_to_paste(api, app):

@@ -28,9 +28,9 @@ from app import create_app
 from app.extensions import db
 from app.http.auth import KeyCache, VerifiedKey
 from app.models import ApiKey, utcnow
-from app.services import teams
 from app.services.context import Context
-from app.services.teams import KEY_GENERATION, hash_token
+from app.services.directory import teams
+from app.services.directory.teams import KEY_GENERATION, hash_token
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.http.pagination import SortKey, fetch_page, newest_first, page_query
 from app.models import Person, Project
-from app.services.projects import projects_query
+from app.services.directory.projects import projects_query
 
 # Every list of the API, a path that reaches it once `project` exists.
 LISTS = [

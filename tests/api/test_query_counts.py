@@ -16,7 +16,7 @@ import pytest
 from checklist_support import generate, read_checklist, staff_key_roles
 from factories import create_person, create_project
 
-from app.services import checklist_reads
+from app.services.checklists import reads as checklist_reads
 
 Request = Callable[[Any, dict[str, Any]], Any]
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiKey, utcnow
-from app.services.teams import hash_token
+from app.services.directory.teams import hash_token
 
 # Routes of several v1 blueprints (catalog, people, projects, staffing, events).
 V1_READS = ["/v1/catalog", "/v1/people", "/v1/projects", "/v1/staffing", "/v1/events"]

@@ -17,7 +17,7 @@ from sqlalchemy import event, select, update
 
 from app.extensions import db
 from app.models import ApiKey, Checklist, ChecklistItem, utcnow
-from app.services.teams import hash_token
+from app.services.directory.teams import hash_token
 
 KEY = "data-scientist.collect-and-preprocess-data"
 

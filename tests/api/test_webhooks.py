@@ -21,7 +21,7 @@ from standardwebhooks.webhooks import Webhook
 from app import create_app
 from app.extensions import db
 from app.models import WebhookDelivery
-from app.services.webhook_delivery import DeliveryWorker
+from app.workers.delivery import DeliveryWorker
 
 PUBLIC_URL = "https://93.184.216.34/hooks/checklists"  # a literal public address: no DNS
 
@@ -408,12 +408,12 @@ def test_recover_brings_forward_what_waits_for_a_retry_and_each_attempt_is_logge
     since = datetime.now(UTC).isoformat()
     create_person(client)
     caplog.clear()
-    with caplog.at_level("INFO", logger="app.services.webhook_delivery"):
+    with caplog.at_level("INFO", logger="app.workers.delivery"):
         deliver()
     waiting = client.get(f"/v1/webhooks/{endpoint['id']}/deliveries?status=retrying").json
     assert len(waiting["items"]) == 2  # both wait an hour for their second attempt
     # One line for the attempt, saying which delivery, where, and what became of it.
-    (line,) = [r for r in caplog.records if r.name == "app.services.webhook_delivery"]
+    (line,) = [r for r in caplog.records if r.name == "app.workers.delivery"]
     assert line.delivery_id in {d["id"] for d in waiting["items"]}
     assert line.status_code == 503 and line.outcome == "retrying"
     assert "HTTP 503" in line.getMessage() and "retrying" in line.getMessage()

@@ -19,7 +19,7 @@ from factories import assign, create_person, create_project
 from app.schemas.checklists import ChecklistOut, ItemOut, PersonItemsOut
 from app.schemas.common import StrictBoolean
 from app.schemas.compiled import compile_dump
-from app.services import checklist_documents
+from app.services.checklists import documents as checklist_documents
 from app.vocabulary import ItemStatus
 
 # The compiled dumpers of the checklist documents, and the schema each is compiled from.

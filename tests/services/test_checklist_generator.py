@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.catalog import (
+from app.services.catalog.model import (
     PHASES,
     PRIORITIES,
     TRAITS,
@@ -23,7 +23,7 @@ from app.catalog import (
     SourceRef,
     priority_rank,
 )
-from app.services.checklist_generator import (
+from app.services.checklists.generator import (
     FINDING_KINDS,
     KINDS,
     SEPARATED_ROLES,

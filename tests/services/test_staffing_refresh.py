@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner
-from app.services.waivers import next_waiver_expiry
+from app.services.checklists.waivers import next_waiver_expiry
 
 
 def _put(api: Any, project: dict[str, Any], *entries: tuple[Any, ...]) -> None:

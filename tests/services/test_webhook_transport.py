@@ -24,8 +24,8 @@ import pytest
 
 from app.config import Settings
 from app.errors import ValidationFailed
-from app.services import webhook_transport
-from app.services.webhook_transport import (
+from app.services.webhooks import transport as webhook_transport
+from app.services.webhooks.transport import (
     EXCERPT_BYTES,
     MAX_RESPONSE_BYTES,
     SendResult,

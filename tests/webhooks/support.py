@@ -37,9 +37,9 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db
 from app.models import Base
-from app.services import teams
-from app.services.catalog import seed_catalog
+from app.services.catalog.store import seed_catalog
 from app.services.context import Context
+from app.services.directory import teams
 from app.services.migrations import MIGRATIONS_DIR
 from seed.loader import load_catalog
 

@@ -60,7 +60,7 @@ def test_a_slow_receiver_does_not_hold_up_another_endpoint(pg_database, receiver
     assert waited < 1.0, (
         f"a ping to a healthy endpoint waited {waited:.1f} s for a slow receiver's attempt "
         "to time out: the worker sends its claimed batch and records it before it claims "
-        "anything else (app/services/webhook_delivery.py, DeliveryWorker.run_once)"
+        "anything else (app/workers/delivery.py, DeliveryWorker.run_once)"
     )
 
 

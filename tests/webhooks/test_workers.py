@@ -183,7 +183,8 @@ def test_a_retry_by_hand_during_an_attempt_does_not_send_the_message_twice_at_on
         problems.append(
             f"{len(receiver.overlaps)} request(s) arrived while the same message was still being "
             "answered: the retry by hand cleared the lease of a delivery in flight "
-            "(app/services/webhooks.py, retry_delivery), and the other worker took it at once"
+            "(app/services/webhooks/endpoints.py, retry_delivery), and the other worker took it "
+            "at once"
         )
     if len(delivery["attempt_log"]) != len(requests):
         problems.append(

@@ -32,10 +32,10 @@ from app.config import Settings
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from app.models.webhooks import DUE_PREDICATE, DUE_STATUSES
 from app.services.context import SYSTEM, Context
-from app.services.webhook_outbox import CHANNEL
-from app.services.webhook_signing import signature_header
-from app.services.webhook_transport import SendResult, WebhookSender
-from app.services.webhooks import note_endpoint_outcomes
+from app.services.webhooks.endpoints import note_endpoint_outcomes
+from app.services.webhooks.outbox import CHANNEL
+from app.services.webhooks.signing import signature_header
+from app.services.webhooks.transport import SendResult, WebhookSender
 
 log = logging.getLogger(__name__)
 

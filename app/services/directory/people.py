@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
 from app.models import Assignment, Person
-from app.services.checklists import (
+from app.services.checklists.refresh import (
     projects_sharing_people,
     refresh_checklists,
     touch_checklists,
 )
 from app.services.context import Context
-from app.services.emails import normalize_email
+from app.services.directory.emails import normalize_email
 from app.services.events import changes, record_event
 from app.services.locks import for_update
 

@@ -12,7 +12,17 @@ from marshmallow.experimental.context import Context
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.catalog import (
+from app.errors import Problem, ValidationFailed
+from app.models import (
+    CatalogApplication,
+    CatalogChallenge,
+    CatalogCollaboration,
+    CatalogMitigation,
+    CatalogResponsibility,
+    CatalogRole,
+    CatalogVersion,
+)
+from app.services.catalog.model import (
     Application,
     Catalog,
     Challenge,
@@ -24,16 +34,6 @@ from app.catalog import (
     Responsibility,
     Role,
     SourceRef,
-)
-from app.errors import Problem, ValidationFailed
-from app.models import (
-    CatalogApplication,
-    CatalogChallenge,
-    CatalogCollaboration,
-    CatalogMitigation,
-    CatalogResponsibility,
-    CatalogRole,
-    CatalogVersion,
 )
 
 _cache: dict[str, Catalog] = {}

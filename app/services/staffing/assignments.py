@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Assignment, Person, Project, utcnow
-from app.services.catalog import check_keys
-from app.services.checklists import projects_sharing_people, refresh_checklists
+from app.services.catalog.model import Catalog
+from app.services.catalog.store import check_keys
+from app.services.checklists.refresh import projects_sharing_people, refresh_checklists
 from app.services.context import Context
-from app.services.emails import normalize_email
+from app.services.directory.emails import normalize_email
+from app.services.directory.people import create_person, named_in, person_snapshot
 from app.services.events import record_event
 from app.services.locks import lock_directory, lock_people
-from app.services.people import create_person, named_in, person_snapshot
 
 
 def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, selectinload
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Checklist, ChecklistItem, Project
 from app.models.base import utcnow
-from app.services.catalog import catalog_for
-from app.services.checklist_documents import item_event_data, item_snapshot, loaded_owners
-from app.services.checklist_rules import ItemRules, as_far_as_a_system_may
+from app.services.catalog.store import catalog_for
+from app.services.checklists.documents import item_event_data, item_snapshot, loaded_owners
+from app.services.checklists.rules import ItemRules, as_far_as_a_system_may
+from app.services.checklists.waivers import expire_due_waivers, next_waiver_expiry, today
 from app.services.context import Context
 from app.services.events import record_event
-from app.services.waivers import expire_due_waivers, next_waiver_expiry, today
 
 
 def get_item(session: Session, ctx: Context, checklist: Checklist, id_or_key: str) -> ChecklistItem:
@@ -53,7 +53,7 @@ def update_item(
     waived item as committed. A change a ticketing system sent names it (`source`) and says
     why (`reason`) in its events; such a system cannot sign off, approve or give evidence, so
     an item it would close or waive that needs them is held `in_progress` instead, and the
-    reason says what it still needs (`checklist_rules`)."""
+    reason says what it still needs (`checklists.rules`)."""
     if item.status == "obsolete" and (
         "status" in data or data.get("waiver") or "signed_off_by" in data
     ):

@@ -15,9 +15,9 @@ from app.errors import NotFound, ValidationFailed
 from app.models import InboundDelivery, Integration, Project, utcnow
 from app.services.context import Context
 from app.services.events import record_event
-from app.services.inbound_payloads import DEFAULT_STATUS_MAPS
 from app.services.locks import for_update
-from app.services.webhook_signing import SECRET_PREFIX, new_secret
+from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
+from app.services.webhooks.signing import SECRET_PREFIX, new_secret
 
 # Secrets we make for HMAC providers: 32 random bytes, URL-safe (a Jira token goes in a URL).
 _SECRET_BYTES = 32

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.directory import handles_of
 from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render, signoff
 from app.render.markdown import code, escape
 from app.schemas.checklists import ChecklistOut, FiltersOut, ItemOut, PersonItemsOut
 from app.schemas.compiled import compile_dump
-from app.services.checklist_generator import ProjectFacts, project_traits, summarize
+from app.services.catalog.model import Catalog
+from app.services.checklists.generator import ProjectFacts, project_traits, summarize
 
 
 def owner_dict(person: Person) -> dict[str, Any]:

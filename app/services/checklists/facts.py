@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.catalog import Application, Catalog, Role
+from app.services.catalog.model import Application, Catalog, Role
 
 # --------------------------------------------------------------------------- inputs
 

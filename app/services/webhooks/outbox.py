@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from app.models import Event, WebhookDelivery, WebhookEndpoint, new_id, utcnow
-from app.services.event_types import matches
+from app.services.webhooks.event_types import matches
 
 CHANNEL = "webhook_deliveries"
 _PENDING = "outbox_events"

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.catalog import TRAITS, Catalog
 from app.config import Settings
 from app.errors import ValidationFailed
-from app.services.catalog import check_keys
-from app.services.checklist_generator import (
+from app.services.catalog.model import TRAITS, Catalog
+from app.services.catalog.store import check_keys
+from app.services.checklists.generator import (
     Member,
     ProjectFacts,
     StaffingEntry,
@@ -19,9 +19,9 @@ from app.services.checklist_generator import (
     project_traits,
     summarize,
 )
-from app.services.checklists import generator_settings, member_of
-from app.services.emails import normalize_email
-from app.services.people import directory_of
+from app.services.checklists.refresh import generator_settings, member_of
+from app.services.directory.emails import normalize_email
+from app.services.directory.people import directory_of
 
 
 def _staffing(

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Protocol
 
-from app.catalog import Catalog, priority_rank
-from app.services.checklist_facts import (
+from app.services.catalog.model import Catalog, priority_rank
+from app.services.checklists.facts import (
     GeneratorSettings,
     Member,
     Staffing,

@@ -7,19 +7,19 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.catalog import TRAITS, Catalog
 from app.errors import Conflict, NotFound
 from app.models import Assignment, Project
-from app.services.catalog import check_keys
-from app.services.checklists import (
+from app.services.catalog.model import TRAITS, Catalog
+from app.services.catalog.store import check_keys
+from app.services.checklists.refresh import (
     projects_sharing_people,
     refresh_checklists,
     touch_checklists,
 )
 from app.services.context import Context
+from app.services.directory.teams import slugify
 from app.services.events import changes, record_event
 from app.services.locks import for_update, lock_people
-from app.services.teams import slugify
 
 
 def project_snapshot(project: Project) -> dict[str, Any]:

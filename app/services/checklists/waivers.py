@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Checklist, ChecklistItem, Project
-from app.services.catalog import catalog_for
-from app.services.checklist_documents import item_event_data, item_snapshot, load_owners
+from app.services.catalog.store import catalog_for
+from app.services.checklists.documents import item_event_data, item_snapshot, load_owners
 from app.services.context import SYSTEM, Context
 from app.services.events import record_event
 from app.services.locks import lock_checklists

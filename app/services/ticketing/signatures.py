@@ -25,7 +25,7 @@ from typing import Any
 
 from app.errors import Problem
 from app.models import Integration
-from app.services.webhook_signing import signature as standard_signature
+from app.services.webhooks.signing import signature as standard_signature
 
 # Standard Webhooks: the timestamp may be this far from now (the specification's 5 minutes).
 STANDARD_TOLERANCE_SECONDS = 5 * 60

@@ -2,7 +2,7 @@
 
 No database, no Flask, no I/O. The stored checklist and the preview both call it, so every rule
 about what a project must do lives here (items) and in the modules it builds on:
-`checklist_facts` (traits, staffing index, required roles) and `staffing_findings`.
+`checklists.facts` (traits, staffing index, required roles) and `staffing.findings`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.catalog import (
+from app.services.catalog.model import (
     PHASES,
     PRIORITIES,
     Catalog,
@@ -23,7 +23,7 @@ from app.catalog import (
     max_priority,
     priority_rank,
 )
-from app.services.checklist_facts import (
+from app.services.checklists.facts import (
     DEFAULT_SETTINGS,
     Facts,
     GeneratorSettings,
@@ -40,7 +40,7 @@ from app.services.checklist_facts import (
     role_titles,
     roles_of,
 )
-from app.services.staffing_findings import (
+from app.services.staffing.findings import (
     FINDING_KINDS,
     NO_ALLOCATION_ELSEWHERE,
     SEPARATED_ROLES,

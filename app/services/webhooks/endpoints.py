@@ -14,12 +14,12 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Project, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from app.models.webhooks import DUE_PREDICATE
 from app.services.context import Context
-from app.services.event_types import check_pattern
 from app.services.events import changes, record_event
 from app.services.locks import for_update
-from app.services.webhook_outbox import message_body, notify_workers
-from app.services.webhook_signing import new_secret
-from app.services.webhook_transport import vet_target_url
+from app.services.webhooks.event_types import check_pattern
+from app.services.webhooks.outbox import message_body, notify_workers
+from app.services.webhooks.signing import new_secret
+from app.services.webhooks.transport import vet_target_url
 from app.vocabulary import DeliveryStatus
 
 

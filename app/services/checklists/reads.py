@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, selectinload
 from app.metrics import RENDERS
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.render import DEFAULT_LAYOUT, Layout, render
-from app.services.catalog import catalog_for
-from app.services.checklist_documents import checklist_document, filtered, load_owners
-from app.services.checklist_generator import summary_of
+from app.services.catalog.store import catalog_for
+from app.services.checklists.documents import checklist_document, filtered, load_owners
+from app.services.checklists.generator import summary_of
+from app.services.checklists.waivers import expire_due_waivers, today
 from app.services.context import Context
-from app.services.waivers import expire_due_waivers, today
 from app.vocabulary import ItemStatus
 
 # The item columns a rendering needs, and the signer's name: read as plain rows (no ORM

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
-from app.services.catalog import catalog_for
+from app.services.catalog.store import catalog_for
 
 # Who may approve the waiver of an item that names no reviewer roles: those who accept risks.
 WAIVER_APPROVER_ROLES: tuple[str, ...] = ("product-manager", "ai-ethicist")

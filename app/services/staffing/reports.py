@@ -8,18 +8,18 @@ from typing import Any
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
 from app.config import Settings
 from app.models import Assignment, Project
-from app.services.checklist_generator import (
+from app.services.catalog.model import Catalog
+from app.services.checklists.generator import (
     StaffingEntry,
     StaffingReport,
     overallocated_members,
     staffing_report,
 )
-from app.services.checklist_regeneration import active_allocations, elsewhere_of, staffing_of
-from app.services.checklists import generator_settings, member_of, project_facts
-from app.services.staffing_findings import MAX_ALLOCATION
+from app.services.checklists.refresh import generator_settings, member_of, project_facts
+from app.services.checklists.regeneration import active_allocations, elsewhere_of, staffing_of
+from app.services.staffing.findings import MAX_ALLOCATION
 from app.vocabulary import ProjectStatus
 
 

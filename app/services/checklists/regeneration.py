@@ -1,7 +1,8 @@
 """Regenerating stored checklists in batches: items read as rows, compared with what the generator
 gives, and the difference written with one statement per kind of change for all the checklists.
 
-Each checklist keeps its items' state by key (see `app.services.checklists`). A checklist can be
+Each checklist keeps its items' state by key (see `app.services.checklists.refresh`). A checklist
+can be
 regenerated whole, or within a scope: the keys whose content may have changed, where every other
 item can only have moved (the over-allocation findings of the people whose allocation on another
 project changed). A scoped regeneration reads the other items' position and status only; when
@@ -34,18 +35,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.catalog import Catalog
 from app.metrics import REGENERATIONS
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.base import new_id, utcnow
 from app.models.directory import handles_of
-from app.services.checklist_documents import (
+from app.services.catalog.model import Catalog
+from app.services.checklists.documents import (
     checklist_links,
     load_owners,
     project_facts,
     project_header,
 )
-from app.services.checklist_generator import (
+from app.services.checklists.generator import (
     GeneratedItem,
     GeneratorSettings,
     Member,
@@ -53,9 +54,9 @@ from app.services.checklist_generator import (
     generate_checklist,
     summary_of,
 )
+from app.services.checklists.waivers import expire_waivers, next_waiver_expiry, waivers_due
 from app.services.context import Context
 from app.services.events import record_event
-from app.services.waivers import expire_waivers, next_waiver_expiry, waivers_due
 
 ITEMS = ChecklistItem.__table__
 OWNERS = ChecklistItemOwner.__table__

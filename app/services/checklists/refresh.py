@@ -3,7 +3,7 @@
 Regeneration keeps each item's state by key: new items start `open`, items that no longer apply
 become `obsolete` (and get their old status back if they apply again). Every staffing or trait
 change regenerates the checklists it touches in the same transaction as the change; the reading,
-comparing and writing of items is `app.services.checklist_regeneration`.
+comparing and writing of items is `app.services.checklists.regeneration`.
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
 from app.config import Settings
 from app.errors import NotFound
 from app.models import Assignment, Checklist, Person, Project
 from app.models.base import utcnow
-from app.services.catalog import current_catalog
-from app.services.checklist_documents import project_facts as project_facts
-from app.services.checklist_generator import GeneratorSettings, Member
-from app.services.checklist_regeneration import Target, regenerate
+from app.services.catalog.model import Catalog
+from app.services.catalog.store import current_catalog
+from app.services.checklists.documents import project_facts as project_facts
+from app.services.checklists.generator import GeneratorSettings, Member
+from app.services.checklists.regeneration import Target, regenerate
 from app.services.context import Context
 from app.services.locks import lock_checklists, lock_people, lock_projects
-from app.services.staffing_findings import over_allocation_key
+from app.services.staffing.findings import over_allocation_key
 
 
 def generator_settings(settings: Settings) -> GeneratorSettings:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from app.services.checklist_documents import ticket_text
+from app.services.checklists.documents import ticket_text
 
 
 @dataclass(frozen=True)
@@ -541,7 +541,7 @@ def check_pattern(pattern: str) -> str | None:
 
 def markdown() -> str:
     """The "Event types" section of `docs/webhooks.md`, made from this catalogue (print it
-    with `python -m app.services.event_types`; a test keeps the document equal to it)."""
+    with `python -m app.services.webhooks.event_types`; a test keeps the document equal to it)."""
     paragraphs = [
         "`GET /v1/event-types` lists the same types with the same examples. A subscription names "
         "types exactly (`checklist.generated`), by a prefix ending in `.*` (`checklist.*` takes "

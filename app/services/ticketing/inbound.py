@@ -1,7 +1,7 @@
 """Inbound deliveries: a ticketing system tells us a ticket changed, and the items linked to it
 follow, as ordinary item changes (ETag, events with `source`, outgoing webhooks).
 
-A delivery is verified (`inbound_signatures`) before its body is read (`inbound_payloads`),
+A delivery is verified (`ticketing.signatures`) before its body is read (`ticketing.payloads`),
 then recorded once per provider delivery id: a redelivery finds its record and changes
 nothing. Its items are those linked to the ticket (`owner/repo#12`, `PROJ-123`, `ENG-42`) in
 the integration's team (and project, if it has one), or, when none is, the item named by the
@@ -24,15 +24,15 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import Settings
 from app.errors import NotFound
 from app.models import Checklist, ChecklistItem, InboundDelivery, Integration, Project, utcnow
-from app.services.checklist_documents import MARKER_PREFIX
-from app.services.checklist_items import update_item
-from app.services.checklist_rules import system_needs
+from app.services.checklists.documents import MARKER_PREFIX
+from app.services.checklists.items import update_item
+from app.services.checklists.rules import system_needs
+from app.services.checklists.waivers import expire_due_waivers
 from app.services.context import Context
-from app.services.inbound_payloads import PROVIDER_NAMES, TicketNews, read
-from app.services.inbound_signatures import check_linear_timestamp, verify
-from app.services.integrations import status_map
 from app.services.locks import lock_checklists
-from app.services.waivers import expire_due_waivers
+from app.services.ticketing.integrations import status_map
+from app.services.ticketing.payloads import PROVIDER_NAMES, TicketNews, read
+from app.services.ticketing.signatures import check_linear_timestamp, verify
 
 # The provider's id of a delivery, the same on its redeliveries.
 DELIVERY_ID_HEADERS = {

@@ -1,0 +1,1 @@
+"""The catalog: its in-memory model and its storage."""

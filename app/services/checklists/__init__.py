@@ -1,0 +1,2 @@
+"""Checklists: the pure generator, stored checklists and their regeneration, items, waivers,
+documents and previews."""

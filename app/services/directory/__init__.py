@@ -1,0 +1,1 @@
+"""The team's directory: teams and their API keys, people, projects."""

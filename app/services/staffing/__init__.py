@@ -1,0 +1,1 @@
+"""Staffing: assignments, the findings of a staffing, and coverage reports."""

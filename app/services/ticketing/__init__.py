@@ -1,0 +1,1 @@
+"""Inbound ticketing: integrations, provider signatures and payloads, what a delivery does."""

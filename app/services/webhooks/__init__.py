@@ -1,0 +1,2 @@
+"""Outgoing webhooks: endpoints, the outbox, signing, the SSRF policy and sending, the event
+types."""

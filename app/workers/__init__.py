@@ -1,0 +1,1 @@
+"""Entry points that own their transactions: the webhook delivery worker."""
