@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from flask.views import MethodView
 
 from app.api.common import v1_blueprint
+from app.http.etags import make_etag
 from app.schemas.event_types import EventTypeList
 from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
@@ -33,9 +33,10 @@ def _catalogue() -> dict[str, Any]:
     }
 
 
-# The catalogue changes only with the code: built once, and its ETag with it.
+# The catalogue changes only with the code: built once, and its ETag (the one mechanism's
+# digest, of the catalogue as JSON) with it.
 _CATALOGUE = _catalogue()
-_ETAG = hashlib.sha256(json.dumps(_CATALOGUE, sort_keys=True).encode()).hexdigest()[:32]
+_ETAG = make_etag(json.dumps(_CATALOGUE, sort_keys=True))
 
 
 @blp.route("/event-types")
