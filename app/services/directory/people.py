@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.models import Assignment, Person
 from app.services.checklists.refresh import (
     projects_sharing_people,
@@ -18,7 +18,7 @@ from app.services.checklists.refresh import (
 from app.services.context import Context
 from app.services.directory.emails import normalize_email
 from app.services.events import changes, record_event
-from app.services.locks import for_update
+from app.services.lookup import one_or_not_found
 
 
 def person_snapshot(person: Person) -> dict[str, Any]:
@@ -37,11 +37,9 @@ def people_query(team_id: str, email: str | None = None) -> Select[tuple[Person]
 def get_person(session: Session, team_id: str, person_id: str, *, lock: bool = False) -> Person:
     """A person of the team; with `lock`, locked and read afresh, as a write to them needs."""
     stmt = select(Person).where(Person.team_id == team_id, Person.id == person_id)
-    if lock:
-        stmt = for_update(stmt)
-    person = session.scalar(stmt)
-    if person is None:
-        raise NotFound(f"No person '{person_id}' in this team.")
+    person: Person = one_or_not_found(
+        session, stmt, f"No person '{person_id}' in this team.", lock=lock
+    )
     return person
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.models import Assignment, Project
 from app.services.catalog.model import TRAITS, Catalog
 from app.services.catalog.store import check_keys
@@ -19,7 +19,8 @@ from app.services.checklists.refresh import (
 from app.services.context import Context
 from app.services.directory.teams import slugify
 from app.services.events import changes, record_event
-from app.services.locks import for_update, lock_people
+from app.services.locks import lock_people
+from app.services.lookup import one_or_not_found
 
 
 def project_snapshot(project: Project) -> dict[str, Any]:
@@ -50,11 +51,9 @@ def get_project(session: Session, team_id: str, id_or_slug: str, *, lock: bool =
     """A project of the team by id or slug; with `lock`, locked and read afresh, as a change
     to it or to its staffing needs."""
     stmt = select(Project).where(Project.is_ref(team_id, id_or_slug))
-    if lock:
-        stmt = for_update(stmt)
-    project = session.scalar(stmt)
-    if project is None:
-        raise NotFound(f"No project '{id_or_slug}' in this team.")
+    project: Project = one_or_not_found(
+        session, stmt, f"No project '{id_or_slug}' in this team.", lock=lock
+    )
     return project
 
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound, ValidationFailed
+from app.errors import ValidationFailed
 from app.models import InboundDelivery, Integration, Project, utcnow
 from app.services.context import Context
 from app.services.events import record_event
-from app.services.locks import for_update
+from app.services.lookup import one_or_not_found
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
 from app.services.webhooks.signing import SECRET_PREFIX, new_secret
 
@@ -67,11 +67,9 @@ def get_integration(
     stmt = select(Integration).where(
         Integration.team_id == team_id, Integration.id == integration_id
     )
-    if lock:
-        stmt = for_update(stmt)
-    integration = session.scalar(stmt)
-    if integration is None:
-        raise NotFound(f"No integration '{integration_id}' in this team.")
+    integration: Integration = one_or_not_found(
+        session, stmt, f"No integration '{integration_id}' in this team.", lock=lock
+    )
     return integration
 
 

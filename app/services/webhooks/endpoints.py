@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Select, case, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.models import Project, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from app.models.webhooks import DUE_PREDICATE
 from app.services.context import Context
 from app.services.events import changes, record_event
 from app.services.locks import for_update
+from app.services.lookup import one_or_not_found
 from app.services.webhooks.event_types import check_pattern
 from app.services.webhooks.outbox import message_body, notify_workers
 from app.services.webhooks.signing import new_secret
@@ -72,11 +73,9 @@ def get_endpoint(
     stmt = select(WebhookEndpoint).where(
         WebhookEndpoint.team_id == team_id, WebhookEndpoint.id == endpoint_id
     )
-    if lock:
-        stmt = for_update(stmt)
-    endpoint = session.scalar(stmt)
-    if endpoint is None:
-        raise NotFound(f"No webhook endpoint '{endpoint_id}' in this team.")
+    endpoint: WebhookEndpoint = one_or_not_found(
+        session, stmt, f"No webhook endpoint '{endpoint_id}' in this team.", lock=lock
+    )
     return endpoint
 
 
@@ -240,11 +239,9 @@ def get_delivery(
     stmt = select(WebhookDelivery).where(
         WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.id == delivery_id
     )
-    if lock:
-        stmt = for_update(stmt)
-    delivery = session.scalar(stmt)
-    if delivery is None:
-        raise NotFound(f"No delivery '{delivery_id}' of this endpoint.")
+    delivery: WebhookDelivery = one_or_not_found(
+        session, stmt, f"No delivery '{delivery_id}' of this endpoint.", lock=lock
+    )
     return delivery
 
 
