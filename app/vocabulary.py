@@ -88,6 +88,35 @@ class TicketSystem(StrEnum):
     OTHER = "other"
 
 
+class Provider(StrEnum):
+    """The ticketing system an inbound integration hears from (`generic`: Standard Webhooks)."""
+
+    GITHUB = "github"
+    JIRA = "jira"
+    LINEAR = "linear"
+    GENERIC = "generic"
+
+
+class Verification(StrEnum):
+    """How an inbound delivery proves its sender: an HMAC of the body (every provider), or,
+    for Jira setups that cannot sign, the secret itself as `?token=` in the URL."""
+
+    SIGNATURE = "signature"
+    TOKEN = "token"  # noqa: S105 - the name of a method, not a secret
+
+
+class InboundOutcome(StrEnum):
+    """What an inbound delivery did: applied (an item changed); unchanged (none did: already
+    so, obsolete, or held for a sign-off or evidence, as each item says); ignored (an event or
+    a state not acted on); no_item (a ticket linked to no item); ping (a provider's test)."""
+
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    IGNORED = "ignored"
+    NO_ITEM = "no_item"
+    PING = "ping"
+
+
 class DeliveryStatus(StrEnum):
     """A webhook delivery's state: due (`pending`, `retrying`) or final."""
 

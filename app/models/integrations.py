@@ -9,15 +9,11 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
+from app.vocabulary import InboundOutcome, Provider, Verification, values
 
-PROVIDERS: tuple[str, ...] = ("github", "jira", "linear", "generic")
-# How a delivery proves it comes from the integration's sender: an HMAC of the body (every
-# provider), or, for Jira setups that cannot sign, the secret itself as `?token=` in the URL.
-VERIFICATIONS: tuple[str, ...] = ("signature", "token")
-# applied: an item changed; unchanged: none did (already so, obsolete, or held for a sign-off
-# or evidence: each item says); ignored: an event or a state we do not act on; no_item: a
-# ticket linked to no item; ping: a provider's test.
-INBOUND_OUTCOMES: tuple[str, ...] = ("applied", "unchanged", "ignored", "no_item", "ping")
+PROVIDERS: tuple[str, ...] = values(Provider)
+VERIFICATIONS: tuple[str, ...] = values(Verification)
+INBOUND_OUTCOMES: tuple[str, ...] = values(InboundOutcome)
 
 
 class Integration(PublicIdMixin, TimestampMixin, VersionedMixin, Base):

@@ -8,6 +8,7 @@ from marshmallow import validate
 from app.models import INBOUND_OUTCOMES, ITEM_STATUSES, PROVIDERS, VERIFICATIONS
 from app.schemas.common import name_field
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
+from app.vocabulary import Provider
 
 _SECRET = ma.fields.String(
     validate=[
@@ -37,7 +38,7 @@ def _provider_rules(provider: str) -> dict[str, dict]:
     secret's format for `generic` (app.services.ticketing.integrations checks the same)."""
     # A title per provider names the map's model in a generated client.
     rules: dict[str, dict] = {"status_map": {"title": f"{provider.capitalize()}StatusMap"}}
-    if provider != "generic":
+    if provider != Provider.GENERIC:
         rules["status_map"].update(
             properties={
                 state: {"type": "string", "enum": list(MAP_TARGETS)}
@@ -45,9 +46,9 @@ def _provider_rules(provider: str) -> dict[str, dict]:
             },
             additionalProperties=False,
         )
-    if provider != "jira":
+    if provider != Provider.JIRA:
         rules["verification"] = {"enum": ["signature"]}
-    if provider == "generic":
+    if provider == Provider.GENERIC:
         rules["secret"] = {"pattern": _STANDARD_WEBHOOKS_SECRET}
     return rules
 

@@ -18,6 +18,7 @@ from app.services.checklists.rules import ItemRules, as_far_as_a_system_may
 from app.services.checklists.waivers import expire_due_waivers, next_waiver_expiry, today
 from app.services.context import Context
 from app.services.events import record_event
+from app.vocabulary import ItemStatus
 
 
 def get_item(session: Session, ctx: Context, checklist: Checklist, id_or_key: str) -> ChecklistItem:
@@ -54,7 +55,7 @@ def update_item(
     why (`reason`) in its events; such a system cannot sign off, approve or give evidence, so
     an item it would close or waive that needs them is held `in_progress` instead, and the
     reason says what it still needs (`checklists.rules`)."""
-    if item.status == "obsolete" and (
+    if item.status == ItemStatus.OBSOLETE and (
         "status" in data or data.get("waiver") or "signed_off_by" in data
     ):
         raise Conflict(
@@ -66,7 +67,7 @@ def update_item(
     waiver = item.waiver
     if "waiver" in data:
         waiver = _waiver_value(data["waiver"], by_system=source is not None)
-        if waiver is not None and status != "waived" and "status" in data:
+        if waiver is not None and status != ItemStatus.WAIVED and "status" in data:
             raise ValidationFailed(
                 f"A waiver waives the item: it cannot go with the status '{status}'.",
                 errors={
@@ -78,17 +79,17 @@ def update_item(
             # A waiver given waives the item; `"waiver": null` lifts it, reopening the item.
             if waiver is not None:
                 status = "waived"
-            elif item.status == "waived":
+            elif item.status == ItemStatus.WAIVED:
                 status = "open"
-    if status == "waived" and not waiver:
+    if status == ItemStatus.WAIVED and not waiver:
         raise ValidationFailed(
             "Waiving an item needs a reason.",
             errors={"waiver.reason": ["Required when the status is waived."]},
         )
     evidence = _evidence_value(item.evidence or [], data.get("evidence"))
-    signed_off_by = item.signed_off_by if status == "done" else None
+    signed_off_by = item.signed_off_by if status == ItemStatus.DONE else None
     if "signed_off_by" in data:
-        if status != "done":
+        if status != ItemStatus.DONE:
             raise ValidationFailed(
                 "A sign-off goes with the status done.",
                 errors={"signed_off_by": ["Given with a status other than done."]},
@@ -98,13 +99,13 @@ def update_item(
         status, waiver, reason = as_far_as_a_system_may(
             rules, item, status, waiver, evidence, signed_off_by, reason
         )
-    if status != "waived":
+    if status != ItemStatus.WAIVED:
         waiver = None
     elif waiver is not None and waiver != item.waiver:
         waiver = rules.approve_waiver(waiver, by_system=source is not None)
-    if status == "done":
+    if status == ItemStatus.DONE:
         # Checked as the item becomes done; evidence also when a done item's evidence changes.
-        newly = item.status != "done"
+        newly = item.status != ItemStatus.DONE
         rules.check_done(
             signed_off_by, evidence, signoff=newly, evidence=newly or "evidence" in data
         )
@@ -202,7 +203,7 @@ def _other_waived(
         session.scalars(
             select(ChecklistItem).where(
                 ChecklistItem.checklist_id == checklist.id,
-                ChecklistItem.status == "waived",
+                ChecklistItem.status == ItemStatus.WAIVED,
                 ChecklistItem.id != item.id,
             )
         )

@@ -57,6 +57,7 @@ from app.services.checklists.generator import (
 from app.services.checklists.waivers import expire_waivers, next_waiver_expiry, waivers_due
 from app.services.context import Context
 from app.services.events import record_event
+from app.vocabulary import ItemStatus, ProjectStatus
 
 ITEMS = ChecklistItem.__table__
 OWNERS = ChecklistItemOwner.__table__
@@ -228,7 +229,10 @@ def _whole_if_stale(session: Session, ctx: Context, catalog: Catalog, target: Ta
         items = list(
             session.scalars(
                 select(ChecklistItem)
-                .where(ChecklistItem.checklist_id == checklist.id, ChecklistItem.status == "waived")
+                .where(
+                    ChecklistItem.checklist_id == checklist.id,
+                    ChecklistItem.status == ItemStatus.WAIVED,
+                )
                 .execution_options(populate_existing=True)
             )
         )
@@ -281,7 +285,7 @@ def active_allocations(session: Session, person_ids: Iterable[str]) -> dict[str,
             func.coalesce(func.sum(Assignment.allocation), 0),
         )
         .join(Project, Project.id == Assignment.project_id)
-        .where(Assignment.person_id.in_(person_ids), Project.status == "active")
+        .where(Assignment.person_id.in_(person_ids), Project.status == ProjectStatus.ACTIVE)
         .group_by(Assignment.person_id, Assignment.project_id)
     )
     allocations: dict[str, dict[str, int]] = {}
@@ -352,7 +356,7 @@ def _compare(
     for position, gen in enumerate(generated):
         item = stored.get(gen.key)
         if scope is not None and gen.key not in scope:
-            if item is None or item.status == "obsolete":
+            if item is None or item.status == ItemStatus.OBSOLETE:
                 return None
             if item.position != position:
                 diff.moved[item.id] = position
@@ -370,7 +374,7 @@ def _compare(
             diff.owners[row["id"]] = owners
             continue
         assert item.values is not None  # read in full: whole, or in the scope
-        restored = item.status == "obsolete"
+        restored = item.status == ItemStatus.OBSOLETE
         if restored:
             item.status = item.status_before_obsolete or "open"
             item.status_before_obsolete = None
@@ -393,7 +397,7 @@ def _compare(
             diff.owners_changed.append({"key": gen.key, "before": before, "after": owners})
     keys = {gen.key for gen in generated}
     for key, item in stored.items():
-        if key in keys or item.status == "obsolete":
+        if key in keys or item.status == ItemStatus.OBSOLETE:
             continue
         if scope is not None and key not in scope:
             return None
@@ -451,7 +455,7 @@ def _replaced_item(gen: GeneratedItem, stored: Mapping[str, StoredItem]) -> Stor
     """The stored item, still in force, whose key `gen` replaces (the first, in catalog order)."""
     for old in gen.replaces:
         item = stored.get(old)
-        if item is not None and item.status != "obsolete":
+        if item is not None and item.status != ItemStatus.OBSOLETE:
             return item
     return None
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.errors import ValidationFailed
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.services.catalog.store import catalog_for
+from app.vocabulary import ItemStatus
 
 # Who may approve the waiver of an item that names no reviewer roles: those who accept risks.
 WAIVER_APPROVER_ROLES: tuple[str, ...] = ("product-manager", "ai-ethicist")
@@ -31,9 +32,9 @@ def as_far_as_a_system_may(
     sign-off, an approver) or evidence does what it can: the item is held in progress (or in
     the status it has), and the reason says what it still needs."""
     needs: list[str] = []
-    if status == "done" and item.status != "done":
+    if status == ItemStatus.DONE and item.status != ItemStatus.DONE:
         needs = rules.missing_for_done(signed_off_by, evidence)
-    elif status == "waived" and waiver != item.waiver and item.signoff_required:
+    elif status == ItemStatus.WAIVED and waiver != item.waiver and item.signoff_required:
         needs = [rules.waiver_approval()]
     if not needs:
         return status, waiver, reason
@@ -44,7 +45,11 @@ def as_far_as_a_system_may(
 
 def held_status(item: ChecklistItem) -> str:
     """The status an item keeps when a ticketing system cannot close or waive it alone."""
-    return item.status if item.status in ("in_progress", "done", "waived") else "in_progress"
+    return (
+        item.status
+        if item.status in (ItemStatus.IN_PROGRESS, ItemStatus.DONE, ItemStatus.WAIVED)
+        else ItemStatus.IN_PROGRESS
+    )
 
 
 def system_needs(
@@ -54,10 +59,10 @@ def system_needs(
     sign-off, evidence, an independent approver of its waiver), in words; empty when its
     change goes through. `update_item` holds such a change by the same rule."""
     rules = ItemRules(session, checklist, project, item)
-    if status == "done" and item.status != "done":
+    if status == ItemStatus.DONE and item.status != ItemStatus.DONE:
         # An item that is not done has no sign-off (leaving done clears it).
         return rules.missing_for_done(None, item.evidence or [])
-    if status == "waived" and item.status != "waived" and item.signoff_required:
+    if status == ItemStatus.WAIVED and item.status != ItemStatus.WAIVED and item.signoff_required:
         return [rules.waiver_approval()]
     return []
 

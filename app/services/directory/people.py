@@ -19,6 +19,7 @@ from app.services.context import Context
 from app.services.directory.emails import normalize_email
 from app.services.events import changes, record_event
 from app.services.lookup import one_or_not_found
+from app.vocabulary import TicketSystem
 
 
 def person_snapshot(person: Person) -> dict[str, Any]:
@@ -76,7 +77,11 @@ def directory_of(
 
 
 def _handle_values(handles: dict[str, str | None]) -> dict[str, str | None]:
-    return {system: handles[system] for system in ("github", "jira", "linear") if system in handles}
+    return {
+        system: handles[system]
+        for system in (TicketSystem.GITHUB, TicketSystem.JIRA, TicketSystem.LINEAR)
+        if system in handles
+    }
 
 
 def _ensure_email_free(

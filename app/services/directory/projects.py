@@ -21,6 +21,7 @@ from app.services.directory.teams import slugify
 from app.services.events import changes, record_event
 from app.services.locks import lock_people
 from app.services.lookup import one_or_not_found
+from app.vocabulary import ProjectStatus
 
 
 def project_snapshot(project: Project) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def update_project(
 
 def archive_project(session: Session, ctx: Context, project: Project) -> Project:
     """Archive a project; the caller holds its lock."""
-    if project.status != "archived":
+    if project.status != ProjectStatus.ARCHIVED:
         project.status = "archived"
         record_event(
             session,

@@ -18,6 +18,7 @@ from app.services.directory.emails import normalize_email
 from app.services.directory.people import create_person, named_in, person_snapshot
 from app.services.events import record_event
 from app.services.locks import lock_directory, lock_people
+from app.vocabulary import ProjectStatus
 
 
 def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def _refresh(session: Session, ctx: Context, project: Project, *, moved: Iterabl
     of its people (their over-allocation findings count every active project), so of those
     whose allocation here `moved`, the other projects get these findings regenerated."""
     project.updated_at = utcnow()
-    moved = set(moved) if project.status == "active" else set()
+    moved = set(moved) if project.status == ProjectStatus.ACTIVE else set()
     refresh_checklists(
         session,
         ctx,

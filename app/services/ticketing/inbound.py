@@ -33,6 +33,7 @@ from app.services.locks import lock_checklists
 from app.services.ticketing.integrations import status_map
 from app.services.ticketing.payloads import PROVIDER_NAMES, TicketNews, read
 from app.services.ticketing.signatures import check_linear_timestamp, verify
+from app.vocabulary import ItemStatus, Provider
 
 # The provider's id of a delivery, the same on its redeliveries.
 DELIVERY_ID_HEADERS = {
@@ -82,7 +83,7 @@ def receive(
     now = utcnow()
     verify(integration, request.headers, request.query, request.body, now)
     news = read(integration.provider, request.headers, request.mimetype, request.body)
-    if integration.provider == "linear":
+    if integration.provider == Provider.LINEAR:
         check_linear_timestamp(news.sent_at, settings.linear_timestamp_tolerance_seconds)
     delivery_id = _delivery_id(integration.provider, request.headers, request.body)
     existing = session.scalar(
@@ -203,7 +204,7 @@ def _follow(
     data: dict[str, Any] = {}
     if ask.news.action == "unlink":
         data = {"ticket": None}
-    elif ask.status == "waived":
+    elif ask.status == ItemStatus.WAIVED:
         data = {
             "status": "waived",
             "waiver": {
@@ -220,7 +221,7 @@ def _follow(
         # The tracker's own URL of the ticket fills a link that has none; a URL a person gave
         # stays (Linear's URLs, for one, change with the issue's title).
         data["ticket"] = {**item.ticket, "url": ticket["url"]}
-    if item.status in ("obsolete", ask.status):
+    if item.status in (ItemStatus.OBSOLETE, ask.status):
         # Obsolete, or already so (a waiver given by a person keeps its own reason).
         data.pop("status", None)
         data.pop("waiver", None)
@@ -260,7 +261,7 @@ def _what_became(applied: list[dict[str, Any]], ask: _Ask) -> str:
         if e["held"]
     ]
     left = Counter(
-        "obsolete" if e["status"] == "obsolete" else "already"
+        "obsolete" if e["status"] == ItemStatus.OBSOLETE else "already"
         for e in applied
         if "status" not in e["changes"] and not e["held"]
     )
@@ -279,13 +280,13 @@ def _reason(provider: str, news: TicketNews) -> str:
     assert news.ticket is not None
     key = news.ticket["key"]
     by = f" by {news.sender}" if news.sender else ""
-    if provider == "generic":
+    if provider == Provider.GENERIC:
         subject = f"Ticket {key} ({news.ticket['system']})"
     else:
         subject = f"{PROVIDER_NAMES[provider]} issue {key}"
     if news.action == "unlink":
         return f"{subject} was {news.note or 'removed'}{by}; the item is no longer linked to it"
-    if provider == "github":
+    if provider == Provider.GITHUB:
         text = f"{subject} was {news.state_label}{by}"
     else:
         text = f"{subject} moved to {news.state_label}{by}"

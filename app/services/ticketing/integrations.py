@@ -18,6 +18,7 @@ from app.services.events import record_event
 from app.services.lookup import one_or_not_found
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
 from app.services.webhooks.signing import SECRET_PREFIX, new_secret
+from app.vocabulary import Provider, Verification
 
 # Secrets we make for HMAC providers: 32 random bytes, URL-safe (a Jira token goes in a URL).
 _SECRET_BYTES = 32
@@ -77,13 +78,13 @@ def _check(session: Session, team_id: str, data: Mapping[str, Any]) -> None:
     """Every problem of an integration's settings at once, each naming its field."""
     errors: dict[str, list[str]] = {}
     provider = data["provider"]
-    if data.get("verification") == "token" and provider != "jira":
+    if data.get("verification") == Verification.TOKEN and provider != Provider.JIRA:
         errors["verification"] = [
             "Only Jira integrations may use token verification; the others sign every delivery."
         ]
     overrides = data.get("status_map") or {}
     known = DEFAULT_STATUS_MAPS[provider]
-    if provider != "generic":
+    if provider != Provider.GENERIC:
         for state in overrides:
             if state not in known:
                 errors[f"status_map.{state}"] = [
@@ -103,7 +104,7 @@ def _check(session: Session, team_id: str, data: Mapping[str, Any]) -> None:
 
 def _secret_problem(provider: str, secret: str) -> str | None:
     """Why a given secret cannot be used (Standard Webhooks secrets have a format)."""
-    if provider != "generic":
+    if provider != Provider.GENERIC:
         return None
     problem = "A Standard Webhooks secret is `whsec_` and the base64 of 24 to 64 random bytes."
     if not secret.startswith(SECRET_PREFIX):
@@ -116,7 +117,7 @@ def _secret_problem(provider: str, secret: str) -> str | None:
 
 
 def _new_secret(provider: str) -> str:
-    if provider == "generic":
+    if provider == Provider.GENERIC:
         return new_secret()
     return secrets.token_urlsafe(_SECRET_BYTES)
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.errors import Problem
 from app.schemas.checklists import TICKET_KEY_FORMATS
-from app.vocabulary import TicketSystem, values
+from app.vocabulary import Provider, TicketSystem, values
 
 # The item status each provider state leads to; an integration's `status_map` overrides them.
 # GitHub: the `state_reason` of a closed issue (absent in older payloads: `completed`), or
@@ -75,11 +75,11 @@ class TicketNews:
 def read(provider: str, headers: Mapping[str, str], mimetype: str, body: bytes) -> TicketNews:
     """The news in a verified delivery of `provider`; `MalformedPayload` when it is not one."""
     payload = load_payload(mimetype, body)
-    if provider == "github":
+    if provider == Provider.GITHUB:
         return _github(headers, payload)
-    if provider == "jira":
+    if provider == Provider.JIRA:
         return _jira(payload)
-    if provider == "linear":
+    if provider == Provider.LINEAR:
         return _linear(payload)
     return _generic(headers, payload)
 

@@ -26,6 +26,7 @@ from typing import Any
 from app.errors import Problem
 from app.models import Integration
 from app.services.webhooks.signing import signature as standard_signature
+from app.vocabulary import Provider, Verification
 
 # Standard Webhooks: the timestamp may be this far from now (the specification's 5 minutes).
 STANDARD_TOLERANCE_SECONDS = 5 * 60
@@ -64,13 +65,13 @@ def verify(
     """Raise `BadSignature` unless the delivery is signed (or tokened) with an active secret."""
     secrets_ = active_secrets(integration, now)
     provider = integration.provider
-    if provider == "github":
+    if provider == Provider.GITHUB:
         _verify_hex(secrets_, headers.get("X-Hub-Signature-256"), body, "X-Hub-Signature-256")
-    elif provider == "jira" and integration.verification == "token":
+    elif provider == Provider.JIRA and integration.verification == Verification.TOKEN:
         _verify_token(secrets_, query.get("token"))
-    elif provider == "jira":
+    elif provider == Provider.JIRA:
         _verify_hex(secrets_, headers.get("X-Hub-Signature"), body, "X-Hub-Signature")
-    elif provider == "linear":
+    elif provider == Provider.LINEAR:
         _verify_hex(
             secrets_, headers.get("Linear-Signature"), body, "Linear-Signature", prefixed=False
         )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Event, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from app.services.webhooks.event_types import matches
+from app.vocabulary import DeliveryStatus
 
 CHANNEL = "webhook_deliveries"
 _PENDING = "outbox_events"
@@ -85,7 +86,7 @@ def _fan_out(session: Session) -> None:
     ]
     if rows:
         session.execute(insert(WebhookDelivery.__table__), rows)
-        if any(row["status"] == "pending" for row in rows):
+        if any(row["status"] == DeliveryStatus.PENDING for row in rows):
             notify_workers(session)
 
 
