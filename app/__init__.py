@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import logging
-from typing import IO, Any
-
-from flask import Flask, g, has_request_context
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
 
-_LOG_HANDLER_NAME = "app"
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(settings: Settings | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the application from `settings` (by default read from the environment); the
     Flask config keys in `overrides` win over those derived from the settings."""
+    # Imported here, not above: `import app.services…` runs this module first, and the
+    # services know nothing of Flask.
+    from flask import Flask
+
     from app import cli
     from app.api import register_blueprints
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
     from app.http.docs_assets import init_docs_assets
+    from app.http.logs import configure_logging
     from app.http.metrics import init_metrics
     from app.http.openapi import ConventionsPlugin
     from app.http.rate_limits import init_rate_limits
@@ -45,7 +48,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     if overrides:
         app.config.update(overrides)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    _configure_logging(app, app.config["SETTINGS"].log_level)
+    configure_logging(app, app.config["SETTINGS"].log_level)
     if hops := app.config["SETTINGS"].trusted_proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -66,50 +69,3 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     register_blueprints(api)
     cli.register(app)
     return app
-
-
-def log_handler(stream: IO[str] | None = None) -> logging.Handler:
-    """The handler every log line of the process goes through: one JSON object a line.
-
-    `time`, `level`, `logger` and `message`, then the record's extra fields (the access
-    line's request, see `app.http.request_context`), and `request_id` on any line logged
-    while a request is served. Values are JSON strings, escaped: whatever a client puts in a
-    path or a header cannot end a line or add a field. Written to `stream` (stderr).
-    """
-    from pythonjsonlogger.json import JsonFormatter
-
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(levelname)s %(name)s %(message)s",
-            rename_fields={"levelname": "level", "name": "logger"},
-            timestamp="time",
-            json_ensure_ascii=True,  # U+2028 and the like escaped too: no line splitter splits
-        )
-    )
-    handler.addFilter(_with_request_id)
-    return handler
-
-
-def _with_request_id(record: logging.LogRecord) -> bool:
-    if not hasattr(record, "request_id") and has_request_context():
-        record.request_id = g.get("request_id")
-    return True
-
-
-def _configure_logging(app: Flask, level: str) -> None:
-    """Send every log record to one JSON handler on the root logger, at `level`.
-
-    Building several applications in one process (the tests do) replaces the handler rather
-    than adding another; Flask's own text handler on `app.logger` is taken off.
-    """
-    from flask.logging import default_handler
-
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if h.get_name() == _LOG_HANDLER_NAME]:
-        root.removeHandler(handler)
-    handler = log_handler()
-    handler.set_name(_LOG_HANDLER_NAME)
-    root.addHandler(handler)
-    root.setLevel(level)
-    app.logger.removeHandler(default_handler)

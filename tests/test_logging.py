@@ -21,8 +21,9 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from app import create_app, log_handler
+from app import create_app
 from app.extensions import db
+from app.http.logs import log_handler
 from app.models import ApiKey
 
 ROOT = Path(__file__).resolve().parents[1]

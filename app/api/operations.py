@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app
 from flask_smorest import Blueprint
 
-from app.errors import problem_response
 from app.extensions import db
+from app.http.problems import problem_response
 from app.schemas.operations import HealthOut, ReadyOut
 from app.services.migrations import migration_state
 

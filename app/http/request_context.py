@@ -16,7 +16,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
-from app.errors import problem_response
+from app.http.problems import problem_response
 
 log = logging.getLogger("app.access")
 
@@ -174,7 +174,7 @@ def _finish(response: Response) -> Response:
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     rule = request.url_rule
     route = rule.rule if rule is not None else None
-    # One JSON line (see `app.log_handler`): values are escaped, so nothing a client sends
+    # One JSON line (see `app.http.logs.log_handler`): values are escaped, so nothing a client sends
     # (the raw path, which may hold a newline, or a header) can end it or add a field.
     log.info(
         "%s %s %s",

@@ -3,69 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from app.services.checklists.generator import summarize
-
-# Format name (the `?format=` value) -> the media type it is served as.
-FORMATS: Mapping[str, str] = {
-    "json": "application/json",
-    "markdown": "text/markdown",
-    "csv": "text/csv",
-    "text": "text/plain",
-}
-
-# The NIST AI RMF lifecycle stages (app.services.catalog.model.PHASES) as section titles, in
-# lifecycle order.
-PHASE_SECTIONS: tuple[tuple[str, str], ...] = (
-    ("plan-and-design", "Plan and design"),
-    ("collect-and-process-data", "Collect and process data"),
-    ("build-and-use-model", "Build and use the model"),
-    ("verify-and-validate", "Verify and validate"),
-    ("deploy-and-use", "Deploy and use"),
-    ("operate-and-monitor", "Operate and monitor"),
+from app.render import csvfile, markdown, text
+from app.render.layout import (
+    DEFAULT_GROUPING,
+    DEFAULT_LAYOUT,
+    FORMATS,
+    GROUPINGS,
+    PHASE_TITLES,
+    Layout,
+    signoff,
 )
-PHASE_TITLES: Mapping[str, str] = dict(PHASE_SECTIONS)
-# How Markdown and text group items (`?group_by=`); `phase` by default.
-GROUPINGS: tuple[str, ...] = ("phase", "kind", "role", "person")
-DEFAULT_GROUPING = "phase"
-UNASSIGNED = "Unassigned"
-KIND_SECTIONS: tuple[tuple[str, str], ...] = (
-    ("responsibility", "Responsibilities"),
-    ("collaboration", "Collaborations"),
-    ("mitigation", "Mitigations"),
-    ("staffing", "Staffing"),
-)
-OBSOLETE_SECTION = "Obsolete"
 
-Item = Mapping[str, Any]
-
-
-@dataclass
-class Section:
-    """A part of a rendered checklist: a title and its items, in groups (`None`: no sub-title)."""
-
-    title: str
-    groups: dict[str | None, list[Item]] = field(default_factory=dict)
-
-    def add(self, group: str | None, item: Item) -> None:
-        self.groups.setdefault(group, []).append(item)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How Markdown and text lay items out: sections by `group_by`, and `compact` for one line
-    an item (no detail, reasons or references). `role_order` (role keys, the catalog's order)
-    orders the sections by role; roles it lacks follow in order of appearance."""
-
-    group_by: str = DEFAULT_GROUPING
-    compact: bool = False
-    role_order: tuple[str, ...] = ()
-
-
-DEFAULT_LAYOUT = Layout()
+__all__ = [
+    "DEFAULT_GROUPING",
+    "DEFAULT_LAYOUT",
+    "FORMATS",
+    "PHASE_TITLES",
+    "Layout",
+    "render",
+    "signoff",
+]
 
 
 def render(doc: Mapping[str, Any], fmt: str, layout: Layout = DEFAULT_LAYOUT) -> str:
@@ -77,9 +37,6 @@ def render(doc: Mapping[str, Any], fmt: str, layout: Layout = DEFAULT_LAYOUT) ->
 
 
 def _renderer(fmt: str) -> Callable[[Mapping[str, Any], Layout], str]:
-    # Imported here: the submodules use this module's helpers.
-    from app.render import csvfile, markdown, text
-
     renderers: dict[str, Callable[[Mapping[str, Any], Layout], str]] = {
         "json": lambda doc, _: _render_json(doc),
         "markdown": markdown.render_markdown,
@@ -96,236 +53,3 @@ def _render_json(doc: Mapping[str, Any]) -> str:
     # Compact: with `indent`, `json` falls back to its pure-Python encoder (4 times slower).
     # Pipe it through `jq` (or `python -m json.tool`) to read it in a terminal.
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def sections(
-    items: Sequence[Item], group_by: str = DEFAULT_GROUPING, role_order: Sequence[str] = ()
-) -> list[Section]:
-    """Items in sections, obsolete items last; item order is kept inside a section.
-
-    `phase`: one section per lifecycle stage, in lifecycle order. `kind`: by kind, with
-    responsibilities grouped by role and mitigations by challenge. `role`: by an item's first
-    role, in `role_order` (others in order of appearance). `person`: by owner, each item
-    under every one of its owners (then "Unassigned"), people by name.
-    """
-    if group_by == "phase":
-        return _by_phase(items)
-    if group_by == "role":
-        return _by_role(items, role_order)
-    if group_by == "person":
-        return _by_person(items)
-    return _by_kind(items)
-
-
-def _live_and_obsolete(items: Sequence[Item]) -> tuple[list[Item], Section]:
-    obsolete = Section(OBSOLETE_SECTION)
-    live = []
-    for item in items:
-        if item.get("status") == "obsolete":
-            obsolete.add(None, item)
-        else:
-            live.append(item)
-    return live, obsolete
-
-
-def _nonempty(*parts: Section) -> list[Section]:
-    return [section for section in parts if section.groups]
-
-
-def _by_phase(items: Sequence[Item]) -> list[Section]:
-    live, obsolete = _live_and_obsolete(items)
-    by_phase = {phase: Section(title) for phase, title in PHASE_SECTIONS}
-    extra: dict[str, Section] = {}
-    for item in live:
-        phase = str(item.get("phase") or "")
-        section = by_phase.get(phase) or extra.setdefault(phase, Section(phase or "No phase"))
-        section.add(None, item)
-    return _nonempty(*by_phase.values(), *extra.values(), obsolete)
-
-
-def _by_role(items: Sequence[Item], role_order: Sequence[str]) -> list[Section]:
-    live, obsolete = _live_and_obsolete(items)
-    by_role: dict[str, Section] = {}
-    for item in live:
-        role = str(first(item.get("roles")) or "")
-        title = first(item.get("role_titles")) or role or UNASSIGNED
-        by_role.setdefault(role, Section(str(title))).add(None, item)
-    rank = {role: n for n, role in enumerate(role_order)}
-    ordered = sorted(by_role, key=lambda role: rank.get(role, len(rank)))
-    return _nonempty(*(by_role[role] for role in ordered), obsolete)
-
-
-def _by_person(items: Sequence[Item]) -> list[Section]:
-    live, obsolete = _live_and_obsolete(items)
-    people: dict[str, Section] = {}
-    unassigned = Section(UNASSIGNED)
-    for item in live:
-        owners = item.get("owners") or ()
-        if not owners:
-            unassigned.add(None, item)
-        for owner in owners:
-            ref = str(owner.get("id") or owner.get("name"))
-            people.setdefault(ref, Section(str(owner.get("name") or ref))).add(None, item)
-    ordered = sorted(people.items(), key=lambda entry: (entry[1].title.casefold(), entry[0]))
-    return _nonempty(*(section for _, section in ordered), unassigned, obsolete)
-
-
-def _by_kind(items: Sequence[Item]) -> list[Section]:
-    by_kind = {kind: Section(title) for kind, title in KIND_SECTIONS}
-    extra: dict[str, Section] = {}
-    obsolete = Section(OBSOLETE_SECTION)
-    for item in items:
-        kind = str(item.get("kind") or "other")
-        if item.get("status") == "obsolete":
-            obsolete.add(None, item)
-            continue
-        section = by_kind.get(kind) or extra.setdefault(kind, Section(kind.title()))
-        section.add(_group(item), item)
-    result = [*by_kind.values(), *extra.values(), obsolete]
-    return [section for section in result if section.groups]
-
-
-def _group(item: Item) -> str | None:
-    if item.get("kind") == "responsibility":
-        return first(item.get("role_titles")) or first(item.get("roles")) or None
-    if item.get("kind") == "mitigation":
-        source = item.get("source") or {}
-        return source.get("challenge_title") or source.get("challenge") or None
-    return None
-
-
-def phase_title(item: Item) -> str:
-    phase = str(item.get("phase") or "")
-    return PHASE_TITLES.get(phase, phase)
-
-
-def references(item: Item) -> list[str]:
-    """Where an item comes from, as plain sentences: the article's words it carries or the
-    passage it builds on, the responsibilities it stands for, its NIST references."""
-    source = item.get("source") or {}
-    refs: list[str] = []
-    quote, section = source.get("quote"), source.get("section")
-    if source.get("kind") == "article" and quote:
-        refs.append(f"Article ({section}): \u201c{quote}\u201d")
-    stands_for = [
-        f for f in source.get("fulfils") or () if f.get("kind") == "article" and f.get("quote")
-    ]
-    elaborates = source.get("elaborates")
-    if elaborates and elaborates.get("quote") not in {f["quote"] for f in stands_for}:
-        refs.append(
-            f"Ours, building on the article ({elaborates.get('section')}): "
-            f"\u201c{elaborates.get('quote')}\u201d"
-        )
-    for fulfilled in stands_for:
-        refs.append(
-            f"Article ({fulfilled.get('section')}), the responsibility this item stands for: "
-            f"\u201c{fulfilled['quote']}\u201d"
-        )
-    if source.get("nist"):
-        refs.append("NIST AI RMF 1.0: " + ", ".join(source["nist"]))
-    if source.get("genai_risks"):
-        refs.append("NIST AI 600-1: " + ", ".join(source["genai_risks"]))
-    return refs
-
-
-def signoff(item: Item) -> str | None:
-    """What an item says of its sign-off: who may give it, who gave it."""
-    if not item.get("signoff_required") and not item.get("signed_off_by"):
-        return None
-    if item.get("signed_off_by"):
-        who = item.get("signed_off_by_name") or item["signed_off_by"]
-        when = str(item.get("signed_off_at") or "")[:10]
-        return f"signed off by {who}" + (f" on {when}" if when else "")
-    titles = item.get("reviewer_role_titles") or item.get("reviewer_roles") or ()
-    rule = "required from someone who holds " + " or ".join(titles) + " and does not own it"
-    who = [str(r.get("name") or r.get("id")) for r in item.get("reviewers") or ()]
-    return f"{rule} ({', '.join(who)} can)" if who else f"{rule} (nobody staffed can yet)"
-
-
-def approver(waiver: Mapping[str, Any]) -> str | None:
-    """Who approved a waiver (a person's name; the text given, for waivers recorded before
-    approvers were people), and who asked for it when a ticketing system did."""
-    parts = []
-    if waiver.get("approved_by"):
-        parts.append(f"approved by {waiver.get('approver_name') or waiver['approved_by']}")
-    if waiver.get("requested_by"):
-        parts.append(f"requested by {waiver['requested_by']}")
-    return ", ".join(parts) or None
-
-
-def evidence_links(item: Item) -> list[Mapping[str, Any]]:
-    return [link for link in item.get("evidence") or () if link.get("url")]
-
-
-def first(values: Sequence[Any] | None) -> Any:
-    return values[0] if values else None
-
-
-def owner_names(item: Item) -> list[str]:
-    return [str(owner.get("name") or owner.get("id") or "") for owner in item.get("owners") or ()]
-
-
-def owner_emails(item: Item) -> list[str]:
-    return [str(owner["email"]) for owner in item.get("owners") or () if owner.get("email")]
-
-
-def progress(summary: Mapping[str, Any] | None) -> str:
-    """`40% done (4 of 10 items done, 1 in progress, 5 open, 0 waived, 0 obsolete)`."""
-    summary = summary or {}
-    counts = summary.get("by_status") or {}
-    total = summary.get("total", 0)
-    return (
-        f"{summary.get('percent_done', 0)}% done ({counts.get('done', 0)} of {total} items done, "
-        f"{counts.get('in_progress', 0)} in progress, {counts.get('open', 0)} open, "
-        f"{counts.get('waived', 0)} waived, {counts.get('obsolete', 0)} obsolete)"
-    )
-
-
-# The filters a checklist view may select items by, in the order a filtered view names them.
-FILTER_NAMES: tuple[str, ...] = ("role", "status", "kind", "phase", "person_id")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a filtered view shows: its `filters` (name, value, and for a person their name when
-    an item shows it), the summary of the `shown` items and that of the `whole` checklist."""
-
-    filters: tuple[tuple[str, str, str | None], ...]
-    shown: Mapping[str, Any]
-    whole: Mapping[str, Any]
-
-    def describe(self, literal: Callable[[str], str], text: Callable[[str], str]) -> str:
-        """`role ai-ethicist, person id per_1 (Ada): 3 of 40 items shown`, each value made
-        `literal` and each person's name `text` in the renderer's terms."""
-        filters = ", ".join(
-            f"{name.replace('_', ' ')} {literal(value)}" + (f" ({text(label)})" if label else "")
-            for name, value, label in self.filters
-        )
-        shown, whole = self.shown.get("total", 0), self.whole.get("total", 0)
-        return f"{filters}: {shown} of {whole} items shown"
-
-
-def selection(doc: Mapping[str, Any]) -> Selection | None:
-    """The selection of a filtered checklist document; None for a whole one. The document's
-    `summary` counts every item whatever the filters: the shown items are counted here."""
-    given = doc.get("filters") or {}
-    if not given:
-        return None
-    items = doc.get("items") or []
-    filters = []
-    for name in FILTER_NAMES:
-        if given.get(name) is None:
-            continue
-        label = None
-        if name == "person_id":
-            owners = (o for item in items for o in item.get("owners") or ())
-            label = next((o.get("name") for o in owners if o.get("id") == given[name]), None)
-        filters.append((name, str(given[name]), label))
-    return Selection(tuple(filters), summarize(items), doc.get("summary") or {})
-
-
-def ticket_label(ticket: Mapping[str, Any] | None) -> str | None:
-    """A ticket link's key, else its URL, else None."""
-    if not ticket:
-        return None
-    return str(ticket.get("key") or ticket.get("url") or "") or None

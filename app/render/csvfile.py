@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from app.render import (
+from app.render.layout import (
     Item,
     evidence_links,
     owner_emails,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from app.render import (
+from app.render.layout import (
     DEFAULT_LAYOUT,
     Item,
     Layout,

@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from app.render import (
+from app.render.layout import (
     DEFAULT_LAYOUT,
     Item,
     Layout,
