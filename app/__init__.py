@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
     from app.http.docs_assets import init_docs_assets
+    from app.http.key_use import init_key_use
     from app.http.logs import configure_logging
     from app.http.metrics import init_metrics
     from app.http.openapi import ConventionsPlugin
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     init_request_context(app)
     init_docs_assets(app)
     init_rate_limits(app)
+    init_key_use(app)
     init_metrics(app)
     webhook_outbox.install()
     register_blueprints(api)

@@ -285,16 +285,21 @@ webhooks_cli = AppGroup("webhooks", help="Outgoing webhooks.")
 
 
 @webhooks_cli.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--once", is_flag=True, help="Record lapsed waivers, deliver what is due now, then exit."
+)
 def webhook_worker(once: bool) -> None:
-    """Deliver webhooks: claim due deliveries, send them signed, retry failures. Several may
-    run at once on PostgreSQL."""
+    """Deliver webhooks: claim due deliveries, send them signed, retry failures; record the
+    waivers that have lapsed, with their events, every minute. Several may run at once on
+    PostgreSQL."""
     from app.workers.delivery import DeliveryWorker, WakeUps
 
     settings = current_app.config["SETTINGS"]
     worker = DeliveryWorker(db.session, settings)
     try:
         if once:
+            lapsed = worker.record_lapsed_waivers()
+            click.echo(f"{lapsed} checklist(s) with lapsed waivers recorded", err=True)
             click.echo(f"{worker.run_once()} delivery attempts made")
             return
         stop = threading.Event()

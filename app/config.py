@@ -111,6 +111,9 @@ class Settings:
     # How long a worker may trust an API key it looked up (only with a Redis rate-limit store,
     # through which revocations reach every worker at once; 0: look every key up each time).
     api_key_cache_seconds: float = 5.0
+    # How often a process writes the last use of the API keys it served (outside any
+    # request's transaction, in one batch): `last_used_at` is this late at most.
+    key_use_flush_seconds: float = 60.0
     # Proxies (load balancers) in front of the service whose X-Forwarded-For / -Proto it
     # believes; 0: the connection's own address is the client's.
     trusted_proxy_hops: int = 0
@@ -144,6 +147,7 @@ class Settings:
             public_base_url=_base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
             linear_timestamp_tolerance_seconds=_int("LINEAR_TIMESTAMP_TOLERANCE_SECONDS", 60),
             api_key_cache_seconds=max(0.0, _float("API_KEY_CACHE_SECONDS", 5.0)),
+            key_use_flush_seconds=max(0.0, _float("KEY_USE_FLUSH_SECONDS", 60.0)),
             trusted_proxy_hops=max(0, _int("TRUSTED_PROXY_HOPS", 0)),
         )
 

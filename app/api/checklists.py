@@ -36,6 +36,7 @@ from app.services.checklists import items as checklist_items
 from app.services.checklists import preview
 from app.services.checklists import reads as checklist_reads
 from app.services.checklists import refresh as checklists
+from app.services.checklists.lapses import waiver_lapsed
 from app.services.directory.people import get_person
 from app.services.directory.projects import get_project
 
@@ -153,19 +154,16 @@ def read_checklist(args: dict[str, Any], fmt: str, project_ref: str) -> Response
     if "role" in filters:
         check_keys(current_catalog(db.session), roles={"role": filters["role"]})
     # The short path: the checklist's state in one statement, then a 304 or the rendering
-    # cached for that state, with no object loaded (unless a waiver is due to expire).
+    # cached for that state, with no object loaded.
     header = checklist_reads.checklist_header(db.session, current_team_id(), project_ref)
-    if header is not None and not header.waiver_due:
+    if header is not None:
         key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
         if (unchanged := not_modified(make_etag(*key))) is not None:
             return unchanged
         if (body := checklist_reads.cached_rendering(key)) is not None:
             return formatted_response(body, fmt, etag=make_etag(*key))
     project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
-    body = checklist_reads.rendered_checklist(
-        db.session, current_context(), project, checklist, fmt, filters, layout
-    )
-    # Reading may have expired a waiver, a change of state: the ETag is taken afresh.
+    body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, filters, layout)
     key = checklist_reads.cache_key(checklist.id, checklist.state, fmt, filters, layout)
     return formatted_response(body, fmt, etag=make_etag(*key))
 
@@ -187,7 +185,7 @@ def _generate(args: dict[str, Any], fmt: str, project_ref: str) -> Response:
     ctx = current_context()
     checklist, created = checklists.generate(db.session, ctx, catalog, project)
     body = checklist_reads.rendered_checklist(
-        db.session, ctx, project, checklist, fmt, {}, _layout(args)
+        db.session, project, checklist, fmt, {}, _layout(args)
     )
     response = formatted_response(body, fmt, status=201 if created else 200)
     response.headers["Location"] = url_for("checklists.ChecklistView", project_ref=project.id)
@@ -200,7 +198,7 @@ class ChecklistItemView(MethodView):
     def get(self, project_ref: str, item_ref: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         """One item, by id or key"""
         _, checklist, item = _item(project_ref, item_ref)
-        return _item_out(checklist, item), 200, etag_header(item)
+        return _item_out(checklist, item), 200, etag_header(item, *_lapse(item))
 
     @honours_if_match(blp)
     @blp.arguments(ItemUpdate)
@@ -210,7 +208,7 @@ class ChecklistItemView(MethodView):
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Set an item's status, note, waiver or ticket link (honours If-Match)"""
         project, checklist, item = _item(project_ref, item_ref, lock=True)
-        check_if_match(item)
+        check_if_match(item, *_lapse(item))
         item = checklist_items.update_item(
             db.session, current_context(), project, checklist, item, data
         )
@@ -236,8 +234,14 @@ def _item(
     project, checklist = checklists.get_checklist(
         db.session, current_team_id(), project_ref, lock=lock
     )
-    item = checklist_items.get_item(db.session, current_context(), checklist, item_ref)
+    item = checklist_items.get_item(db.session, checklist, item_ref)
     return project, checklist, item
+
+
+def _lapse(item: ChecklistItem) -> tuple[str, ...]:
+    """What an item's ETag depends on beyond its version: a lapsed waiver changes how it reads
+    (open, the waiver expired) before the lapse is recorded."""
+    return ("waiver-lapsed",) if waiver_lapsed(item.status, item.waiver) else ()
 
 
 def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
@@ -264,7 +268,6 @@ def read_person_items(args: dict[str, Any], fmt: str, person_id: str) -> Respons
     after = decode_cursor(args["cursor"], PERSON_ITEMS_ORDER) if args.get("cursor") else None
     rows, summary, last = checklist_reads.items_for_person(
         db.session,
-        current_context(),
         current_team_id(),
         person,
         limit=args["limit"],

@@ -1,7 +1,7 @@
 """Bearer API keys: who the caller is (a team) and what it may do (scopes).
 
 A key is looked up by the SHA-256 of the secret the request carries: one Core statement of the
-five columns a request needs (built once, here), no ORM object and no `Team`. What it finds
+four columns a request needs (built once, here), no ORM object and no `Team`. What it finds
 may be kept in a per-process cache for `API_KEY_CACHE_SECONDS`, but only where the rate-limit
 storage is shared (Redis), because that is how a revocation reaches every worker at once:
 `revoke_key` replaces the key generation in that store when its transaction commits, the
@@ -16,21 +16,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
 
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
 from app.http.connection import reconnecting
-from app.models import ApiKey, utcnow
+from app.models import ApiKey
 from app.services.directory.teams import hash_token
 
-# How stale `last_used_at` may get before a request writes it again.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 SCOPE_BY_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
 # Keys kept per process at most; the least recently used goes first.
 KEY_CACHE_SIZE = 4096
@@ -39,9 +36,9 @@ _EXTENSION = "api_key_cache"
 _keys = ApiKey.__table__
 # Looking the key up by its hash is a constant-time comparison in effect: the database
 # compares digests, never the secret, so timing reveals nothing about valid keys.
-_LOOKUP = select(
-    _keys.c.id, _keys.c.team_id, _keys.c.scopes, _keys.c.revoked_at, _keys.c.last_used_at
-).where(_keys.c.secret_hash == bindparam("secret_hash"))
+_LOOKUP = select(_keys.c.id, _keys.c.team_id, _keys.c.scopes, _keys.c.revoked_at).where(
+    _keys.c.secret_hash == bindparam("secret_hash")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +49,6 @@ class VerifiedKey:
     team_id: str
     scopes: frozenset[str]
     revoked_at: datetime | None
-    last_used_at: datetime | None
 
     def allows(self, scope: str) -> bool:
         """`admin` implies `write`, which implies `read`: the one statement of that rule."""
@@ -113,15 +109,6 @@ class KeyCache:
         with self._lock:
             self._entries.pop(secret_hash, None)
 
-    def note_used(self, secret_hash: str, when: datetime) -> None:
-        """The key's use was written (or found fresh) at `when`: no need to write it again."""
-        with self._lock:
-            entry = self._entries.get(secret_hash)
-            if entry is not None:
-                self._entries[secret_hash] = replace(
-                    entry, key=replace(entry.key, last_used_at=when)
-                )
-
     def saw(self, generation: str | None) -> None:
         if generation is not None:
             self.generation = generation
@@ -166,7 +153,6 @@ def _look_up(secret_hash: str) -> VerifiedKey | None:
         team_id=row.team_id,
         scopes=frozenset(s for s in row.scopes.split(",") if s),
         revoked_at=row.revoked_at,
-        last_used_at=row.last_used_at,
     )
 
 
@@ -208,37 +194,6 @@ def confirm(key: VerifiedKey, generation: str | None) -> VerifiedKey:
     return _valid(fresh)
 
 
-def note_key_use(session: Session, key_id: str) -> bool:
-    """Bring the key's `last_used_at` up to date, at most once a `LAST_USED_RESOLUTION`;
-    True when it was written.
-
-    Part of the request's transaction, written just before it commits; a row another request
-    is updating right now is skipped rather than waited on (it is being brought up to date).
-    """
-    now = utcnow()
-    stale = (
-        select(ApiKey.id)
-        .where(
-            ApiKey.id == key_id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    result = session.execute(
-        update(ApiKey)
-        .where(ApiKey.id.in_(stale))
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def key_use_noted(when: datetime) -> None:
-    """After the commit: this process knows the key's use is recorded as of `when`."""
-    if "api_key_hash" in g:
-        key_cache().note_used(g.api_key_hash, when)
-
-
 def require_scope(key: VerifiedKey, scope: str) -> None:
     if not key.allows(scope):
         raise Forbidden(
@@ -251,8 +206,6 @@ def authorize(key: VerifiedKey, write_scope: str = "write") -> None:
     method needs."""
     g.api_key_id = key.id
     g.team_id = key.team_id
-    used = key.last_used_at
-    g.key_use_stale = used is None or utcnow() - used > LAST_USED_RESOLUTION
     require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
 
 

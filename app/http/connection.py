@@ -4,9 +4,9 @@
 in autocommit (`begin_request`, before authentication reads anything): each statement is then
 one round trip, with no `BEGIN` before it and no `ROLLBACK` after. A read loses nothing by
 it: under READ COMMITTED, PostgreSQL's level and ours, every statement of a transaction takes
-its own snapshot anyway. `unit_of_work` stops such a request before its first write and runs
-it again as a transaction. SQLite keeps a transaction per read: a read costs it no round trip,
-and there a transaction does hold one snapshot for all its statements.
+its own snapshot anyway, and a read never writes (`app.http.transaction`). SQLite keeps a
+transaction per read: a read costs it no round trip, and there a transaction does hold one
+snapshot for all its statements.
 
 **No ping before lending.** The pool lends a connection without pinging it first
 (`pool_pre_ping` would cost a round trip on every request). A connection the database closed
@@ -44,10 +44,6 @@ def begin_request() -> None:
     session.info[_AUTOCOMMIT] = autocommit
     if autocommit:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
-def reads_in_autocommit(session: Session) -> bool:
-    return bool(session.info.get(_AUTOCOMMIT))
 
 
 def end_autocommit(session: Session) -> None:

@@ -31,13 +31,14 @@ def make_etag(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def etag_of(resource: Any) -> str:
-    """The ETag of a versioned row: it changes whenever the row's version does."""
-    return make_etag(resource.id, resource.version)
+def etag_of(resource: Any, *also: object) -> str:
+    """The ETag of a versioned row: it changes whenever the row's version does, and with
+    `also`, what else its representation depends on (a waiver lapsed since it was written)."""
+    return make_etag(resource.id, resource.version, *also)
 
 
-def etag_header(resource: Any) -> dict[str, str]:
-    return {"ETag": f'"{etag_of(resource)}"'}
+def etag_header(resource: Any, *also: object) -> dict[str, str]:
+    return {"ETag": f'"{etag_of(resource, *also)}"'}
 
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -66,16 +67,17 @@ def honours_if_match(blueprint: Any) -> Callable[[View], View]:
     return decorate
 
 
-def check_if_match(resource: Any) -> None:
-    """Refuse a write whose `If-Match` names another version than the current one; only in a
-    view declared `@honours_if_match`, whose description says so."""
+def check_if_match(resource: Any, *also: object) -> None:
+    """Refuse a write whose `If-Match` names another version than the current one (`also` as
+    `etag_of` takes it); only in a view declared `@honours_if_match`, whose description says
+    so."""
     if g.get("if_match_state") is None:
         raise RuntimeError("check_if_match in a view not declared @honours_if_match.")
     g.if_match_state = _CHECKED
     if_match = request.if_match
     if not if_match or if_match.star_tag:
         return
-    if not if_match.contains(etag_of(resource)):
+    if not if_match.contains(etag_of(resource, *also)):
         raise PreconditionFailed(
             "The resource has changed since you read it (If-Match does not match its ETag); "
             "read it again and retry."

@@ -222,6 +222,12 @@ def approver(waiver: Mapping[str, Any]) -> str | None:
     return ", ".join(parts) or None
 
 
+def lapsed(item: Item) -> bool:
+    """Whether the item shows a waiver whose day has passed (it reads as open)."""
+    waiver = item.get("waiver")
+    return bool(waiver and waiver.get("expired") and waiver.get("expires_on"))
+
+
 def evidence_links(item: Item) -> list[Mapping[str, Any]]:
     return [link for link in item.get("evidence") or () if link.get("url")]
 

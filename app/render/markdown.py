@@ -15,6 +15,7 @@ from app.render.layout import (
     approver,
     evidence_links,
     first,
+    lapsed,
     owner_names,
     phase_title,
     progress,
@@ -109,6 +110,8 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
         parts.append("_obsolete_")
     if status == "waived":
         parts.append(_waiver(item.get("waiver")))
+    elif lapsed(item):
+        parts.append(f"_waiver expired on {escape(item['waiver']['expires_on'])}_")
     ticket = _ticket(item.get("ticket"))
     if ticket:
         parts.append(f"ticket: {ticket}")

@@ -13,6 +13,7 @@ from app.render.layout import (
     Layout,
     approver,
     evidence_links,
+    lapsed,
     owner_names,
     phase_title,
     progress,
@@ -128,6 +129,8 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
     lines += _wrap("owners: " + (", ".join(names) or "unassigned"), _ITEM_INDENT, _DETAIL_INDENT)
     if status == "waived":
         lines += _wrap(_waiver(item.get("waiver")), _ITEM_INDENT, _DETAIL_INDENT)
+    elif lapsed(item):
+        lines.append(f"{_ITEM_INDENT}waiver expired on {clean(item['waiver']['expires_on'])}")
     ticket = _ticket(item.get("ticket"))
     if ticket:
         lines.append(f"{_ITEM_INDENT}ticket: {ticket}")

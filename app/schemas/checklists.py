@@ -206,6 +206,13 @@ class WaiverOut(ma.Schema):
     expires_on = ma.fields.String(
         allow_none=True, metadata={"description": "A date (YYYY-MM-DD); the item reopens after it"}
     )
+    expired = ma.fields.Boolean(
+        metadata={
+            "description": "Present (true) on a waiver whose day has passed: its item reads as "
+            "`open` from that day, and the lapse is recorded with its event by the next write "
+            "to the checklist or by the delivery worker, after which the item has no waiver"
+        }
+    )
 
 
 class TicketOut(ma.Schema):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from app.models.webhooks import DUE_PREDICATE, DUE_STATUSES
+from app.services.checklists.waivers import record_lapsed_waivers
 from app.services.context import SYSTEM, Context
 from app.services.webhooks.endpoints import note_endpoint_outcomes
 from app.services.webhooks.outbox import CHANNEL
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 # at most this long after the first.
 RECORD_BATCH = 64
 RECORD_AFTER = 0.02
+
+# How often the worker records waivers that have lapsed (a day is their unit: a minute late is
+# on time), and how many checklists a transaction takes at most.
+LAPSE_SWEEP_SECONDS = 60.0
+LAPSE_BATCH = 100
 
 USER_AGENT = "staffing-checklist-webhooks/1"
 EXCERPT_BYTES = 1024
@@ -169,17 +175,33 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event, wake_ups: WakeUps) -> None:
         """Deliver until `stop` is set, sleeping between rounds until the next delivery is due
-        or a new one is committed."""
+        or a new one is committed; record lapsed waivers every `LAPSE_SWEEP_SECONDS`."""
+        next_sweep = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    self.record_lapsed_waivers()
+                    next_sweep = time.monotonic() + LAPSE_SWEEP_SECONDS
                 self.run_once(stop)
-                pause = self.seconds_until_next_due()
+                pause = min(self.seconds_until_next_due(), next_sweep - time.monotonic())
             except Exception:  # a database outage must not end the worker
                 log.exception("delivery round failed")
                 self.session.rollback()
                 pause = 5.0
             if not stop.is_set():
-                wake_ups.wait(pause)
+                wake_ups.wait(max(0.0, pause))
+
+    def record_lapsed_waivers(self) -> int:
+        """Turn the items whose waivers have lapsed back to `open`, with their events, a
+        transaction per batch of checklists (reads only show a lapse; this records it, so
+        the events reach the webhooks even when nobody writes to the checklist)."""
+        recorded = 0
+        while True:
+            found = record_lapsed_waivers(self.session, self.ctx, limit=LAPSE_BATCH)
+            self.session.commit()
+            recorded += found
+            if found < LAPSE_BATCH:
+                return recorded
 
     def _claimable(self, now: datetime) -> list[Any]:
         """What makes a delivery this worker's to take: due, its endpoint enabled, and no

@@ -344,7 +344,15 @@ def _expire_waiver_yesterday(app, project_id: str, key: str) -> str:
     return yesterday.isoformat()
 
 
-def test_an_expired_waiver_turns_the_item_back_to_open_at_the_next_read(app, api, project):
+def _sweep(app) -> str:
+    """What the delivery worker does every minute: `flask webhooks worker --once` records
+    the lapsed waivers (then delivers what is due)."""
+    result = app.test_cli_runner().invoke(args=["webhooks", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_lapsed_waiver_reads_as_open_and_expired_and_the_read_records_nothing(app, api, project):
     tomorrow = (_today() + timedelta(days=1)).isoformat()
     other = "machine-learning-engineer.deploy-models"
     response = patch_item(
@@ -354,23 +362,69 @@ def test_an_expired_waiver_turns_the_item_back_to_open_at_the_next_read(app, api
     # A waiver without expiry stays.
     patch_item(api, project, other, {"waiver": {"reason": "For good"}})
     expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    version = api.get(item_path(project, KEY)).json["version"]
 
-    items = items_by_key(read_checklist(api, project))
+    doc = read_checklist(api, project)
+    items = items_by_key(doc)
 
     assert items[KEY]["status"] == "open"
-    assert items[KEY]["waiver"] is None
+    assert items[KEY]["waiver"]["expired"] is True
+    assert items[KEY]["waiver"]["expires_on"] == expired_on
+    assert items[KEY]["waiver"]["reason"] == "Until the audit"
     assert items[other]["status"] == "waived"
+    assert "expired" not in items[other]["waiver"]
+    assert doc["summary"]["by_status"]["waived"] == 1
+    one = api.get(item_path(project, KEY))
+    assert one.json["status"] == "open" and one.json["waiver"]["expired"] is True
+    # Nothing was written: the item keeps its version, and no event tells of the lapse.
+    assert one.json["version"] == version
+    assert len(_item_events(api, project, "checklist.item.status_changed")) == 2
+    markdown = api.get(f"/v1/projects/{project['id']}/checklist?format=markdown").text
+    assert f"waiver expired on {expired_on}" in markdown
+
+
+def test_the_worker_records_a_lapsed_waiver_once_with_its_event(app, api, project):
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    read = api.get(item_path(project, KEY))
+
+    output = _sweep(app)
+
+    assert "1 checklist(s) with lapsed waivers recorded" in output
+    item = api.get(item_path(project, KEY))
+    assert item.json["status"] == "open" and item.json["waiver"] is None
+    assert item.json["version"] == read.json["version"] + 1
+    assert item.headers["ETag"] != read.headers["ETag"]
     event = _item_events(api, project, "checklist.item.status_changed")[0]
     assert event["actor"] == "system"
     assert event["payload"]["item"]["key"] == KEY
     assert event["payload"]["before"]["status"] == "waived"
     assert event["payload"]["after"]["status"] == "open"
-    assert "expire" in event["payload"]["reason"]
-    assert expired_on in event["payload"]["reason"]
-    assert api.get(item_path(project, KEY)).json["status"] == "open"
-    # Once only: reading again records nothing more.
-    read_checklist(api, project)
-    assert len(_item_events(api, project, "checklist.item.status_changed")) == 3
+    assert event["payload"]["reason"] == f"waiver expired on {expired_on}"
+    # Once only: the next sweep finds nothing due.
+    assert "0 checklist(s) with lapsed waivers recorded" in _sweep(app)
+    assert len(_item_events(api, project, "checklist.item.status_changed")) == 2
+
+
+def test_the_next_write_to_the_checklist_records_a_lapsed_waiver_first(app, api, project):
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    read = api.get(item_path(project, KEY))
+
+    # A client that read the lapsed item writes with its ETag: it is the one it saw.
+    response = patch_item(
+        api, project, KEY, {"note": "audit booked"}, headers={"If-Match": read.headers["ETag"]}
+    )
+
+    assert response.status_code == 200
+    assert response.json["status"] == "open" and response.json["waiver"] is None
+    assert response.json["note"] == "audit booked"
+    changes = _item_events(api, project, "checklist.item.status_changed")
+    assert changes[0]["payload"]["reason"] == f"waiver expired on {expired_on}"
+    updated = _item_events(api, project, "checklist.item.updated")[0]
+    assert updated["payload"]["after"]["note"] == "audit booked"
 
 
 # --------------------------------------------------------------------------- one person's items
@@ -453,15 +507,33 @@ def test_another_team_cannot_read_or_change_the_items(api, other_api, project):
     assert api.get(item_path(project, KEY)).json["status"] == "open"
 
 
-def test_reading_one_item_also_turns_an_expired_waiver_back_to_open(app, api, project):
+def test_one_item_and_a_persons_items_show_a_lapse_the_database_does_not_hold_yet(
+    app, api, project
+):
     tomorrow = (_today() + timedelta(days=1)).isoformat()
     patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
     _expire_waiver_yesterday(app, project["id"], KEY)
 
     item = api.get(item_path(project, KEY)).json
+    owner = item["owners"][0]["id"]
+    mine = api.get(f"/v1/people/{owner}/checklist-items").json
 
     assert item["status"] == "open"
-    assert item["waiver"] is None
+    assert item["waiver"]["expired"] is True
+    (shown,) = [i for i in mine["items"] if i["key"] == KEY]
+    assert shown["status"] == "open" and shown["waiver"]["expired"] is True
+    # The person's summary counts it as the open item it reads as.
+    assert mine["summary"]["by_status"]["waived"] == 0
+    assert mine["summary"]["by_status"]["open"] == sum(
+        1 for i in mine["items"] if i["status"] == "open"
+    )
+    with app.app_context():
+        stored = db.session.scalar(
+            select(ChecklistItem).where(
+                ChecklistItem.project_id == project["id"], ChecklistItem.key == KEY
+            )
+        )
+        assert stored.status == "waived"
 
 
 def test_a_regeneration_also_turns_an_expired_waiver_back_to_open(app, api, project):
@@ -663,7 +735,8 @@ def test_an_expired_waiver_event_is_ticket_ready_too(app, public_api):
     patch_item(public_api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
     expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
 
-    read_checklist(public_api, project)
+    # The worker of the instance that knows its public address.
+    _sweep(public_api.client.application)
 
     event = _item_events(public_api, project, "checklist.item.status_changed")[0]
     data = event["payload"]

@@ -125,6 +125,8 @@ def test_an_expired_waiver_raises_the_version_its_event_carries(app, api, projec
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
     waived = _expire_waiver_yesterday(app, project["id"], KEY)
+    result = app.test_cli_runner().invoke(args=["webhooks", "worker", "--once"])
+    assert result.exit_code == 0, result.output
 
     reopened = item(api, project).json
 

@@ -1,6 +1,6 @@
-"""A request that wrote nothing ends its transaction with a rollback, not a commit; one that
-wrote anything (a change, an expired waiver turned back to open, the key's last use) commits
-it. Counted at the database connection: COMMITs and ROLLBACKs the application sent."""
+"""A read commits nothing: not a lapsed waiver (it is shown, and recorded later), not the
+key's last use (written in a batch of its own, at most once an interval); a write commits once.
+Counted at the database connection: COMMITs and ROLLBACKs the application sent."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import event, select, update
 
 from app.extensions import db
+from app.http.key_use import key_use_log
 from app.models import ApiKey, Checklist, ChecklistItem, utcnow
 from app.services.directory.teams import hash_token
 
@@ -69,9 +70,9 @@ def _last_used(app: Flask, token: str) -> datetime | None:
         )
 
 
-def test_reads_commit_nothing_once_the_keys_use_is_noted(app, api, project, endings):
+def test_reads_commit_nothing(app, api, project, endings):
     path = f"/v1/projects/{project['id']}/checklist"
-    etag = api.get(path).headers["ETag"]  # the key's use is noted by now
+    etag = api.get(path).headers["ETag"]
 
     with endings() as seen:
         for answer in (
@@ -95,23 +96,50 @@ def test_a_write_commits(app, api, endings):
     assert api.get(f"/v1/people/{person['id']}").status_code == 200
 
 
-def test_the_first_read_of_a_minute_commits_the_keys_last_use(app, api, endings):
+def test_the_keys_use_is_written_in_a_batch_outside_the_requests(app, api, endings, monkeypatch):
+    earlier = utcnow() - timedelta(minutes=5)
     with app.app_context():
         db.session.execute(
             update(ApiKey)
             .where(ApiKey.secret_hash == hash_token(api.token))
-            .values(last_used_at=utcnow() - timedelta(minutes=5))
+            .values(last_used_at=earlier)
         )
         db.session.commit()
+    uses = key_use_log(app)
 
     with endings() as seen:
         assert api.get("/v1/people").status_code == 200
         assert api.get("/v1/people").status_code == 200
+    # Noted, not written: the interval has not passed.
+    assert seen.commits == 0
+    assert _last_used(app, api.token) == earlier
+    assert max(uses.pending().values()) > earlier
 
+    monkeypatch.setattr(uses, "interval", 0)  # as if the interval had passed
+    with endings() as seen:
+        assert api.get("/v1/people").status_code == 200
+    # The batch, after the answer, in a transaction of its own.
     assert seen.commits == 1
     used = _last_used(app, api.token)
-    assert used is not None
+    assert used is not None and used > earlier
     assert (utcnow() - used).total_seconds() < 60
+    assert uses.pending() == {}
+
+
+def test_a_batch_never_moves_a_keys_last_use_back(app, api):
+    later = utcnow() + timedelta(minutes=5)  # written by another process, after ours
+    with app.app_context():
+        key_id = db.session.scalar(
+            select(ApiKey.id).where(ApiKey.secret_hash == hash_token(api.token))
+        )
+        db.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=later))
+        db.session.commit()
+        uses = key_use_log(app)
+        uses.note(key_id, utcnow())
+
+        assert uses.write(db.engine) == 1
+
+    assert _last_used(app, api.token) == later
 
 
 def _waiver_expired_yesterday(app: Flask, api: Any, project: dict[str, Any]) -> None:
@@ -135,20 +163,23 @@ def _waiver_expired_yesterday(app: Flask, api: Any, project: dict[str, Any]) -> 
         db.session.commit()
 
 
-def test_a_read_that_expires_a_waiver_commits_it(app, api, project, endings):
+def test_a_read_of_a_lapsed_waiver_commits_nothing(app, api, project, endings):
     _waiver_expired_yesterday(app, api, project)
 
     with endings() as seen:
-        assert api.get(item_path(project, KEY)).json["status"] == "open"
+        item = api.get(item_path(project, KEY)).json
+        checklist = api.get(f"/v1/projects/{project['id']}/checklist").json
 
-    assert seen.commits == 1
+    assert item["status"] == "open" and item["waiver"]["expired"] is True
+    assert {i["key"]: i["status"] for i in checklist["items"]}[KEY] == "open"
+    assert seen.commits == 0
     with app.app_context():
         stored = db.session.scalar(
             select(ChecklistItem.status).where(
                 ChecklistItem.project_id == project["id"], ChecklistItem.key == KEY
             )
         )
-    assert stored == "open"
+    assert stored == "waived"
 
 
 def _writes(statement: str) -> bool:
@@ -165,7 +196,7 @@ def _postgresql_only(app: Flask) -> None:
 def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, count_queries):
     _postgresql_only(app)
     path = f"/v1/projects/{project['id']}/checklist"
-    etag = api.get(path).headers["ETag"]  # the key's use is noted by now
+    etag = api.get(path).headers["ETag"]
     reads = (
         lambda: api.get(path, headers={"If-None-Match": etag}),
         lambda: api.get(path + "?format=markdown"),
@@ -179,24 +210,8 @@ def test_reads_on_postgresql_send_no_begin_or_rollback(app, api, project, count_
             assert read().status_code in (200, 304)
         assert seen.count, "every read asks the database something"
         assert all(seen.in_autocommit), seen.statements
+        assert not any(_writes(sql) for sql in seen.statements), seen.statements
 
     with count_queries() as seen:
         create_person(api)
     assert seen.count and not any(seen.in_autocommit), seen.statements
-
-
-def test_a_read_that_writes_runs_again_as_one_transaction(app, api, project, count_queries):
-    _postgresql_only(app)
-    _waiver_expired_yesterday(app, api, project)
-
-    with count_queries() as counted:
-        assert api.get(item_path(project, KEY)).json["status"] == "open"
-
-    seen = list(zip(counted.statements, counted.in_autocommit, strict=True))
-    writes = [autocommit for sql, autocommit in seen if _writes(sql)]
-    assert writes, "the expired waiver was written back, with its event"
-    assert not any(writes), "every write (and lock) ran inside the transaction"
-    assert seen[0][1], "the read began in autocommit"
-    first_write = next(i for i, (sql, _) in enumerate(seen) if _writes(sql))
-    again = [autocommit for _sql, autocommit in seen[:first_write]]
-    assert False in again, "the request ran again from its start, as a transaction"

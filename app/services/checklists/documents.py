@@ -21,6 +21,7 @@ from app.schemas.checklists import ChecklistOut, FiltersOut, ItemOut, PersonItem
 from app.schemas.compiled import compile_dump
 from app.services.catalog.model import Catalog
 from app.services.checklists.generator import ProjectFacts, project_traits, summarize
+from app.services.checklists.lapses import as_read
 
 
 def owner_dict(person: Person) -> dict[str, Any]:
@@ -83,6 +84,7 @@ def item_dict(
     """An item's data, as `ItemOut` dumps it; `item` is an item or a row of its columns (and
     `signed_off_by_name`)."""
     titles = role_titles or {}
+    status, waiver = as_read(item.status, item.waiver)
     return {
         "id": item.id,
         "key": item.key,
@@ -95,9 +97,9 @@ def item_dict(
         "role_titles": [titles.get(r, r) for r in item.roles],
         "owners": owners,
         "priority": item.priority,
-        "status": item.status,
+        "status": status,
         "note": item.note,
-        "waiver": item.waiver,
+        "waiver": waiver,
         "ticket": item.ticket,
         "signoff_required": item.signoff_required,
         "reviewer_roles": list(item.reviewer_roles),

@@ -14,15 +14,16 @@ from app.models import Checklist, ChecklistItem, Project
 from app.models.base import utcnow
 from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import item_event_data, item_snapshot, loaded_owners
+from app.services.checklists.lapses import today
 from app.services.checklists.rules import ItemRules, as_far_as_a_system_may
-from app.services.checklists.waivers import expire_due_waivers, next_waiver_expiry, today
+from app.services.checklists.waivers import expire_due_waivers, next_waiver_expiry
 from app.services.context import Context
 from app.services.events import record_event
 from app.vocabulary import ItemStatus
 
 
-def get_item(session: Session, ctx: Context, checklist: Checklist, id_or_key: str) -> ChecklistItem:
-    expire_due_waivers(session, ctx, [checklist])
+def get_item(session: Session, checklist: Checklist, id_or_key: str) -> ChecklistItem:
+    """One item of the checklist, by id or key, with its owners; 404 when there is none."""
     column = ChecklistItem.id if id_or_key.startswith("itm_") else ChecklistItem.key
     item = session.scalar(
         select(ChecklistItem)
@@ -54,7 +55,9 @@ def update_item(
     waived item as committed. A change a ticketing system sent names it (`source`) and says
     why (`reason`) in its events; such a system cannot sign off, approve or give evidence, so
     an item it would close or waive that needs them is held `in_progress` instead, and the
-    reason says what it still needs (`checklists.rules`)."""
+    reason says what it still needs (`checklists.rules`). Waivers of the checklist that have
+    lapsed are recorded first, as any write to it does."""
+    expire_due_waivers(session, ctx, [checklist])
     if item.status == ItemStatus.OBSOLETE and (
         "status" in data or data.get("waiver") or "signed_off_by" in data
     ):

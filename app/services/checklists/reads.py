@@ -17,8 +17,7 @@ from app.render import DEFAULT_LAYOUT, Layout, render
 from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import checklist_document, filtered, load_owners
 from app.services.checklists.generator import summary_of
-from app.services.checklists.waivers import expire_due_waivers, today
-from app.services.context import Context
+from app.services.checklists.lapses import today, waiver_lapsed
 from app.vocabulary import ItemStatus
 
 # The item columns a rendering needs, and the signer's name: read as plain rows (no ORM
@@ -39,11 +38,9 @@ _ITEM_ROWS = (
 
 
 def load_items(
-    session: Session, ctx: Context, checklist: Checklist
+    session: Session, checklist: Checklist
 ) -> tuple[list[Row[Any]], dict[str, list[dict[str, Any]]]]:
-    """The checklist's items in generated order, as rows, and each item's owners (2 queries);
-    waivers that have expired are turned back to `open` first."""
-    expire_due_waivers(session, ctx, [checklist])
+    """The checklist's items in generated order, as rows, and each item's owners (2 queries)."""
     items = list(session.execute(_ITEM_ROWS, {"checklist_id": checklist.id}))
     return items, load_owners(session, checklist)
 
@@ -86,7 +83,7 @@ def cache_key(
     layout: Layout = DEFAULT_LAYOUT,
 ) -> tuple[Any, ...]:
     """What a rendering depends on: the checklist's state, the format, the filters, the layout
-    (Markdown and text only) and the day (waivers expire by the day)."""
+    (Markdown and text only) and the day (a waiver lapses by the day, and reads show it)."""
     shown = layout if fmt in ("markdown", "text") else DEFAULT_LAYOUT
     return ("checklist", checklist_id, state, fmt, tuple(sorted(filters.items())), shown, today())
 
@@ -96,13 +93,12 @@ class ChecklistHeader(NamedTuple):
 
     checklist_id: str
     state: int
-    waiver_due: bool
 
 
 def _header_by(column: Any) -> Any:
-    """The checklist's id, state and next waiver expiry by its project's `column` (a team's)."""
+    """The checklist's id and state by its project's `column` (a team's)."""
     return (
-        select(Checklist.id, Checklist.state, Checklist.next_waiver_expiry)
+        select(Checklist.id, Checklist.state)
         .join(Project, Project.id == Checklist.project_id)
         .where(Project.team_id == bindparam("team_id"), column == bindparam("ref"))
     )
@@ -121,8 +117,7 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
     row = session.connection().execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
     if row is None:
         return None
-    expiry = row.next_waiver_expiry
-    return ChecklistHeader(row.id, row.state, expiry is not None and expiry < today())
+    return ChecklistHeader(row.id, row.state)
 
 
 # Checklist documents (the dumped JSON form of every item) by checklist, state and day: every
@@ -141,7 +136,6 @@ def cached_rendering(key: tuple[Any, ...]) -> str | None:
 
 def rendered_checklist(
     session: Session,
-    ctx: Context,
     project: Project,
     checklist: Checklist,
     fmt: str,
@@ -154,20 +148,20 @@ def rendered_checklist(
     RENDERS.labels("hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
-    doc = checklist_document_of(session, ctx, project, checklist)
+    doc = checklist_document_of(session, project, checklist)
     body = render(filtered(doc, filters), fmt, layout)
     render_cache.put(cache_key(checklist.id, checklist.state, fmt, filters, layout), body)
     return body
 
 
 def checklist_document_of(
-    session: Session, ctx: Context, project: Project, checklist: Checklist
+    session: Session, project: Project, checklist: Checklist
 ) -> dict[str, Any]:
     """The checklist's whole JSON document, dumped once per state and day."""
     key = ("document", checklist.id, checklist.state, today())
     doc = document_cache.get(key)
     if doc is None:
-        items, owners = load_items(session, ctx, checklist)  # may expire waivers: a new state
+        items, owners = load_items(session, checklist)
         catalog = catalog_for(session, checklist.catalog_version)
         doc = checklist_document(catalog, project, checklist, items, owners)
         document_cache.put(("document", checklist.id, checklist.state, today()), doc)
@@ -176,7 +170,6 @@ def checklist_document_of(
 
 def items_for_person(
     session: Session,
-    ctx: Context,
     team_id: str,
     person: Person,
     *,
@@ -187,15 +180,6 @@ def items_for_person(
     project by project in generated order: at most `limit` rows after the position `after`;
     with the summary of all of them, and the position after which the next page starts (None
     on the last page)."""
-    expire_due_waivers(
-        session,
-        ctx,
-        session.scalars(
-            select(Checklist).where(
-                Checklist.team_id == team_id, Checklist.next_waiver_expiry < today()
-            )
-        ),
-    )
     owned = (
         select(ChecklistItem.id)
         .join(ChecklistItemOwner, ChecklistItemOwner.item_id == ChecklistItem.id)
@@ -210,7 +194,19 @@ def items_for_person(
         .where(ChecklistItem.id.in_(owned))
         .group_by(ChecklistItem.status, ChecklistItem.kind)
     )
-    summary = summary_of({(status, kind): n for status, kind, n in counts})
+    tally = {(status, kind): n for status, kind, n in counts}
+    if any(status == ItemStatus.WAIVED for status, _ in tally):
+        # Lapsed waivers count as the open items reads show them as.
+        lapsed = session.execute(
+            select(ChecklistItem.kind, ChecklistItem.waiver).where(
+                ChecklistItem.id.in_(owned), ChecklistItem.status == ItemStatus.WAIVED
+            )
+        )
+        for kind, waiver in lapsed:
+            if waiver_lapsed(ItemStatus.WAIVED, waiver):
+                tally[(ItemStatus.WAIVED, kind)] -= 1
+                tally[(ItemStatus.OPEN, kind)] = tally.get((ItemStatus.OPEN, kind), 0) + 1
+    summary = summary_of(tally)
     position = tuple_(Project.name, Project.id, ChecklistItem.position, ChecklistItem.key)
     stmt = (
         select(Project, Checklist, ChecklistItem)

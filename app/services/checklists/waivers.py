@@ -1,32 +1,32 @@
-"""Waivers that expire: an item waived until a date turns back to `open` once it has passed,
-at the next read or regeneration that sees it."""
+"""Recording lapsed waivers: an item waived until a date is turned back to `open`, with its
+event, by the next write to its checklist or by the delivery worker's sweep (reads only show
+the lapse, `app.services.checklists.lapses`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.models import Checklist, ChecklistItem, Project
 from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import item_event_data, item_snapshot, load_owners
+from app.services.checklists.lapses import today, waiver_lapsed
 from app.services.context import SYSTEM, Context
 from app.services.events import record_event
 from app.services.locks import lock_checklists
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
+from app.vocabulary import ItemStatus
 
 
 def next_waiver_expiry(items: Iterable[ChecklistItem]) -> date | None:
     dates = [
         date.fromisoformat(item.waiver["expires_on"])
         for item in items
-        if item.status == "waived" and item.waiver and item.waiver.get("expires_on")
+        if item.status == ItemStatus.WAIVED and item.waiver and item.waiver.get("expires_on")
     ]
     return min(dates, default=None)
 
@@ -46,12 +46,10 @@ def expire_waivers(
     checklist (or all its items); the caller holds the checklist's lock."""
     expired = []
     for item in items:
-        waiver = item.waiver or {}
-        expires = waiver.get("expires_on")
-        if item.status == "waived" and expires and date.fromisoformat(expires) < today():
-            item.status = "open"
+        if waiver_lapsed(item.status, item.waiver):
+            expired.append((item, item.waiver))
+            item.status = ItemStatus.OPEN
             item.waiver = None
-            expired.append((item, waiver))
     if expired:
         # Written before the events are made: they carry each item's version after it.
         session.flush()
@@ -87,8 +85,8 @@ def expire_waivers(
 
 
 def expire_due_waivers(session: Session, ctx: Context, checklists: Iterable[Checklist]) -> None:
-    """Turn the expired waivers of these checklists back to `open`, under their locks (a read
-    that finds a waiver due writes, like any other change of state)."""
+    """Turn the lapsed waivers of these checklists back to `open`, with their events, under
+    the checklists' locks: what a write to a checklist does first."""
     due = [checklist for checklist in checklists if waivers_due(checklist)]
     if not due:
         return
@@ -100,9 +98,27 @@ def expire_due_waivers(session: Session, ctx: Context, checklists: Iterable[Chec
                 select(ChecklistItem)
                 .where(
                     ChecklistItem.checklist_id == checklist.id,
-                    ChecklistItem.status == "waived",
+                    ChecklistItem.status == ItemStatus.WAIVED,
                 )
+                # Read again whole: an item the caller holds keeps its owners loaded.
+                .options(selectinload(ChecklistItem.owners))
                 .execution_options(populate_existing=True)
             )
         )
         expire_waivers(session, ctx, checklist, items, load_owners(session, checklist))
+
+
+def record_lapsed_waivers(session: Session, ctx: Context, *, limit: int = 100) -> int:
+    """Record the lapses of up to `limit` checklists whose waivers are due, across teams (the
+    worker's sweep, in its own transaction); how many checklists it found due. Each team's
+    checklists are locked in the one order every writer takes."""
+    due = session.execute(
+        select(Checklist.team_id, Checklist.project_id)
+        .where(Checklist.next_waiver_expiry < today())
+        .order_by(Checklist.team_id, Checklist.project_id)
+        .limit(limit)
+    ).all()
+    for team_id, rows in groupby(due, key=lambda row: row.team_id):
+        locked = lock_checklists(session, team_id, [row.project_id for row in rows])
+        expire_due_waivers(session, ctx, [checklist for _, checklist in locked])
+    return len(due)
