@@ -1,0 +1,398 @@
+"""Marshmallow schemas that validate the catalog's YAML and load it as the catalog's model.
+
+What is checked against other parts of the catalog (a role named by a mitigation, the article a
+quote is taken from) is read from the load's `Context`: `load_sections` sets it from the raw
+data, so every problem is found in one pass and a key named before it is defined is no problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+from marshmallow.experimental.context import Context
+
+from app.services.catalog.errors import UNKNOWN_FIELD, CatalogError, error_lines
+from app.services.catalog.model import (
+    GENAI_RISKS,
+    TRAITS,
+    Application,
+    Challenge,
+    Collaboration,
+    Condition,
+    Mitigation,
+    Passage,
+    PriorityRule,
+    Responsibility,
+    Role,
+    SourceRef,
+    priority_rank,
+)
+from app.services.catalog.validators import (
+    NON_EMPTY,
+    PRIORITY,
+    SECTIONS,
+    SLUG,
+    Flag,
+    Text,
+    context,
+    defined,
+    each_matches,
+    handover_errors,
+    key_errors,
+    known,
+    names,
+    phase_field,
+    priority_field,
+    slug_key,
+    texts,
+    verbatim,
+)
+from app.vocabulary import SourceKind
+
+__all__ = ["CatalogError", "CatalogSchema", "load_sections"]
+
+
+class _Strict(ma.Schema):
+    """Every field named, none unknown; `post_load` gives the model's keyword arguments."""
+
+    error_messages = {"unknown": UNKNOWN_FIELD, "type": "expected a mapping"}
+
+
+def _frozen(data: dict[str, Any]) -> dict[str, Any]:
+    """The model is immutable: lists become tuples."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
+class PassageSchema(_Strict):
+    section = Text(required=True)
+    quote = Text(verbatim, required=True)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Passage:
+        return Passage(**data)
+
+
+class SourceSchema(_Strict):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            tuple(SourceKind), error="expected 'article' or 'authored', got {input!r}"
+        ),
+    )
+    section = Text(required=True)
+    quote = Text(verbatim)
+    elaborates = fields.Nested(PassageSchema)
+
+    @validates_schema(pass_original=True)
+    def _kind_rules(self, data: dict[str, Any], original: dict[str, Any], **kwargs: Any) -> None:
+        if data["kind"] == SourceKind.AUTHORED and "quote" in original:
+            raise ma.ValidationError(
+                "authored sources carry no quote (name the passage they build on in `elaborates`)",
+                "quote",
+            )
+        if data["kind"] == SourceKind.ARTICLE and "elaborates" in original:
+            raise ma.ValidationError("only authored sources elaborate a passage", "elaborates")
+        if data["kind"] == SourceKind.ARTICLE and "quote" not in original:
+            raise ma.ValidationError("missing (required for kind 'article')", "quote")
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> SourceRef:
+        return SourceRef(**{**data, "kind": SourceKind(data["kind"])})
+
+
+class _ClaimsText(_Strict):
+    """An entry whose text (`text_field`) is the article's own when its source says so."""
+
+    text_field = ""
+    source = fields.Nested(SourceSchema, required=True)
+
+    @validates_schema
+    def _text_is_verbatim(self, data: dict[str, Any], **kwargs: Any) -> None:
+        text = data[self.text_field]
+        if data["source"].kind == SourceKind.ARTICLE and text not in context()["article"]:
+            raise ma.ValidationError(
+                {
+                    "source": {
+                        "kind": [
+                            "'article' claims the entry's text is the article's, but it is "
+                            f"not verbatim: {text!r} (mark it 'authored' with `elaborates`)"
+                        ]
+                    }
+                }
+            )
+
+
+class _Parent(_ClaimsText):
+    """An entry whose `children` are keyed `<its key>.<slug>`, each key once."""
+
+    children = ""
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _child_keys(self, data: Any, original: Any, **kwargs: Any) -> None:
+        if not isinstance(original, dict):
+            return  # named as not a mapping already
+        parent = original.get("key")
+        found = key_errors(original.get(self.children), parent if isinstance(parent, str) else None)
+        if found:
+            raise ma.ValidationError({self.children: found})
+
+
+class ConditionSchema(_Strict):
+    traits_any = names(TRAITS, "trait")
+    applications_any = names("applications", "application")
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("traits_any") and not data.get("applications_any"):
+            raise ma.ValidationError("empty condition (omit it to mean 'always')")
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Condition:
+        return Condition(**{k: frozenset(v) for k, v in data.items()})
+
+
+class SkillsSchema(_Strict):
+    """The article's skills (each verbatim, from the FAQ) and ours."""
+
+    article = fields.List(Text(verbatim), load_default=list)
+    authored = texts(load_default=list)
+
+    @validates_schema
+    def _some_distinct(self, data: dict[str, Any], **kwargs: Any) -> None:
+        every = data["article"] + data["authored"]
+        if not every:
+            raise ma.ValidationError("must not be empty")
+        if len(set(every)) != len(every):
+            raise ma.ValidationError(f"duplicate skill in {every}")
+
+
+class ResponsibilitySchema(_ClaimsText):
+    text_field = "text"
+    key = Text(required=True)
+    title = Text(required=True)
+    text = Text(required=True)
+    detail = Text(required=True)
+    done_when = Text(required=True)
+    phase = phase_field()
+    priority = priority_field(load_default="medium")
+    evidence_required = Flag(load_default=False)
+
+
+class RoleSchema(_Parent):
+    text_field = "summary"
+    children = "responsibilities"
+    key = Text(slug_key, required=True)
+    title = Text(required=True)
+    summary = Text(required=True)
+    required = Flag(required=True)
+    skills = fields.Nested(SkillsSchema, required=True)
+    required_when = fields.Nested(ConditionSchema, load_default=None, allow_none=True)
+    responsibilities = fields.List(
+        fields.Nested(ResponsibilitySchema), required=True, validate=NON_EMPTY
+    )
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        skills = data.pop("skills")
+        data["responsibilities"] = [
+            Responsibility(role_key=data["key"], position=position, **r)
+            for position, r in enumerate(data["responsibilities"])
+        ]
+        data["article_skills"] = skills["article"]
+        data["skills"] = skills["article"] + skills["authored"]
+        return _frozen(data)
+
+
+class CollaborationSchema(_Strict):
+    key = Text(slug_key, required=True)
+    role_key = fields.String(data_key="role", required=True, validate=known("roles", "role"))
+    collaborates_with = names("roles", "role", required=True)
+    outcomes = texts(required=True, validate=NON_EMPTY)
+    source = fields.Nested(SourceSchema, required=True)
+
+    @validates_schema
+    def _others(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data["collaborates_with"] or data["role_key"] in data["collaborates_with"]:
+            raise ma.ValidationError(
+                f"needs other roles than {data['role_key']!r}", "collaborates_with"
+            )
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return _frozen(data)
+
+
+class PriorityRuleSchema(_Strict):
+    when = fields.Nested(ConditionSchema, required=True)
+    priority = priority_field(required=True)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> PriorityRule:
+        return PriorityRule(**data)
+
+
+class MitigationSchema(_Strict):
+    key = Text(required=True)
+    title = Text(required=True)
+    detail = Text(required=True)
+    done_when = Text(required=True)
+    phase = phase_field()
+    owner_roles = names("roles", "role", non_empty=True, required=True)
+    priority = priority_field(required=True)
+    source = fields.Nested(SourceSchema, required=True)
+    applies_when = fields.Nested(ConditionSchema, load_default=Condition)
+    raised_when = fields.List(fields.Nested(PriorityRuleSchema), load_default=list)
+    nist = fields.List(
+        fields.String(),
+        load_default=list,
+        validate=each_matches(r"(GOVERN|MAP|MEASURE|MANAGE) \d+\.\d+", "like 'MEASURE 2.10'"),
+    )
+    genai_risks = names(GENAI_RISKS, "NIST AI 600-1 risk", load_default=list)
+    replaces = fields.List(
+        fields.String(),
+        load_default=list,
+        validate=each_matches(rf"{SLUG}\.{SLUG}", "an item key"),
+    )
+    fulfils = names("responsibilities", "responsibility", hint=False, load_default=list)
+    priority_because = Text(load_default=None)
+    signoff_required = Flag(load_default=False)
+    reviewer_roles = names("roles", "role", load_default=list)
+    evidence_required = Flag(load_default=False)
+
+    @validates_schema
+    def _priorities_and_signoff(self, data: dict[str, Any], **kwargs: Any) -> None:
+        priority, rules = data["priority"], data["raised_when"]
+        errors: dict[str, Any] = {}
+        if data["priority_because"] is None and priority == "critical":
+            errors["priority_because"] = ["required when the priority is critical"]
+        low = {
+            index: {"priority": [f"{rule.priority!r} does not raise {priority!r}"]}
+            for index, rule in enumerate(rules)
+            if priority_rank(rule.priority) <= priority_rank(priority)
+        }
+        if low:
+            errors["raised_when"] = low
+        signoff, reviewers = data["signoff_required"], data["reviewer_roles"]
+        if "critical" in (priority, *(r.priority for r in rules)) and not signoff:
+            errors["signoff_required"] = ["a mitigation that can be critical needs a sign-off"]
+        if signoff and not set(reviewers) - set(data["owner_roles"]):
+            errors["reviewer_roles"] = [
+                "needs a role besides the owner roles, so that someone who does not own the "
+                "item can sign it off"
+            ]
+        if reviewers and not signoff:
+            errors["reviewer_roles"] = ["given without signoff_required"]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class ChallengeSchema(_Parent):
+    text_field = "description"
+    children = "mitigations"
+    key = Text(slug_key, required=True)
+    title = Text(required=True)
+    description = Text(required=True)
+    mitigations = fields.List(fields.Nested(MitigationSchema), required=True, validate=NON_EMPTY)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["mitigations"] = [
+            Mitigation(challenge_key=data["key"], position=position, **_frozen(m))
+            for position, m in enumerate(data["mitigations"])
+        ]
+        return _frozen(data)
+
+
+class ApplicationSchema(_ClaimsText):
+    text_field = "description"
+    key = Text(slug_key, required=True)
+    title = Text(required=True)
+    description = Text(required=True)
+    requires_roles = names("roles", "role", load_default=list)
+    raises = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        load_default=dict,
+        error_messages={"invalid": "expected a mapping of challenge key to priority"},
+    )
+    implies_traits = names(TRAITS, "trait", load_default=list)
+
+    @ma.validates("raises")
+    def _raises(self, raises: dict[str, str], **kwargs: Any) -> None:
+        """Minimum priorities of known challenges: an unknown one is named on `raises`, an
+        unknown priority on its challenge (`raises.data-privacy`)."""
+        unknown = [c for c in raises if c not in context()["challenges"]]
+        if unknown:
+            raise ma.ValidationError([f"unknown challenge {c!r}" for c in unknown])
+        errors: dict[str, Any] = {}
+        for challenge, priority in raises.items():
+            try:
+                PRIORITY(priority)
+            except ma.ValidationError as error:
+                errors[challenge] = error.messages
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["raises"] = tuple(sorted(data["raises"].items()))
+        return _frozen(data)
+
+
+# The model each section's entries are, given their position in the section.
+_MODELS: dict[str, type] = {
+    "roles": Role,
+    "collaborations": Collaboration,
+    "challenges": Challenge,
+    "applications": Application,
+}
+
+
+class CatalogSchema(_Strict):
+    roles = fields.List(fields.Nested(RoleSchema), required=True, validate=NON_EMPTY)
+    collaborations = fields.List(
+        fields.Nested(CollaborationSchema), required=True, validate=NON_EMPTY
+    )
+    challenges = fields.List(fields.Nested(ChallengeSchema), required=True, validate=NON_EMPTY)
+    applications = fields.List(fields.Nested(ApplicationSchema), required=True, validate=NON_EMPTY)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _unique_keys(self, data: Any, original: Any, **kwargs: Any) -> None:
+        # On the raw data: a key is checked even where its entry has other problems.
+        if not isinstance(original, dict):
+            return
+        errors = {s: found for s in SECTIONS if (found := key_errors(original.get(s)))}
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @validates_schema
+    def _replaced_and_fulfilled(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """An old key hands its item's state to one entry, and is no longer a key of the
+        catalog; a responsibility is fulfilled by one mitigation at most."""
+        errors = handover_errors(data["challenges"])
+        if errors:
+            raise ma.ValidationError({"challenges": errors})
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, tuple[Any, ...]]:
+        return {
+            section: tuple(
+                model(position=position, **entry) for position, entry in enumerate(data[section])
+            )
+            for section, model in _MODELS.items()
+        }
+
+
+def load_sections(data: Any, article: str) -> dict[str, tuple[Any, ...]]:
+    """The catalog's sections as the model's entries (`Catalog` without its version).
+
+    Raises `CatalogError` naming every problem, one a line, each by its path in the file.
+    """
+    with Context(defined(data, article)):
+        try:
+            return CatalogSchema().load(data)
+        except ma.ValidationError as error:
+            lines = error_lines(error.messages, data, "catalog", prefix="", in_entry=False)
+            raise CatalogError("\n".join(lines)) from None
