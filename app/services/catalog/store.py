@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, get_type_hints
 
-import marshmallow as ma
-from marshmallow.experimental.context import Context
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.errors import Problem, ValidationFailed
+from app.errors import Problem
 from app.models import (
     CatalogApplication,
     CatalogChallenge,
@@ -40,8 +38,26 @@ _cache: dict[str, Catalog] = {}
 _cache_lock = threading.Lock()
 
 
-def _condition(data: dict[str, Any] | None) -> Condition:
-    data = data or {}
+# Each table's columns are its entry's fields, by name; a field's type says how its column
+# holds it (JSON for what is not a scalar). One mapping, both ways, from the model's types.
+_JSON: dict[Any, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    SourceRef: (SourceRef.as_dict, lambda d: _source(d)),
+    Condition: (Condition.as_dict, lambda d: _condition(d)),
+    Condition | None: (
+        lambda c: c.as_dict() if c is not None else None,
+        lambda d: _condition(d) if d else None,
+    ),
+    tuple[str, ...]: (list, tuple),
+    tuple[PriorityRule, ...]: (
+        lambda rules: [{"when": r.when.as_dict(), "priority": r.priority} for r in rules],
+        lambda rules: tuple(PriorityRule(_condition(r["when"]), r["priority"]) for r in rules),
+    ),
+    # An application's minimum priorities: {challenge_key: priority}.
+    tuple[tuple[str, str], ...]: (dict, lambda d: tuple(sorted(d.items()))),
+}
+
+
+def _condition(data: dict[str, Any]) -> Condition:
     return Condition(
         traits_any=frozenset(data.get("traits_any", ())),
         applications_any=frozenset(data.get("applications_any", ())),
@@ -58,109 +74,54 @@ def _source(data: dict[str, Any]) -> SourceRef:
     )
 
 
-def _rows(catalog: Catalog) -> dict[type, list[dict[str, Any]]]:
-    """Every catalog entry as the column values of its table."""
-    rows: dict[type, list[dict[str, Any]]] = {
-        CatalogRole: [],
-        CatalogResponsibility: [],
-        CatalogCollaboration: [],
-        CatalogChallenge: [],
-        CatalogMitigation: [],
-        CatalogApplication: [],
+# Each entry of the catalog and the table that stores it.
+_TABLES: dict[type, type[Any]] = {
+    Role: CatalogRole,
+    Responsibility: CatalogResponsibility,
+    Collaboration: CatalogCollaboration,
+    Challenge: CatalogChallenge,
+    Mitigation: CatalogMitigation,
+    Application: CatalogApplication,
+}
+# (name, type) of each entry's fields that are columns of its table (its children are not).
+_COLUMNS: dict[type, tuple[tuple[str, Any], ...]] = {
+    entry: tuple(
+        (f.name, get_type_hints(entry)[f.name])
+        for f in dataclasses.fields(entry)
+        if f.name in inspect(table).columns
+    )
+    for entry, table in _TABLES.items()
+}
+
+
+def _row(entry: Any) -> dict[str, Any]:
+    """The column values of `entry` in its table."""
+    values = {}
+    for name, hint in _COLUMNS[type(entry)]:
+        value = getattr(entry, name)
+        values[name] = _JSON[hint][0](value) if hint in _JSON else value
+    return values
+
+
+def _entry(row: Any, entry: type, **children: Any) -> Any:
+    """The `entry` a stored `row` holds, with its `children` (read from their own rows)."""
+    values = {}
+    for name, hint in _COLUMNS[entry]:
+        value = getattr(row, name)
+        values[name] = _JSON[hint][1](value) if hint in _JSON else value
+    return entry(**values, **children)
+
+
+def _rows(catalog: Catalog) -> dict[type[Any], list[dict[str, Any]]]:
+    """Every catalog entry as the column values of its table, parents before children."""
+    return {
+        CatalogRole: [_row(r) for r in catalog.roles],
+        CatalogResponsibility: [_row(r) for role in catalog.roles for r in role.responsibilities],
+        CatalogCollaboration: [_row(c) for c in catalog.collaborations],
+        CatalogChallenge: [_row(c) for c in catalog.challenges],
+        CatalogMitigation: [_row(m) for c in catalog.challenges for m in c.mitigations],
+        CatalogApplication: [_row(a) for a in catalog.applications],
     }
-    for role in catalog.roles:
-        rows[CatalogRole].append(
-            {
-                "key": role.key,
-                "position": role.position,
-                "source": role.source.as_dict(),
-                "title": role.title,
-                "summary": role.summary,
-                "required": role.required,
-                "required_when": role.required_when.as_dict() if role.required_when else None,
-                "skills": list(role.skills),
-                "article_skills": list(role.article_skills),
-            }
-        )
-        for resp in role.responsibilities:
-            rows[CatalogResponsibility].append(
-                {
-                    "key": resp.key,
-                    "position": resp.position,
-                    "source": resp.source.as_dict(),
-                    "role_key": role.key,
-                    "title": resp.title,
-                    "text": resp.text,
-                    "detail": resp.detail,
-                    "done_when": resp.done_when,
-                    "phase": resp.phase,
-                    "priority": resp.priority,
-                    "evidence_required": resp.evidence_required,
-                }
-            )
-    for collab in catalog.collaborations:
-        rows[CatalogCollaboration].append(
-            {
-                "key": collab.key,
-                "position": collab.position,
-                "source": collab.source.as_dict(),
-                "role_key": collab.role_key,
-                "collaborates_with": list(collab.collaborates_with),
-                "outcomes": list(collab.outcomes),
-            }
-        )
-    for challenge in catalog.challenges:
-        rows[CatalogChallenge].append(
-            {
-                "key": challenge.key,
-                "position": challenge.position,
-                "source": challenge.source.as_dict(),
-                "title": challenge.title,
-                "description": challenge.description,
-            }
-        )
-        for mit in challenge.mitigations:
-            rows[CatalogMitigation].append(
-                {
-                    "key": mit.key,
-                    "position": mit.position,
-                    "source": mit.source.as_dict(),
-                    "challenge_key": challenge.key,
-                    "title": mit.title,
-                    "detail": mit.detail,
-                    "done_when": mit.done_when,
-                    "phase": mit.phase,
-                    "priority_because": mit.priority_because,
-                    "fulfils": list(mit.fulfils),
-                    "signoff_required": mit.signoff_required,
-                    "reviewer_roles": list(mit.reviewer_roles),
-                    "evidence_required": mit.evidence_required,
-                    "owner_roles": list(mit.owner_roles),
-                    "priority": mit.priority,
-                    "applies_when": mit.applies_when.as_dict(),
-                    "raised_when": [
-                        {"when": rule.when.as_dict(), "priority": rule.priority}
-                        for rule in mit.raised_when
-                    ],
-                    "nist": list(mit.nist),
-                    "genai_risks": list(mit.genai_risks),
-                    "replaces": list(mit.replaces),
-                }
-            )
-    for app_ in catalog.applications:
-        rows[CatalogApplication].append(
-            {
-                "key": app_.key,
-                "position": app_.position,
-                "source": app_.source.as_dict(),
-                "title": app_.title,
-                "description": app_.description,
-                "requires_roles": list(app_.requires_roles),
-                "raises": dict(app_.raises),
-                "implies_traits": list(app_.implies_traits),
-            }
-        )
-    return rows
 
 
 _LATEST_VERSION = select(CatalogVersion.version).order_by(CatalogVersion.id.desc()).limit(1)
@@ -197,72 +158,6 @@ def seed_catalog(session: Session, catalog: Catalog) -> bool:
     session.flush()
     session.info.pop(_VERSION_IN_TRANSACTION, None)
     return True
-
-
-def check_keys(
-    catalog: Catalog,
-    *,
-    applications: Mapping[str, str] | None = None,
-    roles: Mapping[str, str] | None = None,
-) -> None:
-    """Refuse, naming every field, values that are not keys of the catalog.
-
-    `applications` and `roles` map a field's name in the request (`project.application`,
-    `assignments.3.role`) to the key it holds. Schemas cannot check these: the catalog is data.
-    """
-    errors: dict[str, list[str]] = {}
-    unknown: list[str] = []
-    for known, given in ((catalog.application_keys, applications), (catalog.role_keys, roles)):
-        for field_name, key in (given or {}).items():
-            if key not in known:
-                errors[field_name] = [f"Must be one of: {', '.join(known)}."]
-                unknown.append(f"'{key}'")
-    if errors:
-        raise ValidationFailed(f"Not in the catalog: {', '.join(unknown)}.", errors=errors)
-
-
-KeyKind = Literal["roles", "applications", "challenges"]
-
-
-def _keys(catalog: Catalog, kind: KeyKind) -> tuple[str, ...]:
-    return tuple(entry.key for entry in getattr(catalog, kind))
-
-
-@contextmanager
-def validating_against(catalog: Callable[[], Catalog]) -> Iterator[None]:
-    """Schemas loaded inside check catalog keys (`InCatalog`) against `catalog()`, called
-    once, when a key is first checked: a request without keys reads no catalog."""
-    loaded: list[Catalog] = []
-
-    def once() -> Catalog:
-        if not loaded:
-            loaded.append(catalog())
-        return loaded[0]
-
-    with Context({"catalog": once}):
-        yield
-
-
-class InCatalog(ma.validate.Validator):
-    """A key of the catalog in force, checked with the request's other fields, so one 422
-    names every problem.
-
-    Schemas do not read the database: the catalog is the one the caller of `load` set with
-    `validating_against` (the API's arguments parser does). Loaded without one, the field is
-    checked by shape only; the services check keys again (`check_keys`) in the transaction.
-    """
-
-    def __init__(self, kind: KeyKind) -> None:
-        self.kind = kind
-
-    def __call__(self, value: str) -> str:
-        context = Context.get(None)
-        if not isinstance(context, dict) or "catalog" not in context:
-            return value
-        known = _keys(context["catalog"](), self.kind)
-        if value not in known:
-            raise ma.ValidationError(f"Must be one of: {', '.join(known)}.")
-        return value
 
 
 _VERSION_IN_TRANSACTION = "catalog_version"
@@ -304,103 +199,25 @@ def catalog_for(session: Session, version: str) -> Catalog:
 
 
 def _read_catalog(session: Session, version: str) -> Catalog:
-    def ordered(model: Any) -> list[Any]:
-        return list(session.scalars(select(model).order_by(model.position, model.key)))
+    def ordered(table: Any) -> list[Any]:
+        return list(session.scalars(select(table).order_by(table.position, table.key)))
 
     responsibilities: dict[str, list[Responsibility]] = {}
     for r in ordered(CatalogResponsibility):
-        responsibilities.setdefault(r.role_key, []).append(
-            Responsibility(
-                key=r.key,
-                role_key=r.role_key,
-                title=r.title,
-                text=r.text,
-                position=r.position,
-                source=_source(r.source),
-                detail=r.detail,
-                done_when=r.done_when,
-                phase=r.phase,
-                priority=r.priority,
-                evidence_required=r.evidence_required,
-            )
-        )
+        responsibilities.setdefault(r.role_key, []).append(_entry(r, Responsibility))
     mitigations: dict[str, list[Mitigation]] = {}
     for m in ordered(CatalogMitigation):
-        mitigations.setdefault(m.challenge_key, []).append(
-            Mitigation(
-                key=m.key,
-                challenge_key=m.challenge_key,
-                title=m.title,
-                detail=m.detail,
-                owner_roles=tuple(m.owner_roles),
-                priority=m.priority,
-                position=m.position,
-                source=_source(m.source),
-                done_when=m.done_when,
-                phase=m.phase,
-                priority_because=m.priority_because,
-                fulfils=tuple(m.fulfils),
-                signoff_required=m.signoff_required,
-                reviewer_roles=tuple(m.reviewer_roles),
-                evidence_required=m.evidence_required,
-                applies_when=_condition(m.applies_when),
-                raised_when=tuple(
-                    PriorityRule(_condition(rule["when"]), rule["priority"])
-                    for rule in m.raised_when
-                ),
-                nist=tuple(m.nist),
-                genai_risks=tuple(m.genai_risks),
-                replaces=tuple(m.replaces),
-            )
-        )
-    roles = tuple(
-        Role(
-            key=r.key,
-            title=r.title,
-            summary=r.summary,
-            required=r.required,
-            position=r.position,
-            source=_source(r.source),
-            skills=tuple(r.skills),
-            article_skills=tuple(r.article_skills),
-            responsibilities=tuple(responsibilities.get(r.key, ())),
-            required_when=_condition(r.required_when) if r.required_when else None,
-        )
-        for r in ordered(CatalogRole)
+        mitigations.setdefault(m.challenge_key, []).append(_entry(m, Mitigation))
+    return Catalog(
+        version,
+        roles=tuple(
+            _entry(r, Role, responsibilities=tuple(responsibilities.get(r.key, ())))
+            for r in ordered(CatalogRole)
+        ),
+        collaborations=tuple(_entry(c, Collaboration) for c in ordered(CatalogCollaboration)),
+        challenges=tuple(
+            _entry(c, Challenge, mitigations=tuple(mitigations.get(c.key, ())))
+            for c in ordered(CatalogChallenge)
+        ),
+        applications=tuple(_entry(a, Application) for a in ordered(CatalogApplication)),
     )
-    collaborations = tuple(
-        Collaboration(
-            c.key,
-            c.role_key,
-            tuple(c.collaborates_with),
-            tuple(c.outcomes),
-            c.position,
-            _source(c.source),
-        )
-        for c in ordered(CatalogCollaboration)
-    )
-    challenges = tuple(
-        Challenge(
-            c.key,
-            c.title,
-            c.description,
-            c.position,
-            _source(c.source),
-            tuple(mitigations.get(c.key, ())),
-        )
-        for c in ordered(CatalogChallenge)
-    )
-    applications = tuple(
-        Application(
-            key=a.key,
-            title=a.title,
-            description=a.description,
-            position=a.position,
-            source=_source(a.source),
-            requires_roles=tuple(a.requires_roles),
-            raises=tuple(sorted(a.raises.items())),
-            implies_traits=tuple(a.implies_traits),
-        )
-        for a in ordered(CatalogApplication)
-    )
-    return Catalog(version, roles, collaborations, challenges, applications)
