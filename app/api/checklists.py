@@ -30,7 +30,8 @@ from app.schemas.checklists import (
     PreviewRequest,
     RenderQuery,
 )
-from app.services.catalog.store import catalog_for, check_keys, current_catalog
+from app.services.catalog.keys import check_keys
+from app.services.catalog.store import catalog_for, current_catalog
 from app.services.checklists import documents as checklist_documents
 from app.services.checklists import items as checklist_items
 from app.services.checklists import preview

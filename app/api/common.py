@@ -20,7 +20,8 @@ from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request, seen_generation
 from app.http.strict_query import strict_query
 from app.http.transaction import unit_of_work
-from app.services.catalog.store import current_catalog, validating_against
+from app.services.catalog.keys import validating_against
+from app.services.catalog.store import current_catalog
 
 
 class CheckedJsonParser(FlaskParser):

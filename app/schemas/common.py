@@ -8,7 +8,7 @@ from typing import Literal
 import marshmallow as ma
 from marshmallow import validate
 
-from app.services.catalog.store import InCatalog
+from app.services.catalog.keys import InCatalog
 
 SLUG = validate.Regexp(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens."

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import ValidationFailed
+from app.services.catalog.keys import check_keys
 from app.services.catalog.model import TRAITS, Catalog
-from app.services.catalog.store import check_keys
 from app.services.checklists.generator import (
     Member,
     ProjectFacts,

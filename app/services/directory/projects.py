@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict
 from app.models import Assignment, Project
+from app.services.catalog.keys import check_keys
 from app.services.catalog.model import TRAITS, Catalog
-from app.services.catalog.store import check_keys
 from app.services.checklists.refresh import (
     projects_sharing_people,
     refresh_checklists,

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Assignment, Person, Project, utcnow
+from app.services.catalog.keys import check_keys
 from app.services.catalog.model import Catalog
-from app.services.catalog.store import check_keys
 from app.services.checklists.refresh import projects_sharing_people, refresh_checklists
 from app.services.context import Context
 from app.services.directory.emails import normalize_email
