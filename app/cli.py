@@ -1,7 +1,9 @@
-"""Flask commands: seeding, teams, API keys and the one-command development server."""
+"""Flask commands: seeding, teams, API keys, the one-command development server, the webhook
+worker and the webhooks document's event types section."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -9,10 +11,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -27,6 +31,7 @@ from app.services.catalog.store import seed_catalog
 from app.services.context import Context
 from app.services.directory import teams
 from app.services.directory.teams import hash_token
+from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
 keys_cli = AppGroup("keys", help="Manage API keys.")
@@ -313,6 +318,72 @@ def webhook_worker(once: bool) -> None:
             wake_ups.close()
     finally:
         worker.close()
+
+
+@webhooks_cli.command("event-types-doc")
+@click.option(
+    "--update",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replace the section in this file (docs/webhooks.md) instead of printing it.",
+)
+def event_types_doc(update: Path | None) -> None:
+    """Print the "Event types" section of docs/webhooks.md, made from the event types and their
+    examples (app/services/webhooks/event_types.py and .yaml): run it after changing either."""
+    section = event_types_markdown()
+    if update is None:
+        click.echo(section, nl=False)
+        return
+    text = update.read_text(encoding="utf-8")
+    start = text.index("## Event types\n")
+    end = text.find("\n## ", start + 1)
+    update.write_text(text[:start] + section + (text[end + 1 :] if end != -1 else ""), "utf-8")
+    click.echo(f"{update}: event types section updated")
+
+
+def event_types_markdown() -> str:
+    """The "Event types" section of `docs/webhooks.md`, made from the catalogue of event types
+    (`flask webhooks event-types-doc`; a test keeps the document equal to it)."""
+    paragraphs = [
+        "`GET /v1/event-types` lists the same types with the same examples. A subscription names "
+        "types exactly (`checklist.generated`), by a prefix ending in `.*` (`checklist.*` takes "
+        "`checklist.generated` and every `checklist.item.*` type), or all of them with `*`; a "
+        "pattern that matches no type is refused. Each example is a webhook body: `type`, "
+        "`timestamp` and `data`, which is the event's `payload` in the activity feed "
+        "(`GET /v1/events`). Keys are always present, with `null` when there is no value; only "
+        "the keys of `changes` (the fields that changed), `handles` (the systems a person has a "
+        "handle in) and an item's `source` (by kind) vary. Links are absolute, built from "
+        "`PUBLIC_BASE_URL`.",
+        "",
+        "Item events (`checklist.item.*`) carry what a ticket needs: the `project`; the `item` "
+        "with its roles' titles, owners (names, emails, handles), priority, status, ticket link, "
+        "`because` and `links` (`api`: the item in the API, by ids that never change; "
+        "`checklist_markdown`: the project's checklist as a task list); and `ticket`, a ready "
+        "`title` and Markdown `body` whose last line is "
+        "`checklist-item: <project slug>/<item key>`, which is how an inbound ticket event finds "
+        "its item again. `reason` says why when the system or a ticket changed the item, and "
+        "`source` names the ticketing system whose delivery changed it (null otherwise; see "
+        "[ticketing.md](ticketing.md)). The `item`'s `version`, and the `checklist`'s "
+        "`revision` in `checklist.generated`, tell a newer event from an older one "
+        "([Order](#order)).",
+    ]
+    lines = ["## Event types"]
+    for paragraph in filter(None, paragraphs):
+        lines += ["", _wrap(paragraph)]
+    for event_type in EVENT_TYPES.values():
+        lines += ["", f"### `{event_type.name}`", "", _wrap(event_type.description), ""]
+        lines += _json_block(webhook_body(event_type))
+        for when, data in event_type.variants:
+            lines += ["", f"The same type {when}:", ""]
+            lines += _json_block(webhook_body(event_type, data))
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)
+
+
+def _json_block(value: Any) -> list[str]:
+    return ["```json", json.dumps(value, indent=2, ensure_ascii=False), "```"]
 
 
 def register(app: Flask) -> None:

@@ -22,11 +22,13 @@ from ticketing_support import (
     post_delivery,
 )
 
+from app.cli import event_types_markdown
 from app.extensions import db
 from app.models import Checklist, ChecklistItem, Team
+from app.services.checklists.documents import ticket_text
 from app.services.context import Context
 from app.services.directory import teams
-from app.services.webhooks.event_types import EVENT_TYPES, check_pattern, markdown, matches
+from app.services.webhooks.event_types import EVENT_TYPES, check_pattern, matches
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
@@ -358,9 +360,34 @@ def test_docs_list_every_type_with_its_description_and_example():
 
 
 def test_the_event_types_section_is_the_one_the_catalogue_makes():
-    """Regenerate it with `.venv/bin/python -m app.services.webhooks.event_types` after changing the
-    catalogue (or the ticket text), and paste it over the `## Event types` section."""
+    """Regenerate it with `flask webhooks event-types-doc --update docs/webhooks.md` after
+    changing an event type or its example."""
     text = DOCS.read_text()
     start = text.index("## Event types\n")
     end = text.find("\n## ", start + 1)
-    assert text[start : end + 1 if end != -1 else None] == markdown()
+    assert text[start : end + 1 if end != -1 else None] == event_types_markdown()
+
+
+def test_the_command_prints_the_section_or_writes_it_over_the_old_one(runner, tmp_path):
+    printed = runner.invoke(args=["webhooks", "event-types-doc"])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output == event_types_markdown()
+
+    document = tmp_path / "webhooks.md"
+    document.write_text("# Webhooks\n\n## Event types\n\nstale\n\n## Order\n\nkept\n")
+    updated = runner.invoke(args=["webhooks", "event-types-doc", "--update", str(document)])
+    assert updated.exit_code == 0, updated.output
+    assert document.read_text() == (
+        "# Webhooks\n\n" + event_types_markdown() + "## Order\n\nkept\n"
+    )
+
+
+def test_an_item_events_ticket_is_the_one_the_code_makes_of_its_project_and_item():
+    """The examples are data: their tickets must still be what `ticket_text` writes."""
+    checked = 0
+    for event_type in EVENT_TYPES.values():
+        for data in (event_type.example, *(d for _, d in event_type.variants)):
+            if "ticket" in data and "item" in data:
+                assert data["ticket"] == ticket_text(data["project"], data["item"]), event_type.name
+                checked += 1
+    assert checked == 5
