@@ -13,9 +13,6 @@ every request looks its key up in the database.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +24,7 @@ from app.extensions import db
 from app.http.connection import reconnecting
 from app.models import ApiKey
 from app.services.directory.teams import hash_token
+from app.services.lru import LRUCache
 
 SCOPE_BY_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
 # Keys kept per process at most; the least recently used goes first.
@@ -64,7 +62,6 @@ class _Entry:
     key: VerifiedKey
     # The key generation read before the key was: the entry is good while it is current.
     generation: str | None
-    expires: float  # time.monotonic()
 
 
 class KeyCache:
@@ -72,42 +69,31 @@ class KeyCache:
 
     def __init__(self, ttl: float, size: int = KEY_CACHE_SIZE) -> None:
         self.ttl = ttl
-        self.size = size
         self.enabled = ttl > 0
         # The last generation any request of this process saw, to tag what is looked up next.
         self.generation: str | None = None
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: LRUCache[str, _Entry] = LRUCache(size, ttl)
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def size(self) -> int:
+        return self._entries.size
+
+    @size.setter
+    def size(self, size: int) -> None:
+        self._entries.size = size
+
     def get(self, secret_hash: str) -> _Entry | None:
-        if not self.enabled:
-            return None
-        with self._lock:
-            entry = self._entries.get(secret_hash)
-            if entry is None:
-                return None
-            if entry.expires <= time.monotonic():
-                del self._entries[secret_hash]
-                return None
-            self._entries.move_to_end(secret_hash)
-            return entry
+        return self._entries.get(secret_hash) if self.enabled else None
 
     def put(self, secret_hash: str, key: VerifiedKey, generation: str | None) -> None:
-        if not self.enabled or generation is None:
-            return
-        entry = _Entry(key, generation, time.monotonic() + self.ttl)
-        with self._lock:
-            self._entries[secret_hash] = entry
-            self._entries.move_to_end(secret_hash)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        if self.enabled and generation is not None:
+            self._entries.put(secret_hash, _Entry(key, generation))
 
     def discard(self, secret_hash: str) -> None:
-        with self._lock:
-            self._entries.pop(secret_hash, None)
+        self._entries.discard(secret_hash)
 
     def saw(self, generation: str | None) -> None:
         if generation is not None:

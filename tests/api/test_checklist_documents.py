@@ -74,16 +74,16 @@ def test_the_checklist_json_is_dumped_once_per_state_for_every_format_and_filter
 
     project, _ = staffed_project(api)
     generate(api, project, 201)
-    checklist_reads.document_cache._entries.clear()
-    checklist_reads.render_cache._entries.clear()
+    checklist_reads.document_cache.clear()
+    checklist_reads.render_cache.clear()
 
     read_checklist(api, project)
     read_checklist(api, project, kind="mitigation")
     api.get(f"/v1/projects/{project['id']}/checklist", query_string={"format": "markdown"})
 
-    documents = [key for key in checklist_reads.document_cache._entries if key[1]]
+    documents = [key for key in checklist_reads.document_cache if key[1]]
     assert len(documents) == 1
-    assert len(checklist_reads.render_cache._entries) == 3
+    assert len(checklist_reads.render_cache) == 3
 
 
 def _owner_of_many(api: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -26,8 +26,8 @@ def _checklist(api: Any, world: dict[str, Any], **query: Any) -> Any:
 
 
 def _cold_checklist(api: Any, world: dict[str, Any]) -> Any:
-    checklist_reads.render_cache._entries.clear()
-    checklist_reads.document_cache._entries.clear()
+    checklist_reads.render_cache.clear()
+    checklist_reads.document_cache.clear()
     return _checklist(api, world)
 
 
@@ -76,8 +76,8 @@ REQUESTS: dict[str, tuple[int, Request]] = {
     "checklist Markdown (cold)": (
         5,
         lambda api, w: (
-            checklist_reads.render_cache._entries.clear(),
-            checklist_reads.document_cache._entries.clear(),
+            checklist_reads.render_cache.clear(),
+            checklist_reads.document_cache.clear(),
             _checklist(api, w, format="markdown"),
         )[-1],
     ),

@@ -3,10 +3,8 @@ per state and served from memory until something changes."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +16,7 @@ from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import checklist_document, filtered, load_owners
 from app.services.checklists.generator import summary_of
 from app.services.checklists.lapses import today, waiver_lapsed
+from app.services.lru import LRUCache
 from app.vocabulary import ItemStatus
 
 # The item columns a rendering needs, and the signer's name: read as plain rows (no ORM
@@ -45,34 +44,8 @@ def load_items(
     return items, load_owners(session, checklist)
 
 
-V = TypeVar("V")
-
-
-class RenderCache(Generic[V]):
-    """Rendered checklists by (checklist, state, format, filters, layout, day): reading an
-    unchanged checklist again costs no rendering. Least recently used entries go first."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], V] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> V | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[Any, ...], value: V) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-
-render_cache: RenderCache[str] = RenderCache()
+# Rendered checklists by `cache_key`: reading an unchanged checklist again costs no rendering.
+render_cache: LRUCache[tuple[Any, ...], str] = LRUCache(256)
 
 
 def cache_key(
@@ -122,7 +95,7 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
 
 # Checklist documents (the dumped JSON form of every item) by checklist, state and day: every
 # format and filter of an unchanged checklist is made from one dump. Never mutated once cached.
-document_cache: RenderCache[dict[str, Any]] = RenderCache(64)
+document_cache: LRUCache[tuple[Any, ...], dict[str, Any]] = LRUCache(64)
 
 
 def cached_rendering(key: tuple[Any, ...]) -> str | None:
