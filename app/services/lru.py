@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -52,13 +52,6 @@ class LRUCache(Generic[K, V]):
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-
-    def update(self, key: K, change: Callable[[V], V]) -> None:
-        """Replace a held value with `change(value)`, keeping its place and its expiry."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries[key] = (change(entry[0]), entry[1])
 
     def discard(self, key: K) -> None:
         with self._lock:
