@@ -25,7 +25,7 @@ from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Problem
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import ApiKey
 from app.services.catalog.store import seed_catalog
 from app.services.context import Context
@@ -65,7 +65,7 @@ def seed_command() -> None:
         raise click.ClickException(f"seed/catalog.yaml is not valid: {error}") from error
     try:
         with command_transaction():
-            changed = seed_catalog(db.session, catalog)
+            changed = seed_catalog(current_session(), catalog)
     except IntegrityError as error:
         raise click.ClickException(
             "The new catalog removes a role or an application that projects still use; "
@@ -81,7 +81,7 @@ def create_team(name: str, slug: str | None) -> None:
     """Create a team; prints its id and slug."""
     try:
         with command_transaction() as ctx:
-            team = teams.create_team(db.session, ctx, name, slug)
+            team = teams.create_team(current_session(), ctx, name, slug)
     except Problem as problem:
         _fail(problem)
     click.echo(f"id: {team.id}\nslug: {team.slug}")
@@ -95,9 +95,9 @@ def create_key(team: str, scopes: str, name: str) -> None:
     """Create an API key for TEAM (slug or id); the key is the last line, shown once."""
     try:
         with command_transaction() as ctx:
-            key, token = teams.create_key(
-                db.session, ctx, teams.find_team(db.session, team), teams.parse_scopes(scopes), name
-            )
+            session = current_session()
+            owner = teams.find_team(session, team)
+            key, token = teams.create_key(session, ctx, owner, teams.parse_scopes(scopes), name)
     except Problem as problem:
         _fail(problem)
     click.echo(f"id: {key.id}\nscopes: {key.scopes}\n# the key below is shown only once")
@@ -109,7 +109,8 @@ def create_key(team: str, scopes: str, name: str) -> None:
 def list_keys(team: str) -> None:
     """List TEAM's keys (never their secrets)."""
     try:
-        keys = teams.list_keys(db.session, teams.find_team(db.session, team))
+        session = current_session()
+        keys = teams.list_keys(session, teams.find_team(session, team))
     except Problem as problem:
         _fail(problem)
     click.echo(f"{'ID':32} {'NAME':20} {'PREFIX':12} {'SCOPES':18} {'LAST USED':26} STATUS")
@@ -126,7 +127,7 @@ def revoke_key(key_id: str) -> None:
     """Revoke a key by its id; requests with it get 401 from now on."""
     try:
         with command_transaction() as ctx:
-            key = teams.revoke_key(db.session, ctx, key_id)
+            key = teams.revoke_key(current_session(), ctx, key_id)
     except Problem as problem:
         _fail(problem)
     click.echo(f"revoked {key.id}")
@@ -147,11 +148,12 @@ def _demo_key(instance: Path) -> str:
         if usable:
             return token
     with command_transaction() as ctx:
+        session = current_session()
         try:
-            team = teams.find_team(db.session, "demo")
+            team = teams.find_team(session, "demo")
         except Problem:
-            team = teams.create_team(db.session, ctx, "Demo team", "demo")
-        _, token = teams.create_key(db.session, ctx, team, ["read", "write", "admin"], "demo")
+            team = teams.create_team(session, ctx, "Demo team", "demo")
+        _, token = teams.create_key(session, ctx, team, ["read", "write", "admin"], "demo")
     key_file.write_text(token + "\n")
     key_file.chmod(0o600)
     return token
@@ -216,7 +218,7 @@ def dev_command(host: str, port: int) -> None:
     _ensure_port_free(host, port)
     upgrade(directory=current_app.extensions["migrate"].directory)
     with command_transaction():
-        seed_catalog(db.session, load_catalog())
+        seed_catalog(current_session(), load_catalog())
     # instance/ holds the demo key: a fresh clone on PostgreSQL has none yet (SQLite's file
     # made it).
     Path(current_app.instance_path).mkdir(exist_ok=True)
@@ -300,7 +302,7 @@ def webhook_worker(once: bool) -> None:
     from app.workers.delivery import DeliveryWorker, WakeUps
 
     settings = current_app.config["SETTINGS"]
-    worker = DeliveryWorker(db.session, settings)
+    worker = DeliveryWorker(current_session(), settings)
     try:
         if once:
             lapsed = worker.record_lapsed_waivers()

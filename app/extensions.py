@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from app.http.problems import ProblemApi
 from app.models.base import Base
@@ -16,6 +17,14 @@ from app.models.base import Base
 db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = ProblemApi()
+
+
+def current_session() -> Session:
+    """The session of the current application context (a request's, a command's), typed as
+    the `Session` the services take. `db.session` is a `scoped_session` proxy; calling it
+    gives the very object the proxy forwards to in this context, so handing this on is
+    handing on the same session and the same transaction."""
+    return db.session()
 
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import Page, page_schema, paginated
@@ -26,9 +26,9 @@ blp = v1_blueprint("assignments", __name__, "Staffing: people in roles on a proj
 @blp.route("/projects/<string:project_ref>/assignments")
 class AssignmentsView(MethodView):
     @paginated(blp, AssignmentOut)
-    def get(self, project_ref: str) -> Select[tuple[Assignment]]:
+    def get(self, project_ref: str) -> Select[Assignment]:
         """List the project's assignments, newest first"""
-        return assignments_query(get_project(db.session, current_team_id(), project_ref))
+        return assignments_query(get_project(current_session(), current_team_id(), project_ref))
 
     @blp.arguments(AssignmentCreate)
     @blp.response(201, AssignmentOut)
@@ -36,9 +36,10 @@ class AssignmentsView(MethodView):
         self, data: dict[str, Any], project_ref: str
     ) -> tuple[Assignment, int, dict[str, str]]:
         """Put a person in a role, by `person_id` or an inline `person` (found or created)"""
-        project = get_project(db.session, current_team_id(), project_ref, lock=True)
-        catalog = current_catalog(db.session)
-        assignment = staffing.add_assignment(db.session, current_context(), catalog, project, data)
+        session = current_session()
+        project = get_project(session, current_team_id(), project_ref, lock=True)
+        catalog = current_catalog(session)
+        assignment = staffing.add_assignment(session, current_context(), catalog, project, data)
         location = url_for(".AssignmentView", project_ref=project.id, assignment_id=assignment.id)
         return assignment, 201, {"Location": location}
 
@@ -50,10 +51,15 @@ class AssignmentsView(MethodView):
     ) -> tuple[Page[Assignment], int, dict[str, str]]:
         """Replace the whole staffing in one transaction (honours If-Match on the project);
         the answer is the whole new staffing, on one page (a PUT holds at most 1,000)"""
-        project = get_project(db.session, current_team_id(), project_ref, lock=True)
+        session = current_session()
+        project = get_project(session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
         result = staffing.replace_staffing(
-            db.session, current_context(), current_catalog(db.session), project, data["assignments"]
+            session,
+            current_context(),
+            current_catalog(session),
+            project,
+            data["assignments"],
         )
         return Page(result), 200, etag_header(project)
 
@@ -64,7 +70,8 @@ class AssignmentView(MethodView):
     @blp.response(204)
     def delete(self, project_ref: str, assignment_id: str) -> None:
         """Take a person out of a role (honours If-Match on the project, as the staffing PUT)"""
-        project = get_project(db.session, current_team_id(), project_ref, lock=True)
+        session = current_session()
+        project = get_project(session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
-        assignment = staffing.get_assignment(db.session, project, assignment_id)
-        staffing.remove_assignment(db.session, current_context(), project, assignment)
+        assignment = staffing.get_assignment(session, project, assignment_id)
+        staffing.remove_assignment(session, current_context(), project, assignment)

@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from app.api.common import v1_blueprint
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import current_session
 from app.http.etags import make_etag, not_modified
 from app.schemas.catalog import CatalogOut, RoleOut
 from app.services.catalog.model import Catalog
@@ -49,7 +49,7 @@ class CatalogView(MethodView):
     @blp.response(200, CatalogOut)
     def get(self) -> Response:
         """The whole catalog, with its version; its ETag changes with the version"""
-        catalog = current_catalog(db.session)
+        catalog = current_catalog(current_session())
         return _answer(catalog, "catalog", lambda: CatalogOut().dump(catalog))
 
 
@@ -58,7 +58,7 @@ class RoleView(MethodView):
     @blp.response(200, RoleOut)
     def get(self, key: str) -> Response:
         """One role with its responsibilities and skills"""
-        catalog = current_catalog(db.session)
+        catalog = current_catalog(current_session())
         role = catalog.role(key)
         if role is None:
             raise NotFound(f"No role '{key}' in the catalog.")

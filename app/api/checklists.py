@@ -12,7 +12,7 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from app.api.common import v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match, make_etag, not_modified
 from app.http.formats import SUFFIXES, formatted_response, negotiated
@@ -150,21 +150,22 @@ class ChecklistView(MethodView):
 def read_checklist(args: dict[str, Any], fmt: str, project_ref: str) -> Response:
     """The project's checklist in `fmt`, filtered and laid out by `args`; a 304 when the
     client holds it."""
+    session = current_session()
     layout = _layout(args)
     filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
     if "role" in filters:
-        check_keys(current_catalog(db.session), roles={"role": filters["role"]})
+        check_keys(current_catalog(session), roles={"role": filters["role"]})
     # The short path: the checklist's state in one statement, then a 304 or the rendering
     # cached for that state, with no object loaded.
-    header = checklist_reads.checklist_header(db.session, current_team_id(), project_ref)
+    header = checklist_reads.checklist_header(session, current_team_id(), project_ref)
     if header is not None:
         key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
         if (unchanged := not_modified(make_etag(*key))) is not None:
             return unchanged
         if (body := checklist_reads.cached_rendering(key)) is not None:
             return formatted_response(body, fmt, etag=make_etag(*key))
-    project, checklist = checklists.get_checklist(db.session, current_team_id(), project_ref)
-    body = checklist_reads.rendered_checklist(db.session, project, checklist, fmt, filters, layout)
+    project, checklist = checklists.get_checklist(session, current_team_id(), project_ref)
+    body = checklist_reads.rendered_checklist(session, project, checklist, fmt, filters, layout)
     key = checklist_reads.cache_key(checklist.id, checklist.state, fmt, filters, layout)
     return formatted_response(body, fmt, etag=make_etag(*key))
 
@@ -181,13 +182,12 @@ format_paths(
 
 
 def _generate(args: dict[str, Any], fmt: str, project_ref: str) -> Response:
-    catalog = current_catalog(db.session)
-    project = get_project(db.session, current_team_id(), project_ref)
+    session = current_session()
+    catalog = current_catalog(session)
+    project = get_project(session, current_team_id(), project_ref)
     ctx = current_context()
-    checklist, created = checklists.generate(db.session, ctx, catalog, project)
-    body = checklist_reads.rendered_checklist(
-        db.session, project, checklist, fmt, {}, _layout(args)
-    )
+    checklist, created = checklists.generate(session, ctx, catalog, project)
+    body = checklist_reads.rendered_checklist(session, project, checklist, fmt, {}, _layout(args))
     response = formatted_response(body, fmt, status=201 if created else 200)
     response.headers["Location"] = url_for("checklists.ChecklistView", project_ref=project.id)
     return response
@@ -211,7 +211,7 @@ class ChecklistItemView(MethodView):
         project, checklist, item = _item(project_ref, item_ref, lock=True)
         check_if_match(item, *_lapse(item))
         item = checklist_items.update_item(
-            db.session, current_context(), project, checklist, item, data
+            current_session(), current_context(), project, checklist, item, data
         )
         return _item_out(checklist, item), 200, etag_header(item)
 
@@ -223,7 +223,7 @@ RENDER_ARGS = frozenset({"format", "group_by", "compact"})
 def _layout(args: dict[str, Any]) -> Layout:
     group_by = args.get("group_by", DEFAULT_GROUPING)
     # Sections by role follow the catalog's order of roles.
-    roles = current_catalog(db.session).role_keys if group_by == "role" else ()
+    roles = current_catalog(current_session()).role_keys if group_by == "role" else ()
     return Layout(group_by, bool(args.get("compact", False)), roles)
 
 
@@ -233,9 +233,9 @@ def _item(
     """The project, its checklist and one item; with `lock`, the checklist is locked first, so
     the item is read as committed by the writer before."""
     project, checklist = checklists.get_checklist(
-        db.session, current_team_id(), project_ref, lock=lock
+        current_session(), current_team_id(), project_ref, lock=lock
     )
-    item = checklist_items.get_item(db.session, checklist, item_ref)
+    item = checklist_items.get_item(current_session(), checklist, item_ref)
     return project, checklist, item
 
 
@@ -247,7 +247,7 @@ def _lapse(item: ChecklistItem) -> tuple[str, ...]:
 
 def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
     # The catalog the checklist came from is in memory: no query for the role titles.
-    catalog = catalog_for(db.session, checklist.catalog_version)
+    catalog = catalog_for(current_session(), checklist.catalog_version)
     titles = {r.key: r.title for r in catalog.roles}
     return checklist_documents.item_dict(item, checklist_documents.loaded_owners(item), titles)
 
@@ -265,10 +265,11 @@ class PersonItemsView(MethodView):
 
 def read_person_items(args: dict[str, Any], fmt: str, person_id: str) -> Response:
     """A page of what the person owns, in `fmt`."""
-    person = get_person(db.session, current_team_id(), person_id)
+    session = current_session()
+    person = get_person(session, current_team_id(), person_id)
     after = decode_cursor(args["cursor"], PERSON_ITEMS_ORDER) if args.get("cursor") else None
     rows, summary, last = checklist_reads.items_for_person(
-        db.session,
+        session,
         current_team_id(),
         person,
         limit=args["limit"],
@@ -276,7 +277,7 @@ def read_person_items(args: dict[str, Any], fmt: str, person_id: str) -> Respons
     )
     cursor = encode_cursor(*last) if last is not None else None
     doc = checklist_documents.person_document(
-        current_catalog(db.session), person, rows, summary, cursor
+        current_catalog(session), person, rows, summary, cursor
     )
     body = checklist_documents.render_person_document(doc, fmt, _layout(args))
     response = formatted_response(body, fmt)
@@ -319,9 +320,9 @@ class PreviewView(MethodView):
 def read_preview(data: dict[str, Any], args: dict[str, Any], fmt: str) -> Response:
     """The checklist of the project and staffing in `data`, in `fmt`."""
     doc = preview.preview_document(
-        db.session,
+        current_session(),
         current_team_id(),
-        current_catalog(db.session),
+        current_catalog(current_session()),
         data,
         current_context().settings,
     )

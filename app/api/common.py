@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from app.errors import WHOLE_PART, Unauthorized, ValidationFailed
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import authenticate, authorize, confirm
 from app.http.connection import begin_request
 from app.http.etags import conditional_get
@@ -29,7 +29,7 @@ class CheckedJsonParser(FlaskParser):
     checks catalog keys against the current catalog with the other fields (`InCatalog`)."""
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
-        with validating_against(lambda: current_catalog(db.session)):
+        with validating_against(lambda: current_catalog(current_session())):
             return super().parse(*args, **kwargs)
 
     def _raw_load_json(self, req: flask.Request) -> Any:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.pagination import paginated
 from app.models import Event
@@ -31,7 +31,7 @@ class EventQuery(ma.Schema):
 @blp.route("/events")
 class TeamEventsView(MethodView):
     @paginated(blp, EventOut, filters=EventQuery)
-    def get(self, args: dict[str, Any]) -> Select[tuple[Event]]:
+    def get(self, args: dict[str, Any]) -> Select[Event]:
         """Every event of the team"""
         return events_query(current_team_id(), type_=args.get("type"))
 
@@ -39,7 +39,7 @@ class TeamEventsView(MethodView):
 @blp.route("/projects/<string:project_ref>/events")
 class ProjectEventsView(MethodView):
     @paginated(blp, EventOut, filters=EventQuery)
-    def get(self, args: dict[str, Any], project_ref: str) -> Select[tuple[Event]]:
+    def get(self, args: dict[str, Any], project_ref: str) -> Select[Event]:
         """The project's activity feed"""
-        project = get_project(db.session, current_team_id(), project_ref)
+        project = get_project(current_session(), current_team_id(), project_ref)
         return events_query(project.team_id, project_id=project.id, type_=args.get("type"))

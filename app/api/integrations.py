@@ -11,7 +11,7 @@ from flask.views import MethodView
 from sqlalchemy import Select
 
 from app.api.common import V1Blueprint, v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
@@ -41,7 +41,9 @@ blp = v1_blueprint(
 
 
 def _integration(integration_id: str, *, lock: bool = False) -> Integration:
-    return integrations.get_integration(db.session, current_team_id(), integration_id, lock=lock)
+    return integrations.get_integration(
+        current_session(), current_team_id(), integration_id, lock=lock
+    )
 
 
 def _out(integration: Integration, **extra: Any) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def _out(integration: Integration, **extra: Any) -> dict[str, Any]:
 @blp.route("/integrations")
 class IntegrationsView(MethodView):
     @paginated(blp, IntegrationOut, present=_out)
-    def get(self) -> Select[tuple[Integration]]:
+    def get(self) -> Select[Integration]:
         """List the team's integrations, newest first"""
         return integrations.integrations_query(current_team_id())
 
@@ -67,7 +69,7 @@ class IntegrationsView(MethodView):
         """Register an integration; the answer holds its secret, shown only this once, and the
         `inbound_url` to paste into the ticketing system"""
         integration, secret = integrations.create_integration(
-            db.session, current_context(), current_team_id(), data
+            current_session(), current_context(), current_team_id(), data
         )
         location = url_for(".IntegrationView", integration_id=integration.id)
         headers = {**etag_header(integration), "Location": location}
@@ -89,7 +91,7 @@ class IntegrationView(MethodView):
         (honours If-Match)"""
         integration = _integration(integration_id, lock=True)
         check_if_match(integration)
-        integrations.delete_integration(db.session, current_context(), integration)
+        integrations.delete_integration(current_session(), current_context(), integration)
 
 
 @blp.route("/integrations/<string:integration_id>/rotate-secret")
@@ -101,7 +103,7 @@ class RotateSecretView(MethodView):
         during the grace period"""
         integration = _integration(integration_id, lock=True)
         secret = integrations.rotate_secret(
-            db.session, current_context(), integration, (data or {}).get("secret")
+            current_session(), current_context(), integration, (data or {}).get("secret")
         )
         return {
             "secret": secret,
@@ -112,7 +114,7 @@ class RotateSecretView(MethodView):
 @blp.route("/integrations/<string:integration_id>/deliveries")
 class DeliveriesView(MethodView):
     @paginated(blp, InboundDeliveryOut, filters=InboundDeliveryQuery)
-    def get(self, args: dict[str, Any], integration_id: str) -> Select[tuple[InboundDelivery]]:
+    def get(self, args: dict[str, Any], integration_id: str) -> Select[InboundDelivery]:
         """What came in and what it did, newest first (`?outcome=` to filter)"""
         return integrations.inbound_deliveries_query(
             _integration(integration_id), args.get("outcome")
@@ -162,7 +164,7 @@ class InboundView(MethodView):
     def post(self, query: dict[str, str], integration_id: str) -> tuple[dict[str, Any], int]:
         """Receive a ticketing system's webhook delivery: 401 unless signed with the
         integration's secret; a redelivery changes nothing"""
-        integration = inbound.find_integration(db.session, integration_id)
+        integration = inbound.find_integration(current_session(), integration_id)
         delivery = inbound.InboundRequest(
             body=request.get_data(cache=True),
             headers=request.headers,
@@ -171,7 +173,7 @@ class InboundView(MethodView):
             request_id=g.get("request_id"),
         )
         record, duplicate = inbound.receive(
-            db.session, current_app.config["SETTINGS"], integration, delivery
+            current_session(), current_app.config["SETTINGS"], integration, delivery
         )
         answer = {name: getattr(record, name) for name in InboundDeliveryOut().fields}
         return {**answer, "duplicate": duplicate}, 200 if duplicate else record.status_code

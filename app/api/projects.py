@@ -9,7 +9,7 @@ from flask.views import MethodView
 from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
@@ -25,7 +25,7 @@ blp = v1_blueprint("projects", __name__, "Generative-AI projects")
 @blp.route("/projects")
 class ProjectsView(MethodView):
     @paginated(blp, ProjectOut, filters=ProjectListArgs)
-    def get(self, args: dict[str, Any]) -> Select[tuple[Project]]:
+    def get(self, args: dict[str, Any]) -> Select[Project]:
         """List projects, newest first (archived ones with `status=archived` or `all`)"""
         return projects.projects_query(current_team_id(), args.get("status", "active"))
 
@@ -33,9 +33,9 @@ class ProjectsView(MethodView):
     @blp.response(201, ProjectOut)
     def post(self, data: dict[str, Any]) -> tuple[Project, int, dict[str, str]]:
         """Register a project (slug derived from the name when not given)"""
-        catalog = current_catalog(db.session)
+        catalog = current_catalog(current_session())
         project = projects.create_project(
-            db.session, current_context(), catalog, current_team_id(), data
+            current_session(), current_context(), catalog, current_team_id(), data
         )
         location = url_for(".ProjectView", project_ref=project.id)
         return project, 201, {**etag_header(project), "Location": location}
@@ -46,7 +46,7 @@ class ProjectView(MethodView):
     @blp.response(200, ProjectOut)
     def get(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """One project, by id or slug"""
-        project = projects.get_project(db.session, current_team_id(), project_ref)
+        project = projects.get_project(current_session(), current_team_id(), project_ref)
         return project, 200, etag_header(project)
 
     @honours_if_match(blp)
@@ -54,17 +54,18 @@ class ProjectView(MethodView):
     @blp.response(200, ProjectOut)
     def patch(self, data: dict[str, Any], project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Change a project's details or traits (honours If-Match)"""
-        project = projects.get_project(db.session, current_team_id(), project_ref, lock=True)
+        session = current_session()
+        project = projects.get_project(session, current_team_id(), project_ref, lock=True)
         check_if_match(project)
-        catalog = current_catalog(db.session)
-        project = projects.update_project(db.session, current_context(), catalog, project, data)
+        catalog = current_catalog(session)
+        project = projects.update_project(session, current_context(), catalog, project, data)
         return project, 200, etag_header(project)
 
     @honours_if_match(blp)
     @blp.response(200, ProjectOut)
     def delete(self, project_ref: str) -> tuple[Project, int, dict[str, str]]:
         """Archive a project: it leaves the default list but stays readable"""
-        project = projects.get_project(db.session, current_team_id(), project_ref, lock=True)
+        project = projects.get_project(current_session(), current_team_id(), project_ref, lock=True)
         check_if_match(project)
-        project = projects.archive_project(db.session, current_context(), project)
+        project = projects.archive_project(current_session(), current_context(), project)
         return project, 200, etag_header(project)

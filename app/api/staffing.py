@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 
 from app.api.common import v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
 from app.http.transaction import current_context
@@ -26,10 +26,11 @@ class ProjectStaffingView(MethodView):
     @blp.response(200, StaffingReportOut)
     def get(self, project_ref: str) -> dict[str, Any]:
         """Per role: who holds it and whether it is required; and the findings"""
-        project = get_project(db.session, current_team_id(), project_ref)
-        catalog = current_catalog(db.session)
+        session = current_session()
+        project = get_project(session, current_team_id(), project_ref)
+        catalog = current_catalog(session)
         report = staffing_reports.project_staffing(
-            db.session, catalog, project, current_context().settings
+            session, catalog, project, current_context().settings
         )
         return {
             "project": checklist_documents.project_header(project, catalog),
@@ -45,10 +46,10 @@ class TeamStaffingView(MethodView):
     def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """The team's active projects, a page at a time (by name), each with its coverage and
         findings; and who is allocated over 100% across all of them"""
-        catalog = current_catalog(db.session)
+        catalog = current_catalog(current_session())
         after = decode_cursor(args["cursor"], TEAM_STAFFING_ORDER) if args.get("cursor") else None
         team = staffing_reports.team_staffing(
-            db.session,
+            current_session(),
             catalog,
             current_team_id(),
             current_context().settings,

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from sqlalchemy import Select
 
 from app.api.common import v1_blueprint
-from app.extensions import db
+from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
@@ -37,13 +37,13 @@ blp = v1_blueprint(
 
 
 def _endpoint(endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint:
-    return webhooks.get_endpoint(db.session, current_team_id(), endpoint_id, lock=lock)
+    return webhooks.get_endpoint(current_session(), current_team_id(), endpoint_id, lock=lock)
 
 
 @blp.route("/webhooks")
 class WebhooksView(MethodView):
     @paginated(blp, WebhookOut)
-    def get(self) -> Select[tuple[WebhookEndpoint]]:
+    def get(self) -> Select[WebhookEndpoint]:
         """List the team's webhook endpoints, newest first"""
         return webhooks.endpoints_query(current_team_id())
 
@@ -51,7 +51,9 @@ class WebhooksView(MethodView):
     @blp.response(201, WebhookCreated)
     def post(self, data: dict[str, Any]) -> tuple[WebhookEndpoint, int, dict[str, str]]:
         """Register an endpoint; the answer holds its signing secret, shown only this once"""
-        endpoint = webhooks.create_endpoint(db.session, current_context(), current_team_id(), data)
+        endpoint = webhooks.create_endpoint(
+            current_session(), current_context(), current_team_id(), data
+        )
         location = url_for(".WebhookView", endpoint_id=endpoint.id)
         headers = {**etag_header(endpoint), "Location": location}
         return endpoint, 201, headers
@@ -74,7 +76,7 @@ class WebhookView(MethodView):
         """Change an endpoint: URL, filters, headers, enable or disable (honours If-Match)"""
         endpoint = _endpoint(endpoint_id, lock=True)
         check_if_match(endpoint)
-        endpoint = webhooks.update_endpoint(db.session, current_context(), endpoint, data)
+        endpoint = webhooks.update_endpoint(current_session(), current_context(), endpoint, data)
         return endpoint, 200, etag_header(endpoint)
 
     @honours_if_match(blp)
@@ -83,7 +85,7 @@ class WebhookView(MethodView):
         """Remove an endpoint with its deliveries (honours If-Match)"""
         endpoint = _endpoint(endpoint_id, lock=True)
         check_if_match(endpoint)
-        webhooks.delete_endpoint(db.session, current_context(), endpoint)
+        webhooks.delete_endpoint(current_session(), current_context(), endpoint)
 
 
 @blp.route("/webhooks/<string:endpoint_id>/rotate-secret")
@@ -92,7 +94,7 @@ class RotateSecretView(MethodView):
     def post(self, endpoint_id: str) -> dict[str, Any]:
         """A new signing secret, shown once; the old one also signs during the grace period"""
         endpoint = _endpoint(endpoint_id, lock=True)
-        secret = webhooks.rotate_secret(db.session, current_context(), endpoint)
+        secret = webhooks.rotate_secret(current_session(), current_context(), endpoint)
         return {"secret": secret, "previous_secret_expires_at": endpoint.previous_secret_expires_at}
 
 
@@ -102,14 +104,14 @@ class PingView(MethodView):
     def post(self, endpoint_id: str) -> tuple[WebhookDelivery, int, dict[str, str]]:
         """Queue a signed `webhook.ping` message to this endpoint; follow it in the log"""
         endpoint = _endpoint(endpoint_id)
-        delivery = webhooks.ping(db.session, endpoint)
+        delivery = webhooks.ping(current_session(), endpoint)
         return _with_log(delivery), 202, _delivery_location(delivery)
 
 
 @blp.route("/webhooks/<string:endpoint_id>/deliveries")
 class DeliveriesView(MethodView):
     @paginated(blp, DeliveryOut, filters=DeliveryQuery)
-    def get(self, args: dict[str, Any], endpoint_id: str) -> Select[tuple[WebhookDelivery]]:
+    def get(self, args: dict[str, Any], endpoint_id: str) -> Select[WebhookDelivery]:
         """The delivery log, newest first, each delivery with every attempt"""
         return webhooks.deliveries_query(
             _endpoint(endpoint_id), status=args.get("status"), event_type=args.get("event_type")
@@ -121,7 +123,7 @@ class DeliveryView(MethodView):
     @blp.response(200, DeliveryOut)
     def get(self, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
         """One delivery with every attempt"""
-        delivery = webhooks.get_delivery(db.session, _endpoint(endpoint_id), delivery_id)
+        delivery = webhooks.get_delivery(current_session(), _endpoint(endpoint_id), delivery_id)
         return _with_log(delivery)
 
 
@@ -133,8 +135,8 @@ class RetryDeliveryView(MethodView):
     ) -> tuple[WebhookDelivery, int, dict[str, str]]:
         """Send a delivery again now, with the same `webhook-id`"""
         endpoint = _endpoint(endpoint_id)
-        delivery = webhooks.get_delivery(db.session, endpoint, delivery_id, lock=True)
-        delivery = webhooks.retry_delivery(db.session, endpoint, delivery)
+        delivery = webhooks.get_delivery(current_session(), endpoint, delivery_id, lock=True)
+        delivery = webhooks.retry_delivery(current_session(), endpoint, delivery)
         return _with_log(delivery), 202, _delivery_location(delivery)
 
 
@@ -145,12 +147,12 @@ class RecoverView(MethodView):
     def post(self, data: dict[str, Any], endpoint_id: str) -> dict[str, int]:
         """Send now every delivery of a time range that failed for good or waits for a retry"""
         endpoint = _endpoint(endpoint_id)
-        queued = webhooks.recover(db.session, endpoint, data["since"], data.get("until"))
+        queued = webhooks.recover(current_session(), endpoint, data["since"], data.get("until"))
         return {"queued": queued}
 
 
 def _with_log(delivery: WebhookDelivery) -> WebhookDelivery:
-    return webhooks.with_attempts(db.session, delivery)
+    return webhooks.with_attempts(current_session(), delivery)
 
 
 def _delivery_location(delivery: WebhookDelivery) -> dict[str, str]:
