@@ -39,7 +39,7 @@ def record_event(
 
 def events_query(
     team_id: str, *, project_id: str | None = None, type_: str | None = None
-) -> Select[tuple[Event]]:
+) -> Select[Event]:
     """The team's events, or only those of one of its projects, for a list to page."""
     # One equality before the (created_at, id) keyset: each case has its index.
     if project_id is not None:

@@ -26,7 +26,7 @@ def person_snapshot(person: Person) -> dict[str, Any]:
     return {"id": person.id, "name": person.name, "email": person.email, "handles": person.handles}
 
 
-def people_query(team_id: str, email: str | None = None) -> Select[tuple[Person]]:
+def people_query(team_id: str, email: str | None = None) -> Select[Person]:
     """The team's directory, for a list to page; with `email`, the person of that address
     (compared casefolded) if any."""
     stmt = select(Person).where(Person.team_id == team_id)

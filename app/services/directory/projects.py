@@ -35,7 +35,7 @@ def project_snapshot(project: Project) -> dict[str, Any]:
     }
 
 
-def projects_query(team_id: str, status: str = "active") -> Select[tuple[Project]]:
+def projects_query(team_id: str, status: str = "active") -> Select[Project]:
     """The team's projects of `status` (`all`: any), for a list to page."""
     stmt = select(Project).where(Project.team_id == team_id)
     if status != "all":
@@ -43,7 +43,7 @@ def projects_query(team_id: str, status: str = "active") -> Select[tuple[Project
     return stmt
 
 
-def assignments_query(project: Project) -> Select[tuple[Assignment]]:
+def assignments_query(project: Project) -> Select[Assignment]:
     """The project's staffing, for a list to page."""
     return select(Assignment).where(Assignment.project_id == project.id)
 

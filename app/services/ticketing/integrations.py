@@ -47,14 +47,14 @@ def integration_snapshot(integration: Integration, base_url: str) -> dict[str, A
     }
 
 
-def integrations_query(team_id: str) -> Select[tuple[Integration]]:
+def integrations_query(team_id: str) -> Select[Integration]:
     """The team's integrations, for a list to page."""
     return select(Integration).where(Integration.team_id == team_id)
 
 
 def inbound_deliveries_query(
     integration: Integration, outcome: str | None = None
-) -> Select[tuple[InboundDelivery]]:
+) -> Select[InboundDelivery]:
     """What came in for the integration, for a list to page."""
     stmt = select(InboundDelivery).where(InboundDelivery.integration_id == integration.id)
     if outcome is not None:

@@ -40,14 +40,14 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
 _SHOWN_CHANGES = ("url", "description", "event_types", "project_id", "enabled")
 
 
-def endpoints_query(team_id: str) -> Select[tuple[WebhookEndpoint]]:
+def endpoints_query(team_id: str) -> Select[WebhookEndpoint]:
     """The team's endpoints, for a list to page."""
     return select(WebhookEndpoint).where(WebhookEndpoint.team_id == team_id)
 
 
 def deliveries_query(
     endpoint: WebhookEndpoint, *, status: str | None = None, event_type: str | None = None
-) -> Select[tuple[WebhookDelivery]]:
+) -> Select[WebhookDelivery]:
     """The endpoint's delivery log, each delivery with its attempts, for a list to page."""
     stmt = (
         select(WebhookDelivery)
