@@ -109,7 +109,7 @@ def init_key_cache(app: Flask, shared_store: bool) -> KeyCache:
 
 
 def key_cache() -> KeyCache:
-    return current_app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[_EXTENSION]
 
 
 def _secret_hash() -> str:

@@ -112,8 +112,9 @@ class ConventionsPlugin(BasePlugin):
         schema = kwargs.get("schema")
         schema_class = schema if isinstance(schema, type) else type(schema)
         example = {"example": schema_class.EXAMPLE} if hasattr(schema_class, "EXAMPLE") else {}
-        if getattr(schema_class, "SHAPES_BY", None) and "properties" in definition:
-            shaped = _shapes_by(definition, *schema_class.SHAPES_BY)
+        shapes_by = getattr(schema_class, "SHAPES_BY", None)
+        if shapes_by and "properties" in definition:
+            shaped = _shapes_by(definition, *shapes_by)
             for shape in shaped["oneOf"]:
                 self._titled_as_components(shape["properties"])
             return {**shaped, **example}

@@ -270,9 +270,9 @@ def paginated(
     def decorator(view: Callable[..., Select[Any]]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> tuple[Page[Any], int, dict[str, str]]:
-            *args, query = args
+            *rest, query = args
             limit, cursor = query.pop("limit"), query.pop("cursor", None)
-            stmt = view(*args, query, **kwargs) if filters else view(*args, **kwargs)
+            stmt = view(*rest, query, **kwargs) if filters else view(*rest, **kwargs)
             entity = stmt.column_descriptions[0]["entity"]
             page = fetch_page(stmt, order or newest_first(entity), limit, cursor)
             if present is not None:

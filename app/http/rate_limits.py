@@ -77,7 +77,7 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
         self._script = None
         # A cluster would refuse a script over two keys of different slots.
         if isinstance(storage, RedisStorage) and not isinstance(storage, RedisClusterStorage):
-            self._script = storage.get_connection().register_script(_HIT_SCRIPT)
+            self._script = storage.get_connection().register_script(_HIT_SCRIPT.encode())
 
     @property
     def shares_generation(self) -> bool:
@@ -91,8 +91,9 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
         assert isinstance(self.storage, RedisStorage)
         try:
             connection = self.storage.get_connection()
-            # As the hit script does: a store that never had one gets one.
-            connection.set(KEY_GENERATION, secrets.token_hex(8), nx=True)
+            # As the hit script does: a store that never had one gets one. (limits types the
+            # client as a protocol of only the commands it sends itself.)
+            connection.set(KEY_GENERATION, secrets.token_hex(8), nx=True)  # type: ignore[attr-defined]
             value = connection.get(KEY_GENERATION)
         except (RedisError, OSError):  # the store does not answer: the first hit reads it
             return None

@@ -30,7 +30,7 @@ from typing import Any
 from flask import Response, current_app, g, request
 
 from app.errors import ConcurrentUpdate, is_transient
-from app.extensions import db
+from app.extensions import current_session, db
 from app.http import idempotency
 from app.http.connection import SAFE_METHODS, end_autocommit, lost_connection
 from app.services.context import Context
@@ -84,11 +84,11 @@ def _end_attempt() -> None:
     """Roll the attempt back; another attempt runs as a transaction (its connection is
     checked out again, at the engine's isolation level)."""
     db.session.rollback()
-    end_autocommit(db.session)
+    end_autocommit(current_session())
 
 
 def _attempt(view: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Response:
-    session = db.session
+    session = current_session()
     session.info[_COMMITTING] = False
     if request.method in SAFE_METHODS:
         response = current_app.make_response(view(*args, **kwargs))

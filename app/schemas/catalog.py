@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -9,7 +11,7 @@ from app.schemas.common import catalog_key_field
 from app.vocabulary import Phase, Priority, SourceKind
 
 
-def _one_of(vocabulary: type) -> validate.OneOf:
+def _one_of(vocabulary: type[StrEnum]) -> validate.OneOf:
     """Documents the field's `enum` (these schemas only dump)."""
     return validate.OneOf([str(member) for member in vocabulary])
 

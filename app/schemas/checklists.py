@@ -6,7 +6,7 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import marshmallow as ma
 from marshmallow import validate
@@ -100,8 +100,14 @@ class WholeRegexp(validate.Regexp):
     """A `Regexp` the whole value must match, as JSON Schema's `pattern` with `^…$` means
     (Python's `$` also matches before a final line break)."""
 
-    def __call__(self, value: str) -> str:
-        if self.regex.fullmatch(value) is None:
+    regex: re.Pattern[str]  # made from a str pattern, for the string fields
+
+    @overload
+    def __call__(self, value: str) -> str: ...
+    @overload
+    def __call__(self, value: bytes) -> bytes: ...
+    def __call__(self, value: str | bytes) -> str | bytes:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
             raise ma.ValidationError(self._format_error(value))
         return value
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import marshmallow as ma
 from marshmallow import validate
@@ -19,6 +20,16 @@ KEY = validate.Regexp(r"^[a-z0-9][a-z0-9.+-]*$", error="Not a catalog key.")
 CatalogKind = Literal["roles", "applications", "challenges"]
 
 
+class FieldOptions(TypedDict, total=False):
+    """What a schema may set on a shared field; the field's validators are its own."""
+
+    required: bool
+    load_default: object
+    attribute: str
+    data_key: str
+    allow_none: bool
+
+
 @cache
 def seeded_keys(kind: CatalogKind) -> tuple[str, ...]:
     """The keys of one kind of entry in the catalog that `flask seed` installs (`seed/`)."""
@@ -27,18 +38,21 @@ def seeded_keys(kind: CatalogKind) -> tuple[str, ...]:
     return tuple(entry.key for entry in getattr(load_catalog(), kind))
 
 
-def catalog_key_field(kind: CatalogKind, **kwargs: object) -> ma.fields.String:
+def catalog_key_field(
+    kind: CatalogKind,
+    *,
+    metadata: Mapping[str, object] | None = None,
+    **kwargs: Unpack[FieldOptions],
+) -> ma.fields.String:
     """A catalog key: `/openapi.json` lists the seeded catalog's keys as its `enum`.
 
     Which keys exist is data (an operator may seed another catalog): `InCatalog` checks the
     key against the catalog in force with the other fields, a 422 naming the field and the
     keys there are.
     """
-    metadata = dict(kwargs.pop("metadata", None) or {})  # type: ignore[call-overload]
-    metadata.setdefault("enum", list(seeded_keys(kind)))
     return ma.fields.String(
         validate=[validate.Length(min=1, max=80), KEY, InCatalog(kind)],
-        metadata=metadata,
+        metadata={"enum": list(seeded_keys(kind)), **(metadata or {})},
         **kwargs,
     )
 
@@ -61,7 +75,7 @@ class StrictBoolean(ma.fields.Boolean):
         return value
 
 
-def name_field(max_length: int = 200, **kwargs: object) -> ma.fields.String:
+def name_field(max_length: int = 200, **kwargs: Unpack[FieldOptions]) -> ma.fields.String:
     return ma.fields.String(validate=[validate.Length(min=1, max=max_length), NOT_BLANK], **kwargs)
 
 

@@ -304,7 +304,7 @@ class DeliveryWorker:
         # The deliveries this worker still holds, locked; `due` is False for one that ended
         # meanwhile (its endpoint was disabled: dead), which keeps its state. One whose
         # endpoint was deleted is gone, and its attempt with it.
-        held = dict(
+        held: dict[str, bool] = dict(
             session.execute(
                 select(table.c.id, table.c.status.in_(DUE_STATUSES))
                 .where(

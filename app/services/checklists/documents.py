@@ -77,7 +77,7 @@ FILTERS_OUT = FiltersOut()
 
 
 def item_dict(
-    item: ChecklistItem | Row[Any],
+    item: ChecklistItem | Row[*tuple[Any, ...]],
     owners: list[dict[str, Any]],
     role_titles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def checklist_document(
     catalog: Catalog,
     project: Project,
     checklist: Checklist,
-    items: Sequence[ChecklistItem],
+    items: Sequence[ChecklistItem | Row[*tuple[Any, ...]]],
     owners: Mapping[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     """The JSON form of a stored checklist: header, summary and every item (`filtered` selects

@@ -459,10 +459,10 @@ def summarize(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return summary_of(Counter((item.get("status", "open"), item.get("kind")) for item in items))
 
 
-def summary_of(counts: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+def summary_of(counts: Mapping[tuple[str, str | None], int]) -> dict[str, Any]:
     """`summarize`'s figures from how many items there are of each (status, kind)."""
     statuses: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
+    kinds: Counter[str | None] = Counter()
     for (status, kind), n in counts.items():
         statuses[status] += n
         kinds[kind] += n

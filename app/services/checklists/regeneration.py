@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     and_,
     bindparam,
     delete,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as update_rows
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -290,7 +292,7 @@ def active_allocations(session: Session, person_ids: Iterable[str]) -> dict[str,
     )
     allocations: dict[str, dict[str, int]] = {}
     for person_id, project_id, total in rows:
-        allocations.setdefault(person_id, {})[project_id] = int(total)
+        allocations.setdefault(person_id, {})[project_id] = int(total or 0)
     return allocations
 
 
@@ -337,7 +339,7 @@ def _read_items(
     return stored, owner_ids
 
 
-def _stored(row: Mapping[str, Any], values: dict[str, Any] | None) -> StoredItem:
+def _stored(row: RowMapping | Mapping[str, Any], values: dict[str, Any] | None) -> StoredItem:
     """A stored item from its row (or from a new item's row dict)."""
     state = {c: row[c] for c in _STATE if c != "checklist_id"}
     return StoredItem(**state, values=values)
@@ -502,6 +504,7 @@ def _write_items(session: Session, diffs: Sequence[RegenerationDiff]) -> None:
                 for item in updated
             ],
         )
+        assert isinstance(result, CursorResult)  # an UPDATE's result, which counts its rows
         if result.rowcount != len(updated):
             raise StaleDataError("A checklist item changed while its checklist was regenerated.")
     moved = [(item_id, pos) for diff in diffs for item_id, pos in diff.moved.items()]

@@ -22,7 +22,16 @@ from app.services.locks import lock_checklists
 from app.vocabulary import ItemStatus
 
 
-def next_waiver_expiry(items: Iterable[ChecklistItem]) -> date | None:
+class Waivable(Protocol):
+    """An item as far as its waiver goes: a model, or a stored item regeneration reads."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def waiver(self) -> Mapping[str, Any] | None: ...
+
+
+def next_waiver_expiry(items: Iterable[Waivable]) -> date | None:
     dates = [
         date.fromisoformat(item.waiver["expires_on"])
         for item in items

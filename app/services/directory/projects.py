@@ -100,7 +100,7 @@ def update_project(
     session: Session, ctx: Context, catalog: Catalog, project: Project, data: dict[str, Any]
 ) -> Project:
     """Change a project; the caller holds its lock (`get_project(..., lock=True)`)."""
-    values = {
+    values: dict[str, Any] = {
         k: data[k] for k in ("name", "slug", "description", "application", "status") if k in data
     }
     if "name" in values:

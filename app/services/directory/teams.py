@@ -161,11 +161,12 @@ def new_key_generation(storage_uri: str) -> bool:
         storage = storage_from_string(storage_uri)
         if not isinstance(storage, RedisStorage):
             return False
+        # limits types the client as a protocol of only the commands it sends itself.
         client = storage.get_connection()
         try:
-            client.set(KEY_GENERATION, secrets.token_hex(8))
+            client.set(KEY_GENERATION, secrets.token_hex(8))  # type: ignore[attr-defined]
         finally:
-            client.close()
+            client.close()  # type: ignore[attr-defined]
     except Exception:
         log.warning(
             "could not tell the workers about a revoked API key: their cached keys expire "

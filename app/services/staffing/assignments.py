@@ -211,10 +211,10 @@ def replace_staffing(
     added: list[Assignment] = []
     updated: list[Assignment] = []
     removed: list[dict[str, Any]] = []
-    for pair, assignment in current.items():
+    for pair, gone in current.items():
         if pair not in wanted:
-            removed.append(assignment_snapshot(assignment))
-            session.delete(assignment)
+            removed.append(assignment_snapshot(gone))
+            session.delete(gone)
     result: list[Assignment] = []
     for pair, (entry, person) in wanted.items():
         assignment = current.get(pair)

@@ -278,13 +278,19 @@ def overallocated_members(
 
 
 class SignedItem(Protocol):
-    """What the reviewer finding needs to know of an item."""
+    """What the reviewer finding needs to know of an item (read only: the generator's items
+    are frozen)."""
 
-    key: str
-    title: str
-    owners: tuple[Member, ...]
-    signoff_required: bool
-    reviewer_roles: tuple[str, ...]
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def owners(self) -> tuple[Member, ...]: ...
+    @property
+    def signoff_required(self) -> bool: ...
+    @property
+    def reviewer_roles(self) -> tuple[str, ...]: ...
 
 
 def with_reviewer_findings(

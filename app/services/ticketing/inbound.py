@@ -31,7 +31,7 @@ from app.services.checklists.waivers import expire_due_waivers
 from app.services.context import Context
 from app.services.locks import lock_checklists
 from app.services.ticketing.integrations import status_map
-from app.services.ticketing.payloads import PROVIDER_NAMES, TicketNews, read
+from app.services.ticketing.payloads import PROVIDER_NAMES, HeaderLookup, TicketNews, read
 from app.services.ticketing.signatures import check_linear_timestamp, verify
 from app.vocabulary import ItemStatus, Provider
 
@@ -58,7 +58,7 @@ class InboundRequest:
     """What the HTTP layer hands over of a delivery: raw body, headers, query, media type."""
 
     body: bytes
-    headers: Mapping[str, str]
+    headers: HeaderLookup
     query: Mapping[str, str]
     mimetype: str
     request_id: str | None
@@ -134,7 +134,7 @@ class _Result:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _delivery_id(provider: str, headers: Mapping[str, str], body: bytes) -> str:
+def _delivery_id(provider: str, headers: HeaderLookup, body: bytes) -> str:
     """The provider's delivery id; a digest of the body when it sends none (an identical body
     is then the same delivery)."""
     given = (headers.get(DELIVERY_ID_HEADERS[provider]) or "").strip()

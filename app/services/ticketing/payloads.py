@@ -13,12 +13,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from app.errors import Problem
 from app.schemas.checklists import TICKET_KEY_FORMATS
 from app.vocabulary import Provider, TicketSystem, values
+
+
+class HeaderLookup(Protocol):
+    """A delivery's headers as the HTTP layer hands them over: looked up by name in any case
+    (werkzeug's `Headers`), which is how the providers' header names are read here."""
+
+    def get(self, key: str, /) -> str | None: ...
+
 
 # The item status each provider state leads to; an integration's `status_map` overrides them.
 # GitHub: the `state_reason` of a closed issue (absent in older payloads: `completed`), or
@@ -72,7 +80,7 @@ class TicketNews:
     sent_at: Any = None
 
 
-def read(provider: str, headers: Mapping[str, str], mimetype: str, body: bytes) -> TicketNews:
+def read(provider: str, headers: HeaderLookup, mimetype: str, body: bytes) -> TicketNews:
     """The news in a verified delivery of `provider`; `MalformedPayload` when it is not one."""
     payload = load_payload(mimetype, body)
     if provider == Provider.GITHUB:
@@ -149,14 +157,14 @@ def _url(value: Any) -> str | None:
     return found if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: HeaderLookup, name: str) -> str:
     return text(headers.get(name), 100) or ""
 
 
 # --------------------------------------------------------------------------- providers
 
 
-def _github(headers: Mapping[str, str], payload: dict[str, Any]) -> TicketNews:
+def _github(headers: HeaderLookup, payload: dict[str, Any]) -> TicketNews:
     event = _header(headers, "X-GitHub-Event")
     sender = text(_get(payload, "sender", "login"), 200)
     if event == "ping":
@@ -342,7 +350,7 @@ def _linear_news(payload: dict[str, Any]) -> TicketNews:
 _GENERIC_STATUS = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
-def _generic(headers: Mapping[str, str], payload: dict[str, Any]) -> TicketNews:
+def _generic(headers: HeaderLookup, payload: dict[str, Any]) -> TicketNews:
     system = _required(payload, "ticket", "system")
     if system not in values(TicketSystem):
         raise MalformedPayload(f"`ticket.system` is one of {', '.join(TicketSystem)}.")

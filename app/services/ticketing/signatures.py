@@ -25,6 +25,7 @@ from typing import Any
 
 from app.errors import Problem
 from app.models import Integration
+from app.services.ticketing.payloads import HeaderLookup
 from app.services.webhooks.signing import signature as standard_signature
 from app.vocabulary import Provider, Verification
 
@@ -57,7 +58,7 @@ def active_secrets(integration: Integration, now: datetime) -> list[str]:
 
 def verify(
     integration: Integration,
-    headers: Mapping[str, str],
+    headers: HeaderLookup,
     query: Mapping[str, str],
     body: bytes,
     now: datetime,
@@ -108,7 +109,7 @@ def _verify_token(secrets_: Sequence[str], given: str | None) -> None:
 
 
 def _verify_standard(
-    secrets_: Sequence[str], headers: Mapping[str, str], body: bytes, now: datetime
+    secrets_: Sequence[str], headers: HeaderLookup, body: bytes, now: datetime
 ) -> None:
     message_id = headers.get("webhook-id") or ""
     timestamp = headers.get("webhook-timestamp") or ""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, or_, select, text, update
+from sqlalchemy import CursorResult, Select, case, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import Conflict, ValidationFailed
@@ -300,7 +300,9 @@ def recover(
     )
     if until is not None:
         stmt = stmt.where(WebhookDelivery.created_at < until)
-    count = session.execute(stmt).rowcount
+    result = session.execute(stmt)
+    assert isinstance(result, CursorResult)  # an UPDATE's result, which counts its rows
+    count = result.rowcount
     if count:
         notify_workers(session)
     return count

@@ -43,7 +43,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -750,8 +750,10 @@ class WebhookSender:
         )
         response = pool.handle_request(request)
         kept = bytearray()
+        stream = response.stream
+        assert isinstance(stream, Iterable)  # a sync pool's answer streams synchronously
         try:
-            for chunk in response.stream:
+            for chunk in stream:
                 kept += chunk[: EXCERPT_BYTES - len(kept)]
         except _ReadCapReached:
             pass  # a long answer: its start is all we keep; the connection is not reused
