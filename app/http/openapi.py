@@ -59,7 +59,9 @@ _BY_METHOD_RESPONSES = {
 }
 
 
-def _shapes_by(definition: dict, field: str, overrides: dict[str, dict[str, dict]]) -> dict:
+def _shapes_by(
+    definition: dict[str, Any], field: str, overrides: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
     """A schema whose `SHAPES_BY = (field, {value: {other field: its rules}})` documents as a
     `oneOf` of one shape per value of `field`: the rules of its other fields depend on it (a
     ticket's key is written as its system writes keys)."""
@@ -79,7 +81,9 @@ def _shapes_by(definition: dict, field: str, overrides: dict[str, dict[str, dict
 _ANY_NULLABLE_OBJECT = {"type": "object", "nullable": True}
 
 
-def _null_or_reference(_converter: Any, _field: Any, ret: dict, **_: Any) -> dict:
+def _null_or_reference(
+    _converter: Any, _field: Any, ret: dict[str, Any], **_: Any
+) -> dict[str, Any]:
     """A nullable nested schema is the schema or `null`, nothing else (`enum: [null]` is
     how OpenAPI 3.0 says "only null")."""
     alternatives = ret.get("anyOf")
@@ -104,7 +108,9 @@ class ConventionsPlugin(BasePlugin):
             if converter := getattr(plugin, "converter", None):
                 converter.add_attribute_function(_null_or_reference)
 
-    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+    def schema_helper(
+        self, name: str, definition: dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any] | None:
         """A schema's `EXAMPLE` is its component's `example`. A schema whose `EXACTLY_ONE_OF`
         names fields of which a body holds exactly one is documented as a `oneOf` of its
         shapes, one shape per field: what marshmallow's fields alone cannot say, and what a
@@ -148,7 +154,7 @@ class ConventionsPlugin(BasePlugin):
                 properties[field] = {"$ref": f"#/components/schemas/{title}"}
 
     def operation_helper(
-        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
         if not path or not path.startswith("/v1/") or not operations:
             return

@@ -153,7 +153,7 @@ class Ticket(ma.Schema):
     )
 
     @ma.validates_schema
-    def key_as_the_system_writes_it(self, data: dict, **_: object) -> None:
+    def key_as_the_system_writes_it(self, data: dict[str, Any], **_: object) -> None:
         system, key = data.get("system"), data.get("key")
         if system in TICKET_KEY_FORMATS and key is not None:
             pattern, example = TICKET_KEY_FORMATS[system]

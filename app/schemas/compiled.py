@@ -106,7 +106,7 @@ def _fetch(obj: Any, key: str) -> Any:
         return getattr(obj, key, missing)
 
 
-def _converter(field: fields.Field, where: str) -> Convert:
+def _converter(field: fields.Field[Any], where: str) -> Convert:
     """The function that gives `field._serialize(value)` for a value fetched for it."""
     base = next((cls for cls in type(field).__mro__ if cls in _BUILDERS), None)
     overridden = [
@@ -120,11 +120,11 @@ def _converter(field: fields.Field, where: str) -> Convert:
     return _BUILDERS[base](field, where)
 
 
-def _as_is(field: fields.Field, where: str) -> Convert:
+def _as_is(field: fields.Field[Any], where: str) -> Convert:
     return _identity
 
 
-def _text(field: fields.Field, where: str) -> Convert:
+def _text(field: fields.Field[Any], where: str) -> Convert:
     def text(value: Any) -> str | None:
         if value is None or type(value) is str:
             return value
@@ -145,7 +145,7 @@ def _temporal(field: fields.DateTime | fields.Date, where: str) -> Convert:
     return lambda value: None if value is None else as_text(value)
 
 
-def _list(field: fields.List, where: str) -> Convert:
+def _list(field: fields.List[Any], where: str) -> Convert:
     inner = _converter(field.inner, f"{where}[]")
     return lambda value: None if value is None else [inner(each) for each in value]
 
@@ -168,7 +168,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-_BUILDERS: dict[type[fields.Field], Callable[[Any, str], Convert]] = {
+_BUILDERS: dict[type[fields.Field[Any]], Callable[[Any, str], Convert]] = {
     fields.Raw: _as_is,
     fields.Boolean: _as_is,  # marshmallow dumps a Boolean's value as it is
     fields.String: _text,

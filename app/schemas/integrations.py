@@ -32,12 +32,14 @@ _STANDARD_WEBHOOKS_SECRET = (
 )
 
 
-def _provider_rules(provider: str) -> dict[str, dict]:
+def _provider_rules(provider: str) -> dict[str, dict[str, object]]:
     """What an integration of `provider` may hold, beyond the fields' own rules: its states in
     `status_map` (any state for `generic`), token verification for Jira only, and the
     secret's format for `generic` (app.services.ticketing.integrations checks the same)."""
     # A title per provider names the map's model in a generated client.
-    rules: dict[str, dict] = {"status_map": {"title": f"{provider.capitalize()}StatusMap"}}
+    rules: dict[str, dict[str, object]] = {
+        "status_map": {"title": f"{provider.capitalize()}StatusMap"}
+    }
     if provider != Provider.GENERIC:
         rules["status_map"].update(
             properties={

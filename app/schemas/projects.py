@@ -115,7 +115,7 @@ class AssignmentCreate(ma.Schema):
     lead = StrictBoolean(load_default=False)
 
     @ma.validates_schema
-    def exactly_one_person(self, data: dict, **_: object) -> None:
+    def exactly_one_person(self, data: dict[str, object], **_: object) -> None:
         if ("person_id" in data) == ("person" in data):
             raise ma.ValidationError(
                 "Give either person_id or an inline person, not both or neither.", "person_id"

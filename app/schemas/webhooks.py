@@ -66,7 +66,7 @@ def _url(**kwargs: Any) -> ma.fields.String:
     )
 
 
-def _event_types(**kwargs: Any) -> ma.fields.List:
+def _event_types(**kwargs: Any) -> ma.fields.List[str]:
     return ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=64)),
         validate=validate.Length(min=1, max=50),
