@@ -82,7 +82,8 @@ class KeyUseLog:
 
 
 def key_use_log(app: Flask) -> KeyUseLog:
-    return app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+    uses: KeyUseLog = app.extensions[_EXTENSION]
+    return uses
 
 
 def init_key_use(app: Flask) -> None:

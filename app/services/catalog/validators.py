@@ -90,7 +90,7 @@ def names(
     non_empty: bool = False,
     hint: bool = True,
     **kwargs: Any,
-) -> fields.List:
+) -> fields.List[Any]:
     """A list field of `Names`."""
     check = Names(allowed, what, non_empty=non_empty, hint=hint)
     return fields.List(fields.String(), validate=check, **kwargs)
@@ -119,7 +119,7 @@ def known(kind: str, what: str) -> Callable[[str], None]:
     return lambda name: names([name])
 
 
-def texts(**kwargs: Any) -> fields.List:
+def texts(**kwargs: Any) -> fields.List[Any]:
     return fields.List(Text(), **kwargs)
 
 

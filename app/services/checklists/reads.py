@@ -38,7 +38,7 @@ _ITEM_ROWS = (
 
 def load_items(
     session: Session, checklist: Checklist
-) -> tuple[list[Row[Any]], dict[str, list[dict[str, Any]]]]:
+) -> tuple[list[Row[*tuple[Any, ...]]], dict[str, list[dict[str, Any]]]]:
     """The checklist's items in generated order, as rows, and each item's owners (2 queries)."""
     items = list(session.execute(_ITEM_ROWS, {"checklist_id": checklist.id}))
     return items, load_owners(session, checklist)
@@ -167,7 +167,7 @@ def items_for_person(
         .where(ChecklistItem.id.in_(owned))
         .group_by(ChecklistItem.status, ChecklistItem.kind)
     )
-    tally = {(status, kind): n for status, kind, n in counts}
+    tally: dict[tuple[str, str | None], int] = {(status, kind): n for status, kind, n in counts}
     if any(status == ItemStatus.WAIVED for status, _ in tally):
         # Lapsed waivers count as the open items reads show them as.
         lapsed = session.execute(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -55,7 +55,7 @@ def expire_waivers(
     checklist (or all its items); the caller holds the checklist's lock."""
     expired = []
     for item in items:
-        if waiver_lapsed(item.status, item.waiver):
+        if item.waiver is not None and waiver_lapsed(item.status, item.waiver):
             expired.append((item, item.waiver))
             item.status = ItemStatus.OPEN
             item.waiver = None
