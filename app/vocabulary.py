@@ -147,3 +147,32 @@ class Grouping(StrEnum):
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The plain string values of `enum`, in definition order."""
     return tuple(member.value for member in enum)
+
+
+TRAITS: tuple[str, ...] = (
+    "handles_personal_data",
+    "user_facing",
+    "generates_public_content",
+    "regulated_domain",
+    "uses_third_party_models",
+)
+PRIORITIES: tuple[str, ...] = values(Priority)
+# The NIST AI RMF lifecycle stages, in lifecycle order: every checklist item has one.
+PHASES: tuple[str, ...] = values(Phase)
+
+# The twelve risks of NIST AI 600-1 (the Generative AI Profile, July 2024, section 2), named
+# as the profile names them; a mitigation's `genai_risks` are taken from this list.
+GENAI_RISKS: tuple[str, ...] = (
+    "CBRN Information or Capabilities",
+    "Confabulation",
+    "Dangerous, Violent, or Hateful Content",
+    "Data Privacy",
+    "Environmental Impacts",
+    "Harmful Bias and Homogenization",
+    "Human-AI Configuration",
+    "Information Integrity",
+    "Information Security",
+    "Intellectual Property",
+    "Obscene, Degrading, and/or Abusive Content",
+    "Value Chain and Component Integration",
+)

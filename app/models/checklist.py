@@ -10,8 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
-from app.services.catalog.model import PHASES
-from app.vocabulary import ItemStatus, values
+from app.vocabulary import PHASES, ItemStatus, values
 
 ITEM_STATUSES: tuple[str, ...] = values(ItemStatus)
 

@@ -14,8 +14,8 @@ from marshmallow import validate
 from app.schemas.catalog import SourceOut
 from app.schemas.common import SPACE, catalog_key_field, name_field
 from app.schemas.projects import AssignmentCreate, Traits
-from app.services.catalog.model import GENAI_RISKS
 from app.vocabulary import (
+    GENAI_RISKS,
     SETTABLE_STATUSES,
     FindingKind,
     Format,

@@ -18,7 +18,7 @@ from checklist_support import (
 )
 from factories import assert_problem, assign, create_person, create_project
 
-from app.services.catalog.model import PHASES
+from app.vocabulary import PHASES
 
 FORMATS = {
     "json": "application/json",

@@ -12,14 +12,11 @@ import yaml
 from nist_reference import AI_RMF_CORE_SUBCATEGORIES, GENAI_PROFILE_RISKS
 
 from app.services.catalog.model import (
-    GENAI_RISKS,
-    PHASES,
-    PRIORITIES,
-    TRAITS,
     Catalog,
     Condition,
     SourceRef,
 )
+from app.vocabulary import GENAI_RISKS, PHASES, PRIORITIES, TRAITS
 from seed.loader import ARTICLE_PATH, DEFAULT_PATH, CatalogError, load_catalog
 
 ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")

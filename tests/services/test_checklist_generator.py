@@ -8,9 +8,6 @@ import time
 import pytest
 
 from app.services.catalog.model import (
-    PHASES,
-    PRIORITIES,
-    TRAITS,
     Application,
     Catalog,
     Challenge,
@@ -40,6 +37,7 @@ from app.services.checklists.generator import (
     staffing_report,
     summarize,
 )
+from app.vocabulary import PHASES, PRIORITIES, TRAITS
 
 ARTICLE = SourceRef("article", "Key Roles", "quote")
 AUTHORED = SourceRef("authored", "ours")

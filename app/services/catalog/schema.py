@@ -15,8 +15,6 @@ from marshmallow.experimental.context import Context
 
 from app.services.catalog.errors import UNKNOWN_FIELD, CatalogError, error_lines
 from app.services.catalog.model import (
-    GENAI_RISKS,
-    TRAITS,
     Application,
     Challenge,
     Collaboration,
@@ -49,7 +47,7 @@ from app.services.catalog.validators import (
     texts,
     verbatim,
 )
-from app.vocabulary import SourceKind
+from app.vocabulary import GENAI_RISKS, TRAITS, SourceKind
 
 __all__ = ["CatalogError", "CatalogSchema", "load_sections"]
 

@@ -14,7 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from marshmallow.experimental.context import Context
 
-from app.services.catalog.model import PHASES, PRIORITIES
+from app.vocabulary import PHASES, PRIORITIES
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 SECTIONS = ("roles", "collaborations", "challenges", "applications")

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.services.catalog.model import (
-    PHASES,
-    PRIORITIES,
     Catalog,
     Challenge,
     Collaboration,
@@ -52,7 +50,7 @@ from app.services.staffing.findings import (
     report,
     with_reviewer_findings,
 )
-from app.vocabulary import ItemKind, ItemStatus, values
+from app.vocabulary import PHASES, PRIORITIES, ItemKind, ItemStatus, values
 
 __all__ = [
     "FINDING_KINDS",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.errors import ValidationFailed
 from app.services.catalog.keys import check_keys
-from app.services.catalog.model import TRAITS, Catalog
+from app.services.catalog.model import Catalog
 from app.services.checklists.generator import (
     Member,
     ProjectFacts,
@@ -22,6 +22,7 @@ from app.services.checklists.generator import (
 from app.services.checklists.refresh import generator_settings, member_of
 from app.services.directory.emails import normalize_email
 from app.services.directory.people import directory_of
+from app.vocabulary import TRAITS
 
 
 def _staffing(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict
 from app.models import Assignment, Project
 from app.services.catalog.keys import check_keys
-from app.services.catalog.model import TRAITS, Catalog
+from app.services.catalog.model import Catalog
 from app.services.checklists.refresh import (
     projects_sharing_people,
     refresh_checklists,
@@ -21,7 +21,7 @@ from app.services.directory.teams import slugify
 from app.services.events import changes, record_event
 from app.services.locks import lock_people
 from app.services.lookup import one_or_not_found
-from app.vocabulary import ProjectStatus
+from app.vocabulary import TRAITS, ProjectStatus
 
 
 def project_snapshot(project: Project) -> dict[str, Any]:
