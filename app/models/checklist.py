@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.schema import ColumnDefault
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
@@ -120,3 +123,103 @@ class ChecklistItemOwner(Base):
     position: Mapped[int]
 
     person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
+
+
+# --------------------------------------------------------------------------- the item's fields
+
+
+class Origin(StrEnum):
+    """Who writes a field of an item."""
+
+    PLACE = "place"  # where the item belongs: its team, checklist and project
+    IDENTITY = "identity"  # its id, and its key in the catalog
+    GENERATED = "generated"  # the generator, rewritten by every regeneration
+    # The item's workflow (status, sign-off, evidence...): kept across regenerations, handed
+    # over to an item that replaces it, and a new item's is each column's default.
+    STATE = "state"
+    RECORD = "record"  # kept by the system: versions, timestamps, the status before obsolete
+    COMPUTED = "computed"  # no column: worked out when the item is read
+
+
+@dataclass(frozen=True)
+class ItemField:
+    name: str
+    origin: Origin
+    public: bool = True  # in the item's JSON form (`ItemOut`), its CSV and its events
+
+
+# Every field of a checklist item, defined once: each column of `checklist_items`, and what a
+# read computes beside them; the public ones in the order the item's JSON shows them. The
+# regeneration's bulk reads and writes, the reads of many items, the item's document, `ItemOut`
+# and the CSV derive their fields from it (tests/schemas/test_item_fields.py holds them to it).
+ITEM_FIELDS: tuple[ItemField, ...] = (
+    ItemField("team_id", Origin.PLACE, public=False),
+    ItemField("checklist_id", Origin.PLACE, public=False),
+    ItemField("project_id", Origin.PLACE, public=False),
+    ItemField("id", Origin.IDENTITY),
+    ItemField("key", Origin.IDENTITY),
+    ItemField("kind", Origin.GENERATED),
+    ItemField("position", Origin.GENERATED, public=False),
+    ItemField("title", Origin.GENERATED),
+    ItemField("detail", Origin.GENERATED),
+    ItemField("phase", Origin.GENERATED),
+    ItemField("done_when", Origin.GENERATED),
+    ItemField("roles", Origin.GENERATED),
+    ItemField("role_titles", Origin.COMPUTED),
+    ItemField("owners", Origin.COMPUTED),
+    ItemField("priority", Origin.GENERATED),
+    ItemField("status", Origin.STATE),
+    ItemField("status_before_obsolete", Origin.RECORD, public=False),
+    ItemField("note", Origin.STATE),
+    ItemField("waiver", Origin.STATE),
+    ItemField("ticket", Origin.STATE),
+    ItemField("signoff_required", Origin.GENERATED),
+    ItemField("reviewer_roles", Origin.GENERATED),
+    ItemField("reviewer_role_titles", Origin.COMPUTED),
+    ItemField("reviewers", Origin.GENERATED),
+    ItemField("signed_off_by", Origin.STATE),
+    ItemField("signed_off_by_name", Origin.COMPUTED),
+    ItemField("signed_off_at", Origin.STATE),
+    ItemField("evidence_required", Origin.GENERATED),
+    ItemField("evidence", Origin.STATE),
+    ItemField("because", Origin.GENERATED),
+    ItemField("source", Origin.GENERATED),
+    ItemField("version", Origin.RECORD),
+    ItemField("created_at", Origin.RECORD),
+    ItemField("updated_at", Origin.RECORD),
+)
+
+
+def item_fields(*origins: Origin, public: bool | None = None) -> tuple[str, ...]:
+    """The names of the item's fields of these origins (any, when none is given), public or
+    not (either, when None), in `ITEM_FIELDS`' order."""
+    return tuple(
+        f.name
+        for f in ITEM_FIELDS
+        if (not origins or f.origin in origins) and (public is None or f.public == public)
+    )
+
+
+# What the item's JSON form shows, in order (`ItemOut`, `documents.item_dict`, the CSV); and
+# which of them are columns, read as they are stored.
+PUBLIC_FIELDS = item_fields(public=True)
+PUBLIC_COLUMNS = tuple(name for name in PUBLIC_FIELDS if name not in item_fields(Origin.COMPUTED))
+# What regeneration compares with the generator's output and rewrites; and what an item keeps
+# and hands over to the item that replaces it.
+GENERATED_COLUMNS = item_fields(Origin.GENERATED)
+STATE_COLUMNS = item_fields(Origin.STATE)
+
+
+def _default(column: Column[Any]) -> Any:
+    """The value SQLAlchemy gives the column on an ORM insert without one (None if none)."""
+    default = column.default
+    if not isinstance(default, ColumnDefault):
+        return None
+    # SQLAlchemy wraps a callable default into one that takes the execution context.
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def new_item_state() -> dict[str, Any]:
+    """A new item's state: each state column's default (`open`, no evidence), else None."""
+    columns = ChecklistItem.__table__.c
+    return {name: _default(columns[name]) for name in STATE_COLUMNS}

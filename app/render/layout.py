@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.services.checklists.generator import summarize
+from app.services.checklists.summary import summarize
 
 # Format name (the `?format=` value) -> the media type it is served as.
 FORMATS: Mapping[str, str] = {

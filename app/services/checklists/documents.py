@@ -20,8 +20,9 @@ from app.render.markdown import code, escape
 from app.schemas.checklists import ChecklistOut, FiltersOut, ItemOut, PersonItemsOut
 from app.schemas.compiled import compile_dump
 from app.services.catalog.model import Catalog
-from app.services.checklists.generator import ProjectFacts, project_traits, summarize
+from app.services.checklists.facts import ProjectFacts, project_traits
 from app.services.checklists.lapses import as_read
+from app.services.checklists.summary import summarize
 
 
 def owner_dict(person: Person) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from app.services.checklists.generator import (
     StaffingEntry,
     generate_checklist,
     project_traits,
-    summarize,
 )
 from app.services.checklists.refresh import generator_settings, member_of
+from app.services.checklists.summary import summarize
 from app.services.directory.emails import normalize_email
 from app.services.directory.people import directory_of
 from app.vocabulary import TRAITS

@@ -21,7 +21,8 @@ from app.services.catalog.model import Catalog
 from app.services.catalog.store import current_catalog
 from app.services.checklists.documents import project_facts as project_facts
 from app.services.checklists.generator import GeneratorSettings, Member
-from app.services.checklists.regeneration import Target, regenerate
+from app.services.checklists.regeneration import regenerate
+from app.services.checklists.regeneration_diff import Target
 from app.services.context import Context
 from app.services.locks import lock_checklists, lock_people, lock_projects
 from app.services.staffing.findings import over_allocation_key

@@ -18,8 +18,8 @@ from app.services.checklists.generator import (
     staffing_report,
 )
 from app.services.checklists.refresh import generator_settings, member_of, project_facts
-from app.services.checklists.regeneration import active_allocations, elsewhere_of, staffing_of
 from app.services.staffing.findings import MAX_ALLOCATION
+from app.services.staffing.reads import active_allocations, elsewhere_of, staffing_of
 from app.vocabulary import ProjectStatus
 
 

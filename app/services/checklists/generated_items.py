@@ -1,0 +1,300 @@
+"""The items the generator makes, kind by kind: the roles' responsibilities, the
+collaborations between roles, the mitigations of the catalog's challenges, and the staffing
+findings; each with why it is there. Pure, as the generator (`checklists.generator`) is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.services.catalog.model import (
+    Catalog,
+    Challenge,
+    Collaboration,
+    Mitigation,
+    Role,
+    max_priority,
+    priority_rank,
+)
+from app.services.checklists.facts import Facts, Member, Staffing, in_play_because, role_titles
+from app.services.staffing.findings import StaffingFinding
+from app.vocabulary import PRIORITIES
+
+_STAFFING_SOURCE = {
+    "kind": "authored",
+    "section": "Staffing findings",
+    "quote": None,
+    "elaborates": None,
+}
+
+
+@dataclass(frozen=True)
+class GeneratedItem:
+    """One checklist item as generated; persistence adds id, status, note, waiver and ticket.
+
+    `replaces` are keys the item had before (a catalog change moved it, or it now stands for a
+    responsibility): an item stored under one of them hands its state over when this one first
+    appears."""
+
+    key: str
+    kind: str
+    title: str
+    detail: str
+    phase: str
+    done_when: str
+    roles: tuple[str, ...]
+    owners: tuple[Member, ...]
+    priority: str
+    because: tuple[str, ...]
+    source: dict[str, Any] = field(hash=False, compare=True)
+    replaces: tuple[str, ...] = ()
+    signoff_required: bool = False
+    reviewer_roles: tuple[str, ...] = ()
+    # Who may sign it off: the people in its reviewer roles who do not own it.
+    reviewers: tuple[Member, ...] = ()
+    evidence_required: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The generated fields in the checklist item's JSON shape (no role titles, no status)."""
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "title": self.title,
+            "detail": self.detail,
+            "phase": self.phase,
+            "done_when": self.done_when,
+            "roles": list(self.roles),
+            "owners": [m.as_owner() for m in self.owners],
+            "priority": self.priority,
+            "because": list(self.because),
+            "source": dict(self.source),
+            "signoff_required": self.signoff_required,
+            "reviewer_roles": list(self.reviewer_roles),
+            "reviewers": [{"id": m.ref, "name": m.name} for m in self.reviewers],
+            "evidence_required": self.evidence_required,
+        }
+
+
+def responsibility_items(
+    roles: Iterable[Role],
+    index: Staffing,
+    required: Mapping[str, tuple[str, ...]],
+    fulfilled: set[str],
+) -> Iterable[GeneratedItem]:
+    for role in roles:
+        owners = index.members_by_role.get(role.key, ())
+        for resp in sorted(role.responsibilities, key=lambda r: r.position):
+            if resp.key in fulfilled:
+                continue
+            because = [f"Catalog responsibility {resp.key} of {role.title}"]
+            because += in_play_because(role, required)
+            priority = resp.priority
+            if role.key not in required and priority_rank(priority) > 0:
+                # A role the project staffs without needing it: its tasks can wait a little.
+                priority = PRIORITIES[priority_rank(priority) - 1]
+                because.append(f"{role.title} is not required here: priority lowered to {priority}")
+            yield GeneratedItem(
+                key=resp.key,
+                kind="responsibility",
+                title=resp.title,
+                detail=resp.detail or resp.text,
+                phase=resp.phase,
+                done_when=resp.done_when,
+                roles=(role.key,),
+                owners=owners,
+                priority=priority,
+                because=tuple(because),
+                source={**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text},
+                evidence_required=resp.evidence_required,
+            )
+
+
+def collaboration_pairs(catalog: Catalog) -> list[tuple[str, str, tuple[Collaboration, ...]]]:
+    """Unordered collaborating pairs of the table, (role A, role B, rows naming the pair).
+
+    A and B are in catalog role order; pairs come in order of first appearance in the table.
+    A pair exists when either row lists the other role; the rows are those that do.
+    """
+    order = {r.key: r.position for r in catalog.roles}
+    pairs: dict[tuple[str, str], list[Collaboration]] = {}
+    for row in sorted(catalog.collaborations, key=lambda c: c.position):
+        for other in row.collaborates_with:
+            if row.role_key not in order or other not in order or other == row.role_key:
+                continue
+            a, b = sorted((row.role_key, other), key=order.__getitem__)
+            rows = pairs.setdefault((a, b), [])
+            if row not in rows:
+                rows.append(row)
+    return [(a, b, tuple(rows)) for (a, b), rows in pairs.items()]
+
+
+def collaboration_items(
+    catalog: Catalog,
+    in_play: set[str],
+    index: Staffing,
+    required: Mapping[str, tuple[str, ...]],
+) -> Iterable[GeneratedItem]:
+    titles = role_titles(catalog)
+    for a, b, rows in collaboration_pairs(catalog):
+        if a not in in_play or b not in in_play:
+            continue
+        people_a, people_b = index.members_by_role.get(a, ()), index.members_by_role.get(b, ())
+        if people_a and set(people_a) == set(people_b):
+            # The same people in both roles: nobody to collaborate with (a separation-of-duties
+            # finding says so where the roles should check each other).
+            continue
+        outcomes = "; ".join(f"{titles[row.role_key]} — {', '.join(row.outcomes)}" for row in rows)
+        named = ", ".join(o for row in rows for o in row.outcomes)
+        because = [
+            f"Collaboration table: {titles[row.role_key]} collaborates with "
+            f"{titles[b if row.role_key == a else a]}"
+            for row in rows
+        ]
+        because += [
+            f"{titles[k]} is required" if k in required else f"{titles[k]} is staffed"
+            for k in (a, b)
+        ]
+        yield GeneratedItem(
+            key=f"collaboration.{a}.{b}",
+            kind="collaboration",
+            title=f"{titles[a]} and {titles[b]} collaborate",
+            detail=(
+                f"Agree how {titles[a]} and {titles[b]} work together. Key outcomes: {outcomes}."
+            ),
+            phase="plan-and-design",
+            done_when=(
+                f"{titles[a]} and {titles[b]} have written down, where the team works, what each "
+                f"hands the other and when, with an owner for each key outcome ({named})."
+            ),
+            roles=(a, b),
+            owners=index.members_of((a, b)),
+            priority="medium",
+            because=tuple(because),
+            source={
+                **rows[0].source.as_dict(),
+                "catalog_keys": [row.key for row in rows],
+                "outcomes": {row.role_key: list(row.outcomes) for row in rows},
+            },
+        )
+
+
+def mitigation_items(
+    catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]
+) -> Iterable[GeneratedItem]:
+    raises = dict(facts.app.raises) if facts.app is not None else {}
+    responsibilities = {r.key: (role, r) for role in catalog.roles for r in role.responsibilities}
+    for challenge in sorted(catalog.challenges, key=lambda c: c.position):
+        for mitigation in sorted(challenge.mitigations, key=lambda m: m.position):
+            if not mitigation.applies_when.holds(facts.application, facts.traits):
+                continue
+            priority, raised_because = _mitigation_priority(
+                mitigation, challenge, facts, raises.get(challenge.key)
+            )
+            stands_for = [responsibilities[k] for k in mitigation.fulfils if k in responsibilities]
+            stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
+            every = [*mitigation.owner_roles, *(r.key for r, _ in stands_for)]
+            # Only the roles the project has (requires or staffs): an item never names a role
+            # the project does not have as if it did (none, and nobody owns it yet).
+            roles = tuple(dict.fromkeys(r for r in every if r in playing))
+            owners = index.members_of(roles)
+            yield GeneratedItem(
+                key=mitigation.key,
+                kind="mitigation",
+                title=mitigation.title,
+                detail=mitigation.detail,
+                phase=mitigation.phase,
+                done_when=mitigation.done_when,
+                roles=roles,
+                owners=owners,
+                priority=priority,
+                because=(
+                    f"Catalog mitigation {mitigation.key} for {challenge.title}",
+                    *_applies_because(mitigation, challenge, facts),
+                    *raised_because,
+                    *(
+                        f"Also the {role.title}'s responsibility {resp.key}: it asks the same"
+                        for role, resp in stands_for
+                    ),
+                ),
+                source={
+                    **mitigation.source.as_dict(),
+                    "catalog_key": mitigation.key,
+                    "challenge": challenge.key,
+                    "challenge_title": challenge.title,
+                    "nist": list(mitigation.nist),
+                    "genai_risks": list(mitigation.genai_risks),
+                    "fulfils": [
+                        {**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text}
+                        for _, resp in stands_for
+                    ],
+                },
+                replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
+                signoff_required=mitigation.signoff_required,
+                reviewer_roles=mitigation.reviewer_roles,
+                reviewers=tuple(
+                    m for m in index.members_of(mitigation.reviewer_roles) if m not in owners
+                ),
+                evidence_required=mitigation.evidence_required,
+            )
+
+
+def _applies_because(mitigation: Mitigation, challenge: Challenge, facts: Facts) -> list[str]:
+    if mitigation.applies_when.always:
+        return [f"{challenge.title} concerns every generative-AI project"]
+    return [
+        facts.match_reason(match, "applies this mitigation")
+        for match in mitigation.applies_when.matches(facts.application, facts.traits)
+    ]
+
+
+def _mitigation_priority(
+    mitigation: Mitigation,
+    challenge: Challenge,
+    facts: Facts,
+    application_raise: str | None,
+) -> tuple[str, list[str]]:
+    """The mitigation's priority after the raise rules, and a reason for each actual raise;
+    when nothing raised it, the catalog's reason for its priority, if it gives one."""
+    priority = mitigation.priority
+    because: list[str] = []
+    for rule in mitigation.raised_when:
+        if not rule.when.holds(facts.application, facts.traits):
+            continue
+        if priority_rank(rule.priority) > priority_rank(mitigation.priority):
+            effect = f"raised priority to {rule.priority}"
+            matches = rule.when.matches(facts.application, facts.traits)
+            because += [facts.match_reason(m, effect) for m in matches]
+        priority = max_priority(priority, rule.priority)
+    if facts.app is not None and application_raise is not None:
+        if priority_rank(application_raise) > priority_rank(mitigation.priority):
+            because.append(
+                f"Application {facts.app.title} raised {challenge.title} to {application_raise}"
+            )
+        priority = max_priority(priority, application_raise)
+    if priority == mitigation.priority and mitigation.priority_because:
+        because.append(f"{priority.capitalize()} because {mitigation.priority_because}")
+    return priority, because
+
+
+def finding_item(finding: StaffingFinding, resolvers: tuple[Member, ...]) -> GeneratedItem:
+    """A finding is owned by whoever can resolve it (the project's leads and product managers),
+    never by the person it concerns."""
+    concerned = {m.ref for m in finding.people}
+    return GeneratedItem(
+        key=finding.key,
+        kind="staffing",
+        title=finding.title,
+        detail=finding.detail,
+        phase="plan-and-design",
+        done_when=finding.done_when,
+        roles=finding.roles,
+        owners=tuple(m for m in resolvers if m.ref not in concerned),
+        priority=finding.priority,
+        because=finding.because,
+        source={
+            **_STAFFING_SOURCE,
+            "finding": finding.kind,
+            "people": [m.ref for m in finding.people],
+        },
+    )
