@@ -24,12 +24,11 @@ from app.schemas.checklists import (
     CHECKLIST_EXAMPLE,
     ChecklistOut,
     ChecklistQuery,
-    ItemOut,
-    ItemUpdate,
     PersonItemsOut,
     PreviewRequest,
     RenderQuery,
 )
+from app.schemas.items import ItemOut, ItemUpdate
 from app.services.catalog.keys import check_keys
 from app.services.catalog.store import catalog_for, current_catalog
 from app.services.checklists import documents as checklist_documents

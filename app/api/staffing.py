@@ -12,7 +12,7 @@ from app.http.auth import current_team_id
 from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
 from app.http.transaction import current_context
 from app.models import Project
-from app.schemas.checklists import StaffingReportOut, TeamStaffingOut
+from app.schemas.staffing import StaffingReportOut, TeamStaffingOut
 from app.services.catalog.store import current_catalog
 from app.services.checklists import documents as checklist_documents
 from app.services.directory.projects import get_project

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from functools import cache
-from typing import Literal, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack
 
 import marshmallow as ma
 from marshmallow import validate
 
 from app.services.catalog.keys import InCatalog
+from app.vocabulary import values
 
 SLUG = validate.Regexp(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case letters, digits and single hyphens."
@@ -97,3 +99,8 @@ class Handles(ma.Schema):
         allow_none=True,
         validate=[validate.Length(min=1, max=128), NO_SPACES],
     )
+
+
+def enum_field(enum: type[StrEnum], **kwargs: Any) -> ma.fields.String:
+    """A string field that takes (and documents) the values of one `StrEnum`."""
+    return ma.fields.String(validate=validate.OneOf(values(enum)), **kwargs)

@@ -10,7 +10,8 @@ from checklist_support import example_as_gathered, generate, read_checklist, sta
 from factories import assign, create_person, create_project
 
 from app.render import FORMATS
-from app.schemas.checklists import CHECKLIST_EXAMPLE, ChecklistOut, ItemOut, PersonItemsOut
+from app.schemas.checklists import CHECKLIST_EXAMPLE, ChecklistOut, PersonItemsOut
+from app.schemas.items import ItemOut
 
 CHECKLIST_ANSWERS = [
     ("/v1/projects/{project_ref}/checklist", "get", "200", "ChecklistOut"),

@@ -26,7 +26,7 @@ from app import create_app
 from app.config import Settings
 from app.extensions import db
 from app.models import Checklist, ChecklistItem
-from app.services.checklists.documents import MARKER_PREFIX, ticket_text
+from app.services.checklists.tickets import MARKER_PREFIX, ticket_text
 
 KEY = "data-scientist.collect-and-preprocess-data"
 

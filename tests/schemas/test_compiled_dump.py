@@ -16,9 +16,10 @@ import pytest
 from api.checklist_support import example_as_gathered, generate, patch_item, read_checklist
 from factories import assign, create_person, create_project
 
-from app.schemas.checklists import ChecklistOut, ItemOut, PersonItemsOut
+from app.schemas.checklists import ChecklistOut, PersonItemsOut
 from app.schemas.common import StrictBoolean
 from app.schemas.compiled import compile_dump
+from app.schemas.items import ItemOut
 from app.services.checklists import documents as checklist_documents
 from app.vocabulary import ItemStatus
 

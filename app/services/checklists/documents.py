@@ -1,28 +1,31 @@
 """The JSON form of checklists and their items, shared by every way of reading them, and
-the snapshots that events carry.
+the snapshots that events carry (with the ticket text of `checklists.tickets`).
 
 The data is gathered here and dumped through the schemas that document it in `/openapi.json`
-(`app/schemas/checklists.py`): the JSON answer, the text formats rendered from it and the
-items events carry are all that one document."""
+(`app/schemas/checklists.py`, `app/schemas/items.py`): the JSON answer, the text formats
+rendered from it and the items events carry are all that one document."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
+from app.models.checklist import PUBLIC_COLUMNS
 from app.models.directory import handles_of
-from app.render import DEFAULT_LAYOUT, PHASE_TITLES, Layout, render, signoff
-from app.render.markdown import code, escape
-from app.schemas.checklists import ChecklistOut, FiltersOut, ItemOut, PersonItemsOut
+from app.render import DEFAULT_LAYOUT, Layout, render
+from app.schemas.checklists import ChecklistOut, FiltersOut, PersonItemsOut
 from app.schemas.compiled import compile_dump
+from app.schemas.items import ItemOut
 from app.services.catalog.model import Catalog
 from app.services.checklists.facts import ProjectFacts, project_traits
 from app.services.checklists.lapses import as_read
 from app.services.checklists.summary import summarize
+from app.services.checklists.tickets import ticket_text
 
 
 def owner_dict(person: Person) -> dict[str, Any]:
@@ -77,46 +80,27 @@ dump_person_items = compile_dump(PersonItemsOut())
 FILTERS_OUT = FiltersOut()
 
 
+# An item's columns as its JSON shows them, read at once from an item or a row.
+_read_columns = attrgetter(*PUBLIC_COLUMNS)
+
+
 def item_dict(
     item: ChecklistItem | Row[*tuple[Any, ...]],
     owners: list[dict[str, Any]],
     role_titles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An item's data, as `ItemOut` dumps it; `item` is an item or a row of its columns (and
-    `signed_off_by_name`)."""
+    """An item's data, as `ItemOut` dumps it: its public columns (`PUBLIC_COLUMNS`) and what is
+    computed beside them; `item` is an item or a row of its columns (and `signed_off_by_name`).
+    The dump copies every list and object: the values are handed over as they are read."""
     titles = role_titles or {}
-    status, waiver = as_read(item.status, item.waiver)
-    return {
-        "id": item.id,
-        "key": item.key,
-        "kind": item.kind,
-        "title": item.title,
-        "detail": item.detail,
-        "phase": item.phase,
-        "done_when": item.done_when,
-        "roles": list(item.roles),
-        "role_titles": [titles.get(r, r) for r in item.roles],
-        "owners": owners,
-        "priority": item.priority,
-        "status": status,
-        "note": item.note,
-        "waiver": waiver,
-        "ticket": item.ticket,
-        "signoff_required": item.signoff_required,
-        "reviewer_roles": list(item.reviewer_roles),
-        "reviewer_role_titles": [titles.get(r, r) for r in item.reviewer_roles],
-        "reviewers": list(item.reviewers or ()),
-        "signed_off_by": item.signed_off_by,
-        "signed_off_by_name": item.signed_off_by_name,
-        "signed_off_at": item.signed_off_at,
-        "evidence_required": item.evidence_required,
-        "evidence": list(item.evidence or ()),
-        "because": list(item.because),
-        "source": item.source,
-        "version": item.version,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-    }
+    data = dict(zip(PUBLIC_COLUMNS, _read_columns(item), strict=True))
+    # A waiver whose day has passed reads as lapsed (`checklists.lapses`), until it is recorded.
+    data["status"], data["waiver"] = as_read(item.status, item.waiver)
+    data["role_titles"] = [titles.get(r, r) for r in item.roles]
+    data["owners"] = owners
+    data["reviewer_role_titles"] = [titles.get(r, r) for r in item.reviewer_roles]
+    data["signed_off_by_name"] = item.signed_off_by_name
+    return data
 
 
 def item_document(
@@ -126,17 +110,6 @@ def item_document(
 ) -> dict[str, Any]:
     """An item's JSON form."""
     return dump_item(item_dict(item, owners, role_titles))
-
-
-MARKER_PREFIX = "checklist-item: "
-"""The last line of every ticket text is this prefix, then `<project slug>/<item key>`: the
-inbound webhooks find the item a ticket is about by it."""
-
-TICKET_TITLE_MAX = 250  # under GitHub's 256 and Jira's 255 characters
-
-
-def marker(project_slug: str, item_key: str) -> str:
-    return f"{MARKER_PREFIX}{project_slug}/{item_key}"
 
 
 def checklist_links(base_url: str, project: Project) -> dict[str, str]:
@@ -204,75 +177,6 @@ def _with_ticket_link(fields: Mapping[str, Any]) -> dict[str, Any]:
     if "ticket" in shown:
         shown["ticket"] = ticket_link(shown["ticket"])
     return shown
-
-
-def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, str]:
-    """A ticket for an item, ready to post to GitHub, Jira or Linear: a one-line title and a
-    Markdown body (detail, what "done" means, phase, priority, why, owners, links) whose last
-    line is the marker
-    `checklist-item: <project slug>/<item key>`. User-given text (names, notes) is escaped."""
-    title = " ".join(f"{project['name']}: {item['title']}".split())
-    if len(title) > TICKET_TITLE_MAX:
-        title = title[: TICKET_TITLE_MAX - 1].rstrip() + "…"
-    roles = ", ".join(escape(t) for t in item.get("role_titles") or ()) or "none"
-    facts = [
-        f"- **Project:** {escape(project['name'])} ({code(project['slug'])}, "
-        f"{escape(project['application'])})",
-        f"- **Priority:** {escape(item['priority'])}",
-        f"- **Status:** {escape(item['status'])}",
-        f"- **Roles:** {roles}",
-    ]
-    waiver = item.get("waiver")
-    if item["status"] == "waived" and waiver:
-        facts.append(f"- **Waived:** {escape(waiver.get('reason') or '')}")
-    signed = signoff(item)
-    if signed:
-        facts.append(f"- **Sign-off:** {escape(signed)}")
-    if item.get("note"):
-        facts.append(f"- **Note:** {escape(item['note'])}")
-    owners = [_owner_line(o) for o in item.get("owners") or ()] or [
-        "- _Nobody yet: the role is not staffed._"
-    ]
-    because = [f"- {escape(reason)}" for reason in item.get("because") or ()]
-    links = item.get("links") or {}
-    link_lines = [
-        f"- {label}: {links[name]}"
-        for name, label in (("api", "Item in the API"), ("checklist_markdown", "Checklist"))
-        if links.get(name)
-    ]
-    if item.get("phase"):
-        facts.insert(2, f"- **Phase:** {escape(PHASE_TITLES.get(item['phase'], item['phase']))}")
-    lines = [escape(item["detail"]) if item.get("detail") else escape(item["title"])]
-    if item.get("done_when"):
-        lines += ["", f"**Done when:** {escape(item['done_when'])}"]
-    lines += ["", *facts]
-    if because:
-        lines += ["", "### Why", "", *because]
-    lines += ["", "### Owners", "", *owners]
-    if link_lines:
-        lines += ["", "### Links", "", *link_lines]
-    # Only the last line is a marker: text that would start another one is escaped (`\:`
-    # shows as `:` in Markdown).
-    lines = [_not_a_marker(line) for line in lines]
-    lines += ["", marker(project["slug"], item["key"])]
-    return {"title": title, "body": "\n".join(lines)}
-
-
-def _not_a_marker(line: str) -> str:
-    if line.lower().startswith(MARKER_PREFIX.lower()):
-        return line[: len(MARKER_PREFIX) - 2] + "\\:" + line[len(MARKER_PREFIX) - 1 :]
-    return line
-
-
-def _owner_line(owner: Mapping[str, Any]) -> str:
-    parts = [escape(owner["name"])]
-    if owner.get("email"):
-        parts.append(f"({escape(owner['email'])})")
-    handles = owner.get("handles") or {}
-    named = [f"{system} {code(handle)}" for system, handle in sorted(handles.items()) if handle]
-    if named:
-        parts.append("· " + ", ".join(named))
-    return "- " + " ".join(parts)
 
 
 def project_header(project: Project, catalog: Catalog) -> dict[str, Any]:

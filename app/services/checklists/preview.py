@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import ValidationFailed
+from app.models.checklist import PUBLIC_FIELDS, new_item_state
 from app.services.catalog.keys import check_keys
 from app.services.catalog.model import Catalog
 from app.services.checklists.generator import (
@@ -94,21 +95,13 @@ def checklist_preview(
     titles = {role.key: role.title for role in catalog.roles}
     items = [
         {
-            "id": None,
+            # Every public field (null where a stored item has what a preview has not: ids,
+            # versions), a new item's state, and what the generator gave.
+            **dict.fromkeys(PUBLIC_FIELDS),
+            **new_item_state(),
             **item.as_dict(),
             "role_titles": [titles.get(r, r) for r in item.roles],
-            "status": "open",
-            "note": None,
-            "waiver": None,
-            "ticket": None,
             "reviewer_role_titles": [titles.get(r, r) for r in item.reviewer_roles],
-            "signed_off_by": None,
-            "signed_off_by_name": None,
-            "signed_off_at": None,
-            "evidence": [],
-            "version": None,
-            "created_at": None,
-            "updated_at": None,
         }
         for item in generated
     ]

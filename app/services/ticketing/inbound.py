@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import Settings
 from app.errors import NotFound
 from app.models import Checklist, ChecklistItem, InboundDelivery, Integration, Project, utcnow
-from app.services.checklists.documents import MARKER_PREFIX
 from app.services.checklists.items import update_item
 from app.services.checklists.rules import system_needs
+from app.services.checklists.tickets import MARKER_PREFIX
 from app.services.checklists.waivers import expire_due_waivers
 from app.services.context import Context
 from app.services.locks import lock_checklists

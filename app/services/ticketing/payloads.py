@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from app.errors import Problem
-from app.schemas.checklists import TICKET_KEY_FORMATS
+from app.schemas.items import TICKET_KEY_FORMATS
 from app.vocabulary import Provider, TicketSystem, values
 
 
