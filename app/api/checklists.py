@@ -16,7 +16,7 @@ from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match, make_etag, not_modified
 from app.http.formats import SUFFIXES, formatted_response, negotiated
-from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
+from app.http.pagination import PageRequest, SortKey, paged
 from app.http.transaction import current_context
 from app.models import Checklist, ChecklistItem, Project
 from app.render import DEFAULT_GROUPING, FORMATS, Layout, render
@@ -251,38 +251,44 @@ def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
     return checklist_documents.item_dict(item, checklist_documents.loaded_owners(item), titles)
 
 
+# The order of a person's items, as their cursors hold it.
+PERSON_ITEMS_ORDER = (
+    SortKey(Project.name),
+    SortKey(Project.id),
+    SortKey(ChecklistItem.position),
+    SortKey(ChecklistItem.key),
+)
+
+
 @blp.route("/people/<string:person_id>/checklist-items")
 class PersonItemsView(MethodView):
-    @list_arguments(blp, RenderQuery)
+    @paged(blp, PERSON_ITEMS_ORDER, filters=RenderQuery)
     @blp.response(200, PersonItemsOut)
     @formats(blp, PersonItemsOut)
-    def get(self, args: dict[str, Any], person_id: str) -> Response:
+    def get(self, args: dict[str, Any], page: PageRequest, person_id: str) -> Response:
         """What one person owns across the team's projects (obsolete items left out), project
         by project, a page at a time (`limit`, `cursor`: the `Link` header names the next page)"""
-        return negotiated(lambda fmt: read_person_items(args, fmt, person_id))
+        return negotiated(lambda fmt: read_person_items(args, page, fmt, person_id))
 
 
-def read_person_items(args: dict[str, Any], fmt: str, person_id: str) -> Response:
+def read_person_items(
+    args: dict[str, Any], page: PageRequest, fmt: str, person_id: str
+) -> Response:
     """A page of what the person owns, in `fmt`."""
     session = current_session()
     person = get_person(session, current_team_id(), person_id)
-    after = decode_cursor(args["cursor"], PERSON_ITEMS_ORDER) if args.get("cursor") else None
     rows, summary, last = checklist_reads.items_for_person(
         session,
         current_team_id(),
         person,
-        limit=args["limit"],
-        after=after,
+        limit=page.limit,
+        after=page.after,
     )
-    cursor = encode_cursor(*last) if last is not None else None
     doc = checklist_documents.person_document(
-        current_catalog(session), person, rows, summary, cursor
+        current_catalog(session), person, rows, summary, page.ends_after(last)
     )
     body = checklist_documents.render_person_document(doc, fmt, _layout(args))
-    response = formatted_response(body, fmt)
-    if cursor is not None:
-        response.headers.update(next_link(cursor))
-    return response
+    return formatted_response(body, fmt)
 
 
 format_paths(
@@ -290,17 +296,8 @@ format_paths(
     "/people/<string:person_id>/checklist-items",
     "PersonItems",
     read_person_items,
-    list_arguments(blp, without_format(RenderQuery)),
+    paged(blp, PERSON_ITEMS_ORDER, filters=without_format(RenderQuery)),
     summary="What one person owns",
-)
-
-
-# The order of a person's items, as their cursors hold it.
-PERSON_ITEMS_ORDER = (
-    SortKey(Project.name),
-    SortKey(Project.id),
-    SortKey(ChecklistItem.position),
-    SortKey(ChecklistItem.key),
 )
 
 

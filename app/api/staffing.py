@@ -9,7 +9,7 @@ from flask.views import MethodView
 from app.api.common import v1_blueprint
 from app.extensions import current_session
 from app.http.auth import current_team_id
-from app.http.pagination import SortKey, decode_cursor, encode_cursor, list_arguments, next_link
+from app.http.pagination import PageRequest, SortKey, paged
 from app.http.transaction import current_context
 from app.models import Project
 from app.schemas.staffing import StaffingReportOut, TeamStaffingOut
@@ -39,25 +39,25 @@ class ProjectStaffingView(MethodView):
         }
 
 
+# The order of the team report's projects, as their cursors hold it.
+TEAM_STAFFING_ORDER = (SortKey(Project.name), SortKey(Project.id))
+
+
 @blp.route("/staffing")
 class TeamStaffingView(MethodView):
-    @list_arguments(blp)
+    @paged(blp, TEAM_STAFFING_ORDER)
     @blp.response(200, TeamStaffingOut)
-    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    def get(self, page: PageRequest) -> dict[str, Any]:
         """The team's active projects, a page at a time (by name), each with its coverage and
         findings; and who is allocated over 100% across all of them"""
-        catalog = current_catalog(current_session())
-        after = decode_cursor(args["cursor"], TEAM_STAFFING_ORDER) if args.get("cursor") else None
+        session = current_session()
+        catalog = current_catalog(session)
+        team_id = current_team_id()
+        projects = page.fetch(staffing_reports.active_projects_query(team_id))
         team = staffing_reports.team_staffing(
-            current_session(),
-            catalog,
-            current_team_id(),
-            current_context().settings,
-            limit=args["limit"],
-            after=after,
+            session, catalog, team_id, current_context().settings, projects
         )
-        cursor = encode_cursor(*team["next"]) if team["next"] is not None else None
-        body = {
+        return {
             "projects": [
                 {
                     "project": checklist_documents.project_header(project, catalog),
@@ -67,10 +67,5 @@ class TeamStaffingView(MethodView):
                 for project, report in team["projects"]
             ],
             "over_allocated": team["over_allocated"],
-            "next_cursor": cursor,
+            "next_cursor": page.next_cursor,
         }
-        return body, 200, next_link(cursor) if cursor is not None else {}
-
-
-# The order of the team report's projects, as their cursors hold it.
-TEAM_STAFFING_ORDER = (SortKey(Project.name), SortKey(Project.id))

@@ -1,4 +1,7 @@
-"""Lists: one decorator that pages a service's query by keyset, newest first by default."""
+"""Lists: one mechanism that pages by keyset, newest first by default. `paginated` pages a
+service's query into `{"items": [...], "next_cursor": ...}`; `paged`, under it, gives any list
+view its page to read (`limit` rows after `cursor`) and names the next page in a `Link` header,
+whatever the shape or format of its answer."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -121,11 +124,10 @@ def _after(order: Sequence[SortKey], values: Sequence[Any]) -> Any:
 
 @dataclass
 class Page(Generic[T]):
-    """One page of a list, dumped by `page_schema`; its `Link` header names the next one."""
+    """One page of a list, dumped by `page_schema`."""
 
     items: list[T]
     next_cursor: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def page_query(
@@ -155,6 +157,56 @@ def next_link(next_cursor: str) -> dict[str, str]:
     query = {k: v for k, v in request.args.items() if k != "cursor"}
     query["cursor"] = next_cursor
     return {"Link": f'<{request.base_url}?{urlencode(query)}>; rel="next"'}
+
+
+@dataclass
+class PageRequest:
+    """The page a list view is asked for: `limit` rows after `cursor`, in `order`.
+
+    The view reads it with `fetch` (a query run a page at a time), or hands `limit` and
+    `after` (the sort-key values the page starts after, None from the start) to a service that
+    reads its page itself and says where it ended (`ends_after`); either way `next_cursor` is
+    then the cursor of the next page (None on the last)."""
+
+    limit: int
+    cursor: str | None = None
+    order: Sequence[SortKey] | None = None
+    next_cursor: str | None = None
+    after: list[Any] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # A cursor that is not one of this order's is refused (422) before the list is read.
+        if self.cursor and self.order is not None:
+            self.after = decode_cursor(self.cursor, self.order)
+
+    def fetch(self, stmt: Select[Any]) -> list[Any]:
+        """This page of `stmt`, in the list's order (default: newest first, by the query's
+        entity's `created_at` and `id`)."""
+        order = self.order or newest_first(stmt.column_descriptions[0]["entity"])
+        page = fetch_page(stmt, order, self.limit, self.cursor)
+        self.next_cursor = page.next_cursor
+        return page.items
+
+    def ends_after(self, last: Sequence[Any] | None) -> str | None:
+        """Record where a page a service read ends: the sort-key values of its last row, None
+        when it is the last page. Gives the next page's cursor."""
+        self.next_cursor = encode_cursor(*last) if last is not None else None
+        return self.next_cursor
+
+
+def _with_link(result: Any, next_cursor: str | None) -> Any:
+    """A view's answer (a response, or what flask-smorest takes) with the `Link` header to
+    the next page, when there is one."""
+    if next_cursor is None:
+        return result
+    link = next_link(next_cursor)
+    if isinstance(result, Response):
+        result.headers.update(link)
+        return result
+    if isinstance(result, tuple) and len(result) == 3:
+        body, status, headers = result
+        return body, status, {**headers, **link}
+    return result, 200, link
 
 
 _page_schemas: dict[type[ma.Schema], type[ma.Schema]] = {}
@@ -234,12 +286,47 @@ def list_arguments(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The query arguments of a list: `filters`' and `limit` (always given: the default when
     the request has none) and `cursor`, documented in `blp`'s spec as they are enforced.
-
-    For a list that pages its own way; `paginated` does the rest for a view returning a query.
-    """
+    `paged` and `paginated` take them; a view takes them from those."""
     if _document_list_args not in blp._prepare_doc_cbks:
         blp._prepare_doc_cbks.insert(0, _document_list_args)
     return blp.arguments(ListArgs(filters), location="query")
+
+
+def paged(
+    blp: Blueprint,
+    order: Sequence[SortKey] | None = None,
+    *,
+    filters: type[ma.Schema] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make a view a list that answers a page at a time, whatever its answer's shape.
+
+    The view gets the `filters` arguments (when `filters` is given) after `self`, then the
+    `PageRequest`, then the path's. A cursor that is not one of `order`'s is a 422 before the
+    view runs (with no `order`, the list is newest first, and `page.fetch` checks it). The
+    view puts `page.next_cursor` in its answer as its shape has it; this decorator adds the
+    `Link: <…>; rel="next"` header to whatever it answers.
+
+        @blp.route("/staffing")
+        class TeamStaffingView(MethodView):
+            @paged(blp, (SortKey(Project.name), SortKey(Project.id)))
+            @blp.response(200, TeamStaffingOut)
+            def get(self, page):
+                projects = page.fetch(active_projects_query(current_team_id()))
+                return {"projects": ..., "next_cursor": page.next_cursor}
+    """
+    arguments = list_arguments(blp, filters)
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            *args, query = args
+            page = PageRequest(query.pop("limit"), query.pop("cursor", None), order)
+            result = view(*args, *((query,) if filters else ()), page, **kwargs)
+            return _with_link(result, page.next_cursor)
+
+        return arguments(wrapper)
+
+    return decorator
 
 
 def paginated(
@@ -256,7 +343,7 @@ def paginated(
     path's; it returns the query, unordered and unlimited. This decorator adds `limit` (default
     and maximum from the settings) and `cursor`, orders by `order` (default: newest first, by
     the query's entity's `created_at` and `id`), runs one page, and answers
-    `{"items": [...], "next_cursor": ...}` with a `Link: <…>; rel="next"` header.
+    `{"items": [...], "next_cursor": ...}` with a `Link: <…>; rel="next"` header (`paged`).
     `present` turns each row into what `item_schema` dumps, when the row itself is not.
 
         @blp.route("/people")
@@ -265,22 +352,17 @@ def paginated(
             def get(self):
                 return people.people_query(current_team_id())
     """
-    arguments = list_arguments(blp, filters)
 
     def decorator(view: Callable[..., Select[Any]]) -> Callable[..., Any]:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> tuple[Page[Any], int, dict[str, str]]:
-            *rest, query = args
-            limit, cursor = query.pop("limit"), query.pop("cursor", None)
-            stmt = view(*rest, query, **kwargs) if filters else view(*rest, **kwargs)
-            entity = stmt.column_descriptions[0]["entity"]
-            page = fetch_page(stmt, order or newest_first(entity), limit, cursor)
+        def wrapper(*args: Any, **kwargs: Any) -> Page[Any]:
+            *args, page = args
+            items = page.fetch(view(*args, **kwargs))
             if present is not None:
-                page.items = [present(row) for row in page.items]
-            if page.next_cursor is not None:
-                page.headers = next_link(page.next_cursor)
-            return page, 200, page.headers
+                items = [present(row) for row in items]
+            return Page(items, page.next_cursor)
 
-        return blp.response(200, page_schema(item_schema))(arguments(wrapper))
+        answer = blp.response(200, page_schema(item_schema))(wrapper)
+        return paged(blp, order, filters=filters)(answer)
 
     return decorator

@@ -1,4 +1,5 @@
-"""Every list pages the same way: one decorator, its limits from the settings, any keyset order."""
+"""Every list pages the same way: one mechanism, its limits from the settings, any keyset order,
+whatever the shape or format of the list's answer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from factories import assert_problem, create_person, create_project
+from factories import assert_problem, assign, create_person, create_project
 from sqlalchemy import select
 
 from app.extensions import db
@@ -174,5 +175,58 @@ def test_a_cursor_of_another_order_is_a_422_naming_the_cursor(api):
 
     # `[1, 2]`: a cursor of an order by two numbers, not of the feed's (created_at, id).
     body = assert_problem(api.get("/v1/events?cursor=WzEsMl0"), 422)
+
+    assert body["errors"] == {"cursor": ["Invalid cursor."]}
+
+
+# Lists whose answer has a shape of its own (`paged`), in every format they answer in.
+OWN_SHAPES = [
+    "/v1/staffing",
+    "/v1/people/{person_id}/checklist-items",
+    "/v1/people/{person_id}/checklist-items.md",
+    "/v1/people/{person_id}/checklist-items.csv",
+    "/v1/people/{person_id}/checklist-items.txt",
+]
+
+
+def test_lists_of_their_own_shape_document_the_same_limit_and_cursor(app_with):
+    spec = app_with(max_page_size=500).test_client().get("/openapi.json").json
+
+    for path in OWN_SHAPES:
+        names = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
+        assert {"limit", "cursor"} <= names, path
+        assert _limit_parameter(spec, path)["schema"]["maximum"] == 500
+
+
+def _owner_on_two_projects(api: Any) -> dict:
+    ada = create_person(api, name="Ada")
+    for name in ("Alpha", "Bravo"):
+        project = create_project(api, name=name)
+        assign(api, project, "data-scientist", ada, allocation=10)
+        assert api.post(f"/v1/projects/{project['id']}/checklist").status_code == 201
+    return ada
+
+
+@pytest.mark.parametrize("path", OWN_SHAPES)
+def test_a_list_of_its_own_shape_links_to_its_next_page(api, path):
+    ada = _owner_on_two_projects(api)
+    url = path.format(person_id=ada["id"])
+
+    first = api.get(url, query_string={"limit": 1})
+    (link,) = re.findall(r'<([^>]+)>; rel="next"', first.headers["Link"])
+    second = api.get(link)
+
+    assert first.status_code == 200 and second.status_code == 200
+    assert "limit=1" in link and "cursor=" in link
+    assert second.get_data() != first.get_data()
+
+
+@pytest.mark.parametrize("path", OWN_SHAPES)
+def test_a_cursor_of_another_list_is_a_422_naming_the_cursor_in_every_format(api, path):
+    ada = _owner_on_two_projects(api)
+    # `[1, 2]`: a cursor of an order by two numbers, neither list's.
+    url = path.format(person_id=ada["id"])
+
+    body = assert_problem(api.get(url, query_string={"cursor": "WzEsMl0"}), 422)
 
     assert body["errors"] == {"cursor": ["Invalid cursor."]}

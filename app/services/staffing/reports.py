@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -38,25 +38,26 @@ def project_staffing(
     )
 
 
+def active_projects_query(team_id: str) -> Select[tuple[Project]]:
+    """The team's active projects, whose staffing the team report shows (a page at a time)."""
+    return select(Project).where(*_active(team_id))
+
+
+def _active(team_id: str) -> tuple[ColumnElement[bool], ...]:
+    return (Project.team_id == team_id, Project.status == ProjectStatus.ACTIVE)
+
+
 def team_staffing(
     session: Session,
     catalog: Catalog,
     team_id: str,
     settings: Settings,
-    *,
-    limit: int,
-    after: Sequence[Any] | None = None,
+    projects: Sequence[Project],
 ) -> dict[str, Any]:
-    """A page of the team's active projects (by name) with their coverage and findings, the
-    (name, id) after which the next page starts (`next`, None on the last page), and who is
-    allocated over 100% across all of them (on every page: it is the team's)."""
-    active = (Project.team_id == team_id, Project.status == ProjectStatus.ACTIVE)
-    stmt = select(Project).where(*active).order_by(Project.name, Project.id).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(tuple_(Project.name, Project.id) > tuple_(*map(literal, after)))
-    projects = list(session.scalars(stmt))
-    last = (projects[limit - 1].name, projects[limit - 1].id) if len(projects) > limit else None
-    projects = projects[:limit]
+    """The coverage and findings of `projects` (a page of `active_projects_query`), and who
+    is allocated over 100% across all the team's active projects (on every page: it is the
+    team's)."""
+    active = _active(team_id)
     staffed = (
         select(Assignment)
         .join(Project, Project.id == Assignment.project_id)
@@ -99,4 +100,4 @@ def team_staffing(
             staffed.add_columns(Project.slug).where(Assignment.person_id.in_(over_ids))
         )
     )
-    return {"projects": reports, "over_allocated": over, "next": last}
+    return {"projects": reports, "over_allocated": over}
