@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Text, UniqueConstraint
@@ -143,6 +145,8 @@ class Origin(StrEnum):
 
 @dataclass(frozen=True)
 class ItemField:
+    """One field of a checklist item: its name, who writes it, whether its JSON shows it."""
+
     name: str
     origin: Origin
     public: bool = True  # in the item's JSON form (`ItemOut`), its CSV and its events
@@ -210,16 +214,24 @@ GENERATED_COLUMNS = item_fields(Origin.GENERATED)
 STATE_COLUMNS = item_fields(Origin.STATE)
 
 
-def _default(column: Column[Any]) -> Any:
-    """The value SQLAlchemy gives the column on an ORM insert without one (None if none)."""
+def _default_of(column: Column[Any]) -> Callable[[], Any]:
+    """What gives the value SQLAlchemy gives the column on an ORM insert without one (its
+    default, called afresh if callable; else None)."""
     default = column.default
     if not isinstance(default, ColumnDefault):
-        return None
-    # SQLAlchemy wraps a callable default into one that takes the execution context.
-    return default.arg(None) if default.is_callable else default.arg
+        return lambda: None
+    if default.is_callable:
+        # SQLAlchemy wraps a callable default into one that takes the execution context.
+        return partial(default.arg, None)
+    value = default.arg
+    return lambda: value
+
+
+_STATE_DEFAULTS = tuple(
+    (name, _default_of(ChecklistItem.__table__.c[name])) for name in STATE_COLUMNS
+)
 
 
 def new_item_state() -> dict[str, Any]:
     """A new item's state: each state column's default (`open`, no evidence), else None."""
-    columns = ChecklistItem.__table__.c
-    return {name: _default(columns[name]) for name in STATE_COLUMNS}
+    return {name: default() for name, default in _STATE_DEFAULTS}

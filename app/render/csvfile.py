@@ -45,8 +45,8 @@ def render_csv(doc: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-def _joined(values: Iterable[Any] | None) -> str:
-    return SEPARATOR.join(str(value) for value in values or ())
+def _joined(values: Iterable[str] | None) -> str:
+    return SEPARATOR.join(values or ())
 
 
 def _waiver(item: Item) -> Mapping[str, Any]:
@@ -134,7 +134,7 @@ def _plain(name: str) -> Callable[[Item], Any]:
         value = item.get(name)
         if isinstance(value, bool):
             return _yes_no(value)
-        return _joined(value) if isinstance(value, list) else value
+        return _joined(map(str, value)) if isinstance(value, list) else value
 
     return cell
 

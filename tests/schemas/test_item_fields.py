@@ -140,12 +140,13 @@ def test_the_bulk_path_compares_the_generated_columns_and_inserts_every_column()
     # The generator gives every generated column but the position, which its order gives.
     generator_fields = {f.name for f in dataclasses.fields(GeneratedItem)}
     assert set(GENERATED_COLUMNS) - {"position"} <= generator_fields
-    assert list(values) == list(GENERATED_COLUMNS)
+    assert sorted(values) == sorted(GENERATED_COLUMNS)
     assert values["position"] == 7
     # One INSERT for all new items needs every column in every row.
     assert sorted(row) == sorted(COLUMNS)
     assert {name: row[name] for name in STATE_COLUMNS} == new_item_state()
     assert new_item_state()["status"] == "open" and new_item_state()["evidence"] == []
+    assert new_item_state()["evidence"] is not new_item_state()["evidence"]  # never shared
     assert row["version"] == 1 and row["created_at"] == row["updated_at"]
 
 

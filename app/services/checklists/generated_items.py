@@ -59,13 +59,20 @@ class GeneratedItem:
         """The generated fields in the checklist item's JSON shape (no role titles, no status)."""
         return {
             "key": self.key,
+            **self.column_values(),
+            "owners": [m.as_owner() for m in self.owners],
+        }
+
+    def column_values(self) -> dict[str, Any]:
+        """What the item's generated columns hold (its position aside), in its JSON shape: the
+        generated fields but its key, its owners (stored apart) and the keys it replaces."""
+        return {
             "kind": self.kind,
             "title": self.title,
             "detail": self.detail,
             "phase": self.phase,
             "done_when": self.done_when,
             "roles": list(self.roles),
-            "owners": [m.as_owner() for m in self.owners],
             "priority": self.priority,
             "because": list(self.because),
             "source": dict(self.source),

@@ -203,9 +203,11 @@ def compare(
 
 
 def _generated_values(gen: GeneratedItem, position: int) -> dict[str, Any]:
-    """The generated columns of `gen` at `position`, valued as the item's JSON shows them."""
-    shown = gen.as_dict()
-    return {name: position if name == "position" else shown[name] for name in GENERATED_COLUMNS}
+    """The generated columns of `gen` at `position` (`GENERATED_COLUMNS`), valued as the
+    item's JSON shows them."""
+    values = gen.column_values()
+    values["position"] = position
+    return values
 
 
 def _new_row(checklist: Checklist, key: str, values: dict[str, Any]) -> dict[str, Any]:
