@@ -319,9 +319,9 @@ def paged(
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            *args, query = args
+            *before, query = args  # webargs hands the parsed query last
             page = PageRequest(query.pop("limit"), query.pop("cursor", None), order)
-            result = view(*args, *((query,) if filters else ()), page, **kwargs)
+            result = view(*before, *((query,) if filters else ()), page, **kwargs)
             return _with_link(result, page.next_cursor)
 
         return arguments(wrapper)
@@ -356,8 +356,8 @@ def paginated(
     def decorator(view: Callable[..., Select[Any]]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Page[Any]:
-            *args, page = args
-            items = page.fetch(view(*args, **kwargs))
+            *before, page = args
+            items = page.fetch(view(*before, **kwargs))
             if present is not None:
                 items = [present(row) for row in items]
             return Page(items, page.next_cursor)

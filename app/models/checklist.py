@@ -9,7 +9,16 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.schema import ColumnDefault
 
@@ -228,7 +237,7 @@ def _default_of(column: Column[Any]) -> Callable[[], Any]:
 
 
 _STATE_DEFAULTS = tuple(
-    (name, _default_of(ChecklistItem.__table__.c[name])) for name in STATE_COLUMNS
+    (name, _default_of(inspect(ChecklistItem).columns[name])) for name in STATE_COLUMNS
 )
 
 

@@ -38,7 +38,7 @@ def project_staffing(
     )
 
 
-def active_projects_query(team_id: str) -> Select[tuple[Project]]:
+def active_projects_query(team_id: str) -> Select[Project]:
     """The team's active projects, whose staffing the team report shows (a page at a time)."""
     return select(Project).where(*_active(team_id))
 
