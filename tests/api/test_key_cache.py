@@ -29,11 +29,38 @@ from app.extensions import db
 from app.http.auth import KeyCache, VerifiedKey
 from app.http.key_use import key_use_log
 from app.models import ApiKey, utcnow
+from app.services import lru
 from app.services.context import Context
 from app.services.directory import teams
 from app.services.directory.teams import KEY_GENERATION, hash_token
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
+TTL = 60.0
+
+
+class Clock:
+    """The monotonic clock the key cache's LRU reads (`app.services.lru.time`), moved by the
+    test rather than by waiting: an entry's time runs out exactly when the test says, however
+    busy the machine."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    made = Clock()
+    monkeypatch.setattr(lru, "time", made)
+    return made
 
 
 @pytest.fixture
@@ -135,13 +162,15 @@ def test_a_new_instance_caches_a_key_from_its_first_request_even_on_a_fresh_redi
     assert _lookups_per_request(server, api.token, 3) == [1, 0, 0]
 
 
-def test_an_entry_past_its_time_is_looked_up_again(app, instance, api):
-    server = instance(ttl=0.3)
+def test_an_entry_past_its_time_is_looked_up_again(app, instance, api, clock):
+    server = instance(ttl=TTL)
     _warm(server, api.token)
     assert _lookups_per_request(server, api.token, 1) == [0]
     # Nobody told the instance (no `flask keys revoke`): the cache may hold it until its time.
     _revoke_in_the_database_only(app, api.token)
-    time.sleep(0.35)
+    clock.advance(TTL - 1)
+    assert _lookups_per_request(server, api.token, 1) == [0]  # not yet
+    clock.advance(1)
 
     with watching(server) as seen:
         answer = server.test_client().get("/v1/people", headers=_bearer(api.token))
@@ -310,8 +339,8 @@ def _verified(name: str) -> VerifiedKey:
     return VerifiedKey(name, "team", frozenset({"read"}), None)
 
 
-def test_the_cache_evicts_the_least_recently_used_and_forgets_expired_entries():
-    cache = KeyCache(ttl=0.2, size=3)
+def test_the_cache_evicts_the_least_recently_used_and_forgets_expired_entries(clock):
+    cache = KeyCache(ttl=TTL, size=3)
     for name in "abc":
         cache.put(name, _verified(name), "g1")
     assert cache.get("a") is not None  # a is now the most recent
@@ -320,7 +349,7 @@ def test_the_cache_evicts_the_least_recently_used_and_forgets_expired_entries():
     assert len(cache) == 3
     assert cache.get("b") is None
     assert [cache.get(n).key.id for n in "acd"] == ["a", "c", "d"]
-    time.sleep(0.25)
+    clock.advance(TTL)
     assert [cache.get(n) for n in "acd"] == [None, None, None]
     assert len(cache) == 0
 

@@ -662,9 +662,11 @@ def test_five_hundred_assignments_stay_fast(catalog):
         StaffingEntry(Member(f"p{n}", f"Person {n}"), roles[n % len(roles)], allocation=10)
         for n in range(500)
     ]
-    started = time.perf_counter()
+    # This thread's CPU time, not the wall clock: other processes on a busy machine stretch
+    # the wall clock, not the work (a few milliseconds here).
+    started = time.thread_time()
     items = generate_checklist(catalog, PERSONAL, staffing)
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert by_key(items)["data-scientist.task-0"].owners[0].ref == "p0"
     assert len(by_key(items)["data-scientist.task-0"].owners) == 125
     assert elapsed < 1.0

@@ -87,6 +87,23 @@ def wait_until(
         time.sleep(interval)
 
 
+def settle(
+    probe: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout: float = WAIT_TIMEOUT,
+    interval: float = 0.05,
+) -> T:
+    """`probe()` once `done` holds for it, or its last value after `timeout`: for a state
+    that a failing test never reaches, and whose own assertions then say what went wrong."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
 def next_second() -> None:
     """Sleep until the wall clock's whole second changes (webhook-timestamp is in seconds)."""
     now = time.time()

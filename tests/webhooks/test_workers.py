@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .receiver import Reply, SocketOwners
-from .support import Api, Database, verify, wait_until
+from .support import Api, Database, settle, verify, wait_until
 
 BACKLOG = 300
 REAL_LEASES = os.environ.get("WEBHOOK_E2E_REAL_LEASES") == "1"
@@ -172,12 +172,15 @@ def test_a_retry_by_hand_during_an_attempt_does_not_send_the_message_twice_at_on
         f"{expected_requests} answered request(s)",
         timeout=15,
     )
-    time.sleep(1.0)  # the slow attempt's outcome is recorded by now
-
     requests = receiver.received("/slow")
     for request in requests:
         verify(request, endpoint["secret"])
-    delivery = api.delivery(endpoint["id"], queued["id"])
+    # Each answered request's outcome is in the log once its worker recorded it; a worker that
+    # dropped one never does, and after the wait the assertions below say so.
+    delivery = settle(
+        lambda: api.delivery(endpoint["id"], queued["id"]),
+        lambda found: len(found["attempt_log"]) >= len(requests),
+    )
     problems = []
     if receiver.overlaps:
         problems.append(
