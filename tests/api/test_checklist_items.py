@@ -47,6 +47,13 @@ def _item_events(api, project, type_):
     return events_of(api, f"/v1/projects/{project['id']}/events", type=type_)
 
 
+def _stored(api, project, key: str = KEY) -> dict:
+    """The item as it reads back: a write's answer must be what was kept."""
+    response = api.get(item_path(project, key))
+    assert response.status_code == 200, response.json
+    return response.json
+
+
 # --------------------------------------------------------------------------- reading one item
 
 
@@ -112,6 +119,7 @@ def test_a_note_alone_changes_no_status(api, project):
     assert response.status_code == 200
     assert response.json["status"] == "open"
     assert response.json["note"] == "Waiting for the data owner"
+    assert _stored(api, project) == response.json
     assert _item_events(api, project, "checklist.item.status_changed") == []
     (updated,) = _item_events(api, project, "checklist.item.updated")
     assert updated["payload"]["after"]["note"] == "Waiting for the data owner"
@@ -124,6 +132,8 @@ def test_a_patch_that_changes_nothing_records_no_event(app, api, project):
     response = patch_item(api, project, KEY, {"status": "done"})
 
     assert response.status_code == 200
+    assert response.json["status"] == "done"
+    assert _stored(api, project) == response.json
     assert event_count(app) == before
 
 
@@ -162,6 +172,7 @@ def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, proje
         "requested_by": None,
         "expires_on": expires,
     }
+    assert _stored(api, project) == response.json
     (event,) = _item_events(api, project, "checklist.item.status_changed")
     assert event["payload"]["before"] == {"status": "open", "waiver": None, "signed_off_by": None}
     assert event["payload"]["after"]["status"] == "waived"
@@ -176,6 +187,7 @@ def test_reopening_a_waived_item_drops_its_waiver(api, project):
     assert response.status_code == 200
     assert response.json["status"] == "open"
     assert response.json["waiver"] is None
+    assert _stored(api, project) == response.json
 
 
 def test_waived_status_without_a_waiver_is_refused_naming_the_reason(app, api, project):
@@ -210,6 +222,7 @@ def test_linking_a_ticket_records_a_ticket_event_with_before_and_after(api, proj
     assert response.json["ticket"]["system"] == ticket["system"]
     assert response.json["ticket"]["key"] == ticket["key"]
     assert response.json["status"] == "open"
+    assert _stored(api, project) == response.json
     (event,) = _item_events(api, project, "checklist.item.ticket_linked")
     assert event["payload"]["before"] == {"ticket": None}
     assert event["payload"]["after"]["ticket"]["key"] == ticket["key"]
@@ -225,6 +238,7 @@ def test_relinking_a_ticket_shows_the_old_one_in_before(api, project):
     newest = _item_events(api, project, "checklist.item.ticket_linked")[0]
     assert newest["payload"]["before"]["ticket"]["key"] == "PROJ-1"
     assert newest["payload"]["after"]["ticket"]["key"] == "PROJ-2"
+    assert _stored(api, project)["ticket"]["key"] == "PROJ-2"
 
 
 # --------------------------------------------------------------------------- bad requests
@@ -283,11 +297,14 @@ def test_the_status_of_an_obsolete_item_cannot_change(api):
 
     assert_problem(patch_item(api, project, key, {"status": "done"}), 409)
     assert_problem(patch_item(api, project, key, {"waiver": {"reason": "No PM"}}), 409)
+    refused = _stored(api, project, key)
+    assert (refused["status"], refused["waiver"]) == ("obsolete", None)
     # Its note and ticket can still be kept up to date.
     noted = patch_item(api, project, key, {"note": "PM left the project"})
     assert noted.status_code == 200
     assert noted.json["status"] == "obsolete"
     assert noted.json["note"] == "PM left the project"
+    assert _stored(api, project, key) == noted.json
 
 
 # --------------------------------------------------------------------------- concurrency
@@ -311,6 +328,7 @@ def test_if_match_with_a_stale_etag_is_412_and_changes_nothing(app, api, project
     )
     assert fresh.status_code == 200
     assert fresh.json["status"] == "done"
+    assert _stored(api, project) == fresh.json
 
 
 def test_an_item_answers_304_to_its_current_etag(api, project):
@@ -806,6 +824,7 @@ def test_a_null_waiver_lifts_the_waiver_and_reopens_the_item(api):
     assert response.status_code == 200, response.json
     assert response.json["status"] == "open"
     assert response.json["waiver"] is None
+    assert _stored(api, project, key) == response.json
 
 
 def test_a_waiver_with_another_status_is_refused_naming_both(api):

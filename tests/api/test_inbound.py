@@ -159,6 +159,7 @@ def test_every_item_linked_to_the_ticket_follows_it(api, client, project):
     response = github_delivery(client, integration, github_issue("closed"))
 
     assert {i["key"] for i in response.json["items"]} == {KEY, OTHER_KEY}
+    assert item(api, project, KEY).json["status"] == "done"
     assert item(api, project, OTHER_KEY).json["status"] == "done"
 
 
@@ -444,8 +445,10 @@ def test_an_integration_scoped_to_a_project_leaves_other_projects_alone(api, cli
 
     response = github_delivery(client, integration, github_issue("closed"))
 
-    assert response.status_code == 202
+    assert (response.status_code, response.json["outcome"]) == (202, "no_item")
     assert item(api, project).json["status"] == "open"
+    # The other project's own item of that key is not linked to the ticket: untouched too.
+    assert item(api, other).json["status"] == "open"
 
 
 def test_a_state_mapped_to_ignore_changes_nothing(api, client, project):
@@ -676,17 +679,23 @@ def test_a_linear_update_without_a_state_change_is_ignored(api, client, project)
     )
 
     assert (response.status_code, response.json["outcome"]) == (202, "ignored")
+    assert item(api, project).json["status"] == "open"
 
 
-def test_linear_redeliveries_are_recognised(api, client, project):
+def test_linear_redeliveries_are_recognised(api, client, project, app):
     integration = create_integration(api, "linear")
     link(api, project, {"system": "linear", "key": "ENG-42"})
     payload = linear_issue_update("ENG-42", state_type="completed", state_name="Done")
-    linear_delivery(client, integration, payload, delivery="d7a1")
+    first = linear_delivery(client, integration, payload, delivery="d7a1")
+    patch_item(api, project, KEY, {"status": "open"})  # someone reopens it meanwhile
+    events = event_count(app)
 
     again = linear_delivery(client, integration, payload, delivery="d7a1")
 
-    assert again.json["duplicate"] is True
+    assert (again.status_code, again.json["duplicate"]) == (200, True)
+    assert again.json["id"] == first.json["id"]
+    assert item(api, project).json["status"] == "open"
+    assert event_count(app) == events
 
 
 def test_a_bad_linear_signature_is_401(api, client):

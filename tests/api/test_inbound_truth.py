@@ -182,6 +182,7 @@ def test_a_held_item_is_finished_by_its_sign_off_and_evidence(api, client, clini
         "done",
         "Grace Hopper",
     )
+    assert item(api, project, PIA) == response.json
 
 
 def test_a_second_close_of_a_held_item_says_it_is_still_held_not_already_done(api, client, clinic):
@@ -324,6 +325,7 @@ def test_items_of_one_ticket_each_say_what_became_of_them(api, client, clinic):
     by_key = {entry["key"]: entry for entry in response.json["items"]}
     assert (by_key[PLAIN]["status"], by_key[PLAIN]["held"]) == ("done", False)
     assert (by_key[PIA]["status"], by_key[PIA]["held"]) == ("in_progress", True)
+    assert [item(api, project, key)["status"] for key in (PLAIN, PIA)] == ["done", "in_progress"]
     assert response.json["detail"] == (
         f"{TICKETS['github'][2]}: 1 item(s) now done; clinic-notes/{PIA} is in progress, not "
         f"done: it needs {SIGN_OFF} and {NEEDS_EVIDENCE}."
