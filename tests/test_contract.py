@@ -122,15 +122,6 @@ def contract_schema(app: Flask) -> BaseSchema:
     return schema
 
 
-# schemathesis (4.32) renames the running item after each operation through `Node._nodeid`,
-# which pytest 9.2 replaced by a structured id: without it the lazy test fails before it
-# starts. The item keeps its name; each operation is still a subtest reported with its label.
-if not hasattr(pytest.Function, "_nodeid"):
-    pytest.Function._nodeid = property(  # type: ignore[attr-defined]
-        lambda item: item.nodeid, lambda item, renamed: None
-    )
-
-
 # One test per backend; each operation is a subtest of it, reported with the operation's
 # label (`test_every_answer_keeps_the_contract[sqlite] (label='POST /v1/projects')`).
 @schemathesis.pytest.from_fixture("contract_schema").parametrize()
