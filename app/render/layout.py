@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.services.checklists.summary import summarize
+from app.vocabulary import ItemStatus
 
 # Format name (the `?format=` value) -> the media type it is served as.
 FORMATS: Mapping[str, str] = {
@@ -90,7 +91,7 @@ def _live_and_obsolete(items: Sequence[Item]) -> tuple[list[Item], Section]:
     obsolete = Section(OBSOLETE_SECTION)
     live = []
     for item in items:
-        if item.get("status") == "obsolete":
+        if item.get("status") == ItemStatus.OBSOLETE:
             obsolete.add(None, item)
         else:
             live.append(item)
@@ -145,7 +146,7 @@ def _by_kind(items: Sequence[Item]) -> list[Section]:
     obsolete = Section(OBSOLETE_SECTION)
     for item in items:
         kind = str(item.get("kind") or "other")
-        if item.get("status") == "obsolete":
+        if item.get("status") == ItemStatus.OBSOLETE:
             obsolete.add(None, item)
             continue
         section = by_kind.get(kind) or extra.setdefault(kind, Section(kind.title()))

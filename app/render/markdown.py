@@ -25,6 +25,7 @@ from app.render.layout import (
     signoff,
     ticket_label,
 )
+from app.vocabulary import ItemStatus
 
 # Characters that mean something in (GitHub-flavoured) Markdown or inline HTML.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!()&])")
@@ -94,8 +95,8 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
 def _item_lines(item: Item, layout: Layout) -> list[str]:
     status = item.get("status") or "open"
     title = escape(item.get("title") or item.get("key") or "")
-    struck = status in ("waived", "obsolete")
-    box = "[x]" if status in ("done", "waived", "obsolete") else "[ ]"
+    struck = status in (ItemStatus.WAIVED, ItemStatus.OBSOLETE)
+    box = "[x]" if status in (ItemStatus.DONE, ItemStatus.WAIVED, ItemStatus.OBSOLETE) else "[ ]"
     names = owner_names(item)
     parts = [
         f"~~{title}~~" if struck else f"**{title}**",
@@ -104,11 +105,11 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
     ]
     if layout.group_by != "phase" and item.get("phase"):
         parts.append(f"phase: {escape(phase_title(item))}")
-    if status == "in_progress":
+    if status == ItemStatus.IN_PROGRESS:
         parts.append("_in progress_")
-    if status == "obsolete":
+    if status == ItemStatus.OBSOLETE:
         parts.append("_obsolete_")
-    if status == "waived":
+    if status == ItemStatus.WAIVED:
         parts.append(_waiver(item.get("waiver")))
     elif lapsed(item):
         parts.append(f"_waiver expired on {escape(item['waiver']['expires_on'])}_")

@@ -23,6 +23,7 @@ from app.render.layout import (
     signoff,
     ticket_label,
 )
+from app.vocabulary import ItemStatus
 
 WIDTH = 100
 MARKERS: Mapping[str, str] = {
@@ -120,14 +121,14 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
     marker = MARKERS.get(status, "[?]")
     title = clean(item.get("title") or item.get("key"))
     suffix = f" ({clean(item.get('priority') or 'medium')}"
-    suffix += ", in progress)" if status == "in_progress" else ")"
+    suffix += ", in progress)" if status == ItemStatus.IN_PROGRESS else ")"
     lines = ["", *_wrap(title + suffix, f"  {marker} ", _ITEM_INDENT)]
     if layout.group_by != "phase" and item.get("phase"):
         lines.append(f"{_ITEM_INDENT}phase: {clean(phase_title(item))}")
     names = [clean(n) for n in owner_names(item)]
     lines.append(f"{_ITEM_INDENT}key: {clean(item.get('key'))}")
     lines += _wrap("owners: " + (", ".join(names) or "unassigned"), _ITEM_INDENT, _DETAIL_INDENT)
-    if status == "waived":
+    if status == ItemStatus.WAIVED:
         lines += _wrap(_waiver(item.get("waiver")), _ITEM_INDENT, _DETAIL_INDENT)
     elif lapsed(item):
         lines.append(f"{_ITEM_INDENT}waiver expired on {clean(item['waiver']['expires_on'])}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.render import PHASE_TITLES, signoff
 from app.render.markdown import code, escape
+from app.vocabulary import ItemStatus
 
 MARKER_PREFIX = "checklist-item: "
 """The last line of every ticket text is this prefix, then `<project slug>/<item key>`: the
@@ -37,7 +38,7 @@ def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str
         f"- **Roles:** {roles}",
     ]
     waiver = item.get("waiver")
-    if item["status"] == "waived" and waiver:
+    if item["status"] == ItemStatus.WAIVED and waiver:
         facts.append(f"- **Waived:** {escape(waiver.get('reason') or '')}")
     signed = signoff(item)
     if signed:
