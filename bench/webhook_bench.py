@@ -4,9 +4,11 @@ Run from the repository root:
 
     .venv/bin/python bench/webhook_bench.py [--database-url postgresql://…] [--deliveries N]
                                             [--workers 1,2] [--trials 50] [--py-spy [PATH]]
+                                            [--receiver-delay-ms 0]
 
 What it measures, against a fast local receiver (an asyncio HTTP/1.1 keep-alive server in a
-process of its own that answers 204 to every POST, uvloop when installed):
+process of its own that answers 204 to every POST, uvloop when installed; at once, or
+`--receiver-delay-ms` after the request arrived, as a real receiver takes):
 
 1. the receiver's ceiling: `wrk` (when installed) posting a real
    `checklist.item.status_changed` body over 16 keep-alive connections, and what Python
@@ -114,8 +116,9 @@ class _ReceiverState:
 
 
 class _ReceiverProtocol(asyncio.Protocol):
-    def __init__(self, state: _ReceiverState) -> None:
+    def __init__(self, state: _ReceiverState, delay: float) -> None:
         self.state = state
+        self.delay = delay  # seconds before answering a POST, as a real receiver takes
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
 
@@ -143,14 +146,26 @@ class _ReceiverProtocol(asyncio.Protocol):
         assert self.transport is not None
         if head.startswith(b"POST "):
             self.state.received(head)
-            if _CONNECTION_CLOSE.search(head):
-                self.transport.write(_CLOSE_NO_CONTENT)
-                self.transport.close()
+            close = _CONNECTION_CLOSE.search(head) is not None
+            if self.delay > 0:
+                # A client sends its next request on a connection only after this answer, so
+                # answers delayed alike stay in order.
+                asyncio.get_running_loop().call_later(self.delay, self.answer, close)
             else:
-                self.transport.write(_NO_CONTENT)
+                self.answer(close)
             return
         target = head.split(b" ", 2)[1].decode()
         asyncio.get_running_loop().create_task(self.control(target))
+
+    def answer(self, close: bool) -> None:
+        assert self.transport is not None
+        if self.transport.is_closing():
+            return
+        if close:
+            self.transport.write(_CLOSE_NO_CONTENT)
+            self.transport.close()
+        else:
+            self.transport.write(_NO_CONTENT)
 
     async def control(self, target: str) -> None:
         assert self.transport is not None
@@ -186,8 +201,9 @@ class _ReceiverProtocol(asyncio.Protocol):
         )
 
 
-def serve_receiver(port: int) -> None:
-    """The receiver's process: print the port it listens on, then serve until killed."""
+def serve_receiver(port: int, delay_ms: float = 0.0) -> None:
+    """The receiver's process: print the port it listens on, then serve until killed; each
+    POST is answered `delay_ms` after it arrived."""
 
     parent = os.getppid()
 
@@ -195,7 +211,7 @@ def serve_receiver(port: int) -> None:
         state = _ReceiverState()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: _ReceiverProtocol(state), "127.0.0.1", port, backlog=1024
+            lambda: _ReceiverProtocol(state, delay_ms / 1000), "127.0.0.1", port, backlog=1024
         )
         print(server.sockets[0].getsockname()[1], flush=True)
         while os.getppid() == parent:  # the bench is gone: so is its receiver
@@ -213,9 +229,10 @@ def serve_receiver(port: int) -> None:
 class Receiver:
     """The receiver process, seen from the bench: start, control, stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_ms: float = 0.0) -> None:
+        self.delay_ms = delay_ms
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter and our script
-            [sys.executable, __file__, "--serve-receiver"],
+            [sys.executable, __file__, "--serve-receiver", "--receiver-delay-ms", f"{delay_ms:g}"],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -1010,7 +1027,7 @@ def run(args: argparse.Namespace) -> None:
     started = time.monotonic()
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     n = args.deliveries
-    receiver = Receiver()
+    receiver = Receiver(args.receiver_delay_ms)
     log_dir = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
     settings = Settings.from_env()
     try:
@@ -1022,7 +1039,8 @@ def run(args: argparse.Namespace) -> None:
                 settings.webhook_worker_concurrency, settings.webhook_endpoint_concurrency
             )
             print(
-                f"receiver: asyncio HTTP/1.1 keep-alive, its own process, {receiver.url}\n"
+                f"receiver: asyncio HTTP/1.1 keep-alive, its own process, {receiver.url}, "
+                f"answering {args.receiver_delay_ms:g} ms after each POST arrives\n"
                 "worker settings: WEBHOOK_WORKER_CONCURRENCY="
                 f"{settings.webhook_worker_concurrency}, WEBHOOK_ENDPOINT_CONCURRENCY="
                 f"{settings.webhook_endpoint_concurrency} (so {per_endpoint} attempts in flight to "
@@ -1169,10 +1187,16 @@ def main() -> None:
         help="profile a worker draining a backlog with this py-spy (default: the one on PATH)",
     )
     parser.add_argument("--top", type=int, default=25, help="profile entries shown (25)")
+    parser.add_argument(
+        "--receiver-delay-ms",
+        type=float,
+        default=0.0,
+        help="the receiver answers each POST this long after it arrives, as a real one takes (0)",
+    )
     parser.add_argument("--serve-receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_receiver:
-        serve_receiver(0)
+        serve_receiver(0, args.receiver_delay_ms)
         return
     run(args)
 

@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python bench/webhook_sender_bench.py [--sends 4000] [--threads 1,8] [--runs 3]
-                                                   [--profile]
+                                                   [--profile] [--receiver-delay-ms 0]
 
 Each run sends `--sends` signed POSTs, as `DeliveryWorker.send` makes them (`webhook-*`
 headers, the signature computed per attempt), through one `WebhookSender` built as the worker
@@ -116,16 +116,25 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per thread count (3)")
     parser.add_argument("--profile", action="store_true", help="cProfile --sends attempts")
     parser.add_argument("--top", type=int, default=30, help="profile entries shown (30)")
+    parser.add_argument(
+        "--receiver-delay-ms",
+        type=float,
+        default=0.0,
+        help="the receiver answers each POST this long after it arrives (0)",
+    )
     args = parser.parse_args()
 
-    receiver = Receiver()
+    receiver = Receiver(args.receiver_delay_ms)
     try:
         body = sample_body()
         send = make_send(receiver, body)
         for _ in range(200):  # warm up: connections, caches
             send()
         print(f"machine: {machine()}")
-        print(f"{len(body):,}-byte body to {receiver.url}, {args.sends:,} sends a run\n")
+        print(
+            f"{len(body):,}-byte body to {receiver.url} (answering after "
+            f"{args.receiver_delay_ms:g} ms), {args.sends:,} sends a run\n"
+        )
         for threads in [int(n) for n in args.threads.split(",") if n.strip()]:
             runs = [run(send, args.sends, threads) for _ in range(args.runs)]
             for index, result in enumerate(runs, 1):
