@@ -35,8 +35,9 @@ from app.services.checklists.waivers import record_lapsed_waivers
 from app.services.context import SYSTEM, Context
 from app.services.webhooks.endpoints import note_endpoint_outcomes
 from app.services.webhooks.outbox import CHANNEL
+from app.services.webhooks.outcome import SendResult
+from app.services.webhooks.sender import WebhookSender
 from app.services.webhooks.signing import signature_header
-from app.services.webhooks.transport import SendResult, WebhookSender
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,16 @@ import pytest
 
 from app.config import Settings
 from app.errors import ValidationFailed
-from app.services.webhooks import transport as webhook_transport
-from app.services.webhooks.transport import (
-    EXCERPT_BYTES,
-    MAX_RESPONSE_BYTES,
-    SendResult,
+from app.services.webhooks import pinning as webhook_transport
+from app.services.webhooks import ssrf
+from app.services.webhooks.outcome import EXCERPT_BYTES, SendResult, parse_retry_after
+from app.services.webhooks.pinning import MAX_RESPONSE_BYTES
+from app.services.webhooks.sender import WebhookSender
+from app.services.webhooks.ssrf import (
     TargetRefused,
     TargetUnresolved,
-    WebhookSender,
     non_public_reason,
     parse_host_address,
-    parse_retry_after,
     resolve_public,
     vet_target_url,
 )
@@ -594,6 +593,49 @@ def test_the_backend_opens_no_connection_outside_a_vetted_attempt(serve) -> None
     assert server.connections == 0
 
 
+def test_the_httpx_transport_sends_nothing_outside_a_vetted_attempt(serve) -> None:
+    import httpx
+
+    server = serve()
+    transport = webhook_transport.PinnedTransport(
+        ssl.create_default_context(), max_keepalive=1, keepalive_expiry=5
+    )
+    with httpx.Client(transport=transport) as client:
+        with pytest.raises(httpx.ConnectError, match="no address was vetted"):
+            client.post(f"http://127.0.0.1:{server.port}/")
+        # Its pool is on the pinned backend: an address other than the vetted one is refused.
+        with (
+            webhook_transport.pinned_attempt("127.0.0.2", time.monotonic() + 5),
+            pytest.raises(httpcore.ConnectError, match="not the vetted address"),
+        ):
+            transport._pool.handle_request(
+                httpcore.Request("POST", f"http://127.0.0.1:{server.port}/")
+            )
+    assert server.connections == 0
+
+
+def test_proxies_from_the_environment_are_not_used(
+    serve, make_sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve()
+    proxy = serve()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+    assert post(make_sender(), f"http://receiver.test:{server.port}/").status_code == 200
+    assert (len(server.seen), proxy.connections) == (1, 0)
+
+
+def test_an_ipv6_address_is_pinned_like_an_ipv4_one(serve, make_sender) -> None:
+    try:
+        server = serve(address="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    sender = make_sender(resolve=fixed("::1"))
+    result = post(sender, f"http://receiver.test:{server.port}/")
+    assert (result.status_code, result.error) == (200, None)
+    assert server.seen[0].host == f"receiver.test:{server.port}"
+
+
 def test_keep_alive_reuses_one_connection_per_endpoint(serve, make_sender) -> None:
     server = serve()
     sender = make_sender()
@@ -1026,6 +1068,6 @@ def test_a_host_with_a_valid_idna_label_is_vetted_by_its_address(url):
         looked_up.append(host)
         return ["93.184.216.34"]
 
-    webhook_transport.vet_target_url(url, allow_private=False, require_https=False, resolve=resolve)
+    ssrf.vet_target_url(url, allow_private=False, require_https=False, resolve=resolve)
 
     assert looked_up == ["xn--bcher-kva.example"]

@@ -20,7 +20,7 @@ from app.services.lookup import one_or_not_found
 from app.services.webhooks.event_types import check_pattern
 from app.services.webhooks.outbox import message_body, notify_workers
 from app.services.webhooks.signing import new_secret
-from app.services.webhooks.transport import vet_target_url
+from app.services.webhooks.ssrf import vet_target_url
 from app.vocabulary import DeliveryStatus
 
 
