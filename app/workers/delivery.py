@@ -7,25 +7,25 @@ A round is three steps, and no lock or transaction is held while the HTTP calls 
 3. record each attempt and its outcome in one transaction, where this worker still holds the
    lease. A worker that dies leaves leases that expire: another worker takes the deliveries
    over, with the same `webhook-id`, so delivery is at least once and nothing is lost.
+
+This module owns the loop and the transactions. What one attempt sends and what its outcome
+makes of a delivery are rules of their own (`app/services/webhooks/attempts.py`); how an idle
+worker waits for work is `app/workers/wakeups.py`.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from sqlalchemy import bindparam, case, func, insert, or_, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -33,11 +33,23 @@ from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id,
 from app.models.webhooks import DUE_PREDICATE, DUE_STATUSES
 from app.services.checklists.waivers import record_lapsed_waivers
 from app.services.context import SYSTEM, Context
+from app.services.webhooks.attempts import (
+    RESERVED_HEADERS,
+    Claimed,
+    attempt_error,
+    endpoint_outcome,
+    next_state,
+    signed_headers,
+    strongest_outcome,
+)
 from app.services.webhooks.endpoints import note_endpoint_outcomes
-from app.services.webhooks.outbox import CHANNEL
-from app.services.webhooks.outcome import SendResult
+from app.services.webhooks.outcome import EXCERPT_BYTES, SendResult
 from app.services.webhooks.sender import WebhookSender
-from app.services.webhooks.signing import signature_header
+from app.workers.wakeups import WakeUps
+
+# `RESERVED_HEADERS` is named here for app/schemas/webhooks.py, which imports it from this
+# module; it is defined with the attempt's rules (app/services/webhooks/attempts.py).
+__all__ = ["RESERVED_HEADERS", "DeliveryWorker", "WakeUps"]
 
 log = logging.getLogger(__name__)
 
@@ -50,52 +62,6 @@ RECORD_AFTER = 0.02
 # on time), and how many checklists a transaction takes at most.
 LAPSE_SWEEP_SECONDS = 60.0
 LAPSE_BATCH = 100
-
-USER_AGENT = "staffing-checklist-webhooks/1"
-EXCERPT_BYTES = 1024
-# Headers the service sets itself; an endpoint's static headers cannot replace them.
-RESERVED_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "host",
-        "user-agent",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-        "transfer-encoding",
-        "connection",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery leased to this worker, with what sending it needs."""
-
-    id: str
-    endpoint_id: str
-    url: str
-    headers: dict[str, str]
-    signing_secrets: tuple[str, ...]
-    message_id: str
-    body: bytes
-    attempts: int
-
-
-def retry_delay(
-    settings: Settings, failed_attempts: int, retry_after: float | None
-) -> float | None:
-    """Seconds before the next attempt after `failed_attempts` failures (None: give up).
-
-    The schedule's step with ±20 % jitter, so that many deliveries failing together do not
-    come back together; never sooner than the receiver's `Retry-After`.
-    """
-    schedule = settings.webhook_retry_schedule
-    if failed_attempts > len(schedule):
-        return None
-    delay = schedule[failed_attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311
-    return max(delay, retry_after or 0.0)
 
 
 class DeliveryWorker:
@@ -113,7 +79,6 @@ class DeliveryWorker:
         self.settings = settings
         self.sender = sender or WebhookSender.from_settings(
             settings,
-            user_agent=USER_AGENT,
             max_keepalive_per_endpoint=settings.webhook_endpoint_concurrency,
         )
         self.worker_id = worker_id or f"worker-{secrets.token_hex(6)}"
@@ -282,16 +247,7 @@ class DeliveryWorker:
     def send(self, delivery: Claimed) -> tuple[datetime, SendResult]:
         """One signed attempt; when it started, and how it went (never raises)."""
         started = utcnow()
-        timestamp = int(time.time())
-        headers = {
-            **delivery.headers,
-            "Content-Type": "application/json",
-            "webhook-id": delivery.message_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(
-                delivery.signing_secrets, delivery.message_id, timestamp, delivery.body
-            ),
-        }
+        headers = signed_headers(delivery)
         return started, self.sender.send(delivery.endpoint_id, delivery.url, headers, delivery.body)
 
     def record(self, finished: Sequence[tuple[Claimed, datetime, SendResult]]) -> None:
@@ -324,7 +280,7 @@ class DeliveryWorker:
                 log.warning("delivery %s ended before its outcome was recorded", delivery.id)
                 continue
             if held[delivery.id]:
-                values = self._outcome(delivery, result, now)
+                values = next_state(self.settings, delivery, result, now)
             else:
                 values = {"lease_until": None, "leased_by": None, "attempts": delivery.attempts + 1}
             recorded.append((delivery, result, values))
@@ -338,13 +294,12 @@ class DeliveryWorker:
                     "attempted_at": started,
                     "status_code": result.status_code,
                     "latency_ms": round(result.latency_ms),
-                    "error": _describe(result),
+                    "error": attempt_error(result),
                     "response_excerpt": result.excerpt[:EXCERPT_BYTES] or None,
                 }
             )
-            outcome = _endpoint_outcome(result)
             current = outcomes.get(delivery.endpoint_id, "failed")
-            outcomes[delivery.endpoint_id] = max(current, outcome, key=_OUTCOME_RANK.index)
+            outcomes[delivery.endpoint_id] = strongest_outcome(current, endpoint_outcome(result))
         # One executemany per shape of change (success, retry, dead, ended), not one per row.
         for columns, rows in changes.items():
             session.execute(
@@ -359,59 +314,6 @@ class DeliveryWorker:
         session.commit()
         for delivery, result, values in recorded:
             _log_attempt(delivery, result, values)
-
-    def _outcome(self, delivery: Claimed, result: SendResult, now: datetime) -> dict[str, Any]:
-        attempts = delivery.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_status_code": result.status_code,
-            "last_error": _describe(result),
-            "lease_until": None,
-            "leased_by": None,
-            "updated_at": now,
-        }
-        if _succeeded(result):
-            return {**values, "status": "succeeded", "succeeded_at": now, "next_attempt_at": None}
-        delay = (
-            None
-            if result.status_code == 410
-            else retry_delay(self.settings, attempts, result.retry_after)
-        )
-        if delay is None:
-            return {**values, "status": "dead", "next_attempt_at": None}
-        return {**values, "status": "retrying", "next_attempt_at": now + timedelta(seconds=delay)}
-
-
-class WakeUps:
-    """How an idle worker waits: on PostgreSQL it listens for the NOTIFY that every commit
-    with new deliveries sends (and still looks every few seconds); on SQLite it polls every
-    `WEBHOOK_POLL_SECONDS`."""
-
-    LISTENING_MAX_WAIT = 5.0
-
-    def __init__(self, database_url: str, poll_seconds: float, stop: threading.Event) -> None:
-        self.stop = stop
-        self.poll_seconds = poll_seconds
-        self.connection: psycopg.Connection[Any] | None = None
-        url = make_url(database_url)
-        if url.get_backend_name() == "postgresql":
-            plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self.connection = psycopg.connect(plain, autocommit=True)
-            self.connection.execute(f"LISTEN {CHANNEL}")
-
-    def wait(self, seconds: float) -> None:
-        if self.connection is None:
-            self.stop.wait(min(seconds, self.poll_seconds))
-            return
-        deadline = time.monotonic() + max(0.0, min(seconds, self.LISTENING_MAX_WAIT))
-        # In slices, so that a stop request is seen within a fraction of a second.
-        while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
-            for _ in self.connection.notifies(timeout=min(left, 0.25), stop_after=1):
-                return
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
 
 
 def _claimed(delivery: WebhookDelivery, endpoint: WebhookEndpoint, now: datetime) -> Claimed:
@@ -441,7 +343,7 @@ def _log_attempt(delivery: Claimed, result: SendResult, values: Mapping[str, Any
         delivery.id,
         values["attempts"],
         delivery.url,
-        _describe(result) or f"HTTP {result.status_code}",
+        attempt_error(result) or f"HTTP {result.status_code}",
         round(result.latency_ms),
         outcome,
         then,
@@ -462,29 +364,3 @@ def _relax_commit(session: Session) -> None:
     (The outbox rows are written by the committing request, synchronously.)"""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
-
-# What a round says of an endpoint: one 410 outweighs successes, one success outweighs failures.
-_OUTCOME_RANK = ("failed", "succeeded", "gone")
-
-
-def _endpoint_outcome(result: SendResult) -> str:
-    if result.status_code == 410:
-        return "gone"
-    return "succeeded" if _succeeded(result) else "failed"
-
-
-def _succeeded(result: SendResult) -> bool:
-    return result.status_code is not None and 200 <= result.status_code < 300
-
-
-def _describe(result: SendResult) -> str | None:
-    """The error a delivery shows: the transport's, or what a non-2xx answer means."""
-    if result.error:
-        return result.error[:500]
-    code = result.status_code
-    if code is None or 200 <= code < 300:
-        return None
-    if 300 <= code < 400:
-        return f"HTTP {code}: redirects are not followed"
-    return f"HTTP {code}"
