@@ -600,17 +600,13 @@ def test_the_httpx_transport_sends_nothing_outside_a_vetted_attempt(serve) -> No
     transport = webhook_transport.PinnedTransport(
         ssl.create_default_context(), max_keepalive=1, keepalive_expiry=5
     )
-    with httpx.Client(transport=transport) as client:
-        with pytest.raises(httpx.ConnectError, match="no address was vetted"):
-            client.post(f"http://127.0.0.1:{server.port}/")
-        # Its pool is on the pinned backend: an address other than the vetted one is refused.
-        with (
-            webhook_transport.pinned_attempt("127.0.0.2", time.monotonic() + 5),
-            pytest.raises(httpcore.ConnectError, match="not the vetted address"),
-        ):
-            transport._pool.handle_request(
-                httpcore.Request("POST", f"http://127.0.0.1:{server.port}/")
-            )
+    with (
+        httpx.Client(transport=transport) as client,
+        pytest.raises(httpx.ConnectError, match="no address was vetted"),
+    ):
+        client.post(f"http://127.0.0.1:{server.port}/")
+    # (That its pool is on the pinned backend, `test_only_the_start_of_a_huge_answer_is_read`
+    # shows: every byte read is counted by the backend's stream.)
     assert server.connections == 0
 
 
