@@ -4,7 +4,7 @@ Run from the repository root:
 
     .venv/bin/python bench/webhook_bench.py [--database-url postgresql://…] [--deliveries N]
                                             [--workers 1,2] [--trials 50] [--py-spy [PATH]]
-                                            [--receiver-delay-ms 0]
+                                            [--receiver-delay-ms 0] [--throughput-only]
 
 What it measures, against a fast local receiver (an asyncio HTTP/1.1 keep-alive server in a
 process of its own that answers 204 to every POST, uvloop when installed; at once, or
@@ -1017,6 +1017,10 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def of_ceiling(rate: float, ceiling: float | None) -> str:
+    return "" if ceiling is None else f"{rate / ceiling:.3f} of ceiling; "
+
+
 def row(what: str, figure: str, note: str = "") -> None:
     print(f"  {what:<44} {figure:>24}  {note}", flush=True)
 
@@ -1050,28 +1054,38 @@ def run(args: argparse.Namespace) -> None:
             body = sample_body(site).encode()
             cpu = {"receiver": [receiver.process.pid], "postgres": postgres_pids}
 
-            print(
-                f"1. receiver ceiling ({len(body):,}-byte {EVENT_TYPE} body, "
-                f"{CEILING_SECONDS:g} s each)"
-            )
-            ceiling = wrk_ceiling(receiver, body, CEILING_SECONDS)
-            if ceiling is not None:
-                row(f"wrk, 1 thread, {CONNECTIONS} connections", f"{ceiling:,.0f} req/s")
-            load = threads_load(
-                receiver, lambda: http_client_sender(receiver, body), CEILING_SECONDS, CONNECTIONS
-            )
-            row(
-                f"Python http.client, {CONNECTIONS} threads", f"{load.rate:,.0f} req/s", load.note()
-            )
-            ceiling = ceiling or load.rate
-            load = threads_load(
-                receiver, webhook_sender(receiver, body, settings), CEILING_SECONDS, per_endpoint
-            )
-            row(
-                f"WebhookSender.send, {per_endpoint} threads",
-                f"{load.rate:,.0f} req/s",
-                f"{load.rate / ceiling:.3f} of ceiling, no database; {load.note()}",
-            )
+            ceiling: float | None = None
+            if not args.throughput_only:
+                print(
+                    f"1. receiver ceiling ({len(body):,}-byte {EVENT_TYPE} body, "
+                    f"{CEILING_SECONDS:g} s each)"
+                )
+                ceiling = wrk_ceiling(receiver, body, CEILING_SECONDS)
+                if ceiling is not None:
+                    row(f"wrk, 1 thread, {CONNECTIONS} connections", f"{ceiling:,.0f} req/s")
+                load = threads_load(
+                    receiver,
+                    lambda: http_client_sender(receiver, body),
+                    CEILING_SECONDS,
+                    CONNECTIONS,
+                )
+                row(
+                    f"Python http.client, {CONNECTIONS} threads",
+                    f"{load.rate:,.0f} req/s",
+                    load.note(),
+                )
+                ceiling = ceiling or load.rate
+                load = threads_load(
+                    receiver,
+                    webhook_sender(receiver, body, settings),
+                    CEILING_SECONDS,
+                    per_endpoint,
+                )
+                row(
+                    f"WebhookSender.send, {per_endpoint} threads",
+                    f"{load.rate:,.0f} req/s",
+                    f"{of_ceiling(load.rate, ceiling)}no database; {load.note()}",
+                )
 
             print(
                 f"\n2. worker throughput, backlog of {n:,} committed through the outbox "
@@ -1092,7 +1106,7 @@ def run(args: argparse.Namespace) -> None:
                     row(
                         f"{count} `flask webhooks worker` {plural}",
                         f"{result.rate:,.0f} dlv/s",
-                        f"{result.rate / ceiling:.3f} of ceiling; {result.note()}",
+                        f"{of_ceiling(result.rate, ceiling)}{result.note()}",
                     )
                     if count == 1:
                         memory.append((f"after draining {n:,}", running[0].rss_mib()))
@@ -1111,29 +1125,30 @@ def run(args: argparse.Namespace) -> None:
                 f"{spent['send'] / spent['wall']:.1f} in flight on average; {timed.note()}",
             )
 
-            print("\n3. latency, commit to first attempt, idle worker process")
-            with workers(site, 1, log_dir):
-                pg = latency(site, receiver, args.trials, spacing=0.2)
-            row("PostgreSQL, LISTEN/NOTIFY: p50 / p99 / max", pg.figure(), pg.note())
-            with tempfile.TemporaryDirectory() as tmp:
-                lite = make_site(f"sqlite:///{tmp}/bench.db", receiver)
-                with workers(lite, 1, log_dir) as running:
-                    poll = latency(lite, receiver, args.trials, spacing=0.5)
-                    row(
-                        f"SQLite, polling {settings.webhook_poll_seconds:g} s: p50 / p99 / max",
-                        poll.figure(),
-                        poll.note(),
-                    )
-                    pids = {"workers": [running[0].pid], "receiver": [receiver.process.pid]}
-                    lite_drain = drain(lite, receiver, n, args.timeout, pids)
-            print(
-                f"\n   (SQLite, 1 worker process, backlog of {n:,}: {lite_drain.rate:,.0f} dlv/s; "
-                f"{lite_drain.note()})"
-            )
+            if not args.throughput_only:
+                print("\n3. latency, commit to first attempt, idle worker process")
+                with workers(site, 1, log_dir):
+                    pg = latency(site, receiver, args.trials, spacing=0.2)
+                row("PostgreSQL, LISTEN/NOTIFY: p50 / p99 / max", pg.figure(), pg.note())
+                with tempfile.TemporaryDirectory() as tmp:
+                    lite = make_site(f"sqlite:///{tmp}/bench.db", receiver)
+                    with workers(lite, 1, log_dir) as running:
+                        poll = latency(lite, receiver, args.trials, spacing=0.5)
+                        row(
+                            f"SQLite, polling {settings.webhook_poll_seconds:g} s: p50 / p99 / max",
+                            poll.figure(),
+                            poll.note(),
+                        )
+                        pids = {"workers": [running[0].pid], "receiver": [receiver.process.pid]}
+                        lite_drain = drain(lite, receiver, n, args.timeout, pids)
+                print(
+                    f"\n   (SQLite, 1 worker process, backlog of {n:,}: "
+                    f"{lite_drain.rate:,.0f} dlv/s; {lite_drain.note()})"
+                )
 
-            print("\n4. worker memory (RSS of one `flask webhooks worker` process)")
-            for what, mib in memory:
-                row(what, f"{mib:.1f} MiB")
+                print("\n4. worker memory (RSS of one `flask webhooks worker` process)")
+                for what, mib in memory:
+                    row(what, f"{mib:.1f} MiB")
 
             if args.py_spy:
                 print(
@@ -1192,6 +1207,11 @@ def main() -> None:
         type=float,
         default=0.0,
         help="the receiver answers each POST this long after it arrives, as a real one takes (0)",
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the worker throughput (2.): no ceiling, latency or memory figures",
     )
     parser.add_argument("--serve-receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
