@@ -16,6 +16,7 @@ one deadline and each response to `MAX_RESPONSE_BYTES` read. An attempt is a sco
 
 from __future__ import annotations
 
+import functools
 import ssl
 import threading
 import time
@@ -169,5 +170,12 @@ class PinnedTransport(httpx.HTTPTransport):
             raise httpx.ConnectError("refused: no address was vetted for this request")
         # The URL's host becomes the vetted address; the Host header was set from the URL
         # when the request was built, and the server name travels as `sni_hostname`.
-        request.url = request.url.copy_with(host=_attempt.ip)
+        request.url = _pinned_url(request.url, _attempt.ip)
         return super().handle_request(request)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pinned_url(url: httpx.URL, ip: str) -> httpx.URL:
+    """`url` with `ip` for its host (cached: an endpoint's URL and address rarely change, and
+    httpx parses the whole URL again to replace a part)."""
+    return url.copy_with(host=ip)

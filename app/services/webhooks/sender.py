@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import Cookie, CookieJar
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -224,7 +224,7 @@ class WebhookSender:
             ),
             # httpx's defaults, but no compression (the excerpt is read raw) and our name.
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "identity"},
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),  # keeps none
+            cookies=_NoCookies(),
             follow_redirects=False,
             # Environment proxies would be mounted beside our transport, unpinned.
             trust_env=False,
@@ -234,6 +234,16 @@ class WebhookSender:
         """Close every connection; clients in use close when their request ends. The sender
         can still send afterwards (it opens new connections)."""
         self._clients.close()
+
+
+class _NoCookies(CookieJar):
+    """A receiver's cookies are neither kept nor sent back: deliveries are not a session."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        pass
 
 
 @dataclass(eq=False)
