@@ -91,7 +91,7 @@ class Settings:
     rate_limit: str
     rate_limit_storage_uri: str
     log_level: str
-    # Outgoing webhooks: SSRF policy and timeouts (app/services/webhooks/transport.py).
+    # Outgoing webhooks: SSRF policy and timeouts (app/services/webhooks/ssrf.py, sender.py).
     webhook_allow_private_targets: bool
     webhook_require_https: bool
     webhook_connect_timeout: float

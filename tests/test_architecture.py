@@ -1,5 +1,6 @@
-"""The shape of `app/`: the domain below the edge knows nothing of Flask, and no module
-imports itself back through others (function-level imports included: they hide cycles)."""
+"""The shape of `app/`: layers that import only downward, a domain below the edge that knows
+nothing of Flask, and no module importing itself back through others (function-level imports
+included: they hide cycles)."""
 
 from __future__ import annotations
 
@@ -173,3 +174,63 @@ def test_the_check_would_see_a_web_import(web: str) -> None:
     edges = {name: set(found) for name, found in graph().items()}
     edges["app.services.lookup"].add(web)
     assert web in reachable(edges, "app.services.directory.people")
+
+
+# The layers, lowest first: a module imports its own layer and those below it, never above.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation", ("app.vocabulary", "app.config", "app.errors", "app.metrics")),
+    ("models", ("app.models",)),
+    ("domain", ("app.services", "app.schemas", "app.render")),
+    ("edge", ("app.http", "app.extensions")),
+    ("entry points", ("app.api", "app.workers", "app.cli", "app")),
+)
+
+
+def layer_of(name: str) -> int:
+    """The index in LAYERS of the most specific prefix naming `name`'s layer."""
+    best = (-1, -1)
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best[0]:
+                best = (len(prefix), index)
+    assert best[1] >= 0, f"{name} is in no layer: add it to LAYERS"
+    return best[1]
+
+
+def upward_imports(edges: Mapping[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{name} ({LAYERS[layer_of(name)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+        for name, targets in edges.items()
+        for target in targets
+        if target.split(".")[0] == "app" and layer_of(target) > layer_of(name)
+    )
+
+
+def test_nothing_imports_a_layer_above_its_own() -> None:
+    assert upward_imports(graph()) == []
+
+
+def test_entry_points_do_not_import_each_other() -> None:
+    """The API, the worker and the CLI are beside each other: a view never reaches into the
+    worker, nor the worker into a view (the CLI starts the worker, which is what it is for)."""
+    edges = graph()
+    crossing = [
+        f"{name} imports {target}"
+        for name, targets in edges.items()
+        for target in targets
+        for mine, other in (
+            ("app.api", "app.workers"),
+            ("app.workers", "app.api"),
+            ("app.api", "app.cli"),
+            ("app.workers", "app.cli"),
+        )
+        if name.startswith(mine) and target.startswith(other)
+    ]
+    assert crossing == []
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    edges = {"app.models.team": {"app.services.lookup"}, "app.services.lookup": {"app.models"}}
+    assert upward_imports(edges) == [
+        "app.models.team (models) imports app.services.lookup (domain)"
+    ]

@@ -10,7 +10,7 @@ from marshmallow import validate
 
 from app.models import DELIVERY_STATUSES
 from app.schemas.common import StrictBoolean
-from app.workers.delivery import RESERVED_HEADERS
+from app.services.webhooks.attempts import RESERVED_HEADERS
 
 MAX_HEADERS = 10
 _HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"

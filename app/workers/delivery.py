@@ -34,7 +34,6 @@ from app.models.webhooks import DUE_PREDICATE, DUE_STATUSES
 from app.services.checklists.waivers import record_lapsed_waivers
 from app.services.context import SYSTEM, Context
 from app.services.webhooks.attempts import (
-    RESERVED_HEADERS,
     Claimed,
     attempt_error,
     endpoint_outcome,
@@ -47,9 +46,7 @@ from app.services.webhooks.outcome import EXCERPT_BYTES, SendResult
 from app.services.webhooks.sender import WebhookSender
 from app.workers.wakeups import WakeUps
 
-# `RESERVED_HEADERS` is named here for app/schemas/webhooks.py, which imports it from this
-# module; it is defined with the attempt's rules (app/services/webhooks/attempts.py).
-__all__ = ["RESERVED_HEADERS", "DeliveryWorker", "WakeUps"]
+__all__ = ["DeliveryWorker", "WakeUps"]
 
 log = logging.getLogger(__name__)
 
