@@ -836,13 +836,15 @@ def test_error_statuses_and_retry_after_are_returned(serve, make_sender) -> None
 
 
 def test_a_slow_answer_times_out_at_the_total_deadline(serve, make_sender) -> None:
-    server = serve(lambda h: h.server.release.wait(5))
+    # The receiver would hold the answer for a minute: ending in seconds is the deadline's
+    # doing, with room for a busy machine.
+    server = serve(lambda h: h.server.release.wait(60))
     sender = make_sender(total_timeout=0.4)
     started = time.monotonic()
     result = post(sender, f"http://receiver.test:{server.port}/")
     elapsed = time.monotonic() - started
     assert (result.status_code, result.error) == (None, "timed out after 0.4 s")
-    assert 0.35 < elapsed < 0.9
+    assert 0.35 < elapsed < 15
     assert result.latency_ms >= 350
 
 
@@ -861,7 +863,8 @@ def test_the_deadline_holds_for_an_answer_that_never_ends(serve, make_sender) ->
     result = post(make_sender(total_timeout=0.5), f"http://receiver.test:{server.port}/")
     elapsed = time.monotonic() - started
     assert (result.status_code, result.error) == (None, "timed out after 0.5 s")
-    assert elapsed < 1.0
+    # 10,000 bytes at one every 50 ms would take 500 s; the read timeout alone never fires.
+    assert elapsed < 15
 
 
 def test_only_the_start_of_a_huge_answer_is_read(
@@ -889,7 +892,7 @@ def test_only_the_start_of_a_huge_answer_is_read(
     sender = make_sender()
     started = time.monotonic()
     result = post(sender, f"http://receiver.test:{server.port}/")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 30  # the gigabyte would take minutes
     assert (result.status_code, result.error) == (500, None)
     assert result.excerpt == "é" * (EXCERPT_BYTES // 2)
     assert sum(read) == MAX_RESPONSE_BYTES
@@ -966,9 +969,9 @@ def test_a_connect_timeout_is_named(make_sender) -> None:
         else:
             pytest.skip("this kernel does not drop connections to a full accept queue")
         started = time.monotonic()
-        result = post(make_sender(connect_timeout=0.3, total_timeout=5), f"http://r.test:{port}/")
+        result = post(make_sender(connect_timeout=0.3, total_timeout=60), f"http://r.test:{port}/")
         assert (result.status_code, result.error) == (None, "connect timed out after 0.3 s")
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 15  # the connect timeout, not the minute's deadline
     finally:
         for filler in fillers:
             filler.close()
