@@ -252,11 +252,12 @@ def _item_out(checklist: Checklist, item: ChecklistItem) -> dict[str, Any]:
 
 
 # The order of a person's items, as their cursors hold it.
+# Rows of (Project, Checklist, ChecklistItem): each key says where its value is.
 PERSON_ITEMS_ORDER = (
-    SortKey(Project.name),
-    SortKey(Project.id),
-    SortKey(ChecklistItem.position),
-    SortKey(ChecklistItem.key),
+    SortKey(Project.name, value=lambda row: row.Project.name),
+    SortKey(Project.id, value=lambda row: row.Project.id),
+    SortKey(ChecklistItem.position, value=lambda row: row.ChecklistItem.position),
+    SortKey(ChecklistItem.key, value=lambda row: row.ChecklistItem.key),
 )
 
 
@@ -277,15 +278,11 @@ def read_person_items(
     """A page of what the person owns, in `fmt`."""
     session = current_session()
     person = get_person(session, current_team_id(), person_id)
-    rows, summary, last = checklist_reads.items_for_person(
-        session,
-        current_team_id(),
-        person,
-        limit=page.limit,
-        after=page.after,
-    )
+    team_id = current_team_id()
+    rows = page.fetch(checklist_reads.person_items_query(team_id, person))
+    summary = checklist_reads.person_items_summary(session, team_id, person)
     doc = checklist_documents.person_document(
-        current_catalog(session), person, rows, summary, page.ends_after(last)
+        current_catalog(session), person, rows, summary, page.next_cursor
     )
     body = checklist_documents.render_person_document(doc, fmt, _layout(args))
     return formatted_response(body, fmt)

@@ -10,7 +10,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Any, Generic, TypeVar
@@ -131,8 +131,8 @@ class Page(Generic[T]):
 
 
 def page_query(
-    stmt: Select[Any], order: Sequence[SortKey], limit: int, cursor: str | None
-) -> Select[Any]:
+    stmt: Select[*tuple[Any, ...]], order: Sequence[SortKey], limit: int, cursor: str | None
+) -> Select[*tuple[Any, ...]]:
     """`stmt` narrowed to one page in `order`: `limit` rows after `cursor`, and one more (to
     tell whether a next page exists)."""
     if cursor:
@@ -142,10 +142,13 @@ def page_query(
 
 
 def fetch_page(
-    stmt: Select[Any], order: Sequence[SortKey], limit: int, cursor: str | None
+    stmt: Select[*tuple[Any, ...]], order: Sequence[SortKey], limit: int, cursor: str | None
 ) -> Page[Any]:
-    """Run one page of `stmt` in `order`: `limit` rows after `cursor`."""
-    rows = list(db.session.scalars(page_query(stmt, order, limit, cursor)).unique())
+    """Run one page of `stmt` in `order`: `limit` rows after `cursor`. A query of one entity
+    gives its objects; one of several gives rows (their sort keys say how to read them)."""
+    result = db.session.execute(page_query(stmt, order, limit, cursor))
+    one_entity = len(stmt.column_descriptions) == 1
+    rows = list(result.scalars().unique() if one_entity else result.unique())
     if len(rows) <= limit:
         return Page(rows)
     rows = rows[:limit]
@@ -161,37 +164,27 @@ def next_link(next_cursor: str) -> dict[str, str]:
 
 @dataclass
 class PageRequest:
-    """The page a list view is asked for: `limit` rows after `cursor`, in `order`.
-
-    The view reads it with `fetch` (a query run a page at a time), or hands `limit` and
-    `after` (the sort-key values the page starts after, None from the start) to a service that
-    reads its page itself and says where it ended (`ends_after`); either way `next_cursor` is
-    then the cursor of the next page (None on the last)."""
+    """The page a list view is asked for: `limit` rows after `cursor`, in `order`. The view
+    reads it with `fetch` (its query, run a page at a time); `next_cursor` is then the cursor
+    of the next page (None on the last)."""
 
     limit: int
     cursor: str | None = None
     order: Sequence[SortKey] | None = None
     next_cursor: str | None = None
-    after: list[Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # A cursor that is not one of this order's is refused (422) before the list is read.
         if self.cursor and self.order is not None:
-            self.after = decode_cursor(self.cursor, self.order)
+            decode_cursor(self.cursor, self.order)
 
-    def fetch(self, stmt: Select[Any]) -> list[Any]:
+    def fetch(self, stmt: Select[*tuple[Any, ...]]) -> list[Any]:
         """This page of `stmt`, in the list's order (default: newest first, by the query's
         entity's `created_at` and `id`)."""
         order = self.order or newest_first(stmt.column_descriptions[0]["entity"])
         page = fetch_page(stmt, order, self.limit, self.cursor)
         self.next_cursor = page.next_cursor
         return page.items
-
-    def ends_after(self, last: Sequence[Any] | None) -> str | None:
-        """Record where a page a service read ends: the sort-key values of its last row, None
-        when it is the last page. Gives the next page's cursor."""
-        self.next_cursor = encode_cursor(*last) if last is not None else None
-        return self.next_cursor
 
 
 def _with_link(result: Any, next_cursor: str | None) -> Any:

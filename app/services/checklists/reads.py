@@ -3,10 +3,10 @@ per state and served from memory until something changes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, func, literal, select, tuple_
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.metrics import RENDERS
@@ -141,19 +141,9 @@ def checklist_document_of(
     return doc
 
 
-def items_for_person(
-    session: Session,
-    team_id: str,
-    person: Person,
-    *,
-    limit: int,
-    after: Sequence[Any] | None = None,
-) -> tuple[list[tuple[Project, Checklist, ChecklistItem]], dict[str, Any], tuple[Any, ...] | None]:
-    """One page of what a person owns across the team's projects (obsolete items left out),
-    project by project in generated order: at most `limit` rows after the position `after`;
-    with the summary of all of them, and the position after which the next page starts (None
-    on the last page)."""
-    owned = (
+def _owned(team_id: str, person: Person) -> Select[str]:
+    """The ids of the items `person` owns in the team (obsolete ones left out)."""
+    return (
         select(ChecklistItem.id)
         .join(ChecklistItemOwner, ChecklistItemOwner.item_id == ChecklistItem.id)
         .where(
@@ -162,6 +152,25 @@ def items_for_person(
             ChecklistItem.status != ItemStatus.OBSOLETE,
         )
     )
+
+
+def person_items_query(team_id: str, person: Person) -> Select[Project, Checklist, ChecklistItem]:
+    """What a person owns across the team's projects (obsolete items left out), each item
+    with its project and checklist; the list mechanism pages it, project by project (by name)
+    in generated order."""
+    return (
+        select(Project, Checklist, ChecklistItem)
+        .join(Checklist, Checklist.project_id == Project.id)
+        .join(ChecklistItem, ChecklistItem.checklist_id == Checklist.id)
+        .where(Project.team_id == team_id, ChecklistItem.id.in_(_owned(team_id, person)))
+        .options(selectinload(ChecklistItem.owners))
+    )
+
+
+def person_items_summary(session: Session, team_id: str, person: Person) -> dict[str, Any]:
+    """The summary of everything a person owns, as reads show it (a lapsed waiver's item
+    counts as open)."""
+    owned = _owned(team_id, person)
     counts = session.execute(
         select(ChecklistItem.status, ChecklistItem.kind, func.count())
         .where(ChecklistItem.id.in_(owned))
@@ -169,7 +178,6 @@ def items_for_person(
     )
     tally: dict[tuple[str, str | None], int] = {(status, kind): n for status, kind, n in counts}
     if any(status == ItemStatus.WAIVED for status, _ in tally):
-        # Lapsed waivers count as the open items reads show them as.
         lapsed = session.execute(
             select(ChecklistItem.kind, ChecklistItem.waiver).where(
                 ChecklistItem.id.in_(owned), ChecklistItem.status == ItemStatus.WAIVED
@@ -179,21 +187,4 @@ def items_for_person(
             if waiver_lapsed(ItemStatus.WAIVED, waiver):
                 tally[(ItemStatus.WAIVED, kind)] -= 1
                 tally[(ItemStatus.OPEN, kind)] = tally.get((ItemStatus.OPEN, kind), 0) + 1
-    summary = summary_of(tally)
-    position = tuple_(Project.name, Project.id, ChecklistItem.position, ChecklistItem.key)
-    stmt = (
-        select(Project, Checklist, ChecklistItem)
-        .join(Checklist, Checklist.project_id == Project.id)
-        .join(ChecklistItem, ChecklistItem.checklist_id == Checklist.id)
-        .where(Project.team_id == team_id, ChecklistItem.id.in_(owned))
-        .options(selectinload(ChecklistItem.owners))
-        .order_by(Project.name, Project.id, ChecklistItem.position, ChecklistItem.key)
-        .limit(limit + 1)
-    )
-    if after is not None:
-        stmt = stmt.where(position > tuple_(*(literal(value) for value in after)))
-    rows = [(project, checklist, item) for project, checklist, item in session.execute(stmt)]
-    if len(rows) <= limit:
-        return rows, summary, None
-    project, _, item = rows[limit - 1]
-    return rows[:limit], summary, (project.name, project.id, item.position, item.key)
+    return summary_of(tally)
