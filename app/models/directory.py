@@ -35,3 +35,8 @@ class Person(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     @property
     def handles(self) -> dict[str, str]:
         return handles_of(self.github, self.jira, self.linear)
+
+
+# A person as owners and staffing read them, as plain columns: id, name, email, then the
+# handles in `handles_of`'s order.
+PERSON_COLUMNS = (Person.id, Person.name, Person.email, Person.github, Person.jira, Person.linear)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.models.checklist import PUBLIC_COLUMNS
-from app.models.directory import handles_of
+from app.models.directory import PERSON_COLUMNS, handles_of
 from app.render import DEFAULT_LAYOUT, Layout, render
 from app.schemas.checklists import ChecklistOut, FiltersOut, PersonItemsOut
 from app.schemas.compiled import compile_dump
@@ -38,12 +38,7 @@ def load_owners(session: Session, checklist: Checklist) -> dict[str, list[dict[s
     rows = session.execute(
         select(
             ChecklistItemOwner.item_id,
-            Person.id,
-            Person.name,
-            Person.email,
-            Person.github,
-            Person.jira,
-            Person.linear,
+            *PERSON_COLUMNS,
         )
         .join(Person, Person.id == ChecklistItemOwner.person_id)
         .join(ChecklistItem, ChecklistItem.id == ChecklistItemOwner.item_id)

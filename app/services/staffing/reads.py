@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Assignment, Person, Project
-from app.models.directory import handles_of
+from app.models.directory import PERSON_COLUMNS, handles_of
 from app.services.checklists.facts import Member, StaffingEntry
 from app.vocabulary import ProjectStatus
 
@@ -22,12 +22,7 @@ def staffing_of(session: Session, project_ids: Sequence[str]) -> dict[str, list[
             Assignment.role_key,
             Assignment.allocation,
             Assignment.lead,
-            Person.id,
-            Person.name,
-            Person.email,
-            Person.github,
-            Person.jira,
-            Person.linear,
+            *PERSON_COLUMNS,
         )
         .join(Person, Person.id == Assignment.person_id)
         .where(Assignment.project_id.in_(project_ids))
