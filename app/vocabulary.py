@@ -79,6 +79,17 @@ class ProjectStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class RiskClassification(StrEnum):
+    """How the project classifies its own risk (the EU AI Act's tiers, as the team states
+    them; `unclassified` until it does)."""
+
+    UNCLASSIFIED = "unclassified"
+    MINIMAL = "minimal"
+    LIMITED = "limited"
+    HIGH = "high"
+    PROHIBITED = "prohibited"
+
+
 class TicketSystem(StrEnum):
     """Where an item's ticket lives."""
 

@@ -21,7 +21,13 @@ from app.models.integrations import (
     InboundDelivery,
     Integration,
 )
-from app.models.project import PROJECT_STATUSES, Assignment, Project
+from app.models.project import (
+    CONTEXT_FIELDS,
+    PROJECT_STATUSES,
+    RISK_CLASSIFICATIONS,
+    Assignment,
+    Project,
+)
 from app.models.team import SCOPES, ApiKey, Team
 from app.models.webhooks import (
     DELIVERY_STATUSES,
@@ -32,12 +38,14 @@ from app.models.webhooks import (
 )
 
 __all__ = [
+    "CONTEXT_FIELDS",
     "DELIVERY_STATUSES",
     "DUE_STATUSES",
     "INBOUND_OUTCOMES",
     "ITEM_STATUSES",
     "PROJECT_STATUSES",
     "PROVIDERS",
+    "RISK_CLASSIFICATIONS",
     "SCOPES",
     "VERIFICATIONS",
     "ApiKey",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,9 +19,28 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
-from app.vocabulary import ProjectStatus, values
+from app.vocabulary import ProjectStatus, RiskClassification, values
 
 PROJECT_STATUSES: tuple[str, ...] = values(ProjectStatus)
+RISK_CLASSIFICATIONS: tuple[str, ...] = values(RiskClassification)
+# The project's context as the team states it: what the checklist opens with.
+CONTEXT_FIELDS: tuple[str, ...] = (
+    "intended_use",
+    "prohibited_uses",
+    "affected_people",
+    "jurisdictions",
+    "risk_classification",
+    "risk_tolerance",
+)
+# The context a project holds until it states one (the columns' defaults).
+EMPTY_CONTEXT: dict[str, Any] = {
+    "intended_use": "",
+    "prohibited_uses": [],
+    "affected_people": [],
+    "jurisdictions": [],
+    "risk_classification": "unclassified",
+    "risk_tolerance": "",
+}
 
 
 class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
@@ -28,6 +48,10 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("team_id", "slug"),
         CheckConstraint("status IN ('active', 'archived')", name="status"),
+        CheckConstraint(
+            "risk_classification IN ('unclassified', 'minimal', 'limited', 'high', 'prohibited')",
+            name="risk_classification",
+        ),
         # The project list: a team's projects of one status, newest first, by keyset.
         Index("ix_projects_team_status_created", "team_id", "status", "created_at", "id"),
     )
@@ -46,12 +70,25 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     regulated_domain: Mapped[bool | None]
     uses_third_party_models: Mapped[bool | None]
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # The context (`CONTEXT_FIELDS`): what it is for and not for, who it affects, where it is
+    # used, its risk as the team classifies it, and how much risk the team accepts.
+    intended_use: Mapped[str] = mapped_column(Text, default="")
+    prohibited_uses: Mapped[list[str]] = mapped_column(default=list)
+    affected_people: Mapped[list[str]] = mapped_column(default=list)
+    jurisdictions: Mapped[list[str]] = mapped_column(default=list)
+    risk_classification: Mapped[str] = mapped_column(String(16), default="unclassified")
+    risk_tolerance: Mapped[str] = mapped_column(Text, default="")
 
     @classmethod
     def is_ref(cls, team_id: str, ref: str) -> ColumnElement[bool]:
         """The team's project named by `ref`, its id (`prj_…`) or its slug (never `prj_…`)."""
         column = cls.id if ref.startswith(f"{cls.id_prefix}_") else cls.slug
         return and_(cls.team_id == team_id, column == ref)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The project's context, each field as stated."""
+        return {name: getattr(self, name) for name in CONTEXT_FIELDS}
 
     @property
     def traits(self) -> dict[str, bool | None]:

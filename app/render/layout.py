@@ -223,6 +223,31 @@ def approver(waiver: Mapping[str, Any]) -> str | None:
     return ", ".join(parts) or None
 
 
+# The project's context as the checklist opens with it: (field, label), in order.
+CONTEXT_LABELS: tuple[tuple[str, str], ...] = (
+    ("intended_use", "Intended use"),
+    ("prohibited_uses", "Prohibited uses"),
+    ("affected_people", "Affected people"),
+    ("jurisdictions", "Jurisdictions"),
+    ("risk_classification", "Risk classification"),
+    ("risk_tolerance", "Risk tolerance"),
+)
+
+
+def context_entries(doc: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """The document's context as (label, values) pairs, a value list empty where the project
+    states nothing; no pairs for a document without a context (a person's items)."""
+    context = doc.get("context")
+    if not context:
+        return []
+    entries = []
+    for name, label in CONTEXT_LABELS:
+        value = context.get(name)
+        values = [str(v) for v in value] if isinstance(value, list) else [str(value or "")]
+        entries.append((label, [v for v in values if v]))
+    return entries
+
+
 def lapsed(item: Item) -> bool:
     """Whether the item shows a waiver whose day has passed (it reads as open)."""
     waiver = item.get("waiver")

@@ -13,6 +13,7 @@ from app.render.layout import (
     Item,
     Layout,
     approver,
+    context_entries,
     evidence_links,
     first,
     lapsed,
@@ -50,7 +51,7 @@ def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> 
     """The checklist as GitHub-flavoured Markdown: every item is one `- [ ]` / `- [x]` task,
     followed (unless `layout.compact`) by a nested list of its detail, what "done" means, why
     it is there and its references."""
-    lines = _header(doc)
+    lines = _header(doc) + _context(doc)
     items = doc.get("items") or []
     if not items:
         lines += ["", "_No items match the filters._" if doc.get("filters") else "_No items._"]
@@ -63,6 +64,18 @@ def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> 
             for item in group_items:
                 lines += _item_lines(item, layout)
     return "\n".join(lines) + "\n"
+
+
+def _context(doc: Mapping[str, Any]) -> list[str]:
+    """The project's context, first of all: what it is for, and what it must not be used for."""
+    entries = context_entries(doc)
+    if not entries:
+        return []
+    lines = ["", "## Context", ""]
+    for label, values in entries:
+        shown = "; ".join(escape(v) for v in values) if values else "_not stated_"
+        lines.append(f"- **{label}:** {shown}")
+    return lines
 
 
 def _header(doc: Mapping[str, Any]) -> list[str]:

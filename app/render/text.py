@@ -12,6 +12,7 @@ from app.render.layout import (
     Item,
     Layout,
     approver,
+    context_entries,
     evidence_links,
     lapsed,
     owner_names,
@@ -47,7 +48,7 @@ def clean(value: Any) -> str:
 def render_text(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
     """The checklist as plain text, sections underlined, details wrapped at 100 columns;
     `layout.compact` gives one line an item."""
-    lines = _header(doc)
+    lines = _header(doc) + _context(doc)
     items = doc.get("items") or []
     if not items:
         lines += ["", "No items match the filters." if doc.get("filters") else "No items."]
@@ -75,6 +76,18 @@ def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
         break_on_hyphens=False,
         break_long_words=False,
     ) or [first.rstrip()]
+
+
+def _context(doc: Mapping[str, Any]) -> list[str]:
+    """The project's context, first of all: what it is for, and what it must not be used for."""
+    entries = context_entries(doc)
+    if not entries:
+        return []
+    lines = ["", "CONTEXT", "======="]
+    for label, values in entries:
+        shown = "; ".join(clean(v) for v in values) if values else "(not stated)"
+        lines += _wrap(f"{label}: {shown}", "  ", "    ")
+    return lines
 
 
 def _header(doc: Mapping[str, Any]) -> list[str]:

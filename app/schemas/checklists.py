@@ -13,7 +13,7 @@ from marshmallow import validate
 from app.models.checklist import PUBLIC_FIELDS
 from app.schemas.common import catalog_key_field, enum_field, name_field
 from app.schemas.items import ItemOut, OwnerOut
-from app.schemas.projects import AssignmentCreate, Traits
+from app.schemas.projects import AssignmentCreate, ContextFields, ContextOut, Traits
 from app.vocabulary import Format, Grouping, ItemKind, ItemStatus, Phase, values
 
 
@@ -95,6 +95,11 @@ class FiltersOut(ma.Schema):
 
 class ChecklistOut(ma.Schema):
     project = ma.fields.Nested(ProjectHeaderOut, required=True)
+    context = ma.fields.Nested(
+        ContextOut,
+        required=True,
+        metadata={"description": "The project's context as the team states it (its fields)"},
+    )
     checklist_id = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "Null in a preview"}
     )
@@ -140,8 +145,9 @@ class PersonItemsOut(ma.Schema):
     next_cursor = ma.fields.String(required=True, allow_none=True)
 
 
-class PreviewProject(ma.Schema):
+class PreviewProject(ContextFields):
     name = name_field(200, load_default="Preview")
+    description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
     application = catalog_key_field("applications", required=True)
     traits = ma.fields.Nested(Traits, load_default=dict)
 

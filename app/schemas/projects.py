@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.models import PROJECT_STATUSES
+from app.models import PROJECT_STATUSES, RISK_CLASSIFICATIONS
 from app.schemas.common import SLUG, StrictBoolean, catalog_key_field, name_field
 from app.schemas.people import PersonBrief, PersonCreate
 
@@ -28,15 +28,82 @@ class Traits(ma.Schema):
     uses_third_party_models = _trait()
 
 
+def _statements(what: str) -> ma.fields.List[str]:
+    """A list of short statements, each given once."""
+    return ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=300)),
+        validate=[validate.Length(max=30), _distinct],
+        metadata={"description": what, "uniqueItems": True},
+    )
+
+
+def _distinct(values: list[str]) -> None:
+    if len(set(values)) != len(values):
+        raise ma.ValidationError("Each entry once.")
+
+
+# A jurisdiction: an ISO 3166-1 alpha-2 code (`US`, `UK` as commonly written for GB) or `EU`.
+JURISDICTION = validate.Regexp(r"^[A-Z]{2}$", error="Two capital letters: EU, US, UK, DE, …")
+
+
+class ContextFields(ma.Schema):
+    """The project's context, as the team states it: what the checklist opens with."""
+
+    intended_use = ma.fields.String(
+        validate=validate.Length(max=2000),
+        metadata={"description": "What the system is for, in the team's words"},
+    )
+    prohibited_uses = _statements("Uses the system must not be put to")
+    affected_people = _statements("Who the system's outputs affect (patients, applicants, …)")
+    jurisdictions = ma.fields.List(
+        ma.fields.String(validate=JURISDICTION),
+        validate=[validate.Length(max=30), _distinct],
+        metadata={
+            "description": "Where it is used: `EU`, or ISO 3166-1 alpha-2 country codes",
+            "uniqueItems": True,
+        },
+    )
+    risk_classification = ma.fields.String(
+        validate=validate.OneOf(RISK_CLASSIFICATIONS),
+        metadata={
+            "description": "The risk tier as the team classifies it (the EU AI Act's tiers); "
+            "`unclassified` until it does"
+        },
+    )
+    risk_tolerance = ma.fields.String(
+        validate=validate.Length(max=2000),
+        metadata={"description": "How much residual risk the team accepts, in its words"},
+    )
+
+
+class ContextOut(ma.Schema):
+    """The project's context as the checklist opens with it (every field, as stated)."""
+
+    intended_use = ma.fields.String(required=True)
+    prohibited_uses = ma.fields.List(ma.fields.String(), required=True)
+    affected_people = ma.fields.List(ma.fields.String(), required=True)
+    jurisdictions = ma.fields.List(ma.fields.String(), required=True)
+    risk_classification = ma.fields.String(
+        required=True, validate=validate.OneOf(RISK_CLASSIFICATIONS)
+    )
+    risk_tolerance = ma.fields.String(required=True)
+
+
 _CLINIC_NOTES = {
     "name": "Clinic notes",
     "description": "Drafts visit summaries from clinicians' dictation for them to review.",
     "application": "healthcare-solutions",
     "traits": {"handles_personal_data": True, "user_facing": True},
+    "intended_use": "Draft visit summaries for the clinician who dictated them to review.",
+    "prohibited_uses": ["Diagnosis", "Sending summaries to patients unreviewed"],
+    "affected_people": ["Patients", "Clinicians"],
+    "jurisdictions": ["EU"],
+    "risk_classification": "unclassified",
+    "risk_tolerance": "Low: no summary leaves the clinic unreviewed.",
 }
 
 
-class ProjectCreate(ma.Schema):
+class ProjectCreate(ContextFields):
     EXAMPLE = _CLINIC_NOTES
 
     name = name_field(200, required=True)
@@ -46,7 +113,7 @@ class ProjectCreate(ma.Schema):
     traits = ma.fields.Nested(Traits, load_default=dict)
 
 
-class ProjectUpdate(ma.Schema):
+class ProjectUpdate(ContextFields):
     name = name_field(200)
     slug = ma.fields.String(validate=[validate.Length(min=1, max=80), SLUG])
     description = ma.fields.String(validate=validate.Length(max=5000))
@@ -81,6 +148,12 @@ class ProjectOut(ma.Schema):
         Traits, metadata={"description": "Each trait as stated; null when the project does not say"}
     )
     status = ma.fields.String(validate=validate.OneOf(PROJECT_STATUSES))
+    intended_use = ma.fields.String()
+    prohibited_uses = ma.fields.List(ma.fields.String())
+    affected_people = ma.fields.List(ma.fields.String())
+    jurisdictions = ma.fields.List(ma.fields.String())
+    risk_classification = ma.fields.String(validate=validate.OneOf(RISK_CLASSIFICATIONS))
+    risk_tolerance = ma.fields.String()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 

@@ -21,6 +21,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                 "user_facing": True,
                 "uses_third_party_models": True,
             },
+            "intended_use": "Draft visit notes from the patient's record for the treating "
+            "doctor to review and sign.",
+            "prohibited_uses": ["Diagnosis or treatment decisions", "Notes sent unreviewed"],
+            "affected_people": ["Patients", "Doctors"],
+            "jurisdictions": ["EU"],
+            "risk_tolerance": "Low: no note enters the record without the doctor's review.",
         },
         "assignments": [
             _person("data-scientist", "Ada Lovelace", "ada@example.com", lead=True),

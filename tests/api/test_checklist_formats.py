@@ -393,7 +393,11 @@ def test_items_follow_the_lifecycle_and_filter_by_phase(api, worked):
     body = api.get(
         _checklist_path(project), query_string={"format": "markdown", "phase": "deploy-and-use"}
     ).text
-    assert [h for h in body.splitlines() if h.startswith("## ")] == ["## Deploy and use"]
+    # The context opens every checklist, filtered or not; then the phases shown.
+    assert [h for h in body.splitlines() if h.startswith("## ")] == [
+        "## Context",
+        "## Deploy and use",
+    ]
 
 
 def test_markdown_groups_by_phase_with_detail_reasons_and_references_under_each_task(api, worked):
@@ -403,6 +407,7 @@ def test_markdown_groups_by_phase_with_detail_reasons_and_references_under_each_
 
     headings = [h for h in body.splitlines() if h.startswith("## ")]
     assert headings == [
+        "## Context",
         "## Plan and design",
         "## Collect and process data",
         "## Build and use the model",

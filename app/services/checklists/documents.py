@@ -213,6 +213,7 @@ def checklist_document(
     return dump_checklist(
         {
             "project": project_header(project, catalog),
+            "context": project.context,
             "checklist_id": checklist.id,
             "revision": checklist.revision,
             "catalog_version": checklist.catalog_version,

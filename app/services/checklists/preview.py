@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.errors import ValidationFailed
 from app.models.checklist import PUBLIC_FIELDS, new_item_state
+from app.models.project import EMPTY_CONTEXT
 from app.services.catalog.keys import check_keys
 from app.services.catalog.model import Catalog
 from app.services.checklists.generator import (
@@ -114,6 +115,7 @@ def checklist_preview(
             "traits": traits,
             "implied_traits": implied,
         },
+        "context": {**EMPTY_CONTEXT, **{k: project[k] for k in EMPTY_CONTEXT if k in project}},
         "checklist_id": None,
         "revision": None,
         "catalog_version": catalog.version,

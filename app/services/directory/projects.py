@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
-from app.models import Assignment, Project
+from app.models import CONTEXT_FIELDS, Assignment, Project
 from app.services.catalog.keys import check_keys
 from app.services.catalog.model import Catalog
 from app.services.checklists.refresh import (
@@ -32,6 +32,7 @@ def project_snapshot(project: Project) -> dict[str, Any]:
         "application": project.application,
         "traits": project.traits,
         "status": project.status,
+        **project.context,
     }
 
 
@@ -81,6 +82,7 @@ def create_project(
         description=data.get("description", ""),
         application=data["application"],
         **{trait: data.get("traits", {}).get(trait) for trait in TRAITS},
+        **{name: data[name] for name in CONTEXT_FIELDS if name in data},
     )
     session.add(project)
     session.flush()
@@ -101,7 +103,9 @@ def update_project(
 ) -> Project:
     """Change a project; the caller holds its lock (`get_project(..., lock=True)`)."""
     values: dict[str, Any] = {
-        k: data[k] for k in ("name", "slug", "description", "application", "status") if k in data
+        k: data[k]
+        for k in ("name", "slug", "description", "application", "status", *CONTEXT_FIELDS)
+        if k in data
     }
     if "name" in values:
         values["name"] = values["name"].strip()
@@ -122,7 +126,7 @@ def update_project(
         )
         if changed.keys() & {"application", "status", *TRAITS}:
             _refresh(session, ctx, project, include_colleagues="status" in changed)
-        # The checklist's header shows the project's name and slug.
+        # The checklist's header shows the project's name, slug and context.
         touch_checklists(session, [project.id])
     session.flush()
     return project
