@@ -184,7 +184,11 @@ def test_flask_dev_runs_again_and_again_in_one_checkout(checkout, receiver):
         assert message["type"] == "project.created"
         # The console: each request logged once, each delivery attempt once.
         assert second.output.count('"POST /v1/projects 201"') == 1
-        attempts = [line for line in second.output.splitlines() if "attempt 1 to" in line]
+        # The worker logs an attempt once it is recorded, just after the receiver answered.
+        attempts = wait_until(
+            lambda: [line for line in second.output.splitlines() if "attempt 1 to" in line],
+            "the worker's line for the delivery attempt",
+        )
         assert len(attempts) == 1 and "succeeded" in attempts[0]
         second.stop("ctrl-c")
         assert wait_until(lambda: _group_gone(second.process.pid), "the second run's processes")
