@@ -15,6 +15,7 @@ def register_blueprints(api: Api) -> None:
         integrations,
         operations,
         people,
+        policy,
         projects,
         staffing,
         webhooks,
@@ -32,6 +33,7 @@ def register_blueprints(api: Api) -> None:
         event_types,
         webhooks,
         integrations,
+        policy,
     ):
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)

@@ -86,6 +86,7 @@ _SHOWN: tuple[Cell, ...] = (
         ),
     ),
     ("waiver_expires_on", "waiver", lambda item: _waiver(item).get("expires_on")),
+    ("waiver_residual_risk", "waiver", lambda item: _waiver(item).get("residual_risk")),
     ("ticket", "ticket", lambda item: ticket_label(item.get("ticket"))),
     ("ticket_url", "ticket", lambda item: _ticket(item).get("url")),
     ("signoff_required", "signoff_required", lambda item: _yes_no(item.get("signoff_required"))),

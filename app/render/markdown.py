@@ -48,7 +48,8 @@ def code(value: Any) -> str:
 
 
 def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
-    """The checklist as GitHub-flavoured Markdown: every item is one `- [ ]` / `- [x]` task,
+    """The checklist as GitHub-flavoured Markdown: every item is one `- [ ]` / `- [x]` task
+    (`- [~]` when waived: an accepted risk is not done),
     followed (unless `layout.compact`) by a nested list of its detail, what "done" means, why
     it is there and its references."""
     lines = _header(doc) + _context(doc)
@@ -105,11 +106,19 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
+# A waived item is neither done nor struck out: the risk it carries was accepted, until a day.
+_BOXES: dict[str, str] = {
+    ItemStatus.DONE: "[x]",
+    ItemStatus.WAIVED: "[~]",
+    ItemStatus.OBSOLETE: "[x]",
+}
+
+
 def _item_lines(item: Item, layout: Layout) -> list[str]:
     status = item.get("status") or "open"
     title = escape(item.get("title") or item.get("key") or "")
-    struck = status in (ItemStatus.WAIVED, ItemStatus.OBSOLETE)
-    box = "[x]" if status in (ItemStatus.DONE, ItemStatus.WAIVED, ItemStatus.OBSOLETE) else "[ ]"
+    struck = status == ItemStatus.OBSOLETE
+    box = _BOXES.get(status, "[ ]")
     names = owner_names(item)
     parts = [
         f"~~{title}~~" if struck else f"**{title}**",
@@ -157,7 +166,7 @@ def _details(item: Item) -> list[str]:
     links = [_link(link) for link in evidence_links(item)]
     if links:
         lines.append("**Evidence:** " + ", ".join(links))
-    elif item.get("evidence_required"):
+    elif item.get("evidence_required") and item.get("status") != ItemStatus.WAIVED:
         lines.append("**Evidence:** required, none yet")
     return lines
 
@@ -171,13 +180,13 @@ def _link(link: Mapping[str, Any]) -> str:
 def _waiver(waiver: Mapping[str, Any] | None) -> str:
     waiver = waiver or {}
     text = f"waived: {escape(waiver.get('reason') or 'no reason given')}"
-    extra = []
-    who = approver(waiver)
-    if who:
-        extra.append(escape(who))
-    if waiver.get("expires_on"):
-        extra.append(f"until {escape(waiver['expires_on'])}")
-    return f"{text} ({', '.join(extra)})" if extra else text
+    extra = [escape(approver(waiver) or "no approver")]
+    extra.append(
+        f"until {escape(waiver['expires_on'])}" if waiver.get("expires_on") else "no expiry"
+    )
+    if waiver.get("residual_risk"):
+        extra.append(f"residual risk: {escape(waiver['residual_risk'])}")
+    return f"{text} ({', '.join(extra)})"
 
 
 def _ticket(ticket: Mapping[str, Any] | None) -> str | None:

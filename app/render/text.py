@@ -126,6 +126,8 @@ def _compact_line(item: Item, layout: Layout) -> list[str]:
     ]
     if layout.group_by != "phase" and item.get("phase"):
         parts.insert(2, clean(phase_title(item)))
+    if status == ItemStatus.WAIVED:
+        parts.append(_waiver(item.get("waiver")))
     return _wrap(" | ".join(parts), f"  {marker} ", _ITEM_INDENT)
 
 
@@ -166,7 +168,7 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
     for link in evidence_links(item):
         text = f"evidence: {clean(link.get('title'))} <{clean(link['url'])}>"
         lines += _wrap(text, _ITEM_INDENT, _DETAIL_INDENT)
-    if item.get("evidence_required") and not evidence_links(item):
+    if item.get("evidence_required") and not evidence_links(item) and status != ItemStatus.WAIVED:
         lines.append(f"{_ITEM_INDENT}evidence: required, none yet")
     return lines
 
@@ -174,11 +176,11 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
 def _waiver(waiver: Mapping[str, Any] | None) -> str:
     waiver = waiver or {}
     text = f"waived: {clean(waiver.get('reason')) or 'no reason given'}"
-    who = approver(waiver)
-    if who:
-        text += f"; {clean(who)}"
-    if waiver.get("expires_on"):
-        text += f"; until {clean(waiver['expires_on'])}"
+    text += f"; {clean(approver(waiver) or 'no approver')}"
+    expires = waiver.get("expires_on")
+    text += f"; until {clean(expires)}" if expires else "; no expiry"
+    if waiver.get("residual_risk"):
+        text += f"; residual risk: {clean(waiver['residual_risk'])}"
     return text
 
 

@@ -39,17 +39,40 @@ TICKET_KEY_FORMATS = {
 
 
 class Waiver(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    """A waiver as a person gives it; the waiver policy of the item's priority
+    (`GET /v1/policy`) says what it needs, and a rule broken is a 422 naming it."""
+
+    reason = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "Why the item is waived: at least 20 characters (policy)"},
+    )
     approved_by = ma.fields.String(
         allow_none=True,
         validate=validate.Length(max=40),
         metadata={
             "description": "The id of the person who accepts the risk: not an owner of the item, "
             "and holding one of its reviewer roles on the project (Product Manager or AI "
-            "Ethicist when it has none). Required when the item needs a sign-off."
+            "Ethicist when it has none). Required for a high item, and for an item that needs "
+            "a sign-off; for a critical item, a person holding Product Manager or AI Ethicist "
+            "(the accountable roles) on the project (policy)."
         },
     )
-    expires_on = ma.fields.Date(allow_none=True)
+    expires_on = ma.fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "Required: the waiver lapses after this day, at most 90 days ahead "
+            "for a critical item, 180 for a high one, 365 for medium and low ones (policy)"
+        },
+    )
+    residual_risk = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={
+            "description": "The risk accepted by waiving the item: required for high and "
+            "critical items, at least 20 characters (policy)"
+        },
+    )
 
 
 class WholeRegexp(validate.Regexp):
@@ -167,6 +190,13 @@ class WaiverOut(ma.Schema):
     )
     expires_on = ma.fields.String(
         allow_none=True, metadata={"description": "A date (YYYY-MM-DD); the item reopens after it"}
+    )
+    residual_risk = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The risk accepted by waiving the item (required for high and "
+            "critical items by the waiver policy; absent on a waiver given before it)"
+        },
     )
     expired = ma.fields.Boolean(
         metadata={

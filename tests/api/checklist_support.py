@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from factories import assign, create_person, create_project, events_of
@@ -116,6 +116,11 @@ def items_by_key(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def item_path(project: Mapping[str, Any], ref: str) -> str:
     return f"/v1/projects/{project['id']}/checklist/items/{ref}"
+
+
+def in_days(days: int) -> str:
+    """The date `days` from today (UTC), as a waiver's `expires_on` takes it."""
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
 
 def patch_item(api: Any, project: Mapping[str, Any], ref: str, body: Any, **kwargs: Any):

@@ -10,6 +10,7 @@ import pytest
 from checklist_support import (
     flat_errors,
     generate,
+    in_days,
     items_by_key,
     owner_ids,
     patch_item,
@@ -42,6 +43,7 @@ CSV_COLUMNS = [
     "waiver_reason",
     "waiver_approved_by",
     "waiver_expires_on",
+    "waiver_residual_risk",
     "ticket",
     "ticket_url",
     "signoff_required",
@@ -71,7 +73,11 @@ def worked(api):
     for key in (*DONE, OBSOLETE_DONE):
         assert patch_item(api, project, key, {"status": "done"}).status_code == 200
     assert patch_item(api, project, IN_PROGRESS, {"status": "in_progress"}).status_code == 200
-    waiver = {"reason": "Internal demo only", "approved_by": pam["id"]}
+    waiver = {
+        "reason": "Internal demo only, no users",
+        "approved_by": pam["id"],
+        "expires_on": in_days(200),
+    }
     assert patch_item(api, project, WAIVED, {"waiver": waiver}).status_code == 200
     ticket = {"system": "jira", "key": "PROJ-123", "url": "https://jira.example.com/PROJ-123"}
     assert patch_item(api, project, DONE[0], {"ticket": ticket}).status_code == 200
@@ -129,15 +135,23 @@ def test_every_item_waived_or_done_is_100_percent(api):
     project = create_project(api, application="other")
     pam = create_person(api, name="Pam Manager")
     assign(api, project, "product-manager", pam)
+    grace = create_person(api, name="Grace Ethicist")
+    assign(api, project, "ai-ethicist", grace)
     doc = generate(api, project, 201).json
     first, *rest = [i for i in doc["items"] if not i["evidence_required"]]
     rest += [i for i in doc["items"] if i["evidence_required"]]
     assert patch_item(api, project, first["key"], {"status": "done"}).status_code == 200
     for item in rest:
-        waiver = {"reason": "Not for a prototype"}
-        if item["signoff_required"]:
-            # Accepting the risk of an item that needs a sign-off takes an independent approver.
-            waiver["approved_by"] = pam["id"]
+        waiver = {
+            "reason": "Not needed for a prototype",
+            "expires_on": in_days(60),
+            "residual_risk": "The prototype's users meet the risk",
+        }
+        if item["signoff_required"] or item["priority"] in ("high", "critical"):
+            # Accepting the risk of an item that needs a sign-off, or of a high or critical
+            # one (the waiver policy), takes an independent approver.
+            owners = {owner["id"] for owner in item["owners"]}
+            waiver["approved_by"] = (grace if pam["id"] in owners else pam)["id"]
         response = patch_item(api, project, item["key"], {"waiver": waiver})
         assert response.status_code == 200, response.json
 
@@ -490,18 +504,20 @@ def test_markdown_is_a_task_list_of_every_item(api, worked):
 
     body = api.get(_checklist_path(project), query_string={"format": "markdown"}).text
 
-    boxes = re.findall(r"^- \[( |x)\] ", body, flags=re.MULTILINE)
+    boxes = re.findall(r"^- \[( |x|~)\] ", body, flags=re.MULTILINE)
     assert len(boxes) == len(doc["items"])
-    assert boxes.count("x") == 2 + 1 + 2  # done, waived, obsolete
+    assert boxes.count("x") == 2 + 2  # done, obsolete
+    assert boxes.count("~") == 1  # waived: an accepted risk is not done
     for item in doc["items"]:
         line = _markdown_line(body, item["key"])
-        checked = item["status"] in ("done", "waived", "obsolete")
-        assert line.startswith("- [x] " if checked else "- [ ] "), line
+        box = {"done": "x", "obsolete": "x", "waived": "~"}.get(item["status"], " ")
+        assert line.startswith(f"- [{box}] "), line
     for key in DONE:
         assert _markdown_line(body, key).startswith("- [x] **")
     waived = _markdown_line(body, WAIVED)
-    assert "~~Keep an audit trail of generations~~" in waived
-    assert "waived: Internal demo only" in waived
+    assert waived.startswith("- [~] **Keep an audit trail of generations**")
+    assert "waived: Internal demo only, no users" in waived
+    assert f"until {in_days(200)}" in waived
     assert "approved by Pam Manager" in waived
     assert "_in progress_" in _markdown_line(body, IN_PROGRESS)
     assert "PROJ-123" in _markdown_line(body, DONE[0])
@@ -542,7 +558,7 @@ def test_csv_has_one_row_per_item_with_the_documented_columns(api, worked):
     assert by_key[DONE[0]]["ticket"] == "PROJ-123"
     assert by_key[DONE[0]]["ticket_url"] == "https://jira.example.com/PROJ-123"
     assert by_key[WAIVED]["status"] == "waived"
-    assert by_key[WAIVED]["waiver_reason"] == "Internal demo only"
+    assert by_key[WAIVED]["waiver_reason"] == "Internal demo only, no users"
     assert "NIST AI RMF 1.0: MEASURE 2.8" in by_key[WAIVED]["references"]
     ds = people["data-scientist"]
     assert by_key[DONE[0]]["owner_emails"] == ds["email"]

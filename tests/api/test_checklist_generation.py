@@ -9,6 +9,7 @@ from checklist_support import (
     CORE_RESPONSIBILITIES,
     generate,
     generated_events,
+    in_days,
     item_for,
     item_path,
     items_by_key,
@@ -292,7 +293,13 @@ def test_item_state_is_kept_by_key_across_regeneration(api):
         == 200
     )
     assert (
-        patch_item(api, project, waived, {"waiver": {"reason": "Internal demo"}}).status_code == 200
+        patch_item(
+            api,
+            project,
+            waived,
+            {"waiver": {"reason": "Internal demo, no users yet", "expires_on": in_days(60)}},
+        ).status_code
+        == 200
     )
     ticket = {"system": "jira", "key": "PROJ-7", "url": "https://jira.example.com/PROJ-7"}
     assert patch_item(api, project, ticketed, {"ticket": ticket}).status_code == 200
@@ -308,7 +315,7 @@ def test_item_state_is_kept_by_key_across_regeneration(api):
     assert after[done]["status"] == "done"
     assert after[done]["note"] == "Pipeline in place"
     assert after[waived]["status"] == "waived"
-    assert after[waived]["waiver"]["reason"] == "Internal demo"
+    assert after[waived]["waiver"]["reason"] == "Internal demo, no users yet"
     assert after[waived]["waiver"] == before[waived]["waiver"]
     assert after[ticketed]["ticket"] == ticket
     assert after[progressing]["status"] == "in_progress"
@@ -637,10 +644,18 @@ def test_an_item_whose_key_changed_hands_its_state_to_the_new_key(app, api):
     checklist generated before keeps its work under the new key."""
     project = create_project(api, application="music-composition")
     assign(api, project, "data-scientist", create_person(api))
+    # Who may accept the risk of a high or critical item (the waiver policy).
+    manager = create_person(api, name="Pam Manager")
+    assign(api, project, "product-manager", manager)
     generate(api, project, 201)
     new_key = "intellectual-property.license-training-data"
     old_key = "data-privacy.license-music-training-data"
-    waiver = {"reason": "Only our own recordings", "expires_on": "2099-01-01"}
+    waiver = {
+        "reason": "Only our own recordings",
+        "expires_on": in_days(60),
+        "approved_by": manager["id"],
+        "residual_risk": "A recording of ours holds a sample we have no licence for",
+    }
     assert patch_item(api, project, new_key, {"waiver": waiver}).status_code == 200
     ticket = {"system": "jira", "key": "MUS-4"}
     assert patch_item(api, project, new_key, {"ticket": ticket}).status_code == 200
@@ -663,7 +678,7 @@ def test_an_item_whose_key_changed_hands_its_state_to_the_new_key(app, api):
     # The waiver keeps working: its expiry is the checklist's next one.
     with app.app_context():
         checklist = db.session.scalar(select(Checklist))
-        assert checklist.next_waiver_expiry.isoformat() == "2099-01-01"
+        assert checklist.next_waiver_expiry.isoformat() == in_days(60)
 
 
 def test_content_creation_needs_a_content_curator(api):

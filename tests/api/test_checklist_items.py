@@ -12,6 +12,7 @@ import pytest
 from checklist_support import (
     flat_errors,
     generate,
+    in_days,
     item_path,
     items_by_key,
     patch_item,
@@ -171,6 +172,7 @@ def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, proje
         "approver_name": ethicist["name"],
         "requested_by": None,
         "expires_on": expires,
+        "residual_risk": None,
     }
     assert _stored(api, project) == response.json
     (event,) = _item_events(api, project, "checklist.item.status_changed")
@@ -180,7 +182,8 @@ def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, proje
 
 
 def test_reopening_a_waived_item_drops_its_waiver(api, project):
-    patch_item(api, project, KEY, {"waiver": {"reason": "Not needed"}})
+    waiver = {"reason": "Not needed for this pilot", "expires_on": in_days(30)}
+    assert patch_item(api, project, KEY, {"waiver": waiver}).json["status"] == "waived"
 
     response = patch_item(api, project, KEY, {"status": "open"})
 
@@ -374,11 +377,19 @@ def test_a_lapsed_waiver_reads_as_open_and_expired_and_the_read_records_nothing(
     tomorrow = (_today() + timedelta(days=1)).isoformat()
     other = "machine-learning-engineer.deploy-models"
     response = patch_item(
-        api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}}
+        api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
     )
     assert response.json["status"] == "waived"
-    # A waiver without expiry stays.
-    patch_item(api, project, other, {"waiver": {"reason": "For good"}})
+    # A waiver whose day has not come stays.
+    patch_item(
+        api,
+        project,
+        other,
+        {"waiver": {"reason": "Deployed by the vendor", "expires_on": in_days(300)}},
+    )
     expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
     version = api.get(item_path(project, KEY)).json["version"]
 
@@ -388,7 +399,7 @@ def test_a_lapsed_waiver_reads_as_open_and_expired_and_the_read_records_nothing(
     assert items[KEY]["status"] == "open"
     assert items[KEY]["waiver"]["expired"] is True
     assert items[KEY]["waiver"]["expires_on"] == expired_on
-    assert items[KEY]["waiver"]["reason"] == "Until the audit"
+    assert items[KEY]["waiver"]["reason"] == "Until the external audit"
     assert items[other]["status"] == "waived"
     assert "expired" not in items[other]["waiver"]
     assert doc["summary"]["by_status"]["waived"] == 1
@@ -403,7 +414,12 @@ def test_a_lapsed_waiver_reads_as_open_and_expired_and_the_read_records_nothing(
 
 def test_the_worker_records_a_lapsed_waiver_once_with_its_event(app, api, project):
     tomorrow = (_today() + timedelta(days=1)).isoformat()
-    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    patch_item(
+        api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
+    )
     expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
     read = api.get(item_path(project, KEY))
 
@@ -427,7 +443,12 @@ def test_the_worker_records_a_lapsed_waiver_once_with_its_event(app, api, projec
 
 def test_the_next_write_to_the_checklist_records_a_lapsed_waiver_first(app, api, project):
     tomorrow = (_today() + timedelta(days=1)).isoformat()
-    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    patch_item(
+        api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
+    )
     expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
     read = api.get(item_path(project, KEY))
 
@@ -529,7 +550,12 @@ def test_one_item_and_a_persons_items_show_a_lapse_the_database_does_not_hold_ye
     app, api, project
 ):
     tomorrow = (_today() + timedelta(days=1)).isoformat()
-    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    patch_item(
+        api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
+    )
     _expire_waiver_yesterday(app, project["id"], KEY)
 
     item = api.get(item_path(project, KEY)).json
@@ -556,7 +582,12 @@ def test_one_item_and_a_persons_items_show_a_lapse_the_database_does_not_hold_ye
 
 def test_a_regeneration_also_turns_an_expired_waiver_back_to_open(app, api, project):
     tomorrow = (_today() + timedelta(days=1)).isoformat()
-    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    patch_item(
+        api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
+    )
     _expire_waiver_yesterday(app, project["id"], KEY)
 
     # A staffing change regenerates the checklist before anyone reads it.
@@ -577,7 +608,9 @@ def test_a_persons_items_do_not_show_expired_waivers(app, api):
     ada = create_person(api, name="Ada Owner")
     first, _ = _two_projects_of(api, ada)
     tomorrow = (_today() + timedelta(days=1)).isoformat()
-    patch_item(api, first, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    patch_item(
+        api, first, KEY, {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}}
+    )
     _expire_waiver_yesterday(app, first["id"], KEY)
 
     items = api.get(f"/v1/people/{ada['id']}/checklist-items").json["items"]
@@ -750,7 +783,12 @@ def test_a_ticket_link_in_an_event_always_has_a_url_key(public_api):
 def test_an_expired_waiver_event_is_ticket_ready_too(app, public_api):
     project, _ = _ticket_ready_project(public_api)
     tomorrow = (_today() + timedelta(days=1)).isoformat()
-    patch_item(public_api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
+    patch_item(
+        public_api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Waived until the audit", "expires_on": tomorrow}},
+    )
     expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
 
     # The worker of the instance that knows its public address.
@@ -817,7 +855,12 @@ def test_a_null_waiver_lifts_the_waiver_and_reopens_the_item(api):
     project, _ = staffed_project(api)
     generate(api, project, 201)
     key = "data-scientist.collect-and-preprocess-data"
-    patch_item(api, project, key, {"waiver": {"reason": "Covered by the vendor"}})
+    patch_item(
+        api,
+        project,
+        key,
+        {"waiver": {"reason": "Covered by the vendor", "expires_on": in_days(30)}},
+    )
 
     response = patch_item(api, project, key, {"waiver": None})
 

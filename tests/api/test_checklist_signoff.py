@@ -4,7 +4,14 @@ them signs them off, waivers are approved by such a person, and evidence links s
 from __future__ import annotations
 
 import pytest
-from checklist_support import generate, item_path, items_by_key, patch_item, read_checklist
+from checklist_support import (
+    generate,
+    in_days,
+    item_path,
+    items_by_key,
+    patch_item,
+    read_checklist,
+)
 from factories import assert_problem, assign, create_person, create_project, events_of
 from ticketing_support import (
     create_integration,
@@ -148,7 +155,11 @@ def test_evidence_is_added_and_removed_and_a_done_item_keeps_at_least_one(api, c
 
 def test_a_waiver_is_approved_by_an_independent_person(api, clinic):
     project, people = clinic
-    waiver = {"reason": "The records team runs its own DPIA"}
+    waiver = {
+        "reason": "The records team runs its own DPIA",
+        "expires_on": in_days(60),
+        "residual_risk": "A gap in the records team's DPIA goes unnoticed",
+    }
 
     missing = assert_problem(patch_item(api, project, PIA, {"waiver": waiver}), 422)
     owner = assert_problem(
@@ -177,7 +188,7 @@ def test_a_waiver_is_approved_by_an_independent_person(api, clinic):
 def test_an_item_without_reviewer_roles_is_waived_by_whoever_accepts_risks(api, clinic):
     project, people = clinic
     key = "explainability.trace-model-outputs"  # owned by the engineer
-    waiver = {"reason": "No decisions are taken on it yet"}
+    waiver = {"reason": "No decisions are taken on it yet", "expires_on": in_days(60)}
 
     engineer = assert_problem(
         patch_item(

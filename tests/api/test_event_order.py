@@ -123,7 +123,12 @@ def _expire_waiver_yesterday(app, project_id: str, key: str) -> int:
 
 def test_an_expired_waiver_raises_the_version_its_event_carries(app, api, project):
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    patch_item(api, project, KEY, {"waiver": {"reason": "Until the audit", "expires_on": tomorrow}})
+    patch_item(
+        api,
+        project,
+        KEY,
+        {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
+    )
     waived = _expire_waiver_yesterday(app, project["id"], KEY)
     result = app.test_cli_runner().invoke(args=["webhooks", "worker", "--once"])
     assert result.exit_code == 0, result.output

@@ -256,7 +256,12 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
     patch_item(api, project, key, {"status": "done"})
     waived = "data-privacy.inventory-data-sources"
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    patch_item(api, project, waived, {"waiver": {"reason": "One source", "expires_on": tomorrow}})
+    patch_item(
+        api,
+        project,
+        waived,
+        {"waiver": {"reason": "One vetted data source", "expires_on": tomorrow}},
+    )
     _expire_waiver(app, project["id"], waived)
     read_checklist(api, project)  # turns the expired waiver back to open
     _ticket_closed_in_github(api, project, "data-scientist.evaluate-model-performance")

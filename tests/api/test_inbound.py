@@ -10,7 +10,7 @@ from threading import Barrier
 from typing import Any
 
 import pytest
-from checklist_support import item_path, patch_item
+from checklist_support import in_days, item_path, patch_item
 from factories import assert_problem, event_count, events_of
 from sqlalchemy import select
 from ticketing_support import (
@@ -513,7 +513,8 @@ def test_jira_maps_by_status_category_never_by_status_name(
 ):
     integration = create_integration(api, "jira")
     link(api, project, {"system": "jira", "key": "CLIN-12"})
-    patch_item(api, project, KEY, {"status": "waived", "waiver": {"reason": "for the test"}})
+    waiver = {"reason": "Waived for the inbound test", "expires_on": in_days(30)}
+    assert patch_item(api, project, KEY, {"status": "waived", "waiver": waiver}).status_code == 200
 
     response = jira_delivery(
         client, integration, jira_issue_updated("CLIN-12", category=category, status=status)

@@ -251,9 +251,16 @@ def test_a_close_as_not_planned_cannot_waive_an_item_that_needs_an_approver(api,
 
     response = post_delivery(client, integration, body, github_headers(integration["secret"], body))
 
-    approval = "an independent approval of its waiver by an AI Ethicist"
-    assert response.json["items"][0]["needs"] == [approval]
-    assert f"is in progress, not waived: it needs {approval}" in response.json["detail"]
+    # A critical item's waiver (policy): an accountable approver, a residual risk, an expiry.
+    approval = "an independent approval of its waiver by a Product Manager or AI Ethicist"
+    policy = (
+        "the residual risk it accepts and an expiry within 90 days "
+        "(the waiver policy of critical items)"
+    )
+    assert response.json["items"][0]["needs"] == [approval, policy]
+    assert (
+        f"is in progress, not waived: it needs {approval} and {policy}" in (response.json["detail"])
+    )
     now = item(api, project, PIA)
     assert (now["status"], now["waiver"]) == ("in_progress", None)
 

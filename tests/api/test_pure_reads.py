@@ -64,7 +64,9 @@ def team(app, api, client) -> dict[str, str]:
     generate(api, project, 201)
     generate(api, other, 201)
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    waived = patch_item(api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
+    waived = patch_item(
+        api, project, KEY, {"waiver": {"reason": "Waived until the audit", "expires_on": tomorrow}}
+    )
     assert waived.status_code == 200, waived.json
     _lapse(app, project["id"])
     create_person(api, name="Nobody Assigned")

@@ -146,7 +146,9 @@ def _waiver_expired_yesterday(app: Flask, api: Any, project: dict[str, Any]) -> 
     """Waive the item (until tomorrow, as the API allows), then move its expiry to yesterday:
     the next read of it finds the waiver due."""
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    waived = patch_item(api, project, KEY, {"waiver": {"reason": "Audit", "expires_on": tomorrow}})
+    waived = patch_item(
+        api, project, KEY, {"waiver": {"reason": "Waived until the audit", "expires_on": tomorrow}}
+    )
     assert waived.json["status"] == "waived"
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     with app.app_context():

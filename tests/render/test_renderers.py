@@ -101,7 +101,9 @@ def make_doc():
                 "reason": "Covered by *the* <DPA>",
                 "approved_by": "Grace",
                 "expires_on": "2030-01-01",
+                "residual_risk": "The <DPA> misses a data flow",
             },
+            evidence_required=True,
         ),
         _item(
             "bias-and-fairness.audit",
@@ -199,7 +201,7 @@ def test_rendering_does_not_change_the_document(doc, fmt):
 # --------------------------------------------------------------------------- markdown
 
 
-BOX = re.compile(r"^- \[( |x)\] ", re.MULTILINE)
+BOX = re.compile(r"^- \[( |x|~)\] ", re.MULTILINE)
 
 
 def _item_line(markdown: str, key: str) -> str:
@@ -211,7 +213,8 @@ def test_markdown_has_one_task_box_per_item(doc):
     markdown = render(doc, "markdown")
     boxes = BOX.findall(markdown)
     assert len(boxes) == len(doc["items"])
-    assert boxes.count("x") == 3  # done, waived, obsolete
+    assert boxes.count("x") == 2  # done, obsolete
+    assert boxes.count("~") == 1  # waived: an accepted risk is not done
 
 
 def test_markdown_header_shows_project_revision_and_progress(doc):
@@ -342,11 +345,27 @@ def test_an_unknown_grouping_is_refused(doc):
         render(doc, "markdown", Layout(group_by="team"))
 
 
-def test_markdown_waived_items_are_struck_through_with_the_reason(doc):
+def test_markdown_waived_items_are_marked_waived_with_reason_approver_expiry_and_risk(doc):
+    markdown = render(doc, "markdown")
+    line = _item_line(markdown, "data-privacy.inventory")
+    assert line.startswith("- [~] **Title of data-privacy.inventory**")
+    assert (
+        "waived: Covered by \\*the\\* \\<DPA\\> (approved by Grace, until 2030-01-01, "
+        "residual risk: The \\<DPA\\> misses a data flow)"
+    ) in line
+    # Waived, it asks for no evidence: the risk was accepted instead.
+    details = markdown.split(line, 1)[1].split("\n- ", 1)[0]
+    assert "Evidence:" not in details
+    compact = _item_line(render(doc, "markdown", Layout(compact=True)), "data-privacy.inventory")
+    assert compact == line
+
+
+def test_a_waiver_given_before_the_policy_shows_what_it_lacks(doc):
+    (waived,) = [item for item in doc["items"] if item["key"] == "data-privacy.inventory"]
+    waived["waiver"] = {"reason": "Covered by the DPA"}
     line = _item_line(render(doc, "markdown"), "data-privacy.inventory")
-    assert line.startswith("- [x] ~~Title of data-privacy.inventory~~")
-    assert "waived: Covered by \\*the\\* \\<DPA\\>" in line
-    assert "approved by Grace" in line
+    assert "waived: Covered by the DPA (no approver, no expiry)" in line
+    assert "waived: Covered by the DPA; no approver; no expiry" in render(doc, "text")
 
 
 def test_markdown_note_stays_on_one_line(doc):
@@ -423,6 +442,7 @@ def test_csv_carries_phase_done_when_note_waiver_ticket_url_reasons_and_referenc
         "waiver_reason",
         "waiver_approved_by",
         "waiver_expires_on",
+        "waiver_residual_risk",
         "ticket",
         "ticket_url",
         "signoff_required",
@@ -544,13 +564,28 @@ def test_compact_text_is_one_line_an_item(doc):
         "  [~] Title of data-scientist.develop (high) | Ada Lovelace, Mallory"
     )
     assert "| Build and use the model | data-scientist.develop" in " ".join(text.split())
+    all_lines = text.splitlines()
+    start = all_lines.index(next(line for line in lines if "data-privacy.inventory" in line))
+    rest = all_lines[start + 1 :]
+    wrapped = rest[: next(i for i, line in enumerate(rest) if not line.startswith("      "))]
+    waived = " ".join(" ".join([all_lines[start], *wrapped]).split())
+    assert waived.startswith("[-] Title of data-privacy.inventory")
+    assert waived.endswith(
+        "data-privacy.inventory | waived: Covered by *the* <DPA>; approved by Grace; "
+        "until 2030-01-01; residual risk: The <DPA> misses a data flow"
+    )
 
 
 def test_text_shows_waiver_owners_header_and_sections(doc):
     text = render(doc, "text", Layout(group_by="kind"))
     assert text.startswith("CHECKLIST: Support *assistant*\n")
     assert "Revision: 3" in text
-    assert "waived: Covered by *the* <DPA>; approved by Grace; until 2030-01-01" in text
+    assert (
+        "waived: Covered by *the* <DPA>; approved by Grace; until 2030-01-01; residual risk: The "
+        "<DPA> misses a data flow" in " ".join(text.split())
+    )
+    waived = text.split("Title of data-privacy.inventory", 1)[1].split("\n  [", 1)[0]
+    assert "evidence: required" not in waived
     assert "owners: unassigned" in text
     assert "ticket: PROJ-123 <https://jira.example/PROJ-123>" in text
     sections = ["RESPONSIBILITIES", "COLLABORATIONS", "MITIGATIONS", "STAFFING"]

@@ -113,7 +113,8 @@ def test_the_documents_of_a_worked_checklist_are_what_marshmallow_dumps(api, cli
             "machine-learning-engineer.deploy-models",
             {
                 "waiver": {
-                    "reason": "A vendor deploys",
+                    "reason": "A vendor deploys the models",
+                    "residual_risk": "The vendor's deployment goes unreviewed",
                     "approved_by": people["product-manager"]["id"],
                     "expires_on": expires,
                 }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import create_person, create_project, events_of
+from factories import assign, create_person, create_project, events_of
 from sqlalchemy import delete, select
 
 from app.extensions import db
@@ -141,7 +141,17 @@ def test_a_sequence_of_staffing_changes_leaves_what_a_whole_regeneration_gives(a
     expires = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     # Item state the regenerations must keep: a finding done, one waived, a task in progress.
     _status(api, p3, _over(bob), {"status": "done"})
-    _status(api, p2, _over(dee), {"waiver": {"reason": "Until the launch", "expires_on": expires}})
+    # Eve, P2's Product Manager, owns Dee's finding: accepting its risk (a high item's waiver
+    # takes an independent approver) falls to an AI Ethicist, Fay, who holds no allocation.
+    fay = create_person(api, name="Fay Person", email="fay@example.com")
+    assign(api, p2, "ai-ethicist", fay)
+    waiver = {
+        "reason": "Until the public launch",
+        "expires_on": expires,
+        "approved_by": fay["id"],
+        "residual_risk": "Dee's work on P2 slips while she is over-allocated",
+    }
+    _status(api, p2, _over(dee), {"waiver": waiver})
     _status(api, p1, "data-scientist.collect-and-preprocess-data", {"status": "in_progress"})
     _assert_as_regenerated_whole(app, api, projects)
 

@@ -1,5 +1,6 @@
 """Working a checklist's items: status (with an independent sign-off where required), note,
-waiver (approved by an independent person), ticket link and evidence, each change an event."""
+waiver (under the waiver policy of the item's priority), ticket link and evidence, each change
+an event."""
 
 from __future__ import annotations
 
@@ -160,8 +161,10 @@ _STATE = ("status", "waiver", "note", "ticket", "evidence", "signed_off_by")
 
 
 def _waiver_value(waiver: Mapping[str, Any] | None, *, by_system: bool) -> dict[str, Any] | None:
-    """The waiver as stored: its reason, approver (a person id) and expiry; a ticketing
-    system's waiver names who asked for it (`requested_by`), not an approver."""
+    """The waiver as stored: its reason, approver (a person id), expiry and the residual risk
+    it accepts; a ticketing system's waiver names who asked for it (`requested_by`), not an
+    approver. The waiver policy of the item's priority is checked with the approver
+    (`ItemRules.approve_waiver`)."""
     if waiver is None:
         return None
     expires = waiver.get("expires_on")
@@ -177,6 +180,7 @@ def _waiver_value(waiver: Mapping[str, Any] | None, *, by_system: bool) -> dict[
         "approver_name": None,
         "requested_by": approved_by if by_system else None,
         "expires_on": expires.isoformat() if expires else None,
+        "residual_risk": None if by_system else waiver.get("residual_risk"),
     }
 
 

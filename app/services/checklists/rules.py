@@ -1,6 +1,6 @@
-"""The independence rules of a checklist item: who may sign it off or approve its waiver,
-what it needs to be done, and what a ticketing system cannot give it alone (then its change is
-held, and says what the item needs)."""
+"""The independence rules of a checklist item: who may sign it off or approve its waiver
+(under the waiver policy of its priority), what it needs to be done, and what a ticketing
+system cannot give it alone (then its change is held, and says what the item needs)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,20 @@ from sqlalchemy.orm import Session
 from app.errors import ValidationFailed
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.services.catalog.store import catalog_for
+from app.services.checklists.lapses import today
+from app.services.checklists.waiver_policy import (
+    ACCOUNTABLE_ROLES,
+    Approver,
+    WaiverRule,
+    approver_required,
+    policy_errors,
+    rule_for,
+)
 from app.vocabulary import ItemStatus
 
-# Who may approve the waiver of an item that names no reviewer roles: those who accept risks.
-WAIVER_APPROVER_ROLES: tuple[str, ...] = ("product-manager", "ai-ethicist")
+# Who may approve the waiver of an item that names no reviewer roles: those who accept risks
+# (and who alone may approve the waiver of a critical item, by the waiver policy).
+WAIVER_APPROVER_ROLES: tuple[str, ...] = ACCOUNTABLE_ROLES
 
 
 def as_far_as_a_system_may(
@@ -30,12 +40,18 @@ def as_far_as_a_system_may(
 ) -> tuple[str, dict[str, Any] | None, str | None]:
     """A ticketing system closing or waiving an item that needs an independent person (a
     sign-off, an approver) or evidence does what it can: the item is held in progress (or in
-    the status it has), and the reason says what it still needs."""
+    the status it has), and the reason says what it still needs. A waiver it may give (of a
+    medium or low item needing no approver) expires as late as the policy allows: the
+    system's reason, which names the ticket, its state and who moved it, stands as its
+    reason."""
     needs: list[str] = []
     if status == ItemStatus.DONE and item.status != ItemStatus.DONE:
         needs = rules.missing_for_done(signed_off_by, evidence)
-    elif status == ItemStatus.WAIVED and waiver != item.waiver and item.signoff_required:
-        needs = [rules.waiver_approval()]
+    elif status == ItemStatus.WAIVED and waiver != item.waiver:
+        needs = rules.waiver_needs()
+        if not needs and waiver is not None and waiver.get("expires_on") is None:
+            latest = rule_for(item.priority).latest_expiry(today())
+            waiver = {**waiver, "expires_on": latest.isoformat()}
     if not needs:
         return status, waiver, reason
     held = held_status(item)
@@ -62,8 +78,8 @@ def system_needs(
     if status == ItemStatus.DONE and item.status != ItemStatus.DONE:
         # An item that is not done has no sign-off (leaving done clears it).
         return rules.missing_for_done(None, item.evidence or [])
-    if status == ItemStatus.WAIVED and item.status != ItemStatus.WAIVED and item.signoff_required:
-        return [rules.waiver_approval()]
+    if status == ItemStatus.WAIVED and item.status != ItemStatus.WAIVED:
+        return rules.waiver_needs()
     return []
 
 
@@ -97,8 +113,24 @@ class ItemRules:
             missing.append("evidence (at least one link)")
         return missing
 
-    def waiver_approval(self) -> str:
-        return f"an independent approval of its waiver by {self._someone(self.item.reviewer_roles)}"
+    def _approver_roles(self, rule: WaiverRule) -> Sequence[str]:
+        return rule.approver_roles or self.item.reviewer_roles or WAIVER_APPROVER_ROLES
+
+    def waiver_needs(self) -> list[str]:
+        """What a ticketing system cannot give a waiver of this item, in words (empty when it
+        may waive it): an approver, and for high and critical items the residual risk and
+        an expiry a person states."""
+        rule = rule_for(self.item.priority)
+        if not approver_required(rule, self.item.signoff_required):
+            return []
+        who = self._someone(self._approver_roles(rule))
+        needs = [f"an independent approval of its waiver by {who}"]
+        if rule.residual_risk_required:
+            needs.append(
+                f"the residual risk it accepts and an expiry within {rule.max_days} days "
+                f"(the waiver policy of {rule.priority} items)"
+            )
+        return needs
 
     def check_done(
         self, signed_off_by: str | None, links: list[Any], *, signoff: bool, evidence: bool
@@ -123,11 +155,13 @@ class ItemRules:
             )
             raise ValidationFailed(f"This item can be done only with {rules}.", errors=errors)
 
-    def check_independent(self, field_name: str, person_id: str, act: str) -> Person:
+    def check_independent(
+        self, field_name: str, person_id: str, act: str, roles: Sequence[str] = ()
+    ) -> Person:
         """The person exists in the team, does not own the item, and holds one of the roles
-        that may `act` (the item's reviewer roles; for a waiver of an item without any, the
-        roles that accept risks)."""
-        roles = list(self.item.reviewer_roles) or list(WAIVER_APPROVER_ROLES)
+        that may `act`: `roles` when given, else the item's reviewer roles (for a waiver of
+        an item without any, the roles that accept risks)."""
+        roles = list(roles) or list(self.item.reviewer_roles) or list(WAIVER_APPROVER_ROLES)
         person = self.session.get(Person, person_id)
         if person is None or person.team_id != self.project.team_id:
             raise ValidationFailed(
@@ -166,19 +200,39 @@ class ItemRules:
         return person
 
     def approve_waiver(self, waiver: dict[str, Any], *, by_system: bool) -> dict[str, Any]:
+        """A new or changed waiver, with its approver's name, once it keeps the waiver policy
+        of the item's priority (a person's; a ticketing system's was held or completed by
+        `as_far_as_a_system_may`) and its approver is independent; 422 naming each broken
+        rule otherwise."""
+        rule = rule_for(self.item.priority)
         approver = waiver.get("approved_by")
-        if approver is None:
-            if self.item.signoff_required and not by_system:
+        if not by_system:
+            errors = policy_errors(rule, waiver, today())
+            if approver is None and approver_required(rule, self.item.signoff_required):
+                errors["waiver.approved_by"] = [self._approver_rule(rule)]
+            if errors:
                 raise ValidationFailed(
-                    "Waiving this item accepts a risk that needs an independent approver.",
-                    errors={
-                        "waiver.approved_by": [
-                            "Required: the id of a person who does not own the item and holds "
-                            + self._names(self.item.reviewer_roles)
-                            + " on the project."
-                        ]
-                    },
+                    f"This waiver breaks the waiver policy of {rule.priority} items: "
+                    + " ".join(message for messages in errors.values() for message in messages),
+                    errors=errors,
                 )
+        if approver is None:
             return waiver
-        person = self.check_independent("waiver.approved_by", approver, "approve its waiver")
+        person = self.check_independent(
+            "waiver.approved_by", approver, "approve its waiver", rule.approver_roles
+        )
         return {**waiver, "approved_by": person.id, "approver_name": person.name}
+
+    def _approver_rule(self, rule: WaiverRule) -> str:
+        roles = self._names(self._approver_roles(rule))
+        if rule.approver == Approver.AS_THE_ITEM_NEEDS:
+            # The independence rule of an item that needs a sign-off, as it always was.
+            return (
+                "Required: the id of a person who does not own the item and holds "
+                f"{roles} on the project."
+            )
+        accountable = " (an accountable role)" if rule.approver_roles else ""
+        return (
+            f"Required: {rule.waiver_of} is approved by a person who does not own the item "
+            f"and holds {roles}{accountable} on the project (policy)."
+        )
