@@ -22,6 +22,8 @@ from ticketing_support import (
 
 from app.extensions import db
 from app.models import ChecklistItem
+from app.services.checklists.waiver_policy import WAIVER_POLICY
+from app.vocabulary import PRIORITIES
 
 MEDIUM = "data-scientist.collect-and-preprocess-data"  # owned by Ada, needs no sign-off
 HIGH = "information-security.prompt-injection-testing"  # owned by Alan, no reviewer roles
@@ -403,3 +405,7 @@ def test_a_ticketing_systems_waiver_of_a_medium_item_expires_a_year_ahead(api, c
     assert waived["waiver"]["expires_on"] == in_days(365)
     assert waived["waiver"]["requested_by"] == "octocat (GitHub)"
     assert len(waived["waiver"]["reason"]) >= 20
+
+
+def test_every_priority_has_a_waiver_rule():
+    assert set(WAIVER_POLICY) == set(PRIORITIES)

@@ -64,17 +64,20 @@ class WaiverRule:
 # The defaults, beside the catalog's priorities. Every waiver expires: a risk accepted is
 # revisited, sooner the higher it is.
 MIN_TEXT = 20
+
+
+def _rule(priority: Priority, approver: Approver, max_days: int, *, risk: bool) -> WaiverRule:
+    return WaiverRule(priority, approver, max_days, MIN_TEXT, risk, MIN_TEXT)
+
+
 WAIVER_POLICY: Mapping[str, WaiverRule] = {
-    Priority.CRITICAL: WaiverRule(
-        Priority.CRITICAL, Approver.ACCOUNTABLE_ROLE, 90, MIN_TEXT, True, MIN_TEXT
-    ),
-    Priority.HIGH: WaiverRule(Priority.HIGH, Approver.INDEPENDENT, 180, MIN_TEXT, True, MIN_TEXT),
-    Priority.MEDIUM: WaiverRule(
-        Priority.MEDIUM, Approver.AS_THE_ITEM_NEEDS, 365, MIN_TEXT, False, MIN_TEXT
-    ),
-    Priority.LOW: WaiverRule(
-        Priority.LOW, Approver.AS_THE_ITEM_NEEDS, 365, MIN_TEXT, False, MIN_TEXT
-    ),
+    rule.priority: rule
+    for rule in (
+        _rule(Priority.CRITICAL, Approver.ACCOUNTABLE_ROLE, 90, risk=True),
+        _rule(Priority.HIGH, Approver.INDEPENDENT, 180, risk=True),
+        _rule(Priority.MEDIUM, Approver.AS_THE_ITEM_NEEDS, 365, risk=False),
+        _rule(Priority.LOW, Approver.AS_THE_ITEM_NEEDS, 365, risk=False),
+    )
 }
 
 
