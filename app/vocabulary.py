@@ -72,6 +72,9 @@ class FindingKind(StrEnum):
     OVER_ALLOCATED = "over_allocated"
     NO_LEAD = "no_lead"
     NO_REVIEWER = "no_reviewer"
+    UNOWNED_ITEMS = "unowned_items"
+    CONCENTRATION = "concentration"
+    BUILDER_REVIEWS_OWN_WORK = "builder_reviews_own_work"
 
 
 class ProjectStatus(StrEnum):

@@ -812,7 +812,29 @@ def test_real_catalog_findings_of_every_kind(real):
         StaffingEntry(CAROL, "ux-designer"),
     ]
     report = staffing_report(real, HEALTH, staffing)
-    assert set(finding_kinds(report)) == set(FINDING_KINDS)
+    # Two kinds cannot arise with this one: a builder reviews their own model's output only
+    # through Product Manager (the catalog's other reviewer role, AI Ethicist, already makes a
+    # separation-of-duties finding with a builder role), and healthcare leaves no role owning
+    # items that the project neither requires nor staffs. The two reports below give them.
+    ownership = {"builder_reviews_own_work", "unowned_items"}
+    assert set(finding_kinds(report)) == set(FINDING_KINDS) - ownership
+    builder = staffing_report(
+        real,
+        ProjectFacts("content-creation", frozenset({"generates_public_content"})),
+        [
+            StaffingEntry(ADA, "data-scientist"),
+            StaffingEntry(BOB, "machine-learning-engineer"),
+            StaffingEntry(BOB, "product-manager"),
+            StaffingEntry(CAROL, "content-curator"),
+        ],
+    )
+    unowned = staffing_report(
+        real,
+        ProjectFacts("other", frozenset({"uses_third_party_models"})),
+        [StaffingEntry(ADA, "data-scientist"), StaffingEntry(BOB, "machine-learning-engineer")],
+    )
+    assert "builder_reviews_own_work" in finding_kinds(builder)
+    assert "unowned_items" in finding_kinds(unowned)
     keys = [f.key for f in report.findings]
     assert "staffing.unfilled.machine-learning-engineer" in keys
     assert "staffing.separation-of-duties.ada.data-scientist.ai-ethicist" in keys

@@ -47,6 +47,7 @@ from app.services.staffing.findings import (
     report,
     with_reviewer_findings,
 )
+from app.services.staffing.ownership import ownership_findings
 from app.vocabulary import PHASES
 
 __all__ = [
@@ -134,8 +135,14 @@ def _generate(
         *mitigations,
     ]
     base = report(catalog, index, required, allocation_elsewhere, settings)
+    titles = role_titles(catalog)
+    unfilled = [r for r in required if r not in index.holders]
+    could_own = {m.key: m.owner_roles for c in catalog.challenges for m in c.mitigations}
     findings = sorted(
-        with_reviewer_findings(base.findings, work, index, role_titles(catalog)),
+        [
+            *with_reviewer_findings(base.findings, work, index, titles),
+            *ownership_findings(work, index, titles, could_own, unfilled),
+        ],
         key=lambda f: (-priority_rank(f.priority), f.key),
     )
     resolvers = _resolvers(index)
