@@ -81,8 +81,26 @@ def test_music_with_a_data_scientist_and_an_engineer_asks_for_a_curator(api):
     assert items["content-curator.curate-training-datasets"]["owners"] == []
     assert items["intellectual-property.license-training-data"]["priority"] == "high"
     assert items["intellectual-property.check-outputs-for-copies"]["priority"] == "high"
-    # Melodies state no facts; nobody here is an ethicist, and no item says there is one.
+    # Melodies state no facts; nobody here is an ethicist, and no item says there is one: the
+    # one finding that names the role says that nobody holds it, and which items wait for it.
     assert not any(k.startswith("confabulation.") for k in items)
+    unowned = items.pop("staffing.unowned.ai-ethicist")
+    assert (
+        unowned["title"] == "Nobody owns 2 items: staff the role AI Ethicist or reassign its items"
+    )
+    assert unowned["priority"] == "medium"
+    assert unowned["roles"] == ["ai-ethicist"]
+    assert (
+        "Nobody on the project holds AI Ethicist, and the project does not require it"
+        in (unowned["because"])
+    )
+    for key in (
+        "bias-and-fairness.interdisciplinary-review",
+        "technical-complexity.record-accepted-risks",
+    ):
+        assert items[key]["owners"] == [] and items[key]["roles"] == []
+        assert key in unowned["because"][0]
+    assert not any(k.startswith("staffing.unowned.") for k in items)
     for item in items.values():
         assert "ai-ethicist" not in item["roles"]
         assert "ethicist" not in item["detail"].lower()

@@ -73,16 +73,23 @@ def _count(n: int, what: str) -> str:
 def _unowned_findings(
     items: Iterable[OwnedItem], titles: Mapping[str, str], could_own: Mapping[str, tuple[str, ...]]
 ) -> Iterable[StaffingFinding]:
+    order = {role: n for n, role in enumerate(titles)}
+    # An item naming a role nobody holds names a required role (an item names only the roles
+    # the project requires or staffs), whose unfilled-role finding already asks for it; what is
+    # left are items whose every owning role the project neither has nor needs.
+    unowned = [i for i in items if not i.owners and not i.roles and could_own.get(i.key)]
     waiting: dict[str, list[OwnedItem]] = {}
-    for item in items:
-        # An item naming a role nobody holds names a required role (an item names only the
-        # roles the project requires or staffs), whose unfilled-role finding already asks for
-        # it; what is left are items whose every owning role the project neither has nor needs.
-        if item.owners or item.roles:
-            continue
-        for role in could_own.get(item.key, ()):
-            waiting.setdefault(role, []).append(item)
-    for role in sorted(waiting, key=lambda r: (list(titles).index(r) if r in titles else 0, r)):
+    # Each item waits for one role, so that no item is counted twice: the role that would give
+    # the most of the remaining items an owner, the first in catalog order on a tie.
+    while unowned:
+        candidates = {r for i in unowned for r in could_own[i.key]}
+        role = min(
+            candidates,
+            key=lambda r: (-sum(r in could_own[i.key] for i in unowned), order.get(r, 0), r),
+        )
+        waiting[role] = [i for i in unowned if role in could_own[i.key]]
+        unowned = [i for i in unowned if role not in could_own[i.key]]
+    for role in sorted(waiting, key=lambda r: (order.get(r, 0), r)):
         blocked = waiting[role]
         title = titles.get(role, role)
         urgent = [i for i in blocked if i.priority in _URGENT]
@@ -115,8 +122,8 @@ def _unowned_findings(
             people=(),
             priority=priority,
             because=(
-                f"{count} owned by {title} {'waits' if len(blocked) == 1 else 'wait'} for an "
-                "owner: " + "; ".join(f"{i.title} ({i.key}, {i.priority})" for i in blocked),
+                f"{count} that {title} would own {'waits' if len(blocked) == 1 else 'wait'} "
+                "for an owner: " + "; ".join(f"{i.title} ({i.key}, {i.priority})" for i in blocked),
                 f"Nobody on the project holds {title}, and the project does not require it",
                 why,
             ),
