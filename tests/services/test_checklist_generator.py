@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 
@@ -1125,3 +1126,53 @@ def test_item_roles_are_the_roles_the_project_has(real):
     for item in items.values():
         if item.kind in ("responsibility", "mitigation"):
             assert not any(r == "ai-ethicist" for r in item.roles), item.key
+
+
+# --------------------------------------------------------------------------- ownership findings
+
+
+def _with_priority(catalog: Catalog, key: str, priority: str) -> Catalog:
+    """The catalog with the mitigation `key` at `priority` (no raise rules)."""
+    challenges = tuple(
+        dataclasses.replace(
+            challenge,
+            mitigations=tuple(
+                dataclasses.replace(m, priority=priority, raised_when=(), priority_because="x")
+                if m.key == key
+                else m
+                for m in challenge.mitigations
+            ),
+        )
+        for challenge in catalog.challenges
+    )
+    return dataclasses.replace(catalog, challenges=challenges)
+
+
+def test_items_nobody_owns_are_high_when_a_high_one_waits(real):
+    catalog = _with_priority(real, "intellectual-property.terms-of-generated-content", "high")
+    staffing = [
+        StaffingEntry(ADA, "data-scientist"),
+        StaffingEntry(BOB, "machine-learning-engineer"),
+    ]
+    report = staffing_report(
+        catalog, ProjectFacts("other", frozenset({"uses_third_party_models"})), staffing
+    )
+    (finding,) = [f for f in report.findings if f.key == "staffing.unowned.product-manager"]
+    assert finding.priority == "high"
+    assert finding.because[-1] == (
+        "1 of them high or critical, so nobody answers for work that gates data collection or a "
+        "release: high"
+    )
+
+
+def test_concentration_over_critical_items_waits_for_the_required_roles(real):
+    # One data scientist in a clinic owns most critical gates alone; the engineer and the
+    # ethicist the clinic requires would share many of them, so their findings come first.
+    report = staffing_report(real, HEALTH, [StaffingEntry(ADA, "data-scientist")])
+    (finding,) = [f for f in report.findings if f.kind == "concentration"]
+    assert finding.priority == "medium"
+    assert finding.because[-1].startswith(
+        "Nobody holds Machine Learning Engineer and AI Ethicist, which the project requires"
+    )
+    staffed = staffing_report(real, HEALTH, _full_team())
+    assert not [f for f in staffed.findings if f.kind == "concentration"]

@@ -66,6 +66,10 @@ def ownership_findings(
     ]
 
 
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
@@ -166,7 +170,7 @@ def _concentration_findings(
             # findings (high) come first, and this one may go with them.
             priority = Priority.MEDIUM.value
             why = (
-                f"Nobody holds {', '.join(missing)}, which the project requires: staffing "
+                f"Nobody holds {_and(missing)}, which the project requires: staffing "
                 "them comes first and may give these items a second owner, so medium"
             )
         else:
