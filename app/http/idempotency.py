@@ -74,13 +74,29 @@ def claim(session: Session, team_id: str, ttl: timedelta) -> Response | None:
             f"This {HEADER} was used with another request; use a new key for a new request.",
             errors={HEADER: ["Already used with a different request body or path."]},
         )
+    if existing.response_body is None:
+        # The first answer held a secret shown once: it was not kept, so it is not replayed.
+        location = (existing.response_headers or {}).get("Location")
+        where = f" ({location})" if location else ""
+        raise Conflict(
+            f"The first request with this {HEADER} succeeded{where}, and its answer held a "
+            "secret that is shown only once and never stored: read the resource, and rotate "
+            "its secret if the first answer was lost.",
+            headers={"Location": location} if location else None,
+        )
     response = current_app.response_class(
-        existing.response_body or "",
+        existing.response_body,
         status=existing.status_code,
         headers=existing.response_headers or {},
     )
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def withhold_from_replay() -> None:
+    """The answer of this request holds a secret shown only once: an `Idempotency-Key` claim
+    keeps that it succeeded, and where, but not the answer (a retry is told so, 409)."""
+    g.idempotency_withhold = True
 
 
 def _purge_expired(session: Session, team_id: str, key: str, now: datetime) -> None:
@@ -145,8 +161,10 @@ def _insert_claim(
 
 def store(session: Session, response: Response) -> None:
     """Keep a successful response of a POST that claimed a key, in the same transaction as
-    its work. Failures are not kept: the rollback releases the key for a retry."""
+    its work (without its body when it holds a secret, `withhold_from_replay`). Failures are
+    not kept: the rollback releases the key for a retry."""
     record_id = g.pop("idempotency_claim", None)
+    withhold = g.pop("idempotency_withhold", False)
     if record_id is None:
         return
     headers = {"Content-Type": response.content_type}
@@ -156,7 +174,8 @@ def store(session: Session, response: Response) -> None:
         .where(IdempotencyRecord.id == record_id)
         .values(
             status_code=response.status_code,
-            response_body=response.get_data(as_text=True),
+            # No secret is stored: a withheld answer is kept as None (`claim` says why).
+            response_body=None if withhold else response.get_data(as_text=True),
             response_headers=headers,
         )
         .execution_options(synchronize_session=False)
