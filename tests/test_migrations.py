@@ -12,7 +12,7 @@ from databases import fresh_postgres_database
 from flask_migrate import upgrade
 
 from app.extensions import db
-from app.models import Base, Person, Team
+from app.models import Base, IdempotencyRecord, Person, Team, utcnow
 from app.services.migrations import MIGRATIONS_DIR, head_revision
 
 
@@ -89,3 +89,48 @@ def test_stored_emails_are_casefolded_unless_two_people_would_share_one(
     assert versions == {"anna": 1, "ada": 0, "gruesse": 0, "gruesse2": 0, "anna_b": 1}
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert before["gruesse"][0] in warning and before["gruesse2"][0] in warning
+
+
+def test_stored_answers_lose_the_secrets_they_held(app, app_with, tmp_path):
+    answers = {
+        "webhook": '{"id": "whk_1", "url": "https://example.com/h", "secret": "whsec_abc"}',
+        "rotation": '{"secret": "whsec_def", "previous_secret_expires_at": null}',
+        "person": '{"id": "per_1", "name": "Ada", "email": "ada@example.com"}',
+        "a note about secrets": '{"id": "itm_1", "note": "\\"secret\\" is a word"}',
+    }
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0008")
+            team = Team(name="A", slug="a")
+            db.session.add(team)
+            db.session.flush()
+            for key, body in answers.items():
+                db.session.add(
+                    IdempotencyRecord(
+                        team_id=team.id,
+                        key=key,
+                        fingerprint="0" * 64,
+                        status_code=201,
+                        response_body=body,
+                        response_headers={"Location": f"/v1/{key}"},
+                        expires_at=utcnow(),
+                    )
+                )
+            db.session.commit()
+            db.session.expunge_all()
+
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0009")
+
+            stored = {
+                r.key: (r.status_code, r.response_body) for r in db.session.query(IdempotencyRecord)
+            }
+        with other.app_context():
+            db.engine.dispose()
+
+    assert stored == {
+        "webhook": (201, None),
+        "rotation": (201, None),
+        "person": (201, answers["person"]),
+        "a note about secrets": (201, answers["a note about secrets"]),
+    }
