@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from factories import assign, create_person, create_project, events_of
+from sqlalchemy import select, update
 
+from app.extensions import db
+from app.models import Checklist, ChecklistItem
 from app.schemas.checklists import CHECKLIST_EXAMPLE
 
 KEY_ROLES = (
@@ -125,6 +128,26 @@ def in_days(days: int) -> str:
 
 def patch_item(api: Any, project: Mapping[str, Any], ref: str, body: Any, **kwargs: Any):
     return api.patch(item_path(project, ref), json=body, **kwargs)
+
+
+def lapse_waiver(app: Any, project_id: str, key: str) -> str:
+    """What the passing of time does to a waiver: its day is now yesterday, and its checklist
+    knows a waiver is due (as it would have since the waiver was given). Returns that day."""
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    with app.app_context():
+        item = db.session.scalar(
+            select(ChecklistItem).where(
+                ChecklistItem.project_id == project_id, ChecklistItem.key == key
+            )
+        )
+        item.waiver = {**item.waiver, "expires_on": yesterday}
+        db.session.execute(
+            update(Checklist)
+            .where(Checklist.project_id == project_id)
+            .values(next_waiver_expiry=date.fromisoformat(yesterday))
+        )
+        db.session.commit()
+    return yesterday
 
 
 def owner_ids(item: Mapping[str, Any]) -> list[str]:

@@ -15,6 +15,7 @@ from checklist_support import (
     in_days,
     item_path,
     items_by_key,
+    lapse_waiver,
     patch_item,
     read_checklist,
     staffed_project,
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from app import create_app
 from app.config import Settings
 from app.extensions import db
-from app.models import Checklist, ChecklistItem
+from app.models import ChecklistItem
 from app.services.checklists.tickets import MARKER_PREFIX, ticket_text
 
 KEY = "data-scientist.collect-and-preprocess-data"
@@ -349,22 +350,6 @@ def test_an_item_answers_304_to_its_current_etag(api, project):
 # --------------------------------------------------------------------------- waiver expiry
 
 
-def _expire_waiver_yesterday(app, project_id: str, key: str) -> str:
-    """What the passing of time does: the waiver's date is now in the past."""
-    yesterday = _today() - timedelta(days=1)
-    with app.app_context():
-        item = db.session.scalar(
-            select(ChecklistItem).where(
-                ChecklistItem.project_id == project_id, ChecklistItem.key == key
-            )
-        )
-        item.waiver = {**item.waiver, "expires_on": yesterday.isoformat()}
-        checklist = db.session.scalar(select(Checklist).where(Checklist.project_id == project_id))
-        checklist.next_waiver_expiry = yesterday
-        db.session.commit()
-    return yesterday.isoformat()
-
-
 def _sweep(app) -> str:
     """What the delivery worker does every minute: `flask webhooks worker --once` records
     the lapsed waivers (then delivers what is due)."""
@@ -390,7 +375,7 @@ def test_a_lapsed_waiver_reads_as_open_and_expired_and_the_read_records_nothing(
         other,
         {"waiver": {"reason": "Deployed by the vendor", "expires_on": in_days(300)}},
     )
-    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    expired_on = lapse_waiver(app, project["id"], KEY)
     version = api.get(item_path(project, KEY)).json["version"]
 
     doc = read_checklist(api, project)
@@ -420,7 +405,7 @@ def test_the_worker_records_a_lapsed_waiver_once_with_its_event(app, api, projec
         KEY,
         {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
     )
-    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    expired_on = lapse_waiver(app, project["id"], KEY)
     read = api.get(item_path(project, KEY))
 
     output = _sweep(app)
@@ -449,7 +434,7 @@ def test_the_next_write_to_the_checklist_records_a_lapsed_waiver_first(app, api,
         KEY,
         {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
     )
-    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    expired_on = lapse_waiver(app, project["id"], KEY)
     read = api.get(item_path(project, KEY))
 
     # A client that read the lapsed item writes with its ETag: it is the one it saw.
@@ -556,7 +541,7 @@ def test_one_item_and_a_persons_items_show_a_lapse_the_database_does_not_hold_ye
         KEY,
         {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
     )
-    _expire_waiver_yesterday(app, project["id"], KEY)
+    lapse_waiver(app, project["id"], KEY)
 
     item = api.get(item_path(project, KEY)).json
     owner = item["owners"][0]["id"]
@@ -588,7 +573,7 @@ def test_a_regeneration_also_turns_an_expired_waiver_back_to_open(app, api, proj
         KEY,
         {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
     )
-    _expire_waiver_yesterday(app, project["id"], KEY)
+    lapse_waiver(app, project["id"], KEY)
 
     # A staffing change regenerates the checklist before anyone reads it.
     assign(api, project, "product-manager", create_person(api, name="Pat Manager"))
@@ -611,7 +596,7 @@ def test_a_persons_items_do_not_show_expired_waivers(app, api):
     patch_item(
         api, first, KEY, {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}}
     )
-    _expire_waiver_yesterday(app, first["id"], KEY)
+    lapse_waiver(app, first["id"], KEY)
 
     items = api.get(f"/v1/people/{ada['id']}/checklist-items").json["items"]
 
@@ -789,7 +774,7 @@ def test_an_expired_waiver_event_is_ticket_ready_too(app, public_api):
         KEY,
         {"waiver": {"reason": "Waived until the audit", "expires_on": tomorrow}},
     )
-    expired_on = _expire_waiver_yesterday(app, project["id"], KEY)
+    expired_on = lapse_waiver(app, project["id"], KEY)
 
     # The worker of the instance that knows its public address.
     _sweep(public_api.client.application)

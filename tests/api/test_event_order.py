@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from checklist_support import generate, item_path, items_by_key, patch_item, read_checklist
+from checklist_support import (
+    generate,
+    item_path,
+    items_by_key,
+    lapse_waiver,
+    patch_item,
+    read_checklist,
+)
 from factories import assign, create_person, create_project, events_of
 from sqlalchemy import select
 from ticketing_support import (
@@ -23,7 +30,7 @@ from ticketing_support import (
 )
 
 from app.extensions import db
-from app.models import Checklist, ChecklistItem, WebhookDelivery
+from app.models import WebhookDelivery
 
 KEY = "data-scientist.collect-and-preprocess-data"
 TRAIN = "machine-learning-engineer.train-models"  # a required role's, nobody in it yet
@@ -105,22 +112,6 @@ def test_a_tickets_delivery_raises_the_version_and_the_webhook_carries_it(
     assert closed["item"]["version"] == now["version"]
 
 
-def _expire_waiver_yesterday(app, project_id: str, key: str) -> int:
-    """What the passing of time does to a waiver; returns the item's version then."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    with app.app_context():
-        stored = db.session.scalar(
-            select(ChecklistItem).where(
-                ChecklistItem.project_id == project_id, ChecklistItem.key == key
-            )
-        )
-        stored.waiver = {**stored.waiver, "expires_on": yesterday.isoformat()}
-        checklist = db.session.scalar(select(Checklist).where(Checklist.project_id == project_id))
-        checklist.next_waiver_expiry = yesterday
-        db.session.commit()
-        return stored.version
-
-
 def test_an_expired_waiver_raises_the_version_its_event_carries(app, api, project):
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     patch_item(
@@ -129,7 +120,8 @@ def test_an_expired_waiver_raises_the_version_its_event_carries(app, api, projec
         KEY,
         {"waiver": {"reason": "Until the external audit", "expires_on": tomorrow}},
     )
-    waived = _expire_waiver_yesterday(app, project["id"], KEY)
+    lapse_waiver(app, project["id"], KEY)
+    waived = item(api, project).json["version"]  # a read records nothing
     result = app.test_cli_runner().invoke(args=["webhooks", "worker", "--once"])
     assert result.exit_code == 0, result.output
 

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from checklist_support import generate, item_path, patch_item, staffed_project
+from checklist_support import generate, item_path, lapse_waiver, patch_item, staffed_project
 from factories import create_person
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 from ticketing_support import create_integration, encode, github_headers, github_ping, post_delivery
 
 from app.extensions import db
-from app.models import Base, Checklist, ChecklistItem
+from app.models import Base
 
 KEY = "data-scientist.collect-and-preprocess-data"
 PUBLIC_URL = "https://93.184.216.34/hooks/checklists"  # a literal public address: no DNS
@@ -29,24 +29,6 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
             found = connection.execute(select(table).order_by(*table.primary_key.columns))
             rows[table.name] = [tuple(row) for row in found]
         return rows
-
-
-def _lapse(app: Flask, project_id: str) -> None:
-    """The waiver's day passes: it is due to be recorded, and nothing has recorded it."""
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    with app.app_context():
-        item = db.session.scalar(
-            select(ChecklistItem).where(
-                ChecklistItem.project_id == project_id, ChecklistItem.key == KEY
-            )
-        )
-        item.waiver = {**item.waiver, "expires_on": yesterday.isoformat()}
-        db.session.execute(
-            update(Checklist)
-            .where(Checklist.project_id == project_id)
-            .values(next_waiver_expiry=yesterday)
-        )
-        db.session.commit()
 
 
 @pytest.fixture
@@ -68,7 +50,7 @@ def team(app, api, client) -> dict[str, str]:
         api, project, KEY, {"waiver": {"reason": "Waived until the audit", "expires_on": tomorrow}}
     )
     assert waived.status_code == 200, waived.json
-    _lapse(app, project["id"])
+    lapse_waiver(app, project["id"], KEY)
     create_person(api, name="Nobody Assigned")
     integration = create_integration(api, "github")
     body = encode(github_ping())

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from checklist_support import generate, item_path, patch_item, staffed_project
+from checklist_support import generate, item_path, lapse_waiver, patch_item, staffed_project
 from factories import create_person
 from flask import Flask
 from sqlalchemy import event, select, update
 
 from app.extensions import db
 from app.http.key_use import key_use_log
-from app.models import ApiKey, Checklist, ChecklistItem, utcnow
+from app.models import ApiKey, ChecklistItem, utcnow
 from app.services.directory.teams import hash_token
 
 KEY = "data-scientist.collect-and-preprocess-data"
@@ -150,19 +150,7 @@ def _waiver_expired_yesterday(app: Flask, api: Any, project: dict[str, Any]) -> 
         api, project, KEY, {"waiver": {"reason": "Waived until the audit", "expires_on": tomorrow}}
     )
     assert waived.json["status"] == "waived"
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    with app.app_context():
-        item = db.session.scalar(
-            select(ChecklistItem).where(
-                ChecklistItem.project_id == project["id"], ChecklistItem.key == KEY
-            )
-        )
-        item.waiver = {**item.waiver, "expires_on": yesterday.isoformat()}
-        checklist = db.session.scalar(
-            select(Checklist).where(Checklist.project_id == project["id"])
-        )
-        checklist.next_waiver_expiry = yesterday
-        db.session.commit()
+    lapse_waiver(app, project["id"], KEY)
 
 
 def test_a_read_of_a_lapsed_waiver_commits_nothing(app, api, project, endings):
