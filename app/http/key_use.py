@@ -2,11 +2,12 @@
 
 A request never writes its key's use itself (a GET writes nothing). Each process keeps, per
 key, the time of its last request, and writes what it kept at most once every
-`KEY_USE_FLUSH_SECONDS`, after a request has been answered, on a connection and in a
-transaction of its own: one `UPDATE` for the batch, which never moves a `last_used_at` back
-(another process may have written a later one). A process that stops loses at most that
-interval of notes; `last_used_at` is a hint for operators ("is this key still in use?"), not
-an audit record (the events are).
+`KEY_USE_FLUSH_SECONDS`: at the teardown of the request that finds the interval passed, once
+that request's own transaction has ended, on a connection and in a transaction of its own.
+It is one `UPDATE` for the batch (that one request pays its round trip, once an interval),
+which never moves a `last_used_at` back (another process may have written a later one). A
+process that stops loses at most that interval of notes; `last_used_at` is a hint for
+operators ("is this key still in use?"), not an audit record (the events are).
 """
 
 from __future__ import annotations

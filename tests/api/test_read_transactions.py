@@ -118,7 +118,7 @@ def test_the_keys_use_is_written_in_a_batch_outside_the_requests(app, api, endin
     monkeypatch.setattr(uses, "interval", 0)  # as if the interval had passed
     with endings() as seen:
         assert api.get("/v1/people").status_code == 200
-    # The batch, after the answer, in a transaction of its own.
+    # The batch, at the request's teardown, in a transaction of its own.
     assert seen.commits == 1
     used = _last_used(app, api.token)
     assert used is not None and used > earlier
