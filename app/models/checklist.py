@@ -48,8 +48,9 @@ class Checklist(PublicIdMixin, TimestampMixin, Base):
     # Goes up with every change to the checklist or any of its items (atomically, in SQL);
     # the checklist's ETag and render cache are keyed by it.
     state: Mapped[int] = mapped_column(default=1)
-    # The earliest expiry of a waived item's waiver: reads check it instead of every item.
-    next_waiver_expiry: Mapped[date | None]
+    # The earliest expiry of a waived item's waiver: writes check it instead of every item,
+    # and the delivery worker's sweep finds the checklists with a lapse due by its index.
+    next_waiver_expiry: Mapped[date | None] = mapped_column(index=True)
 
     def mark_changed(self) -> None:
         """Bump `state`, in SQL, so concurrent writers to different items never overwrite each
