@@ -14,7 +14,6 @@ from app.api.common import V1Blueprint, v1_blueprint
 from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
-from app.http.idempotency import withhold_from_replay
 from app.http.pagination import paginated
 from app.http.rate_limits import limit_v1_request
 from app.http.transaction import current_context
@@ -69,7 +68,6 @@ class IntegrationsView(MethodView):
     def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Register an integration; the answer holds its secret, shown only this once, and the
         `inbound_url` to paste into the ticketing system"""
-        withhold_from_replay()
         integration, secret = integrations.create_integration(
             current_session(), current_context(), current_team_id(), data
         )
@@ -103,7 +101,6 @@ class RotateSecretView(MethodView):
     def post(self, data: dict[str, Any], integration_id: str) -> dict[str, Any]:
         """A new secret (given, e.g. Linear's, or made), shown once; the old one verifies too
         during the grace period"""
-        withhold_from_replay()
         integration = _integration(integration_id, lock=True)
         secret = integrations.rotate_secret(
             current_session(), current_context(), integration, (data or {}).get("secret")

@@ -12,7 +12,6 @@ from app.api.common import v1_blueprint
 from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
-from app.http.idempotency import withhold_from_replay
 from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import WebhookDelivery, WebhookEndpoint
@@ -52,7 +51,6 @@ class WebhooksView(MethodView):
     @blp.response(201, WebhookCreated)
     def post(self, data: dict[str, Any]) -> tuple[WebhookEndpoint, int, dict[str, str]]:
         """Register an endpoint; the answer holds its signing secret, shown only this once"""
-        withhold_from_replay()
         endpoint = webhooks.create_endpoint(
             current_session(), current_context(), current_team_id(), data
         )
@@ -95,7 +93,6 @@ class RotateSecretView(MethodView):
     @blp.response(200, SecretOut)
     def post(self, endpoint_id: str) -> dict[str, Any]:
         """A new signing secret, shown once; the old one also signs during the grace period"""
-        withhold_from_replay()
         endpoint = _endpoint(endpoint_id, lock=True)
         secret = webhooks.rotate_secret(current_session(), current_context(), endpoint)
         return {"secret": secret, "previous_secret_expires_at": endpoint.previous_secret_expires_at}

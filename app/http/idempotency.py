@@ -93,12 +93,6 @@ def claim(session: Session, team_id: str, ttl: timedelta) -> Response | None:
     return response
 
 
-def withhold_from_replay() -> None:
-    """The answer of this request holds a secret shown only once: an `Idempotency-Key` claim
-    keeps that it succeeded, and where, but not the answer (a retry is told so, 409)."""
-    g.idempotency_withhold = True
-
-
 def _purge_expired(session: Session, team_id: str, key: str, now: datetime) -> None:
     """Drop this key's expired record (so it can be claimed again) and a few other expired
     ones of the team, skipping rows another transaction holds rather than waiting on them.
@@ -161,12 +155,12 @@ def _insert_claim(
 
 def store(session: Session, response: Response) -> None:
     """Keep a successful response of a POST that claimed a key, in the same transaction as
-    its work (without its body when it holds a secret, `withhold_from_replay`). Failures are
-    not kept: the rollback releases the key for a retry."""
+    its work (without its body when it holds a secret, `_holds_a_secret`). Failures are not
+    kept: the rollback releases the key for a retry."""
     record_id = g.pop("idempotency_claim", None)
-    withhold = g.pop("idempotency_withhold", False)
     if record_id is None:
         return
+    withhold = _holds_a_secret(response)
     headers = {"Content-Type": response.content_type}
     headers.update({h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers})
     session.execute(
@@ -174,9 +168,18 @@ def store(session: Session, response: Response) -> None:
         .where(IdempotencyRecord.id == record_id)
         .values(
             status_code=response.status_code,
-            # No secret is stored: a withheld answer is kept as None (`claim` says why).
+            # No secret is stored: an answer holding one is kept as None (`claim` says why).
             response_body=None if withhold else response.get_data(as_text=True),
             response_headers=headers,
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def _holds_a_secret(response: Response) -> bool:
+    """Whether the answer shows a secret (a `secret` member: an endpoint's or integration's,
+    created or rotated), which is shown once and stored nowhere, not even for a replay."""
+    if not response.is_json:
+        return False
+    answer = response.get_json(silent=True)
+    return isinstance(answer, dict) and "secret" in answer
