@@ -261,11 +261,11 @@ def dev_command(host: str, port: int) -> None:
 
     # Ctrl-C reaches both children through the terminal, and a TERM or an INT sent to this
     # process alone is passed on: either way both stop, and nothing is left on the database.
-    signal.signal(signal.SIGTERM, stop)
+    # INT is handled here too, not left to KeyboardInterrupt: a process started in the
+    # background of a script inherits INT ignored, and Python then raises nothing.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     try:
-        code = server.wait()
-    except KeyboardInterrupt:
-        stop()
         code = server.wait()
     finally:
         stop()

@@ -51,10 +51,15 @@ def receiver() -> Iterator[Receiver]:
     server.stop()
 
 
+def _ignore_int() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class DevRun:
     """One `flask dev` process (in a process group of its own, as a terminal would run it)."""
 
-    def __init__(self, checkout: Path, port: int) -> None:
+    def __init__(self, checkout: Path, port: int, *, int_ignored: bool = False) -> None:
+        """`int_ignored`: started as a script's background job is, with INT ignored."""
         self.port = port
         self.output_path = checkout / f"dev-{time.monotonic_ns()}.log"
         env = {
@@ -71,6 +76,7 @@ class DevRun:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_ignore_int if int_ignored else None,
             )
         self.base = f"http://127.0.0.1:{port}"
 
@@ -112,6 +118,8 @@ class DevRun:
     def stop(self, how: str) -> None:
         if how == "ctrl-c":  # what a terminal does: INT to every process of the group
             os.killpg(self.process.pid, signal.SIGINT)
+        elif how == "int":  # to `flask dev` alone (`kill -INT`, a supervisor)
+            self.process.send_signal(signal.SIGINT)
         else:
             self.process.send_signal(signal.SIGTERM)
         try:
@@ -201,11 +209,13 @@ def test_flask_dev_runs_again_and_again_in_one_checkout(checkout, receiver):
         finally:
             database.close()
 
-        # And a third run still starts on the port the second just left.
-        runs.append(third := DevRun(checkout, port))
+        # And a third run still starts on the port the second just left; started in the
+        # background of a script (INT ignored), an INT to it alone still stops everything.
+        runs.append(third := DevRun(checkout, port, int_ignored=True))
         assert third.started() == key
         _write_and_deliver(third, key, receiver, "Third run")
-        third.stop("term")
+        third.stop("int")
+        assert wait_until(lambda: _group_gone(third.process.pid), "the third run's processes")
     finally:
         for run in runs:
             run.kill()
