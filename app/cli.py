@@ -24,12 +24,12 @@ from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Problem
+from app.errors import NotFound, Problem
 from app.extensions import current_session, db
 from app.models import ApiKey
 from app.services.catalog.store import seed_catalog
 from app.services.context import Context
-from app.services.directory import teams
+from app.services.directory import people, teams
 from app.services.directory.teams import hash_token
 from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
@@ -91,16 +91,32 @@ def create_team(name: str, slug: str | None) -> None:
 @click.argument("team")
 @click.option("--scopes", default="read,write", show_default=True, help="read,write,admin")
 @click.option("--name", default="", help="A label to tell keys apart.")
-def create_key(team: str, scopes: str, name: str) -> None:
-    """Create an API key for TEAM (slug or id); the key is the last line, shown once."""
+@click.option(
+    "--person",
+    "email",
+    default=None,
+    metavar="EMAIL",
+    help="A personal key of the team's person with this email: they sign as themselves with it.",
+)
+def create_key(team: str, scopes: str, name: str, email: str | None) -> None:
+    """Create an API key for TEAM (slug or id), a personal one with --person; the key is the
+    last line, shown once."""
     try:
         with command_transaction() as ctx:
             session = current_session()
             owner = teams.find_team(session, team)
-            key, token = teams.create_key(session, ctx, owner, teams.parse_scopes(scopes), name)
+            person = None
+            if email is not None:
+                person = people.find_by_email(session, owner.id, email)
+                if person is None:
+                    raise NotFound(f"No person with the email '{email}' in team '{owner.slug}'.")
+            key, token = teams.create_key(
+                session, ctx, owner, teams.parse_scopes(scopes), name, person=person
+            )
     except Problem as problem:
         _fail(problem)
-    click.echo(f"id: {key.id}\nscopes: {key.scopes}\n# the key below is shown only once")
+    whose = f"\nperson: {person.id} ({person.name})" if person is not None else ""
+    click.echo(f"id: {key.id}\nscopes: {key.scopes}{whose}\n# the key below is shown only once")
     click.echo(token)
 
 
@@ -113,12 +129,18 @@ def list_keys(team: str) -> None:
         keys = teams.list_keys(session, teams.find_team(session, team))
     except Problem as problem:
         _fail(problem)
-    click.echo(f"{'ID':32} {'NAME':20} {'PREFIX':12} {'SCOPES':18} {'LAST USED':26} STATUS")
+    click.echo(
+        f"{'ID':32} {'NAME':20} {'PREFIX':12} {'SCOPES':18} {'LAST USED':26} {'STATUS':8} PERSON"
+    )
     for key in keys:
         last_used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
         status = "revoked" if key.revoked_at else "active"
         name = key.name[:20]
-        click.echo(f"{key.id:32} {name:20} {key.prefix:12} {key.scopes:18} {last_used:26} {status}")
+        person = key.person_id or "-"
+        click.echo(
+            f"{key.id:32} {name:20} {key.prefix:12} {key.scopes:18} {last_used:26} {status:8} "
+            f"{person}"
+        )
 
 
 @keys_cli.command("revoke")

@@ -103,6 +103,20 @@ class Forbidden(Problem):
     status, slug, title = 403, "insufficient-scope", "Insufficient scope"
 
 
+class NotTheSigner(Forbidden):
+    """A body names someone other than the person of the personal key making the request as
+    the one who signs or approves."""
+
+    slug, title = "not-the-signer", "Not the signer"
+
+
+class PersonalKeyRequired(Forbidden):
+    """A team key (no person behind it) tried to sign off or approve: that takes the
+    personal key of the person who does."""
+
+    slug, title = "personal-key-required", "A personal key is required"
+
+
 class NotFound(Problem):
     status, slug, title = 404, "not-found", "Not found"
 

@@ -123,6 +123,16 @@ class ApiClient:
         self.client = client
         self.token = token
         self.team_id = team_id
+        self._personal: dict[str, ApiClient] = {}
+
+    def as_person(self, person_id: str) -> ApiClient:
+        """A client of the same team holding a personal key of the person, made once through
+        the API with this client's (admin) key: what it signs and approves is theirs."""
+        if person_id not in self._personal:
+            answer = self.post(f"/v1/people/{person_id}/keys", json={"name": "test"})
+            assert answer.status_code == 201, answer.json
+            self._personal[person_id] = ApiClient(self.client, answer.json["secret"], self.team_id)
+        return self._personal[person_id]
 
     def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", **(headers or {})}

@@ -1,7 +1,8 @@
-"""Bearer API keys: who the caller is (a team) and what it may do (scopes).
+"""Bearer API keys: who the caller is (a team, and for a personal key a person of it) and what
+it may do (scopes).
 
 A key is looked up by the SHA-256 of the secret the request carries: one Core statement of the
-four columns a request needs (built once, here), no ORM object and no `Team`. What it finds
+five columns a request needs (built once, here), no ORM object and no `Team`. What it finds
 may be kept in a per-process cache for `API_KEY_CACHE_SECONDS`, but only where the rate-limit
 storage is shared (Redis), because that is how a revocation reaches every worker at once:
 `revoke_key` replaces the key generation in that store when its transaction commits, the
@@ -34,9 +35,9 @@ _EXTENSION = "api_key_cache"
 _keys = ApiKey.__table__
 # Looking the key up by its hash is a constant-time comparison in effect: the database
 # compares digests, never the secret, so timing reveals nothing about valid keys.
-_LOOKUP = select(_keys.c.id, _keys.c.team_id, _keys.c.scopes, _keys.c.revoked_at).where(
-    _keys.c.secret_hash == bindparam("secret_hash")
-)
+_LOOKUP = select(
+    _keys.c.id, _keys.c.team_id, _keys.c.scopes, _keys.c.revoked_at, _keys.c.person_id
+).where(_keys.c.secret_hash == bindparam("secret_hash"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class VerifiedKey:
     team_id: str
     scopes: frozenset[str]
     revoked_at: datetime | None
+    # The person a personal key acts as (who signs and approves); None for a team key.
+    person_id: str | None = None
 
     def allows(self, scope: str) -> bool:
         """`admin` implies `write`, which implies `read`: the one statement of that rule."""
@@ -139,6 +142,7 @@ def _look_up(secret_hash: str) -> VerifiedKey | None:
         team_id=row.team_id,
         scopes=frozenset(s for s in row.scopes.split(",") if s),
         revoked_at=row.revoked_at,
+        person_id=row.person_id,
     )
 
 
@@ -191,6 +195,7 @@ def authorize(key: VerifiedKey, write_scope: str = "write") -> None:
     """Make `key` (authenticated and confirmed) the request's, and check the scope its
     method needs."""
     g.api_key_id = key.id
+    g.api_key_person_id = key.person_id
     g.team_id = key.team_id
     require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
 

@@ -42,10 +42,13 @@ BACKOFF_SECONDS = 0.02
 
 def current_context() -> Context:
     """The context services record this request's events with."""
+    person_id = g.get("api_key_person_id")
     return Context(
         actor=f"api_key:{g.api_key_id}",
         request_id=g.get("request_id"),
         settings=current_app.config["SETTINGS"],
+        person_id=person_id,
+        signed_with=g.api_key_id if person_id is not None else None,
     )
 
 

@@ -101,6 +101,9 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
     signed_off_at: Mapped[datetime | None]
+    # The personal key the signer signed with; null for a sign-off named with a team key before
+    # personal keys existed (migration 0011), which nothing but the body vouched for.
+    signed_off_with: Mapped[str | None] = mapped_column(String(40))
     # Links to what shows the work done: [{title, url}]; required for done where flagged.
     evidence_required: Mapped[bool] = mapped_column(default=False)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
@@ -194,6 +197,7 @@ ITEM_FIELDS: tuple[ItemField, ...] = (
     ItemField("signed_off_by", Origin.STATE),
     ItemField("signed_off_by_name", Origin.COMPUTED),
     ItemField("signed_off_at", Origin.STATE),
+    ItemField("signed_off_with", Origin.STATE),
     ItemField("evidence_required", Origin.GENERATED),
     ItemField("evidence", Origin.STATE),
     ItemField("because", Origin.GENERATED),

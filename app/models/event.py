@@ -24,6 +24,9 @@ class Event(PublicIdMixin, Base):
     type: Mapped[str] = mapped_column(String(64))
     # Who did it: "api_key:<id>" for API calls, "cli" for the command line, "system".
     actor: Mapped[str] = mapped_column(String(64))
+    # The person of the personal key that made the change (who signed, who approved); kept as
+    # written, like the rest of the event, whatever becomes of the person afterwards.
+    actor_person_id: Mapped[str | None] = mapped_column(String(40))
     request_id: Mapped[str | None] = mapped_column(String(128))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -36,5 +36,15 @@ class ApiKey(PublicIdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # A personal key acts as this person of the team: what it signs off or approves is theirs.
+    # A team key (no person) reads and writes but signs nothing. The person's keys are revoked
+    # when they are removed, and go with them.
+    person_id: Mapped[str | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
 
     team: Mapped[Team] = relationship(lazy="joined")
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope for scope in self.scopes.split(",") if scope]

@@ -107,7 +107,7 @@ _SHOWN: tuple[Cell, ...] = (
     ("references", "source", lambda item: _joined(references(item))),
 )
 # The public fields the CSV leaves out: ids and bookkeeping, what another column already says
-# (role titles, the signer's name), and what only matters to a program.
+# (role titles, the signer's name), and what only matters to a program (the signer's key).
 NOT_SHOWN = frozenset(
     {
         "id",
@@ -116,6 +116,7 @@ NOT_SHOWN = frozenset(
         "reviewers",
         "signed_off_by_name",
         "signed_off_at",
+        "signed_off_with",
         "evidence_required",
         "version",
         "created_at",

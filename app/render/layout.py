@@ -205,7 +205,9 @@ def signoff(item: Item) -> str | None:
     if item.get("signed_off_by"):
         who = item.get("signed_off_by_name") or item["signed_off_by"]
         when = str(item.get("signed_off_at") or "")[:10]
-        return f"signed off by {who}" + (f" on {when}" if when else "")
+        said = f"signed off by {who}" + (f" on {when}" if when else "")
+        # A sign-off recorded before personal keys: a team key's body named the signer.
+        return said if item.get("signed_off_with") else f"{said} (named with a team key)"
     titles = item.get("reviewer_role_titles") or item.get("reviewer_roles") or ()
     rule = "required from someone who holds " + " or ".join(titles) + " and does not own it"
     who = [str(r.get("name") or r.get("id")) for r in item.get("reviewers") or ()]

@@ -77,8 +77,17 @@ class StrictBoolean(ma.fields.Boolean):
         return value
 
 
-def name_field(max_length: int = 200, **kwargs: Unpack[FieldOptions]) -> ma.fields.String:
-    return ma.fields.String(validate=[validate.Length(min=1, max=max_length), NOT_BLANK], **kwargs)
+def name_field(
+    max_length: int = 200,
+    *,
+    metadata: Mapping[str, object] | None = None,
+    **kwargs: Unpack[FieldOptions],
+) -> ma.fields.String:
+    return ma.fields.String(
+        validate=[validate.Length(min=1, max=max_length), NOT_BLANK],
+        metadata=dict(metadata or {}),
+        **kwargs,
+    )
 
 
 class Handles(ma.Schema):

@@ -51,11 +51,13 @@ class Waiver(ma.Schema):
         allow_none=True,
         validate=validate.Length(max=40),
         metadata={
-            "description": "The id of the person who accepts the risk: not an owner of the item, "
-            "and holding one of its reviewer roles on the project (Product Manager or AI "
-            "Ethicist when it has none). Required for a high item, and for an item that needs "
-            "a sign-off; for a critical item, a person holding Product Manager or AI Ethicist "
-            "(the accountable roles) on the project (policy)."
+            "description": "The person who accepts the risk: the person of the personal API key "
+            "making the request, who may be left out (any other id is 403 `not-the-signer`; a "
+            "team key approves nothing). Not an owner of the item, and holding one of its "
+            "reviewer roles on the project (Product Manager or AI Ethicist when it has none). "
+            "Required for a high item, and for an item that needs a sign-off; for a critical "
+            "item, a person holding Product Manager or AI Ethicist (the accountable roles) on "
+            "the project (policy)."
         },
     )
     expires_on = ma.fields.Date(
@@ -154,9 +156,11 @@ class ItemUpdate(ma.Schema):
     signed_off_by = ma.fields.String(
         validate=validate.Length(min=1, max=40),
         metadata={
-            "description": "With `status: done`: the id of the person who signs the item off, "
-            "not one of its owners and holding one of its `reviewer_roles` on the project "
-            "(required where `signoff_required`)"
+            "description": "With `status: done`: the person who signs the item off, who is the "
+            "person of the personal API key making the request and may be left out (any other "
+            "id is 403 `not-the-signer`; a team key signs nothing); not one of its owners and "
+            "holding one of its `reviewer_roles` on the project (required where "
+            "`signoff_required`)"
         },
     )
     evidence = ma.fields.Nested(EvidenceChange)
@@ -184,6 +188,13 @@ class WaiverOut(ma.Schema):
         allow_none=True, metadata={"description": "The id of the person who accepted the risk"}
     )
     approver_name = ma.fields.String(allow_none=True)
+    approved_with = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The id of the approver's personal API key that recorded the approval "
+            "(absent on an approval named with a team key before personal keys)"
+        },
+    )
     requested_by = ma.fields.String(
         allow_none=True,
         metadata={"description": "Who asked for it, when a ticketing system waived the item"},
@@ -290,6 +301,14 @@ class ItemOut(ma.Schema):
     signed_off_by = ma.fields.String(required=True, allow_none=True)
     signed_off_by_name = ma.fields.String(required=True, allow_none=True)
     signed_off_at = ma.fields.DateTime(required=True, allow_none=True)
+    signed_off_with = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The id of the signer's personal API key that recorded the sign-off; "
+            "null on a sign-off named with a team key before personal keys (not vouched for)"
+        },
+    )
     evidence_required = ma.fields.Boolean(
         required=True, metadata={"description": "Done only with at least one evidence link"}
     )

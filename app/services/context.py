@@ -13,11 +13,16 @@ from app.config import Settings
 
 @dataclass(frozen=True)
 class Context:
-    """`actor` is recorded on every event: `api_key:<id>`, `cli`, `system`, or an integration."""
+    """`actor` is recorded on every event: `api_key:<id>`, `cli`, `system`, or an integration.
+    `person_id` is the person the caller is, when that is proven: the person of a personal API
+    key, or a tracker's sender an authenticated delivery maps to; `signed_with` is what proves
+    it (the key's id, or the integration's). Only such a caller signs off or approves."""
 
     actor: str
     request_id: str | None = None
     settings: Settings = field(default_factory=Settings.from_env)
+    person_id: str | None = None
+    signed_with: str | None = None
 
 
 SYSTEM = "system"

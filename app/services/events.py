@@ -29,6 +29,7 @@ def record_event(
         project_id=project_id,
         type=type_,
         actor=actor or ctx.actor,
+        actor_person_id=None if actor else ctx.person_id,
         request_id=ctx.request_id,
         payload=payload,
     )

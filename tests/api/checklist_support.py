@@ -126,8 +126,22 @@ def in_days(days: int) -> str:
     return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
 
+def signer_of(body: Any) -> str | None:
+    """Who a PATCH body says signs or approves (`signed_off_by`, `waiver.approved_by`)."""
+    if not isinstance(body, Mapping):
+        return None
+    waiver = body.get("waiver")
+    approver = waiver.get("approved_by") if isinstance(waiver, Mapping) else None
+    named = body.get("signed_off_by") or approver
+    return named if isinstance(named, str) else None
+
+
 def patch_item(api: Any, project: Mapping[str, Any], ref: str, body: Any, **kwargs: Any):
-    return api.patch(item_path(project, ref), json=body, **kwargs)
+    """PATCH an item as the person its body names as signer or approver, with their personal
+    key (people sign as themselves); with `api`'s key when it names nobody."""
+    signer = signer_of(body)
+    client = api.as_person(signer) if signer is not None else api
+    return client.patch(item_path(project, ref), json=body, **kwargs)
 
 
 def lapse_waiver(app: Any, project_id: str, key: str) -> str:

@@ -174,12 +174,19 @@ def test_a_waiver_waives_the_item_with_its_reason_approver_and_expiry(api, proje
         "requested_by": None,
         "expires_on": expires,
         "residual_risk": None,
+        # The approver's own key recorded it (the client made one for them).
+        "approved_with": _personal_key_id(api, ethicist),
     }
     assert _stored(api, project) == response.json
     (event,) = _item_events(api, project, "checklist.item.status_changed")
     assert event["payload"]["before"] == {"status": "open", "waiver": None, "signed_off_by": None}
     assert event["payload"]["after"]["status"] == "waived"
     assert event["payload"]["after"]["waiver"]["reason"] == "Data comes from a vendor"
+
+
+def _personal_key_id(api, person):
+    (key,) = api.get(f"/v1/people/{person['id']}/keys").json["items"]
+    return key["id"]
 
 
 def test_reopening_a_waived_item_drops_its_waiver(api, project):
@@ -272,7 +279,7 @@ def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(app, api, pro
     before_item = api.get(item_path(project, KEY)).json
     before_events = event_count(app)
 
-    problem = assert_problem(patch_item(api, project, KEY, body), 422)
+    problem = assert_problem(api.patch(item_path(project, KEY), json=body), 422)
 
     assert field in flat_errors(problem.get("errors")), problem
     assert api.get(item_path(project, KEY)).json == before_item

@@ -85,12 +85,16 @@ def test_the_signer_must_not_own_the_item_and_must_hold_a_reviewer_role(
 
 
 def test_a_signer_of_another_team_or_no_one_is_refused(api, other_api, clinic):
-    project, _ = clinic
+    """Nobody signs as someone else: Grace's key naming a stranger, or no one, is 403."""
+    project, people = clinic
+    grace = api.as_person(people["ai-ethicist"]["id"])
     stranger = create_person(other_api, name="Stranger")
     for person_id in (stranger["id"], "per_nobody"):
         body = {"status": "done", "signed_off_by": person_id, "evidence": EVIDENCE}
-        problem = assert_problem(patch_item(api, project, PIA, body), 422)
-        assert problem["errors"] == {"signed_off_by": ["No such person in this team."]}
+        problem = assert_problem(grace.patch(item_path(project, PIA), json=body), 403)
+        assert problem["type"].endswith(":not-the-signer")
+        assert list(problem["errors"]) == ["signed_off_by"]
+    assert api.get(item_path(project, PIA)).json["status"] == "open"
 
 
 def test_signed_off_by_the_ethicist_the_item_is_done_and_the_event_says_who(api, clinic):

@@ -9,7 +9,7 @@ import io
 from typing import Any
 
 import pytest
-from checklist_support import generate, in_days, item_path, patch_item
+from checklist_support import generate, in_days, item_path, patch_item, signer_of
 from factories import assert_problem, assign, create_person, create_project, event_count, events_of
 from sqlalchemy import select
 from ticketing_support import (
@@ -123,6 +123,9 @@ def test_the_policy_is_described_in_openapi(client):
 
 def _refused(app, api, project, key: str, waiver: dict[str, Any]) -> dict[str, list[str]]:
     """The waiver is a 422 problem, and neither the item nor the events changed."""
+    signer = signer_of({"waiver": waiver})
+    if signer is not None:
+        api.as_person(signer)  # the approver's key, made (with its event) before counting
     before = _item(api, project, key)
     events = event_count(app)
     problem = assert_problem(patch_item(api, project, key, {"waiver": waiver}), 422)
@@ -276,7 +279,11 @@ def test_a_high_item_is_waived_with_an_independent_approver_and_its_residual_ris
         "requested_by": None,
         "expires_on": in_days(180),
         "residual_risk": RISK,
+        "approved_with": response.json["waiver"]["approved_with"],
     }
+    # Pam approved with her own key, the one the client made for her.
+    (key,) = api.get(f"/v1/people/{pam['id']}/keys").json["items"]
+    assert response.json["waiver"]["approved_with"] == key["id"]
     assert _item(api, project, HIGH) == response.json
     (event,) = events_of(
         api, f"/v1/projects/{project['id']}/events", type="checklist.item.status_changed"

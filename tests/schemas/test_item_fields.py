@@ -80,6 +80,7 @@ def _stored_item() -> ChecklistItem:
         "reviewers": [{"id": "psn_2", "name": "Bea"}],
         "signed_off_by": None,
         "signed_off_at": None,
+        "signed_off_with": None,
         "evidence_required": False,
         "evidence": [],
         "version": 3,

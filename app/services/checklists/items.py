@@ -17,6 +17,7 @@ from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import item_event_data, item_snapshot, loaded_owners
 from app.services.checklists.lapses import today
 from app.services.checklists.rules import ItemRules, as_far_as_a_system_may
+from app.services.checklists.signers import named_signer
 from app.services.checklists.waivers import expire_due_waivers, next_waiver_expiry
 from app.services.context import Context
 from app.services.events import record_event
@@ -98,7 +99,10 @@ def update_item(
                 "A sign-off goes with the status done.",
                 errors={"signed_off_by": ["Given with a status other than done."]},
             )
-        signed_off_by = data["signed_off_by"]
+        signed_off_by = named_signer(ctx, "signed_off_by", data["signed_off_by"])
+    elif status == ItemStatus.DONE and item.status != ItemStatus.DONE and item.signoff_required:
+        # Left out: the person the caller is signs (nobody, for a team key).
+        signed_off_by = ctx.person_id
     if source is not None:
         status, waiver, reason = as_far_as_a_system_may(
             rules, item, status, waiver, evidence, signed_off_by, reason
@@ -106,7 +110,9 @@ def update_item(
     if status != ItemStatus.WAIVED:
         waiver = None
     elif waiver is not None and waiver != item.waiver:
-        waiver = rules.approve_waiver(waiver, by_system=source is not None)
+        if source is None:
+            named_signer(ctx, "waiver.approved_by", waiver["approved_by"])
+        waiver = rules.approve_waiver(waiver, ctx, by_system=source is not None)
     if status == ItemStatus.DONE:
         # Checked as the item becomes done; evidence also when a done item's evidence changes.
         newly = item.status != ItemStatus.DONE
@@ -132,6 +138,7 @@ def update_item(
         setattr(item, name, value)
     if "signed_off_by" in changed:
         item.signed_off_at = utcnow() if signed_off_by is not None else None
+        item.signed_off_with = ctx.signed_with if signed_off_by is not None else None
         # The signer's name shows with the item (and in the events below).
         session.expire(item, ["signer"])
     # Written before the events are made: they carry the item's version (and time) after it.

@@ -22,6 +22,7 @@ from app.services.checklists.waiver_policy import (
     policy_errors,
     rule_for,
 )
+from app.services.context import Context
 from app.vocabulary import ItemStatus
 
 # Who may approve the waiver of an item that names no reviewer roles: those who accept risks
@@ -141,7 +142,7 @@ class ItemRules:
                 "Required: this item is done only with the sign-off of a person of the team "
                 "who does not own it and holds "
                 + self._names(self.item.reviewer_roles)
-                + " on the project (independent sign-off)."
+                + " on the project (independent sign-off), made with their personal API key."
             ]
         if evidence and self.item.evidence_required and not links:
             errors["evidence"] = [
@@ -199,16 +200,22 @@ class ItemRules:
             )
         return person
 
-    def approve_waiver(self, waiver: dict[str, Any], *, by_system: bool) -> dict[str, Any]:
-        """A new or changed waiver, with its approver's name, once it keeps the waiver policy
-        of the item's priority (a person's; a ticketing system's was held or completed by
-        `as_far_as_a_system_may`) and its approver is independent; 422 naming each broken
-        rule otherwise."""
+    def approve_waiver(
+        self, waiver: dict[str, Any], ctx: Context, *, by_system: bool
+    ) -> dict[str, Any]:
+        """A new or changed waiver, with its approver's name and the key they approved with,
+        once it keeps the waiver policy of the item's priority (a person's; a ticketing
+        system's was held or completed by `as_far_as_a_system_may`) and its approver is
+        independent; 422 naming each broken rule otherwise. An approver the policy needs and
+        the waiver leaves out is the person the caller is (none, for a team key)."""
         rule = rule_for(self.item.priority)
         approver = waiver.get("approved_by")
+        needed = approver_required(rule, self.item.signoff_required)
+        if approver is None and not by_system and needed:
+            approver = ctx.person_id
         if not by_system:
             errors = policy_errors(rule, waiver, today())
-            if approver is None and approver_required(rule, self.item.signoff_required):
+            if approver is None and needed:
                 errors["waiver.approved_by"] = [self._approver_rule(rule)]
             if errors:
                 raise ValidationFailed(
@@ -221,15 +228,20 @@ class ItemRules:
         person = self.check_independent(
             "waiver.approved_by", approver, "approve its waiver", rule.approver_roles
         )
-        return {**waiver, "approved_by": person.id, "approver_name": person.name}
+        return {
+            **waiver,
+            "approved_by": person.id,
+            "approver_name": person.name,
+            "approved_with": ctx.signed_with,
+        }
 
     def _approver_rule(self, rule: WaiverRule) -> str:
         roles = self._names(self._approver_roles(rule))
         if rule.approver == Approver.AS_THE_ITEM_NEEDS:
             # The independence rule of an item that needs a sign-off, as it always was.
             return (
-                "Required: the id of a person who does not own the item and holds "
-                f"{roles} on the project."
+                "Required: the approval of a person who does not own the item and holds "
+                f"{roles} on the project, made with their personal API key."
             )
         accountable = " (an accountable role)" if rule.approver_roles else ""
         return (

@@ -17,6 +17,7 @@ from app.services.checklists.refresh import (
 )
 from app.services.context import Context
 from app.services.directory.emails import normalize_email
+from app.services.directory.teams import revoke_person_keys
 from app.services.events import changes, record_event
 from app.services.lookup import one_or_not_found
 from app.vocabulary import TicketSystem
@@ -163,6 +164,8 @@ def delete_person(session: Session, ctx: Context, person: Person) -> None:
         session.delete(assignment)
     session.flush()
     refresh_checklists(session, ctx, person.team_id, affected)
+    # Their keys stop working now (and go with them): nobody signs as a person who left.
+    revoke_person_keys(session, ctx, person)
     record_event(
         session, ctx, person.team_id, "person.deleted", {"person": person_snapshot(person)}
     )

@@ -10,12 +10,12 @@ import unicodedata
 from collections.abc import Iterable
 
 from limits.storage import RedisStorage, storage_from_string
+from sqlalchemy import Select, or_, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models import SCOPES, ApiKey, Team, utcnow
+from app.models import SCOPES, ApiKey, Person, Team, utcnow
 from app.services.context import Context
 from app.services.events import record_event
 
@@ -85,16 +85,26 @@ def parse_scopes(raw: str | Iterable[str]) -> list[str]:
 
 
 def create_key(
-    session: Session, ctx: Context, team: Team, scopes: Iterable[str], name: str = ""
+    session: Session,
+    ctx: Context,
+    team: Team,
+    scopes: Iterable[str],
+    name: str = "",
+    *,
+    person: Person | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is not stored and cannot be shown again."""
+    """Create a key, a personal one when `person` (of `team`) is given, and return it with its
+    secret, which is not stored and cannot be shown again."""
+    if person is not None and person.team_id != team.id:
+        raise NotFound(f"No person '{person.id}' in team '{team.slug}'.")
     token = new_token()
     key = ApiKey(
         team_id=team.id,
-        name=name or "api key",
+        name=name or (f"{person.name}'s key" if person is not None else "api key"),
         prefix=token[: len(TOKEN_PREFIX) + 6],
         secret_hash=hash_token(token),
         scopes=",".join(parse_scopes(list(scopes))),
+        person_id=person.id if person is not None else None,
     )
     session.add(key)
     session.flush()
@@ -103,7 +113,15 @@ def create_key(
         ctx,
         team.id,
         "api_key.created",
-        {"api_key": {"id": key.id, "name": key.name, "scopes": key.scopes, "prefix": key.prefix}},
+        {
+            "api_key": {
+                "id": key.id,
+                "name": key.name,
+                "scopes": key.scopes,
+                "prefix": key.prefix,
+                "person_id": key.person_id,
+            }
+        },
     )
     return key, token
 
@@ -112,6 +130,28 @@ def list_keys(session: Session, team: Team) -> list[ApiKey]:
     return list(
         session.scalars(select(ApiKey).where(ApiKey.team_id == team.id).order_by(ApiKey.created_at))
     )
+
+
+def personal_keys_query(team_id: str, person_id: str) -> Select[ApiKey]:
+    """A person's keys, revoked ones included, for a list to page."""
+    return select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.person_id == person_id)
+
+
+def get_personal_key(session: Session, team_id: str, person_id: str, key_id: str) -> ApiKey:
+    key = session.scalar(personal_keys_query(team_id, person_id).where(ApiKey.id == key_id))
+    if key is None:
+        raise NotFound(f"No API key '{key_id}' of person '{person_id}'.")
+    return key
+
+
+def revoke_person_keys(session: Session, ctx: Context, person: Person) -> None:
+    """Revoke every live key of `person` (who is leaving the directory): each with its event,
+    and every worker stops trusting what it cached of them."""
+    live = session.scalars(
+        personal_keys_query(person.team_id, person.id).where(ApiKey.revoked_at.is_(None))
+    ).all()
+    for key in live:
+        revoke_key(session, ctx, key.id)
 
 
 def revoke_key(session: Session, ctx: Context, key_id: str) -> ApiKey:

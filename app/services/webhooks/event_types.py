@@ -38,8 +38,8 @@ class EventType:
 _DESCRIPTIONS: dict[str, str] = {
     "team.created": "A team was created (by an operator with `flask teams create`).",
     "api_key.created": (
-        "An API key was created for the team; the event never holds the secret, only its "
-        "first characters (`prefix`)."
+        "An API key was created for the team, or a personal one for a person of it "
+        "(`person_id`); the event never holds the secret, only its first characters (`prefix`)."
     ),
     "api_key.revoked": "An API key was revoked: requests with it are refused from now on.",
     "person.created": "A person was added to the team's directory.",
@@ -74,7 +74,8 @@ _DESCRIPTIONS: dict[str, str] = {
     ),
     "checklist.item.status_changed": (
         "A checklist item's status changed: worked by a person (`signed_off_by` names who "
-        "signed off an item that needs an independent sign-off), turned back to `open` by the "
+        "signed off an item that needs an independent sign-off, `item.signed_off_with` the "
+        "personal key they signed with), turned back to `open` by the "
         "system when its waiver expired, or following its ticket in a ticketing system (then "
         "`reason` says why, and `source` names the system: `github`, `jira`, `linear`, "
         "`generic`; a ticket closing an item that needs an independent sign-off or evidence "
