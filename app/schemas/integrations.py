@@ -158,6 +158,14 @@ class InboundItemOut(ma.Schema):
             "by an AI Ethicist`, `evidence (at least one link)`; empty when not held"
         },
     )
+    signed_off_by = ma.fields.String(
+        allow_none=True,
+        dump_default=None,
+        metadata={
+            "description": "The person who signed the item off by this delivery: its sender, "
+            "by their handle, closing the ticket or commenting `/signoff`"
+        },
+    )
     changes = ma.fields.Dict(
         metadata={"description": "`{field: [before, after]}` of `status` and `ticket`"}
     )

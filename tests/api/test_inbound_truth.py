@@ -139,6 +139,7 @@ def test_a_close_holds_an_item_that_needs_a_sign_off_and_evidence_and_says_so(
             "status": "in_progress",
             "held": True,
             "needs": [SIGN_OFF, NEEDS_EVIDENCE],
+            "signed_off_by": None,
             "changes": {
                 "status": ["open", "in_progress"],
                 "ticket": [before["ticket"], {**ticket, "url": url}],

@@ -58,6 +58,8 @@ def team(app, api, client) -> dict[str, str]:
         client, integration, body, github_headers(integration["secret"], body, event="ping")
     )
     assert ping.status_code in (200, 202), ping.json
+    personal = api.post(f"/v1/people/{shared['id']}/keys", json={"name": "laptop"})
+    assert personal.status_code == 201, personal.json
     deliveries = api.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json["items"]
     assignment = api.get(f"/v1/projects/{project['id']}/assignments").json["items"][0]
     return {
@@ -69,6 +71,7 @@ def team(app, api, client) -> dict[str, str]:
         "delivery_id": deliveries[0]["id"],
         "integration_id": integration["id"],
         "assignment_id": assignment["id"],
+        "key_id": personal.json["id"],
         "slug": project["slug"],
     }
 

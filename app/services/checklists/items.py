@@ -107,6 +107,8 @@ def update_item(
         status, waiver, reason = as_far_as_a_system_may(
             rules, item, status, waiver, evidence, signed_off_by, reason
         )
+        if status != ItemStatus.DONE:
+            signed_off_by = None  # held: a sign-off goes with done only
     if status != ItemStatus.WAIVED:
         waiver = None
     elif waiver is not None and waiver != item.waiver:

@@ -70,15 +70,21 @@ def held_status(item: ChecklistItem) -> str:
 
 
 def system_needs(
-    session: Session, project: Project, checklist: Checklist, item: ChecklistItem, status: str
+    session: Session,
+    project: Project,
+    checklist: Checklist,
+    item: ChecklistItem,
+    status: str,
+    signed_off_by: str | None = None,
 ) -> list[str]:
     """What a ticketing system cannot give `item` to make it `status` (an independent
-    sign-off, evidence, an independent approver of its waiver), in words; empty when its
-    change goes through. `update_item` holds such a change by the same rule."""
+    sign-off, unless its sender gives it as `signed_off_by`; evidence; an independent
+    approver of its waiver), in words; empty when its change goes through. `update_item`
+    holds such a change by the same rule."""
     rules = ItemRules(session, checklist, project, item)
     if status == ItemStatus.DONE and item.status != ItemStatus.DONE:
         # An item that is not done has no sign-off (leaving done clears it).
-        return rules.missing_for_done(None, item.evidence or [])
+        return rules.missing_for_done(signed_off_by, item.evidence or [])
     if status == ItemStatus.WAIVED and item.status != ItemStatus.WAIVED:
         return rules.waiver_needs()
     return []
@@ -199,6 +205,15 @@ class ItemRules:
                 },
             )
         return person
+
+    def refusal(self, person_id: str) -> str | None:
+        """Why the person may not sign the item off (the independence rule they break, in a
+        sentence), or None when they may."""
+        try:
+            self.check_independent("signed_off_by", person_id, "sign it off")
+        except ValidationFailed as refused:
+            return refused.detail
+        return None
 
     def approve_waiver(
         self, waiver: dict[str, Any], ctx: Context, *, by_system: bool

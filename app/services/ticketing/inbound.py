@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,9 +23,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.config import Settings
 from app.errors import NotFound
-from app.models import Checklist, ChecklistItem, InboundDelivery, Integration, Project, utcnow
+from app.models import (
+    Checklist,
+    ChecklistItem,
+    InboundDelivery,
+    Integration,
+    Person,
+    Project,
+    utcnow,
+)
 from app.services.checklists.items import update_item
-from app.services.checklists.rules import system_needs
+from app.services.checklists.rules import ItemRules, system_needs
 from app.services.checklists.tickets import MARKER_PREFIX
 from app.services.checklists.waivers import expire_due_waivers
 from app.services.context import Context
@@ -149,7 +157,15 @@ def _act(session: Session, ctx: Context, integration: Integration, news: TicketN
         return _Result("ping", news.note or "A test delivery: the signature is right.")
     if news.action == "ignore" or news.ticket is None:
         return _Result("ignored", news.note or "Nothing to do.")
-    target: str | None = None
+    signer = _signer(session, integration, news)
+    if news.action == "signoff" and signer is None:
+        who = f"`{news.sender_handle}`" if news.sender_handle else "its sender"
+        return _Result(
+            "ignored",
+            f"A sign-off by {who}, whom no person of the team has as their "
+            f"{PROVIDER_NAMES[integration.provider]} handle: nobody signs.",
+        )
+    target: str | None = ItemStatus.DONE if news.action == "signoff" else None
     if news.action == "status":
         target = status_map(integration).get(news.state or "")
         if target is None or target == "ignore":
@@ -172,7 +188,7 @@ def _act(session: Session, ctx: Context, integration: Integration, news: TicketN
         if news.action == "status":
             detail += ", and its body has no `checklist-item:` line naming one"
         return _Result("no_item", detail + ".")
-    ask = _Ask(integration.provider, news, target, reason, by_marker)
+    ask = _Ask(integration.provider, news, target, reason, by_marker, signer, integration.id)
     applied = [_follow(session, ctx, ask, *found) for found in targets]
     outcome = "applied" if any(entry["changes"] for entry in applied) else "unchanged"
     return _Result(outcome, f"{reason}: {_what_became(applied, ask)}.", applied)
@@ -188,6 +204,9 @@ class _Ask:
     status: str | None
     reason: str
     by_marker: bool
+    # The person the tracker's sender is (by their handle), who signs off what needs it.
+    signer: Person | None = None
+    integration_id: str | None = None
 
 
 def _follow(
@@ -226,8 +245,18 @@ def _follow(
         data.pop("status", None)
         data.pop("waiver", None)
     needs: list[str] = []
+    if data.get("status") == ItemStatus.DONE and ask.signer is not None and item.signoff_required:
+        refused = ItemRules(session, checklist, project, item).refusal(ask.signer.id)
+        if refused is None:
+            # The sender signs as the person they are, proven by the provider's signature.
+            data["signed_off_by"] = ask.signer.id
+            ctx = replace(ctx, person_id=ask.signer.id, signed_with=ask.integration_id)
+        else:
+            needs.append(f"{ask.signer.name}, who sent it, cannot sign it off: {refused}")
     if "status" in data:
-        needs = system_needs(session, project, checklist, item, data["status"])
+        needs += system_needs(
+            session, project, checklist, item, data["status"], data.get("signed_off_by")
+        )
     before = {"status": item.status, "ticket": item.ticket}
     if data:
         update_item(
@@ -242,6 +271,7 @@ def _follow(
         "status": item.status,
         "held": bool(needs),
         "needs": needs,
+        "signed_off_by": item.signed_off_by if "signed_off_by" in data else None,
         "changes": {f: [before[f], after[f]] for f in before if before[f] != after[f]},
     }
 
@@ -291,6 +321,26 @@ def _reason(provider: str, news: TicketNews) -> str:
     else:
         text = f"{subject} moved to {news.state_label}{by}"
     return f"{text} ({news.reason})" if news.reason else text
+
+
+def _signer(session: Session, integration: Integration, news: TicketNews) -> Person | None:
+    """The person of the team whose handle for the provider is the sender's (a GitHub login
+    compared case-insensitively); None for a generic system, which vouches for no one."""
+    handle = news.sender_handle
+    if handle is None or integration.provider == Provider.GENERIC:
+        return None
+    column = {
+        Provider.GITHUB: func.lower(Person.github),
+        Provider.JIRA: Person.jira,
+        Provider.LINEAR: Person.linear,
+    }[Provider(integration.provider)]
+    wanted = handle.lower() if integration.provider == Provider.GITHUB else handle
+    return session.scalar(
+        select(Person)
+        .where(Person.team_id == integration.team_id, column == wanted)
+        .order_by(Person.id)
+        .limit(1)
+    )
 
 
 def _approver(name: str, news: TicketNews) -> str:

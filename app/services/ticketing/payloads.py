@@ -64,8 +64,9 @@ class MalformedPayload(Problem):
 
 @dataclass(frozen=True)
 class TicketNews:
-    """`action`: `status` (the ticket is now in `state`), `unlink` (the ticket is gone),
-    `ping` (a provider's test) or `ignore` (nothing we act on; `note` says why)."""
+    """`action`: `status` (the ticket is now in `state`), `signoff` (its sender signs its
+    items off), `unlink` (the ticket is gone), `ping` (a provider's test) or `ignore` (nothing
+    we act on; `note` says why)."""
 
     event: str
     action: str
@@ -74,6 +75,9 @@ class TicketNews:
     state_label: str | None = None
     body: str | None = None
     sender: str | None = None
+    # Who the tracker says sent it, as a person's handle for it holds it: the GitHub login,
+    # the Jira account id, the Linear user id (none for a generic system).
+    sender_handle: str | None = None
     note: str | None = None
     reason: str | None = None
     # Linear's `webhookTimestamp` (ms), as sent: checked against replays once verified.
@@ -169,13 +173,16 @@ def _github(headers: HeaderLookup, payload: dict[str, Any]) -> TicketNews:
     sender = text(_get(payload, "sender", "login"), 200)
     if event == "ping":
         return TicketNews(event="ping", action="ping", sender=sender, note=_zen(payload))
-    if event != "issues":
+    if event not in ("issues", "issue_comment"):
         return TicketNews(
             event=event or "unknown",
             action="ignore",
             sender=sender,
-            note=f"GitHub `{event or 'unknown'}` events change no item; only `issues` events do.",
+            note=f"GitHub `{event or 'unknown'}` events change no item; only `issues` events "
+            "and `/signoff` comments do.",
         )
+    if event == "issue_comment":
+        return _github_comment(payload, sender)
     action = text(payload.get("action"), 50) or "unknown"
     name = f"issues.{action}"
     if action not in ("closed", "reopened", "deleted", "transferred"):
@@ -206,6 +213,43 @@ def _github(headers: HeaderLookup, payload: dict[str, Any]) -> TicketNews:
         state_label=label,
         body=body,
         sender=sender,
+        sender_handle=sender,
+    )
+
+
+# A comment whose first line is this signs the items of its ticket off as its author.
+SIGNOFF_COMMAND = "/signoff"
+
+
+def _github_comment(payload: dict[str, Any], sender: str | None) -> TicketNews:
+    """An issue comment: a sign-off when it is new and its first line is `/signoff` (on an
+    issue, not a pull request); nothing otherwise."""
+    action = text(payload.get("action"), 50) or "unknown"
+    name = f"issue_comment.{action}"
+    comment = text(_get(payload, "comment", "body"), _BODY_MAX) or ""
+    first_line = comment.strip().split("\n", 1)[0].strip()
+    if action != "created" or first_line != SIGNOFF_COMMAND:
+        return TicketNews(
+            event=name,
+            action="ignore",
+            sender=sender,
+            note=f"A comment changes no item unless it is new and its first line is "
+            f"`{SIGNOFF_COMMAND}`.",
+        )
+    if _get(payload, "issue", "pull_request") is not None:
+        return TicketNews(
+            event=name, action="ignore", sender=sender, note="A pull request is not a ticket."
+        )
+    repository = _required(payload, "repository", "full_name")
+    number = _required(payload, "issue", "number", kind=int)
+    author = text(_get(payload, "comment", "user", "login"), 200) or sender
+    return TicketNews(
+        event=name,
+        action="signoff",
+        ticket=_ticket("github", f"{repository}#{number}", _get(payload, "issue", "html_url")),
+        state_label=f"signed off in a comment ({SIGNOFF_COMMAND})",
+        sender=author,
+        sender_handle=author,
     )
 
 
@@ -254,6 +298,7 @@ def _jira(payload: dict[str, Any]) -> TicketNews:
         state_label=f"{name} ({category})" if name else category,
         body=_jira_text(_get(payload, "issue", "fields", "description")),
         sender=sender,
+        sender_handle=text(_get(payload, "user", "accountId"), 128),
     )
 
 
@@ -344,6 +389,7 @@ def _linear_news(payload: dict[str, Any]) -> TicketNews:
         state_label=f"{name} ({state_type})" if name else state_type,
         body=text(_get(payload, "data", "description"), _BODY_MAX),
         sender=sender,
+        sender_handle=text(_get(payload, "actor", "id"), 128),
     )
 
 
