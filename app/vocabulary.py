@@ -13,12 +13,14 @@ from enum import StrEnum
 
 class ItemKind(StrEnum):
     """What a checklist item is: a role's responsibility, a collaboration between two roles,
-    the mitigation of a challenge, or a finding about the staffing."""
+    the mitigation of a challenge, a finding about the staffing, or what the project's
+    context asks (its risk classification, a prohibited use)."""
 
     RESPONSIBILITY = "responsibility"
     COLLABORATION = "collaboration"
     MITIGATION = "mitigation"
     STAFFING = "staffing"
+    CONTEXT = "context"
 
 
 class ItemStatus(StrEnum):
@@ -75,6 +77,18 @@ class FindingKind(StrEnum):
     UNOWNED_ITEMS = "unowned_items"
     CONCENTRATION = "concentration"
     BUILDER_REVIEWS_OWN_WORK = "builder_reviews_own_work"
+
+
+class WaiverApprover(StrEnum):
+    """Who must approve a waiver, by the waiver policy of the item's priority."""
+
+    # An independent approver when the item needs an independent sign-off, none otherwise.
+    AS_THE_ITEM_NEEDS = "as-the-item-needs"
+    # Always an independent approver: not an owner, holding a reviewer role of the item (an
+    # accountable role when it has none).
+    INDEPENDENT = "independent"
+    # Always an independent approver holding an accountable role (the policy names them).
+    ACCOUNTABLE_ROLE = "accountable-role"
 
 
 class ProjectStatus(StrEnum):

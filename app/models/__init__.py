@@ -5,10 +5,12 @@ from app.models.catalog import (
     CatalogApplication,
     CatalogChallenge,
     CatalogCollaboration,
+    CatalogContextItem,
     CatalogMitigation,
     CatalogResponsibility,
     CatalogRole,
     CatalogVersion,
+    CatalogWaiverPolicy,
 )
 from app.models.checklist import ITEM_STATUSES, Checklist, ChecklistItem, ChecklistItemOwner
 from app.models.directory import Person
@@ -54,10 +56,12 @@ __all__ = [
     "CatalogApplication",
     "CatalogChallenge",
     "CatalogCollaboration",
+    "CatalogContextItem",
     "CatalogMitigation",
     "CatalogResponsibility",
     "CatalogRole",
     "CatalogVersion",
+    "CatalogWaiverPolicy",
     "Checklist",
     "ChecklistItem",
     "ChecklistItemOwner",

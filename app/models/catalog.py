@@ -96,3 +96,31 @@ class CatalogApplication(CatalogEntryMixin, Base):
     requires_roles: Mapped[list[str]]
     raises: Mapped[dict[str, str]]
     implies_traits: Mapped[list[str]] = mapped_column(default=list)
+
+
+class CatalogContextItem(CatalogEntryMixin, Base):
+    """An item the project's context asks for (`context.<slug>`)."""
+
+    __tablename__ = "catalog_context_items"
+
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)
+    done_when: Mapped[str] = mapped_column(Text)
+    phase: Mapped[str] = mapped_column(String(40))
+    owner_roles: Mapped[list[str]]
+    priority: Mapped[str] = mapped_column(String(16))
+    priority_because: Mapped[str | None] = mapped_column(Text)
+    applies_when: Mapped[dict[str, Any]]
+    signoff_required: Mapped[bool]
+    reviewer_roles: Mapped[list[str]]
+    evidence_required: Mapped[bool]
+
+
+class CatalogWaiverPolicy(CatalogEntryMixin, Base):
+    """The waiver policy: one row (`waiver-policy`), its rules by priority as JSON."""
+
+    __tablename__ = "catalog_waiver_policies"
+
+    accountable_roles: Mapped[list[str]]
+    rules: Mapped[list[Any]]
+    never_waived: Mapped[list[Any]]

@@ -33,6 +33,8 @@ GROUPINGS: tuple[str, ...] = ("phase", "kind", "role", "person")
 DEFAULT_GROUPING = "phase"
 UNASSIGNED = "Unassigned"
 KIND_SECTIONS: tuple[tuple[str, str], ...] = (
+    # First: what the project's context asks (a stop, its risk classification) comes first.
+    ("context", "From the project's context"),
     ("responsibility", "Responsibilities"),
     ("collaboration", "Collaborations"),
     ("mitigation", "Mitigations"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.schemas.common import enum_field
-from app.services.checklists.waiver_policy import Approver
-from app.vocabulary import Priority
+from app.services.checklists.waiver_policy import policy_document, seeded_policy
+from app.vocabulary import Priority, WaiverApprover
 
 
 class WaiverRuleOut(ma.Schema):
@@ -14,7 +14,7 @@ class WaiverRuleOut(ma.Schema):
 
     priority = enum_field(Priority, required=True)
     approver = enum_field(
-        Approver,
+        WaiverApprover,
         required=True,
         metadata={
             "description": "`as-the-item-needs`: an independent `approved_by` when the item "
@@ -42,9 +42,29 @@ class WaiverRuleOut(ma.Schema):
     )
 
 
+class NeverWaivedOut(ma.Schema):
+    """An item no waiver may cover (a waiver of it is a 422 naming the rule)."""
+
+    key = ma.fields.String(required=True, metadata={"description": "The item's key"})
+    because = ma.fields.String(required=True)
+
+
 class PolicyOut(ma.Schema):
-    """The team's governance policy (today the defaults in code): what a waiver needs, by
-    the priority of its item, most urgent first. It applies to waivers given or changed;
-    waivers given before it hold until they lapse or change."""
+    """The governance policy of the catalog in use (`waiver_policy:` in `seed/catalog.yaml`,
+    part of the catalog's version): what a waiver needs, by the priority of its item, most
+    urgent first; who accepts risks; and the items never waived. It applies to waivers given
+    or changed; waivers given before it hold until they lapse or change."""
+
+    # The policy of the catalog `flask seed` installs.
+    EXAMPLE = policy_document(seeded_policy())
 
     waivers = ma.fields.List(ma.fields.Nested(WaiverRuleOut), required=True)
+    accountable_roles = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "The roles that accept risks: they approve the waivers of critical "
+            "items, and of items that name no reviewer roles"
+        },
+    )
+    never_waived = ma.fields.List(ma.fields.Nested(NeverWaivedOut), required=True)

@@ -121,7 +121,7 @@ def test_the_summary_counts_by_status_and_kind_and_excludes_waived_and_obsolete(
     assert summary["by_kind"]["collaboration"] == 6
     assert summary["by_kind"] == {
         kind: sum(i["kind"] == kind for i in items)
-        for kind in ("responsibility", "collaboration", "mitigation", "staffing")
+        for kind in ("responsibility", "collaboration", "mitigation", "staffing", "context")
     }
     assert summary["percent_done"] == round(100 * 2 / (len(items) - 1 - 2))
     statuses = items_by_key(doc)

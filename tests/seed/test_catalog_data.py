@@ -607,6 +607,46 @@ def test_all_keys_are_unique(catalog: Catalog) -> None:
     assert len(keys) == len(set(keys))
 
 
+def test_context_items_are_ours_and_cite_no_outside_text(catalog: Catalog) -> None:
+    assert [c.key for c in catalog.context_items] == [
+        "context.classify-risk",
+        "context.prohibited-use",
+    ]
+    classify, stop = catalog.context_items
+    assert (classify.priority, classify.owner_roles, classify.reviewer_roles) == (
+        "high",
+        ("product-manager",),
+        ("ai-ethicist",),
+    )
+    assert classify.applies_when.matches("unclassified", ["EU"])
+    assert not classify.applies_when.matches("minimal", ["EU"])
+    assert not classify.applies_when.matches("unclassified", ["US"])
+    assert stop.priority == "critical" and stop.signoff_required
+    assert stop.applies_when.matches("prohibited", [])
+    for item in catalog.context_items:
+        assert item.source.kind == "authored" and item.source.elaborates is None
+        text = " ".join((item.title, item.detail, item.done_when, item.priority_because or ""))
+        # No article, annex or paragraph of a regulation is cited from memory.
+        assert not re.search(r"\b(Art\.|Article \d|Annex|Recital|NIST)", text), item.key
+
+
+def test_the_waiver_policy_is_catalog_data(catalog: Catalog) -> None:
+    policy = catalog.waiver_policy
+    assert policy is not None and policy.source.kind == "authored"
+    assert policy.accountable_roles == ("product-manager", "ai-ethicist")
+    assert {
+        rule.priority: (rule.approver, rule.max_days, rule.reason_min_chars)
+        for rule in policy.rules
+    } == {
+        "critical": ("accountable-role", 90, 20),
+        "high": ("independent", 180, 20),
+        "medium": ("as-the-item-needs", 365, 20),
+        "low": ("as-the-item-needs", 365, 20),
+    }
+    assert [r.priority for r in policy.rules if r.residual_risk_required] == ["critical", "high"]
+    assert [n.key for n in policy.never_waived] == ["context.prohibited-use"]
+
+
 # --- Version ---------------------------------------------------------------------------------
 
 
@@ -733,6 +773,39 @@ def minimal() -> dict[str, Any]:
                 "implies_traits": ["handles_personal_data"],
             }
         ],
+        "context_items": [
+            {
+                "key": "context.classify-risk",
+                "title": "Classify the risk",
+                "detail": "Decide the risk category.",
+                "done_when": "A classification is recorded.",
+                "phase": "plan-and-design",
+                "owner_roles": ["data-scientist"],
+                "priority": "high",
+                "signoff_required": True,
+                "reviewer_roles": ["ai-ethicist"],
+                "applies_when": {
+                    "risk_classifications": ["unclassified"],
+                    "jurisdictions_any": ["EU"],
+                },
+                "source": {"kind": "authored", "section": "test"},
+            }
+        ],
+        "waiver_policy": {
+            "source": {"kind": "authored", "section": "test"},
+            "accountable_roles": ["ai-ethicist"],
+            "rules": [
+                {
+                    "priority": priority,
+                    "approver": "independent",
+                    "max_days": 30,
+                    "reason_min_chars": 10,
+                    "residual_risk_required": False,
+                }
+                for priority in ("critical", "high", "medium", "low")
+            ],
+            "never_waived": [{"key": "context.classify-risk", "because": "it must be done."}],
+        },
     }
 
 
@@ -744,6 +817,21 @@ def write(tmp_path: Path, data: Any) -> Path:
 
 def test_minimal_catalog_loads(tmp_path: Path) -> None:
     catalog = load_catalog(write(tmp_path, minimal()))
+    (context,) = catalog.context_items
+    assert (context.key, context.position, context.owner_roles) == (
+        "context.classify-risk",
+        0,
+        ("data-scientist",),
+    )
+    assert context.applies_when.matches("unclassified", ["US", "EU"]) == (
+        "risk_classification:unclassified",
+        "jurisdiction:EU",
+    )
+    assert context.applies_when.matches("unclassified", ["US"]) == ()
+    policy = catalog.waiver_policy
+    assert policy is not None and policy.accountable_roles == ("ai-ethicist",)
+    assert policy.rule_for("high").max_days == 30
+    assert policy.never_waived_because("context.classify-risk") == "it must be done."
     assert catalog.role_keys == ("data-scientist", "ai-ethicist")
     mitigation = catalog.challenges[0].mitigations[0]
     assert mitigation.applies_when.applications_any == {"healthcare-solutions"}
@@ -941,6 +1029,62 @@ DELETE = object()
             "challenges.0.mitigations.0.replaces",
             ["data-privacy.minimize"],
             r"replaces: 'data-privacy\.minimize' is still a key of the catalog",
+        ),
+        (
+            "context_items.0.key",
+            "classify-risk",
+            r"context_items\[0\]\.key: 'classify-risk' must look like 'context\.<slug>'",
+        ),
+        (
+            "context_items.0.applies_when",
+            {},
+            r"context_items\[context\.classify-risk\]\.applies_when: empty condition",
+        ),
+        (
+            "context_items.0.applies_when",
+            {"risk_classifications": ["grave"]},
+            r"applies_when\.risk_classifications: unknown risk classification 'grave'",
+        ),
+        (
+            "context_items.0.source",
+            {"kind": "article", "section": "test", "quote": "Data Privacy"},
+            r"context_items\[context\.classify-risk\]\.source\.kind: must be 'authored'",
+        ),
+        (
+            "context_items.0.priority",
+            "critical",
+            r"context_items\[context\.classify-risk\]\.priority_because: required when",
+        ),
+        ("waiver_policy", DELETE, r"catalog: missing field\(s\) waiver_policy"),
+        (
+            "waiver_policy.rules",
+            [],
+            r"waiver_policy\.rules: no rule for priority 'critical'",
+        ),
+        (
+            "waiver_policy.rules.0.approver",
+            "anyone",
+            r"waiver_policy\.rules\[0\]\.approver: unknown approver",
+        ),
+        (
+            "waiver_policy.rules.0.max_days",
+            0,
+            r"waiver_policy\.rules\[0\]\.max_days: must be at least 1",
+        ),
+        (
+            "waiver_policy.rules.0.residual_risk_required",
+            True,
+            r"residual_risk_min_chars: given when, and only when, residual_risk_required is true",
+        ),
+        (
+            "waiver_policy.accountable_roles",
+            ["chief-of-ethics"],
+            r"waiver_policy\.accountable_roles: unknown role 'chief-of-ethics'",
+        ),
+        (
+            "waiver_policy.never_waived.0.key",
+            "context.nothing",
+            r"never_waived\[0\]\.key: unknown item key 'context\.nothing'",
         ),
     ],
 )

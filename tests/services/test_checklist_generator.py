@@ -14,6 +14,8 @@ from app.services.catalog.model import (
     Challenge,
     Collaboration,
     Condition,
+    ContextCondition,
+    ContextItem,
     Mitigation,
     PriorityRule,
     Responsibility,
@@ -176,7 +178,26 @@ def catalog() -> Catalog:
         ),
         Application("other", "Other", "Other.", 1, AUTHORED),
     )
-    return Catalog("test-1", roles, collaborations, (challenge,), applications)
+    stop = ContextItem(
+        key="context.stop",
+        title="Stop",
+        detail="Stop the work.",
+        done_when="The classification changes.",
+        phase="plan-and-design",
+        owner_roles=("ai-ethicist", "product-manager"),
+        priority="critical",
+        position=0,
+        source=AUTHORED,
+        applies_when=ContextCondition(
+            risk_classifications=frozenset({"prohibited"}), jurisdictions_any=frozenset({"EU"})
+        ),
+        priority_because="it must not be built",
+        signoff_required=True,
+        reviewer_roles=("data-scientist",),
+    )
+    return Catalog(
+        "test-1", roles, collaborations, (challenge,), applications, context_items=(stop,)
+    )
 
 
 OTHER = ProjectFacts("other", frozenset())
@@ -594,7 +615,8 @@ def _busy_staffing() -> list[StaffingEntry]:
 
 def test_items_follow_the_lifecycle_most_urgent_first_inside_a_phase(catalog):
     items = generate_checklist(catalog, PERSONAL, _busy_staffing())
-    assert {i.kind for i in items} == set(KINDS)
+    # Every kind but the context's, which needs a context (tests below).
+    assert {i.kind for i in items} == set(KINDS) - {"context"}
     order = [(PHASES.index(i.phase), -priority_rank(i.priority)) for i in items]
     assert order == sorted(order)
     # Findings, then mitigations, then responsibilities, then collaborations at equal rank.
@@ -705,6 +727,7 @@ def test_summary_counts_every_status_and_kind():
         "collaboration": 0,
         "mitigation": 0,
         "staffing": 0,
+        "context": 0,
     }
     assert summary["percent_done"] == 50
 
@@ -1176,3 +1199,62 @@ def test_concentration_over_critical_items_waits_for_the_required_roles(real):
     )
     staffed = staffing_report(real, HEALTH, _full_team())
     assert not [f for f in staffed.findings if f.kind == "concentration"]
+
+
+# --------------------------------------------------------------------------- the context
+
+
+PROHIBITED_IN_EU = dataclasses.replace(
+    PERSONAL, risk_classification="prohibited", jurisdictions=frozenset({"EU", "US"})
+)
+
+
+def test_a_context_item_applies_when_its_whole_condition_holds(catalog):
+    staffing = _busy_staffing()
+
+    items = by_key(generate_checklist(catalog, PROHIBITED_IN_EU, staffing))
+    elsewhere = dataclasses.replace(PROHIBITED_IN_EU, jurisdictions=frozenset({"US"}))
+    unclassified = dataclasses.replace(PROHIBITED_IN_EU, risk_classification="unclassified")
+
+    stop = items["context.stop"]
+    assert (stop.kind, stop.priority, stop.phase) == ("context", "critical", "plan-and-design")
+    assert stop.because == (
+        "Project context: risk classification prohibited",
+        "Project context: used in EU",
+        "Critical because it must not be built",
+    )
+    assert stop.source == {
+        "kind": "authored",
+        "section": "ours",
+        "quote": None,
+        "elaborates": None,
+        "catalog_key": "context.stop",
+    }
+    assert "context.stop" not in by_key(generate_checklist(catalog, elsewhere, staffing))
+    assert "context.stop" not in by_key(generate_checklist(catalog, unclassified, staffing))
+
+
+def test_a_context_item_names_only_the_roles_the_project_has_and_comes_first(catalog):
+    items = generate_checklist(catalog, PROHIBITED_IN_EU, _busy_staffing())
+
+    stop = by_key(items)["context.stop"]
+    # Ada holds the AI Ethicist role (the product manager is not staffed): she owns it, and
+    # as its owner she cannot review it; nobody else holds the reviewer role.
+    assert stop.roles == ("ai-ethicist",)
+    assert [m.ref for m in stop.owners] == ["ada"]
+    assert stop.reviewers == ()
+    assert (stop.signoff_required, stop.reviewer_roles) == (True, ("data-scientist",))
+    assert items[0].key == "context.stop"
+
+
+def test_an_unowned_context_item_is_a_finding_naming_the_role_that_could_own_it(catalog):
+    facts = dataclasses.replace(PROHIBITED_IN_EU, traits=frozenset())
+    staffing = [StaffingEntry(BOB, "data-scientist"), StaffingEntry(DAN, "machine-learning-engineer")]
+
+    items = by_key(generate_checklist(catalog, facts, staffing))
+
+    stop = items["context.stop"]
+    assert (stop.roles, stop.owners) == ((), ())
+    (finding,) = [i for i in items.values() if i.key.startswith("staffing.unowned.")]
+    assert finding.key in ("staffing.unowned.ai-ethicist", "staffing.unowned.product-manager")
+    assert "Stop" in finding.detail

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
-from app.vocabulary import PRIORITIES, SourceKind
+from app.vocabulary import PRIORITIES, SourceKind, WaiverApprover
 
 
 def priority_rank(priority: str) -> int:
@@ -196,12 +197,139 @@ class Application:
 
 
 @dataclass(frozen=True)
+class ContextCondition:
+    """When a context item applies: the project's risk classification is one of
+    `risk_classifications` (when given) and the project is used in any of `jurisdictions_any`
+    (when given). A condition gives at least one of them."""
+
+    risk_classifications: frozenset[str] = frozenset()
+    jurisdictions_any: frozenset[str] = frozenset()
+
+    def matches(self, risk_classification: str, jurisdictions: Iterable[str]) -> tuple[str, ...]:
+        """Why it holds, as `risk_classification:<tier>` / `jurisdiction:<code>` strings; empty
+        when it does not hold."""
+        reasons: list[str] = []
+        if self.risk_classifications:
+            if risk_classification not in self.risk_classifications:
+                return ()
+            reasons.append(f"risk_classification:{risk_classification}")
+        if self.jurisdictions_any:
+            found = sorted(self.jurisdictions_any & set(jurisdictions))
+            if not found:
+                return ()
+            reasons += [f"jurisdiction:{code}" for code in found]
+        return tuple(reasons)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "risk_classifications": sorted(self.risk_classifications),
+            "jurisdictions_any": sorted(self.jurisdictions_any),
+        }
+
+
+@dataclass(frozen=True)
+class ContextItem:
+    """What a project's context asks of it (ours): an item that applies when the project's
+    stated context holds `applies_when` (its risk classification, where it is used)."""
+
+    key: str
+    title: str
+    detail: str
+    done_when: str
+    phase: str
+    owner_roles: tuple[str, ...]
+    priority: str
+    position: int
+    source: SourceRef
+    applies_when: ContextCondition
+    priority_because: str | None = None
+    signoff_required: bool = False
+    reviewer_roles: tuple[str, ...] = ()
+    evidence_required: bool = False
+
+
+@dataclass(frozen=True)
+class WaiverRule:
+    """What a waiver of an item of `priority` needs: an approver (`approver`), an expiry at
+    most `max_days` ahead, a reason of `reason_min_chars`, and the residual risk it accepts
+    where `residual_risk_required` (of `residual_risk_min_chars`)."""
+
+    priority: str
+    approver: WaiverApprover
+    max_days: int
+    reason_min_chars: int
+    residual_risk_required: bool
+    residual_risk_min_chars: int | None = None
+
+    @property
+    def waiver_of(self) -> str:
+        """`a high item's waiver`: how the policy's messages name what they rule."""
+        article = "an" if self.priority[:1] in "aeiou" else "a"
+        return f"{article} {self.priority} item's waiver"
+
+    def latest_expiry(self, today: date) -> date:
+        return today + timedelta(days=self.max_days)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "priority": self.priority,
+            "approver": str(self.approver),
+            "max_days": self.max_days,
+            "reason_min_chars": self.reason_min_chars,
+            "residual_risk_required": self.residual_risk_required,
+            "residual_risk_min_chars": self.residual_risk_min_chars,
+        }
+
+
+@dataclass(frozen=True)
+class NeverWaived:
+    """An item the waiver policy never lets be waived, and why."""
+
+    key: str
+    because: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "because": self.because}
+
+
+@dataclass(frozen=True)
+class WaiverPolicy:
+    """The waiver policy (ours): a rule per item priority, who accepts risks (the accountable
+    roles: they approve the waivers of critical items, and of items naming no reviewer), and
+    the items never waived. One entry of the catalog, under a fixed key."""
+
+    source: SourceRef
+    accountable_roles: tuple[str, ...]
+    rules: tuple[WaiverRule, ...]
+    never_waived: tuple[NeverWaived, ...] = ()
+    key: str = "waiver-policy"
+    position: int = 0
+
+    def rule_for(self, priority: str) -> WaiverRule:
+        """The rule of an item's priority (an unknown one is held to the strictest)."""
+        ranked = sorted(self.rules, key=lambda r: priority_rank(r.priority), reverse=True)
+        return next((r for r in ranked if r.priority == priority), ranked[0])
+
+    def approver_roles(self, rule: WaiverRule) -> tuple[str, ...]:
+        """The roles the approver under `rule` must hold; empty: the item's reviewer roles."""
+        return self.accountable_roles if rule.approver == WaiverApprover.ACCOUNTABLE_ROLE else ()
+
+    def never_waived_because(self, key: str) -> str | None:
+        """Why the item `key` is never waived; None when it may be."""
+        return next((n.because for n in self.never_waived if n.key == key), None)
+
+
+@dataclass(frozen=True)
 class Catalog:
     version: str
     roles: tuple[Role, ...]
     collaborations: tuple[Collaboration, ...]
     challenges: tuple[Challenge, ...]
     applications: tuple[Application, ...]
+    context_items: tuple[ContextItem, ...] = ()
+    # None only for a catalog built without one (the generator's tests): every catalog
+    # loaded from `seed/` has one, and the rules that need it say so (503) otherwise.
+    waiver_policy: WaiverPolicy | None = None
 
     def role(self, key: str) -> Role | None:
         return next((r for r in self.roles if r.key == key), None)

@@ -19,17 +19,24 @@ from app.services.catalog.model import (
     Challenge,
     Collaboration,
     Condition,
+    ContextCondition,
+    ContextItem,
     Mitigation,
+    NeverWaived,
     Passage,
     PriorityRule,
     Responsibility,
     Role,
     SourceRef,
+    WaiverPolicy,
+    WaiverRule,
     priority_rank,
 )
 from app.services.catalog.validators import (
+    CONTEXT_PREFIX,
     NON_EMPTY,
     PRIORITY,
+    Names,
     SECTIONS,
     SLUG,
     Flag,
@@ -47,7 +54,15 @@ from app.services.catalog.validators import (
     texts,
     verbatim,
 )
-from app.vocabulary import GENAI_RISKS, TRAITS, SourceKind
+from app.vocabulary import (
+    GENAI_RISKS,
+    PRIORITIES,
+    TRAITS,
+    RiskClassification,
+    SourceKind,
+    WaiverApprover,
+    values,
+)
 
 __all__ = ["CatalogError", "CatalogSchema", "load_sections"]
 
@@ -272,18 +287,26 @@ class MitigationSchema(_Strict):
         }
         if low:
             errors["raised_when"] = low
-        signoff, reviewers = data["signoff_required"], data["reviewer_roles"]
-        if "critical" in (priority, *(r.priority for r in rules)) and not signoff:
-            errors["signoff_required"] = ["a mitigation that can be critical needs a sign-off"]
-        if signoff and not set(reviewers) - set(data["owner_roles"]):
-            errors["reviewer_roles"] = [
-                "needs a role besides the owner roles, so that someone who does not own the "
-                "item can sign it off"
-            ]
-        if reviewers and not signoff:
-            errors["reviewer_roles"] = ["given without signoff_required"]
+        errors.update(_signoff_errors(data, "mitigation", (r.priority for r in rules)))
         if errors:
             raise ma.ValidationError(errors)
+
+
+def _signoff_errors(data: dict[str, Any], what: str, raised: Any = ()) -> dict[str, list[str]]:
+    """An entry that can be critical needs a sign-off, by someone in a role that does not own
+    it; reviewer roles go with a sign-off."""
+    errors: dict[str, list[str]] = {}
+    signoff, reviewers = data["signoff_required"], data["reviewer_roles"]
+    if "critical" in (data["priority"], *raised) and not signoff:
+        errors["signoff_required"] = [f"a {what} that can be critical needs a sign-off"]
+    if signoff and not set(reviewers) - set(data["owner_roles"]):
+        errors["reviewer_roles"] = [
+            "needs a role besides the owner roles, so that someone who does not own the "
+            "item can sign it off"
+        ]
+    if reviewers and not signoff:
+        errors["reviewer_roles"] = ["given without signoff_required"]
+    return errors
 
 
 class ChallengeSchema(_Parent):
@@ -339,12 +362,133 @@ class ApplicationSchema(_ClaimsText):
         return _frozen(data)
 
 
+class _OursOnly(SourceSchema):
+    """The source of text that is ours alone: `authored`, building on no passage."""
+
+    @validates_schema
+    def _authored(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["kind"] != SourceKind.AUTHORED:
+            raise ma.ValidationError("must be 'authored': the text is ours", "kind")
+
+
+class ContextConditionSchema(_Strict):
+    risk_classifications = names(values(RiskClassification), "risk classification")
+    jurisdictions_any = fields.List(
+        fields.String(),
+        validate=each_matches(r"[A-Z]{2}", "a jurisdiction like 'EU' or 'US'"),
+    )
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("risk_classifications") and not data.get("jurisdictions_any"):
+            raise ma.ValidationError("empty condition (a context item needs one)")
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> ContextCondition:
+        return ContextCondition(**{k: frozenset(v) for k, v in data.items()})
+
+
+class ContextItemSchema(_Strict):
+    """An item the project's context asks for (`context.<slug>`), in our words."""
+
+    key = Text(required=True)
+    title = Text(required=True)
+    detail = Text(required=True)
+    done_when = Text(required=True)
+    phase = phase_field()
+    owner_roles = names("roles", "role", non_empty=True, required=True)
+    priority = priority_field(required=True)
+    priority_because = Text(load_default=None)
+    source = fields.Nested(_OursOnly, required=True)
+    applies_when = fields.Nested(ContextConditionSchema, required=True)
+    signoff_required = Flag(load_default=False)
+    reviewer_roles = names("roles", "role", load_default=list)
+    evidence_required = Flag(load_default=False)
+
+    @validates_schema
+    def _priority_and_signoff(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = _signoff_errors(data, "context item")
+        if data["priority_because"] is None and data["priority"] == "critical":
+            errors["priority_because"] = ["required when the priority is critical"]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+def _count(minimum: int) -> fields.Integer:
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=minimum, error=f"must be at least {minimum}")
+    )
+
+
+class WaiverRuleSchema(_Strict):
+    priority = priority_field(required=True)
+    approver = fields.String(
+        required=True, validate=validate.OneOf(values(WaiverApprover), error="unknown approver")
+    )
+    max_days = _count(1)
+    reason_min_chars = _count(0)
+    residual_risk_required = Flag(required=True)
+    residual_risk_min_chars = _count(1)
+
+    @validates_schema
+    def _risk(self, data: dict[str, Any], **kwargs: Any) -> None:
+        for name in ("max_days", "reason_min_chars"):
+            if name not in data:
+                raise ma.ValidationError(fields.Field.default_error_messages["required"], name)
+        if data["residual_risk_required"] != ("residual_risk_min_chars" in data):
+            raise ma.ValidationError(
+                "given when, and only when, residual_risk_required is true",
+                "residual_risk_min_chars",
+            )
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> WaiverRule:
+        return WaiverRule(**{**data, "approver": WaiverApprover(data["approver"])})
+
+
+_ITEM_KEY = Names("items", "item key", hint=False)
+
+
+class NeverWaivedSchema(_Strict):
+    key = fields.String(required=True, validate=lambda key: _ITEM_KEY([key]))
+    because = Text(required=True)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> NeverWaived:
+        return NeverWaived(**data)
+
+
+class WaiverPolicySchema(_Strict):
+    """The waiver policy: one rule per priority, the accountable roles, the items never
+    waived. Ours."""
+
+    source = fields.Nested(_OursOnly, required=True)
+    accountable_roles = names("roles", "role", non_empty=True, required=True)
+    rules = fields.List(fields.Nested(WaiverRuleSchema), required=True)
+    never_waived = fields.List(fields.Nested(NeverWaivedSchema), load_default=list)
+
+    @validates_schema
+    def _every_priority_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        given = [rule.priority for rule in data["rules"]]
+        missing = [p for p in PRIORITIES if p not in given]
+        twice = sorted({p for p in given if given.count(p) > 1})
+        problems = [f"no rule for priority {p!r}" for p in missing]
+        problems += [f"more than one rule for priority {p!r}" for p in twice]
+        if problems:
+            raise ma.ValidationError(problems, "rules")
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> WaiverPolicy:
+        return WaiverPolicy(**_frozen(data))
+
+
 # The model each section's entries are, given their position in the section.
 _MODELS: dict[str, type] = {
     "roles": Role,
     "collaborations": Collaboration,
     "challenges": Challenge,
     "applications": Application,
+    "context_items": ContextItem,
 }
 
 
@@ -355,6 +499,8 @@ class CatalogSchema(_Strict):
     )
     challenges = fields.List(fields.Nested(ChallengeSchema), required=True, validate=NON_EMPTY)
     applications = fields.List(fields.Nested(ApplicationSchema), required=True, validate=NON_EMPTY)
+    context_items = fields.List(fields.Nested(ContextItemSchema), load_default=list)
+    waiver_policy = fields.Nested(WaiverPolicySchema, required=True)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _unique_keys(self, data: Any, original: Any, **kwargs: Any) -> None:
@@ -362,6 +508,10 @@ class CatalogSchema(_Strict):
         if not isinstance(original, dict):
             return
         errors = {s: found for s in SECTIONS if (found := key_errors(original.get(s)))}
+        # Context items are keyed `context.<slug>`, as a role's responsibilities are by it.
+        context = key_errors(original.get("context_items"), CONTEXT_PREFIX)
+        if context:
+            errors["context_items"] = context
         if errors:
             raise ma.ValidationError(errors)
 
@@ -374,16 +524,20 @@ class CatalogSchema(_Strict):
             raise ma.ValidationError({"challenges": errors})
 
     @ma.post_load
-    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, tuple[Any, ...]]:
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         return {
-            section: tuple(
-                model(position=position, **entry) for position, entry in enumerate(data[section])
-            )
-            for section, model in _MODELS.items()
+            **{
+                section: tuple(
+                    model(position=position, **_frozen(entry))
+                    for position, entry in enumerate(data[section])
+                )
+                for section, model in _MODELS.items()
+            },
+            "waiver_policy": data["waiver_policy"],
         }
 
 
-def load_sections(data: Any, article: str) -> dict[str, tuple[Any, ...]]:
+def load_sections(data: Any, article: str) -> dict[str, Any]:
     """The catalog's sections as the model's entries (`Catalog` without its version).
 
     Raises `CatalogError` naming every problem, one a line, each by its path in the file.

@@ -15,10 +15,12 @@ from app.models import (
     CatalogApplication,
     CatalogChallenge,
     CatalogCollaboration,
+    CatalogContextItem,
     CatalogMitigation,
     CatalogResponsibility,
     CatalogRole,
     CatalogVersion,
+    CatalogWaiverPolicy,
 )
 from app.services.catalog.model import (
     Application,
@@ -26,13 +28,19 @@ from app.services.catalog.model import (
     Challenge,
     Collaboration,
     Condition,
+    ContextCondition,
+    ContextItem,
     Mitigation,
+    NeverWaived,
     Passage,
     PriorityRule,
     Responsibility,
     Role,
     SourceRef,
+    WaiverPolicy,
+    WaiverRule,
 )
+from app.vocabulary import WaiverApprover
 
 _cache: dict[str, Catalog] = {}
 _cache_lock = threading.Lock()
@@ -54,6 +62,23 @@ _JSON: dict[Any, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     ),
     # An application's minimum priorities: {challenge_key: priority}.
     tuple[tuple[str, str], ...]: (dict, lambda d: tuple(sorted(d.items()))),
+    ContextCondition: (
+        ContextCondition.as_dict,
+        lambda d: ContextCondition(
+            risk_classifications=frozenset(d.get("risk_classifications", ())),
+            jurisdictions_any=frozenset(d.get("jurisdictions_any", ())),
+        ),
+    ),
+    tuple[WaiverRule, ...]: (
+        lambda rules: [r.as_dict() for r in rules],
+        lambda rules: tuple(
+            WaiverRule(**{**r, "approver": WaiverApprover(r["approver"])}) for r in rules
+        ),
+    ),
+    tuple[NeverWaived, ...]: (
+        lambda entries: [n.as_dict() for n in entries],
+        lambda entries: tuple(NeverWaived(**n) for n in entries),
+    ),
 }
 
 
@@ -82,6 +107,8 @@ _TABLES: dict[type, type[Any]] = {
     Challenge: CatalogChallenge,
     Mitigation: CatalogMitigation,
     Application: CatalogApplication,
+    ContextItem: CatalogContextItem,
+    WaiverPolicy: CatalogWaiverPolicy,
 }
 # (name, type) of each entry's fields that are columns of its table (its children are not).
 _COLUMNS: dict[type, tuple[tuple[str, Any], ...]] = {
@@ -121,6 +148,8 @@ def _rows(catalog: Catalog) -> dict[type[Any], list[dict[str, Any]]]:
         CatalogChallenge: [_row(c) for c in catalog.challenges],
         CatalogMitigation: [_row(m) for c in catalog.challenges for m in c.mitigations],
         CatalogApplication: [_row(a) for a in catalog.applications],
+        CatalogContextItem: [_row(c) for c in catalog.context_items],
+        CatalogWaiverPolicy: [_row(catalog.waiver_policy)] if catalog.waiver_policy else [],
     }
 
 
@@ -220,4 +249,6 @@ def _read_catalog(session: Session, version: str) -> Catalog:
             for c in ordered(CatalogChallenge)
         ),
         applications=tuple(_entry(a, Application) for a in ordered(CatalogApplication)),
+        context_items=tuple(_entry(c, ContextItem) for c in ordered(CatalogContextItem)),
+        waiver_policy=next((_entry(p, WaiverPolicy) for p in ordered(CatalogWaiverPolicy)), None),
     )

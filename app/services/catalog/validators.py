@@ -18,6 +18,8 @@ from app.vocabulary import PHASES, PRIORITIES
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 SECTIONS = ("roles", "collaborations", "challenges", "applications")
+# Context items are keyed `context.<slug>`.
+CONTEXT_PREFIX = "context"
 
 
 def context() -> dict[str, Any]:
@@ -158,9 +160,23 @@ def key_errors(entries: Any, parent: str | None = None) -> dict[int, Any]:
 
 def defined(data: Any, article: str) -> dict[str, Any]:
     """The load's context for the raw catalog `data`: the `article`, the sound keys of each
-    section, and the keys of the responsibilities (they are checked where they stand)."""
+    section, and the keys of the responsibilities and of every item (they are checked where
+    they stand)."""
     raw = data if isinstance(data, dict) else {}
     roles: list[Any] = raw["roles"] if isinstance(raw.get("roles"), list) else []
+    challenges: list[Any] = raw["challenges"] if isinstance(raw.get("challenges"), list) else []
+    responsibilities = tuple(
+        key
+        for role in roles
+        if isinstance(role, dict)
+        for _, key in raw_keys(role.get("responsibilities"))
+    )
+    mitigations = tuple(
+        key
+        for challenge in challenges
+        if isinstance(challenge, dict)
+        for _, key in raw_keys(challenge.get("mitigations"))
+    )
     return {
         "article": article,
         **{
@@ -169,11 +185,13 @@ def defined(data: Any, article: str) -> dict[str, Any]:
             )
             for kind in SECTIONS
         },
-        "responsibilities": tuple(
-            key
-            for role in roles
-            if isinstance(role, dict)
-            for _, key in raw_keys(role.get("responsibilities"))
+        "responsibilities": responsibilities,
+        # The keys of the catalog's items a policy may name: responsibilities, mitigations
+        # and context items.
+        "items": (
+            *responsibilities,
+            *mitigations,
+            *(key for _, key in raw_keys(raw.get("context_items"))),
         ),
     }
 

@@ -190,12 +190,15 @@ def project_header(project: Project, catalog: Catalog) -> dict[str, Any]:
 
 def project_facts(project: Project) -> ProjectFacts:
     """The project as the generator sees it: the traits it states it has, and those it states
-    it does not have (the others are left to its application)."""
+    it does not have (the others are left to its application), its risk classification and
+    where it is used."""
     traits = project.traits
     return ProjectFacts(
         project.application,
         traits=frozenset(t for t, stated in traits.items() if stated),
         declined=frozenset(t for t, stated in traits.items() if stated is False),
+        risk_classification=project.risk_classification,
+        jurisdictions=frozenset(project.jurisdictions),
     )
 
 

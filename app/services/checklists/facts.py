@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.services.catalog.model import Application, Catalog, Role
+from app.vocabulary import RiskClassification
 
 # --------------------------------------------------------------------------- inputs
 
@@ -46,11 +47,14 @@ class StaffingEntry:
 class ProjectFacts:
     """What the engine needs to know about a project: its application key, the traits it
     states it has (`traits`) and those it states it does not have (`declined`); any other
-    trait is not stated, and the application's `implies_traits` decide it."""
+    trait is not stated, and the application's `implies_traits` decide it. Of its context,
+    the risk classification it states and where it is used (`jurisdictions`)."""
 
     application: str
     traits: frozenset[str] = frozenset()
     declined: frozenset[str] = frozenset()
+    risk_classification: str = RiskClassification.UNCLASSIFIED.value
+    jurisdictions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Facts:
     traits: frozenset[str]
     implied: frozenset[str]
     app: Application | None
+    risk_classification: str = RiskClassification.UNCLASSIFIED.value
+    jurisdictions: frozenset[str] = frozenset()
 
     @property
     def application_title(self) -> str:
@@ -97,7 +103,14 @@ def resolve(catalog: Catalog, project: ProjectFacts) -> Facts:
     application = catalog.application(project.application)
     implies = frozenset(application.implies_traits) if application is not None else frozenset()
     implied = implies - project.traits - project.declined
-    return Facts(project.application, project.traits | implied, implied, application)
+    return Facts(
+        project.application,
+        project.traits | implied,
+        implied,
+        application,
+        project.risk_classification,
+        project.jurisdictions,
+    )
 
 
 def project_traits(catalog: Catalog, project: ProjectFacts) -> tuple[list[str], list[str]]:

@@ -12,6 +12,7 @@ from app.services.catalog.model import (
     Catalog,
     Challenge,
     Collaboration,
+    ContextItem,
     Mitigation,
     Role,
     max_priority,
@@ -19,7 +20,7 @@ from app.services.catalog.model import (
 )
 from app.services.checklists.facts import Facts, Member, Staffing, in_play_because, role_titles
 from app.services.staffing.findings import StaffingFinding
-from app.vocabulary import PRIORITIES
+from app.vocabulary import PRIORITIES, ItemKind
 
 _STAFFING_SOURCE = {
     "kind": "authored",
@@ -244,6 +245,52 @@ def mitigation_items(
                 ),
                 evidence_required=mitigation.evidence_required,
             )
+
+
+def context_items(catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]) -> Iterable[GeneratedItem]:
+    """What the project's stated context asks of it (ours): each context item whose condition
+    its risk classification and jurisdictions hold, owned as a mitigation is (only the roles
+    the project has)."""
+    for entry in sorted(catalog.context_items, key=lambda c: c.position):
+        matches = entry.applies_when.matches(facts.risk_classification, facts.jurisdictions)
+        if not matches:
+            continue
+        roles = tuple(r for r in entry.owner_roles if r in playing)
+        owners = index.members_of(roles)
+        yield GeneratedItem(
+            key=entry.key,
+            kind=ItemKind.CONTEXT.value,
+            title=entry.title,
+            detail=entry.detail,
+            phase=entry.phase,
+            done_when=entry.done_when,
+            roles=roles,
+            owners=owners,
+            priority=entry.priority,
+            because=(
+                *(_context_reason(match) for match in matches),
+                *_priority_because(entry),
+            ),
+            source={**entry.source.as_dict(), "catalog_key": entry.key},
+            signoff_required=entry.signoff_required,
+            reviewer_roles=entry.reviewer_roles,
+            reviewers=tuple(m for m in index.members_of(entry.reviewer_roles) if m not in owners),
+            evidence_required=entry.evidence_required,
+        )
+
+
+def _context_reason(match: str) -> str:
+    """A `ContextCondition.matches()` entry as a sentence."""
+    kind, _, value = match.partition(":")
+    if kind == "jurisdiction":
+        return f"Project context: used in {value}"
+    return f"Project context: risk classification {value}"
+
+
+def _priority_because(entry: ContextItem) -> tuple[str, ...]:
+    if not entry.priority_because:
+        return ()
+    return (f"{entry.priority.capitalize()} because {entry.priority_because}",)
 
 
 def _applies_because(mitigation: Mitigation, challenge: Challenge, facts: Facts) -> list[str]:

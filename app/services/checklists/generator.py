@@ -30,6 +30,7 @@ from app.services.checklists.generated_items import (
     GeneratedItem,
     collaboration_items,
     collaboration_pairs,
+    context_items,
     finding_item,
     mitigation_items,
     responsibility_items,
@@ -48,7 +49,7 @@ from app.services.staffing.findings import (
     with_reviewer_findings,
 )
 from app.services.staffing.ownership import ownership_findings
-from app.vocabulary import PHASES
+from app.vocabulary import PHASES, ItemKind
 
 __all__ = [
     "FINDING_KINDS",
@@ -74,9 +75,16 @@ __all__ = [
     "summary_of",
 ]
 
-# Inside a phase and a priority: what is wrong with the staffing first, then the concrete
-# mitigations, then the roles' own tasks, then the collaborations.
-_KIND_ORDER = {"staffing": 0, "mitigation": 1, "responsibility": 2, "collaboration": 3}
+# Inside a phase and a priority: what the project's context asks first (a stop, its risk
+# classification), then what is wrong with the staffing, then the concrete mitigations, then
+# the roles' own tasks, then the collaborations.
+_KIND_ORDER: dict[str, int] = {
+    ItemKind.CONTEXT: 0,
+    ItemKind.STAFFING: 1,
+    ItemKind.MITIGATION: 2,
+    ItemKind.RESPONSIBILITY: 3,
+    ItemKind.COLLABORATION: 4,
+}
 
 
 def generate_checklist(
@@ -89,8 +97,9 @@ def generate_checklist(
 ) -> tuple[GeneratedItem, ...]:
     """The project's checklist items, deterministic and ordered.
 
-    Order: by lifecycle phase (PHASES), most urgent first inside a phase, then staffing
-    findings, mitigations, responsibilities and collaborations, each in catalog order. The
+    Order: by lifecycle phase (PHASES), most urgent first inside a phase, then what the
+    project's context asks, staffing findings, mitigations, responsibilities and
+    collaborations, each in catalog order. The
     order of `staffing` does not matter.
     """
     items, _ = _generate(catalog, project, staffing, allocation_elsewhere, settings)
@@ -130,6 +139,7 @@ def _generate(
     # One item per obligation: where a mitigation stands for a responsibility, it alone is there.
     fulfilled = {f["catalog_key"] for item in mitigations for f in item.source["fulfils"]}
     work = [
+        *context_items(catalog, facts, index, playing),
         *responsibility_items(in_play, index, required, fulfilled),
         *collaboration_items(catalog, playing, index, required),
         *mitigations,
@@ -138,6 +148,7 @@ def _generate(
     titles = role_titles(catalog)
     unfilled = [r for r in required if r not in index.holders]
     could_own = {m.key: m.owner_roles for c in catalog.challenges for m in c.mitigations}
+    could_own.update((c.key, c.owner_roles) for c in catalog.context_items)
     findings = sorted(
         [
             *with_reviewer_findings(base.findings, work, index, titles),

@@ -86,10 +86,13 @@ def checklist_preview(
     """The document of a project and staffing already checked: a pure function, as the
     generator is."""
     stated = project.get("traits", {})
+    context = {**EMPTY_CONTEXT, **{k: project[k] for k in EMPTY_CONTEXT if k in project}}
     facts = ProjectFacts(
         project["application"],
         traits=frozenset(t for t in TRAITS if stated.get(t)),
         declined=frozenset(t for t in TRAITS if stated.get(t) is False),
+        risk_classification=context["risk_classification"],
+        jurisdictions=frozenset(context["jurisdictions"]),
     )
     traits, implied = project_traits(catalog, facts)
     generated = generate_checklist(catalog, facts, entries, settings=generator_settings(settings))
@@ -115,7 +118,7 @@ def checklist_preview(
             "traits": traits,
             "implied_traits": implied,
         },
-        "context": {**EMPTY_CONTEXT, **{k: project[k] for k in EMPTY_CONTEXT if k in project}},
+        "context": context,
         "checklist_id": None,
         "revision": None,
         "catalog_version": catalog.version,

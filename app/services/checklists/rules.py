@@ -12,22 +12,18 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
+from app.services.catalog.model import WaiverPolicy
 from app.services.catalog.store import catalog_for
 from app.services.checklists.lapses import today
 from app.services.checklists.waiver_policy import (
-    ACCOUNTABLE_ROLES,
     Approver,
     WaiverRule,
     approver_required,
     policy_errors,
-    rule_for,
+    policy_of,
 )
 from app.services.context import Context
 from app.vocabulary import ItemStatus
-
-# Who may approve the waiver of an item that names no reviewer roles: those who accept risks
-# (and who alone may approve the waiver of a critical item, by the waiver policy).
-WAIVER_APPROVER_ROLES: tuple[str, ...] = ACCOUNTABLE_ROLES
 
 
 def as_far_as_a_system_may(
@@ -51,7 +47,7 @@ def as_far_as_a_system_may(
     elif status == ItemStatus.WAIVED and waiver != item.waiver:
         needs = rules.waiver_needs()
         if not needs and waiver is not None and waiver.get("expires_on") is None:
-            latest = rule_for(item.priority).latest_expiry(today())
+            latest = rules.rule.latest_expiry(today())
             waiver = {**waiver, "expires_on": latest.isoformat()}
     if not needs:
         return status, waiver, reason
@@ -102,6 +98,22 @@ class ItemRules:
         self.item = item
         catalog = catalog_for(session, checklist.catalog_version)
         self.titles = {r.key: r.title for r in catalog.roles}
+        self.catalog = catalog
+
+    @property
+    def policy(self) -> WaiverPolicy:
+        """The waiver policy of the catalog in use (read when a waiver is at stake)."""
+        return policy_of(self.catalog)
+
+    @property
+    def rule(self) -> WaiverRule:
+        """The waiver policy's rule of the item's priority."""
+        return self.policy.rule_for(self.item.priority)
+
+    @property
+    def accountable_roles(self) -> tuple[str, ...]:
+        """Who accepts risks: they approve the waiver of an item that names no reviewer."""
+        return self.policy.accountable_roles
 
     def _names(self, roles: Sequence[str]) -> str:
         return " or ".join(self.titles.get(r, r) for r in roles)
@@ -121,13 +133,27 @@ class ItemRules:
         return missing
 
     def _approver_roles(self, rule: WaiverRule) -> Sequence[str]:
-        return rule.approver_roles or self.item.reviewer_roles or WAIVER_APPROVER_ROLES
+        return (
+            self.policy.approver_roles(rule) or self.item.reviewer_roles or self.accountable_roles
+        )
+
+    def check_waivable(self, field_name: str) -> None:
+        """422 when the waiver policy never lets this item be waived, naming the rule."""
+        because = self.policy.never_waived_because(self.item.key)
+        if because is not None:
+            raise ValidationFailed(
+                f"This item cannot be waived: the waiver policy never waives it, because "
+                f"{because}",
+                errors={field_name: ["This item is never waived (waiver policy: never_waived)."]},
+            )
 
     def waiver_needs(self) -> list[str]:
         """What a ticketing system cannot give a waiver of this item, in words (empty when it
         may waive it): an approver, and for high and critical items the residual risk and
-        an expiry a person states."""
-        rule = rule_for(self.item.priority)
+        an expiry a person states; nothing can waive an item the policy never waives."""
+        if self.policy.never_waived_because(self.item.key) is not None:
+            return ["nothing that waives it: the waiver policy never waives it"]
+        rule = self.rule
         if not approver_required(rule, self.item.signoff_required):
             return []
         who = self._someone(self._approver_roles(rule))
@@ -168,7 +194,7 @@ class ItemRules:
         """The person exists in the team, does not own the item, and holds one of the roles
         that may `act`: `roles` when given, else the item's reviewer roles (for a waiver of
         an item without any, the roles that accept risks)."""
-        roles = list(roles) or list(self.item.reviewer_roles) or list(WAIVER_APPROVER_ROLES)
+        roles = list(roles) or list(self.item.reviewer_roles) or list(self.accountable_roles)
         person = self.session.get(Person, person_id)
         if person is None or person.team_id != self.project.team_id:
             raise ValidationFailed(
@@ -223,7 +249,7 @@ class ItemRules:
         system's was held or completed by `as_far_as_a_system_may`) and its approver is
         independent; 422 naming each broken rule otherwise. An approver the policy needs and
         the waiver leaves out is the person the caller is (none, for a team key)."""
-        rule = rule_for(self.item.priority)
+        rule = self.rule
         approver = waiver.get("approved_by")
         needed = approver_required(rule, self.item.signoff_required)
         if approver is None and not by_system and needed:
@@ -241,7 +267,7 @@ class ItemRules:
         if approver is None:
             return waiver
         person = self.check_independent(
-            "waiver.approved_by", approver, "approve its waiver", rule.approver_roles
+            "waiver.approved_by", approver, "approve its waiver", self.policy.approver_roles(rule)
         )
         return {
             **waiver,
@@ -258,7 +284,7 @@ class ItemRules:
                 "Required: the approval of a person who does not own the item and holds "
                 f"{roles} on the project, made with their personal API key."
             )
-        accountable = " (an accountable role)" if rule.approver_roles else ""
+        accountable = " (an accountable role)" if self.policy.approver_roles(rule) else ""
         return (
             f"Required: {rule.waiver_of} is approved by a person who does not own the item "
             f"and holds {roles}{accountable} on the project (policy)."

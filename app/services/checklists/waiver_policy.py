@@ -1,89 +1,69 @@
 """The waiver policy by item priority (ours, not the article's): what a waiver of a low,
-medium, high or critical item needs, and the check of a waiver a person gives against it.
+medium, high or critical item needs, which items are never waived, and the check of a
+waiver a person gives against it.
 
-The policy applies to a waiver as it is given or changed; a waiver stored before it keeps
-holding until it lapses or changes. A ticketing system cannot meet the high and critical
-rules (an approver, a residual risk): its waiver of such an item is held
+The policy is catalog data (`waiver_policy:` in `seed/catalog.yaml`, validated by the
+catalog's schema and part of its version): the rules read the policy of the catalog in use.
+It applies to a waiver as it is given or changed; a waiver stored before it keeps holding
+until it lapses or changes. A ticketing system cannot meet the high and critical rules (an
+approver, a residual risk): its waiver of such an item is held
 (`checklists.rules.as_far_as_a_system_may`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
-from enum import StrEnum
+from datetime import date
+from functools import cache
 from typing import Any
 
-from app.vocabulary import Priority
+from app.errors import Problem
+from app.services.catalog.model import Catalog, WaiverPolicy, WaiverRule, priority_rank
+from app.vocabulary import WaiverApprover
 
-# Who may accept the risk of waiving a critical item. Issue 19 is to name a governance role
-# for it; until then, the roles that accept risks on the team.
-ACCOUNTABLE_ROLES: tuple[str, ...] = ("product-manager", "ai-ethicist")
+__all__ = [
+    "Approver",
+    "WaiverPolicy",
+    "WaiverRule",
+    "approver_required",
+    "policy_document",
+    "policy_errors",
+    "policy_of",
+    "seeded_policy",
+]
 
-
-class Approver(StrEnum):
-    """Who must approve a waiver."""
-
-    # An independent approver when the item needs an independent sign-off (the rule of
-    # `checklists.rules`), none otherwise.
-    AS_THE_ITEM_NEEDS = "as-the-item-needs"
-    # Always an independent approver: not an owner, holding a reviewer role of the item (an
-    # accountable role when it has none).
-    INDEPENDENT = "independent"
-    # Always an independent approver holding an accountable role (`ACCOUNTABLE_ROLES`).
-    ACCOUNTABLE_ROLE = "accountable-role"
-
-
-@dataclass(frozen=True)
-class WaiverRule:
-    """What a waiver of an item of `priority` needs."""
-
-    priority: str
-    approver: Approver
-    max_days: int  # the waiver expires (`expires_on` required) at most this many days ahead
-    reason_min_chars: int
-    residual_risk_required: bool
-    residual_risk_min_chars: int
-
-    @property
-    def approver_roles(self) -> tuple[str, ...]:
-        """The roles the approver must hold; empty: the item's reviewer roles."""
-        return ACCOUNTABLE_ROLES if self.approver == Approver.ACCOUNTABLE_ROLE else ()
-
-    @property
-    def waiver_of(self) -> str:
-        """`a high item's waiver`: how the policy's messages name what they rule."""
-        article = "an" if self.priority[:1] in "aeiou" else "a"
-        return f"{article} {self.priority} item's waiver"
-
-    def latest_expiry(self, today: date) -> date:
-        return today + timedelta(days=self.max_days)
+# Who must approve a waiver (the vocabulary's closed set, under the name the policy uses).
+Approver = WaiverApprover
 
 
-# The defaults, beside the catalog's priorities. Every waiver expires: a risk accepted is
-# revisited, sooner the higher it is.
-MIN_TEXT = 20
+def policy_of(catalog: Catalog) -> WaiverPolicy:
+    """The waiver policy of `catalog`; 503 when the catalog in the database has none (loaded
+    before policies were catalog data, and not seeded since)."""
+    if catalog.waiver_policy is None:
+        raise Problem(
+            "The catalog has no waiver policy; an operator must run 'flask seed'.",
+            status=503,
+            title="Catalog not loaded",
+            slug="catalog-not-loaded",
+        )
+    return catalog.waiver_policy
 
 
-def _rule(priority: Priority, approver: Approver, max_days: int, *, risk: bool) -> WaiverRule:
-    return WaiverRule(priority, approver, max_days, MIN_TEXT, risk, MIN_TEXT)
+@cache
+def seeded_policy() -> WaiverPolicy:
+    """The waiver policy of the catalog `flask seed` installs (`seed/`): what
+    `/openapi.json` shows as the example of `GET /v1/policy`."""
+    from seed.loader import load_catalog
+
+    return policy_of(load_catalog())
 
 
-WAIVER_POLICY: Mapping[str, WaiverRule] = {
-    rule.priority: rule
-    for rule in (
-        _rule(Priority.CRITICAL, Approver.ACCOUNTABLE_ROLE, 90, risk=True),
-        _rule(Priority.HIGH, Approver.INDEPENDENT, 180, risk=True),
-        _rule(Priority.MEDIUM, Approver.AS_THE_ITEM_NEEDS, 365, risk=False),
-        _rule(Priority.LOW, Approver.AS_THE_ITEM_NEEDS, 365, risk=False),
-    )
-}
-
-
-def rule_for(priority: str) -> WaiverRule:
-    """The rule of an item's priority (an unknown one is held to the strictest)."""
-    return WAIVER_POLICY.get(priority, WAIVER_POLICY[Priority.CRITICAL])
+def __getattr__(name: str) -> Any:
+    # `WAIVER_POLICY`, the seeded policy's rules by priority, read when first asked for (a
+    # module-level constant once; the values are the catalog's now).
+    if name == "WAIVER_POLICY":
+        return {rule.priority: rule for rule in seeded_policy().rules}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def approver_required(rule: WaiverRule, signoff_required: bool) -> bool:
@@ -111,22 +91,25 @@ def policy_errors(rule: WaiverRule, waiver: Mapping[str, Any], today: date) -> d
             f"on {rule.latest_expiry(today).isoformat()} at the latest."
         ]
     risk = (waiver.get("residual_risk") or "").strip()
-    if rule.residual_risk_required and len(risk) < rule.residual_risk_min_chars:
+    risk_min = rule.residual_risk_min_chars or 0
+    if rule.residual_risk_required and (not risk or len(risk) < risk_min):
         errors["waiver.residual_risk"] = [
             f"Required: {rule.waiver_of} states the residual risk it accepts, in at least "
-            f"{rule.residual_risk_min_chars} characters (policy)."
+            f"{risk_min} characters (policy)."
         ]
     return errors
 
 
-def policy_document() -> dict[str, Any]:
-    """The policy as `GET /v1/policy` shows it."""
+def policy_document(policy: WaiverPolicy) -> dict[str, Any]:
+    """The policy as `GET /v1/policy` shows it: the rules, most urgent first, and the items
+    never waived."""
+    rules = sorted(policy.rules, key=lambda rule: priority_rank(rule.priority), reverse=True)
     return {
         "waivers": [
             {
                 "priority": rule.priority,
                 "approver": rule.approver,
-                "approver_roles": list(rule.approver_roles),
+                "approver_roles": list(policy.approver_roles(rule)),
                 "max_days": rule.max_days,
                 "expires_on_required": True,
                 "reason_min_chars": rule.reason_min_chars,
@@ -135,10 +118,8 @@ def policy_document() -> dict[str, Any]:
                 if rule.residual_risk_required
                 else None,
             }
-            for rule in sorted(WAIVER_POLICY.values(), key=_rank, reverse=True)
-        ]
+            for rule in rules
+        ],
+        "accountable_roles": list(policy.accountable_roles),
+        "never_waived": [entry.as_dict() for entry in policy.never_waived],
     }
-
-
-def _rank(rule: WaiverRule) -> int:
-    return list(Priority).index(Priority(rule.priority))

@@ -124,7 +124,9 @@ def update_project(
             {"project": project_snapshot(project), "changes": changed},
             project_id=project.id,
         )
-        if changed.keys() & {"application", "status", *TRAITS}:
+        # What the generator reads: the application, the traits, the status, and the context
+        # (its risk classification and jurisdictions bring items of their own).
+        if changed.keys() & {"application", "status", *TRAITS, *CONTEXT_FIELDS}:
             _refresh(session, ctx, project, include_colleagues="status" in changed)
         # The checklist's header shows the project's name, slug and context.
         touch_checklists(session, [project.id])
