@@ -1249,7 +1249,10 @@ def test_a_context_item_names_only_the_roles_the_project_has_and_comes_first(cat
 
 def test_an_unowned_context_item_is_a_finding_naming_the_role_that_could_own_it(catalog):
     facts = dataclasses.replace(PROHIBITED_IN_EU, traits=frozenset())
-    staffing = [StaffingEntry(BOB, "data-scientist"), StaffingEntry(DAN, "machine-learning-engineer")]
+    staffing = [
+        StaffingEntry(BOB, "data-scientist"),
+        StaffingEntry(DAN, "machine-learning-engineer"),
+    ]
 
     items = by_key(generate_checklist(catalog, facts, staffing))
 

@@ -247,7 +247,9 @@ def mitigation_items(
             )
 
 
-def context_items(catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]) -> Iterable[GeneratedItem]:
+def context_items(
+    catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]
+) -> Iterable[GeneratedItem]:
     """What the project's stated context asks of it (ours): each context item whose condition
     its risk classification and jurisdictions hold, owned as a mitigation is (only the roles
     the project has)."""

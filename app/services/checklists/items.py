@@ -86,8 +86,10 @@ def update_item(
                 status = "waived"
             elif item.status == ItemStatus.WAIVED:
                 status = "open"
-    if source is None and status == ItemStatus.WAIVED and (
-        item.status != ItemStatus.WAIVED or "waiver" in data
+    if (
+        source is None
+        and status == ItemStatus.WAIVED
+        and (item.status != ItemStatus.WAIVED or "waiver" in data)
     ):
         # Some items are never waived (the waiver policy's `never_waived`): named as a rule.
         rules.check_waivable("waiver" if "waiver" in data else "status")

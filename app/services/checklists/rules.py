@@ -142,8 +142,7 @@ class ItemRules:
         because = self.policy.never_waived_because(self.item.key)
         if because is not None:
             raise ValidationFailed(
-                f"This item cannot be waived: the waiver policy never waives it, because "
-                f"{because}",
+                f"This item cannot be waived: the waiver policy never waives it, because {because}",
                 errors={field_name: ["This item is never waived (waiver policy: never_waived)."]},
             )
 
