@@ -10,10 +10,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from databases import fresh_postgres_database
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 from app.extensions import db
-from app.models import Base, IdempotencyRecord, Person, Team, utcnow
+from app.models import Base, CatalogWaiverPolicy, IdempotencyRecord, Person, Team, utcnow
 from app.services.migrations import MIGRATIONS_DIR, head_revision
+from seed.loader import load_catalog
 
 
 def test_models_and_migrations_agree(app):
@@ -133,4 +135,40 @@ def test_stored_answers_lose_the_secrets_they_held(app, app_with, tmp_path):
         "rotation": (201, None),
         "person": (201, answers["person"]),
         "a note about secrets": (201, answers["a note about secrets"]),
+    }
+
+
+def test_a_catalog_loaded_before_0012_keeps_the_waiver_policy_it_was_held_to(
+    app, app_with, tmp_path
+):
+    """The policy the code held (until 0011) is the seed catalog's, value for value: a catalog
+    loaded before keeps its rules until `flask seed` loads the catalog's own."""
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0011")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    text("INSERT INTO catalog_versions (version, loaded_at) VALUES (:v, :at)"),
+                    {"v": "sha256:before", "at": utcnow()},
+                )
+
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0012")
+
+            (row,) = db.session.query(CatalogWaiverPolicy).all()
+            stored = {
+                name: getattr(row, name)
+                for name in ("key", "accountable_roles", "rules", "never_waived")
+            }
+        with other.app_context():
+            db.engine.dispose()
+
+    seeded = load_catalog().waiver_policy
+    assert seeded is not None
+    assert stored == {
+        "key": "waiver-policy",
+        "accountable_roles": list(seeded.accountable_roles),
+        "rules": [rule.as_dict() for rule in seeded.rules],
+        # The items the policy never waives came with the catalog that has them.
+        "never_waived": [],
     }
