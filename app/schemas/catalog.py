@@ -127,9 +127,35 @@ class ApplicationOut(ma.Schema):
     source = ma.fields.Nested(SourceOut)
 
 
+class ContextItemOut(ma.Schema):
+    """An item a project's stated context asks for (ours), when its condition holds."""
+
+    key = ma.fields.String()
+    title = ma.fields.String()
+    detail = ma.fields.String()
+    done_when = ma.fields.String()
+    phase = ma.fields.String(validate=_one_of(Phase))
+    owner_roles = ma.fields.List(ma.fields.String())
+    priority = ma.fields.String(validate=_one_of(Priority))
+    priority_because = ma.fields.String(allow_none=True)
+    signoff_required = ma.fields.Boolean()
+    reviewer_roles = ma.fields.List(ma.fields.String())
+    evidence_required = ma.fields.Boolean()
+    applies_when = _as_dict("applies_when")
+    source = ma.fields.Nested(SourceOut)
+
+
 class CatalogOut(ma.Schema):
     version = ma.fields.String()
     roles = ma.fields.List(ma.fields.Nested(RoleOut))
     collaborations = ma.fields.List(ma.fields.Nested(CollaborationOut))
     challenges = ma.fields.List(ma.fields.Nested(ChallengeOut))
     applications = ma.fields.List(ma.fields.Nested(ApplicationOut))
+    context_items = ma.fields.List(
+        ma.fields.Nested(ContextItemOut),
+        metadata={
+            "description": "What a project's context asks (`applies_when`: its "
+            "`risk_classification` is one of `risk_classifications`, when given, and it is "
+            "used in any of `jurisdictions_any`, when given)"
+        },
+    )

@@ -229,6 +229,19 @@ def test_leaving_prohibited_makes_the_stop_item_obsolete(api):
     assert generated_events(api, project)[0]["payload"]["diff"]["obsoleted"] == [STOP]
 
 
+def test_the_catalog_shows_the_context_items_and_their_conditions(api):
+    catalog = api.get("/v1/catalog").json
+
+    items = {item["key"]: item for item in catalog["context_items"]}
+    assert list(items) == [CLASSIFY, STOP]
+    assert items[CLASSIFY]["applies_when"] == {
+        "risk_classifications": ["unclassified"],
+        "jurisdictions_any": ["EU"],
+    }
+    assert items[STOP]["priority"] == "critical"
+    assert {item["source"]["kind"] for item in items.values()} == {"authored"}
+
+
 # --------------------------------------------------------------------------- the preview
 
 
