@@ -69,6 +69,7 @@ def all_sources(catalog: Catalog) -> list[tuple[str, SourceRef]]:
         sources.append((challenge.key, challenge.source))
         sources += [(m.key, m.source) for m in challenge.mitigations]
     sources += [(a.key, a.source) for a in catalog.applications]
+    sources += [(c.key, c.source) for c in catalog.context_items]
     return sources
 
 
