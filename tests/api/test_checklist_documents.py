@@ -49,7 +49,7 @@ def test_the_example_is_what_checklist_out_dumps():
     data = example_as_gathered()
 
     assert ChecklistOut().dump(data) == CHECKLIST_EXAMPLE
-    assert {"responsibility", "mitigation", "collaboration", "staffing"} == {
+    assert {"responsibility", "mitigation", "collaboration", "staffing", "context"} == {
         item["kind"] for item in CHECKLIST_EXAMPLE["items"]
     }
 
