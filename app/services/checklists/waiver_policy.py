@@ -58,14 +58,6 @@ def seeded_policy() -> WaiverPolicy:
     return policy_of(load_catalog())
 
 
-def __getattr__(name: str) -> Any:
-    # `WAIVER_POLICY`, the seeded policy's rules by priority, read when first asked for (a
-    # module-level constant once; the values are the catalog's now).
-    if name == "WAIVER_POLICY":
-        return {rule.priority: rule for rule in seeded_policy().rules}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def approver_required(rule: WaiverRule, signoff_required: bool) -> bool:
     return rule.approver != Approver.AS_THE_ITEM_NEEDS or signoff_required
 
