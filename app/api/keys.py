@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from app.api.common import v1_blueprint
 from app.extensions import current_session
 from app.http.auth import current_team_id
+from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
 from app.http.transaction import current_context
 from app.models import ApiKey
@@ -64,19 +65,23 @@ class PersonalKeysView(MethodView):
         )
         location = url_for(".PersonalKeyView", person_id=person.id, key_id=key.id)
         created = {name: getattr(key, name) for name in _SHOWN}
-        return {**created, "secret": token}, 201, {"Location": location}
+        return {**created, "secret": token}, 201, {**etag_header(key), "Location": location}
 
 
 @blp.route("/people/<string:person_id>/keys/<string:key_id>")
 class PersonalKeyView(MethodView):
     @blp.response(200, KeyOut)
-    def get(self, person_id: str, key_id: str) -> ApiKey:
+    def get(self, person_id: str, key_id: str) -> tuple[ApiKey, int, dict[str, str]]:
         """One of a person's keys"""
-        return teams.get_personal_key(current_session(), current_team_id(), person_id, key_id)
+        key = teams.get_personal_key(current_session(), current_team_id(), person_id, key_id)
+        return key, 200, etag_header(key)
 
+    @honours_if_match(blp)
     @blp.response(204)
     def delete(self, person_id: str, key_id: str) -> None:
-        """Revoke one of a person's keys: requests with it get 401 from now on"""
+        """Revoke one of a person's keys: requests with it get 401 from now on (honours
+        If-Match)"""
         session = current_session()
-        key = teams.get_personal_key(session, current_team_id(), person_id, key_id)
+        key = teams.get_personal_key(session, current_team_id(), person_id, key_id, lock=True)
+        check_if_match(key)
         teams.revoke_key(session, current_context(), key.id)

@@ -46,5 +46,11 @@ class ApiKey(PublicIdMixin, Base):
     team: Mapped[Team] = relationship(lazy="joined")
 
     @property
+    def version(self) -> int:
+        """What its ETag follows: a key changes only by being revoked (its last use is
+        bookkeeping, not a change of the key)."""
+        return 1 if self.revoked_at is None else 2
+
+    @property
     def scope_list(self) -> list[str]:
         return [scope for scope in self.scopes.split(",") if scope]

@@ -253,7 +253,13 @@ def test_a_revoked_personal_key_and_the_keys_of_a_removed_person_stop_working(ap
     (grace_key,) = api.get(_keys_path(grace)).json["items"]
     assert as_grace.get("/v1/people").status_code == 200
 
-    assert api.delete(f"{_keys_path(grace)}/{grace_key['id']}").status_code == 204
+    etag = api.get(f"{_keys_path(grace)}/{grace_key['id']}").headers["ETag"]
+    assert (
+        api.delete(f"{_keys_path(grace)}/{grace_key['id']}", headers={"If-Match": etag})
+    ).status_code == 204
+    # Revoked, it is another key than the one read: the same If-Match is refused.
+    stale = api.delete(f"{_keys_path(grace)}/{grace_key['id']}", headers={"If-Match": etag})
+    assert_problem(stale, 412)
     assert api.delete(f"/v1/people/{alan['id']}").status_code == 204
 
     assert_problem(as_grace.get("/v1/people"), 401)

@@ -18,6 +18,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import SCOPES, ApiKey, Person, Team, utcnow
 from app.services.context import Context
 from app.services.events import record_event
+from app.services.lookup import one_or_not_found
 
 TOKEN_PREFIX = "sck_"  # noqa: S105 - a label, not a secret
 # The key generation, in the rate-limit store (Redis): replaced whenever a key is revoked, so
@@ -137,10 +138,14 @@ def personal_keys_query(team_id: str, person_id: str) -> Select[ApiKey]:
     return select(ApiKey).where(ApiKey.team_id == team_id, ApiKey.person_id == person_id)
 
 
-def get_personal_key(session: Session, team_id: str, person_id: str, key_id: str) -> ApiKey:
-    key = session.scalar(personal_keys_query(team_id, person_id).where(ApiKey.id == key_id))
-    if key is None:
-        raise NotFound(f"No API key '{key_id}' of person '{person_id}'.")
+def get_personal_key(
+    session: Session, team_id: str, person_id: str, key_id: str, *, lock: bool = False
+) -> ApiKey:
+    """One of a person's keys; with `lock`, locked and read afresh, as a write to it needs."""
+    stmt = personal_keys_query(team_id, person_id).where(ApiKey.id == key_id)
+    key: ApiKey = one_or_not_found(
+        session, stmt, f"No API key '{key_id}' of person '{person_id}'.", lock=lock
+    )
     return key
 
 
