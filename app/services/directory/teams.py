@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from limits.storage import RedisStorage, storage_from_string
 from sqlalchemy import Select, or_, select
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import SCOPES, ApiKey, Person, Team, utcnow
@@ -142,7 +142,12 @@ def get_personal_key(
     session: Session, team_id: str, person_id: str, key_id: str, *, lock: bool = False
 ) -> ApiKey:
     """One of a person's keys; with `lock`, locked and read afresh, as a write to it needs."""
-    stmt = personal_keys_query(team_id, person_id).where(ApiKey.id == key_id)
+    # Without the team's join (a row locked cannot be on the outer side of one).
+    stmt = (
+        personal_keys_query(team_id, person_id)
+        .where(ApiKey.id == key_id)
+        .options(lazyload(ApiKey.team))
+    )
     key: ApiKey = one_or_not_found(
         session, stmt, f"No API key '{key_id}' of person '{person_id}'.", lock=lock
     )
