@@ -213,3 +213,23 @@ def test_a_reviewers_close_without_evidence_is_held_for_the_evidence_alone(api, 
     assert (entry["status"], entry["needs"]) == ("in_progress", ["evidence (at least one link)"])
     # A sign-off goes with done: none is kept on an item held in progress.
     assert api.get(item_path(project, PIA)).json["signed_off_by"] is None
+
+
+def test_a_jira_delivery_authenticated_by_a_url_token_signs_nothing(api, client, clinic):
+    """The token proves the delivery came through the URL, not that Jira sent it."""
+    project, _, _ = clinic
+    integration = create_integration(api, "jira", verification="token")
+    _link(api, project, "jira")
+    payload = jira_issue_updated("CLIN-12", category="done", status="Done")
+    path = f"/v1/inbound/{integration['id']}"
+
+    answer = client.post(
+        path,
+        data=encode(payload),
+        headers={"Content-Type": "application/json"},
+        query_string={"token": integration["secret"]},
+    )
+
+    (entry,) = answer.json["items"]
+    assert (entry["status"], entry["signed_off_by"]) == ("in_progress", None)
+    assert entry["needs"] == ["an independent sign-off by an AI Ethicist"]

@@ -325,9 +325,15 @@ def _reason(provider: str, news: TicketNews) -> str:
 
 def _signer(session: Session, integration: Integration, news: TicketNews) -> Person | None:
     """The person of the team whose handle for the provider is the sender's (a GitHub login
-    compared case-insensitively); None for a generic system, which vouches for no one."""
+    compared case-insensitively). None for a generic system, which vouches for no one, and
+    for a delivery authenticated by a URL token (`verification: token`) rather than the
+    provider's signature: a token that leaks in a log must not sign for anyone."""
     handle = news.sender_handle
-    if handle is None or integration.provider == Provider.GENERIC:
+    if (
+        handle is None
+        or integration.provider == Provider.GENERIC
+        or integration.verification != "signature"
+    ):
         return None
     column = {
         Provider.GITHUB: func.lower(Person.github),
