@@ -16,16 +16,18 @@ from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match, make_etag, not_modified
 from app.http.formats import SUFFIXES, formatted_response, negotiated
-from app.http.pagination import PageRequest, SortKey, paged
+from app.http.pagination import PageRequest, SortKey, paged, paginated
 from app.http.transaction import current_context
-from app.models import Checklist, ChecklistItem, Project
-from app.render import DEFAULT_GROUPING, FORMATS, Layout, render
+from app.models import Checklist, ChecklistItem, ChecklistRevision, Project
+from app.render import DEFAULT_GROUPING, DEFAULT_LAYOUT, FORMATS, Layout, render
 from app.schemas.checklists import (
     CHECKLIST_EXAMPLE,
     ChecklistOut,
     ChecklistQuery,
+    ChecklistRevisionOut,
     PersonItemsOut,
     PreviewRequest,
+    RecordedChecklistOut,
     RenderQuery,
 )
 from app.schemas.items import ItemOut, ItemUpdate
@@ -36,6 +38,7 @@ from app.services.checklists import items as checklist_items
 from app.services.checklists import preview
 from app.services.checklists import reads as checklist_reads
 from app.services.checklists import refresh as checklists
+from app.services.checklists import revisions as checklist_revisions
 from app.services.checklists.lapses import waiver_lapsed
 from app.services.directory.people import get_person
 from app.services.directory.projects import get_project
@@ -177,6 +180,80 @@ format_paths(
     blp.arguments(without_format(ChecklistQuery), location="query"),
     summary="The project's checklist",
     example=CHECKLIST_EXAMPLE,
+)
+
+
+# --------------------------------------------------------------------------- revisions
+
+REVISIONS_ORDER = (SortKey(ChecklistRevision.revision, descending=True),)
+
+
+def _revision_entry(revision: ChecklistRevision) -> dict[str, Any]:
+    """A revision as its list shows it, with its links in each format (by the project's id,
+    which never changes)."""
+    base = current_context().settings.public_base_url.rstrip("/")
+    url = f"{base}/v1/projects/{revision.project['id']}/checklist/revisions/{revision.revision}"
+    return {
+        "revision": revision.revision,
+        "recorded_at": revision.recorded_at,
+        "event_types": revision.event_types,
+        "actor": revision.actor,
+        "api_key_id": revision.api_key_id,
+        "person_id": revision.person_id,
+        "catalog_version": revision.catalog_version,
+        "summary": revision.summary,
+        "links": {"json": url, **{fmt: f"{url}.{suffix}" for fmt, suffix in SUFFIXES.items()}},
+    }
+
+
+@blp.route("/projects/<string:project_ref>/checklist/revisions")
+class ChecklistRevisionsView(MethodView):
+    @paginated(blp, ChecklistRevisionOut, order=REVISIONS_ORDER, present=_revision_entry)
+    def get(self, project_ref: str) -> Any:
+        """Every revision of the project's checklist, newest first: when, what made it (the
+        types of its events), who, its summary, and links to it in each format"""
+        _, checklist = checklists.get_checklist(current_session(), current_team_id(), project_ref)
+        return checklist_revisions.revisions_query(current_team_id(), checklist.id)
+
+
+@blp.route("/projects/<string:project_ref>/checklist/revisions/<int:revision>")
+class ChecklistRevisionView(MethodView):
+    @blp.arguments(RenderQuery, location="query")
+    @blp.response(200, RecordedChecklistOut)
+    @formats(blp, RecordedChecklistOut)
+    def get(self, args: dict[str, Any], project_ref: str, revision: int) -> Response:
+        """The checklist as it stood at one revision (items, statuses, sign-offs, waivers,
+        evidence, owners, summary); its ETag never changes"""
+        return negotiated(lambda fmt: read_revision(args, fmt, project_ref, revision))
+
+
+def read_revision(args: dict[str, Any], fmt: str, project_ref: str, revision: int) -> Response:
+    """Revision `revision` of the project's checklist in `fmt`; a 304 when the client holds
+    it. A revision never changes: its ETag is its checklist, number, format and layout."""
+    session = current_session()
+    layout = _layout(args)
+    header = checklist_reads.checklist_header(session, current_team_id(), project_ref)
+    if header is None:
+        # The full read says which of the project and its checklist is missing (404).
+        checklists.get_checklist(session, current_team_id(), project_ref)
+        raise AssertionError("unreachable")  # pragma: no cover
+    shown = layout if fmt in ("markdown", "text") else DEFAULT_LAYOUT
+    etag = make_etag("checklist-revision", header.checklist_id, revision, fmt, shown)
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
+    doc = checklist_revisions.revision_document(
+        session, current_team_id(), header.checklist_id, revision
+    )
+    return formatted_response(render(doc, fmt, layout), fmt, etag=etag)
+
+
+format_paths(
+    blp,
+    "/projects/<string:project_ref>/checklist/revisions/<int:revision>",
+    "ChecklistRevision",
+    read_revision,
+    blp.arguments(without_format(RenderQuery), location="query"),
+    summary="A revision of the project's checklist",
 )
 
 

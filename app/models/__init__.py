@@ -12,7 +12,14 @@ from app.models.catalog import (
     CatalogVersion,
     CatalogWaiverPolicy,
 )
-from app.models.checklist import ITEM_STATUSES, Checklist, ChecklistItem, ChecklistItemOwner
+from app.models.checklist import (
+    ITEM_STATUSES,
+    Checklist,
+    ChecklistItem,
+    ChecklistItemOwner,
+    ChecklistItemVersion,
+    ChecklistRevision,
+)
 from app.models.directory import Person
 from app.models.event import Event
 from app.models.idempotency import IdempotencyRecord
@@ -65,6 +72,8 @@ __all__ = [
     "Checklist",
     "ChecklistItem",
     "ChecklistItemOwner",
+    "ChecklistItemVersion",
+    "ChecklistRevision",
     "Event",
     "IdempotencyRecord",
     "InboundDelivery",

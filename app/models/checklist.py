@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.schema import ColumnDefault
@@ -36,12 +37,24 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 class Checklist(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "checklists"
     id_prefix = "chk"
+    __table_args__ = (
+        # The checklists whose state changed since their last recorded revision: only those a
+        # transaction changed, until it commits (`app.services.checklists.revisions`).
+        Index(
+            "ix_checklists_unrecorded",
+            "id",
+            postgresql_where=text("recorded_state IS NULL OR recorded_state <> state"),
+            sqlite_where=text("recorded_state IS NULL OR recorded_state <> state"),
+        ),
+    )
 
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), unique=True
     )
-    # Goes up when the generated content changes (items added, obsoleted, owners changed...).
+    # The last recorded revision: goes up once per transaction that changes the checklist or
+    # any of its items, each revision kept (`ChecklistRevision`); written only by the recording
+    # just before COMMIT (`app.services.checklists.revisions`).
     revision: Mapped[int] = mapped_column(default=1)
     catalog_version: Mapped[str] = mapped_column(String(80))
     generated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -51,6 +64,9 @@ class Checklist(PublicIdMixin, TimestampMixin, Base):
     # The earliest expiry of a waived item's waiver: writes check it instead of every item,
     # and the delivery worker's sweep finds the checklists with a lapse due by its index.
     next_waiver_expiry: Mapped[date | None] = mapped_column(index=True)
+    # `state` as of the last recorded revision (null: none recorded yet): a checklist whose
+    # state is another has changed in the transaction, which records its next revision.
+    recorded_state: Mapped[int | None] = mapped_column(default=None)
 
     def mark_changed(self) -> None:
         """Bump `state`, in SQL, so concurrent writers to different items never overwrite each
@@ -138,6 +154,59 @@ class ChecklistItemOwner(Base):
     position: Mapped[int]
 
     person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
+
+
+class ChecklistRevision(Base):
+    """One revision of a checklist as it stood: its header (the project and context, the
+    catalog version, when it was generated), its summary, and what made it (the events of its
+    transaction, and who). Its items are the `ChecklistItemVersion`s live at it."""
+
+    __tablename__ = "checklist_revisions"
+
+    checklist_id: Mapped[str] = mapped_column(
+        ForeignKey("checklists.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    catalog_version: Mapped[str] = mapped_column(String(80))
+    generated_at: Mapped[datetime]
+    # The project's header and context as the checklist showed them.
+    project: Mapped[dict[str, Any]]
+    context: Mapped[dict[str, Any]]
+    summary: Mapped[dict[str, Any]]
+    # The types of the events recorded in the transaction that made it, in their order.
+    event_types: Mapped[list[str]]
+    # Who made it: the actor of its events (`api_key:…`, `system`, `cli`, an integration), the
+    # API key, and the person of a personal key (null until keys belong to people).
+    actor: Mapped[str] = mapped_column(String(120))
+    api_key_id: Mapped[str | None] = mapped_column(String(40))
+    person_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class ChecklistItemVersion(Base):
+    """An item as it stood from revision `from_revision` until `to_revision` (the first
+    revision it no longer holds at; null while current): written only when the item's public
+    form (its owners' names included) or its place in the checklist changed."""
+
+    __tablename__ = "checklist_item_versions"
+    __table_args__ = (
+        Index("ix_checklist_item_versions_checklist", "checklist_id", "from_revision"),
+    )
+
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("checklist_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    from_revision: Mapped[int] = mapped_column(primary_key=True)
+    to_revision: Mapped[int | None]
+    checklist_id: Mapped[str] = mapped_column(ForeignKey("checklists.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    # A digest of `position` and `data`: how the recording tells an item changed.
+    digest: Mapped[str] = mapped_column(String(64))
+    # The item's public columns (timestamps as ISO 8601 text), `owners` and
+    # `signed_off_by_name`, as stored then; titles are the catalog version's.
+    data: Mapped[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- the item's fields

@@ -117,6 +117,61 @@ class ChecklistOut(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ItemOut), required=True)
 
 
+class RecordedChecklistOut(ChecklistOut):
+    """A checklist as it stood at one of its revisions."""
+
+    recorded_at = ma.fields.DateTime(
+        required=True, metadata={"description": "When the revision was recorded (its commit)"}
+    )
+    event_types = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "The types of the events recorded with the change"},
+    )
+
+
+class RevisionLinksOut(ma.Schema):
+    json = ma.fields.String(required=True)
+    markdown = ma.fields.String(required=True)
+    csv = ma.fields.String(required=True)
+    text = ma.fields.String(required=True)
+
+
+class ChecklistRevisionOut(ma.Schema):
+    """One revision of a checklist: when, what made it, who, its summary and where to read
+    it."""
+
+    revision = ma.fields.Integer(required=True)
+    recorded_at = ma.fields.DateTime(required=True)
+    event_types = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "The types of the events recorded in the transaction that made it "
+            "(`checklist.generated`, `checklist.item.status_changed`, ...)"
+        },
+    )
+    actor = ma.fields.String(
+        required=True,
+        metadata={"description": "Who made it, as events name them: `api_key:<id>`, `system`..."},
+    )
+    api_key_id = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The API key that made it"}
+    )
+    person_id = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The person whose key made it, when known"},
+    )
+    catalog_version = ma.fields.String(required=True)
+    summary = ma.fields.Nested(SummaryOut, required=True)
+    links = ma.fields.Nested(
+        RevisionLinksOut,
+        required=True,
+        metadata={"description": "The revision in each format"},
+    )
+
+
 class ChecklistRefOut(ma.Schema):
     """The checklist an item belongs to."""
 

@@ -25,6 +25,7 @@ from app.services.checklists.regeneration_diff import (
     Target,
     stored_item,
 )
+from app.services.checklists.revisions import next_revision
 from app.services.checklists.summary import summary_of
 from app.services.checklists.waivers import next_waiver_expiry
 from app.services.context import Context
@@ -106,8 +107,9 @@ def write_checklists(
     catalog: Catalog,
     written: Sequence[tuple[Target, RegenerationDiff, dict[str, StoredItem]]],
 ) -> None:
-    """The regenerated checklists' new revision, state and next waiver expiry (one UPDATE for
-    all), their loaded items forgotten, and a `checklist.generated` event each."""
+    """The regenerated checklists' state, catalog version and next waiver expiry (one UPDATE
+    for all), their loaded items forgotten, and a `checklist.generated` event each (the new
+    revision is recorded at the commit, `checklists.revisions`)."""
     if not written:
         return
     now = utcnow()
@@ -122,7 +124,6 @@ def write_checklists(
         rows.append(
             {
                 "checklist_id": checklist.id,
-                "revision": checklist.revision + (0 if target.created else 1),
                 "catalog_version": catalog.version,
                 "generated_at": now,
                 "next_waiver_expiry": next_waiver_expiry(items),
@@ -144,8 +145,11 @@ def write_checklists(
     for (target, diff, _), items, row in zip(written, every, rows, strict=True):
         checklist, project = target.checklist, target.project
         state = None if "state" in inspect(checklist).unloaded else checklist.state
-        for name in ("revision", "catalog_version", "generated_at", "next_waiver_expiry"):
+        for name in ("catalog_version", "generated_at", "next_waiver_expiry"):
             set_committed_value(checklist, name, row[name])
+        # The revision the commit records (`checklists.revisions`), shown by the answer and
+        # the event.
+        set_committed_value(checklist, "revision", next_revision(session, checklist))
         set_committed_value(checklist, "updated_at", now)
         if state is None:
             session.expire(checklist, ["state"])

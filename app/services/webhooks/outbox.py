@@ -29,6 +29,12 @@ def remember_event(session: Session, event: Event) -> None:
     session.info.setdefault(_PENDING, []).append(event)
 
 
+def pending_events(session: Session) -> list[Event]:
+    """The events of this transaction not yet fanned out (the revisions' recording reads
+    them, just before the outbox takes them)."""
+    return list(session.info.get(_PENDING, ()))
+
+
 def message_body(event_type: str, timestamp: str, data: dict[str, Any]) -> str:
     """The Standard Webhooks body, `{"type", "timestamp", "data"}`, as sent."""
     return json.dumps(

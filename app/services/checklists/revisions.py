@@ -1,0 +1,336 @@
+"""Every revision of a checklist, kept: recorded once per transaction that changes the checklist
+or any of its items, just before that transaction commits, whoever owns it (a request, the
+delivery worker, a CLI command), and readable as it stood ever after.
+
+The recording is one hook on every session's commit (`install`), as the outbox's is: the
+writers need not remember it. A writer marks its change in the checklist's `state` (in SQL,
+under the checklist's lock: `Checklist.mark_changed`, the regeneration's bulk UPDATE,
+`touch_checklists`); a checklist whose `state` is not its `recorded_state` has changed in this
+transaction, and the hook, for all of them at once, with a fixed number of statements:
+
+- gives it its next `revision` (the first one of a new checklist is 1);
+- keeps what it now shows of the project (header and context), its catalog version and its
+  summary as a `ChecklistRevision`, with the types of the events of the transaction and who made
+  it (their actor);
+- writes a `ChecklistItemVersion` for each item whose public form (owners' names and its place
+  included) differs from its current version, and closes that one (its `to_revision`).
+
+Revision n is its header and the item versions live at n. A transaction that changes nothing
+records nothing; only transactions that record events are looked at (every change of a checklist
+records one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, insert, or_, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.errors import NotFound
+from app.models import (
+    Checklist,
+    ChecklistItem,
+    ChecklistItemOwner,
+    ChecklistItemVersion,
+    ChecklistRevision,
+    Event,
+    Person,
+    Project,
+    utcnow,
+)
+from app.models.base import UTCDateTime
+from app.models.checklist import PUBLIC_COLUMNS
+from app.models.directory import PERSON_COLUMNS, handles_of
+from app.schemas.checklists import RecordedChecklistOut
+from app.schemas.compiled import compile_dump
+from app.services.catalog.store import catalog_for
+from app.services.checklists.documents import project_header
+from app.services.checklists.summary import summary_of
+from app.services.webhooks.outbox import pending_events
+
+CHECKLISTS = Checklist.__table__
+VERSIONS = ChecklistItemVersion.__table__
+REVISIONS = ChecklistRevision.__table__
+
+# `session.info`: the revision each checklist changed in this transaction will be recorded as.
+_NEXT = "checklist_next_revisions"
+
+# The item columns whose values are timestamps: kept as ISO 8601 text, read back as datetimes.
+_TIMESTAMPS = frozenset(
+    c.key for c in ChecklistItem.__table__.c if isinstance(c.type, UTCDateTime)
+) & frozenset(PUBLIC_COLUMNS)
+
+
+def next_revision(session: Session, checklist: Checklist) -> int:
+    """The revision this transaction's change to `checklist` (read under its lock) will be
+    recorded as: what a regeneration's answer and event show before the commit records it."""
+    promised: dict[str, int] = session.info.setdefault(_NEXT, {})
+    if checklist.id not in promised:
+        first = checklist.recorded_state is None
+        promised[checklist.id] = checklist.revision if first else checklist.revision + 1
+    return promised[checklist.id]
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def item_data(row: Any, owners: list[dict[str, Any]]) -> dict[str, Any]:
+    """An item as a version keeps it: its public columns (timestamps as text), its owners and
+    its signer's name; `row` is an item or a row of its columns and `signed_off_by_name`."""
+    data = {name: getattr(row, name) for name in PUBLIC_COLUMNS}
+    for name in _TIMESTAMPS:
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
+    data["owners"] = owners
+    data["signed_off_by_name"] = row.signed_off_by_name
+    return data
+
+
+def version_digest(position: int, data: Mapping[str, Any]) -> str:
+    """What tells two versions of an item apart: its place and everything its JSON shows."""
+    canonical = json.dumps(
+        [position, data], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_UNRECORDED = (
+    select(
+        Checklist.id,
+        Checklist.team_id,
+        Checklist.revision,
+        Checklist.recorded_state,
+        Checklist.catalog_version,
+        Checklist.generated_at,
+        Project,
+    )
+    .join(Project, Project.id == Checklist.project_id)
+    .where(or_(Checklist.recorded_state.is_(None), Checklist.recorded_state != Checklist.state))
+)
+
+_ITEMS = (
+    select(
+        ChecklistItem.checklist_id,
+        ChecklistItem.position,
+        *(ChecklistItem.__table__.c[name] for name in PUBLIC_COLUMNS),
+        Person.name.label("signed_off_by_name"),
+    )
+    .outerjoin(Person, Person.id == ChecklistItem.signed_off_by)
+    .where(ChecklistItem.checklist_id.in_(bindparam("ids", expanding=True)))
+)
+
+_OWNERS = (
+    select(ChecklistItemOwner.item_id, *PERSON_COLUMNS)
+    .join(Person, Person.id == ChecklistItemOwner.person_id)
+    .join(ChecklistItem, ChecklistItem.id == ChecklistItemOwner.item_id)
+    .where(ChecklistItem.checklist_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ChecklistItemOwner.item_id, ChecklistItemOwner.position)
+)
+
+_LIVE = select(VERSIONS.c.item_id, VERSIONS.c.digest, VERSIONS.c.checklist_id).where(
+    VERSIONS.c.checklist_id.in_(bindparam("ids", expanding=True)),
+    VERSIONS.c.to_revision.is_(None),
+)
+
+
+def record_revisions(session: Session) -> None:
+    """Record the next revision of every checklist this transaction changed (the commit hook)."""
+    promised = session.info.pop(_NEXT, None)
+    events = pending_events(session)
+    if not events and not promised:
+        return
+    session.flush()
+    checklists = session.execute(_UNRECORDED).all()
+    if not checklists:
+        return
+    ids = [c.id for c in checklists]
+    owners: dict[str, list[dict[str, Any]]] = {}
+    for item_id, person_id, name, email, github, jira, linear in session.execute(
+        _OWNERS, {"ids": ids}
+    ):
+        owners.setdefault(item_id, []).append(
+            {
+                "id": person_id,
+                "name": name,
+                "email": email,
+                "handles": handles_of(github, jira, linear),
+            }
+        )
+    items: dict[str, list[Row[Any]]] = {}
+    for row in session.execute(_ITEMS, {"ids": ids}):
+        items.setdefault(row.checklist_id, []).append(row)
+    live = {
+        item_id: (digest, checklist_id)
+        for item_id, digest, checklist_id in session.execute(_LIVE, {"ids": ids})
+    }
+    now = utcnow()
+    closed, opened, revisions, numbers = [], [], [], []
+    for checklist in checklists:
+        n = checklist.revision if checklist.recorded_state is None else checklist.revision + 1
+        current = items.get(checklist.id, [])
+        for row in current:
+            data = item_data(row, owners.get(row.id, []))
+            digest = version_digest(row.position, data)
+            before = live.pop(row.id, (None, None))[0]
+            if before == digest:
+                continue
+            if before is not None:
+                closed.append({"gone": row.id, "n": n})
+            opened.append(
+                {
+                    "item_id": row.id,
+                    "from_revision": n,
+                    "to_revision": None,
+                    "checklist_id": checklist.id,
+                    "team_id": checklist.team_id,
+                    "position": row.position,
+                    "digest": digest,
+                    "data": data,
+                }
+            )
+        project = checklist.Project
+        made_by = _events_of(events, project.id)
+        actor = made_by[0].actor if made_by else "system"
+        revisions.append(
+            {
+                "checklist_id": checklist.id,
+                "revision": n,
+                "team_id": checklist.team_id,
+                "recorded_at": now,
+                "catalog_version": checklist.catalog_version,
+                "generated_at": checklist.generated_at,
+                "project": project_header(project, catalog_for(session, checklist.catalog_version)),
+                "context": project.context,
+                "summary": summary_of(Counter((row.status, row.kind) for row in current)),
+                "event_types": list(dict.fromkeys(e.type for e in made_by)),
+                "actor": actor,
+                "api_key_id": actor.removeprefix("api_key:") if _by_key(actor) else None,
+                "person_id": None,
+            }
+        )
+        numbers.append({"checklist": checklist.id, "n": n})
+    by_checklist = {number["checklist"]: number["n"] for number in numbers}
+    # Items no longer in their checklist (none is deleted today) stop at its new revision.
+    closed.extend({"gone": item_id, "n": by_checklist[cid]} for item_id, (_, cid) in live.items())
+    if closed:
+        session.execute(
+            update(VERSIONS)
+            .where(VERSIONS.c.item_id == bindparam("gone"), VERSIONS.c.to_revision.is_(None))
+            .values(to_revision=bindparam("n")),
+            closed,
+        )
+    if opened:
+        session.execute(insert(VERSIONS), opened)
+    session.execute(insert(REVISIONS), revisions)
+    session.execute(
+        update(CHECKLISTS)
+        .where(CHECKLISTS.c.id == bindparam("checklist"))
+        .values(revision=bindparam("n"), recorded_state=CHECKLISTS.c.state),
+        numbers,
+    )
+    for obj in session.identity_map.values():
+        if isinstance(obj, Checklist) and obj.id in by_checklist:
+            set_committed_value(obj, "revision", by_checklist[obj.id])
+            session.expire(obj, ["recorded_state"])
+
+
+def _by_key(actor: str) -> bool:
+    return actor.startswith("api_key:")
+
+
+def _events_of(events: Sequence[Event], project_id: str) -> list[Event]:
+    """The events that made a checklist's revision: its project's; else those of no project
+    (a person renamed shows in every checklist they own); else all of them."""
+    return (
+        [e for e in events if e.project_id == project_id]
+        or [e for e in events if e.project_id is None]
+        or list(events)
+    )
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_NEXT, None)
+
+
+def install() -> None:
+    """Hook the recording into every session's commit (once per process), before the outbox
+    takes the transaction's events."""
+    if not sa_event.contains(Session, "before_commit", record_revisions):
+        sa_event.listen(Session, "before_commit", record_revisions, insert=True)
+        sa_event.listen(Session, "after_rollback", _forget)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def revisions_query(team_id: str, checklist_id: str) -> Select[tuple[ChecklistRevision]]:
+    """A checklist's revisions (a team's), for a list to page newest first."""
+    return select(ChecklistRevision).where(
+        ChecklistRevision.team_id == team_id, ChecklistRevision.checklist_id == checklist_id
+    )
+
+
+dump_recorded = compile_dump(RecordedChecklistOut())
+# The largest revision number a column holds (a larger one asked for is no revision).
+_LAST = 2**31 - 1
+
+
+def revision_document(session: Session, team_id: str, checklist_id: str, n: int) -> dict[str, Any]:
+    """The checklist as it stood at revision `n` (2 queries), in the JSON form of a checklist,
+    with when it was recorded and what made it; 404 when there is no such revision."""
+    if not 1 <= n <= _LAST:
+        raise NotFound(f"This checklist has no revision {n}.")
+    revision = session.scalar(
+        select(ChecklistRevision).where(
+            ChecklistRevision.team_id == team_id,
+            ChecklistRevision.checklist_id == checklist_id,
+            ChecklistRevision.revision == n,
+        )
+    )
+    if revision is None:
+        raise NotFound(f"This checklist has no revision {n}.")
+    versions = session.execute(
+        select(VERSIONS.c.position, VERSIONS.c.data).where(
+            VERSIONS.c.checklist_id == checklist_id,
+            VERSIONS.c.from_revision <= n,
+            or_(VERSIONS.c.to_revision.is_(None), VERSIONS.c.to_revision > n),
+        )
+    ).all()
+    catalog = catalog_for(session, revision.catalog_version)
+    titles = {role.key: role.title for role in catalog.roles}
+    ordered = sorted(versions, key=lambda v: (v.position, v.data["key"]))
+    return dump_recorded(
+        {
+            "project": revision.project,
+            "context": revision.context,
+            "checklist_id": checklist_id,
+            "revision": revision.revision,
+            "catalog_version": revision.catalog_version,
+            "generated_at": revision.generated_at,
+            "recorded_at": revision.recorded_at,
+            "event_types": revision.event_types,
+            "summary": revision.summary,
+            "filters": {},
+            "items": [_item_as_recorded(v.data, titles) for v in ordered],
+        }
+    )
+
+
+def _item_as_recorded(data: Mapping[str, Any], titles: Mapping[str, str]) -> dict[str, Any]:
+    """An item version as `ItemOut` dumps it: its stored form, timestamps as datetimes, and
+    the titles of its roles in the revision's catalog."""
+    item = dict(data)
+    for name in _TIMESTAMPS:
+        if item.get(name) is not None:
+            item[name] = datetime.fromisoformat(item[name])
+    item["role_titles"] = [titles.get(r, r) for r in item.get("roles", [])]
+    item["reviewer_role_titles"] = [titles.get(r, r) for r in item.get("reviewer_roles", [])]
+    return item
