@@ -228,7 +228,7 @@ def test_a_write_that_changes_nothing_records_no_revision(api, clinic):
 
 
 def test_a_regeneration_records_one_revision_with_its_items_as_they_became(api, clinic):
-    project, people = clinic
+    project, _ = clinic
     before = read_checklist(api, project)
     newcomer = create_person(api, name="Joan Clarke")
 

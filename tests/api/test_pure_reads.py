@@ -73,6 +73,7 @@ def team(app, api, client) -> dict[str, str]:
         "assignment_id": assignment["id"],
         "key_id": personal.json["id"],
         "slug": project["slug"],
+        "revision": "2",
     }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from checklist_support import generate, read_checklist, staff_key_roles
+from checklist_support import REVISION_RECORDING, generate, read_checklist, staff_key_roles
 from factories import create_person, create_project
 
 from app.services.checklists import reads as checklist_reads
@@ -66,6 +66,21 @@ def _second_page(api: Any, world: dict[str, Any]) -> Any:
     return api.get("/v1/projects", query_string={"limit": 2, "cursor": first.json["next_cursor"]})
 
 
+def _revisions(api: Any, world: dict[str, Any]) -> Any:
+    path = f"/v1/projects/{world['project']['id']}/checklist/revisions"
+    return api.get(path, query_string={"limit": 2})
+
+
+def _revision(api: Any, world: dict[str, Any], **query: Any) -> Any:
+    path = f"/v1/projects/{world['project']['id']}/checklist/revisions/1"
+    return api.get(path, query_string=query)
+
+
+def _revision_not_modified(api: Any, world: dict[str, Any]) -> Any:
+    path = f"/v1/projects/{world['project']['id']}/checklist/revisions/1"
+    return api.get(path, headers={"If-None-Match": world["revision_etag"]})
+
+
 # endpoint -> (the most statements it may take, the request)
 REQUESTS: dict[str, tuple[int, Request]] = {
     # key, checklist header; the rendering cached for that state
@@ -90,8 +105,15 @@ REQUESTS: dict[str, tuple[int, Request]] = {
     # key, catalog version, people by id
     "preview": (3, _preview),
     # key, project + checklist, lock, item and owners, the write, the checklist's state, its
-    # event and the outbox
-    "item PATCH": (10, _patch),
+    # event and the outbox; the revision recorded at the commit
+    "item PATCH": (10 + REVISION_RECORDING, _patch),
+    # key, project + checklist, one page of revisions
+    "checklist revisions, a page": (3, _revisions),
+    # key, checklist header, the revision, its item versions
+    "checklist revision JSON": (4, _revision),
+    "checklist revision Markdown": (4, lambda api, w: _revision(api, w, format="markdown")),
+    # key, checklist header (the ETag is known without reading the revision)
+    "checklist revision 304": (2, _revision_not_modified),
     # key, person, waivers due, summary, one page of items, their owners, catalog
     "a person's items": (
         7,
@@ -113,7 +135,12 @@ def _world(api: Any) -> dict[str, Any]:
 
 def _grow(api: Any, world: dict[str, Any], projects: int) -> None:
     """More of everything: projects sharing the measured project's people, each with its
-    checklist, and people of their own."""
+    checklist, and people of their own; and revisions of the measured checklist."""
+    for n in range(projects):
+        api.patch(
+            f"/v1/projects/{world['project']['id']}/checklist/items/{world['item']}",
+            json={"note": f"Revision {n}"},
+        )
     for n in range(projects):
         other = create_project(api, name=f"Grown {n}", application="other")
         for role, person in list(world["people"].items())[:2]:
@@ -128,6 +155,8 @@ def _grow(api: Any, world: dict[str, Any], projects: int) -> None:
 def _count(api: Any, count_queries: Any, world: dict[str, Any], request: Request) -> list[str]:
     if request is _not_modified:
         _hold_etag(api, world)
+    if request is _revision_not_modified:
+        world["revision_etag"] = _revision(api, world).headers["ETag"]
     request(api, world)  # warm: key use noted, catalog read
     with count_queries() as counter:
         response = request(api, world)

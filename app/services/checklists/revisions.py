@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import NotFound
@@ -48,7 +48,7 @@ from app.models import (
 )
 from app.models.base import UTCDateTime
 from app.models.checklist import PUBLIC_COLUMNS
-from app.models.directory import PERSON_COLUMNS, handles_of
+from app.models.directory import handles_of
 from app.schemas.checklists import RecordedChecklistOut
 from app.schemas.compiled import compile_dump
 from app.services.catalog.store import catalog_for
@@ -111,33 +111,53 @@ _UNRECORDED = (
         Checklist.catalog_version,
         Checklist.generated_at,
         Project,
+        # The last recorded revision's header: a change that leaves the checklist showing
+        # what it showed (a project's description) is no revision.
+        REVISIONS.c.project.label("last_project"),
+        REVISIONS.c.context.label("last_context"),
+        REVISIONS.c.catalog_version.label("last_catalog_version"),
+        REVISIONS.c.generated_at.label("last_generated_at"),
     )
     .join(Project, Project.id == Checklist.project_id)
+    .outerjoin(
+        REVISIONS,
+        and_(
+            REVISIONS.c.checklist_id == Checklist.id,
+            REVISIONS.c.revision == Checklist.revision,
+            Checklist.recorded_state.is_not(None),
+        ),
+    )
     .where(or_(Checklist.recorded_state.is_(None), Checklist.recorded_state != Checklist.state))
 )
 
+_SIGNER = aliased(Person)
+_OWNER = aliased(Person)
+
+# Every item of the checklists, with its signer's name, its current version's digest (none for a
+# new item) and its owners, one row an owner (an item without any has one row): one statement.
 _ITEMS = (
     select(
         ChecklistItem.checklist_id,
         ChecklistItem.position,
         *(ChecklistItem.__table__.c[name] for name in PUBLIC_COLUMNS),
-        Person.name.label("signed_off_by_name"),
+        _SIGNER.name.label("signed_off_by_name"),
+        VERSIONS.c.digest.label("live_digest"),
+        _OWNER.id.label("owner_id"),
+        _OWNER.name.label("owner_name"),
+        _OWNER.email.label("owner_email"),
+        _OWNER.github.label("owner_github"),
+        _OWNER.jira.label("owner_jira"),
+        _OWNER.linear.label("owner_linear"),
     )
-    .outerjoin(Person, Person.id == ChecklistItem.signed_off_by)
+    .outerjoin(_SIGNER, _SIGNER.id == ChecklistItem.signed_off_by)
+    .outerjoin(
+        VERSIONS,
+        and_(VERSIONS.c.item_id == ChecklistItem.id, VERSIONS.c.to_revision.is_(None)),
+    )
+    .outerjoin(ChecklistItemOwner, ChecklistItemOwner.item_id == ChecklistItem.id)
+    .outerjoin(_OWNER, _OWNER.id == ChecklistItemOwner.person_id)
     .where(ChecklistItem.checklist_id.in_(bindparam("ids", expanding=True)))
-)
-
-_OWNERS = (
-    select(ChecklistItemOwner.item_id, *PERSON_COLUMNS)
-    .join(Person, Person.id == ChecklistItemOwner.person_id)
-    .join(ChecklistItem, ChecklistItem.id == ChecklistItemOwner.item_id)
-    .where(ChecklistItem.checklist_id.in_(bindparam("ids", expanding=True)))
-    .order_by(ChecklistItemOwner.item_id, ChecklistItemOwner.position)
-)
-
-_LIVE = select(VERSIONS.c.item_id, VERSIONS.c.digest, VERSIONS.c.checklist_id).where(
-    VERSIONS.c.checklist_id.in_(bindparam("ids", expanding=True)),
-    VERSIONS.c.to_revision.is_(None),
+    .order_by(ChecklistItem.id, ChecklistItemOwner.position)
 )
 
 
@@ -152,34 +172,33 @@ def record_revisions(session: Session) -> None:
     if not checklists:
         return
     ids = [c.id for c in checklists]
-    owners: dict[str, list[dict[str, Any]]] = {}
-    for item_id, person_id, name, email, github, jira, linear in session.execute(
-        _OWNERS, {"ids": ids}
-    ):
-        owners.setdefault(item_id, []).append(
-            {
-                "id": person_id,
-                "name": name,
-                "email": email,
-                "handles": handles_of(github, jira, linear),
-            }
-        )
     items: dict[str, list[Row[Any]]] = {}
+    owners: dict[str, list[dict[str, Any]]] = {}
     for row in session.execute(_ITEMS, {"ids": ids}):
-        items.setdefault(row.checklist_id, []).append(row)
-    live = {
-        item_id: (digest, checklist_id)
-        for item_id, digest, checklist_id in session.execute(_LIVE, {"ids": ids})
-    }
+        if row.id not in owners:
+            owners[row.id] = []
+            items.setdefault(row.checklist_id, []).append(row)
+        if row.owner_id is not None:
+            owners[row.id].append(
+                {
+                    "id": row.owner_id,
+                    "name": row.owner_name,
+                    "email": row.owner_email,
+                    "handles": handles_of(row.owner_github, row.owner_jira, row.owner_linear),
+                }
+            )
     now = utcnow()
     closed, opened, revisions, numbers = [], [], [], []
     for checklist in checklists:
         n = checklist.revision if checklist.recorded_state is None else checklist.revision + 1
         current = items.get(checklist.id, [])
+        project = checklist.Project
+        header = project_header(project, catalog_for(session, checklist.catalog_version))
+        changed = len(closed) + len(opened)
         for row in current:
-            data = item_data(row, owners.get(row.id, []))
+            data = item_data(row, owners[row.id])
             digest = version_digest(row.position, data)
-            before = live.pop(row.id, (None, None))[0]
+            before = row.live_digest
             if before == digest:
                 continue
             if before is not None:
@@ -196,7 +215,20 @@ def record_revisions(session: Session) -> None:
                     "data": data,
                 }
             )
-        project = checklist.Project
+        if len(closed) + len(opened) == changed and (
+            header,
+            project.context,
+            checklist.catalog_version,
+            checklist.generated_at,
+        ) == (
+            checklist.last_project,
+            checklist.last_context,
+            checklist.last_catalog_version,
+            checklist.last_generated_at,
+        ):
+            # Nothing it shows changed: no revision, its state is recorded as it stands.
+            numbers.append({"checklist": checklist.id, "n": checklist.revision})
+            continue
         made_by = _events_of(events, project.id)
         actor = made_by[0].actor if made_by else "system"
         revisions.append(
@@ -207,7 +239,7 @@ def record_revisions(session: Session) -> None:
                 "recorded_at": now,
                 "catalog_version": checklist.catalog_version,
                 "generated_at": checklist.generated_at,
-                "project": project_header(project, catalog_for(session, checklist.catalog_version)),
+                "project": header,
                 "context": project.context,
                 "summary": summary_of(Counter((row.status, row.kind) for row in current)),
                 "event_types": list(dict.fromkeys(e.type for e in made_by)),
@@ -218,8 +250,6 @@ def record_revisions(session: Session) -> None:
         )
         numbers.append({"checklist": checklist.id, "n": n})
     by_checklist = {number["checklist"]: number["n"] for number in numbers}
-    # Items no longer in their checklist (none is deleted today) stop at its new revision.
-    closed.extend({"gone": item_id, "n": by_checklist[cid]} for item_id, (_, cid) in live.items())
     if closed:
         session.execute(
             update(VERSIONS)
@@ -229,7 +259,8 @@ def record_revisions(session: Session) -> None:
         )
     if opened:
         session.execute(insert(VERSIONS), opened)
-    session.execute(insert(REVISIONS), revisions)
+    if revisions:
+        session.execute(insert(REVISIONS), revisions)
     session.execute(
         update(CHECKLISTS)
         .where(CHECKLISTS.c.id == bindparam("checklist"))
