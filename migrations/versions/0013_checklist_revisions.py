@@ -156,13 +156,10 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("checklists", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_checklists_unrecorded",
-            postgresql_where=sa.text(UNRECORDED),
-            sqlite_where=sa.text(UNRECORDED),
-        )
-        batch_op.drop_column("recorded_state")
+    op.drop_index("ix_checklists_unrecorded", table_name="checklists")
+    # In place, not by the batch's copy of the table: dropping the old `checklists` on SQLite
+    # would delete its items and their owners (ON DELETE CASCADE).
+    op.execute("ALTER TABLE checklists DROP COLUMN recorded_state")
     with op.batch_alter_table("checklist_item_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checklist_item_versions_team_id"))
         batch_op.drop_index("ix_checklist_item_versions_checklist")

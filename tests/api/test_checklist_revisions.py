@@ -4,6 +4,8 @@ ETag that never changes; an auditor reads it as of a sign-off."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from checklist_support import (
     generate,
@@ -13,12 +15,26 @@ from checklist_support import (
     lapse_waiver,
     patch_item,
     read_checklist,
+    staffed_project,
 )
+from conftest import ApiClient
+from databases import fresh_postgres_database
 from factories import assert_problem, assign, create_person, create_project
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ChecklistItemVersion
+from app.services.catalog.store import seed_catalog
+from app.services.context import Context
+from app.services.directory import teams
+from app.services.migrations import MIGRATIONS_DIR
+from seed.loader import load_catalog
 
 PIA = "data-privacy.privacy-impact-assessment"
 EVIDENCE = {"add": [{"title": "DPIA v1", "url": "https://wiki.example.com/dpia"}]}
 MEDIUM = "data-scientist.collect-and-preprocess-data"
+SIGNED = PIA
 
 
 @pytest.fixture
@@ -281,3 +297,75 @@ def test_the_worker_records_a_lapse_as_a_revision_made_by_the_system(app, api, c
     assert items_by_key(_revision(api, project, 3).json)[MEDIUM]["status"] == "open"
     assert items_by_key(waived)[MEDIUM]["status"] == "waived"
     assert api.get(item_path(project, MEDIUM)).json["status"] == "open"
+
+
+def test_existing_checklists_are_recorded_as_their_current_revision(app, app_with, tmp_path):
+    """Migration 0013 records each checklist as it stands as its current revision, exactly as
+    the application records one: the revision reads as the checklist does, and the next change
+    writes a version of the changed item alone."""
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+            seed_catalog(db.session, load_catalog())
+            ctx = Context("cli")
+            team = teams.create_team(db.session, ctx, "Migrated")
+            _, token = teams.create_key(db.session, ctx, team, ("read", "write", "admin"), "t")
+            db.session.commit()
+        api = ApiClient(other.test_client(), token, team.id)
+        project, people = staffed_project(
+            api,
+            name="Before history",
+            application="healthcare-solutions",
+            traits={"user_facing": True},
+        )
+        generate(api, project, 201)
+        body = {
+            "status": "done",
+            "signed_off_by": people["ai-ethicist"]["id"],
+            "evidence": EVIDENCE,
+        }
+        assert patch_item(api, project, SIGNED, body).status_code == 200
+        waiver = {"reason": "Until the external audit", "expires_on": in_days(30)}
+        assert patch_item(api, project, MEDIUM, {"waiver": waiver}).status_code == 200
+        assert patch_item(api, project, MEDIUM, {"note": "Audit booked"}).status_code == 200
+        with other.app_context():
+            downgrade(directory=str(MIGRATIONS_DIR), revision="0010")
+            upgrade(directory=str(MIGRATIONS_DIR))
+            db.session.remove()
+        checklist = read_checklist(api, project)
+        revisions = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
+        recorded = api.get(f"/v1/projects/{project['id']}/checklist/revisions/4").json
+
+        assert checklist["revision"] == 4
+        assert len(checklist["items"]) > 20
+        assert [(r["revision"], r["actor"], r["event_types"]) for r in revisions] == [
+            (4, "migration", [])
+        ]
+        assert revisions[0]["summary"] == checklist["summary"]
+        assert recorded["items"] == checklist["items"]
+        assert recorded["project"] == checklist["project"]
+        assert recorded["context"] == checklist["context"]
+
+        done = patch_item(api, project, MEDIUM, {"note": "Audit done"})
+        assert done.status_code == 200, done.json
+        with other.app_context():
+            versions = db.session.execute(
+                select(ChecklistItemVersion.from_revision, func.count()).group_by(
+                    ChecklistItemVersion.from_revision
+                )
+            ).all()
+            db.session.remove()
+            db.engine.dispose()
+
+    assert dict(versions) == {4: len(checklist["items"]), 5: 1}
+
+
+@contextmanager
+def _fresh_database_like(app, tmp_path):
+    """An empty database of the same backend as `app`'s."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+    else:
+        with fresh_postgres_database("test_migration") as url:
+            yield url

@@ -16,8 +16,14 @@ transaction, and the hook, for all of them at once, with a fixed number of state
   included) differs from its current version, and closes that one (its `to_revision`).
 
 Revision n is its header and the item versions live at n. A transaction that changes nothing
-records nothing; only transactions that record events are looked at (every change of a checklist
-records one).
+records nothing: only transactions that record events are looked at (every change of a checklist
+records one), and a checklist whose state moved but that shows what its last revision showed
+(a project's description changed) gets no revision, its `recorded_state` only catching up.
+
+Concurrency: a checklist changed in the transaction has had its row updated by it (its
+`state`), so the row is locked until the commit, and two transactions never record revisions of
+one checklist at once; the numbers are taken in SQL from the row as locked. Items are never
+deleted (they go obsolete), so an item's versions go only with its checklist.
 """
 
 from __future__ import annotations
@@ -188,7 +194,10 @@ def record_revisions(session: Session) -> None:
                 }
             )
     now = utcnow()
-    closed, opened, revisions, numbers = [], [], [], []
+    closed: list[dict[str, Any]] = []
+    opened: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
+    numbers: list[dict[str, Any]] = []
     for checklist in checklists:
         n = checklist.revision if checklist.recorded_state is None else checklist.revision + 1
         current = items.get(checklist.id, [])
@@ -302,7 +311,7 @@ def install() -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def revisions_query(team_id: str, checklist_id: str) -> Select[tuple[ChecklistRevision]]:
+def revisions_query(team_id: str, checklist_id: str) -> Select[ChecklistRevision]:
     """A checklist's revisions (a team's), for a list to page newest first."""
     return select(ChecklistRevision).where(
         ChecklistRevision.team_id == team_id, ChecklistRevision.checklist_id == checklist_id
