@@ -498,7 +498,12 @@ def test_2_revisions_strictly_increase(live_server: Server, race) -> None:
     regeneration that changed a checklist has a revision of its own. Checked on the
     `checklist.generated` events of every project of the team (the other races' too)."""
     figures = race("race 2 revisions", "checklist.generated revisions per project")
-    figures.zero("409 concurrent-update", "duplicate revisions", "revisions out of order")
+    figures.zero(
+        "409 concurrent-update",
+        "duplicate revisions",
+        "revisions out of order",
+        "revisions not kept one by one",
+    )
     client = live_server.client(figures)
     yan = create_person(client, unique("Yan"))
     mo = create_person(client, unique("Mo"))
@@ -546,6 +551,18 @@ def test_2_revisions_strictly_increase(live_server: Server, race) -> None:
         ]:
             figures.add("revisions out of order", len(out_of_order))
             problems.append(f"{project['name']}: newer revision below older {out_of_order[:5]}")
+        # Every revision is kept, one per transaction: 1 to the checklist's, none twice, each
+        # generation's among them as made by it.
+        if revisions:
+            path = f"/v1/projects/{project['id']}/checklist"
+            current = client.expect(client.get(path), 200)["revision"]
+            kept = client.all_pages(f"{path}/revisions")
+            made = {r["revision"]: r["event_types"] for r in kept}
+            if [r["revision"] for r in kept] != list(range(current, 0, -1)) or any(
+                "checklist.generated" not in made.get(n, []) for n in revisions
+            ):
+                figures.add("revisions not kept one by one")
+                problems.append(f"{project['name']}: kept {sorted(made)}, generated {revisions}")
     figures.set("projects", len(projects))
     figures.set("checklist.generated events", events)
 

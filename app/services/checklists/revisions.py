@@ -22,7 +22,7 @@ records one), and a checklist whose state moved but that shows what its last rev
 
 Concurrency: a checklist changed in the transaction has had its row updated by it (its
 `state`), so the row is locked until the commit, and two transactions never record revisions of
-one checklist at once; the numbers are taken in SQL from the row as locked. Items are never
+one checklist at once; the numbers come from the row read under that lock. Items are never
 deleted (they go obsolete), so an item's versions go only with its checklist.
 """
 
