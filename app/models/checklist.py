@@ -178,7 +178,8 @@ class ChecklistRevision(Base):
     # The types of the events recorded in the transaction that made it, in their order.
     event_types: Mapped[list[str]]
     # Who made it: the actor of its events (`api_key:…`, `system`, `cli`, an integration), the
-    # API key, and the person of a personal key (null until keys belong to people).
+    # API key, and the person its events name (`Event.actor_person_id`: a personal key's, or a
+    # tracker's sender who signed off), kept as written.
     actor: Mapped[str] = mapped_column(String(120))
     api_key_id: Mapped[str | None] = mapped_column(String(40))
     person_id: Mapped[str | None] = mapped_column(String(40))

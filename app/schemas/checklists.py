@@ -161,7 +161,10 @@ class ChecklistRevisionOut(ma.Schema):
     person_id = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "The person whose key made it, when known"},
+        metadata={
+            "description": "The person who made it, when proven: the person of a personal "
+            "key, or a tracker's sender who signed off (null for a team key or the system)"
+        },
     )
     catalog_version = ma.fields.String(required=True)
     summary = ma.fields.Nested(SummaryOut, required=True)

@@ -10,7 +10,7 @@ revision (its items as they stand, one version each, made by `migration`). Nothi
 its earlier revisions. A downgrade drops the history.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 
 """
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -40,7 +40,8 @@ UNRECORDED = "recorded_state IS NULL OR recorded_state <> state"
 PUBLIC_COLUMNS = (
     "id", "key", "kind", "title", "detail", "phase", "done_when", "roles", "priority", "status",
     "note", "waiver", "ticket", "signoff_required", "reviewer_roles", "reviewers",
-    "signed_off_by", "signed_off_at", "evidence_required", "evidence", "because", "source",
+    "signed_off_by", "signed_off_at", "signed_off_with", "evidence_required", "evidence",
+    "because", "source",
     "version", "created_at", "updated_at",
 )  # fmt: skip
 TIMESTAMPS = ("signed_off_at", "created_at", "updated_at")

@@ -128,6 +128,12 @@ def test_a_revision_still_shows_the_sign_off_after_a_later_change(api, clinic):
         "checklist.item.updated",
     ]
     assert at_signoff.json["summary"]["by_status"]["done"] == 1
+    # Made with Grace's personal key: the revision names her and the key.
+    made = {r["revision"]: r for r in _revisions(api, project)["items"]}
+    assert made[2]["person_id"] == people["ai-ethicist"]["id"]
+    assert made[2]["api_key_id"] == item["signed_off_with"]
+    assert made[2]["actor"] == f"api_key:{item['signed_off_with']}"
+    assert made[3]["person_id"] is None
     # The checklist as it stood then is the one read then, item for item.
     assert at_signoff.json["items"] == [
         items_by_key(now)[i["key"]] if i["key"] != PIA else i for i in at_signoff.json["items"]

@@ -254,7 +254,9 @@ def record_revisions(session: Session) -> None:
                 "event_types": list(dict.fromkeys(e.type for e in made_by)),
                 "actor": actor,
                 "api_key_id": actor.removeprefix("api_key:") if _by_key(actor) else None,
-                "person_id": None,
+                "person_id": next(
+                    (e.actor_person_id for e in made_by if e.actor_person_id is not None), None
+                ),
             }
         )
         numbers.append({"checklist": checklist.id, "n": n})
