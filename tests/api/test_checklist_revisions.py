@@ -22,6 +22,13 @@ from databases import fresh_postgres_database
 from factories import assert_problem, assign, create_person, create_project
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select
+from ticketing_support import (
+    create_integration,
+    encode,
+    github_headers,
+    github_issue,
+    post_delivery,
+)
 
 from app.extensions import db
 from app.models import ChecklistItemVersion
@@ -375,3 +382,30 @@ def _fresh_database_like(app, tmp_path):
     else:
         with fresh_postgres_database("test_migration") as url:
             yield url
+
+
+def test_a_sign_off_from_the_tracker_is_a_revision_made_by_its_sender(api, client):
+    project = create_project(api, name="Tracked", application="healthcare-solutions")
+    ada = create_person(api, name="Ada Lovelace")
+    grace = create_person(api, name="Grace Hopper", handles={"github": "Grace-H"})
+    assign(api, project, "data-scientist", ada, lead=True)
+    assign(api, project, "ai-ethicist", grace)
+    generate(api, project, 201)
+    ticket = {"system": "github", "key": "acme/app#12"}
+    assert (
+        patch_item(api, project, PIA, {"evidence": EVIDENCE, "ticket": ticket}).status_code == 200
+    )
+    integration = create_integration(api, "github")
+    body = encode(github_issue("closed", sender="grace-h"))
+
+    closed = post_delivery(client, integration, body, github_headers(integration["secret"], body))
+
+    assert closed.status_code == 200, closed.json
+    latest = _revisions(api, project)["items"][0]
+    assert latest["revision"] == 3
+    assert latest["actor"] == f"integration:{integration['id']}"
+    assert (latest["api_key_id"], latest["person_id"]) == (None, grace["id"])
+    assert latest["event_types"][0] == "checklist.item.status_changed"
+    signed = items_by_key(_revision(api, project, 3).json)[PIA]
+    assert (signed["status"], signed["signed_off_by_name"]) == ("done", "Grace Hopper")
+    assert items_by_key(_revision(api, project, 2).json)[PIA]["status"] == "open"
