@@ -10,7 +10,7 @@ revision (its items as they stand, one version each, made by `migration`). Nothi
 its earlier revisions. A downgrade drops the history.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07
 
 """
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -66,7 +66,7 @@ CONTEXT_FIELDS = (
 )
 CONTEXT_LISTS = ("prohibited_uses", "affected_people", "jurisdictions")
 STATUSES = ("open", "in_progress", "done", "waived", "obsolete")
-KINDS = ("responsibility", "collaboration", "mitigation", "staffing")
+KINDS = ("responsibility", "collaboration", "mitigation", "staffing", "context")
 
 
 def upgrade():
