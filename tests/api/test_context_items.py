@@ -143,9 +143,14 @@ def test_a_context_change_the_items_do_not_depend_on_regenerates_nothing(api):
     _patch_project(api, project, intended_use="Draft visit summaries for review.")
 
     after = read_checklist(api, project)
-    assert after["revision"] == before["revision"]
+    # No regeneration (no event, the items as they were); the checklist shows the new context,
+    # which is a revision of its own, made by the project's update.
+    assert after["revision"] == before["revision"] + 1
+    assert after["items"] == before["items"]
     assert after["context"]["intended_use"] == "Draft visit summaries for review."
     assert len(generated_events(api, project)) == events
+    made = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"][0]
+    assert made["event_types"] == ["project.updated"]
 
 
 # --------------------------------------------------------------------------- prohibited
