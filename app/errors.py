@@ -64,7 +64,8 @@ def _walk(node: Any, path: str, shape: Any, flat: dict[str, list[str]]) -> None:
 
 
 class Problem(Exception):
-    """A failure the client can act on; `errors` names each bad field by its dotted path."""
+    """A failure the client can act on; `errors` names each bad field by its dotted path,
+    `extensions` are further members of the answer (what a 409 is waiting for)."""
 
     status = 400
     slug = "bad-request"
@@ -79,11 +80,14 @@ class Problem(Exception):
         status: int | None = None,
         title: str | None = None,
         slug: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = flatten_errors(errors) if errors else None
         self.headers = dict(headers or {})
+        # Members of the problem beside the standard ones (RFC 9457 section 3.2).
+        self.extensions = dict(extensions or {})
         if status is not None:
             self.status = status
         if title is not None:

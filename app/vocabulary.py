@@ -91,6 +91,25 @@ class WaiverApprover(StrEnum):
     ACCOUNTABLE_ROLE = "accountable-role"
 
 
+class Repeats(StrEnum):
+    """When a done gate is asked again: for every release (`per-release`: its `done_when`
+    asks it of each release candidate), or when the release's model changes
+    (`per-model-version`: it depends on the model's name, version or provider)."""
+
+    PER_RELEASE = "per-release"
+    PER_MODEL_VERSION = "per-model-version"
+
+
+class ReleaseStatus(StrEnum):
+    """Where a release of a project stands: `open` (its gates are being worked; one at a
+    time), `shipped` (the go/no-go passed; final), or `superseded` (a newer release was
+    opened before it shipped; final)."""
+
+    OPEN = "open"
+    SHIPPED = "shipped"
+    SUPERSEDED = "superseded"
+
+
 class ProjectStatus(StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from datetime import datetime
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from databases import fresh_postgres_database
@@ -171,4 +173,96 @@ def test_a_catalog_loaded_before_0012_keeps_the_waiver_policy_it_was_held_to(
         "rules": [rule.as_dict() for rule in seeded.rules],
         # The items the policy never waives came with the catalog that has them.
         "never_waived": [],
+    }
+
+
+def _filled(table: sa.Table, **given: object) -> dict[str, object]:
+    """A row of `table` as reflected: `given`, and a plain value for every other column that
+    must have one."""
+    row: dict[str, object] = dict(given)
+    for column in table.columns:
+        if column.name in row or column.nullable:
+            continue
+        python_type = (
+            getattr(column.type, "python_type", None)
+            if not isinstance(column.type, sa.JSON)
+            else list
+        )
+        row[column.name] = {
+            str: "x",
+            int: 1,
+            bool: False,
+            list: [],
+            datetime: utcnow(),
+        }.get(python_type, [])
+    return row
+
+
+def test_existing_items_of_the_release_gates_know_they_are_gates_and_keep_their_owners(
+    app, app_with, tmp_path
+):
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0013")
+            tables = sa.MetaData()
+            tables.reflect(db.engine)
+            ids = {"team_id": "team_1", "project_id": "prj_1"}
+            rows = [
+                ("catalog_applications", {"key": "other", "position": 0}),
+                ("teams", {"id": "team_1"}),
+                (
+                    "projects",
+                    {
+                        "id": "prj_1",
+                        "team_id": "team_1",
+                        "application": "other",
+                        "status": "active",
+                        "risk_classification": "unclassified",
+                    },
+                ),
+                ("checklists", {"id": "chk_1", **ids}),
+                *(
+                    (
+                        "checklist_items",
+                        {
+                            "id": f"itm_{n}",
+                            "key": key,
+                            "checklist_id": "chk_1",
+                            "status": "open",
+                            "phase": "plan-and-design",
+                            **ids,
+                        },
+                    )
+                    for n, key in enumerate(
+                        (
+                            "confabulation.measure-factual-accuracy",
+                            "value-chain.vet-third-party-models",
+                            "data-scientist.collect-and-preprocess-data",
+                        )
+                    )
+                ),
+                ("people", {"id": "per_1", "team_id": "team_1"}),
+                ("checklist_item_owners", {"item_id": "itm_0", "person_id": "per_1"}),
+            ]
+            with db.engine.begin() as connection:
+                for name, given in rows:
+                    table = tables.tables[name]
+                    connection.execute(table.insert().values(_filled(table, **given)))
+
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0014")
+
+            with db.engine.connect() as connection:
+                # Nothing was rebuilt, so nothing cascaded away: the items keep their owners.
+                owners = connection.execute(sa.text("SELECT item_id FROM checklist_item_owners"))
+                assert owners.scalars().all() == ["itm_0"]
+                repeats = dict(
+                    connection.execute(sa.text("SELECT key, repeats FROM checklist_items")).all()
+                )
+            db.engine.dispose()
+
+    assert repeats == {
+        "confabulation.measure-factual-accuracy": "per-release",
+        "value-chain.vet-third-party-models": "per-model-version",
+        "data-scientist.collect-and-preprocess-data": None,
     }

@@ -18,6 +18,7 @@ def register_blueprints(api: Api) -> None:
         people,
         policy,
         projects,
+        releases,
         staffing,
         webhooks,
     )
@@ -31,6 +32,7 @@ def register_blueprints(api: Api) -> None:
         assignments,
         staffing,
         checklists,
+        releases,
         events,
         event_types,
         webhooks,

@@ -131,6 +131,7 @@ def handle_problem(error: Problem) -> Response:
         slug=error.slug,
         errors=error.errors,
         headers=error.headers,
+        extensions=error.extensions,
     )
 
 

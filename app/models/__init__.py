@@ -37,6 +37,7 @@ from app.models.project import (
     Assignment,
     Project,
 )
+from app.models.release import RELEASE_STATUSES, Release
 from app.models.team import SCOPES, ApiKey, Team
 from app.models.webhooks import (
     DELIVERY_STATUSES,
@@ -54,6 +55,7 @@ __all__ = [
     "ITEM_STATUSES",
     "PROJECT_STATUSES",
     "PROVIDERS",
+    "RELEASE_STATUSES",
     "RISK_CLASSIFICATIONS",
     "SCOPES",
     "VERIFICATIONS",
@@ -80,6 +82,7 @@ __all__ = [
     "Integration",
     "Person",
     "Project",
+    "Release",
     "Team",
     "WebhookAttempt",
     "WebhookDelivery",

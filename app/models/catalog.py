@@ -47,6 +47,7 @@ class CatalogResponsibility(CatalogEntryMixin, Base):
     phase: Mapped[str] = mapped_column(String(40), default="plan-and-design")
     priority: Mapped[str] = mapped_column(String(16), default="medium")
     evidence_required: Mapped[bool] = mapped_column(default=False)
+    repeats: Mapped[str | None] = mapped_column(String(40))
 
 
 class CatalogCollaboration(CatalogEntryMixin, Base):
@@ -86,6 +87,7 @@ class CatalogMitigation(CatalogEntryMixin, Base):
     nist: Mapped[list[str]]
     genai_risks: Mapped[list[str]] = mapped_column(default=list)
     replaces: Mapped[list[str]] = mapped_column(default=list)
+    repeats: Mapped[str | None] = mapped_column(String(40))
 
 
 class CatalogApplication(CatalogEntryMixin, Base):

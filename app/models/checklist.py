@@ -25,9 +25,11 @@ from sqlalchemy.schema import ColumnDefault
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
-from app.vocabulary import PHASES, ItemStatus, values
+from app.models.release import Release
+from app.vocabulary import PHASES, ItemStatus, Repeats, values
 
 ITEM_STATUSES: tuple[str, ...] = values(ItemStatus)
+REPEATS: tuple[str, ...] = values(Repeats)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -68,6 +70,17 @@ class Checklist(PublicIdMixin, TimestampMixin, Base):
     # state is another has changed in the transaction, which records its next revision.
     recorded_state: Mapped[int | None] = mapped_column(default=None)
 
+    # The release it is for: the project's latest (`app.services.releases`), read with it (one
+    # outer join, no query of its own). No foreign key: SQLite can add and drop a plain column
+    # in place, where a constraint would have it rebuild `checklists`, and dropping the old
+    # table would cascade to every item. A release goes only with its project, which takes
+    # its checklist with it.
+    release_id: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    release: Mapped[Release | None] = relationship(
+        primaryjoin="foreign(Checklist.release_id) == Release.id", lazy="joined"
+    )
+
     def mark_changed(self) -> None:
         """Bump `state`, in SQL, so concurrent writers to different items never overwrite each
         other's increment; cached renderings and ETags of the old state stop being served."""
@@ -81,6 +94,7 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
         UniqueConstraint("checklist_id", "key"),
         CheckConstraint(_one_of("status", ITEM_STATUSES), name="status"),
         CheckConstraint(_one_of("phase", PHASES), name="phase"),
+        CheckConstraint(f"repeats IS NULL OR {_one_of('repeats', REPEATS)}", name="repeats"),
     )
     id_prefix = "itm"
 
@@ -123,6 +137,8 @@ class ChecklistItem(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     # Links to what shows the work done: [{title, url}]; required for done where flagged.
     evidence_required: Mapped[bool] = mapped_column(default=False)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
+    # A release gate (`Repeats`): opening a release reopens it (`app.services.releases`).
+    repeats: Mapped[str | None] = mapped_column(String(40))
 
     # Loaded with the item (one outer join): its name shows beside the sign-off.
     signer: Mapped[Person | None] = relationship(lazy="joined")
@@ -270,6 +286,7 @@ ITEM_FIELDS: tuple[ItemField, ...] = (
     ItemField("signed_off_with", Origin.STATE),
     ItemField("evidence_required", Origin.GENERATED),
     ItemField("evidence", Origin.STATE),
+    ItemField("repeats", Origin.GENERATED),
     ItemField("because", Origin.GENERATED),
     ItemField("source", Origin.GENERATED),
     ItemField("version", Origin.RECORD),

@@ -227,6 +227,33 @@ def approver(waiver: Mapping[str, Any]) -> str | None:
     return ", ".join(parts) or None
 
 
+# What each kind of release gate means, as an item's detail says it.
+GATE_TEXTS: dict[str, str] = {
+    "per-release": "asked again of each release",
+    "per-model-version": "asked again when a release's model changes",
+}
+
+
+def release_gate(item: Item) -> str | None:
+    """What makes the item a release gate, in words; None when it is not one."""
+    repeats = item.get("repeats")
+    return GATE_TEXTS.get(repeats, repeats) if repeats else None
+
+
+def release_line(doc: Mapping[str, Any]) -> str | None:
+    """The release the checklist is for, in one line (`1.4.0, open since 2026-03-02; model
+    gpt-4o 2024-08-06 by openai`); None when it is for none."""
+    release = doc.get("release")
+    if not release:
+        return None
+    model = release.get("model") or {}
+    shown = f"{model.get('name')} {model.get('version')}"
+    if model.get("provider"):
+        shown += f" by {model['provider']}"
+    since = str(release.get("opened_at") or "")[:10]
+    return f"{release.get('version')}, {release.get('status')} since {since}; model {shown}"
+
+
 # The project's context as the checklist opens with it: (field, label), in order.
 CONTEXT_LABELS: tuple[tuple[str, str], ...] = (
     ("intended_use", "Intended use"),

@@ -21,6 +21,8 @@ from app.render.layout import (
     phase_title,
     progress,
     references,
+    release_gate,
+    release_line,
     sections,
     selection,
     signoff,
@@ -94,6 +96,9 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     ]
     if doc.get("generated_at"):
         lines.append(f"- **Generated:** {escape(doc['generated_at'])}")
+    release = release_line(doc)
+    if release:
+        lines.append(f"- **Release:** {escape(release)}")
     selected = selection(doc)
     if selected is None:
         lines.append(f"- **Progress:** {progress(doc.get('summary'))}")
@@ -154,6 +159,9 @@ def _details(item: Item) -> list[str]:
         lines.append(escape(item["detail"]))
     if item.get("done_when"):
         lines.append(f"**Done when:** {escape(item['done_when'])}")
+    gate = release_gate(item)
+    if gate:
+        lines.append(f"**Release gate:** {escape(gate)}")
     because = item.get("because") or ()
     if because:
         lines.append("**Why:** " + "; ".join(escape(reason) for reason in because))

@@ -19,6 +19,8 @@ from app.render.layout import (
     phase_title,
     progress,
     references,
+    release_gate,
+    release_line,
     sections,
     selection,
     signoff,
@@ -106,6 +108,9 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
         f"Catalog: {clean(doc.get('catalog_version') or 'unknown')}{generated}",
         rest="  ",
     )
+    release = release_line(doc)
+    if release:
+        lines += _wrap(f"Release: {clean(release)}", rest="  ")
     selected = selection(doc)
     if selected is None:
         return [*lines, f"Progress: {progress(doc.get('summary'))}", LEGEND]
@@ -156,6 +161,9 @@ def _item_lines(item: Item, layout: Layout) -> list[str]:
         lines += _wrap(clean(item["detail"]), _ITEM_INDENT, _ITEM_INDENT)
     if item.get("done_when"):
         lines += _wrap(f"done when: {clean(item['done_when'])}", _ITEM_INDENT, _DETAIL_INDENT)
+    gate = release_gate(item)
+    if gate:
+        lines.append(f"{_ITEM_INDENT}release gate: {clean(gate)}")
     because = item.get("because") or ()
     if because:
         text = "why: " + "; ".join(clean(reason) for reason in because)

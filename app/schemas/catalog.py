@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.schemas.common import catalog_key_field
-from app.vocabulary import Phase, Priority, SourceKind
+from app.vocabulary import Phase, Priority, Repeats, SourceKind
 
 
 def _one_of(vocabulary: type[StrEnum]) -> validate.OneOf:
@@ -25,6 +25,17 @@ def _as_dict(attribute: str) -> ma.fields.Function:
 class PassageOut(ma.Schema):
     section = ma.fields.String()
     quote = ma.fields.String()
+
+
+def _repeats() -> ma.fields.String:
+    return ma.fields.String(
+        allow_none=True,
+        validate=_one_of(Repeats),
+        metadata={
+            "description": "A release gate: `per-release` (asked again of each release), "
+            "`per-model-version` (asked again when a release's model changes); null: not one"
+        },
+    )
 
 
 class SourceOut(ma.Schema):
@@ -52,6 +63,7 @@ class ResponsibilityOut(ma.Schema):
         metadata={"description": "For a project that requires the role (one lower otherwise)"},
     )
     evidence_required = ma.fields.Boolean()
+    repeats = _repeats()
     source = ma.fields.Nested(SourceOut)
 
 
@@ -106,6 +118,7 @@ class MitigationOut(ma.Schema):
         ma.fields.String(), metadata={"description": "NIST AI 600-1 risks it addresses"}
     )
     replaces = ma.fields.List(ma.fields.String())
+    repeats = _repeats()
     source = ma.fields.Nested(SourceOut)
 
 

@@ -14,6 +14,7 @@ from app.models.checklist import PUBLIC_FIELDS
 from app.schemas.common import catalog_key_field, enum_field, name_field
 from app.schemas.items import ItemOut, OwnerOut
 from app.schemas.projects import AssignmentCreate, ContextFields, ContextOut, Traits
+from app.schemas.releases import ReleaseRefOut
 from app.vocabulary import Format, Grouping, ItemKind, ItemStatus, Phase, values
 
 
@@ -99,6 +100,15 @@ class ChecklistOut(ma.Schema):
         ContextOut,
         required=True,
         metadata={"description": "The project's context as the team states it (its fields)"},
+    )
+    release = ma.fields.Nested(
+        ReleaseRefOut,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The release the checklist is for: the project's most recently "
+            "opened one; null before the first, and in a preview"
+        },
     )
     checklist_id = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "Null in a preview"}

@@ -19,6 +19,7 @@ from app.vocabulary import (
     ItemStatus,
     Phase,
     Priority,
+    Repeats,
     TicketSystem,
     values,
 )
@@ -313,6 +314,16 @@ class ItemOut(ma.Schema):
         required=True, metadata={"description": "Done only with at least one evidence link"}
     )
     evidence = ma.fields.List(ma.fields.Nested(EvidenceLink), required=True)
+    repeats = enum_field(
+        Repeats,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "A release gate: `per-release` reopens when a release is opened, "
+            "`per-model-version` when a release's model differs from the previous release's; "
+            "null: not a gate"
+        },
+    )
     because = ma.fields.List(ma.fields.String(), required=True)
     source = ma.fields.Nested(ItemSourceOut, required=True)
     version = ma.fields.Integer(

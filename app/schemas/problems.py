@@ -25,4 +25,12 @@ class ProblemSchema(ma.Schema):
             },
         },
     )
+    blocking = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "A release's go/no-go refused (409 `release-blocked`): the keys of "
+            "the critical release gates that hold it (not done, done without the sign-off they "
+            "need, or waived without a valid waiver)"
+        },
+    )
     request_id = ma.fields.String()

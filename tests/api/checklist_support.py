@@ -195,6 +195,8 @@ def example_as_gathered() -> dict[str, Any]:
     strings)."""
     data = copy.deepcopy(CHECKLIST_EXAMPLE)
     data["generated_at"] = datetime.fromisoformat(data["generated_at"])
+    if data.get("release"):
+        data["release"]["opened_at"] = datetime.fromisoformat(data["release"]["opened_at"])
     for item in data["items"]:
         for name in ("created_at", "updated_at", "signed_off_at"):
             if item[name] is not None:

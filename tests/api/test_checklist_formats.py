@@ -52,6 +52,7 @@ CSV_COLUMNS = [
     "evidence",
     "because",
     "references",
+    "repeats",
 ]
 DONE = ("data-scientist.collect-and-preprocess-data", "machine-learning-engineer.train-models")
 IN_PROGRESS = "machine-learning-engineer.deploy-models"
@@ -432,13 +433,15 @@ def test_markdown_groups_by_phase_with_detail_reasons_and_references_under_each_
     ]
     lines = body.splitlines()
     start = lines.index(_markdown_line(body, "bias-and-fairness.evaluate-outputs-for-bias"))
-    under = lines[start + 1 : start + 5]
+    under = lines[start + 1 : start + 6]
     assert under[0].startswith("  - Run a fixed prompt set")
     assert under[1].startswith("  - **Done when:** Each release candidate has a bias evaluation")
-    assert under[2].startswith("  - **Why:** Catalog mitigation")
-    assert "Analyzing AI outputs for bias or harmful content." in under[3]
-    assert "NIST AI RMF 1.0: MEASURE 2.11" in under[3]
-    assert "NIST AI 600-1: Harmful Bias and Homogenization" in under[3]
+    # A release gate says so, after what "done" means.
+    assert under[2] == "  - **Release gate:** asked again of each release"
+    assert under[3].startswith("  - **Why:** Catalog mitigation")
+    assert "Analyzing AI outputs for bias or harmful content." in under[4]
+    assert "NIST AI RMF 1.0: MEASURE 2.11" in under[4]
+    assert "NIST AI 600-1: Harmful Bias and Homogenization" in under[4]
 
 
 @pytest.mark.parametrize(

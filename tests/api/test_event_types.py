@@ -265,6 +265,7 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
     _expire_waiver(app, project["id"], waived)
     read_checklist(api, project)  # turns the expired waiver back to open
     _ticket_closed_in_github(api, project, "data-scientist.evaluate-model-performance")
+    _release_shipped_then_the_next_opened(api)
     alan_assignment = next(
         a for a in staffing.json["items"] if a["role"] == "machine-learning-engineer"
     )
@@ -278,6 +279,21 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
         teams.revoke_key(db.session, ctx, key.id)
         db.session.commit()
     return list(reversed(events_of(api)))
+
+
+def _release_shipped_then_the_next_opened(api) -> None:
+    """A project whose gates are none critical: an evaluation done, release 1.3.0 opened (the
+    evaluation reopens) and shipped; 1.4.0 opened on a new model version."""
+    project = create_project(api, name="Notes search", application="other")
+    generate(api, project, 201)
+    patch_item(api, project, "data-scientist.evaluate-model-performance", {"status": "done"})
+    releases = f"/v1/projects/{project['id']}/releases"
+    model = {"name": "gpt-4o", "version": "2024-05-13", "provider": "openai"}
+    assert api.post(releases, json={"version": "1.3.0", "model": model}).status_code == 201
+    shipped = api.patch(f"{releases}/1.3.0", json={"status": "shipped"})
+    assert shipped.status_code == 200, shipped.json
+    model = {**model, "version": "2024-08-06"}
+    assert api.post(releases, json={"version": "1.4.0", "model": model}).status_code == 201
 
 
 def _ticket_closed_in_github(api, project: Mapping[str, Any], key: str) -> None:

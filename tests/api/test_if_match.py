@@ -112,6 +112,23 @@ def _integration(api: Any) -> Write:
     return Write(url, None, created.headers["ETag"], _etag(api, url), lambda: _read(api, url))
 
 
+def _release(api: Any) -> Write:
+    """A release's ETag changes with its project's checklist: the go/no-go the client saw."""
+    project = create_project(api, application="other")
+    generate(api, project, 201)
+    url = f"/v1/projects/{project['id']}/releases/1.0.0"
+    model = {"name": "gpt-4o", "version": "2024-08-06"}
+    opened = api.post(
+        f"/v1/projects/{project['id']}/releases", json={"version": "1.0.0", "model": model}
+    )
+    assert opened.status_code == 201, opened.json
+    key = "data-scientist.collect-and-preprocess-data"
+    assert patch_item(api, project, key, {"note": "Started"}).status_code == 200
+    return Write(
+        url, {"status": "shipped"}, opened.headers["ETag"], _etag(api, url), lambda: _read(api, url)
+    )
+
+
 # How to make each operation's resource, and the write to try on it.
 WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("PATCH", "/v1/people/{person_id}"): lambda api: _person(api, {"name": "Lost update"}),
@@ -126,6 +143,7 @@ WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("PATCH", "/v1/webhooks/{endpoint_id}"): lambda api: _webhook(api, {"enabled": False}),
     ("DELETE", "/v1/webhooks/{endpoint_id}"): lambda api: _webhook(api, None),
     ("DELETE", "/v1/integrations/{integration_id}"): _integration,
+    ("PATCH", "/v1/projects/{project_ref}/releases/{version}"): _release,
 }
 
 

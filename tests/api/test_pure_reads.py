@@ -51,6 +51,8 @@ def team(app, api, client) -> dict[str, str]:
     )
     assert waived.status_code == 200, waived.json
     lapse_waiver(app, project["id"], KEY)
+    release = {"version": "1.0.0", "model": {"name": "gpt-4o", "version": "2024-08-06"}}
+    assert api.post(f"/v1/projects/{project['id']}/releases", json=release).status_code == 201
     create_person(api, name="Nobody Assigned")
     integration = create_integration(api, "github")
     body = encode(github_ping())
@@ -74,6 +76,7 @@ def team(app, api, client) -> dict[str, str]:
         "key_id": personal.json["id"],
         "slug": project["slug"],
         "revision": "2",
+        "version": "1.0.0",
     }
 
 

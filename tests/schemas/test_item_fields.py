@@ -83,6 +83,7 @@ def _stored_item() -> ChecklistItem:
         "signed_off_with": None,
         "evidence_required": False,
         "evidence": [],
+        "repeats": "per-release",
         "version": 3,
         "created_at": now,
         "updated_at": now,

@@ -110,6 +110,8 @@ class Responsibility:
     priority: str = "medium"
     # Done only with at least one evidence link (a document, a report, a record).
     evidence_required: bool = False
+    # A release gate: asked again for each release, or when the model changes (`Repeats`).
+    repeats: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ class Mitigation:
     genai_risks: tuple[str, ...] = ()
     # Keys this mitigation had before (a checklist item under an old key hands its state over).
     replaces: tuple[str, ...] = ()
+    # A release gate: asked again for each release, or when the model changes (`Repeats`).
+    repeats: str | None = None
 
 
 @dataclass(frozen=True)

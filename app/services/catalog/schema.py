@@ -50,6 +50,7 @@ from app.services.catalog.validators import (
     names,
     phase_field,
     priority_field,
+    repeats_field,
     slug_key,
     texts,
     verbatim,
@@ -191,6 +192,7 @@ class ResponsibilitySchema(_ClaimsText):
     phase = phase_field()
     priority = priority_field(load_default="medium")
     evidence_required = Flag(load_default=False)
+    repeats = repeats_field()
 
 
 class RoleSchema(_Parent):
@@ -273,6 +275,7 @@ class MitigationSchema(_Strict):
     signoff_required = Flag(load_default=False)
     reviewer_roles = names("roles", "role", load_default=list)
     evidence_required = Flag(load_default=False)
+    repeats = repeats_field()
 
     @validates_schema
     def _priorities_and_signoff(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -14,7 +14,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from marshmallow.experimental.context import Context
 
-from app.vocabulary import PHASES, PRIORITIES
+from app.vocabulary import PHASES, PRIORITIES, Repeats, values
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 SECTIONS = ("roles", "collaborations", "challenges", "applications")
@@ -134,6 +134,13 @@ PRIORITY = one_of(PRIORITIES, "priority")
 
 def priority_field(**kwargs: Any) -> fields.String:
     return fields.String(validate=PRIORITY, **kwargs)
+
+
+def repeats_field() -> fields.String:
+    """A release gate's `repeats` (`per-release`, `per-model-version`); absent: not a gate."""
+    return fields.String(
+        load_default=None, validate=one_of(values(Repeats), "repeats"), allow_none=False
+    )
 
 
 def raw_keys(entries: Any) -> Iterator[tuple[int, str]]:

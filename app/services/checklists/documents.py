@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
+from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project, Release
 from app.models.checklist import PUBLIC_COLUMNS
 from app.models.directory import PERSON_COLUMNS, handles_of
 from app.render import DEFAULT_LAYOUT, Layout, render
@@ -217,6 +217,7 @@ def checklist_document(
         {
             "project": project_header(project, catalog),
             "context": project.context,
+            "release": release_ref(checklist.release),
             "checklist_id": checklist.id,
             "revision": checklist.revision,
             "catalog_version": checklist.catalog_version,
@@ -226,6 +227,18 @@ def checklist_document(
             "items": dicts,
         }
     )
+
+
+def release_ref(release: Release | None) -> dict[str, Any] | None:
+    """The release a checklist is for, as it shows it."""
+    if release is None:
+        return None
+    return {
+        "version": release.version,
+        "model": release.model,
+        "status": release.status,
+        "opened_at": release.opened_at,
+    }
 
 
 def filtered(doc: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,14 @@ from app.services.catalog.model import (
     Collaboration,
     ContextItem,
     Mitigation,
+    Responsibility,
     Role,
     max_priority,
     priority_rank,
 )
 from app.services.checklists.facts import Facts, Member, Staffing, in_play_because, role_titles
 from app.services.staffing.findings import StaffingFinding
-from app.vocabulary import PRIORITIES, ItemKind
+from app.vocabulary import PRIORITIES, ItemKind, Repeats
 
 _STAFFING_SOURCE = {
     "kind": "authored",
@@ -55,6 +56,8 @@ class GeneratedItem:
     # Who may sign it off: the people in its reviewer roles who do not own it.
     reviewers: tuple[Member, ...] = ()
     evidence_required: bool = False
+    # A release gate (`Repeats`): reopened by the releases that ask it again; None: not one.
+    repeats: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The generated fields in the checklist item's JSON shape (no role titles, no status)."""
@@ -81,6 +84,7 @@ class GeneratedItem:
             "reviewer_roles": list(self.reviewer_roles),
             "reviewers": [{"id": m.ref, "name": m.name} for m in self.reviewers],
             "evidence_required": self.evidence_required,
+            "repeats": self.repeats,
         }
 
 
@@ -115,6 +119,7 @@ def responsibility_items(
                 because=tuple(because),
                 source={**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text},
                 evidence_required=resp.evidence_required,
+                repeats=resp.repeats,
             )
 
 
@@ -244,6 +249,7 @@ def mitigation_items(
                     m for m in index.members_of(mitigation.reviewer_roles) if m not in owners
                 ),
                 evidence_required=mitigation.evidence_required,
+                repeats=_repeats(mitigation, stands_for),
             )
 
 
@@ -293,6 +299,16 @@ def _priority_because(entry: ContextItem) -> tuple[str, ...]:
     if not entry.priority_because:
         return ()
     return (f"{entry.priority.capitalize()} because {entry.priority_because}",)
+
+
+def _repeats(mitigation: Mitigation, stands_for: list[tuple[Role, Responsibility]]) -> str | None:
+    """A mitigation standing for responsibilities is the gate each of them is: the one asked
+    most often (per release before per model version)."""
+    asked = {mitigation.repeats, *(resp.repeats for _, resp in stands_for)} - {None}
+    for repeats in Repeats:
+        if repeats in asked:
+            return repeats.value
+    return None
 
 
 def _applies_because(mitigation: Mitigation, challenge: Challenge, facts: Facts) -> list[str]:

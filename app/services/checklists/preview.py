@@ -119,6 +119,7 @@ def checklist_preview(
             "implied_traits": implied,
         },
         "context": context,
+        "release": None,
         "checklist_id": None,
         "revision": None,
         "catalog_version": catalog.version,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import NotFound
-from app.models import Assignment, Checklist, Person, Project
+from app.models import Assignment, Checklist, Person, Project, Release
 from app.models.base import utcnow
 from app.services.catalog.model import Catalog
 from app.services.catalog.store import current_catalog
@@ -79,7 +79,10 @@ def generate(
         _, checklist = locked[0]
     else:
         checklist = Checklist(
-            team_id=project.team_id, project_id=project.id, catalog_version=catalog.version
+            team_id=project.team_id,
+            project_id=project.id,
+            catalog_version=catalog.version,
+            release_id=_latest_release_id(session, project),
         )
         session.add(checklist)
         session.flush()
@@ -91,6 +94,16 @@ def generate(
         [Target(project, checklist, created=created)],
     )
     return checklist, created
+
+
+def _latest_release_id(session: Session, project: Project) -> str | None:
+    """The release a new checklist is for: the project's most recently opened, if any."""
+    return session.scalar(
+        select(Release.id)
+        .where(Release.team_id == project.team_id, Release.project_id == project.id)
+        .order_by(Release.opened_at.desc(), Release.id.desc())
+        .limit(1)
+    )
 
 
 def refresh_checklists(

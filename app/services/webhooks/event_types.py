@@ -91,6 +91,20 @@ _DESCRIPTIONS: dict[str, str] = {
         "A checklist item's note or evidence links (or, with its status unchanged, its waiver or "
         "the person who signed it off) changed."
     ),
+    "release.opened": (
+        "A release of a project was opened (`POST /v1/projects/{p}/releases`): the checklist "
+        "is for it from now on. `reopened` lists the release gates that reopened for it, each "
+        "with its state before (status, waiver, sign-off and the key it was given with, "
+        "evidence): every `per-release` gate, and the `per-model-version` ones when "
+        "`model_changed` (the model's name, version or provider differs from the `previous` "
+        "release's). `superseded` names the open release it replaced, if any. Each reopened "
+        "item has its own item event too."
+    ),
+    "release.shipped": (
+        "A release passed its go/no-go and shipped (`PATCH /v1/projects/{p}/releases/{v}`): "
+        "`gates` records every release gate of the checklist as it stood (status, sign-off, "
+        "waiver expiry)."
+    ),
     "integration.created": (
         "An inbound ticketing integration was registered (its secret is never in events); "
         "`inbound_url` is where the ticketing system posts."
