@@ -130,6 +130,11 @@ class ChecklistOut(ma.Schema):
 class RecordedChecklistOut(ChecklistOut):
     """A checklist as it stood at one of its revisions."""
 
+    class Meta:
+        # A revision does not record the release its checklist was for (yet): the releases'
+        # own events and `GET /v1/projects/{p}/releases` say when each was opened and shipped.
+        exclude = ("release",)
+
     recorded_at = ma.fields.DateTime(
         required=True, metadata={"description": "When the revision was recorded (its commit)"}
     )

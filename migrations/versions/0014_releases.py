@@ -11,6 +11,11 @@ Catalog rows get their values at the next `flask seed`; existing checklist items
 from the keys of the gates in the catalog of this revision, so that the first release opened
 after the upgrade reopens them without waiting for a regeneration.
 
+The item versions that revisions keep (0013) show every public field of an item: each gets its
+`repeats` too (by its key, as the items), and its digest again, so that a revision reads as its
+items do and the next change records only what it changes. A revision's ETag stays: what it
+adds is a field, not a change of what the revision said.
+
 No existing table is rebuilt, on SQLite either: every column is added (and, going down,
 dropped) in place, which on SQLite takes 3.35 or later.
 
@@ -19,6 +24,9 @@ Revises: 0013
 Create Date: 2026-12-07
 
 """
+
+import hashlib
+import json
 
 import sqlalchemy as sa
 from alembic import op
@@ -124,9 +132,11 @@ def upgrade():
     items = sa.table("checklist_items", sa.column("key", sa.String()), sa.column("repeats"))
     for repeats, keys in GATES.items():
         op.execute(items.update().where(items.c.key.in_(keys)).values(repeats=repeats))
+    _rewrite_versions(lambda data: {**data, "repeats": _repeats_of(data.get("key"))})
 
 
 def downgrade():
+    _rewrite_versions(lambda data: {k: v for k, v in data.items() if k != "repeats"})
     sqlite = op.get_bind().dialect.name == "sqlite"
     if not sqlite:
         op.drop_constraint(op.f("ck_checklist_items_repeats"), "checklist_items", type_="check")
@@ -141,3 +151,41 @@ def downgrade():
         batch_op.drop_index("ix_releases_project_opened")
         batch_op.drop_index(batch_op.f("ix_releases_team_id"))
     op.drop_table("releases")
+
+
+VERSIONS = sa.table(
+    "checklist_item_versions",
+    sa.column("item_id", sa.String()),
+    sa.column("from_revision", sa.Integer()),
+    sa.column("position", sa.Integer()),
+    sa.column("digest", sa.String()),
+    sa.column("data", sa.JSON()),
+)
+
+
+def _repeats_of(key):
+    return next((repeats for repeats, keys in GATES.items() if key in keys), None)
+
+
+def _rewrite_versions(change):
+    """Every item version's data changed by `change`, with its digest made again as the
+    application makes it (`app.services.checklists.revisions.version_digest`)."""
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.select(
+            VERSIONS.c.item_id, VERSIONS.c.from_revision, VERSIONS.c.position, VERSIONS.c.data
+        )
+    ).all()
+    for row in rows:
+        data = change(json.loads(row.data) if isinstance(row.data, str) else row.data)
+        canonical = json.dumps(
+            [row.position, data], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        connection.execute(
+            VERSIONS.update()
+            .where(
+                VERSIONS.c.item_id == row.item_id,
+                VERSIONS.c.from_revision == row.from_revision,
+            )
+            .values(data=data, digest=hashlib.sha256(canonical.encode()).hexdigest())
+        )
