@@ -210,6 +210,7 @@ def test_existing_items_of_the_release_gates_know_they_are_gates_and_keep_their_
             ids = {"team_id": "team_1", "project_id": "prj_1"}
             rows = [
                 ("catalog_applications", {"key": "other", "position": 0}),
+                ("catalog_roles", {"key": "ai-ethicist", "position": 0}),
                 ("teams", {"id": "team_1"}),
                 (
                     "projects",
@@ -266,3 +267,81 @@ def test_existing_items_of_the_release_gates_know_they_are_gates_and_keep_their_
         "value-chain.vet-third-party-models": "per-model-version",
         "data-scientist.collect-and-preprocess-data": None,
     }
+
+
+def test_no_migration_loses_stored_rows_when_it_rebuilds_a_table(app, app_with, tmp_path):
+    """On SQLite, a batch operation rebuilds its table and drops the old one; with foreign keys
+    on, the drop of `projects` (0008) cascaded to every checklist, item, owner and event. The
+    migrations run with them off, so a database from before 0008 keeps every row."""
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR), revision="0007")
+            tables = sa.MetaData()
+            tables.reflect(db.engine)
+            ids = {"team_id": "team_1", "project_id": "prj_1"}
+            rows = [
+                ("catalog_applications", {"key": "other", "position": 0}),
+                ("catalog_roles", {"key": "ai-ethicist", "position": 0}),
+                ("teams", {"id": "team_1"}),
+                (
+                    "projects",
+                    {
+                        "id": "prj_1",
+                        "team_id": "team_1",
+                        "status": "active",
+                        "application": "other",
+                    },
+                ),
+                ("people", {"id": "per_1", "team_id": "team_1"}),
+                ("api_keys", {"id": "key_1", "team_id": "team_1", "secret_hash": "0" * 64}),
+                (
+                    "assignments",
+                    {"id": "asg_1", "role_key": "ai-ethicist", "person_id": "per_1", **ids},
+                ),
+                ("checklists", {"id": "chk_1", **ids}),
+                (
+                    "checklist_items",
+                    {
+                        "id": "itm_1",
+                        "checklist_id": "chk_1",
+                        "status": "done",
+                        "phase": "plan-and-design",
+                        "signed_off_by": "per_1",
+                        **ids,
+                    },
+                ),
+                ("checklist_item_owners", {"item_id": "itm_1", "person_id": "per_1"}),
+                ("events", {"id": "evt_1", **ids}),
+            ]
+            with db.engine.begin() as connection:
+                for name, given in rows:
+                    table = tables.tables[name]
+                    connection.execute(table.insert().values(_filled(table, **given)))
+
+            upgrade(directory=str(MIGRATIONS_DIR))
+
+            with db.engine.connect() as connection:
+                reflected = sa.MetaData()
+                reflected.reflect(connection)
+                counts = {
+                    name: connection.execute(
+                        sa.select(sa.func.count()).select_from(reflected.tables[name])
+                    ).scalar_one()
+                    for name, _ in rows
+                }
+                signed = connection.execute(
+                    text("SELECT signed_off_by, signed_off_with FROM checklist_items")
+                ).one()
+                # And foreign keys hold again on the connections the app goes on using.
+                enforced = (
+                    connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one()
+                    if connection.dialect.name == "sqlite"
+                    else 1
+                )
+            db.engine.dispose()
+
+    assert counts == {name: 1 for name, _ in rows}
+    # A sign-off from before personal keys keeps who it names, with no key (migration 0011).
+    assert tuple(signed) == ("per_1", None)
+    assert enforced == 1
