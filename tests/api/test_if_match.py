@@ -112,6 +112,17 @@ def _integration(api: Any) -> Write:
     return Write(url, None, created.headers["ETag"], _etag(api, url), lambda: _read(api, url))
 
 
+def _personal_key(api: Any) -> Write:
+    """A key changes only by being revoked; an ETag of another key is not this one's."""
+    person = create_person(api)
+    keys = f"/v1/people/{person['id']}/keys"
+    other = api.post(keys, json={"name": "old laptop"})
+    created = api.post(keys, json={"name": "laptop"})
+    assert created.status_code == 201, created.json
+    url = f"{keys}/{created.json['id']}"
+    return Write(url, None, other.headers["ETag"], _etag(api, url), lambda: _read(api, url))
+
+
 def _release(api: Any) -> Write:
     """A release's ETag changes with its project's checklist: the go/no-go the client saw."""
     project = create_project(api, application="other")
@@ -144,6 +155,7 @@ WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("DELETE", "/v1/webhooks/{endpoint_id}"): lambda api: _webhook(api, None),
     ("DELETE", "/v1/integrations/{integration_id}"): _integration,
     ("PATCH", "/v1/projects/{project_ref}/releases/{version}"): _release,
+    ("DELETE", "/v1/people/{person_id}/keys/{key_id}"): _personal_key,
 }
 
 
