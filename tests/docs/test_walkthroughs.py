@@ -46,6 +46,7 @@ WALKTHROUGHS = [
     ("README.md", "Webhooks: the checklist in your ticketing system"),
     ("README.md", "Tickets close the loop: GitHub, Jira and Linear move the items"),
     ("docs/checklists.md", "Preview"),
+    ("docs/governance.md", "The clinic, from registration to a shipped release"),
     ("docs/releases.md", "A release, step by step"),
     ("docs/ticketing.md", "Integrations"),
     ("docs/ticketing.md", "What a delivery does"),
