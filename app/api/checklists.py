@@ -200,6 +200,7 @@ def _revision_entry(revision: ChecklistRevision) -> dict[str, Any]:
         "actor": revision.actor,
         "api_key_id": revision.api_key_id,
         "person_id": revision.person_id,
+        "release": checklist_revisions.recorded_release(revision.release),
         "catalog_version": revision.catalog_version,
         "summary": revision.summary,
         "links": {"json": url, **{fmt: f"{url}.{suffix}" for fmt, suffix in SUFFIXES.items()}},

@@ -190,6 +190,10 @@ class ChecklistRevision(Base):
     # The project's header and context as the checklist showed them.
     project: Mapped[dict[str, Any]]
     context: Mapped[dict[str, Any]]
+    # The release the checklist was for, as it stood (`{version, model, status, opened_at}`,
+    # `opened_at` as ISO 8601 text); null before its first release, and in the revisions
+    # recorded before migration 0015 (which did not keep it).
+    release: Mapped[dict[str, Any] | None]
     summary: Mapped[dict[str, Any]]
     # The types of the events recorded in the transaction that made it, in their order.
     event_types: Mapped[list[str]]

@@ -128,12 +128,8 @@ class ChecklistOut(ma.Schema):
 
 
 class RecordedChecklistOut(ChecklistOut):
-    """A checklist as it stood at one of its revisions."""
-
-    class Meta:
-        # A revision does not record the release its checklist was for (yet): the releases'
-        # own events and `GET /v1/projects/{p}/releases` say when each was opened and shipped.
-        exclude = ("release",)
+    """A checklist as it stood at one of its revisions: its `release` as that release stood
+    then (null before the first, and in revisions recorded before migration 0015)."""
 
     recorded_at = ma.fields.DateTime(
         required=True, metadata={"description": "When the revision was recorded (its commit)"}
@@ -179,6 +175,16 @@ class ChecklistRevisionOut(ma.Schema):
         metadata={
             "description": "The person who made it, when proven: the person of a personal "
             "key, or a tracker's sender who signed off (null for a team key or the system)"
+        },
+    )
+    release = ma.fields.Nested(
+        ReleaseRefOut,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The release the checklist was for, as it stood then (`shipped` "
+            "in the revision its ship made); null before the first, and in revisions recorded "
+            "before migration 0015"
         },
     )
     catalog_version = ma.fields.String(required=True)

@@ -9,8 +9,9 @@ under the checklist's lock: `Checklist.mark_changed`, the regeneration's bulk UP
 transaction, and the hook, for all of them at once, with a fixed number of statements:
 
 - gives it its next `revision` (the first one of a new checklist is 1);
-- keeps what it now shows of the project (header and context), its catalog version and its
-  summary as a `ChecklistRevision`, with the types of the events of the transaction and who made
+- keeps what it now shows of the project (header and context), the release it is for as that
+  release stands (its status included), its catalog version and its summary as a
+  `ChecklistRevision`, with the types of the events of the transaction and who made
   it (their actor);
 - writes a `ChecklistItemVersion` for each item whose public form (owners' names and its place
   included) differs from its current version, and closes that one (its `to_revision`).
@@ -19,6 +20,8 @@ Revision n is its header and the item versions live at n. A transaction that cha
 records nothing: only transactions that record events are looked at (every change of a checklist
 records one), and a checklist whose state moved but that shows what its last revision showed
 (a project's description changed) gets no revision, its `recorded_state` only catching up.
+A release opened or shipped changes what the checklist shows (its `release`), so each is a
+revision even when no item changed.
 
 Concurrency: a checklist changed in the transaction has had its row updated by it (its
 `state`), so the row is locked until the commit, and two transactions never record revisions of
@@ -50,6 +53,7 @@ from app.models import (
     Event,
     Person,
     Project,
+    Release,
     utcnow,
 )
 from app.models.base import UTCDateTime
@@ -123,8 +127,17 @@ _UNRECORDED = (
         REVISIONS.c.context.label("last_context"),
         REVISIONS.c.catalog_version.label("last_catalog_version"),
         REVISIONS.c.generated_at.label("last_generated_at"),
+        REVISIONS.c.release.label("last_release"),
+        # The release it is for, as it stands now (read after the flush: a ship's status).
+        Release.version.label("release_version"),
+        Release.model_name.label("release_model_name"),
+        Release.model_version.label("release_model_version"),
+        Release.model_provider.label("release_model_provider"),
+        Release.status.label("release_status"),
+        Release.opened_at.label("release_opened_at"),
     )
     .join(Project, Project.id == Checklist.project_id)
+    .outerjoin(Release, Release.id == Checklist.release_id)
     .outerjoin(
         REVISIONS,
         and_(
@@ -203,6 +216,7 @@ def record_revisions(session: Session) -> None:
         current = items.get(checklist.id, [])
         project = checklist.Project
         header = project_header(project, catalog_for(session, checklist.catalog_version))
+        release = _release_as_kept(checklist)
         changed = len(closed) + len(opened)
         for row in current:
             data = item_data(row, owners[row.id])
@@ -229,11 +243,13 @@ def record_revisions(session: Session) -> None:
             project.context,
             checklist.catalog_version,
             checklist.generated_at,
+            release,
         ) == (
             checklist.last_project,
             checklist.last_context,
             checklist.last_catalog_version,
             checklist.last_generated_at,
+            checklist.last_release,
         ):
             # Nothing it shows changed: no revision, its state is recorded as it stands.
             numbers.append({"checklist": checklist.id, "n": checklist.revision})
@@ -250,6 +266,7 @@ def record_revisions(session: Session) -> None:
                 "generated_at": checklist.generated_at,
                 "project": header,
                 "context": project.context,
+                "release": release,
                 "summary": summary_of(Counter((row.status, row.kind) for row in current)),
                 "event_types": list(dict.fromkeys(e.type for e in made_by)),
                 "actor": actor,
@@ -282,6 +299,30 @@ def record_revisions(session: Session) -> None:
         if isinstance(obj, Checklist) and obj.id in by_checklist:
             set_committed_value(obj, "revision", by_checklist[obj.id])
             session.expire(obj, ["recorded_state"])
+
+
+def _release_as_kept(row: Row[Any]) -> dict[str, Any] | None:
+    """The release a checklist is for as a revision keeps it (`documents.release_ref`, its
+    `opened_at` as ISO 8601 text), from the columns `_UNRECORDED` reads; None without one."""
+    if row.release_version is None:
+        return None
+    return {
+        "version": row.release_version,
+        "model": {
+            "name": row.release_model_name,
+            "version": row.release_model_version,
+            "provider": row.release_model_provider,
+        },
+        "status": row.release_status,
+        "opened_at": row.release_opened_at.isoformat(),
+    }
+
+
+def recorded_release(kept: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A revision's release as `ReleaseRefOut` dumps it (`opened_at` a datetime again)."""
+    if kept is None:
+        return None
+    return {**kept, "opened_at": datetime.fromisoformat(kept["opened_at"])}
 
 
 def _by_key(actor: str) -> bool:
@@ -353,6 +394,7 @@ def revision_document(session: Session, team_id: str, checklist_id: str, n: int)
         {
             "project": revision.project,
             "context": revision.context,
+            "release": recorded_release(revision.release),
             "checklist_id": checklist_id,
             "revision": revision.revision,
             "catalog_version": revision.catalog_version,
