@@ -374,6 +374,57 @@ def test_existing_checklists_are_recorded_as_their_current_revision(app, app_wit
     assert dict(versions) == {4: len(checklist["items"]), 5: 1}
 
 
+def test_revisions_recorded_before_0015_show_no_release_and_the_next_change_shows_it(
+    app, app_with, tmp_path
+):
+    """Migration 0015 adds the release to revisions in place: those recorded before it keep
+    every item and show `release` null (it was not kept); the checklist still says which
+    release it is for, and the next change records a revision that shows it."""
+    with _fresh_database_like(app, tmp_path) as url:
+        other = app_with(database_url=url)
+        with other.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+            seed_catalog(db.session, load_catalog())
+            ctx = Context("cli")
+            team = teams.create_team(db.session, ctx, "Migrated")
+            _, token = teams.create_key(db.session, ctx, team, ("read", "write", "admin"), "t")
+            db.session.commit()
+        api = ApiClient(other.test_client(), token, team.id)
+        project, _ = staffed_project(api, name="Released before")
+        generate(api, project, 201)
+        releases = f"/v1/projects/{project['id']}/releases"
+        model = {"name": "llama-3", "version": "8b-instruct", "provider": "self-hosted"}
+        opened = api.post(releases, json={"version": "0.1.0", "model": model})
+        assert opened.status_code == 201, opened.json
+        shipped = api.patch(f"{releases}/0.1.0", json={"status": "shipped"})
+        assert shipped.status_code == 200, shipped.json
+        before = {n: _revision(api, project, n).json for n in (1, 2, 3)}
+        assert before[3]["release"]["status"] == "shipped"
+        with other.app_context():
+            downgrade(directory=str(MIGRATIONS_DIR), revision="0014")
+            upgrade(directory=str(MIGRATIONS_DIR))
+            db.session.remove()
+
+        after = {n: _revision(api, project, n).json for n in (1, 2, 3)}
+        listed = api.get(_revisions_path(project)).json["items"]
+        checklist = read_checklist(api, project)
+        noted = patch_item(api, project, MEDIUM, {"note": "Data sheet pending"})
+        latest = api.get(_revisions_path(project)).json["items"][0]
+        recorded = _revision(api, project, 4).json
+        with other.app_context():
+            db.engine.dispose()
+
+    for n in (1, 2, 3):
+        assert after[n]["release"] is None
+        assert after[n]["items"] == before[n]["items"]
+        assert {**after[n], "release": before[n]["release"]} == before[n]
+    assert [r["release"] for r in listed] == [None, None, None]
+    assert checklist["release"] == before[3]["release"]
+    assert noted.status_code == 200, noted.json
+    assert latest["revision"] == 4
+    assert recorded["release"] == before[3]["release"]
+
+
 @contextmanager
 def _fresh_database_like(app, tmp_path):
     """An empty database of the same backend as `app`'s."""

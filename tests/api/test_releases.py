@@ -307,6 +307,96 @@ def test_a_project_without_critical_gates_ships_at_once(api):
     assert shipped.status_code == 200, shipped.json
 
 
+# --------------------------------------------------------------------------- revisions
+
+
+def _revision(api, project, n: int, suffix: str = "", **kwargs: Any):
+    response = api.get(f"/v1/projects/{project['id']}/checklist/revisions/{n}{suffix}", **kwargs)
+    assert response.status_code in (200, 304), response.get_data(as_text=True)
+    return response
+
+
+def _release_line(body: str, marker: str) -> str:
+    return next(line for line in body.splitlines() if marker in line)
+
+
+def test_the_revision_a_ship_records_shows_the_release_shipped_ever_after(api, clinic):
+    """An auditor reads the checklist of release 1.0.0 as shipped: the revision its ship
+    recorded says so, with the gates done and signed, whatever the next release reopens."""
+    project, people = clinic
+    opened = _open(api, project, "1.0.0").json
+    at_open = read_checklist(api, project)["revision"]
+    _sign_accuracy(api, project, people)
+    signed = read_checklist(api, project)
+
+    shipped = api.patch(f"{_releases(project)}/1.0.0", json={"status": "shipped"})
+
+    assert shipped.status_code == 200, shipped.json
+    current = read_checklist(api, project)
+    n = current["revision"]
+    # The ship changed no item, and still is a revision: the release it shows changed.
+    assert n == signed["revision"] + 1
+    assert current["items"] == signed["items"]
+    release = {"version": "1.0.0", "model": MODEL, "status": "shipped"}
+    assert current["release"] == {**release, "opened_at": opened["opened_at"]}
+    [latest, *_] = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
+    assert (latest["revision"], latest["event_types"]) == (n, ["release.shipped"])
+    assert latest["release"] == current["release"]
+    at_ship = _revision(api, project, n)
+    assert at_ship.json["release"] == current["release"]
+    assert at_ship.json["items"] == current["items"]
+    accuracy = items_by_key(at_ship.json)[ACCURACY]
+    assert (accuracy["status"], accuracy["signed_off_by"], accuracy["signed_off_by_name"]) == (
+        "done",
+        people["ai-ethicist"]["id"],
+        "Grace Hopper",
+    )
+    assert accuracy["evidence"] == [EVIDENCE["add"][0]]
+    # The earlier revisions show the release as it stood then: open, before and after signing.
+    for earlier in (at_open, signed["revision"]):
+        assert _revision(api, project, earlier).json["release"]["status"] == "open"
+    assert items_by_key(_revision(api, project, at_open).json)[ACCURACY]["status"] == "open"
+    assert _revision(api, project, 1).json["release"] is None
+    markdown = _revision(api, project, n, ".md")
+    text = _revision(api, project, n, ".txt")
+    live_markdown = api.get(f"/v1/projects/{project['id']}/checklist.md").get_data(as_text=True)
+    since = opened["opened_at"][:10]
+    assert _release_line(markdown.get_data(as_text=True), "**Release:**") == _release_line(
+        live_markdown, "**Release:**"
+    )
+    assert escape(f"1.0.0, shipped since {since}; model gpt-4o") in markdown.get_data(True)
+    assert f"Release: 1.0.0, shipped since {since}; model gpt-4o" in text.get_data(True)
+
+    _open(api, project, "1.1.0")
+
+    reopened = read_checklist(api, project)
+    assert reopened["release"]["version"] == "1.1.0"
+    assert items_by_key(reopened)[ACCURACY]["status"] == "open"
+    assert _revision(api, project, reopened["revision"]).json["release"]["version"] == "1.1.0"
+    again = _revision(api, project, n)
+    assert again.json == at_ship.json
+    assert again.headers["ETag"] == at_ship.headers["ETag"]
+    markdown_again = _revision(api, project, n, ".md")
+    assert markdown_again.get_data() == markdown.get_data()
+    assert markdown_again.headers["ETag"] == markdown.headers["ETag"]
+    held = _revision(api, project, n, headers={"If-None-Match": at_ship.headers["ETag"]})
+    assert held.status_code == 304
+    listed = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
+    assert next(r for r in listed if r["revision"] == n)["release"] == current["release"]
+
+
+def test_a_refused_ship_records_no_revision(api, clinic):
+    project, _ = clinic
+    _open(api, project, "1.0.0")
+    before = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
+
+    assert_problem(api.patch(f"{_releases(project)}/1.0.0", json={"status": "shipped"}), 409)
+
+    after = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
+    assert after == before
+    assert after[0]["release"]["status"] == "open"
+
+
 # --------------------------------------------------------------------------- reads and rules
 
 
