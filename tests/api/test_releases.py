@@ -385,12 +385,17 @@ def test_the_revision_a_ship_records_shows_the_release_shipped_ever_after(api, c
     assert next(r for r in listed if r["revision"] == n)["release"] == current["release"]
 
 
-def test_a_refused_ship_records_no_revision(api, clinic):
+def test_a_refused_ship_and_a_write_that_changes_nothing_record_no_revision(api, clinic):
     project, _ = clinic
     _open(api, project, "1.0.0")
+    etag = api.get(f"/v1/projects/{project['id']}/checklist").headers["ETag"]
     before = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
 
     assert_problem(api.patch(f"{_releases(project)}/1.0.0", json={"status": "shipped"}), 409)
+    # A description is not shown by the checklist: its state moves, what it shows does not.
+    described = api.patch(f"/v1/projects/{project['id']}", json={"description": "Pilot"})
+    assert described.status_code == 200, described.json
+    assert api.get(f"/v1/projects/{project['id']}/checklist").headers["ETag"] != etag
 
     after = api.get(f"/v1/projects/{project['id']}/checklist/revisions").json["items"]
     assert after == before
