@@ -241,7 +241,7 @@ def release_gate(item: Item) -> str | None:
 
 
 def release_line(doc: Mapping[str, Any]) -> str | None:
-    """The release the checklist is for, in one line (`1.4.0, open since 2026-03-02; model
+    """The release the checklist is for, in one line (`1.4.0, open, opened on 2026-03-02; model
     gpt-4o 2024-08-06 by openai`); None when it is for none."""
     release = doc.get("release")
     if not release:
@@ -250,8 +250,8 @@ def release_line(doc: Mapping[str, Any]) -> str | None:
     shown = f"{model.get('name')} {model.get('version')}"
     if model.get("provider"):
         shown += f" by {model['provider']}"
-    since = str(release.get("opened_at") or "")[:10]
-    return f"{release.get('version')}, {release.get('status')} since {since}; model {shown}"
+    opened = str(release.get("opened_at") or "")[:10]
+    return f"{release.get('version')}, {release.get('status')}, opened on {opened}; model {shown}"
 
 
 # The project's context as the checklist opens with it: (field, label), in order.

@@ -164,10 +164,12 @@ def test_the_checklist_says_which_release_it_is_for_in_every_format(api, clinic)
     markdown = api.get(f"/v1/projects/{project['id']}/checklist.md").text
     since = release["opened_at"][:10]
     release_line = next(line for line in markdown.splitlines() if "**Release:**" in line)
-    assert escape(f"1.0.0, open since {since}; model gpt-4o 2024-05-13 by openai") in release_line
+    assert (
+        escape(f"1.0.0, open, opened on {since}; model gpt-4o 2024-05-13 by openai") in release_line
+    )
     assert "**Release gate:** asked again of each release" in markdown
     text = api.get(f"/v1/projects/{project['id']}/checklist.txt").text
-    assert f"Release: 1.0.0, open since {since}; model gpt-4o 2024-05-13 by openai" in text
+    assert f"Release: 1.0.0, open, opened on {since}; model gpt-4o 2024-05-13 by openai" in text
     assert "release gate: asked again when a release's model changes" in text
 
 
@@ -364,8 +366,8 @@ def test_the_revision_a_ship_records_shows_the_release_shipped_ever_after(api, c
     assert _release_line(markdown.get_data(as_text=True), "**Release:**") == _release_line(
         live_markdown, "**Release:**"
     )
-    assert escape(f"1.0.0, shipped since {since}; model gpt-4o") in markdown.get_data(True)
-    assert f"Release: 1.0.0, shipped since {since}; model gpt-4o" in text.get_data(True)
+    assert escape(f"1.0.0, shipped, opened on {since}; model gpt-4o") in markdown.get_data(True)
+    assert f"Release: 1.0.0, shipped, opened on {since}; model gpt-4o" in text.get_data(True)
 
     _open(api, project, "1.1.0")
 
