@@ -180,10 +180,11 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
     CSV = "csv"
     TEXT = "text"
+    HTML = "html"
 
 
 class Grouping(StrEnum):
-    """How Markdown and text group a checklist's items (`?group_by=`)."""
+    """How Markdown, text and HTML group a checklist's items (`?group_by=`)."""
 
     PHASE = "phase"
     KIND = "kind"

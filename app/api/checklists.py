@@ -19,7 +19,7 @@ from app.http.formats import SUFFIXES, formatted_response, negotiated
 from app.http.pagination import PageRequest, SortKey, paged, paginated
 from app.http.transaction import current_context
 from app.models import Checklist, ChecklistItem, ChecklistRevision, Project
-from app.render import DEFAULT_GROUPING, DEFAULT_LAYOUT, FORMATS, Layout, render
+from app.render import DEFAULT_GROUPING, DEFAULT_LAYOUT, FORMATS, LAID_OUT, Layout, render
 from app.schemas.checklists import (
     CHECKLIST_EXAMPLE,
     ChecklistOut,
@@ -87,9 +87,9 @@ def format_paths(
     summary: str,
     example: dict[str, Any] | None = None,
 ) -> None:
-    """Route `rule.md`, `rule.csv` and `rule.txt` to `read(*parsed arguments, fmt, **path)`,
-    each an operation of its own documenting its one media type, so that a generated client
-    reads its answer as text. `arguments` decorate each view as they do the negotiated
+    """Route `rule.md`, `rule.csv`, `rule.txt` and `rule.html` to `read(*parsed arguments, fmt,
+    **path)`, each an operation of its own documenting its one media type, so that a generated
+    client reads its answer as text. `arguments` decorate each view as they do the negotiated
     operation's, whose reading `read` is; `example` is the JSON document rendered as the
     example of each."""
     negotiated_as = f"{method.upper()} /v1" + _CONVERTER.sub(r"{\1}", rule)
@@ -111,7 +111,7 @@ def format_paths(
         )
 
 
-FORMAT_TITLES = {"markdown": "Markdown", "csv": "CSV", "text": "plain text"}
+FORMAT_TITLES = {"markdown": "Markdown", "csv": "CSV", "text": "plain text", "html": "HTML"}
 # A Flask rule's `<converter:name>`, written `{name}` in the description.
 _CONVERTER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
@@ -137,7 +137,7 @@ class ChecklistView(MethodView):
     @formats(blp, ChecklistOut)
     def get(self, args: dict[str, Any], project_ref: str) -> Response:
         """The project's checklist, filtered by `role`, `status`, `kind`, `phase`, `person_id`;
-        Markdown and text grouped by `group_by`, `compact` for one line an item"""
+        Markdown, text and HTML grouped by `group_by`, `compact` for one line an item"""
         return negotiated(lambda fmt: read_checklist(args, fmt, project_ref))
 
     @blp.arguments(RenderQuery, location="query")
@@ -238,7 +238,7 @@ def read_revision(args: dict[str, Any], fmt: str, project_ref: str, revision: in
         # The full read says which of the project and its checklist is missing (404).
         checklists.get_checklist(session, current_team_id(), project_ref)
         raise AssertionError("unreachable")  # pragma: no cover
-    shown = layout if fmt in ("markdown", "text") else DEFAULT_LAYOUT
+    shown = layout if fmt in LAID_OUT else DEFAULT_LAYOUT
     etag = make_etag("checklist-revision", header.checklist_id, revision, fmt, shown)
     if (unchanged := not_modified(etag)) is not None:
         return unchanged

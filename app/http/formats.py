@@ -12,10 +12,16 @@ from app.render import FORMATS
 
 _BY_MIMETYPE = {mimetype: fmt for fmt, mimetype in FORMATS.items()}
 
-# The text formats' path suffixes: `GET …/checklist.md` is `GET …/checklist?format=markdown`,
+# The formats' path suffixes: `GET …/checklist.md` is `GET …/checklist?format=markdown`,
 # documented with its one media type, which a client generated from the description reads as
 # text (it reads only JSON from an operation that offers JSON among others).
-SUFFIXES: Mapping[str, str] = {"markdown": "md", "csv": "csv", "text": "txt"}
+SUFFIXES: Mapping[str, str] = {"markdown": "md", "csv": "csv", "text": "txt", "html": "html"}
+# The page runs nothing and loads nothing but its inline style, and no other site frames it:
+# a value that slipped past escaping could do no harm.
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 def negotiate_format() -> str:
@@ -45,7 +51,7 @@ def negotiated(answer: Callable[[str], Response]) -> Response:
 
 def _not_acceptable(reason: str) -> Problem:
     return Problem(
-        f"{reason} Ask for ?format=json|markdown|csv|text, or Accept: "
+        f"{reason} Ask for ?format={'|'.join(FORMATS)}, or Accept: "
         + ", ".join(FORMATS.values())
         + ".",
         status=406,
@@ -60,4 +66,6 @@ def formatted_response(
     response = current_app.response_class(body, status=status, mimetype=FORMATS[fmt])
     if etag is not None:
         response.set_etag(etag)
+    if fmt == "html":
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
     return response

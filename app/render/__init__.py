@@ -1,4 +1,5 @@
-"""Checklist renderers: pure functions from a checklist's JSON form (a dict) to text formats."""
+"""Checklist renderers: pure functions from a checklist's JSON form (a dict) to text formats
+and an HTML page."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from app.render import csvfile, markdown, text
+from app.render import csvfile, html, markdown, text
 from app.render.layout import (
     DEFAULT_GROUPING,
     DEFAULT_LAYOUT,
     FORMATS,
     GROUPINGS,
+    LAID_OUT,
     PHASE_TITLES,
     Layout,
     signoff,
@@ -21,6 +23,7 @@ __all__ = [
     "DEFAULT_GROUPING",
     "DEFAULT_LAYOUT",
     "FORMATS",
+    "LAID_OUT",
     "PHASE_TITLES",
     "Layout",
     "render",
@@ -30,7 +33,7 @@ __all__ = [
 
 def render(doc: Mapping[str, Any], fmt: str, layout: Layout = DEFAULT_LAYOUT) -> str:
     """Render a checklist document as `fmt` (one of FORMATS); ValueError for anything else.
-    `layout` concerns Markdown and text only."""
+    `layout` concerns Markdown, text and HTML only."""
     if layout.group_by not in GROUPINGS:
         raise ValueError(f"unknown grouping {layout.group_by!r} (known: {', '.join(GROUPINGS)})")
     return _renderer(fmt)(doc, layout)
@@ -42,6 +45,7 @@ def _renderer(fmt: str) -> Callable[[Mapping[str, Any], Layout], str]:
         "markdown": markdown.render_markdown,
         "csv": lambda doc, _: csvfile.render_csv(doc),
         "text": text.render_text,
+        "html": html.render_html,
     }
     try:
         return renderers[fmt]

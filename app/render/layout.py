@@ -15,7 +15,12 @@ FORMATS: Mapping[str, str] = {
     "markdown": "text/markdown",
     "csv": "text/csv",
     "text": "text/plain",
+    # Last: a client that accepts anything (`*/*`) is given JSON, one that asks for `text/*`
+    # Markdown, as before HTML was a format; a browser names `text/html` and is given the page.
+    "html": "text/html",
 }
+# The formats laid out by `Layout` (`group_by`, `compact`); JSON and CSV take every item flat.
+LAID_OUT: frozenset[str] = frozenset({"markdown", "text", "html"})
 
 # The NIST AI RMF lifecycle stages (app.services.catalog.model.PHASES) as section titles, in
 # lifecycle order.
@@ -28,7 +33,7 @@ PHASE_SECTIONS: tuple[tuple[str, str], ...] = (
     ("operate-and-monitor", "Operate and monitor"),
 )
 PHASE_TITLES: Mapping[str, str] = dict(PHASE_SECTIONS)
-# How Markdown and text group items (`?group_by=`); `phase` by default.
+# How Markdown, text and HTML group items (`?group_by=`); `phase` by default.
 GROUPINGS: tuple[str, ...] = ("phase", "kind", "role", "person")
 DEFAULT_GROUPING = "phase"
 UNASSIGNED = "Unassigned"
@@ -58,7 +63,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Layout:
-    """How Markdown and text lay items out: sections by `group_by`, and `compact` for one line
+    """How Markdown, text and HTML lay items out: sections by `group_by`, and `compact` for one line
     an item (no detail, reasons or references). `role_order` (role keys, the catalog's order)
     orders the sections by role; roles it lacks follow in order of appearance."""
 

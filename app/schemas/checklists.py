@@ -22,24 +22,25 @@ class FormatQuery(ma.Schema):
     # Not validated here: an unknown format is a 406 (Not Acceptable), as an unknown `Accept`.
     format = ma.fields.String(
         metadata={
-            "description": "`json`, `markdown`, `csv` or `text`; else by `Accept`",
+            "description": "`json`, `markdown`, `csv`, `text` or `html`; else by `Accept`",
             "enum": values(Format),
         }
     )
 
 
 class RenderQuery(FormatQuery):
-    """How Markdown and text lay a checklist out (JSON and CSV ignore it)."""
+    """How Markdown, text and HTML lay a checklist out (JSON and CSV ignore it)."""
 
     group_by = ma.fields.String(
         validate=validate.OneOf(values(Grouping)),
         metadata={
-            "description": "Markdown and text: sections by lifecycle `phase` (default), `kind`, "
+            "description": "Markdown, text and HTML: sections by lifecycle `phase` (default), "
+            "`kind`, "
             "`role` or `person`"
         },
     )
     compact = ma.fields.Boolean(
-        metadata={"description": "Markdown and text: one line an item, without its detail"}
+        metadata={"description": "Markdown, text and HTML: one line an item, without its detail"}
     )
 
 
@@ -146,6 +147,7 @@ class RevisionLinksOut(ma.Schema):
     markdown = ma.fields.String(required=True)
     csv = ma.fields.String(required=True)
     text = ma.fields.String(required=True)
+    html = ma.fields.String(required=True)
 
 
 class ChecklistRevisionOut(ma.Schema):

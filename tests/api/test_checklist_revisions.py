@@ -109,6 +109,7 @@ def test_generation_records_revision_one_made_by_the_key(app, api, clinic):
         "markdown": f"{url}.md",
         "csv": f"{url}.csv",
         "text": f"{url}.txt",
+        "html": f"{url}.html",
     }
 
 

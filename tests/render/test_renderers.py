@@ -179,6 +179,7 @@ def test_formats_map_to_media_types():
         "markdown": "text/markdown",
         "csv": "text/csv",
         "text": "text/plain",
+        "html": "text/html",
     }
 
 

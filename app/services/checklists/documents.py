@@ -18,6 +18,7 @@ from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Pro
 from app.models.checklist import PUBLIC_COLUMNS
 from app.models.directory import PERSON_COLUMNS, handles_of
 from app.render import DEFAULT_LAYOUT, Layout, render
+from app.render.html import render_person_html
 from app.schemas.checklists import ChecklistOut, FiltersOut, PersonItemsOut
 from app.schemas.compiled import compile_dump
 from app.schemas.items import ItemOut
@@ -302,27 +303,27 @@ def person_document(
 def render_person_document(
     doc: Mapping[str, Any], fmt: str, layout: Layout = DEFAULT_LAYOUT
 ) -> str:
-    """JSON and CSV take the items at once; Markdown and text render project by project."""
+    """JSON and CSV take the items at once; Markdown and text render project by project, and
+    HTML makes one page of the projects' parts."""
     if fmt in ("json", "csv"):
         return render(doc, fmt)
     by_project: dict[str, list[Mapping[str, Any]]] = {}
     for item in doc["items"]:
         by_project.setdefault(item["project"]["id"], []).append(item)
-    parts = [
-        render(
-            {
-                "project": items[0]["project"],
-                "revision": items[0]["checklist"]["revision"],
-                "catalog_version": items[0]["checklist"]["catalog_version"],
-                "generated_at": items[0]["checklist"]["generated_at"],
-                "summary": summarize(items),
-                "items": items,
-            },
-            fmt,
-            layout,
-        )
+    docs = [
+        {
+            "project": items[0]["project"],
+            "revision": items[0]["checklist"]["revision"],
+            "catalog_version": items[0]["checklist"]["catalog_version"],
+            "generated_at": items[0]["checklist"]["generated_at"],
+            "summary": summarize(items),
+            "items": items,
+        }
         for items in by_project.values()
     ]
     name = doc["person"]["name"]
+    if fmt == "html":
+        return render_person_html(name, docs, layout)
+    parts = [render(part, fmt, layout) for part in docs]
     heading = f"# Checklist items of {name}" if fmt == "markdown" else f"Checklist items of {name}"
     return "\n".join([heading, "", *parts]) if parts else heading + "\n\nNo items.\n"

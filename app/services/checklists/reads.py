@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.metrics import RENDERS
 from app.models import Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
-from app.render import DEFAULT_LAYOUT, Layout, render
+from app.render import DEFAULT_LAYOUT, LAID_OUT, Layout, render
 from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import checklist_document, filtered, load_owners
 from app.services.checklists.generator import summary_of
@@ -56,8 +56,8 @@ def cache_key(
     layout: Layout = DEFAULT_LAYOUT,
 ) -> tuple[Any, ...]:
     """What a rendering depends on: the checklist's state, the format, the filters, the layout
-    (Markdown and text only) and the day (a waiver lapses by the day, and reads show it)."""
-    shown = layout if fmt in ("markdown", "text") else DEFAULT_LAYOUT
+    (Markdown, text and HTML only) and the day (a waiver lapses by the day, and reads show it)."""
+    shown = layout if fmt in LAID_OUT else DEFAULT_LAYOUT
     return ("checklist", checklist_id, state, fmt, tuple(sorted(filters.items())), shown, today())
 
 
