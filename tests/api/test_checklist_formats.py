@@ -26,6 +26,7 @@ FORMATS = {
     "markdown": "text/markdown",
     "csv": "text/csv",
     "text": "text/plain",
+    "html": "text/html",
 }
 CSV_COLUMNS = [
     "key",
@@ -651,7 +652,7 @@ def test_a_filtered_rendering_says_so_and_counts_the_items_it_shows(api, worked,
 
 # --------------------------------------------------------------------------- format paths
 
-SUFFIXES = {"markdown": "md", "csv": "csv", "text": "txt"}
+SUFFIXES = {"markdown": "md", "csv": "csv", "text": "txt", "html": "html"}
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), SUFFIXES.items())

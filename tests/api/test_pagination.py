@@ -186,6 +186,7 @@ OWN_SHAPES = [
     "/v1/people/{person_id}/checklist-items.md",
     "/v1/people/{person_id}/checklist-items.csv",
     "/v1/people/{person_id}/checklist-items.txt",
+    "/v1/people/{person_id}/checklist-items.html",
 ]
 
 

@@ -28,6 +28,7 @@ FORMATS = {
     "markdown": "text/markdown",
     "csv": "text/csv",
     "text": "text/plain",
+    "html": "text/html",
 }
 
 

@@ -96,6 +96,14 @@ REQUESTS: dict[str, tuple[int, Request]] = {
             _checklist(api, w, format="markdown"),
         )[-1],
     ),
+    "checklist HTML (cold)": (
+        5,
+        lambda api, w: (
+            checklist_reads.render_cache.clear(),
+            checklist_reads.document_cache.clear(),
+            _checklist(api, w, format="html"),
+        )[-1],
+    ),
     # key, catalog version
     "catalog": (2, lambda api, w: api.get("/v1/catalog")),
     # key, one page
@@ -112,6 +120,7 @@ REQUESTS: dict[str, tuple[int, Request]] = {
     # key, checklist header, the revision, its item versions
     "checklist revision JSON": (4, _revision),
     "checklist revision Markdown": (4, lambda api, w: _revision(api, w, format="markdown")),
+    "checklist revision HTML": (4, lambda api, w: _revision(api, w, format="html")),
     # key, checklist header (the ETag is known without reading the revision)
     "checklist revision 304": (2, _revision_not_modified),
     # key, person, waivers due, summary, one page of items, their owners, catalog
