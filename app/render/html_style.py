@@ -33,6 +33,7 @@ dl.facts dd { margin: 0; }
 .item.status-obsolete { border-left-color: #8a8a8a; background: #f3f3f3; }
 .item.status-obsolete h3, .item.status-obsolete h4, .item.status-obsolete h5 {
   text-decoration: line-through; }
+.item h3, .item h4, .item h5 { font-size: 1.05rem; margin: 0 0 .25rem; }
 .item p, .item ul { margin: .3rem 0; }
 .meta { display: flex; flex-wrap: wrap; gap: .2rem 1.25rem; margin: .2rem 0; padding: 0;
   list-style: none; color: #333333; }
@@ -49,7 +50,10 @@ tbody th { font-weight: 400; }
 td.to-sign { min-width: 8rem; height: 2.5rem; }
 @page { margin: 16mm 14mm; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  body { max-width: none; padding: 0; font-size: 9.5pt; line-height: 1.35; }
+  h2 { margin-top: 1.2rem; }
+  .item { padding: .35rem .6rem; margin-bottom: .5rem; }
+  .item p, .item ul { margin: .15rem 0; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, h4 { break-after: avoid; page-break-after: avoid; }
   .item, tr, dl.facts { break-inside: avoid; page-break-inside: avoid; }
