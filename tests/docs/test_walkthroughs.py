@@ -55,6 +55,7 @@ WALKTHROUGHS = [
     ("docs/ticketing.md", "Linear"),
     ("docs/ticketing.md", "Generic (Standard Webhooks)"),
     ("docs/ticketing.md", "The ticket bridge"),
+    ("docs/views.md", "The checklist page"),
     ("docs/webhooks.md", "Try it in five minutes"),
 ]
 
