@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.http.openapi import ConventionsPlugin
     from app.http.rate_limits import init_rate_limits
     from app.http.request_context import init_request_context
+    from app.http.shares import init_share_links
     from app.services.checklists import revisions as checklist_revisions
     from app.services.migrations import MIGRATIONS_DIR
     from app.services.webhooks import outbox as webhook_outbox
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     init_docs_assets(app)
     init_rate_limits(app)
     init_key_use(app)
+    init_share_links(app)
     init_metrics(app)
     webhook_outbox.install()
     checklist_revisions.install()  # before the outbox's hook: it reads the events

@@ -117,6 +117,8 @@ class Settings:
     # Proxies (load balancers) in front of the service whose X-Forwarded-For / -Proto it
     # believes; 0: the connection's own address is the client's.
     trusted_proxy_hops: int = 0
+    # Each read-only share link's own budget (`/share/{token}`), whoever opens it.
+    share_rate_limit: str = "60 per minute"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -149,6 +151,7 @@ class Settings:
             api_key_cache_seconds=max(0.0, _float("API_KEY_CACHE_SECONDS", 5.0)),
             key_use_flush_seconds=max(0.0, _float("KEY_USE_FLUSH_SECONDS", 60.0)),
             trusted_proxy_hops=max(0, _int("TRUSTED_PROXY_HOPS", 0)),
+            share_rate_limit=os.environ.get("SHARE_RATE_LIMIT", "60 per minute"),
         )
 
     def flask_config(self) -> dict[str, Any]:

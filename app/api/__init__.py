@@ -19,6 +19,7 @@ def register_blueprints(api: Api) -> None:
         policy,
         projects,
         releases,
+        shares,
         staffing,
         webhooks,
     )
@@ -32,6 +33,7 @@ def register_blueprints(api: Api) -> None:
         assignments,
         staffing,
         checklists,
+        shares,
         releases,
         events,
         event_types,
@@ -42,3 +44,4 @@ def register_blueprints(api: Api) -> None:
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)
     api.register_blueprint(integrations.inbound_blp)
+    api.register_blueprint(shares.share_blp)

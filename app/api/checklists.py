@@ -152,6 +152,12 @@ class ChecklistView(MethodView):
 def read_checklist(args: dict[str, Any], fmt: str, project_ref: str) -> Response:
     """The project's checklist in `fmt`, filtered and laid out by `args`; a 304 when the
     client holds it."""
+    return checklist_answer(current_team_id(), project_ref, args, fmt)
+
+
+def checklist_answer(team_id: str, project_ref: str, args: dict[str, Any], fmt: str) -> Response:
+    """The checklist of team `team_id`'s project `project_ref` in `fmt`, filtered and laid out
+    by `args`; a 304 when the client holds it (also what a share link opens)."""
     session = current_session()
     layout = _layout(args)
     filters = {k: v for k, v in args.items() if k not in RENDER_ARGS}
@@ -159,14 +165,14 @@ def read_checklist(args: dict[str, Any], fmt: str, project_ref: str) -> Response
         check_keys(current_catalog(session), roles={"role": filters["role"]})
     # The short path: the checklist's state in one statement, then a 304 or the rendering
     # cached for that state, with no object loaded.
-    header = checklist_reads.checklist_header(session, current_team_id(), project_ref)
+    header = checklist_reads.checklist_header(session, team_id, project_ref)
     if header is not None:
         key = checklist_reads.cache_key(header.checklist_id, header.state, fmt, filters, layout)
         if (unchanged := not_modified(make_etag(*key))) is not None:
             return unchanged
         if (body := checklist_reads.cached_rendering(key)) is not None:
             return formatted_response(body, fmt, etag=make_etag(*key))
-    project, checklist = checklists.get_checklist(session, current_team_id(), project_ref)
+    project, checklist = checklists.get_checklist(session, team_id, project_ref)
     body = checklist_reads.rendered_checklist(session, project, checklist, fmt, filters, layout)
     key = checklist_reads.cache_key(checklist.id, checklist.state, fmt, filters, layout)
     return formatted_response(body, fmt, etag=make_etag(*key))

@@ -24,27 +24,31 @@ PAGE_POLICY = (
 )
 
 
-def negotiate_format() -> str:
-    """The checklist format the client asked for; JSON when it did not say."""
+def negotiate_format(default: str = "json") -> str:
+    """The checklist format the client asked for; `default` when it did not say (no
+    `Accept`, or one any format satisfies alike, as `*/*`)."""
     fmt = request.args.get("format")
     if fmt is not None:
         if fmt not in FORMATS:
             raise _not_acceptable(f"Unknown format '{fmt}'.")
         return fmt
     if not request.accept_mimetypes:
-        return "json"
-    best = request.accept_mimetypes.best_match(list(FORMATS.values()))
+        return default
+    # Of formats the client accepts alike, the first offered wins: the default first.
+    offered = [FORMATS[default], *(m for f, m in FORMATS.items() if f != default)]
+    best = request.accept_mimetypes.best_match(offered)
     if best is None:
         raise _not_acceptable(f"Cannot answer in {request.headers.get('Accept')!r}.")
     return _BY_MIMETYPE[best]
 
 
-def negotiated(answer: Callable[[str], Response]) -> Response:
-    """`answer` in the format the client asked for, saying that it varies by `Accept`.
+def negotiated(answer: Callable[[str], Response], default: str = "json") -> Response:
+    """`answer` in the format the client asked for (`default` if it did not say), saying
+    that it varies by `Accept`.
 
     A format path's answer does not: its suffix fixes the format, and its `Accept` is
     disregarded, as RFC 9110 (12.5.1) lets a server do rather than answer 406."""
-    response = answer(negotiate_format())
+    response = answer(negotiate_format(default))
     response.vary.add("Accept")
     return response
 

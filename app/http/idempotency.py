@@ -25,6 +25,8 @@ from app.models.base import new_id
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 _REPLAYED_HEADERS = ("Location", "ETag", "Link")
+# `g` flag: the view said its answer holds a secret (`holds_a_secret`).
+_WITHHOLD = "idempotency_withhold"
 # Expired records are purged a few at a time by the requests that claim keys.
 _PURGE_BATCH = 100
 
@@ -46,6 +48,7 @@ def claim(session: Session, team_id: str, ttl: timedelta) -> Response | None:
     """Before a POST's work: claim its key, or answer with the stored response of the first
     try. The claim is part of the caller's transaction."""
     g.pop("idempotency_claim", None)
+    g.pop(_WITHHOLD, None)
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None:
         return None
@@ -176,9 +179,18 @@ def store(session: Session, response: Response) -> None:
     )
 
 
+def holds_a_secret() -> None:
+    """Say that the running request's answer shows a secret under another name than `secret`
+    (a share link's `url` holds its token): it is not kept for a replay either."""
+    g.setdefault(_WITHHOLD, True)
+
+
 def _holds_a_secret(response: Response) -> bool:
     """Whether the answer shows a secret (a `secret` member: an endpoint's or integration's,
-    created or rotated), which is shown once and stored nowhere, not even for a replay."""
+    created or rotated; or one its view declared, `holds_a_secret`), which is shown once and
+    stored nowhere, not even for a replay."""
+    if g.pop(_WITHHOLD, False):
+        return True
     if not response.is_json:
         return False
     answer = response.get_json(silent=True)

@@ -38,7 +38,9 @@ from app.http.auth import init_key_cache
 from app.services.directory.teams import KEY_GENERATION
 
 V1_SCOPE = "v1"
+SHARE_SCOPE = "share"
 _EXTENSION = "v1_rate_limit"
+_SHARE_EXTENSION = "share_rate_limit"
 
 # KEYS: the window's counter, the key generation. ARGV: the window in seconds, the cost, and a
 # new generation, set when there is none (a Redis that was flushed or never revoked a key).
@@ -126,17 +128,26 @@ def limit_v1_request(api_key_id: str | None) -> str | None:
     client's address when None; raises `RateLimitExceeded` (a 429) past the budget.
 
     Returns the key generation the shared store holds (None without one)."""
-    g.rate_limit_identity = (
-        f"key:{api_key_id}" if api_key_id else f"addr:{get_remote_address() or 'unknown'}"
-    )
+    identity = f"key:{api_key_id}" if api_key_id else f"addr:{get_remote_address() or 'unknown'}"
+    _count(_EXTENSION, identity)
+    return seen_generation()
+
+
+def limit_share_request(share_id: str) -> None:
+    """Count this request against the budget of share link `share_id` (`SHARE_RATE_LIMIT`,
+    whoever opens it); raises `RateLimitExceeded` (a 429) past it."""
+    _count(_SHARE_EXTENSION, f"share:{share_id}")
+
+
+def _count(budget: str, identity: str) -> None:
+    g.rate_limit_identity = identity
     g.pop("v1_window", None)
-    count: Callable[[], None] = current_app.extensions[_EXTENSION]
+    count: Callable[[], None] = current_app.extensions[budget]
     g.counting_v1_request = True
     try:
         count()
     finally:
         g.counting_v1_request = False
-    return seen_generation()
 
 
 def seen_generation() -> str | None:
@@ -174,6 +185,12 @@ def init_rate_limits(app: Flask) -> Limiter:
         """Calling this in a request counts one hit against the budget (see the module)."""
 
     app.extensions[_EXTENSION] = count_v1_request
+
+    @limiter.shared_limit(app.config["SETTINGS"].share_rate_limit, scope=SHARE_SCOPE)
+    def count_share_request() -> None:
+        """Calling this in a request counts one hit against a share link's budget."""
+
+    app.extensions[_SHARE_EXTENSION] = count_share_request
 
     @limiter.request_filter
     def _not_counting() -> bool:

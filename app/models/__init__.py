@@ -38,6 +38,7 @@ from app.models.project import (
     Project,
 )
 from app.models.release import RELEASE_STATUSES, Release
+from app.models.share import ChecklistShare
 from app.models.team import SCOPES, ApiKey, Team
 from app.models.webhooks import (
     DELIVERY_STATUSES,
@@ -76,6 +77,7 @@ __all__ = [
     "ChecklistItemOwner",
     "ChecklistItemVersion",
     "ChecklistRevision",
+    "ChecklistShare",
     "Event",
     "IdempotencyRecord",
     "InboundDelivery",

@@ -91,6 +91,15 @@ _DESCRIPTIONS: dict[str, str] = {
         "A checklist item's note or evidence links (or, with its status unchanged, its waiver or "
         "the person who signed it off) changed."
     ),
+    "checklist.share.created": (
+        "A read-only share link to the project's checklist was made "
+        "(`POST /v1/projects/{p}/checklist/shares`): when it expires. The event never holds the "
+        "link's URL, whose token is shown once and stored only as its hash."
+    ),
+    "checklist.share.revoked": (
+        "A share link was revoked (`DELETE /v1/projects/{p}/checklist/shares/{id}`): it opens "
+        "nothing from now on."
+    ),
     "release.opened": (
         "A release of a project was opened (`POST /v1/projects/{p}/releases`): the checklist "
         "is for it from now on. `reopened` lists the release gates that reopened for it, each "
