@@ -265,6 +265,9 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
     _expire_waiver(app, project["id"], waived)
     read_checklist(api, project)  # turns the expired waiver back to open
     _ticket_closed_in_github(api, project, "data-scientist.evaluate-model-performance")
+    shares = f"/v1/projects/{project['id']}/checklist/shares"
+    share = api.post(shares, json={"name": "Clinic notes tickets"}).json
+    api.delete(f"{shares}/{share['id']}")
     _release_shipped_then_the_next_opened(api)
     alan_assignment = next(
         a for a in staffing.json["items"] if a["role"] == "machine-learning-engineer"

@@ -140,6 +140,17 @@ def _release(api: Any) -> Write:
     )
 
 
+def _share(api: Any) -> Write:
+    """A share link changes only by being revoked; an ETag of another link is not this one's."""
+    project = create_project(api, application="other")
+    shares = f"/v1/projects/{project['id']}/checklist/shares"
+    other = api.post(shares, json={"name": "old tracker"})
+    created = api.post(shares, json={"name": "tracker"})
+    assert created.status_code == 201, created.json
+    url = f"{shares}/{created.json['id']}"
+    return Write(url, None, other.headers["ETag"], _etag(api, url), lambda: _read(api, url))
+
+
 # How to make each operation's resource, and the write to try on it.
 WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("PATCH", "/v1/people/{person_id}"): lambda api: _person(api, {"name": "Lost update"}),
@@ -156,6 +167,7 @@ WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("DELETE", "/v1/integrations/{integration_id}"): _integration,
     ("PATCH", "/v1/projects/{project_ref}/releases/{version}"): _release,
     ("DELETE", "/v1/people/{person_id}/keys/{key_id}"): _personal_key,
+    ("DELETE", "/v1/projects/{project_ref}/checklist/shares/{share_id}"): _share,
 }
 
 
