@@ -34,7 +34,8 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def team(app, api, client) -> dict[str, str]:
     """A team with something behind every GET: projects sharing a person, a checklist with a
-    lapsed waiver, a webhook endpoint with deliveries, an integration with a delivery."""
+    lapsed waiver and a share link, a webhook endpoint with deliveries, an integration with a
+    delivery."""
     endpoint = api.post("/v1/webhooks", json={"url": PUBLIC_URL, "event_types": ["*"]}).json
     project, people = staffed_project(api)
     other, _ = staffed_project(api, name="Second project")
@@ -62,6 +63,8 @@ def team(app, api, client) -> dict[str, str]:
     assert ping.status_code in (200, 202), ping.json
     personal = api.post(f"/v1/people/{shared['id']}/keys", json={"name": "laptop"})
     assert personal.status_code == 201, personal.json
+    share = api.post(f"/v1/projects/{project['id']}/checklist/shares", json={"name": "Tracker"})
+    assert share.status_code == 201, share.json
     deliveries = api.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json["items"]
     assignment = api.get(f"/v1/projects/{project['id']}/assignments").json["items"][0]
     return {
@@ -77,6 +80,9 @@ def team(app, api, client) -> dict[str, str]:
         "slug": project["slug"],
         "revision": "2",
         "version": "1.0.0",
+        "share_id": share.json["id"],
+        # A share link is read without a key: its use is noted in memory, never in the read.
+        "token": share.json["url"].rsplit("/", 1)[-1],
     }
 
 
