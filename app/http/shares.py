@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, case, or_, update
 
 from app.errors import NotFound
 from app.extensions import current_session, db
-from app.http.connection import begin_request
+from app.http.connection import begin_request, reconnecting
 from app.http.key_use import UseLog
 from app.http.rate_limits import limit_share_request, limit_v1_request
 from app.models import ChecklistShare, utcnow
@@ -45,7 +45,7 @@ def open_share(token: str) -> LiveShare:
     """The live link `token` opens, counted against its budget (429 past it); 404 for an
     unknown, revoked or expired token alike, counted against the client's address."""
     begin_request()
-    share = find_live_share(current_session(), token)
+    share = reconnecting(lambda: find_live_share(current_session(), token))
     if share is None:
         limit_v1_request(None)
         raise NotFound("No such link: it may be mistyped, revoked or expired.")
