@@ -144,3 +144,17 @@ def test_the_page_prints_to_a_pdf_with_the_sign_off_sheet_on_a_page_of_its_own(
     # The header, the context and one item in a line fit on the first page: the sign-off sheet
     # breaks to a page of its own.
     assert len(PAGE_OBJECT.findall(one_gate.read_bytes())) == 2
+
+
+def test_a_share_link_opens_the_page_in_a_browser_without_a_key(api, clinic, served, tmp_path):
+    """What someone a ticket sends there sees: the page, by the link alone (no bearer key)."""
+    share = api.post(f"/v1/projects/{clinic['id']}/checklist/shares", json={"name": "ticket"})
+    assert share.status_code == 201, share.json
+    path = share.json["url"].split("://", 1)[1].split("/", 1)[1]
+
+    dom = _chromium("--dump-dom", f"{served}/{path}", profile=tmp_path / "profile")
+
+    root, _ = parse(dom)
+    assert root.find("title").text == "Checklist: Clinic notes"
+    assert [text for level, text in headings(root) if level == 2][-1] == "Sign-off sheet"
+    assert SCRIPT in root.find("main").text
