@@ -115,6 +115,15 @@ class ProjectStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+class CoverageState(StrEnum):
+    """A cell of the dashboard's coverage grid: a role on an active project."""
+
+    FILLED = "filled"
+    UNFILLED_REQUIRED = "unfilled_required"
+    OVER_ALLOCATED = "over_allocated"  # held, by someone allocated over 100% team-wide
+    NOT_NEEDED = "not_needed"  # neither held nor required
+
+
 class RiskClassification(StrEnum):
     """How the project classifies its own risk (the EU AI Act's tiers, as the team states
     them; `unclassified` until it does)."""

@@ -1,6 +1,7 @@
 """The checklist page in a real browser: headless Chromium renders it from the served app with no
 other host reachable (its DOM: headings, the sign-off sheet, a script-like name as text) and
-prints it to PDF (a sane page count; the sign-off sheet on a page of its own)."""
+prints it to PDF (a sane page count; the sign-off sheet on a page of its own); and the team
+dashboard's page with its two pictures."""
 
 from __future__ import annotations
 
@@ -158,3 +159,33 @@ def test_a_share_link_opens_the_page_in_a_browser_without_a_key(api, clinic, ser
     assert root.find("title").text == "Checklist: Clinic notes"
     assert [text for level, text in headings(root) if level == 2][-1] == "Sign-off sheet"
     assert SCRIPT in root.find("main").text
+
+
+def test_the_dashboard_page_renders_its_projects_and_its_two_pictures(
+    api, clinic, served_with_key, tmp_path
+):
+    other = create_project(api, name="Music maker", application="other")
+    assign(api, other, "data-scientist", create_person(api, name="Sue Shared"), allocation=60)
+    base = served_with_key(api.token)
+
+    dom = _chromium("--dump-dom", f"{base}/v1/dashboard?format=html", profile=tmp_path / "profile")
+
+    root, _ = parse(dom)
+    assert root.find("head").find("title").text == "Team dashboard"
+    assert [text for level, text in headings(root) if level == 2] == [
+        "Coverage",
+        "Load",
+        "Projects",
+    ]
+    main = root.find("main")
+    assert len(main.find_all("section", class_="project")) == 2
+    coverage, load = main.find_all("svg")
+    cells = coverage.find_all("rect")  # a role by two projects
+    assert cells and len(cells) % 2 == 0
+    assert all(cell.find("title") is not None for cell in cells)
+    assert any("Clinic notes" in t.text for t in coverage.find_all("title"))
+    assert len(load.find_all("rect", class_="bar")) == 5
+    assert load.find("line", class_="full") is not None
+    # The script-like name is text in the load picture: no element came of it.
+    assert not root.find_all("script")
+    assert any(SCRIPT in t.text for t in load.find_all("title"))

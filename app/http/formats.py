@@ -3,7 +3,7 @@ on an operation that answers in any, or fixed by a format path's suffix (`checkl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from flask import Response, current_app, request
 
@@ -24,39 +24,44 @@ PAGE_POLICY = (
 )
 
 
-def negotiate_format(default: str = "json") -> str:
-    """The checklist format the client asked for; `default` when it did not say (no
-    `Accept`, or one any format satisfies alike, as `*/*`)."""
+def negotiate_format(default: str = "json", formats: Collection[str] = FORMATS) -> str:
+    """The format the client asked for, of `formats` (every checklist format unless said);
+    `default` when it did not say (no `Accept`, or one any format satisfies alike, as
+    `*/*`)."""
     fmt = request.args.get("format")
     if fmt is not None:
-        if fmt not in FORMATS:
-            raise _not_acceptable(f"Unknown format '{fmt}'.")
+        if fmt not in formats:
+            raise _not_acceptable(f"Unknown format '{fmt}'.", formats)
         return fmt
     if not request.accept_mimetypes:
         return default
     # Of formats the client accepts alike, the first offered wins: the default first.
-    offered = [FORMATS[default], *(m for f, m in FORMATS.items() if f != default)]
+    offered = [FORMATS[default], *(FORMATS[f] for f in formats if f != default)]
     best = request.accept_mimetypes.best_match(offered)
     if best is None:
-        raise _not_acceptable(f"Cannot answer in {request.headers.get('Accept')!r}.")
+        raise _not_acceptable(f"Cannot answer in {request.headers.get('Accept')!r}.", formats)
     return _BY_MIMETYPE[best]
 
 
-def negotiated(answer: Callable[[str], Response], default: str = "json") -> Response:
-    """`answer` in the format the client asked for (`default` if it did not say), saying
-    that it varies by `Accept`.
+def negotiated(
+    answer: Callable[[str], Response],
+    default: str = "json",
+    formats: Collection[str] = FORMATS,
+) -> Response:
+    """`answer` in the format the client asked for (`default` if it did not say) of
+    `formats`, saying that it varies by `Accept`.
 
     A format path's answer does not: its suffix fixes the format, and its `Accept` is
     disregarded, as RFC 9110 (12.5.1) lets a server do rather than answer 406."""
-    response = answer(negotiate_format(default))
+    response = answer(negotiate_format(default, formats))
     response.vary.add("Accept")
     return response
 
 
-def _not_acceptable(reason: str) -> Problem:
+def _not_acceptable(reason: str, formats: Collection[str]) -> Problem:
     return Problem(
-        f"{reason} Ask for ?format={'|'.join(FORMATS)}, or Accept: "
-        + ", ".join(FORMATS.values())
+        f"{reason} Ask for ?format={'|'.join(formats)}, or Accept: "
+        + ", ".join(FORMATS[f] for f in formats)
         + ".",
         status=406,
         title="Not acceptable",

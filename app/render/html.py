@@ -76,7 +76,7 @@ def render_html(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
     items = doc.get("items") or []
     main += _risks([(None, item) for item in items])
     main += _sheet([(None, item) for item in items])
-    return _page(title, body, main)
+    return page(title, body, main)
 
 
 def render_person_html(
@@ -95,10 +95,12 @@ def render_person_html(
     named = [(d.get("project") or {}, item) for d in docs for item in d.get("items") or ()]
     main += _risks([(str(p.get("name") or ""), item) for p, item in named])
     main += _sheet([(str(p.get("name") or ""), item) for p, item in named])
-    return _page(title, [f"<h1>{text(title)}</h1>"], main)
+    return page(title, [f"<h1>{text(title)}</h1>"], main)
 
 
-def _page(title: str, header: list[str], main: list[str]) -> str:
+def page(title: str, header: list[str], main: list[str], style: str = "") -> str:
+    """A self-contained HTML5 page: the checklist stylesheet and `style` inline, `header` and
+    `main` as its landmarks."""
     return (
         "\n".join(
             [
@@ -106,7 +108,7 @@ def _page(title: str, header: list[str], main: list[str]) -> str:
                 '<html lang="en">',
                 "<head>",
                 _HEAD + f"<title>{text(title)}</title>",
-                f"<style>{STYLESHEET}</style>",
+                f"<style>{STYLESHEET}{style}</style>",
                 "</head>",
                 "<body>",
                 "<header>",

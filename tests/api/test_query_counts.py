@@ -123,6 +123,10 @@ REQUESTS: dict[str, tuple[int, Request]] = {
     "checklist revision HTML": (4, lambda api, w: _revision(api, w, format="html")),
     # key, checklist header (the ETag is known without reading the revision)
     "checklist revision 304": (2, _revision_not_modified),
+    # key, catalog version, active projects, allocation totals, their assignments (people
+    # joined), the over-allocated, every item's columns
+    "dashboard": (7, lambda api, w: api.get("/v1/dashboard")),
+    "dashboard page": (7, lambda api, w: api.get("/v1/dashboard", query_string={"format": "html"})),
     # key, person, waivers due, summary, one page of items, their owners, catalog
     "a person's items": (
         7,
