@@ -218,6 +218,10 @@ Webhook delivery worker: running (flask webhooks worker)
   curl -s -X POST "$API/v1/projects/support-assistant/checklist?format=text" \\
        -H "Authorization: Bearer $KEY"
 
+  # the team dashboard as a page (coverage and load pictures): save it, open it in a browser
+  curl -s $API/v1/dashboard -H "Authorization: Bearer $KEY" -H "Accept: text/html" \\
+       -o dashboard.html
+
   # webhooks: a delivery worker runs beside the API (private targets allowed in dev); the
   # answer holds the endpoint's secret, which examples/webhook_receiver.py verifies with:
   #   WEBHOOK_SECRET=whsec_... python examples/webhook_receiver.py --port 9000

@@ -177,6 +177,11 @@ def test_flask_dev_runs_again_and_again_in_one_checkout(checkout, receiver):
         )
         assert status == 201, endpoint
         _write_and_deliver(first, key, receiver, "First run")
+        # The banner says how to open the dashboard's page.
+        assert (
+            'curl -s $API/v1/dashboard -H "Authorization: Bearer $KEY" -H "Accept: text/html"'
+            in first.output
+        )
         first.stop("term")
         assert wait_until(lambda: _group_gone(first.process.pid), "the first run's processes")
 
