@@ -56,6 +56,7 @@ WALKTHROUGHS = [
     ("docs/ticketing.md", "Generic (Standard Webhooks)"),
     ("docs/ticketing.md", "The ticket bridge"),
     ("docs/views.md", "The checklist page"),
+    ("docs/views.md", "The dashboard"),
     ("docs/webhooks.md", "Try it in five minutes"),
 ]
 
