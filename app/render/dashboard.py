@@ -26,6 +26,8 @@ STYLE = """
 section.project { break-inside: avoid-page; }
 """
 _CELL_W, _CELL_H, _LABEL_W, _HEAD_H = 34, 24, 230, 130
+# How far right a slanted project name (22 characters at most) reaches beyond its column.
+_SLANT_W = 120
 _BAR_H, _BAR_GAP, _SCALE_W = 20, 8, 420
 
 
@@ -122,7 +124,8 @@ def _coverage(
     if not projects:
         return ['<p class="empty">No active projects.</p>']
     names = [str(p.get("name") or "") for p in projects]
-    width = _LABEL_W + _CELL_W * len(projects) + 10
+    # Room on the right for the last project's name, which slants up to the right.
+    width = _LABEL_W + _CELL_W * len(projects) + _SLANT_W
     height = _HEAD_H + _CELL_H * len(rows) + 10
     svg = [
         f'<svg class="coverage" xmlns="http://www.w3.org/2000/svg" role="img" '
