@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ SEED_DIR = Path(__file__).resolve().parent
 DEFAULT_PATH = SEED_DIR / "catalog.yaml"
 ARTICLE_PATH = SEED_DIR / "source" / "article.txt"
 
-__all__ = ["ARTICLE_PATH", "DEFAULT_PATH", "CatalogError", "content_hash", "load_catalog"]
+__all__ = [
+    "ARTICLE_PATH",
+    "DEFAULT_PATH",
+    "CatalogError",
+    "content_hash",
+    "load_catalog",
+    "seeded_catalog",
+]
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
@@ -25,6 +33,14 @@ def load_catalog(path: Path | None = None) -> Catalog:
     data = _parse(path)
     sections = load_sections(data, ARTICLE_PATH.read_text(encoding="utf-8"))
     return Catalog(version=content_hash(data), **sections)
+
+
+@cache
+def seeded_catalog() -> Catalog:
+    """The catalog `flask seed` installs, parsed and validated once a process: what
+    `/openapi.json` documents of it (its keys, its waiver policy) reads this one copy. `flask
+    seed` itself reads the file afresh (`load_catalog`)."""
+    return load_catalog()
 
 
 def content_hash(data: Any) -> str:

@@ -35,9 +35,9 @@ class FieldOptions(TypedDict, total=False):
 @cache
 def seeded_keys(kind: CatalogKind) -> tuple[str, ...]:
     """The keys of one kind of entry in the catalog that `flask seed` installs (`seed/`)."""
-    from seed.loader import load_catalog
+    from seed.loader import seeded_catalog
 
-    return tuple(entry.key for entry in getattr(load_catalog(), kind))
+    return tuple(entry.key for entry in getattr(seeded_catalog(), kind))
 
 
 def catalog_key_field(

@@ -53,9 +53,9 @@ def policy_of(catalog: Catalog) -> WaiverPolicy:
 def seeded_policy() -> WaiverPolicy:
     """The waiver policy of the catalog `flask seed` installs (`seed/`): what
     `/openapi.json` shows as the example of `GET /v1/policy`."""
-    from seed.loader import load_catalog
+    from seed.loader import seeded_catalog
 
-    return policy_of(load_catalog())
+    return policy_of(seeded_catalog())
 
 
 def approver_required(rule: WaiverRule, signoff_required: bool) -> bool:
