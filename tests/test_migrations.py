@@ -198,30 +198,42 @@ def _filled(table: sa.Table, **given: object) -> dict[str, object]:
     return row
 
 
+_IDS = {"team_id": "team_1", "project_id": "prj_1"}
+
+
+def _a_project(**columns: object) -> list[tuple[str, dict[str, object]]]:
+    """The rows a team's project stands on (its application, a role, its team), and the
+    project with `columns` (those a later migration made required)."""
+    project = {"id": "prj_1", "team_id": "team_1", "status": "active", "application": "other"}
+    return [
+        ("catalog_applications", {"key": "other", "position": 0}),
+        ("catalog_roles", {"key": "ai-ethicist", "position": 0}),
+        ("teams", {"id": "team_1"}),
+        ("projects", {**project, **columns}),
+    ]
+
+
+def _store_at(revision: str, rows: list[tuple[str, dict[str, object]]]) -> None:
+    """Upgrade the app's database to `revision` and store `rows` (table, given columns), each
+    row filled out as `_filled` does, as that revision's schema has them."""
+    upgrade(directory=str(MIGRATIONS_DIR), revision=revision)
+    tables = sa.MetaData()
+    tables.reflect(db.engine)
+    with db.engine.begin() as connection:
+        for name, given in rows:
+            table = tables.tables[name]
+            connection.execute(table.insert().values(_filled(table, **given)))
+
+
 def test_existing_items_of_the_release_gates_know_they_are_gates_and_keep_their_owners(
     app, app_with, tmp_path
 ):
     with _fresh_database_like(app, tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
-            upgrade(directory=str(MIGRATIONS_DIR), revision="0013")
-            tables = sa.MetaData()
-            tables.reflect(db.engine)
-            ids = {"team_id": "team_1", "project_id": "prj_1"}
+            ids = _IDS
             rows = [
-                ("catalog_applications", {"key": "other", "position": 0}),
-                ("catalog_roles", {"key": "ai-ethicist", "position": 0}),
-                ("teams", {"id": "team_1"}),
-                (
-                    "projects",
-                    {
-                        "id": "prj_1",
-                        "team_id": "team_1",
-                        "application": "other",
-                        "status": "active",
-                        "risk_classification": "unclassified",
-                    },
-                ),
+                *_a_project(risk_classification="unclassified"),
                 ("checklists", {"id": "chk_1", **ids}),
                 *(
                     (
@@ -246,10 +258,7 @@ def test_existing_items_of_the_release_gates_know_they_are_gates_and_keep_their_
                 ("people", {"id": "per_1", "team_id": "team_1"}),
                 ("checklist_item_owners", {"item_id": "itm_0", "person_id": "per_1"}),
             ]
-            with db.engine.begin() as connection:
-                for name, given in rows:
-                    table = tables.tables[name]
-                    connection.execute(table.insert().values(_filled(table, **given)))
+            _store_at("0013", rows)
 
             upgrade(directory=str(MIGRATIONS_DIR), revision="0014")
 
@@ -276,23 +285,9 @@ def test_no_migration_loses_stored_rows_when_it_rebuilds_a_table(app, app_with, 
     with _fresh_database_like(app, tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
-            upgrade(directory=str(MIGRATIONS_DIR), revision="0007")
-            tables = sa.MetaData()
-            tables.reflect(db.engine)
-            ids = {"team_id": "team_1", "project_id": "prj_1"}
+            ids = _IDS
             rows = [
-                ("catalog_applications", {"key": "other", "position": 0}),
-                ("catalog_roles", {"key": "ai-ethicist", "position": 0}),
-                ("teams", {"id": "team_1"}),
-                (
-                    "projects",
-                    {
-                        "id": "prj_1",
-                        "team_id": "team_1",
-                        "status": "active",
-                        "application": "other",
-                    },
-                ),
+                *_a_project(),
                 ("people", {"id": "per_1", "team_id": "team_1"}),
                 ("api_keys", {"id": "key_1", "team_id": "team_1", "secret_hash": "0" * 64}),
                 (
@@ -314,10 +309,7 @@ def test_no_migration_loses_stored_rows_when_it_rebuilds_a_table(app, app_with, 
                 ("checklist_item_owners", {"item_id": "itm_1", "person_id": "per_1"}),
                 ("events", {"id": "evt_1", **ids}),
             ]
-            with db.engine.begin() as connection:
-                for name, given in rows:
-                    table = tables.tables[name]
-                    connection.execute(table.insert().values(_filled(table, **given)))
+            _store_at("0007", rows)
 
             upgrade(directory=str(MIGRATIONS_DIR))
 
