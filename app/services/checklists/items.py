@@ -4,7 +4,7 @@ an event."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session, selectinload
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Checklist, ChecklistItem, Project
 from app.models.base import utcnow
-from app.services.catalog.store import catalog_for
-from app.services.checklists.documents import item_event_data, item_snapshot, loaded_owners
+from app.services.checklists.documents import loaded_owners
+from app.services.checklists.item_events import ItemEvents
 from app.services.checklists.lapses import today
 from app.services.checklists.rules import ItemRules, as_far_as_a_system_may
 from app.services.checklists.signers import named_signer
 from app.services.checklists.waivers import expire_due_waivers, next_waiver_expiry
 from app.services.context import Context
-from app.services.events import record_event
 from app.vocabulary import ItemStatus
 
 
@@ -152,17 +151,23 @@ def update_item(
         session.expire(item, ["signer"])
     # Written before the events are made: they carry the item's version (and time) after it.
     session.flush()
-    data_of = _event_data(session, ctx, project, checklist, item, before, source, reason)
+    # The item's snapshot is built once; each event shows its own fields before and after.
+    events = ItemEvents(session, ctx, project, checklist)
+    snapshot = events.snapshot(item, loaded_owners(item))
+
+    def record(type_: str, focus: str) -> None:
+        events.record(item, type_, snapshot, before, _FOCUS[focus], reason=reason, source=source)
+
     if "status" in changed:
-        _item_event(session, ctx, item, "checklist.item.status_changed", data_of("status"))
+        record("checklist.item.status_changed", "status")
     if "ticket" in changed:
-        _item_event(session, ctx, item, "checklist.item.ticket_linked", data_of("ticket"))
+        record("checklist.item.ticket_linked", "ticket")
     others = changed.keys() - {"status", "ticket"}
     if "status" in changed:
         # A sign-off given or lifted with the status is told by the status event.
         others -= {"signed_off_by"}
     if others:
-        _item_event(session, ctx, item, "checklist.item.updated", data_of("note"))
+        record("checklist.item.updated", "note")
     if "waiver" in changed or "status" in changed:
         checklist.next_waiver_expiry = next_waiver_expiry(
             [item, *_other_waived(session, checklist, item)]
@@ -239,46 +244,3 @@ _FOCUS = {
     "ticket": ("ticket",),
     "note": ("note", "waiver", "evidence", "signed_off_by"),
 }
-
-
-def _event_data(
-    session: Session,
-    ctx: Context,
-    project: Project,
-    checklist: Checklist,
-    item: ChecklistItem,
-    before: Mapping[str, Any],
-    source: str | None,
-    reason: str | None,
-) -> Callable[[str], dict[str, Any]]:
-    """The item's snapshot is built once (role titles from the checklist's catalog, which is
-    in memory); each event shows its own fields before and after."""
-    catalog = catalog_for(session, checklist.catalog_version)
-    titles = {r.key: r.title for r in catalog.roles}
-    snapshot = item_snapshot(
-        item,
-        loaded_owners(item),
-        project,
-        role_titles=titles,
-        base_url=ctx.settings.public_base_url,
-    )
-
-    def data_of(focus: str) -> dict[str, Any]:
-        fields = _FOCUS[focus]
-        return item_event_data(
-            project,
-            catalog,
-            snapshot,
-            before={f: before[f] for f in fields},
-            after={f: snapshot[f] for f in fields},
-            reason=reason,
-            source=source,
-        )
-
-    return data_of
-
-
-def _item_event(
-    session: Session, ctx: Context, item: ChecklistItem, type_: str, data: dict[str, Any]
-) -> None:
-    record_event(session, ctx, item.team_id, type_, data, project_id=item.project_id)

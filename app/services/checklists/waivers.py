@@ -13,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Checklist, ChecklistItem, Project
-from app.services.catalog.store import catalog_for
-from app.services.checklists.documents import item_event_data, item_snapshot, load_owners
+from app.services.checklists.documents import load_owners
+from app.services.checklists.item_events import ItemEvents
 from app.services.checklists.lapses import today, waiver_lapsed
 from app.services.context import SYSTEM, Context
-from app.services.events import record_event
 from app.services.locks import lock_checklists
 from app.vocabulary import ItemStatus
 
@@ -63,30 +62,15 @@ def expire_waivers(
         # Written before the events are made: they carry each item's version after it.
         session.flush()
         project = session.get_one(Project, checklist.project_id)
-        catalog = catalog_for(session, checklist.catalog_version)
-        titles = {role.key: role.title for role in catalog.roles}
+        events = ItemEvents(session, ctx, project, checklist)
         for item, waiver in expired:
-            snapshot = item_snapshot(
+            events.record(
                 item,
-                owners.get(item.id, []),
-                project,
-                role_titles=titles,
-                base_url=ctx.settings.public_base_url,
-            )
-            record_event(
-                session,
-                ctx,
-                checklist.team_id,
                 "checklist.item.status_changed",
-                item_event_data(
-                    project,
-                    catalog,
-                    snapshot,
-                    before={"status": "waived", "waiver": waiver, "signed_off_by": None},
-                    after={"status": "open", "waiver": None, "signed_off_by": None},
-                    reason=f"waiver expired on {waiver['expires_on']}",
-                ),
-                project_id=checklist.project_id,
+                events.snapshot(item, owners.get(item.id, [])),
+                {"status": "waived", "waiver": waiver, "signed_off_by": None},
+                ("status", "waiver", "signed_off_by"),
+                reason=f"waiver expired on {waiver['expires_on']}",
                 actor=SYSTEM,
             )
     checklist.next_waiver_expiry = next_waiver_expiry(items)

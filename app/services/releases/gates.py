@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Checklist, ChecklistItem, Project
 from app.services.catalog.store import catalog_for
-from app.services.checklists.documents import item_event_data, item_snapshot, load_owners
+from app.services.checklists.documents import load_owners
+from app.services.checklists.item_events import ItemEvents
 from app.services.checklists.lapses import today, waiver_lapsed
 from app.services.checklists.waiver_policy import (
     WaiverPolicy,
@@ -22,7 +23,6 @@ from app.services.checklists.waiver_policy import (
 )
 from app.services.checklists.waivers import next_waiver_expiry
 from app.services.context import Context
-from app.services.events import record_event
 from app.vocabulary import ItemStatus, Priority, Repeats
 
 # What a reopened gate loses, and what the `release.opened` event keeps of it.
@@ -196,37 +196,20 @@ def _record_item_events(
 ) -> None:
     """One event an item: `status_changed` when its status changed, else `updated` (an open
     item losing its evidence); `before` shows what it was, `reason` which release and why."""
-    catalog = catalog_for(session, checklist.catalog_version)
-    titles = {role.key: role.title for role in catalog.roles}
+    events = ItemEvents(session, ctx, project, checklist)
     owners = load_owners(session, checklist)
     for gate in reopened:
         item, before = gate.item, gate.before
-        snapshot = item_snapshot(
-            item,
-            owners.get(item.id, []),
-            project,
-            role_titles=titles,
-            base_url=ctx.settings.public_base_url,
-        )
         type_ = (
             "checklist.item.status_changed"
             if before["status"] != item.status
             else "checklist.item.updated"
         )
-        fields = _SHOWN[type_]
-        old = {**before, "note": item.note}
-        record_event(
-            session,
-            ctx,
-            checklist.team_id,
+        events.record(
+            item,
             type_,
-            item_event_data(
-                project,
-                catalog,
-                snapshot,
-                before={f: old[f] for f in fields},
-                after={f: snapshot[f] for f in fields},
-                reason=f"release {version} opened: {_WHY[Repeats(item.repeats or '')]}",
-            ),
-            project_id=checklist.project_id,
+            events.snapshot(item, owners.get(item.id, [])),
+            {**before, "note": item.note},
+            _SHOWN[type_],
+            reason=f"release {version} opened: {_WHY[Repeats(item.repeats or '')]}",
         )
