@@ -46,4 +46,6 @@ def register_blueprints(api: Api) -> None:
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)
     api.register_blueprint(integrations.inbound_blp)
+    api.register_blueprint(shares.dashboard_blp)
     api.register_blueprint(shares.share_blp)
+    api.register_blueprint(shares.dashboard_share_blp)

@@ -1,8 +1,10 @@
-"""Read-only share links to a project's checklist: made, listed and revoked under `/v1` (a
-write key), and opened at `/share/{token}` by whoever holds the link, with no API key."""
+"""Read-only share links: to a project's checklist (made, listed and revoked under `/v1` with a
+write key, opened at `/share/{token}`) and to the team dashboard (made and revoked with an admin
+key, opened at `/share/dashboard/{token}`), by whoever holds the link, with no API key."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Response, current_app, g, request, url_for
@@ -11,6 +13,7 @@ from sqlalchemy import Select
 
 from app.api.checklists import FORMAT_TITLES, checklist_answer, formats, without_format
 from app.api.common import V1Blueprint, v1_blueprint
+from app.api.dashboard import DASHBOARD_FORMATS, DASHBOARD_RESPONSES, dashboard_answer
 from app.extensions import current_session
 from app.http.auth import current_team_id
 from app.http.etags import check_if_match, etag_header, honours_if_match
@@ -19,13 +22,14 @@ from app.http.idempotency import holds_a_secret
 from app.http.pagination import paginated
 from app.http.shares import open_share, share_used
 from app.http.transaction import current_context
-from app.models import ChecklistShare, Project
+from app.models import Project, ShareLink
 from app.render import FORMATS
 from app.schemas.checklists import ChecklistOut, ChecklistQuery
-from app.schemas.shares import ShareCreate, ShareCreated, ShareOut
-from app.services.checklists import shares
-from app.services.checklists.shares import LiveShare
+from app.schemas.dashboard import DashboardOut, DashboardQuery
+from app.schemas.shares import DashboardShareCreate, ShareCreate, ShareCreated, ShareOut
+from app.services import shares
 from app.services.directory.projects import get_project
+from app.services.shares import LiveShare
 
 blp = v1_blueprint("shares", __name__, "Read-only share links to a project's checklist")
 
@@ -40,7 +44,7 @@ def _project(project_ref: str) -> Project:
 @blp.route("/projects/<string:project_ref>/checklist/shares")
 class SharesView(MethodView):
     @paginated(blp, ShareOut)
-    def get(self, project_ref: str) -> Select[ChecklistShare]:
+    def get(self, project_ref: str) -> Select[ShareLink]:
         """List the project's share links, newest first, revoked and expired ones included
         (never their URLs)"""
         return shares.shares_query(_project(project_ref))
@@ -56,20 +60,21 @@ class SharesView(MethodView):
         session = current_session()
         project = _project(project_ref)
         share, token = shares.create_share(
-            session, current_context(), project, data["expires_in_days"], data.get("name")
+            session,
+            current_context(),
+            project,
+            data["expires_in_days"],
+            data.get("name"),
+            tickets=data["tickets"],
         )
-        holds_a_secret()
-        base_url = current_app.config["SETTINGS"].public_base_url
         location = url_for(".ShareView", project_ref=project.id, share_id=share.id)
-        created = {name: getattr(share, name) for name in _SHOWN}
-        answer = {**created, "url": shares.share_url(base_url, token)}
-        return answer, 201, {**etag_header(share), "Location": location}
+        return _created(share, token, location)
 
 
 @blp.route("/projects/<string:project_ref>/checklist/shares/<string:share_id>")
 class ShareView(MethodView):
     @blp.response(200, ShareOut)
-    def get(self, project_ref: str, share_id: str) -> tuple[ChecklistShare, int, dict[str, str]]:
+    def get(self, project_ref: str, share_id: str) -> tuple[ShareLink, int, dict[str, str]]:
         """One share link (never its URL)"""
         share = shares.get_share(current_session(), _project(project_ref), share_id)
         return share, 200, etag_header(share)
@@ -84,6 +89,71 @@ class ShareView(MethodView):
         share = shares.get_share(session, project, share_id, lock=True)
         check_if_match(share)
         shares.revoke_share(session, current_context(), project, share)
+
+
+def _created(
+    share: ShareLink, token: str, location: str
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A made link's answer: the only one that holds its URL (so never kept for a replay)."""
+    holds_a_secret()
+    base_url = current_app.config["SETTINGS"].public_base_url
+    created = {name: getattr(share, name) for name in _SHOWN}
+    answer = {**created, "url": shares.share_url(base_url, token, share.target)}
+    return answer, 201, {**etag_header(share), "Location": location}
+
+
+# --------------------------------------------------------------------------- dashboard links
+
+dashboard_blp = v1_blueprint(
+    "dashboard_shares",
+    __name__,
+    "Read-only share links to the team dashboard (made and revoked with `admin`)",
+    write_scope="admin",
+)
+
+
+@dashboard_blp.route("/dashboard/shares")
+class DashboardSharesView(MethodView):
+    @paginated(dashboard_blp, ShareOut)
+    def get(self) -> Select[ShareLink]:
+        """List the team's dashboard share links, newest first, revoked and expired ones
+        included (never their URLs)"""
+        return shares.dashboard_shares_query(current_team_id())
+
+    @dashboard_blp.arguments(DashboardShareCreate)
+    @dashboard_blp.response(201, ShareCreated)
+    def post(self, data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Make a share link to the team dashboard (admin): its `url` opens the dashboard's
+        page (or its JSON, by `Accept`) without an API key, read-only, until it expires
+        (`expires_in_days`, 30 by default, a year at most) or is revoked; the answer holds the
+        URL, shown only this once"""
+        share, token = shares.create_dashboard_share(
+            current_session(),
+            current_context(),
+            current_team_id(),
+            data["expires_in_days"],
+            data.get("name"),
+        )
+        return _created(share, token, url_for(".DashboardShareView", share_id=share.id))
+
+
+@dashboard_blp.route("/dashboard/shares/<string:share_id>")
+class DashboardShareView(MethodView):
+    @dashboard_blp.response(200, ShareOut)
+    def get(self, share_id: str) -> tuple[ShareLink, int, dict[str, str]]:
+        """One dashboard share link (never its URL)"""
+        share = shares.get_dashboard_share(current_session(), current_team_id(), share_id)
+        return share, 200, etag_header(share)
+
+    @honours_if_match(dashboard_blp)
+    @dashboard_blp.response(204)
+    def delete(self, share_id: str) -> None:
+        """Revoke a dashboard share link (admin): it opens nothing from now on (404); it stays
+        listed (honours If-Match)"""
+        session = current_session()
+        share = shares.get_dashboard_share(session, current_team_id(), share_id, lock=True)
+        check_if_match(share)
+        shares.revoke_share(session, current_context(), None, share)
 
 
 # --------------------------------------------------------------------------- the link itself
@@ -109,15 +179,16 @@ def _open() -> None:
 
 def _opened(args: dict[str, Any], fmt: str) -> Response:
     share: LiveShare = g.share
+    assert share.project_id is not None  # a checklist link
     response = checklist_answer(share.team_id, share.project_id, args, fmt)
     share_used(share)
     return response
 
 
-def _documented(view: Any) -> Any:
-    view = share_blp.doc(security=[])(view)
-    view = share_blp.alt_response(404, response="NOT_FOUND")(view)
-    return share_blp.alt_response(429, response="TOO_MANY_REQUESTS")(view)
+def _documented(blueprint: V1Blueprint, view: Any) -> Any:
+    view = blueprint.doc(security=[])(view)
+    view = blueprint.alt_response(404, response="NOT_FOUND")(view)
+    return blueprint.alt_response(429, response="TOO_MANY_REQUESTS")(view)
 
 
 @share_blp.route("/<string:token>")
@@ -125,7 +196,7 @@ class SharedChecklistView(MethodView):
     @share_blp.arguments(ChecklistQuery, location="query")
     @share_blp.response(200, ChecklistOut)
     @formats(share_blp, ChecklistOut)
-    @_documented
+    @partial(_documented, share_blp)
     def get(self, args: dict[str, Any], token: str) -> Response:
         """The checklist the link opens, read-only, without an API key (filters and layout as
         the project's checklist); HTML by default where the checklist has it, else Markdown,
@@ -144,7 +215,7 @@ def _format_path(fmt: str, suffix: str) -> None:
     text = {"schema": {"type": "string"}}
     doc = {"responses": {"200": {"description": "OK", "content": {FORMATS[fmt]: text}}}}
     view = share_blp.arguments(without_format(ChecklistQuery), location="query")(get)
-    view = share_blp.response(200)(share_blp.doc(**doc)(_documented(view)))
+    view = share_blp.response(200)(share_blp.doc(**doc)(_documented(share_blp, view)))
     endpoint = f"Shared{fmt.title()}View"
     share_blp.route(f"/<string:token>.{suffix}", endpoint=endpoint)(
         type(endpoint, (MethodView,), {"get": view})
@@ -153,3 +224,38 @@ def _format_path(fmt: str, suffix: str) -> None:
 
 for _fmt, _suffix in SUFFIXES.items():
     _format_path(_fmt, _suffix)
+
+
+# --------------------------------------------------------------------------- a dashboard link
+
+dashboard_share_blp = V1Blueprint(
+    "dashboard_share",
+    __name__,
+    url_prefix=shares.DASHBOARD_SHARE_PATH,
+    description="What a dashboard share link opens: the team dashboard, read-only, with no key",
+)
+
+
+@dashboard_share_blp.before_request
+def _open_dashboard() -> None:
+    g.share = open_share(str((request.view_args or {})["token"]), "dashboard")
+
+
+@dashboard_share_blp.route("/<string:token>")
+class SharedDashboardView(MethodView):
+    @dashboard_share_blp.arguments(DashboardQuery, location="query")
+    @dashboard_share_blp.response(200, DashboardOut)
+    @dashboard_share_blp.doc(responses=DASHBOARD_RESPONSES)
+    @dashboard_share_blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @partial(_documented, dashboard_share_blp)
+    def get(self, args: dict[str, Any], token: str) -> Response:
+        """The team dashboard the link opens, read-only, without an API key: its page by
+        default, JSON by `Accept` or `format`; 404 for a link unknown, revoked or expired"""
+
+        def answer(fmt: str) -> Response:
+            share: LiveShare = g.share
+            response = dashboard_answer(share.team_id, fmt)
+            share_used(share)
+            return response
+
+        return negotiated(answer, default="html", formats=DASHBOARD_FORMATS)

@@ -13,8 +13,8 @@ from app.extensions import current_session, db
 from app.http.connection import begin_request, reconnecting
 from app.http.key_use import UseLog
 from app.http.rate_limits import limit_share_request, limit_v1_request
-from app.models import ChecklistShare, utcnow
-from app.services.checklists.shares import SHARE_PATH, LiveShare, find_live_share
+from app.models import ShareLink, utcnow
+from app.services.shares import SHARE_PATH, LiveShare, find_live_share
 
 _EXTENSION = "share_use_log"
 HEADERS = {
@@ -23,29 +23,30 @@ HEADERS = {
     "Cache-Control": "private, no-store",
 }
 
-_USED_AT = bindparam("used_at", type_=ChecklistShare.last_used_at.type)
+_USED_AT = bindparam("used_at", type_=ShareLink.last_used_at.type)
 _WRITE = (
-    update(ChecklistShare)
-    .where(ChecklistShare.id == bindparam("row_id"))
+    update(ShareLink)
+    .where(ShareLink.id == bindparam("row_id"))
     .values(
-        uses=ChecklistShare.uses + bindparam("count"),
+        uses=ShareLink.uses + bindparam("count"),
         # Never back: another process may have written a later use.
         last_used_at=case(
             (
-                or_(ChecklistShare.last_used_at.is_(None), ChecklistShare.last_used_at < _USED_AT),
+                or_(ShareLink.last_used_at.is_(None), ShareLink.last_used_at < _USED_AT),
                 _USED_AT,
             ),
-            else_=ChecklistShare.last_used_at,
+            else_=ShareLink.last_used_at,
         ),
     )
 )
 
 
-def open_share(token: str) -> LiveShare:
-    """The live link `token` opens, counted against its budget (429 past it); 404 for an
-    unknown, revoked or expired token alike, counted against the client's address."""
+def open_share(token: str, target: str = "checklist") -> LiveShare:
+    """The live link `token` opens, when it opens `target`, counted against its budget (429 past
+    it); 404 for an unknown, revoked or expired token alike, or one to something else, counted
+    against the client's address."""
     begin_request()
-    share = reconnecting(lambda: find_live_share(current_session(), token))
+    share = reconnecting(lambda: find_live_share(current_session(), token, target))
     if share is None:
         limit_v1_request(None)
         raise NotFound("No such link: it may be mistyped, revoked or expired.")

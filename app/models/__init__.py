@@ -38,7 +38,7 @@ from app.models.project import (
     Project,
 )
 from app.models.release import RELEASE_STATUSES, Release
-from app.models.share import ChecklistShare
+from app.models.share import ShareLink
 from app.models.team import SCOPES, ApiKey, Team
 from app.models.webhooks import (
     DELIVERY_STATUSES,
@@ -77,7 +77,6 @@ __all__ = [
     "ChecklistItemOwner",
     "ChecklistItemVersion",
     "ChecklistRevision",
-    "ChecklistShare",
     "Event",
     "IdempotencyRecord",
     "InboundDelivery",
@@ -85,6 +84,7 @@ __all__ = [
     "Person",
     "Project",
     "Release",
+    "ShareLink",
     "Team",
     "WebhookAttempt",
     "WebhookDelivery",

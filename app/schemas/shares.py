@@ -1,17 +1,16 @@
-"""Share links: made with an expiry and a label; the URL (holding the token) shown once."""
+"""Share links, to a project's checklist or to the team dashboard: made with an expiry and a
+label; the URL (holding the token) shown once."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas.common import name_field
-from app.services.checklists.shares import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
+from app.schemas.common import StrictBoolean, name_field
+from app.services.shares import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
 
 
-class ShareCreate(ma.Schema):
-    EXAMPLE = {"expires_in_days": 30, "name": "Clinic notes tickets"}
-
+class _ShareTerms(ma.Schema):
     expires_in_days = ma.fields.Integer(
         strict=True,
         load_default=DEFAULT_EXPIRY_DAYS,
@@ -19,6 +18,28 @@ class ShareCreate(ma.Schema):
         metadata={"description": f"Days until the link expires (default {DEFAULT_EXPIRY_DAYS})"},
     )
     name = name_field(120, metadata={"description": "A label to tell links apart"})
+
+
+class ShareCreate(_ShareTerms):
+    """A link to a project's checklist."""
+
+    EXAMPLE = {"expires_in_days": 90, "name": "Clinic notes tickets", "tickets": True}
+
+    tickets = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Make it the project's ticket link: its URL is written into the "
+            "project's ticket texts and item events (`links.share`) while it lives (the newest "
+            "such link is used), so that whoever a ticket sends there can read the checklist. "
+            "Its token is kept to be written there; any other link's token is never stored"
+        },
+    )
+
+
+class DashboardShareCreate(_ShareTerms):
+    """A link to the team dashboard."""
+
+    EXAMPLE = {"expires_in_days": 30, "name": "Governance board"}
 
 
 class ShareOut(ma.Schema):
@@ -36,6 +57,10 @@ class ShareOut(ma.Schema):
         metadata={"description": "Written in batches: up to a minute behind"},
     )
     revoked_at = ma.fields.DateTime(required=True, allow_none=True)
+    tickets = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Whether it is a project's ticket link (never a dashboard's)"},
+    )
 
 
 class ShareCreated(ShareOut):
@@ -44,7 +69,8 @@ class ShareCreated(ShareOut):
     url = ma.fields.String(
         required=True,
         metadata={
-            "description": "Opens the project's checklist without an API key, read-only; shown "
-            "only this once (only its token's hash is stored)"
+            "description": "Opens the project's checklist (or the team dashboard) without an "
+            "API key, read-only; shown only this once (only its token's hash is stored), but for "
+            "a ticket link, which is written into ticket texts and events"
         },
     )

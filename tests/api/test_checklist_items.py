@@ -681,6 +681,8 @@ def test_an_item_event_carries_everything_a_ticket_needs_with_absolute_links(pub
     assert item["links"] == {
         "api": f"{PUBLIC}/v1/projects/{project['id']}/checklist/items/{item['id']}",
         "checklist_markdown": f"{PUBLIC}/v1/projects/{project['slug']}/checklist?format=markdown",
+        # The project has no ticket link (tests/api/test_checklist_shares.py has one).
+        "share": None,
     }
     assert (data["before"], data["after"]) == (
         {"status": "open", "waiver": None, "signed_off_by": None},
@@ -805,6 +807,7 @@ def test_checklist_generated_links_to_the_checklist_in_json_and_markdown(public_
     assert event["payload"]["links"] == {
         "api": checklist,
         "checklist_markdown": f"{checklist}?format=markdown",
+        "share": None,  # no ticket link (tests/api/test_checklist_shares.py makes one)
     }
     assert {"project", "checklist", "summary", "diff"} <= event["payload"].keys()
     assert "items" not in event["payload"]

@@ -13,14 +13,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from checklist_support import generate, patch_item
-from factories import assert_problem, create_project, events_of
+from factories import assert_problem, assign, create_person, create_project, events_of
 from flask import Flask
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.http.formats import SUFFIXES
 from app.http.shares import share_use_log
-from app.models import ChecklistShare, Event, IdempotencyRecord, utcnow
+from app.models import Event, IdempotencyRecord, ShareLink, utcnow
 from app.render import FORMATS
 
 KEY = "data-scientist.collect-and-preprocess-data"
@@ -74,8 +74,9 @@ def test_a_link_is_made_with_its_url_shown_once_and_listed_without_it(app, api, 
         "uses",
         "last_used_at",
         "revoked_at",
+        "tickets",
     }
-    assert share["name"] == "Jira tickets"
+    assert share["name"] == "Jira tickets" and share["tickets"] is False
     assert share["uses"] == 0 and share["last_used_at"] is None and share["revoked_at"] is None
     base = app.config["SETTINGS"].public_base_url.rstrip("/")
     assert share["url"].startswith(f"{base}/share/")
@@ -131,9 +132,9 @@ def test_only_the_tokens_hash_is_stored_and_no_event_holds_it(app, api, project)
     api.delete(f"{_shares(project)}/{share['id']}")
 
     with app.app_context():
-        stored = db.session.get(ChecklistShare, share["id"])
+        stored = db.session.get(ShareLink, share["id"])
         assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
-        rows = [repr(r.__dict__) for r in db.session.scalars(select(ChecklistShare))]
+        rows = [repr(r.__dict__) for r in db.session.scalars(select(ShareLink))]
         events = [json.dumps(e.payload) for e in db.session.scalars(select(Event))]
     assert not any(token in row for row in rows)
     assert not any(token in event for event in events)
@@ -313,8 +314,8 @@ def test_unknown_revoked_and_expired_links_are_the_same_404(app, api, client, pr
     assert api.delete(f"{_shares(project)}/{revoked['id']}").status_code == 204
     with app.app_context():
         db.session.execute(
-            update(ChecklistShare)
-            .where(ChecklistShare.id == expired["id"])
+            update(ShareLink)
+            .where(ShareLink.id == expired["id"])
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
@@ -343,12 +344,92 @@ def test_a_link_to_a_project_without_a_checklist_is_404(api, client):
     assert_problem(client.get(_path(share)), 404)
 
 
+# --------------------------------------------------------------------------- the ticket link
+
+
+def _item_events(api: Any) -> list[dict[str, Any]]:
+    return events_of(api, type="checklist.item.updated")
+
+
+def test_a_ticket_link_is_written_into_item_events_and_ticket_texts(app, api, client, project):
+    plain = _share(api, project, name="For the board")
+    patch_item(api, project, KEY, {"note": "Before the ticket link"})
+    ticket_link = _share(api, project, name="Jira", tickets=True, expires_in_days=90)
+    patch_item(api, project, KEY, {"note": "With the ticket link"})
+
+    after, before = _item_events(api)[:2]
+    assert before["payload"]["item"]["links"]["share"] is None
+    assert plain["url"] not in json.dumps(before["payload"])
+    links = after["payload"]["item"]["links"]
+    assert links["share"] == ticket_link["url"]
+    assert ticket_link["tickets"] is True
+    body = after["payload"]["ticket"]["body"]
+    assert f"- Checklist page (opens without an API key): {ticket_link['url']}" in body
+    # The link in the ticket opens the checklist for whoever reads the ticket.
+    page = client.get(_path(ticket_link))
+    assert page.status_code == 200 and "Clinic notes" in page.get_data(as_text=True)
+    # A regeneration's event links to it too.
+    assign(api, project, "data-scientist", create_person(api))
+    (generated, *_) = events_of(api, type="checklist.generated")
+    assert generated["payload"]["links"]["share"] == ticket_link["url"]
+    # It is the one token kept: a plain link's is not.
+    with app.app_context():
+        kept = {s.id: s.token for s in db.session.scalars(select(ShareLink))}
+    assert kept == {plain["id"]: None, ticket_link["id"]: _token(ticket_link)}
+
+
+def test_the_newest_live_ticket_link_is_used_and_none_once_revoked_or_expired(app, api, project):
+    older = _share(api, project, tickets=True)
+    newer = _share(api, project, tickets=True)
+
+    patch_item(api, project, KEY, {"note": "Two ticket links"})
+    assert _item_events(api)[0]["payload"]["item"]["links"]["share"] == newer["url"]
+
+    assert api.delete(f"{_shares(project)}/{newer['id']}").status_code == 204
+    patch_item(api, project, KEY, {"note": "The newer revoked"})
+    assert _item_events(api)[0]["payload"]["item"]["links"]["share"] == older["url"]
+
+    with app.app_context():
+        db.session.execute(
+            update(ShareLink)
+            .where(ShareLink.id == older["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+    patch_item(api, project, KEY, {"note": "The older expired"})
+    latest = _item_events(api)[0]["payload"]
+    assert latest["item"]["links"]["share"] is None
+    assert "Checklist page" not in latest["ticket"]["body"]
+    # A revoked ticket link's token is dropped: nothing will write it again.
+    with app.app_context():
+        assert db.session.get(ShareLink, newer["id"]).token is None
+    read = api.get(f"{_shares(project)}/{newer['id']}").json
+    assert read["tickets"] is True and read["revoked_at"] is not None
+
+
+def test_a_ticket_link_is_the_projects_own(api, project):
+    other = create_project(api, name="Music", application="music-composition")
+    generate(api, other, 201)
+    _share(api, project, tickets=True)
+
+    patch_item(api, other, KEY, {"note": "Not the clinic's"})
+
+    assert _item_events(api)[0]["payload"]["project"]["id"] == other["id"]
+    assert _item_events(api)[0]["payload"]["item"]["links"]["share"] is None
+
+
+@pytest.mark.parametrize("tickets", ["yes", 1, None])
+def test_tickets_must_be_a_boolean(api, project, tickets):
+    problem = assert_problem(api.post(_shares(project), json={"tickets": tickets}), 422)
+    assert "tickets" in problem["errors"]
+
+
 # --------------------------------------------------------------------------- uses and limits
 
 
 def _uses(app: Flask, share_id: str) -> tuple[int, Any]:
     with app.app_context():
-        stored = db.session.get(ChecklistShare, share_id)
+        stored = db.session.get(ShareLink, share_id)
         return stored.uses, stored.last_used_at
 
 

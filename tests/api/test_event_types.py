@@ -266,8 +266,12 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
     read_checklist(api, project)  # turns the expired waiver back to open
     _ticket_closed_in_github(api, project, "data-scientist.evaluate-model-performance")
     shares = f"/v1/projects/{project['id']}/checklist/shares"
-    share = api.post(shares, json={"name": "Clinic notes tickets"}).json
+    share = api.post(shares, json={"name": "Clinic notes tickets", "tickets": True}).json
+    # While the ticket link lives, item events link to it.
+    patch_item(api, project, key, {"note": "Export received"})
     api.delete(f"{shares}/{share['id']}")
+    dashboard_share = api.post("/v1/dashboard/shares", json={"name": "Governance board"}).json
+    api.delete(f"/v1/dashboard/shares/{dashboard_share['id']}")
     _release_shipped_then_the_next_opened(api)
     alan_assignment = next(
         a for a in staffing.json["items"] if a["role"] == "machine-learning-engineer"

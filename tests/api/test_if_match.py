@@ -151,6 +151,14 @@ def _share(api: Any) -> Write:
     return Write(url, None, other.headers["ETag"], _etag(api, url), lambda: _read(api, url))
 
 
+def _dashboard_share(api: Any) -> Write:
+    other = api.post("/v1/dashboard/shares", json={"name": "old board"})
+    created = api.post("/v1/dashboard/shares", json={"name": "board"})
+    assert created.status_code == 201, created.json
+    url = f"/v1/dashboard/shares/{created.json['id']}"
+    return Write(url, None, other.headers["ETag"], _etag(api, url), lambda: _read(api, url))
+
+
 # How to make each operation's resource, and the write to try on it.
 WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("PATCH", "/v1/people/{person_id}"): lambda api: _person(api, {"name": "Lost update"}),
@@ -168,6 +176,7 @@ WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("PATCH", "/v1/projects/{project_ref}/releases/{version}"): _release,
     ("DELETE", "/v1/people/{person_id}/keys/{key_id}"): _personal_key,
     ("DELETE", "/v1/projects/{project_ref}/checklist/shares/{share_id}"): _share,
+    ("DELETE", "/v1/dashboard/shares/{share_id}"): _dashboard_share,
 }
 
 

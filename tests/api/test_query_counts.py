@@ -112,9 +112,10 @@ REQUESTS: dict[str, tuple[int, Request]] = {
     "people, first page": (2, lambda api, w: api.get("/v1/people", query_string={"limit": 2})),
     # key, catalog version, people by id
     "preview": (3, _preview),
-    # key, project + checklist, lock, item and owners, the write, the checklist's state, its
-    # event and the outbox; the revision recorded at the commit
-    "item PATCH": (10 + REVISION_RECORDING, _patch),
+    # key, project + checklist, lock, item and owners, the write, the checklist's state, the
+    # project's ticket link (for the event's links), its event and the outbox; the revision
+    # recorded at the commit
+    "item PATCH": (11 + REVISION_RECORDING, _patch),
     # key, project + checklist, one page of revisions
     "checklist revisions, a page": (3, _revisions),
     # key, checklist header, the revision, its item versions

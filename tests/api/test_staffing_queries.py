@@ -12,15 +12,15 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Checklist
 
-# A staffing PUT that regenerates checklists (20 statements, on either database): the request's
+# A staffing PUT that regenerates checklists (21 statements, on either database): the request's
 # own (key, catalog, project), the staffing's (people, assignments, people locked, the write, event,
 # project version, the projects sharing the moved people), then for the project's checklist and
 # those of all the projects sharing the person at once, one statement per kind of read (lock,
-# staffing, allocations, items' state, items in full, owners) and of write (items, checklists,
-# event), and the event's webhook endpoints; and the revisions recorded at the commit, for all
-# the changed checklists at once (`REVISION_RECORDING`). `test_checklist_generation` holds its
-# PUT to it too.
-MOVED_BOUND = 20 + REVISION_RECORDING
+# staffing, allocations, items' state, items in full, owners, the projects' ticket links) and of
+# write (items, checklists, event), and the event's webhook endpoints; and the revisions
+# recorded at the commit, for all the changed checklists at once (`REVISION_RECORDING`).
+# `test_checklist_generation` holds its PUT to it too.
+MOVED_BOUND = 21 + REVISION_RECORDING
 
 
 def _put(api: Any, project: dict[str, Any], entries: list[dict[str, Any]]) -> None:

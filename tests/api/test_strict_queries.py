@@ -29,7 +29,8 @@ def test_every_operation_refuses_an_unknown_query_parameter_by_name(app, api):
     # the request (as a `/v1` request without a valid key is a 401).
     project = create_project(api)
     token = api.post(f"/v1/projects/{project['id']}/checklist/shares", json={}).json["url"]
-    values = {"token": token.rsplit("/", 1)[-1]}
+    dashboard_token = api.post("/v1/dashboard/shares", json={}).json["url"]
+    tokens = {"/share/": token, "/share/dashboard/": dashboard_token}
 
     refused = []
     for method, path, operation in operations:
@@ -39,9 +40,11 @@ def test_every_operation_refuses_an_unknown_query_parameter_by_name(app, api):
             for p in spec["paths"][path].get("parameters", [])
             if p["in"] == "path" and p["schema"].get("type") == "integer"
         }
+        prefix = "/share/dashboard/" if path.startswith("/share/dashboard/") else "/share/"
+        values = {"token": tokens[prefix].rsplit("/", 1)[-1]}
         url = re.sub(
             r"\{([^}]+)\}",
-            lambda m, ints=integers: "1" if m[1] in ints else values.get(m[1], "x"),
+            lambda m, ints=integers, given=values: "1" if m[1] in ints else given.get(m[1], "x"),
             path,
         )
         declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}

@@ -108,10 +108,17 @@ def item_document(
     return dump_item(item_dict(item, owners, role_titles))
 
 
-def checklist_links(base_url: str, project: Project) -> dict[str, str]:
-    """The checklist's absolute URLs: its JSON form, and the Markdown task list."""
+def checklist_links(
+    base_url: str, project: Project, share_url: str | None = None
+) -> dict[str, str | None]:
+    """The checklist's absolute URLs: its JSON form, the Markdown task list, and the page that
+    opens with no API key (`share`: the project's ticket link, null without one)."""
     checklist = f"{base_url.rstrip('/')}/v1/projects/{project.slug}/checklist"
-    return {"api": checklist, "checklist_markdown": f"{checklist}?format=markdown"}
+    return {
+        "api": checklist,
+        "checklist_markdown": f"{checklist}?format=markdown",
+        "share": share_url,
+    }
 
 
 def item_snapshot(
@@ -121,16 +128,18 @@ def item_snapshot(
     *,
     role_titles: Mapping[str, str],
     base_url: str,
+    share_url: str | None = None,
 ) -> dict[str, Any]:
     """What an event (and a webhook) says about an item: its JSON form with the roles' titles,
     and absolute links: the item in the API (by ids, which never change, so a ticket can link
-    back for good) and the project's checklist in Markdown."""
+    back for good), the project's checklist in Markdown, and its page through the project's
+    ticket link (`share`, null without one), which opens with no API key."""
     snapshot = item_document(item, owners, role_titles)
     snapshot["ticket"] = ticket_link(item.ticket)
     base = base_url.rstrip("/")
     snapshot["links"] = {
+        **checklist_links(base, project, share_url),
         "api": f"{base}/v1/projects/{item.project_id}/checklist/items/{item.id}",
-        "checklist_markdown": checklist_links(base, project)["checklist_markdown"],
     }
     return snapshot
 

@@ -5,6 +5,7 @@ from the checklist's catalog and the project read once for all the items a chang
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import item_event_data, item_snapshot
 from app.services.context import Context
 from app.services.events import record_event
+from app.services.shares import ticket_share_url
 
 
 class ItemEvents:
@@ -36,7 +38,14 @@ class ItemEvents:
             self.project,
             role_titles=self.titles,
             base_url=self.ctx.settings.public_base_url,
+            share_url=self.share_url,
         )
+
+    @cached_property
+    def share_url(self) -> str | None:
+        """The project's ticket link, read once for all the items of the change."""
+        base_url = self.ctx.settings.public_base_url
+        return ticket_share_url(self.session, base_url, self.project.id)
 
     def record(
         self,

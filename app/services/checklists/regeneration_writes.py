@@ -30,6 +30,7 @@ from app.services.checklists.summary import summary_of
 from app.services.checklists.waivers import next_waiver_expiry
 from app.services.context import Context
 from app.services.events import record_event
+from app.services.shares import ticket_share_urls
 
 CHECKLISTS = Checklist.__table__
 
@@ -142,6 +143,8 @@ def write_checklists(
         # Items loaded earlier in the transaction no longer hold what is stored.
         if isinstance(obj, ChecklistItem) and obj.checklist_id in ids:
             session.expire(obj)
+    base_url = ctx.settings.public_base_url
+    share_urls = ticket_share_urls(session, base_url, [t.project.id for t, _, _ in written])
     for (target, diff, _), items, row in zip(written, every, rows, strict=True):
         checklist, project = target.checklist, target.project
         state = None if "state" in inspect(checklist).unloaded else checklist.state
@@ -170,7 +173,7 @@ def write_checklists(
                 },
                 "summary": summary_of(Counter((i.status, i.kind) for i in items)),
                 "diff": diff.as_payload(),
-                "links": checklist_links(ctx.settings.public_base_url, project),
+                "links": checklist_links(base_url, project, share_urls.get(project.id)),
             },
             project_id=project.id,
         )

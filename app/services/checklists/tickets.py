@@ -16,6 +16,14 @@ inbound webhooks find the item a ticket is about by it."""
 
 TICKET_TITLE_MAX = 250  # under GitHub's 256 and Jira's 255 characters
 
+# The item's links a ticket shows, in this order: the share link first, the one a reader of
+# the ticket can open without an API key.
+_LINKS = (
+    ("share", "Checklist page (opens without an API key)"),
+    ("api", "Item in the API"),
+    ("checklist_markdown", "Checklist (Markdown, with an API key)"),
+)
+
 
 def marker(project_slug: str, item_key: str) -> str:
     return f"{MARKER_PREFIX}{project_slug}/{item_key}"
@@ -50,11 +58,7 @@ def ticket_text(project: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str
     ]
     because = [f"- {escape(reason)}" for reason in item.get("because") or ()]
     links = item.get("links") or {}
-    link_lines = [
-        f"- {label}: {links[name]}"
-        for name, label in (("api", "Item in the API"), ("checklist_markdown", "Checklist"))
-        if links.get(name)
-    ]
+    link_lines = [f"- {label}: {links[name]}" for name, label in _LINKS if links.get(name)]
     if item.get("phase"):
         facts.insert(2, f"- **Phase:** {escape(PHASE_TITLES.get(item['phase'], item['phase']))}")
     lines = [escape(item["detail"]) if item.get("detail") else escape(item["title"])]

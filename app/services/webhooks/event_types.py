@@ -93,12 +93,21 @@ _DESCRIPTIONS: dict[str, str] = {
     ),
     "checklist.share.created": (
         "A read-only share link to the project's checklist was made "
-        "(`POST /v1/projects/{p}/checklist/shares`): when it expires. The event never holds the "
-        "link's URL, whose token is shown once and stored only as its hash."
+        "(`POST /v1/projects/{p}/checklist/shares`): when it expires, and whether it is the "
+        "project's ticket link (`tickets`: its URL is written into the project's ticket texts "
+        "and item events from now on). The event never holds the link's URL."
     ),
     "checklist.share.revoked": (
         "A share link was revoked (`DELETE /v1/projects/{p}/checklist/shares/{id}`): it opens "
         "nothing from now on."
+    ),
+    "dashboard.share.created": (
+        "A read-only share link to the team dashboard was made (`POST /v1/dashboard/shares`, "
+        "admin): when it expires. The event never holds the link's URL."
+    ),
+    "dashboard.share.revoked": (
+        "A share link to the team dashboard was revoked "
+        "(`DELETE /v1/dashboard/shares/{id}`): it opens nothing from now on."
     ),
     "release.opened": (
         "A release of a project was opened (`POST /v1/projects/{p}/releases`): the checklist "
