@@ -13,8 +13,6 @@ import sys
 import tempfile
 import textwrap
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +22,12 @@ from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
+from app import demo
+from app.commands import command_transaction
 from app.errors import NotFound, Problem
 from app.extensions import current_session, db
-from app.models import ApiKey
 from app.services.catalog.store import seed_catalog
-from app.services.context import Context
 from app.services.directory import people, teams
-from app.services.directory.teams import hash_token
 from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
@@ -39,18 +36,6 @@ keys_cli = AppGroup("keys", help="Manage API keys.")
 
 def _fail(problem: Problem) -> None:
     raise click.ClickException(problem.detail)
-
-
-@contextmanager
-def command_transaction() -> Iterator[Context]:
-    """A command's one transaction: committed when the command's work succeeds, rolled back
-    (changing nothing) when it fails. Yields the context services record events with."""
-    try:
-        yield Context("cli", settings=current_app.config["SETTINGS"])
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 @click.command("seed")
@@ -155,33 +140,7 @@ def revoke_key(key_id: str) -> None:
     click.echo(f"revoked {key.id}")
 
 
-def _demo_key(instance: Path) -> str:
-    """The demo team's key: created on the first run and kept in instance/ for the next ones."""
-    key_file = instance / "demo-api-key"
-    if key_file.exists():
-        token = key_file.read_text().strip()
-        # The look-up ends its transaction too: on SQLite a transaction left open here would
-        # hold the write lock for as long as `flask dev` runs, and every write would wait.
-        with command_transaction():
-            key = db.session.scalar(
-                db.select(ApiKey).where(ApiKey.secret_hash == hash_token(token))
-            )
-            usable = key is not None and key.revoked_at is None
-        if usable:
-            return token
-    with command_transaction() as ctx:
-        session = current_session()
-        try:
-            team = teams.find_team(session, "demo")
-        except Problem:
-            team = teams.create_team(session, ctx, "Demo team", "demo")
-        _, token = teams.create_key(session, ctx, team, ["read", "write", "admin"], "demo")
-    key_file.write_text(token + "\n")
-    key_file.chmod(0o600)
-    return token
-
-
-def _curl_examples(base: str, token: str) -> str:
+def _curl_examples(base: str, token: str, links: dict[str, str]) -> str:
     preview = (
         '{"project": {"name": "Clinic notes", "application": "healthcare-solutions",'
         ' "traits": {"handles_personal_data": true}},'
@@ -221,7 +180,7 @@ Webhook delivery worker: running (flask webhooks worker)
   # the team dashboard as a page (coverage and load pictures): save it, open it in a browser
   curl -s $API/v1/dashboard -H "Authorization: Bearer $KEY" -H "Accept: text/html" \\
        -o dashboard.html
-
+{_share_lines(links)}
   # webhooks: a delivery worker runs beside the API (private targets allowed in dev); the
   # answer holds the endpoint's secret, which examples/webhook_receiver.py verifies with:
   #   WEBHOOK_SECRET=whsec_... python examples/webhook_receiver.py --port 9000
@@ -230,6 +189,16 @@ Webhook delivery worker: running (flask webhooks worker)
 
 Press Ctrl-C to stop (the API and the webhook worker).
 """
+
+
+def _share_lines(links: dict[str, str]) -> str:
+    """The banner's share links: pages a browser opens with no API key."""
+    lines = ["", "  # read-only share links, no key needed: open them in a browser"]
+    if "dashboard" in links:
+        lines.append(f"  #   the team dashboard:           {links['dashboard']}")
+    if "checklist" in links:
+        lines.append(f"  #   the demo project's checklist: {links['checklist']}")
+    return "\n".join(lines) + "\n"
 
 
 @click.command("dev")
@@ -245,10 +214,12 @@ def dev_command(host: str, port: int) -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     with command_transaction():
         seed_catalog(current_session(), load_catalog())
-    # instance/ holds the demo key: a fresh clone on PostgreSQL has none yet (SQLite's file
-    # made it).
-    Path(current_app.instance_path).mkdir(exist_ok=True)
-    token = _demo_key(Path(current_app.instance_path))
+    # instance/ holds the demo key and links: a fresh clone on PostgreSQL has none yet
+    # (SQLite's file made it).
+    instance = Path(current_app.instance_path)
+    instance.mkdir(exist_ok=True)
+    token = demo.demo_key(instance)
+    links = demo.demo_links(instance, f"http://{host}:{port}")
     # The servers and the worker have the database to themselves: this process keeps no
     # connection (nor, on SQLite, a lock) while it waits for them.
     db.session.remove()
@@ -278,7 +249,7 @@ def dev_command(host: str, port: int) -> None:
         ],
         env=env,
     )
-    click.echo(_curl_examples(f"http://{host}:{port}", token))
+    click.echo(_curl_examples(f"http://{host}:{port}", token, links))
 
     def stop(_signum: int = signal.SIGTERM, _frame: object = None) -> None:
         for process in (server, worker):
@@ -385,11 +356,11 @@ def event_types_markdown() -> str:
         "Item events (`checklist.item.*`) carry what a ticket needs: the `project`; the `item` "
         "with its roles' titles, owners (names, emails, handles), priority, status, ticket link, "
         "`because` and `links` (`api`: the item in the API, by ids that never change; "
-        "`checklist_markdown`: the project's checklist as a task list; both need an API key, "
-        "and there is no `share` link: a [share link](checklists.md#share-links)'s URL is shown "
-        "once and only its token's hash is stored, so no event can carry it); and `ticket`, a "
-        "ready "
-        "`title` and Markdown `body` whose last line is "
+        "`checklist_markdown`: the project's checklist as a task list, both with an API key; "
+        "`share`: the checklist's page through the project's "
+        "[ticket link](checklists.md#the-ticket-link), which opens with no key, or null when the "
+        "project has none); and `ticket`, a ready `title` and Markdown `body` (its links, the "
+        "ticket link first) whose last line is "
         "`checklist-item: <project slug>/<item key>`, which is how an inbound ticket event finds "
         "its item again. `reason` says why when the system or a ticket changed the item, and "
         "`source` names the ticketing system whose delivery changed it (null otherwise; see "

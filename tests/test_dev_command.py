@@ -177,17 +177,25 @@ def test_flask_dev_runs_again_and_again_in_one_checkout(checkout, receiver):
         )
         assert status == 201, endpoint
         _write_and_deliver(first, key, receiver, "First run")
-        # The banner says how to open the dashboard's page.
+        # The banner says how to open the dashboard's page, and gives share links to it and
+        # to the demo project's checklist page, which a browser opens with no key.
         assert (
             'curl -s $API/v1/dashboard -H "Authorization: Bearer $KEY" -H "Accept: text/html"'
             in first.output
         )
+        links = _share_links(first)
+        assert set(links) == {"dashboard", "checklist"}
+        dashboard = _open(links["dashboard"])
+        assert "Demo clinic notes" in dashboard and "<svg" in dashboard
+        page = _open(links["checklist"])
+        assert "Demo clinic notes" in page and "Sign-off sheet" in page
         first.stop("term")
         assert wait_until(lambda: _group_gone(first.process.pid), "the first run's processes")
 
         # Second run at once, same port and instance/: the same key, writes and deliveries.
         runs.append(second := DevRun(checkout, port))
         assert second.started() == key
+        assert _share_links(second) == links  # kept in instance/, not made again
         _write_and_deliver(second, key, receiver, "Second run")
         (message,) = [
             verify(r, endpoint["secret"])
@@ -224,6 +232,25 @@ def test_flask_dev_runs_again_and_again_in_one_checkout(checkout, receiver):
     finally:
         for run in runs:
             run.kill()
+
+
+def _share_links(run: DevRun) -> dict[str, str]:
+    """The banner's share links, by what they open."""
+    names = {"the team dashboard:": "dashboard", "the demo project's checklist:": "checklist"}
+    links = {}
+    for line in run.output.splitlines():
+        for label, name in names.items():
+            if label in line:
+                links[name] = line.split(label)[1].strip()
+    return links
+
+
+def _open(url: str) -> str:
+    """A page as a browser gets it: no key."""
+    request = urllib.request.Request(url, headers={"Accept": "text/html"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=WRITE_TIMEOUT) as answer:  # noqa: S310
+        assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/html")
+        return answer.read().decode()
 
 
 def test_flask_dev_refuses_a_port_something_listens_on(checkout):
