@@ -189,3 +189,21 @@ def test_the_dashboard_page_renders_its_projects_and_its_two_pictures(
     # The script-like name is text in the load picture: no element came of it.
     assert not root.find_all("script")
     assert any(SCRIPT in t.text for t in load.find_all("title"))
+
+
+def test_a_dashboard_share_link_opens_its_page_in_a_browser_without_a_key(
+    api, clinic, served, tmp_path
+):
+    """What a governance board's screen shows: the dashboard, by the link alone."""
+    share = api.post("/v1/dashboard/shares", json={"name": "board"})
+    assert share.status_code == 201, share.json
+    path = share.json["url"].split("://", 1)[1].split("/", 1)[1]
+
+    dom = _chromium("--dump-dom", f"{served}/{path}", profile=tmp_path / "profile")
+
+    root, _ = parse(dom)
+    assert root.find("head").find("title").text == "Team dashboard"
+    main = root.find("main")
+    (project,) = main.find_all("section", class_="project")
+    assert project.find("h3").text.startswith("Clinic notes")
+    assert len(main.find_all("svg")) == 2
