@@ -14,7 +14,7 @@ import tempfile
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from flask import Flask, current_app
@@ -28,6 +28,8 @@ from app.errors import NotFound, Problem
 from app.extensions import current_session, db
 from app.services.catalog.store import seed_catalog
 from app.services.directory import people, teams
+from app.services.export import NotImportable, export_lines, import_lines, snapshot
+from app.services.migrations import head_revision
 from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
@@ -70,6 +72,53 @@ def create_team(name: str, slug: str | None) -> None:
     except Problem as problem:
         _fail(problem)
     click.echo(f"id: {team.id}\nslug: {team.slug}")
+
+
+@teams_cli.command("export")
+@click.argument("team")
+def export_team(team: str) -> None:
+    """Write TEAM's data (slug or id) to standard output as newline-delimited JSON, one
+    snapshot, as `GET /v1/export` streams it: `flask teams export TEAM > team.ndjson`."""
+    from app.services.catalog.store import current_catalog
+
+    try:
+        with command_transaction():
+            session = current_session()
+            team_id = teams.find_team(session, team).id
+            catalog_version = current_catalog(session).version
+    except Problem as problem:
+        _fail(problem)
+    with snapshot(db.engine) as connection:
+        for line in export_lines(
+            connection, team_id, migration=head_revision(), catalog_version=catalog_version
+        ):
+            click.echo(line, nl=False)
+
+
+@teams_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def import_team(file: TextIO) -> None:
+    """Load a team from an export (FILE, or - for standard input) into this instance, where
+    neither the team nor any of its ids exists yet; all of it or, on any error, nothing.
+    Webhook endpoints come disabled: rotate their secrets and enable them, and rotate the
+    integrations' secrets."""
+    try:
+        with command_transaction():
+            imported = import_lines(current_session().connection(), file, migration=head_revision())
+    except NotImportable as error:
+        raise click.ClickException(f"Nothing was imported: {error}") from error
+    except IntegrityError as error:
+        raise click.ClickException(
+            f"Nothing was imported: a record collides with one already here ({error.orig})."
+        ) from error
+    team = imported.team
+    click.echo(f"imported team {team['slug']} ({team['id']})")
+    for type_, count in imported.counts.items():
+        click.echo(f"  {type_}: {count}")
+    click.echo(
+        "Next: make API keys (flask keys create), rotate the secrets of its webhook endpoints "
+        "and integrations, and enable the endpoints."
+    )
 
 
 @keys_cli.command("create")

@@ -20,6 +20,7 @@ from types import ModuleType
 import pytest
 
 PACKAGE = "staffing_client"
+NDJSON_AS_BYTES = {"application/x-ndjson": "application/octet-stream"}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +29,9 @@ def generated(client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Module
     """The client package generated from the application's own description, importable."""
     spec = tmp_path / "openapi.json"
     spec.write_text(json.dumps(client.get("/openapi.json").json), encoding="utf-8")
+    # As docs/api.md's recipe: the generator knows no NDJSON (`GET /v1/export`), read as bytes.
+    config = tmp_path / "client-config.json"
+    config.write_text(json.dumps({"content_type_overrides": NDJSON_AS_BYTES}), encoding="utf-8")
     bin_dir = Path(sys.executable).parent
     result = subprocess.run(  # noqa: S603 - the generator of this environment, fixed arguments
         [
@@ -37,6 +41,8 @@ def generated(client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Module
             str(spec),
             "--meta",
             "none",
+            "--config",
+            str(config),
             "--output-path",
             str(tmp_path / PACKAGE),
             "--fail-on-warning",
@@ -185,3 +191,4 @@ def test_the_recipe_of_docs_api_runs_as_written(served, api, tmp_path: Path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.startswith("# Checklist: Clinic intake bot ['key', 'kind'] "), ran.stdout
     assert int(ran.stdout.split()[-1]) > 0  # the JSON checklist's items, read into models
+    assert "Unsupported content_type" not in generated.stdout + generated.stderr

@@ -13,6 +13,7 @@ def register_blueprints(api: Api) -> None:
         dashboard,
         event_types,
         events,
+        export,
         integrations,
         keys,
         operations,
@@ -42,6 +43,7 @@ def register_blueprints(api: Api) -> None:
         webhooks,
         integrations,
         policy,
+        export,
     ):
         api.register_blueprint(module.blp)
     api.register_blueprint(checklists.preview_blp)

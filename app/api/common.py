@@ -85,11 +85,16 @@ class V1Blueprint(Blueprint):
 
 
 def v1_blueprint(
-    name: str, import_name: str, description: str, *, write_scope: str = "write"
+    name: str,
+    import_name: str,
+    description: str,
+    *,
+    write_scope: str = "write",
+    read_scope: str = "read",
 ) -> Blueprint:
     """A blueprint under `/v1` whose requests are authenticated by API key.
 
-    GET needs the `read` scope; other methods need `write_scope`. Each view is one
+    GET needs `read_scope` (`read`); other methods need `write_scope`. Each view is one
     transaction, with the `Idempotency-Key` of a POST. GETs answer 304 when the client's ETag
     is current.
     """
@@ -112,7 +117,7 @@ def v1_blueprint(
         except Unauthorized:
             limit_v1_request(None)
             raise
-        authorize(key, write_scope)
+        authorize(key, write_scope, read_scope)
         return None
 
     @blp.after_request

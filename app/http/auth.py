@@ -27,7 +27,8 @@ from app.models import ApiKey
 from app.services.directory.teams import hash_token
 from app.services.lru import LRUCache
 
-SCOPE_BY_METHOD = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+# The methods that read: they need the blueprint's read scope, every other its write scope.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Keys kept per process at most; the least recently used goes first.
 KEY_CACHE_SIZE = 4096
 _EXTENSION = "api_key_cache"
@@ -191,13 +192,13 @@ def require_scope(key: VerifiedKey, scope: str) -> None:
         )
 
 
-def authorize(key: VerifiedKey, write_scope: str = "write") -> None:
+def authorize(key: VerifiedKey, write_scope: str = "write", read_scope: str = "read") -> None:
     """Make `key` (authenticated and confirmed) the request's, and check the scope its
-    method needs."""
+    method needs: `read_scope` to read, `write_scope` to write."""
     g.api_key_id = key.id
     g.api_key_person_id = key.person_id
     g.team_id = key.team_id
-    require_scope(key, SCOPE_BY_METHOD.get(request.method, write_scope))
+    require_scope(key, read_scope if request.method in READ_METHODS else write_scope)
 
 
 def current_team_id() -> str:

@@ -47,6 +47,7 @@ WALKTHROUGHS = [
     ("README.md", "Tickets close the loop: GitHub, Jira and Linear move the items"),
     ("docs/checklists.md", "Preview"),
     ("docs/governance.md", "The clinic, from registration to a shipped release"),
+    ("docs/operations.md", "Export and import"),
     ("docs/releases.md", "A release, step by step"),
     ("docs/ticketing.md", "Integrations"),
     ("docs/ticketing.md", "What a delivery does"),
