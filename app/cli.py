@@ -23,6 +23,7 @@ from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
 from app import demo
+from app.backup import BackupFailed, backup
 from app.commands import command_transaction
 from app.errors import NotFound, Problem
 from app.extensions import current_session, db
@@ -119,6 +120,20 @@ def import_team(file: TextIO) -> None:
         "Next: make API keys (flask keys create), rotate the secrets of its webhook endpoints "
         "and integrations, and enable the endpoints."
     )
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Back the database up into PATH (a new file) while the service runs: SQLite's online
+    backup API, or pg_dump's custom format for PostgreSQL (pg_dump on PATH); restore as
+    docs/operations.md says."""
+    try:
+        how = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupFailed as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backed up to {path} ({how}, {path.stat().st_size} bytes)")
 
 
 @keys_cli.command("create")
@@ -438,5 +453,5 @@ def _json_block(value: Any) -> list[str]:
 
 
 def register(app: Flask) -> None:
-    for command in (seed_command, dev_command, teams_cli, keys_cli, webhooks_cli):
+    for command in (seed_command, dev_command, backup_command, teams_cli, keys_cli, webhooks_cli):
         app.cli.add_command(command)

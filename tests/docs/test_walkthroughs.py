@@ -48,6 +48,7 @@ WALKTHROUGHS = [
     ("docs/checklists.md", "Preview"),
     ("docs/governance.md", "The clinic, from registration to a shipped release"),
     ("docs/operations.md", "Export and import"),
+    ("docs/operations.md", "Backup and restore"),
     ("docs/releases.md", "A release, step by step"),
     ("docs/ticketing.md", "Integrations"),
     ("docs/ticketing.md", "What a delivery does"),
@@ -128,6 +129,9 @@ class Instance:
     api: str
     key: str
     logs: Path
+    # What the reader started `flask dev` with, and so has in their shell: DATABASE_URL on
+    # PostgreSQL (for the commands a walk-through runs beside it, `flask backup`).
+    database_url: str | None = None
 
 
 @contextmanager
@@ -173,7 +177,7 @@ def fresh_clone_served(tmp: Path, database_url: str | None) -> Iterator[Instance
         printed = re.search(r"export API=(\S+) KEY=(\S+)", output.read_text())
         assert printed is not None, output.read_text()
         assert printed[1] == api
-        yield Instance(clone=clone, api=api, key=printed[2], logs=logs)
+        yield Instance(clone=clone, api=api, key=printed[2], logs=logs, database_url=database_url)
     finally:
         stop_group(server)
 
@@ -246,7 +250,10 @@ def run_file(path: Path, instance: Instance, tmp: Path, ports: dict[str, str]) -
         process = subprocess.Popen(  # noqa: S603 - bash and our script
             ["bash", "-c", script],  # noqa: S607 - the reader's bash, found on PATH
             cwd=instance.clone,
-            env=walkthrough_env(tmp),
+            env={
+                **walkthrough_env(tmp),
+                **({"DATABASE_URL": instance.database_url} if instance.database_url else {}),
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the servers it starts in the background end with it
