@@ -396,14 +396,18 @@ OWNER_COLUMNS = _columns(ChecklistItemOwner)
 
 
 def row_of(model: Any, values: dict[str, Any]) -> tuple[Any, ...]:
-    """`values` in the table's column order; a column not given takes its scalar default (the
-    models may gain columns: a new trait, say), else NULL."""
+    """`values` in the table's column order; a column not given takes its default (the
+    models may gain columns: a new trait, a project's context), else NULL."""
     row = []
     for column in model.__table__.columns:
         if column.name in values:
             row.append(values[column.name])
         elif column.default is not None and column.default.is_scalar:
             row.append(column.default.arg)
+        elif column.default is not None and column.default.is_callable:
+            # `default=list` and the like (the project's context): SQLAlchemy's wrapper of a
+            # callable takes the execution context, which none of ours reads.
+            row.append(column.default.arg(None))
         else:
             row.append(None)
     return tuple(row)
