@@ -48,7 +48,12 @@ class V1Blueprint(Blueprint):
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
         """flask-smorest's `arguments`, which only documents a body as required (its default):
         a request without one would be parsed as `{}`, and a PATCH without a body answered
-        200. Here it is refused, 422 naming the body, as the description says."""
+        200. Here it is refused, 422 naming the body, as the description says.
+
+        A schema class is made an instance here, once: webargs would otherwise build one per
+        request (marshmallow copies every declared field to do it)."""
+        if isinstance(schema, type):
+            schema = schema()
         decorate = super().arguments(schema, location=location, **kwargs)
         if location != "json" or not kwargs.get("required", True):
             return decorate

@@ -70,7 +70,7 @@ def _not_acceptable(reason: str, formats: Collection[str]) -> Problem:
 
 
 def formatted_response(
-    body: str, fmt: str, *, status: int = 200, etag: str | None = None
+    body: str | bytes, fmt: str, *, status: int = 200, etag: str | None = None
 ) -> Response:
     response = current_app.response_class(body, status=status, mimetype=FORMATS[fmt])
     if etag is not None:

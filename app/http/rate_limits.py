@@ -4,12 +4,13 @@ authentication; 429 problem+json with `Retry-After` past it.
 The v1 blueprint's before-request hook authenticates the request and then calls
 `limit_v1_request` with the key's id, or with None when the request carries no valid key
 (missing, malformed, unknown or revoked), which is then counted against the client's
-address. Flask-Limiter's own check runs before any blueprint hook, when the key is not yet
-known, so it has no default or per-route limits here: the budget is one `shared_limit` with
-the fixed scope `v1` on a plain function, which Flask-Limiter checks whenever it is called in
-a request. Every `/v1` request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis
-shares them between workers and instances); when that storage fails, Flask-Limiter counts in
-memory until it answers again. Probes, `/openapi.json` and `/docs` never call it.
+address. Flask-Limiter's own check would run before any blueprint hook, when the key is not
+yet known, so it is taken off the app (a request that counts nothing, as a probe, does no
+rate-limit work at all): the budget is one `shared_limit` with the fixed scope `v1` on a
+plain function, which Flask-Limiter checks whenever it is called in a request. Every `/v1`
+request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis shares them between
+workers and instances); when that storage fails, Flask-Limiter counts in memory until it
+answers again. Probes, `/openapi.json` and `/docs` never call it.
 
 One round trip to Redis per request: the fixed-window strategy's hit is a Lua script that
 increments the window's counter (the key `limits` itself uses), sets its expiry when new, and
@@ -143,11 +144,7 @@ def _count(budget: str, identity: str) -> None:
     g.rate_limit_identity = identity
     g.pop("v1_window", None)
     count: Callable[[], None] = current_app.extensions[budget]
-    g.counting_v1_request = True
-    try:
-        count()
-    finally:
-        g.counting_v1_request = False
+    count()
 
 
 def seen_generation() -> str | None:
@@ -169,6 +166,10 @@ def init_rate_limits(app: Flask) -> Limiter:
     stretch the one a 503 gives to its own window.
     """
     limiter = Limiter(_identity, app=app)
+    # Flask-Limiter 4 checks every request before its view and has no switch for it; with no
+    # default or route limits that check finds nothing, after a pass through its layers on
+    # every request, probes included. Only `limit_v1_request` and `limit_share_request` count.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     # Flask-Limiter builds its strategy from a name; ours is that strategy with the one-trip
     # hit. The fallback (memory, while the storage is down) keeps the library's own.
     strategy = OneTripFixedWindow(limiter.storage)
@@ -191,12 +192,6 @@ def init_rate_limits(app: Flask) -> Limiter:
         """Calling this in a request counts one hit against a share link's budget."""
 
     app.extensions[_SHARE_EXTENSION] = count_share_request
-
-    @limiter.request_filter
-    def _not_counting() -> bool:
-        """Flask-Limiter also checks every request before its view, where there is nothing
-        to check (no default or route limits): only `limit_v1_request` has work for it."""
-        return not g.get("counting_v1_request", False)
 
     @app.after_request
     def rate_limit_headers(response: Response) -> Response:
