@@ -51,7 +51,7 @@ def configure_logging(app: Flask, level: str) -> None:
     """
     from flask.logging import default_handler
 
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
