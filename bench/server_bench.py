@@ -770,6 +770,7 @@ class RunOptions:
     warmup: float
     connections: int
     wrk_threads: int
+    trials: int = 1
 
 
 def run_scenarios(
@@ -779,12 +780,38 @@ def run_scenarios(
     options: RunOptions,
     workdir: Path,
 ) -> list[Result]:
-    """Run each row against its server (`bases`: "product" and "floor" base URLs)."""
+    """Run the rows in turn `options.trials` times, each against its server (`bases`:
+    "product" and "floor" base URLs); each row's best trial (its highest req/s: on a shared
+    machine the closest to what the code costs), with the answers of all its trials."""
+    best: dict[str, Result] = {}
+    answered: dict[str, Counter[int]] = {}
+    for trial in range(options.trials):
+        if options.trials > 1:
+            print(f"  trial {trial + 1} of {options.trials}")
+        for result in _run_once(bases, dataset, items, options, workdir, warm=trial == 0):
+            name = result.scenario.name
+            answered[name] = answered.get(name, Counter()) + result.statuses
+            if name not in best or result.rps > best[name].rps:
+                best[name] = result
+    for name, result in best.items():
+        result.statuses = answered[name]
+    return [best[scenario.name] for scenario in items]
+
+
+def _run_once(
+    bases: dict[str, str],
+    dataset: Dataset,
+    items: list[Scenario],
+    options: RunOptions,
+    workdir: Path,
+    *,
+    warm: bool,
+) -> list[Result]:
     results = []
     for scenario in items:
         base = bases[scenario.server]
         script = workdir / f"{secrets.token_hex(4)}.lua"
-        if options.warmup > 0:
+        if options.warmup > 0 and warm:
             script.write_text(
                 wrk_script(
                     scenario.warmup_entries or scenario.entries, dataset.token, options.wrk_threads
@@ -973,6 +1000,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 10,000 projects")
     parser.add_argument("--duration", type=float, default=10, help="seconds measured per row")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per row")
+    parser.add_argument(
+        "--trials", type=int, default=1, help="run the rows this many times, keep each's best"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -1008,7 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     server = ServerOptions(
         args.workers, args.worker_class, args.threads, args.log_level, args.ratelimit_storage
     )
-    run = RunOptions(args.duration, args.warmup, args.connections, args.wrk_threads)
+    run = RunOptions(args.duration, args.warmup, args.connections, args.wrk_threads, args.trials)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     described = machine()

@@ -193,6 +193,8 @@ class _ReceiverProtocol(asyncio.Protocol):
             if len(state.arrivals) >= wanted:
                 at, message_id = state.arrivals[wanted - 1]
                 answer = {"at": at, "webhook_id": message_id}
+        elif parts.path == "/arrivals":
+            answer = state.arrivals
         body = json.dumps(answer).encode()
         status = b"200 OK" if answer is not None else b"404 Not Found"
         self.transport.write(
@@ -260,6 +262,10 @@ class Receiver:
 
     def wait_for(self, count: int, timeout: float) -> dict[str, Any] | None:
         return self.get(f"/wait?count={count}&timeout={timeout}", timeout=timeout + 5)
+
+    def arrivals(self) -> list[tuple[float, str]]:
+        """Every (time, webhook-id) recorded since the last `reset(record=True)`."""
+        return [(at, message_id) for at, message_id in self.get("/arrivals")]
 
     def close(self) -> None:
         self.process.terminate()
@@ -810,14 +816,17 @@ def drain(
     timeout: float,
     cpu: dict[str, list[int] | Callable[[], list[int]]],
     run: Callable[[], object] | None = None,
+    fanout: int = 1,
 ) -> Drain:
-    """Commit a backlog of `count` deliveries and wait until every one has succeeded: worker
-    processes drain it, or `run` does (in this process)."""
+    """Commit a backlog of `count` events, each delivered to `fanout` endpoints, and wait
+    until every delivery has succeeded: worker processes drain it, or `run` does (in this
+    process)."""
     succeeded = succeeded_count(site)
     failed_before, _ = failed_attempts(site)
+    events, count = count, count * fanout
     receiver.reset(record=False, mark=count)
     meter = CpuMeter(cpu)
-    insert_seconds, committed = commit_backlog(site, count)
+    insert_seconds, committed = commit_backlog(site, events)
     meter.start()
     deadline = time.monotonic() + timeout
     while True:
@@ -1180,6 +1189,165 @@ def run(args: argparse.Namespace) -> None:
     print(f"\nran in {time.monotonic() - started:.0f} s")
 
 
+# Issue 21's targets against a receiver that answers in 100 ms, as a tracker's automation does.
+TARGET_SPREAD = 150.0  # deliveries a second by one worker across 20 endpoints, at least
+TARGET_SINGLE = 60.0  # to one endpoint, at least
+TARGET_P99 = 0.25  # seconds from commit to receipt at 50 events a second, p99 below
+PACED_RATE = 50.0
+SPREAD_ENDPOINTS = 20
+
+
+def paced_latency(site: Site, receiver: Receiver, rate: float, seconds: float) -> Latency:
+    """Commit one event at a time at `rate` a second for `seconds` (each in a transaction of
+    its own, through the outbox, to the site's endpoints), with a worker running; the time from
+    each commit to the receipt of its delivery, matched by `webhook-id` (the event's id)."""
+    from app.extensions import db
+    from app.models import Event
+    from app.services.context import Context
+    from app.services.events import record_event
+
+    receiver.reset(record=True)
+    committed: dict[str, float] = {}
+    with site.app.app_context():
+        ctx = Context("bench", settings=site.app.config["SETTINGS"])
+        template = db.session.query(Event.payload).filter(Event.type == EVENT_TYPE).first()[0]
+        db.session.rollback()
+        total = int(rate * seconds)
+        start = time.monotonic()
+        for n in range(total):
+            time.sleep(max(0.0, start + n / rate - time.monotonic()))
+            event = record_event(
+                db.session,
+                ctx,
+                site.team_id,
+                EVENT_TYPE,
+                copy.deepcopy(template),
+                project_id=site.project_id,
+            )
+            event_id = event.id
+            db.session.commit()
+            committed[event_id] = site.commits[-1]
+        db.session.remove()
+    if receiver.wait_for(total, timeout=60.0) is None:
+        raise RuntimeError(f"not all {total} paced deliveries arrived within 60 s")
+    samples, mismatched = [], 0
+    seen: set[str] = set()
+    for at, message_id in receiver.arrivals():
+        if message_id in committed and message_id not in seen:
+            seen.add(message_id)
+            samples.append(at - committed[message_id])
+        else:
+            mismatched += 1
+    return Latency(samples, mismatched)
+
+
+def run_issue21(args: argparse.Namespace) -> None:
+    """Issue 21's webhook targets, one worker process against a 100 ms receiver: deliveries a
+    second to one endpoint and across 20, the p99 from commit to receipt at 50 events a
+    second, and the worker's memory across them, each with its verdict."""
+    from app.config import Settings, normalize_database_url
+
+    started = time.monotonic()
+    receiver = Receiver(args.receiver_delay_ms or 100.0)
+    log_dir = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
+    settings = Settings.from_env()
+    verdicts: list[tuple[str, str, str, bool | None]] = []
+
+    def verdict(what: str, figure: str, target: str, ok: bool | None, note: str = "") -> None:
+        verdicts.append((what, figure, target, ok))
+        row(what, figure, note)
+
+    try:
+        with postgres_database(args.database_url) as pg_url:
+            pg_url = normalize_database_url(pg_url)
+            print(f"machine: {machine()}, {server_version(pg_url)}")
+            print(f"busy before the run (other processes): {background_load():.2f} cores")
+            print(
+                f"receiver answers {receiver.delay_ms:g} ms after each POST; "
+                f"WEBHOOK_WORKER_CONCURRENCY={settings.webhook_worker_concurrency}, "
+                f"WEBHOOK_ENDPOINT_CONCURRENCY={settings.webhook_endpoint_concurrency}\n"
+            )
+            site = make_site(pg_url, receiver)
+            sample_body(site)
+            cpu = {"receiver": [receiver.process.pid], "postgres": postgres_pids}
+            single = args.deliveries
+            spread = max(1, args.deliveries * 2 // SPREAD_ENDPOINTS)
+            memory: list[tuple[str, float]] = []
+            with workers(site, 1, log_dir) as (worker,):
+                deadline = time.monotonic() + 30
+                while pending_count(site) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                pids = {"workers": [worker.pid], **cpu}
+                memory.append(("idle", worker.rss_mib()))
+                one = drain(site, receiver, single, args.timeout, pids)
+                verdict(
+                    f"1 endpoint, backlog of {single:,}",
+                    f"{one.rate:,.0f} dlv/s",
+                    f">= {TARGET_SINGLE:g}",
+                    one.rate >= TARGET_SINGLE,
+                    one.note(),
+                )
+                memory.append((f"after {single:,} to 1 endpoint", worker.rss_mib()))
+                paced = paced_latency(site, receiver, PACED_RATE, args.paced_seconds)
+                verdict(
+                    f"{PACED_RATE:g} events/s for {args.paced_seconds:g} s: p50 / p99 / max",
+                    paced.figure(),
+                    f"p99 < {TARGET_P99 * 1000:g} ms",
+                    paced.quantile(0.99) < TARGET_P99,
+                    paced.note(),
+                )
+                memory.append(("after the paced run", worker.rss_mib()))
+            with site.app.app_context():
+                for n in range(SPREAD_ENDPOINTS - 1):
+                    response = site.client.post(
+                        "/v1/webhooks",
+                        headers=site.auth,
+                        json={
+                            "url": f"{receiver.url}?endpoint={n + 2}",
+                            "event_types": [EVENT_TYPE],
+                            "description": f"bench receiver {n + 2}",
+                        },
+                    )
+                    assert response.status_code == 201, response.get_json()
+            with workers(site, 1, log_dir) as (worker,):
+                pids = {"workers": [worker.pid], **cpu}
+                before = worker.rss_mib()
+                many = drain(site, receiver, spread, args.timeout, pids, fanout=SPREAD_ENDPOINTS)
+                verdict(
+                    f"{SPREAD_ENDPOINTS} endpoints, backlog of {spread * SPREAD_ENDPOINTS:,}",
+                    f"{many.rate:,.0f} dlv/s",
+                    f">= {TARGET_SPREAD:g}",
+                    many.rate >= TARGET_SPREAD,
+                    many.note(),
+                )
+                after_one = worker.rss_mib()
+                again = drain(site, receiver, spread, args.timeout, pids, fanout=SPREAD_ENDPOINTS)
+                row("  the same worker, a second backlog", f"{again.rate:,.0f} dlv/s")
+                after_two = worker.rss_mib()
+            memory += [
+                ("a new worker, idle", before),
+                (f"after {spread * SPREAD_ENDPOINTS:,} to {SPREAD_ENDPOINTS} endpoints", after_one),
+                ("after as many again", after_two),
+            ]
+            print("\nworker memory (RSS of one `flask webhooks worker` process)")
+            for what, mib in memory:
+                row(what, f"{mib:.1f} MiB")
+            growth = after_two - after_one
+            verdict(
+                "memory: growth over the second backlog",
+                f"{growth:+.1f} MiB",
+                "flat (< 2 MiB)",
+                abs(growth) < 2.0,
+            )
+            print("\n| figure | measured | target | verdict |\n| --- | ---: | --- | --- |")
+            for what, figure, target, ok in verdicts:
+                print(f"| {what} | {figure} | {target} | {'PASS' if ok else 'FAIL'} |")
+    finally:
+        receiver.close()
+        shutil.rmtree(log_dir, ignore_errors=True)
+    print(f"\nran in {time.monotonic() - started:.0f} s")
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)  # through the `finally`s: workers and receiver stopped
 
@@ -1213,10 +1381,22 @@ def main() -> None:
         action="store_true",
         help="only the worker throughput (2.): no ceiling, latency or memory figures",
     )
+    parser.add_argument(
+        "--issue21",
+        action="store_true",
+        help="issue 21's targets against a 100 ms receiver (or --receiver-delay-ms): one worker "
+        "to 1 and to 20 endpoints, the p99 at 50 events/s, memory; a table with verdicts",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=20, help="the paced latency run's length (20)"
+    )
     parser.add_argument("--serve-receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_receiver:
         serve_receiver(0, args.receiver_delay_ms)
+        return
+    if args.issue21:
+        run_issue21(args)
         return
     run(args)
 
