@@ -142,7 +142,7 @@ class Settings:
             ),
             webhook_disable_after_seconds=_int("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 24 * 3600),
             webhook_secret_grace_seconds=_int("WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600),
-            webhook_worker_concurrency=_int("WEBHOOK_WORKER_CONCURRENCY", 16),
+            webhook_worker_concurrency=_int("WEBHOOK_WORKER_CONCURRENCY", 32),
             webhook_endpoint_concurrency=_int("WEBHOOK_ENDPOINT_CONCURRENCY", 8),
             webhook_lease_seconds=_int("WEBHOOK_LEASE_SECONDS", 75),
             webhook_poll_seconds=_float("WEBHOOK_POLL_SECONDS", 0.25),
