@@ -1,27 +1,35 @@
-"""The service under gunicorn, driven by wrk: requests per second and latency per endpoint, as
-ratios of `/healthz` in the same run, beside the targets of issue 11.
+"""The service under gunicorn, driven by wrk, beside a floor app under the same gunicorn:
+requests per second and latency per endpoint, each hot row against the floor's, with the
+targets of issue 21 and their verdicts (PASS/FAIL).
 
 Run from the repository root (needs `wrk`: `apt-get install wrk`):
 
     .venv/bin/python bench/server_bench.py [--database sqlite|postgresql|both] [--scale 1.0] \
-        [--duration 10] [--connections 16] [--workers 2] [--worker-class sync] [--keep DIR] \
-        [--only ROWS] [--memory N]
+        [--duration 10] [--trials 1] [--connections 16] [--workers 2] [--worker-class sync] \
+        [--keep DIR] [--only ROWS] [--memory N] [--preview-requests 200]
 
 For each database it makes a dataset with `bench/make_dataset.py` (PostgreSQL: a database of
 its own on 127.0.0.1:5432, dropped at the end; SQLite: a file in a temporary directory), starts
 `gunicorn --workers 2 wsgi:app` on it as the README's production section does (rate limits in
 Redis with `RATE_LIMIT` raised out of the way, Prometheus metrics shared in a directory, JSON
-request logs at INFO to a file), and runs wrk against one endpoint at a time: a warm-up, then
-`--duration` seconds at `--connections` connections. `--keep DIR` keeps the datasets (and reuses
-them on the next run with the same scale); `--dataset MANIFEST` uses a PostgreSQL dataset made
-by `make_dataset.py --manifest`.
+request logs at INFO to a file), and beside it `bench/floor_app.py` under the same gunicorn
+options: bare Flask doing only what an authenticated conditional GET must (the bearer key from
+a dict, counted; one row by primary key through the driver; the ETag compared; 304 or the
+service's own bytes of the checklist). wrk then runs against one endpoint at a time: a warm-up,
+then `--duration` seconds at `--connections` connections; `--trials N` runs the rows N times in
+turn and keeps each row's best (on a shared machine the closest to what the code costs).
+`--keep DIR` keeps the datasets (and reuses them on the next run with the same scale);
+`--dataset MANIFEST` uses a PostgreSQL dataset made by `make_dataset.py --manifest`.
 
-What each row sends (the benchmark's team holds 92 % of the projects):
+The rows, each of the service's right after the floor's it is compared with:
 
-- `/healthz`, first and last, their mean the denominator of every ratio;
-- the checklist of one project (about 100 items) as JSON and as Markdown, and again with the
-  JSON's `If-None-Match` (304); `GET /v1/catalog`; the project list's first page and the page
-  after 9,000 projects (or 90 % of them at a smaller scale), cursor made as the service makes it;
+- bare Flask's `/healthz`, then the service's (target: at least 0.8 of bare Flask's req/s);
+- the floor's 304, then the checklist's with the JSON's `If-None-Match` (at least 0.6);
+- the floor's 200, then the checklist of one project (about 100 items) as JSON (at least 0.6,
+  and a p99 at most 2x the floor's), as Markdown and `GET /v1/catalog` (at least 0.5 of the
+  floor's 200);
+- the project list's first page and the page after 9,000 projects (or 90 % of them at a
+  smaller scale; the deep page costs at most 1.5x the first), cursor made as the service does;
 - `POST /v1/checklists/preview` with a template project's staffing (people found by email);
 - a cold checklist read: the JSON checklists of 1,000 other projects in turn, more than the
   render cache of a worker holds;
@@ -32,12 +40,17 @@ What each row sends (the benchmark's team holds 92 % of the projects):
   to `open`), so every write changes something, and no two connections write to the same
   project at the same time (they can still meet on the people two projects share).
 
-Every status the server answered is read from its own `/metrics` before and after each run;
-a row whose answers were not all the expected status is flagged.
+Then, in a process of its own configured as the server, `--preview-requests` previews of the
+clinic example of docs/checklists.md (`tests/api/checklist_scenarios.py`) through the Flask
+test client: the median, against the target of 5 ms.
+
+Every status the service answered is read from its own `/metrics` before and after each run;
+the floor keeps no metrics, and its rows are checked by the bytes wrk read (each answer the
+size a probe measured: a 200 among 304s would not add up). A row whose answers were not all
+the expected status is flagged.
 
 `--only ROWS` runs only the rows whose names start with one of ROWS (comma-separated, e.g.
-`--only "checklist 304,GET /v1/catalog"`); the two `/healthz` rows always run, as the ratios'
-denominator.
+`--only "checklist 304,GET /v1/catalog"`), and the floor rows they are compared with.
 
 `--memory N` then sends N more requests of the hot reads, whatever `--only` chose: the checklist
 JSON, Markdown and 304, the catalog and the two project pages, shared out between wrk's threads
@@ -137,6 +150,9 @@ class Result:
     statuses: Counter[int]
     load: float  # the 1-minute load average when the row started
     bytes_read: int = 0
+    # The server's workers' CPU time per request (user + system): what the request costs
+    # them, whatever else the machine runs meanwhile (wrk's own CPU is not in it).
+    cpu_us: float = 0.0
 
 
 def lua_string(text: str) -> str:
@@ -668,6 +684,12 @@ def worker_pids(master: int) -> list[int]:
     return sorted(int(pid) for pid in children)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time process `pid` has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -775,6 +797,7 @@ class RunOptions:
 
 def run_scenarios(
     bases: dict[str, str],
+    masters: dict[str, int],
     dataset: Dataset,
     items: list[Scenario],
     options: RunOptions,
@@ -788,7 +811,7 @@ def run_scenarios(
     for trial in range(options.trials):
         if options.trials > 1:
             print(f"  trial {trial + 1} of {options.trials}")
-        for result in _run_once(bases, dataset, items, options, workdir, warm=trial == 0):
+        for result in _run_once(bases, masters, dataset, items, options, workdir, warm=trial == 0):
             name = result.scenario.name
             answered[name] = answered.get(name, Counter()) + result.statuses
             if name not in best or result.rps > best[name].rps:
@@ -800,6 +823,7 @@ def run_scenarios(
 
 def _run_once(
     bases: dict[str, str],
+    masters: dict[str, int],
     dataset: Dataset,
     items: list[Scenario],
     options: RunOptions,
@@ -821,7 +845,10 @@ def _run_once(
         script.write_text(wrk_script(scenario.entries, dataset.token, options.wrk_threads))
         load = os.getloadavg()[0]
         before = request_counts(base) if scenario.server == "product" else Counter()
+        pids = worker_pids(masters[scenario.server])
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         out = run_wrk(base, script, options.duration, options.connections, options.wrk_threads)
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         statuses: Counter[int] = Counter()
         if scenario.server == "product":
             for (method, route, status), n in (request_counts(base) - before).items():
@@ -843,6 +870,7 @@ def _run_once(
             statuses=statuses,
             load=load,
             bytes_read=out["bytes"],
+            cpu_us=cpu / max(out["requests"], 1) * 1e6,
         )
         results.append(result)
         print(
@@ -902,30 +930,40 @@ def verdicts(results: list[Result]) -> list[tuple[Result, str, str, str, str]]:
 
 
 def print_table(title: str, results: list[Result], markdown: list[str]) -> None:
+    """The table: req/s, latency, the ratios to the row compared with (req/s, p99), the
+    workers' CPU per request and its ratio (the compared row's CPU over this one's: what the
+    req/s ratio would be on a machine where the workers had the cores to themselves), the
+    targets and verdicts (on req/s and p99, as the issue states them)."""
     rows = verdicts(results)
+    by_name = {r.scenario.name: r for r in results}
     print(f"\n{title}")
     header = (
-        f"{'row':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'p99 r':>6}  "
-        f"{'target':<44} verdict"
+        f"{'row':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'p99 r':>6} "
+        f"{'cpu µs':>7} {'cpu r':>6}  {'target':<44} verdict"
     )
     print(header)
     print("-" * len(header))
     markdown += [
         f"**{title}**",
         "",
-        "| row | req/s | p50 ms | p99 ms | ratio | p99 ratio | target | verdict | answers | load |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
+        "| row | req/s | p50 ms | p99 ms | ratio | p99 ratio | worker CPU µs a request | "
+        "CPU ratio | target | verdict | answers | load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
     ]
     for r, ratio, p99, target, verdict in rows:
         short = ratio if len(ratio) <= 6 else ""
+        versus = by_name.get(r.scenario.versus)
+        cpu_ratio = f"{versus.cpu_us / r.cpu_us:.2f}" if versus and r.cpu_us else ""
         print(
             f"{r.scenario.name:<34} {r.rps:8.1f} {r.p50_ms:7.1f} {r.p99_ms:7.1f} "
-            f"{short:>6} {p99:>6}  {target:<44} {verdict}" + ("" if short else f"  {ratio}")
+            f"{short:>6} {p99:>6} {r.cpu_us:7.0f} {cpu_ratio:>6}  {target:<44} {verdict}"
+            + ("" if short else f"  {ratio}")
         )
         answers = ", ".join(f"{n} x {s or 'other'}" for s, n in sorted(r.statuses.items()))
         markdown.append(
             f"| {r.scenario.name} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio} | "
-            f"{p99} | {target} | {verdict} | {answers} | {r.load:.1f} |"
+            f"{p99} | {r.cpu_us:.0f} | {cpu_ratio} | {target} | {verdict} | {answers} | "
+            f"{r.load:.1f} |"
         )
     markdown.append("")
 
@@ -1065,7 +1103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         cwd=ROOT / "bench",
                         env=floor_env,
                         ready="/healthz",
-                    ) as (floor, _):
+                    ) as (floor, floor_master):
                         items = scenarios(dataset, base, floor)
                         chosen = items
                         if args.only:
@@ -1075,7 +1113,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                 i for i in items if i.name.startswith(prefixes) or i.name in wanted
                             ]
                         bases = {"product": base, "floor": floor}
-                        results = run_scenarios(bases, dataset, chosen, run, workdir)
+                        masters = {"product": master, "floor": floor_master}
+                        results = run_scenarios(bases, masters, dataset, chosen, run, workdir)
                     memory = (
                         memory_run(base, master, dataset, items, args.memory, run, workdir)
                         if args.memory
