@@ -35,6 +35,7 @@ from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 
 teams_cli = AppGroup("teams", help="Manage teams (the tenants).")
 keys_cli = AppGroup("keys", help="Manage API keys.")
+people_cli = AppGroup("people", help="The people of a team's directory.")
 
 
 def _fail(problem: Problem) -> None:
@@ -167,6 +168,32 @@ def create_key(team: str, scopes: str, name: str, email: str | None) -> None:
     whose = f"\nperson: {person.id} ({person.name})" if person is not None else ""
     click.echo(f"id: {key.id}\nscopes: {key.scopes}{whose}\n# the key below is shown only once")
     click.echo(token)
+
+
+@people_cli.command("erase")
+@click.argument("team")
+@click.argument("email")
+def erase_person(team: str, email: str) -> None:
+    """Erase the person of EMAIL from TEAM (slug or id): remove them and replace their name,
+    email and handles by their pseudonym in every stored record. Nobody of that email (erased
+    already, say: the email is not kept) is said, and is no failure."""
+    from app.services.directory import erasure
+
+    try:
+        with command_transaction() as ctx:
+            session = current_session()
+            owner = teams.find_team(session, team)
+            person = people.find_by_email(session, owner.id, email)
+            if person is None:
+                click.echo(
+                    f"Nobody with that email in team '{owner.slug}' (erased already, or never "
+                    "there): nothing to erase."
+                )
+                return
+            done = erasure.erase(session, ctx, owner.id, person.id)
+    except Problem as problem:
+        _fail(problem)
+    click.echo(f"erased: {done.person_id}\npseudonym: {erasure.pseudonym(done.person_id)}")
 
 
 @keys_cli.command("list")
@@ -453,5 +480,13 @@ def _json_block(value: Any) -> list[str]:
 
 
 def register(app: Flask) -> None:
-    for command in (seed_command, dev_command, backup_command, teams_cli, keys_cli, webhooks_cli):
+    for command in (
+        seed_command,
+        dev_command,
+        backup_command,
+        teams_cli,
+        keys_cli,
+        people_cli,
+        webhooks_cli,
+    ):
         app.cli.add_command(command)

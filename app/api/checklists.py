@@ -230,13 +230,14 @@ class ChecklistRevisionView(MethodView):
     @formats(blp, RecordedChecklistOut)
     def get(self, args: dict[str, Any], project_ref: str, revision: int) -> Response:
         """The checklist as it stood at one revision (items, statuses, sign-offs, waivers,
-        evidence, owners, summary); its ETag never changes"""
+        evidence, owners, summary); its ETag changes only when an erasure rewrites it"""
         return negotiated(lambda fmt: read_revision(args, fmt, project_ref, revision))
 
 
 def read_revision(args: dict[str, Any], fmt: str, project_ref: str, revision: int) -> Response:
     """Revision `revision` of the project's checklist in `fmt`; a 304 when the client holds
-    it. A revision never changes: its ETag is its checklist, number, format and layout."""
+    it. A revision changes only when a person it names is erased: its ETag is its checklist,
+    number, format and layout, and how many erasures rewrote the checklist's history."""
     session = current_session()
     layout = _layout(args)
     header = checklist_reads.checklist_header(session, current_team_id(), project_ref)
@@ -245,7 +246,9 @@ def read_revision(args: dict[str, Any], fmt: str, project_ref: str, revision: in
         checklists.get_checklist(session, current_team_id(), project_ref)
         raise AssertionError("unreachable")  # pragma: no cover
     shown = layout if fmt in LAID_OUT else DEFAULT_LAYOUT
-    etag = make_etag("checklist-revision", header.checklist_id, revision, fmt, shown)
+    etag = make_etag(
+        "checklist-revision", header.checklist_id, revision, fmt, shown, header.redactions
+    )
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
     doc = checklist_revisions.revision_document(

@@ -21,6 +21,7 @@ from app.models.checklist import (
     ChecklistRevision,
 )
 from app.models.directory import Person
+from app.models.erasure import Erasure
 from app.models.event import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.integrations import (
@@ -77,6 +78,7 @@ __all__ = [
     "ChecklistItemOwner",
     "ChecklistItemVersion",
     "ChecklistRevision",
+    "Erasure",
     "Event",
     "IdempotencyRecord",
     "InboundDelivery",

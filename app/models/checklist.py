@@ -69,6 +69,9 @@ class Checklist(PublicIdMixin, TimestampMixin, Base):
     # `state` as of the last recorded revision (null: none recorded yet): a checklist whose
     # state is another has changed in the transaction, which records its next revision.
     recorded_state: Mapped[int | None] = mapped_column(default=None)
+    # How many erasures rewrote its kept revisions (`app.services.directory.erasure`): a
+    # revision's ETag includes it, since what a revision shows changes only then.
+    redactions: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The release it is for: the project's latest (`app.services.releases`), read with it (one
     # outer join, no query of its own). No foreign key: SQLite can add and drop a plain column

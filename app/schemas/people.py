@@ -72,3 +72,18 @@ class PersonBrief(ma.Schema):
     name = ma.fields.String()
     email = ma.fields.String()
     handles = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+
+
+class ErasureOut(ma.Schema):
+    EXAMPLE = {
+        "person_id": "per_akmfggcfcihdzlh4rc95babog",
+        "pseudonym": "erased:per_akmfggcfcihdzlh4rc95babog",
+        "erased_at": "2026-03-02T09:16:02.118734+00:00",
+    }
+
+    person_id = ma.fields.String(required=True, metadata={"description": "The erased person's id"})
+    pseudonym = ma.fields.String(
+        required=True,
+        metadata={"description": "What every stored record now names them by: `erased:<id>`"},
+    )
+    erased_at = ma.fields.DateTime(required=True)

@@ -278,6 +278,8 @@ def _clinic_notes_story(app, api) -> list[dict[str, Any]]:
     )
     api.delete(f"/v1/projects/{project['id']}/assignments/{alan_assignment['id']}")
     api.delete(f"/v1/people/{grace['id']}")
+    eve = create_person(api, name="Eve Example", email="eve@example.com")
+    assert api.post(f"/v1/people/{eve['id']}/erase").status_code == 200
     api.delete(f"/v1/projects/{project['id']}")
     with app.app_context():
         ctx = Context("cli")

@@ -66,12 +66,14 @@ class ChecklistHeader(NamedTuple):
 
     checklist_id: str
     state: int
+    # How many erasures rewrote its kept revisions: part of a revision's ETag.
+    redactions: int
 
 
 def _header_by(column: Any) -> Any:
-    """The checklist's id and state by its project's `column` (a team's)."""
+    """The checklist's id, state and redactions by its project's `column` (a team's)."""
     return (
-        select(Checklist.id, Checklist.state)
+        select(Checklist.id, Checklist.state, Checklist.redactions)
         .join(Project, Project.id == Checklist.project_id)
         .where(Project.team_id == bindparam("team_id"), column == bindparam("ref"))
     )
@@ -90,7 +92,7 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
     row = session.connection().execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
     if row is None:
         return None
-    return ChecklistHeader(row.id, row.state)
+    return ChecklistHeader(row.id, row.state, row.redactions)
 
 
 # Checklist documents (the dumped JSON form of every item) by checklist, state and day: every

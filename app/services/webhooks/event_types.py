@@ -48,6 +48,11 @@ _DESCRIPTIONS: dict[str, str] = {
         "changed field."
     ),
     "person.deleted": "A person was removed from the directory, and with them their assignments.",
+    "person.erased": (
+        "A person was erased: removed, and their name, email and handles replaced in every "
+        "stored record by their `pseudonym` (`erased:<id>`). It holds nothing else of them: "
+        "receivers that kept the person's data erase it too, by their id."
+    ),
     "project.created": "A project was registered.",
     "project.updated": (
         "A project's name, slug, description, application, traits or status changed; "

@@ -1,0 +1,385 @@
+"""Erasing a person: they leave the directory, and every stored copy of their name, email and
+handles is replaced by their pseudonym, `erased:<person id>`.
+
+The copies are found, not listed: every text and JSON column of every table that holds a
+team's data (`scanned_tables`) is searched for the person's name, email and handles, in their
+stored forms (as written, and as JSON escapes them), and each value that names them is
+rewritten. JSON is walked value by value, and a snapshot of another person (a dict whose `id`
+is another `per_…`) is left as it is, so a namesake keeps their name there; free text (a
+webhook body as sent, a receiver's answer, a stored idempotent answer) is rewritten wherever
+the name stands as a word. The ids stay: who did what is still traceable, to the pseudonym.
+
+What it does to what clients hold (ETags): every rewritten row that has a version gets a new
+one (people, projects, items, endpoints, integrations, releases), every checklist that showed
+the person changes state (a new ETag, and its cached renderings are never served again), and
+a checklist whose kept revisions were rewritten counts it in `redactions`, which every
+revision's ETag includes. Each rewritten item version gets the digest of what it now holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Table, Text, cast, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import (
+    Assignment,
+    Base,
+    Checklist,
+    ChecklistItem,
+    ChecklistItemOwner,
+    Erasure,
+    Event,
+    Person,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+from app.services.checklists.refresh import refresh_checklists
+from app.services.checklists.revisions import version_digest
+from app.services.context import Context
+from app.services.directory.people import get_person
+from app.services.directory.teams import revoke_person_keys
+from app.services.events import record_event
+from app.services.locks import lock_checklists
+
+PSEUDONYM_PREFIX = "erased:"
+
+# Columns that hold no personal data by construction (secrets, digests, what the service
+# itself writes): never searched, since a rewrite could only corrupt them.
+_NOT_PERSONAL = frozenset(
+    {
+        ("api_keys", "secret_hash"),
+        ("api_keys", "prefix"),
+        ("api_keys", "scopes"),
+        ("checklist_shares", "token_hash"),
+        ("checklist_item_versions", "digest"),
+        ("idempotency_records", "fingerprint"),
+        ("inbound_deliveries", "body_sha256"),
+        ("integrations", "secret"),
+        ("integrations", "previous_secret"),
+        ("webhook_endpoints", "secret"),
+        ("webhook_endpoints", "previous_secret"),
+    }
+)
+# The directory itself: the erased person's row goes; another person's row is theirs, even
+# when they share a name.
+_NOT_SCANNED = frozenset({"people", "erasures"})
+
+
+def pseudonym(person_id: str) -> str:
+    """The stable pseudonym of a person: derived from their id, so it names them in every
+    record the same way, and nothing else of them."""
+    return f"{PSEUDONYM_PREFIX}{person_id}"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """What names a person, and what replaces it."""
+
+    person_id: str
+    pseudonym: str
+    # Lowercased, every form a column may store them in (as written, and JSON-escaped).
+    forms: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, person: Person, former: Iterable[str] = ()) -> Redaction:
+        """What names `person`: their name, email and handles, and `former` ones."""
+        terms = {person.name, person.email, *person.handles.values(), *former}
+        forms = {form for term in terms if term.strip() for form in _stored_forms(term)}
+        # Longest first: the email goes whole before a handle that is its local part.
+        ordered = sorted(forms, key=lambda form: (-len(form), form))
+        alternatives = "|".join(re.escape(form) for form in ordered)
+        return cls(
+            person.id,
+            pseudonym(person.id),
+            tuple(form.lower() for form in ordered),
+            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE),
+        )
+
+    def text(self, value: str) -> str:
+        return self.pattern.sub(self.pseudonym, value)
+
+    def value(self, value: Any) -> Any:
+        """A JSON value with every string that names the person rewritten, except inside
+        another person's snapshot."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            if _is_other_person(value, self.person_id):
+                return value
+            return {self.text(k): self.value(v) for k, v in value.items()}
+        return value
+
+
+def _stored_forms(term: str) -> set[str]:
+    """A term as text stores it, and as JSON escapes it (SQLite keeps JSON ASCII-escaped)."""
+    escaped = json.dumps(term)[1:-1]
+    return {term, escaped}
+
+
+def _is_other_person(value: dict[str, Any], person_id: str) -> bool:
+    ref = value.get("id")
+    return isinstance(ref, str) and ref.startswith(f"{Person.id_prefix}_") and ref != person_id
+
+
+# --------------------------------------------------------------------------- where copies live
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A table searched for a team's copies: its searchable columns, how its rows of a team
+    are found, and its version column if it has one (bumped with a rewrite)."""
+
+    table: Table
+    columns: tuple[Column[Any], ...]
+    version: Any  # a Column, or None
+
+
+def _searchable(table: Table) -> tuple[Column[Any], ...]:
+    return tuple(
+        column
+        for column in table.columns
+        if isinstance(column.type, String | Text | JSON)
+        and not column.primary_key
+        and not column.foreign_keys
+        and (table.name, column.name) not in _NOT_PERSONAL
+    )
+
+
+def _version_columns() -> dict[str, Any]:
+    """The column each versioned model's ETag follows, by table."""
+    return {
+        mapper.class_.__table__.name: mapper.version_id_col
+        for mapper in Base.registry.mappers
+        if mapper.version_id_col is not None
+    }
+
+
+def scanned_tables() -> list[Scanned]:
+    """Every table that may hold a copy of a team's people: those of a team (a `team_id`) and
+    the webhook attempts (their delivery's team), each with its searchable columns."""
+    versions = _version_columns()
+    found = []
+    for table in Base.metadata.sorted_tables:
+        if table.name in _NOT_SCANNED:
+            continue
+        if "team_id" not in table.c and table is not WebhookAttempt.__table__:
+            continue
+        columns = _searchable(table)
+        if columns:
+            found.append(Scanned(table, columns, versions.get(table.name)))
+    return found
+
+
+def _team_rows(scanned: Scanned, team_id: str) -> Any:
+    table = scanned.table
+    if table is WebhookAttempt.__table__:
+        deliveries = select(WebhookDelivery.id).where(WebhookDelivery.team_id == team_id)
+        return table.c.delivery_id.in_(deliveries)
+    return table.c.team_id == team_id
+
+
+def _names(column: Column[Any], forms: Iterable[str]) -> Any:
+    # Lowercased on both sides; a JSON column is searched as its text.
+    as_text = func.lower(cast(column, Text) if isinstance(column.type, JSON) else column)
+    return or_(*(as_text.contains(form, autoescape=True) for form in forms))
+
+
+def _rewritten(redaction: Redaction, scanned: Scanned, row: Any) -> dict[str, Any]:
+    """The new values of a row's columns that named the person."""
+    values: dict[str, Any] = {}
+    for column in scanned.columns:
+        before = row._mapping[column.name]
+        if before is None:
+            continue
+        if isinstance(column.type, JSON):
+            after = redaction.value(before)
+        else:
+            after = redaction.text(before)
+            length = getattr(column.type, "length", None)
+            if length is not None:
+                after = after[:length]
+        if after != before:
+            values[column.name] = after
+    return values
+
+
+def _rewrite_copies(
+    session: Session, redaction: Redaction, team_id: str
+) -> tuple[set[str], set[str]]:
+    """Rewrite every stored copy in the team's rows; the ids of the checklists with a row
+    rewritten, and of those whose kept history (revisions, item versions) was."""
+    checklists: set[str] = set()
+    history: set[str] = set()
+    for scanned in scanned_tables():
+        table = scanned.table
+        keys = list(table.primary_key.columns)
+        stmt = select(*keys, *scanned.columns, *_extra(table)).where(
+            _team_rows(scanned, team_id),
+            or_(*(_names(column, redaction.forms) for column in scanned.columns)),
+        )
+        for row in session.execute(stmt).all():
+            values = _rewritten(redaction, scanned, row)
+            if not values:
+                continue
+            if scanned.version is not None:
+                values[scanned.version.name] = scanned.version + 1
+            if table.name == "checklist_item_versions":
+                values["digest"] = version_digest(row.position, values.get("data", row.data))
+            if "checklist_id" in table.c:
+                checklists.add(row.checklist_id)
+                if table.name in ("checklist_item_versions", "checklist_revisions"):
+                    history.add(row.checklist_id)
+            where = [column == row._mapping[column.name] for column in keys]
+            session.execute(update(table).where(*where).values(values))
+    return checklists, history
+
+
+def _extra(table: Table) -> Iterator[Column[Any]]:
+    """Columns a rewrite needs beside the searched ones: where the row belongs, and what an
+    item version's digest is made of."""
+    if "checklist_id" in table.c and not table.c.checklist_id.primary_key:
+        yield table.c.checklist_id
+    if table.name == "checklist_item_versions":
+        yield table.c.position
+
+
+# --------------------------------------------------------------------------- the erasure
+
+
+def find_erasure(session: Session, team_id: str, person_id: str) -> Erasure | None:
+    """The erasure of this team's person, if they were erased."""
+    return session.scalar(
+        select(Erasure).where(Erasure.team_id == team_id, Erasure.person_id == person_id)
+    )
+
+
+def erase(session: Session, ctx: Context, team_id: str, person_id: str) -> Erasure:
+    """Erase the team's person (idempotent: a person erased already gives the same erasure);
+    404 for nobody of the team."""
+    done = find_erasure(session, team_id, person_id)
+    if done is not None:
+        return done
+    try:
+        person = get_person(session, team_id, person_id, lock=True)
+    except NotFound:
+        # Erased by a request that committed while this one waited for the lock?
+        done = find_erasure(session, team_id, person_id)
+        if done is None:
+            raise
+        return done
+    return erase_person(session, ctx, person)
+
+
+def former_values(session: Session, person: Person) -> set[str]:
+    """The names, emails and handles a person had before (the `person.updated` events of
+    their changes say what they were): their copies are erased too."""
+    stmt = select(Event.payload).where(
+        Event.team_id == person.team_id,
+        Event.type == "person.updated",
+        cast(Event.payload, Text).contains(person.id, autoescape=True),
+    )
+    found: set[str] = set()
+    for payload in session.scalars(stmt):
+        if payload.get("person", {}).get("id") != person.id:
+            continue
+        for pair in payload.get("changes", {}).values():
+            found.update(value for value in pair if isinstance(value, str) and value.strip())
+    return found
+
+
+def erase_person(session: Session, ctx: Context, person: Person) -> Erasure:
+    """Remove a person (locked by the caller) and replace every stored copy of their personal
+    data by their pseudonym, in the caller's transaction (which it flushes, never commits)."""
+    redaction = Redaction.of(person, former_values(session, person))
+    team_id = person.team_id
+    name_as = {"id": person.id, "name": redaction.pseudonym, "email": redaction.pseudonym}
+    # The items that show them now: signed off by them, or owned by them.
+    signed = select(ChecklistItem.id).where(ChecklistItem.signed_off_by == person.id)
+    owned = select(ChecklistItemOwner.item_id).where(ChecklistItemOwner.person_id == person.id)
+    shown_in = set(
+        session.scalars(
+            select(ChecklistItem.checklist_id)
+            .where(or_(ChecklistItem.id.in_(signed), ChecklistItem.id.in_(owned)))
+            .distinct()
+        )
+    )
+    # Out of every role, each with its event (naming them by pseudonym), and the checklists
+    # they were on regenerated without them.
+    assignments = list(session.scalars(select(Assignment).where(Assignment.person_id == person.id)))
+    for assignment in assignments:
+        record_event(
+            session,
+            ctx,
+            team_id,
+            "assignment.deleted",
+            {
+                "assignment": {"id": assignment.id, "role": assignment.role_key},
+                "person": {**name_as, "handles": {}},
+                "reason": "person erased",
+            },
+            project_id=assignment.project_id,
+        )
+        session.delete(assignment)
+    session.flush()
+    refresh_checklists(session, ctx, team_id, {a.project_id for a in assignments})
+    revoke_person_keys(session, ctx, person)
+    # What they signed stays signed off, by nobody the directory knows (as after a deletion);
+    # the item's versions and events keep the signer's id, under the pseudonym.
+    session.execute(
+        update(ChecklistItem)
+        .where(ChecklistItem.signed_off_by == person.id)
+        .values(signed_off_by=None, version=ChecklistItem.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(person)
+    erasure = Erasure(person_id=person.id, team_id=team_id, actor=ctx.actor)
+    session.add(erasure)
+    record_event(
+        session,
+        ctx,
+        team_id,
+        "person.erased",
+        {"person": {"id": person.id, "pseudonym": redaction.pseudonym}},
+    )
+    session.flush()
+    # Now every copy, this transaction's events included (flushed above).
+    rewritten, history = _rewrite_copies(session, redaction, team_id)
+    _changed(session, team_id, rewritten | shown_in, history)
+    # The ORM's copies of rewritten rows (the events the outbox is about to send, above all)
+    # are read again from what is now stored.
+    session.expire_all()
+    return erasure
+
+
+def _changed(session: Session, team_id: str, checklist_ids: set[str], history: set[str]) -> None:
+    """Mark the checklists that showed the person changed (locked, in the one order): their
+    ETags and cached renderings go; those whose kept history was rewritten count a redaction."""
+    if not checklist_ids:
+        return
+    projects = session.scalars(
+        select(Checklist.project_id).where(Checklist.id.in_(checklist_ids))
+    ).all()
+    lock_checklists(session, team_id, projects)
+    session.execute(
+        update(Checklist)
+        .where(Checklist.id.in_(checklist_ids))
+        .values(state=Checklist.state + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if history:
+        session.execute(
+            update(Checklist)
+            .where(Checklist.id.in_(history))
+            .values(redactions=Checklist.redactions + 1)
+            .execution_options(synchronize_session=False)
+        )

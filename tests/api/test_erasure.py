@@ -1,0 +1,67 @@
+"""Erasing a person through the API: an admin's act, within the team, answered the same when
+repeated; a namesake in another snapshot keeps their name. (The search of every table after a
+real history is tests/webhooks/test_erasure.py.)"""
+
+from __future__ import annotations
+
+from factories import assert_problem, assign, create_person, create_project, events_of
+
+
+def _erase(api, person):
+    return api.post(f"/v1/people/{person['id']}/erase")
+
+
+def test_only_an_admin_erases(make_api):
+    admin = make_api()
+    writer = make_api(scopes=("read", "write"))
+    person = create_person(admin)
+
+    assert_problem(_erase(writer, person), 403)
+    assert admin.get(f"/v1/people/{person['id']}").status_code == 200
+
+
+def test_a_person_of_another_team_is_not_found(api, other_api):
+    person = create_person(api)
+
+    assert_problem(_erase(other_api, person), 404)
+    assert_problem(other_api.post("/v1/people/per_doesnotexist/erase"), 404)
+    assert api.get(f"/v1/people/{person['id']}").status_code == 200
+
+
+def test_erasing_twice_answers_the_same_and_records_one_event(api):
+    person = create_person(api, name="Eve Example", email="eve@example.com")
+
+    first = _erase(api, person)
+    again = _erase(api, person)
+
+    assert first.status_code == again.status_code == 200
+    assert first.json == again.json
+    assert first.json["pseudonym"] == f"erased:{person['id']}"
+    [event] = events_of(api, type="person.erased")
+    assert event["payload"] == {
+        "person": {"id": person["id"], "pseudonym": first.json["pseudonym"]}
+    }
+    assert_problem(api.get(f"/v1/people/{person['id']}"), 404)
+
+
+def test_a_namesake_keeps_their_name_and_the_erased_is_pseudonymised(api):
+    project = create_project(api)
+    eve = create_person(api, name="Eve Example", email="eve@example.com")
+    namesake = create_person(api, name="Eve Example", email="eve.other@example.com")
+    assign(api, project, "data-scientist", eve)
+    assign(api, project, "ai-ethicist", namesake)
+
+    assert _erase(api, eve).status_code == 200
+
+    assert api.get(f"/v1/people/{namesake['id']}").json["name"] == "Eve Example"
+    created = {e["payload"]["person"]["id"]: e for e in events_of(api, type="person.created")}
+    assert created[namesake["id"]]["payload"]["person"]["name"] == "Eve Example"
+    assert created[eve["id"]]["payload"]["person"] == {
+        "id": eve["id"],
+        "name": f"erased:{eve['id']}",
+        "email": f"erased:{eve['id']}",
+        "handles": {},
+    }
+    [gone] = events_of(api, type="assignment.deleted")
+    assert gone["payload"]["reason"] == "person erased"
+    assert gone["payload"]["person"]["name"] == f"erased:{eve['id']}"
