@@ -13,6 +13,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -410,6 +411,26 @@ def webhook_worker(once: bool) -> None:
         worker.close()
 
 
+@click.command("prune")
+@with_appcontext
+@click.option("--batch", default=500, show_default=True, help="Rows a transaction deletes.")
+def prune_command(batch: int) -> None:
+    """Delete what is past retention: finished webhook deliveries with their attempts
+    (WEBHOOK_DELIVERY_RETENTION_DAYS), inbound deliveries (INBOUND_DELIVERY_RETENTION_DAYS)
+    and, when EVENT_RETENTION_DAYS is set, events; a short transaction per batch. The webhook
+    worker does the same every few minutes."""
+    from app.workers.pruning import prune
+
+    if batch < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--batch")
+    started = time.monotonic()
+    pruned = prune(current_session(), current_app.config["SETTINGS"], batch=batch)
+    seconds = time.monotonic() - started
+    for table, rows in pruned.rows.items():
+        click.echo(f"{table}: {rows} pruned")
+    click.echo(f"{pruned.total} rows in {seconds:.1f} s", err=True)
+
+
 @webhooks_cli.command("event-types-doc")
 @click.option(
     "--update",
@@ -484,6 +505,7 @@ def register(app: Flask) -> None:
         seed_command,
         dev_command,
         backup_command,
+        prune_command,
         teams_cli,
         keys_cli,
         people_cli,

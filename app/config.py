@@ -56,6 +56,20 @@ def _schedule(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     return steps
 
 
+def _days(name: str, default: int | None) -> int | None:
+    """A retention in days: a positive integer, or unset (`default`; None keeps forever)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        days = int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number of days, got {raw!r}") from exc
+    if days < 1:
+        raise RuntimeError(f"{name} must be at least 1 day, got {raw!r}")
+    return days
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -119,6 +133,12 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Each read-only share link's own budget (`/share/{token}`), whoever opens it.
     share_rate_limit: str = "60 per minute"
+    # Retention (`app/services/retention.py`): finished webhook deliveries (with their
+    # attempts) and inbound deliveries older than this many days are pruned; events only when
+    # set (None: kept forever).
+    webhook_delivery_retention_days: int | None = 30
+    inbound_delivery_retention_days: int | None = 30
+    event_retention_days: int | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -152,6 +172,9 @@ class Settings:
             key_use_flush_seconds=max(0.0, _float("KEY_USE_FLUSH_SECONDS", 60.0)),
             trusted_proxy_hops=max(0, _int("TRUSTED_PROXY_HOPS", 0)),
             share_rate_limit=os.environ.get("SHARE_RATE_LIMIT", "60 per minute"),
+            webhook_delivery_retention_days=_days("WEBHOOK_DELIVERY_RETENTION_DAYS", 30),
+            inbound_delivery_retention_days=_days("INBOUND_DELIVERY_RETENTION_DAYS", 30),
+            event_retention_days=_days("EVENT_RETENTION_DAYS", None),
         )
 
     def flask_config(self) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from app.services.webhooks.attempts import (
 from app.services.webhooks.endpoints import note_endpoint_outcomes
 from app.services.webhooks.outcome import EXCERPT_BYTES, SendResult
 from app.services.webhooks.sender import WebhookSender
+from app.workers.pruning import Pruned, prune
 from app.workers.wakeups import WakeUps
 
 __all__ = ["DeliveryWorker", "WakeUps"]
@@ -59,6 +60,11 @@ RECORD_AFTER = 0.02
 # on time), and how many checklists a transaction takes at most.
 LAPSE_SWEEP_SECONDS = 60.0
 LAPSE_BATCH = 100
+
+# How often the worker prunes what is past retention, and for how long at most each time
+# (batch after batch; what is left waits for the next time, or for `flask prune`).
+PRUNE_SECONDS = 300.0
+PRUNE_BUDGET_SECONDS = 5.0
 
 
 class DeliveryWorker:
@@ -138,15 +144,24 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event, wake_ups: WakeUps) -> None:
         """Deliver until `stop` is set, sleeping between rounds until the next delivery is due
-        or a new one is committed; record lapsed waivers every `LAPSE_SWEEP_SECONDS`."""
+        or a new one is committed; record lapsed waivers every `LAPSE_SWEEP_SECONDS`, and prune
+        what is past retention every `PRUNE_SECONDS`."""
         next_sweep = 0.0
+        next_prune = 0.0
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_sweep:
                     self.record_lapsed_waivers()
                     next_sweep = time.monotonic() + LAPSE_SWEEP_SECONDS
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_SECONDS
+                    self.prune()
                 self.run_once(stop)
-                pause = min(self.seconds_until_next_due(), next_sweep - time.monotonic())
+                pause = min(
+                    self.seconds_until_next_due(),
+                    next_sweep - time.monotonic(),
+                    next_prune - time.monotonic(),
+                )
             except Exception:  # a database outage must not end the worker
                 log.exception("delivery round failed")
                 self.session.rollback()
@@ -165,6 +180,11 @@ class DeliveryWorker:
             recorded += found
             if found < LAPSE_BATCH:
                 return recorded
+
+    def prune(self) -> Pruned:
+        """Prune what is past retention for `PRUNE_BUDGET_SECONDS` at most, a transaction
+        per batch (`app/workers/pruning.py`)."""
+        return prune(self.session, self.settings, budget_seconds=PRUNE_BUDGET_SECONDS)
 
     def _claimable(self, now: datetime) -> list[Any]:
         """What makes a delivery this worker's to take: due, its endpoint enabled, and no
