@@ -413,22 +413,37 @@ def webhook_worker(once: bool) -> None:
 
 @click.command("prune")
 @with_appcontext
-@click.option("--batch", default=500, show_default=True, help="Rows a transaction deletes.")
-def prune_command(batch: int) -> None:
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rows a transaction deletes [default: 500 on PostgreSQL, 100 on SQLite].",
+)
+@click.option(
+    "--pause",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between batches [default: 0 on PostgreSQL, 0.05 on SQLite].",
+)
+def prune_command(batch: int | None, pause: float | None) -> None:
     """Delete what is past retention: finished webhook deliveries with their attempts
     (WEBHOOK_DELIVERY_RETENTION_DAYS), inbound deliveries (INBOUND_DELIVERY_RETENTION_DAYS)
     and, when EVENT_RETENTION_DAYS is set, events; a short transaction per batch. The webhook
     worker does the same every few minutes."""
-    from app.workers.pruning import prune
+    from app.workers.pruning import Pace, pace_for, prune
 
-    if batch < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--batch")
+    session = current_session()
+    usual = pace_for(session)
+    pace = Pace(
+        usual.batch if batch is None else batch,
+        usual.pause_seconds if pause is None else pause,
+    )
     started = time.monotonic()
-    pruned = prune(current_session(), current_app.config["SETTINGS"], batch=batch)
+    pruned = prune(session, current_app.config["SETTINGS"], pace=pace)
     seconds = time.monotonic() - started
     for table, rows in pruned.rows.items():
         click.echo(f"{table}: {rows} pruned")
-    click.echo(f"{pruned.total} rows in {seconds:.1f} s", err=True)
+    click.echo(f"{pruned.total} rows in {seconds:.2f} s", err=True)
 
 
 @webhooks_cli.command("event-types-doc")

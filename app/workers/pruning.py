@@ -16,8 +16,25 @@ from app.services.retention import RETENTIONS
 
 log = logging.getLogger(__name__)
 
-# Rows a transaction deletes at most: a few milliseconds of locks, and of SQLite's one writer.
-PRUNE_BATCH = 500
+
+@dataclass(frozen=True)
+class Pace:
+    """How pruning goes: the rows a transaction deletes at most, and the wait between two."""
+
+    batch: int
+    pause_seconds: float
+
+
+# PostgreSQL locks rows: a batch of 500 holds its few locks for milliseconds, and nothing
+# else waits on them. SQLite has one writer: a smaller batch, then a pause in which the
+# requests waiting for the lock take it (their busy handler polls it in growing sleeps).
+POSTGRESQL_PACE = Pace(batch=500, pause_seconds=0.0)
+SQLITE_PACE = Pace(batch=100, pause_seconds=0.05)
+
+
+def pace_for(session: Session) -> Pace:
+    """The pace of pruning on this session's database."""
+    return SQLITE_PACE if session.get_bind().dialect.name == "sqlite" else POSTGRESQL_PACE
 
 
 @dataclass
@@ -36,13 +53,14 @@ def prune(
     session: Session,
     settings: Settings,
     *,
-    batch: int = PRUNE_BATCH,
+    pace: Pace | None = None,
     budget_seconds: float | None = None,
-    pause_seconds: float = 0.0,
 ) -> Pruned:
     """Delete, batch after batch (each committed), every row past its table's retention as of
-    now; with `budget_seconds`, stop once that long has passed (`caught_up` is then False when
-    rows were left). `pause_seconds` between batches leaves SQLite's writer lock to others."""
+    now, at `pace` (the database's, `pace_for`, unless given); with `budget_seconds`, stop once
+    that long has passed (`caught_up` is then False when rows were left)."""
+    pace = pace or pace_for(session)
+    batch = pace.batch
     now = utcnow()
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     pruned = Pruned()
@@ -60,8 +78,8 @@ def prune(
             removed += found
             if found < batch:
                 break
-            if pause_seconds:
-                time.sleep(pause_seconds)
+            if pace.pause_seconds:
+                time.sleep(pace.pause_seconds)
         pruned.rows[retention.table] = removed
         if not pruned.caught_up:
             break

@@ -4,7 +4,13 @@ real history is tests/webhooks/test_erasure.py.)"""
 
 from __future__ import annotations
 
+import json
+
 from factories import assert_problem, assign, create_person, create_project, events_of
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Event, IdempotencyRecord
 
 
 def _erase(api, person):
@@ -65,3 +71,25 @@ def test_a_namesake_keeps_their_name_and_the_erased_is_pseudonymised(api):
     [gone] = events_of(api, type="assignment.deleted")
     assert gone["payload"]["reason"] == "person erased"
     assert gone["payload"]["person"]["name"] == f"erased:{eve['id']}"
+
+
+def test_a_name_beyond_ascii_is_found_as_json_escapes_it_too(app, api):
+    """Flask's answers (kept for an `Idempotency-Key`) escape what is not ASCII; the erasure
+    finds the name in that form as well as in the events' JSON."""
+    name = "Zoë Ñúñez-Ørsted"
+    person = api.post(
+        "/v1/people",
+        json={"name": name, "email": "zoe@example.com"},
+        headers={"Idempotency-Key": "add-zoe"},
+    ).json
+
+    assert _erase(api, person).status_code == 200
+
+    with app.app_context():
+        stored = db.session.scalars(select(IdempotencyRecord.response_body)).all()
+        payloads = [json.dumps(p) for p in db.session.scalars(select(Event.payload))]
+    escaped = json.dumps(name)[1:-1]
+    assert escaped != name
+    for text in [*stored, *payloads]:
+        assert name not in text and escaped not in text, text
+    assert any(f"erased:{person['id']}" in text for text in stored)
