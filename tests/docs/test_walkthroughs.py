@@ -47,6 +47,8 @@ WALKTHROUGHS = [
     ("README.md", "Tickets close the loop: GitHub, Jira and Linear move the items"),
     ("docs/checklists.md", "Preview"),
     ("docs/governance.md", "The clinic, from registration to a shipped release"),
+    ("docs/operations.md", "Erasure"),
+    ("docs/operations.md", "Retention"),
     ("docs/operations.md", "Export and import"),
     ("docs/operations.md", "Backup and restore"),
     ("docs/releases.md", "A release, step by step"),
