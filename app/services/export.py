@@ -31,6 +31,7 @@ from app.models import (
     ChecklistItemOwner,
     ChecklistItemVersion,
     ChecklistRevision,
+    Erasure,
     Event,
     Integration,
     Person,
@@ -86,6 +87,8 @@ TABLES: tuple[Exported, ...] = (
     Exported("event", Event.__table__),
     Exported("webhook_endpoint", WebhookEndpoint.__table__, omit=_SECRETS),
     Exported("integration", Integration.__table__, omit=_SECRETS),
+    # Who was erased (ids only): erasing them again on the new instance answers the same.
+    Exported("erasure", Erasure.__table__),
 )
 BY_TYPE = {exported.type: exported for exported in TABLES}
 

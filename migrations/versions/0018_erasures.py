@@ -5,7 +5,7 @@ by whom: erasing them again answers the same. `checklists.redactions` counts the
 rewrote a checklist's kept revisions; a revision's ETag includes it.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

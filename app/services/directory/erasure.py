@@ -58,6 +58,7 @@ _NOT_PERSONAL = frozenset(
         ("api_keys", "prefix"),
         ("api_keys", "scopes"),
         ("checklist_shares", "token_hash"),
+        ("checklist_shares", "token"),
         ("checklist_item_versions", "digest"),
         ("idempotency_records", "fingerprint"),
         ("inbound_deliveries", "body_sha256"),
