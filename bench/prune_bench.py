@@ -19,13 +19,16 @@ dropped at the end) it:
    for `--probe-seconds` while nothing else runs, then while `flask prune` runs (with
    `EVENT_RETENTION_DAYS=30`, so the events go too) in a process of its own;
 4. prints the rows pruned a second, by table and in all, and the requests' latency
-   (p50, p95, p99, max) before and during the pruning.
+   (p50, p95, p99, max) before and during the pruning; and, before the probes, what one
+   `GET /metrics` costs while it counts the backlog, and what erasing a person costs with all
+   those rows stored (the erasure searches every row of the team).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import platform
 import random
@@ -269,6 +272,29 @@ def during(base: str, site: Site, action: Any) -> tuple[Probe, Any]:
     return result["p"], value
 
 
+def timed_extras(base: str, site: Site) -> None:
+    """What the backlog costs a scrape of /metrics (counted afresh: the first of each process),
+    and what an erasure costs on this much stored data (it searches every row of the team)."""
+    started = time.perf_counter()
+    status, _, body = http(base, "GET", "/metrics")
+    scrape = (time.perf_counter() - started) * 1000
+    backlog = [line for line in body.decode().splitlines() if line.startswith("retention_backlog")]
+    print(f"  GET /metrics counting the backlog: {scrape:.0f} ms ({status}; {'; '.join(backlog)})")
+    person = json.loads(
+        http(
+            base,
+            "POST",
+            "/v1/people",
+            token=site.token,
+            body='{"name": "Eve Erasmus", "email": "eve.erasmus@example.com"}',
+        )[2]
+    )
+    started = time.perf_counter()
+    status = http(base, "POST", f"/v1/people/{person['id']}/erase", token=site.token)[0]
+    erase = (time.perf_counter() - started) * 1000
+    print(f"  POST /v1/people/{{id}}/erase on it all: {erase:.0f} ms ({status})")
+
+
 def percentiles(values: list[float]) -> str:
     if not values:
         return "-"
@@ -294,6 +320,7 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace, workdir:
         db.engine.dispose()
     options = ServerOptions(2, "sync", 1, "WARNING", "memory://")
     with gunicorn(database_url, options, workdir) as (base, _pid):
+        timed_extras(base, site)
         idle, _ = during(base, site, lambda: time.sleep(args.probe_seconds))
         env = {
             **os.environ,
