@@ -206,12 +206,37 @@ def values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
 
 
+class ModelSource(StrEnum):
+    """Where a project's model comes from (its `model_source` trait): a model a third party
+    hosts and the project calls as it is, a model the project fine-tunes, or one it trains
+    itself. Work that assumes training is asked only of the last two."""
+
+    HOSTED_THIRD_PARTY = "hosted-third-party"
+    FINE_TUNED = "fine-tuned"
+    TRAINED_IN_HOUSE = "trained-in-house"
+
+
+# The boolean traits a project states (true, false or unstated): catalog conditions name them.
 TRAITS: tuple[str, ...] = (
     "handles_personal_data",
     "user_facing",
     "generates_public_content",
     "regulated_domain",
     "uses_third_party_models",
+    "generates_code",
+    "reads_untrusted_content",
+    "states_facts",
+    "affects_decisions_about_people",
+    "synthetic_media",
+    "minors_may_use",
+)
+# Every trait a project states: the boolean ones and `model_source` (a `ModelSource` or unstated).
+TRAIT_FIELDS: tuple[str, ...] = (*TRAITS, "model_source")
+# The model sources that train or fine-tune: items that assume training apply to them.
+TRAINING_SOURCES: frozenset[str] = frozenset({ModelSource.FINE_TUNED, ModelSource.TRAINED_IN_HOUSE})
+# The model sources that build on a third party's model: `uses_third_party_models` follows.
+THIRD_PARTY_SOURCES: frozenset[str] = frozenset(
+    {ModelSource.HOSTED_THIRD_PARTY, ModelSource.FINE_TUNED}
 )
 PRIORITIES: tuple[str, ...] = values(Priority)
 # The NIST AI RMF lifecycle stages, in lifecycle order: every checklist item has one.

@@ -9,6 +9,7 @@ from app.models.catalog import (
     CatalogMitigation,
     CatalogResponsibility,
     CatalogRole,
+    CatalogTrait,
     CatalogVersion,
     CatalogWaiverPolicy,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "CatalogMitigation",
     "CatalogResponsibility",
     "CatalogRole",
+    "CatalogTrait",
     "CatalogVersion",
     "CatalogWaiverPolicy",
     "Checklist",

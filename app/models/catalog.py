@@ -48,6 +48,7 @@ class CatalogResponsibility(CatalogEntryMixin, Base):
     priority: Mapped[str] = mapped_column(String(16), default="medium")
     evidence_required: Mapped[bool] = mapped_column(default=False)
     repeats: Mapped[str | None] = mapped_column(String(40))
+    assumes_training: Mapped[bool] = mapped_column(default=False)
 
 
 class CatalogCollaboration(CatalogEntryMixin, Base):
@@ -88,6 +89,7 @@ class CatalogMitigation(CatalogEntryMixin, Base):
     genai_risks: Mapped[list[str]] = mapped_column(default=list)
     replaces: Mapped[list[str]] = mapped_column(default=list)
     repeats: Mapped[str | None] = mapped_column(String(40))
+    assumes_training: Mapped[bool] = mapped_column(default=False)
 
 
 class CatalogApplication(CatalogEntryMixin, Base):
@@ -116,6 +118,16 @@ class CatalogContextItem(CatalogEntryMixin, Base):
     signoff_required: Mapped[bool]
     reviewer_roles: Mapped[list[str]]
     evidence_required: Mapped[bool]
+
+
+class CatalogTrait(CatalogEntryMixin, Base):
+    """A trait a project states, defined (ours); `values` when it takes values."""
+
+    __tablename__ = "catalog_traits"
+
+    title: Mapped[str] = mapped_column(String(120))
+    definition: Mapped[str] = mapped_column(Text)
+    values: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class CatalogWaiverPolicy(CatalogEntryMixin, Base):

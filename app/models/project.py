@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.models.directory import Person
-from app.vocabulary import ProjectStatus, RiskClassification, values
+from app.vocabulary import TRAIT_FIELDS, ProjectStatus, RiskClassification, values
 
 PROJECT_STATUSES: tuple[str, ...] = values(ProjectStatus)
 RISK_CLASSIFICATIONS: tuple[str, ...] = values(RiskClassification)
@@ -52,6 +52,11 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
             "risk_classification IN ('unclassified', 'minimal', 'limited', 'high', 'prohibited')",
             name="risk_classification",
         ),
+        CheckConstraint(
+            "model_source IS NULL OR model_source IN "
+            "('hosted-third-party', 'fine-tuned', 'trained-in-house')",
+            name="model_source",
+        ),
         # The project list: a team's projects of one status, newest first, by keyset.
         Index("ix_projects_team_status_created", "team_id", "status", "created_at", "id"),
     )
@@ -69,6 +74,14 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     generates_public_content: Mapped[bool | None]
     regulated_domain: Mapped[bool | None]
     uses_third_party_models: Mapped[bool | None]
+    generates_code: Mapped[bool | None]
+    reads_untrusted_content: Mapped[bool | None]
+    states_facts: Mapped[bool | None]
+    affects_decisions_about_people: Mapped[bool | None]
+    synthetic_media: Mapped[bool | None]
+    minors_may_use: Mapped[bool | None]
+    # Where the model comes from (`ModelSource`), or null when the project does not say.
+    model_source: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="active")
     # The context (`CONTEXT_FIELDS`): what it is for and not for, who it affects, where it is
     # used, its risk as the team classifies it, and how much risk the team accepts.
@@ -91,15 +104,10 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
         return {name: getattr(self, name) for name in CONTEXT_FIELDS}
 
     @property
-    def traits(self) -> dict[str, bool | None]:
-        """Each trait as stated: true, false, or None when the project does not say."""
-        return {
-            "handles_personal_data": self.handles_personal_data,
-            "user_facing": self.user_facing,
-            "generates_public_content": self.generates_public_content,
-            "regulated_domain": self.regulated_domain,
-            "uses_third_party_models": self.uses_third_party_models,
-        }
+    def traits(self) -> dict[str, bool | str | None]:
+        """Each trait as stated: true, false (a `ModelSource` for `model_source`), or None
+        when the project does not say."""
+        return {name: getattr(self, name) for name in TRAIT_FIELDS}
 
 
 class Assignment(PublicIdMixin, Base):

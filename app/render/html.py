@@ -18,6 +18,7 @@ from app.render.layout import (
     context_entries,
     evidence_links,
     lapsed,
+    model_source_of,
     owner_names,
     phase_title,
     progress,
@@ -133,6 +134,7 @@ def _facts(doc: Mapping[str, Any]) -> list[str]:
         ("Project", f"<code>{text(project['slug'])}</code>" if project.get("slug") else "preview"),
         ("Application", text(project.get("application") or "other")),
         ("Traits", ", ".join(text(t) for t in project.get("traits") or ()) or "none"),
+        ("Model source", text(model_source_of(project))),
         ("Revision", text(revision) if revision is not None else "preview"),
         ("Catalog", f"<code>{text(doc.get('catalog_version') or 'unknown')}</code>"),
     ]

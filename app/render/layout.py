@@ -245,6 +245,12 @@ def release_gate(item: Item) -> str | None:
     return GATE_TEXTS.get(repeats, repeats) if repeats else None
 
 
+def model_source_of(project: Mapping[str, Any]) -> str:
+    """Where the project's model comes from, as the header shows it (`not stated`: work that
+    assumes training is kept)."""
+    return str(project.get("model_source") or "not stated")
+
+
 def release_line(doc: Mapping[str, Any]) -> str | None:
     """The release the checklist is for, in one line (`1.4.0, open, opened on 2026-03-02; model
     gpt-4o 2024-08-06 by openai`); None when it is for none."""

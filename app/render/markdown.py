@@ -17,6 +17,7 @@ from app.render.layout import (
     evidence_links,
     first,
     lapsed,
+    model_source_of,
     owner_names,
     phase_title,
     progress,
@@ -91,6 +92,7 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
         f"- **Project:** {code(project['slug']) if project.get('slug') else '_preview_'}",
         f"- **Application:** {escape(project.get('application') or 'other')}",
         f"- **Traits:** {traits}",
+        f"- **Model source:** {escape(model_source_of(project))}",
         f"- **Revision:** {revision if revision is not None else 'preview'}",
         f"- **Catalog:** {code(doc.get('catalog_version') or 'unknown')}",
     ]

@@ -15,6 +15,7 @@ from app.render.layout import (
     context_entries,
     evidence_links,
     lapsed,
+    model_source_of,
     owner_names,
     phase_title,
     progress,
@@ -99,7 +100,8 @@ def _header(doc: Mapping[str, Any]) -> list[str]:
     lines = _wrap(f"CHECKLIST: {clean(project.get('name') or 'untitled project')}")
     lines += _wrap(
         f"Project: {clean(project.get('slug')) or '(preview)'} | "
-        f"Application: {clean(project.get('application') or 'other')} | Traits: {traits}",
+        f"Application: {clean(project.get('application') or 'other')} | Traits: {traits} | "
+        f"Model source: {clean(model_source_of(project))}",
         rest="  ",
     )
     generated = f" | Generated: {clean(doc['generated_at'])}" if doc.get("generated_at") else ""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from app.schemas.common import catalog_key_field
+from app.services.catalog.model import Catalog
+from app.services.catalog.traits import explained
 from app.vocabulary import Phase, Priority, Repeats, SourceKind
 
 
@@ -158,6 +162,54 @@ class ContextItemOut(ma.Schema):
     source = ma.fields.Nested(SourceOut)
 
 
+class TraitRaiseOut(ma.Schema):
+    key = ma.fields.String()
+    priority = ma.fields.String(validate=_one_of(Priority))
+
+
+class TraitBringsOut(ma.Schema):
+    """What holding a true-or-false trait does, read from the catalog's conditions."""
+
+    requires_roles = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Roles it makes required"}
+    )
+    applies = ma.fields.List(ma.fields.String(), metadata={"description": "Mitigations it applies"})
+    raises = ma.fields.List(
+        ma.fields.Nested(TraitRaiseOut),
+        metadata={"description": "Mitigations it raises, to at least `priority`"},
+    )
+    implied_by = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Applications whose projects hold it unless they say not"},
+    )
+
+
+class TraitValueOut(ma.Schema):
+    key = ma.fields.String()
+    definition = ma.fields.String()
+    implies_traits = ma.fields.List(ma.fields.String())
+    applies = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Items that assume training, asked of this value's projects"},
+    )
+
+
+class TraitOut(ma.Schema):
+    """A trait a project states (`traits` of a project), defined in our words."""
+
+    key = ma.fields.String()
+    title = ma.fields.String()
+    definition = ma.fields.String()
+    values = ma.fields.List(
+        ma.fields.Nested(TraitValueOut),
+        metadata={"description": "The values it takes (`model_source`); empty: true or false"},
+    )
+    brings = ma.fields.Nested(
+        TraitBringsOut, allow_none=True, metadata={"description": "Null for a trait with values"}
+    )
+    source = ma.fields.Nested(SourceOut)
+
+
 class CatalogOut(ma.Schema):
     version = ma.fields.String()
     roles = ma.fields.List(ma.fields.Nested(RoleOut))
@@ -172,3 +224,15 @@ class CatalogOut(ma.Schema):
             "used in any of `jurisdictions_any`, when given)"
         },
     )
+    traits = ma.fields.List(
+        ma.fields.Nested(TraitOut),
+        metadata={"description": "Every trait a project states: its definition, what it brings"},
+    )
+
+    @ma.pre_dump
+    def _explain_traits(self, catalog: Catalog, **kwargs: Any) -> dict[str, Any]:
+        """The catalog's entries, its traits with what each brings (read from the rest)."""
+        return {
+            **{f.name: getattr(catalog, f.name) for f in dataclasses.fields(catalog)},
+            "traits": [explained(catalog, trait) for trait in catalog.traits],
+        }

@@ -15,7 +15,7 @@ from app.schemas.common import catalog_key_field, enum_field, name_field
 from app.schemas.items import ItemOut, OwnerOut
 from app.schemas.projects import AssignmentCreate, ContextFields, ContextOut, Traits
 from app.schemas.releases import ReleaseRefOut
-from app.vocabulary import Format, Grouping, ItemKind, ItemStatus, Phase, values
+from app.vocabulary import Format, Grouping, ItemKind, ItemStatus, ModelSource, Phase, values
 
 
 class FormatQuery(ma.Schema):
@@ -76,12 +76,25 @@ class ProjectHeaderOut(ma.Schema):
     traits = ma.fields.List(
         ma.fields.String(),
         required=True,
-        metadata={"description": "The traits that hold: stated, or implied by the application"},
+        metadata={
+            "description": "The traits that hold: stated, or implied by the application or "
+            "the model source"
+        },
     )
     implied_traits = ma.fields.List(
         ma.fields.String(),
         required=True,
-        metadata={"description": "Those of `traits` that the application implies"},
+        metadata={
+            "description": "Those of `traits` that the application (or the model source) implies"
+        },
+    )
+    model_source = ma.fields.String(
+        allow_none=True,
+        validate=validate.OneOf(values(ModelSource)),
+        metadata={
+            "description": "Where the model comes from, as the project states it; null: not "
+            "stated (absent from revisions stored before it was a trait)"
+        },
     )
 
 

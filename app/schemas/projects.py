@@ -8,6 +8,8 @@ from marshmallow import validate
 from app.models import PROJECT_STATUSES, RISK_CLASSIFICATIONS
 from app.schemas.common import SLUG, StrictBoolean, catalog_key_field, name_field
 from app.schemas.people import PersonBrief, PersonCreate
+from app.services.checklists.facts import model_source_disagreement
+from app.vocabulary import ModelSource, values
 
 
 def _trait() -> ma.fields.Boolean:
@@ -21,11 +23,36 @@ def _trait() -> ma.fields.Boolean:
 
 
 class Traits(ma.Schema):
+    """The traits a project states; each is defined in `GET /v1/catalog` (`traits`)."""
+
     handles_personal_data = _trait()
     user_facing = _trait()
     generates_public_content = _trait()
     regulated_domain = _trait()
     uses_third_party_models = _trait()
+    generates_code = _trait()
+    reads_untrusted_content = _trait()
+    states_facts = _trait()
+    affects_decisions_about_people = _trait()
+    synthetic_media = _trait()
+    minors_may_use = _trait()
+    model_source = ma.fields.String(
+        allow_none=True,
+        validate=validate.OneOf(values(ModelSource)),
+        metadata={
+            "description": "Where the model comes from; null (or left out): not stated. "
+            "`hosted-third-party` and `fine-tuned` imply `uses_third_party_models`; work that "
+            "assumes training is asked only of `fine-tuned` and `trained-in-house` models "
+            "(and of a project that does not say)"
+        },
+    )
+
+    @ma.validates_schema
+    def _model_source_agrees(self, data: dict[str, object], **_: object) -> None:
+        """`uses_third_party_models` follows from `model_source`: stated both, they agree."""
+        problem = model_source_disagreement(data)
+        if problem:
+            raise ma.ValidationError(problem, "uses_third_party_models")
 
 
 def _statements(what: str) -> ma.fields.List[str]:
@@ -93,7 +120,13 @@ _CLINIC_NOTES = {
     "name": "Clinic notes",
     "description": "Drafts visit summaries from clinicians' dictation for them to review.",
     "application": "healthcare-solutions",
-    "traits": {"handles_personal_data": True, "user_facing": True},
+    "traits": {
+        "handles_personal_data": True,
+        "user_facing": True,
+        "states_facts": True,
+        "affects_decisions_about_people": True,
+        "model_source": "hosted-third-party",
+    },
     "intended_use": "Draft visit summaries for the clinician who dictated them to review.",
     "prohibited_uses": ["Diagnosis", "Sending summaries to patients unreviewed"],
     "affected_people": ["Patients", "Clinicians"],
@@ -133,6 +166,13 @@ class ProjectOut(ma.Schema):
             "generates_public_content": None,
             "regulated_domain": None,
             "uses_third_party_models": None,
+            "generates_code": None,
+            "reads_untrusted_content": None,
+            "states_facts": True,
+            "affects_decisions_about_people": True,
+            "synthetic_media": None,
+            "minors_may_use": None,
+            "model_source": "hosted-third-party",
         },
         "status": "active",
         "created_at": "2026-03-02T09:15:27.513204+00:00",

@@ -660,6 +660,7 @@ def test_an_item_event_carries_everything_a_ticket_needs_with_absolute_links(pub
         "application": "healthcare-solutions",
         "traits": ["handles_personal_data", "regulated_domain"],
         "implied_traits": ["regulated_domain"],
+        "model_source": None,
     }
     item = data["item"]
     assert item["key"] == KEY

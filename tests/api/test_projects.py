@@ -28,6 +28,13 @@ def test_a_lead_registers_a_project_and_its_slug_comes_from_the_name(api):
         "generates_public_content": None,
         "regulated_domain": None,
         "uses_third_party_models": None,
+        "generates_code": None,
+        "reads_untrusted_content": None,
+        "states_facts": None,
+        "affects_decisions_about_people": None,
+        "synthetic_media": None,
+        "minors_may_use": None,
+        "model_source": None,
     }
     assert response.headers["Location"] == f"/v1/projects/{project['id']}"
     assert api.get(f"/v1/projects/{project['id']}").json == project

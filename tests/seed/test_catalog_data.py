@@ -16,7 +16,16 @@ from app.services.catalog.model import (
     Condition,
     SourceRef,
 )
-from app.vocabulary import GENAI_RISKS, PHASES, PRIORITIES, TRAITS
+from app.services.catalog.traits import brings, training_items
+from app.vocabulary import (
+    GENAI_RISKS,
+    PHASES,
+    PRIORITIES,
+    TRAIT_FIELDS,
+    TRAITS,
+    ModelSource,
+    values,
+)
 from seed.loader import ARTICLE_PATH, DEFAULT_PATH, CatalogError, load_catalog
 
 ARTICLE = ARTICLE_PATH.read_text(encoding="utf-8")
@@ -148,7 +157,12 @@ def test_required_policy(catalog: Catalog) -> None:
     assert role("machine-learning-engineer").required
     assert role("ai-ethicist").required_when == Condition(
         traits_any=frozenset(
-            {"handles_personal_data", "generates_public_content", "regulated_domain"}
+            {
+                "handles_personal_data",
+                "generates_public_content",
+                "regulated_domain",
+                "minors_may_use",
+            }
         ),
         applications_any=frozenset({"healthcare-solutions"}),
     )
@@ -678,6 +692,19 @@ def _source(quote: str, section: str = "test") -> dict[str, str]:
     return {"kind": "article", "section": section, "quote": quote}
 
 
+def _trait(key: str) -> dict[str, Any]:
+    """A trait's definition; `model_source` with its values."""
+    trait: dict[str, Any] = {
+        "key": key,
+        "title": key.replace("_", " ").capitalize(),
+        "definition": f"The project {key.replace('_', ' ')}.",
+        "source": {"kind": "authored", "section": "test"},
+    }
+    if key == "model_source":
+        trait["values"] = [{"key": v, "definition": f"{v}."} for v in values(ModelSource)]
+    return trait
+
+
 def minimal() -> dict[str, Any]:
     """The smallest valid catalog: one of everything."""
     return {
@@ -792,6 +819,7 @@ def minimal() -> dict[str, Any]:
                 "source": {"kind": "authored", "section": "test"},
             }
         ],
+        "traits": [_trait(key) for key in TRAIT_FIELDS],
         "waiver_policy": {
             "source": {"kind": "authored", "section": "test"},
             "accountable_roles": ["ai-ethicist"],
@@ -1087,6 +1115,39 @@ DELETE = object()
             "context.nothing",
             r"never_waived\[0\]\.key: unknown item key 'context\.nothing'",
         ),
+        (
+            "traits",
+            [_trait(key) for key in reversed(TRAIT_FIELDS)],
+            r"traits: expected every trait once, in this order",
+        ),
+        ("traits.0.key", "handles_secrets", r"traits\[0\]\.key: Must be one of"),
+        (
+            "traits.0.definition",
+            "  ",
+            r"traits\[handles_personal_data\]\.definition: expected a non-empty",
+        ),
+        (
+            "traits.0.values",
+            [{"key": "yes", "definition": "Yes."}],
+            r"traits\[handles_personal_data\]\.values: "
+            r"expected the values none \(a true-or-false trait\)",
+        ),
+        (
+            "traits.11.values",
+            [{"key": "fine-tuned", "definition": "Tuned."}],
+            r"traits\[model_source\]\.values: expected the values hosted-third-party, fine-tuned, "
+            r"trained-in-house, in order",
+        ),
+        (
+            "traits.2.source",
+            {"kind": "article", "section": "test", "quote": "Data Privacy"},
+            r"traits\[generates_public_content\]\.source\.kind: must be 'authored'",
+        ),
+        (
+            "roles.0.responsibilities.0.assumes_training",
+            "yes",
+            r"assumes_training: expected true or false",
+        ),
     ],
 )
 def test_validation_errors(tmp_path: Path, path: str, value: Any, message: str) -> None:
@@ -1127,3 +1188,51 @@ def test_invalid_yaml_is_a_catalog_error(tmp_path: Path) -> None:
 
 def test_catalog_error_is_a_value_error() -> None:
     assert issubclass(CatalogError, ValueError)
+
+
+# --- Traits --------------------------------------------------------------------------------
+
+# The responsibilities and mitigations that ask for training or fine-tuning.
+TRAINING_ITEMS = {
+    "machine-learning-engineer.train-models",
+    "content-curator.curate-training-datasets",
+    "data-privacy.minimize-and-pseudonymize",
+    "data-privacy.test-for-training-data-leakage",
+    "bias-and-fairness.audit-dataset-representativeness",
+    "intellectual-property.license-training-data",
+}
+
+
+def test_every_trait_is_defined_in_our_words_and_brings_something(catalog: Catalog) -> None:
+    assert tuple(t.key for t in catalog.traits) == TRAIT_FIELDS
+    for trait in catalog.traits:
+        assert trait.source.kind == "authored" and trait.source.quote is None, trait.key
+        assert len(trait.definition) > 40, trait.key
+        if trait.key == "model_source":
+            assert [v.key for v in trait.values] == list(values(ModelSource))
+            continue
+        brought = brings(catalog, trait.key)
+        assert brought["requires_roles"] or brought["applies"] or brought["raises"], trait.key
+
+
+def test_items_that_assume_training_are_marked(catalog: Catalog) -> None:
+    assert set(training_items(catalog)) == TRAINING_ITEMS
+
+
+def test_the_new_traits_bring_what_they_are_for(catalog: Catalog) -> None:
+    def raises(trait: str) -> dict[str, str]:
+        return {r["key"]: r["priority"] for r in brings(catalog, trait)["raises"]}
+
+    injection = "information-security.prompt-injection-testing"
+    assert injection in brings(catalog, "reads_untrusted_content")["applies"]
+    assert {
+        "confabulation.measure-factual-accuracy",
+        "confabulation.ground-outputs-in-sources",
+    } <= set(brings(catalog, "states_facts")["applies"])
+    assert brings(catalog, "affects_decisions_about_people")["applies"] == [
+        "explainability.human-review-of-high-stakes-outputs"
+    ]
+    assert raises("synthetic_media")["explainability.label-generated-content"] == "high"
+    assert raises("generates_code") == {"information-security.limit-model-access": "high"}
+    assert brings(catalog, "minors_may_use")["requires_roles"] == ["ai-ethicist"]
+    assert brings(catalog, "regulated_domain")["implied_by"] == ["healthcare-solutions"]

@@ -1261,3 +1261,81 @@ def test_an_unowned_context_item_is_a_finding_naming_the_role_that_could_own_it(
     (finding,) = [i for i in items.values() if i.key.startswith("staffing.unowned.")]
     assert finding.key in ("staffing.unowned.ai-ethicist", "staffing.unowned.product-manager")
     assert "Stop" in finding.detail
+
+
+# --- model source: work that assumes training --------------------------------------------
+
+TRAINING_ITEMS = {
+    "machine-learning-engineer.train-models",
+    "content-curator.curate-training-datasets",
+    "data-privacy.minimize-and-pseudonymize",
+    "data-privacy.test-for-training-data-leakage",
+    "bias-and-fairness.audit-dataset-representativeness",
+    "intellectual-property.license-training-data",
+}
+# Every trait that brings one of the training items, so that each could appear.
+_TRAINING_TRAITS = frozenset({"handles_personal_data", "generates_public_content"})
+
+
+def _items_of(catalog, model_source, traits=_TRAINING_TRAITS, application="content-creation"):
+    facts = ProjectFacts(application, frozenset(traits), model_source=model_source)
+    return {i.key: i for i in generate_checklist(catalog, facts, [])}
+
+
+def test_a_hosted_model_gets_no_work_that_assumes_training(real):
+    items = _items_of(real, "hosted-third-party")
+
+    assert not TRAINING_ITEMS & set(items)
+    # What does not assume training stays: evaluation, review, the provider's vetting.
+    assert "data-scientist.evaluate-model-performance" in items
+    assert "value-chain.vet-third-party-models" in items
+
+
+@pytest.mark.parametrize("source", ["fine-tuned", "trained-in-house"])
+def test_a_model_the_project_trains_gets_it_and_says_why(real, source):
+    items = _items_of(real, source)
+
+    assert set(items) >= TRAINING_ITEMS
+    for key in TRAINING_ITEMS:
+        assert f"Model source {source}: the project trains its model" in items[key].because
+
+
+def test_a_project_that_does_not_state_its_model_source_keeps_it_and_is_told(real):
+    items = _items_of(real, None)
+
+    assert set(items) >= TRAINING_ITEMS
+    because = items["machine-learning-engineer.train-models"].because
+    assert any("does not state its model_source" in line for line in because)
+
+
+def test_a_third_party_model_source_implies_uses_third_party_models(real):
+    for source in ("hosted-third-party", "fine-tuned"):
+        facts = ProjectFacts("other", model_source=source)
+        assert project_traits(real, facts) == (
+            ["uses_third_party_models"],
+            ["uses_third_party_models"],
+        )
+        vet = _items_of(real, source, (), "other")["value-chain.vet-third-party-models"]
+        assert (
+            f"Project trait uses_third_party_models (implied by model source {source}) "
+            "applies this mitigation"
+        ) in vet.because
+    assert project_traits(real, ProjectFacts("other", model_source="trained-in-house")) == ([], [])
+    declined = ProjectFacts(
+        "other", declined=frozenset({"uses_third_party_models"}), model_source="fine-tuned"
+    )
+    assert project_traits(real, declined) == ([], [])
+
+
+def test_a_code_assistant_reading_repositories_on_a_hosted_model(real):
+    """The review's code assistant, with the traits that say what it does."""
+    items = _items_of(
+        real, "hosted-third-party", {"generates_code", "reads_untrusted_content"}, "other"
+    )
+
+    assert not TRAINING_ITEMS & set(items)
+    injection = items["information-security.prompt-injection-testing"]
+    assert injection.priority == "high"
+    assert "Project trait reads_untrusted_content applies this mitigation" in injection.because
+    assert items["information-security.limit-model-access"].priority == "high"
+    assert "value-chain.vet-third-party-models" in items

@@ -112,6 +112,8 @@ class Responsibility:
     evidence_required: bool = False
     # A release gate: asked again for each release, or when the model changes (`Repeats`).
     repeats: str | None = None
+    # Asks for training or fine-tuning: only for a project whose model source trains.
+    assumes_training: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ class Mitigation:
     replaces: tuple[str, ...] = ()
     # A release gate: asked again for each release, or when the model changes (`Repeats`).
     repeats: str | None = None
+    # Asks for training or fine-tuning: only for a project whose model source trains.
+    assumes_training: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,30 @@ class Application:
     raises: tuple[tuple[str, str], ...] = ()
     # Traits a project of this application has unless it says otherwise (sets them false).
     implies_traits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TraitValue:
+    """One value a trait can take (`model_source`'s), and what it means."""
+
+    key: str
+    definition: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "definition": self.definition}
+
+
+@dataclass(frozen=True)
+class Trait:
+    """A trait a project states, defined (ours): true or false, or one of `values` when it
+    has them (`model_source`)."""
+
+    key: str
+    title: str
+    definition: str
+    position: int
+    source: SourceRef
+    values: tuple[TraitValue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -331,6 +359,7 @@ class Catalog:
     challenges: tuple[Challenge, ...]
     applications: tuple[Application, ...]
     context_items: tuple[ContextItem, ...] = ()
+    traits: tuple[Trait, ...] = ()
     # None only for a catalog built without one (the generator's tests): every catalog
     # loaded from `seed/` has one, and the rules that need it say so (503) otherwise.
     waiver_policy: WaiverPolicy | None = None

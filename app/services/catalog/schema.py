@@ -28,6 +28,8 @@ from app.services.catalog.model import (
     Responsibility,
     Role,
     SourceRef,
+    Trait,
+    TraitValue,
     WaiverPolicy,
     WaiverRule,
     priority_rank,
@@ -50,6 +52,7 @@ from app.services.catalog.validators import (
     names,
     phase_field,
     priority_field,
+    raw_keys,
     repeats_field,
     slug_key,
     texts,
@@ -58,7 +61,9 @@ from app.services.catalog.validators import (
 from app.vocabulary import (
     GENAI_RISKS,
     PRIORITIES,
+    TRAIT_FIELDS,
     TRAITS,
+    ModelSource,
     RiskClassification,
     SourceKind,
     WaiverApprover,
@@ -193,6 +198,7 @@ class ResponsibilitySchema(_ClaimsText):
     priority = priority_field(load_default="medium")
     evidence_required = Flag(load_default=False)
     repeats = repeats_field()
+    assumes_training = Flag(load_default=False)
 
 
 class RoleSchema(_Parent):
@@ -276,6 +282,7 @@ class MitigationSchema(_Strict):
     reviewer_roles = names("roles", "role", load_default=list)
     evidence_required = Flag(load_default=False)
     repeats = repeats_field()
+    assumes_training = Flag(load_default=False)
 
     @validates_schema
     def _priorities_and_signoff(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -417,6 +424,42 @@ class ContextItemSchema(_Strict):
             raise ma.ValidationError(errors)
 
 
+class TraitValueSchema(_Strict):
+    key = Text(required=True)
+    definition = Text(required=True)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> TraitValue:
+        return TraitValue(**data)
+
+
+# The values a trait with values takes, as the projects' schema and the engine know them.
+_TRAIT_VALUES: dict[str, tuple[str, ...]] = {"model_source": values(ModelSource)}
+
+
+class TraitSchema(_Strict):
+    """A trait a project states, defined in our words: every trait the projects' schema
+    knows, once, in its order; `values` for a trait that has values, each defined."""
+
+    key = fields.String(required=True, validate=validate.OneOf(TRAIT_FIELDS))
+    title = Text(required=True)
+    definition = Text(required=True)
+    values = fields.List(fields.Nested(TraitValueSchema), load_default=list)
+    source = fields.Nested(_OursOnly, required=True)
+
+    @validates_schema
+    def _values(self, data: dict[str, Any], **kwargs: Any) -> None:
+        expected = _TRAIT_VALUES.get(data["key"], ())
+        given = tuple(v.key for v in data["values"])
+        if given != expected:
+            want = ", ".join(expected) if expected else "none (a true-or-false trait)"
+            raise ma.ValidationError(f"expected the values {want}, in order", "values")
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return _frozen(data)
+
+
 def _count(minimum: int) -> fields.Integer:
     return fields.Integer(
         strict=True, validate=validate.Range(min=minimum, error=f"must be at least {minimum}")
@@ -492,6 +535,7 @@ _MODELS: dict[str, type] = {
     "challenges": Challenge,
     "applications": Application,
     "context_items": ContextItem,
+    "traits": Trait,
 }
 
 
@@ -503,7 +547,21 @@ class CatalogSchema(_Strict):
     challenges = fields.List(fields.Nested(ChallengeSchema), required=True, validate=NON_EMPTY)
     applications = fields.List(fields.Nested(ApplicationSchema), required=True, validate=NON_EMPTY)
     context_items = fields.List(fields.Nested(ContextItemSchema), load_default=list)
+    traits = fields.List(fields.Nested(TraitSchema), required=True)
     waiver_policy = fields.Nested(WaiverPolicySchema, required=True)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _every_trait_once(self, data: Any, original: Any, **kwargs: Any) -> None:
+        # On the raw data: the order is checked even where an entry has other problems.
+        raw = original.get("traits") if isinstance(original, dict) else None
+        if not isinstance(raw, list):
+            return  # missing or not a list: named as such already
+        given = tuple(key for _, key in raw_keys(raw))
+        if given != TRAIT_FIELDS:
+            raise ma.ValidationError(
+                f"expected every trait once, in this order: {', '.join(TRAIT_FIELDS)}",
+                "traits",
+            )
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _unique_keys(self, data: Any, original: Any, **kwargs: Any) -> None:

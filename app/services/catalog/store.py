@@ -19,6 +19,7 @@ from app.models import (
     CatalogMitigation,
     CatalogResponsibility,
     CatalogRole,
+    CatalogTrait,
     CatalogVersion,
     CatalogWaiverPolicy,
 )
@@ -37,6 +38,8 @@ from app.services.catalog.model import (
     Responsibility,
     Role,
     SourceRef,
+    Trait,
+    TraitValue,
     WaiverPolicy,
     WaiverRule,
 )
@@ -75,6 +78,10 @@ _JSON: dict[Any, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
             WaiverRule(**{**r, "approver": WaiverApprover(r["approver"])}) for r in rules
         ),
     ),
+    tuple[TraitValue, ...]: (
+        lambda entries: [v.as_dict() for v in entries],
+        lambda entries: tuple(TraitValue(**v) for v in entries),
+    ),
     tuple[NeverWaived, ...]: (
         lambda entries: [n.as_dict() for n in entries],
         lambda entries: tuple(NeverWaived(**n) for n in entries),
@@ -108,6 +115,7 @@ _TABLES: dict[type, type[Any]] = {
     Mitigation: CatalogMitigation,
     Application: CatalogApplication,
     ContextItem: CatalogContextItem,
+    Trait: CatalogTrait,
     WaiverPolicy: CatalogWaiverPolicy,
 }
 # (name, type) of each entry's fields that are columns of its table (its children are not).
@@ -149,6 +157,7 @@ def _rows(catalog: Catalog) -> dict[type[Any], list[dict[str, Any]]]:
         CatalogMitigation: [_row(m) for c in catalog.challenges for m in c.mitigations],
         CatalogApplication: [_row(a) for a in catalog.applications],
         CatalogContextItem: [_row(c) for c in catalog.context_items],
+        CatalogTrait: [_row(t) for t in catalog.traits],
         CatalogWaiverPolicy: [_row(catalog.waiver_policy)] if catalog.waiver_policy else [],
     }
 
@@ -250,5 +259,6 @@ def _read_catalog(session: Session, version: str) -> Catalog:
         ),
         applications=tuple(_entry(a, Application) for a in ordered(CatalogApplication)),
         context_items=tuple(_entry(c, ContextItem) for c in ordered(CatalogContextItem)),
+        traits=tuple(_entry(t, Trait) for t in ordered(CatalogTrait)),
         waiver_policy=next((_entry(p, WaiverPolicy) for p in ordered(CatalogWaiverPolicy)), None),
     )

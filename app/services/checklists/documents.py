@@ -23,7 +23,7 @@ from app.schemas.checklists import ChecklistOut, FiltersOut, PersonItemsOut
 from app.schemas.compiled import compile_dump
 from app.schemas.items import ItemOut
 from app.services.catalog.model import Catalog
-from app.services.checklists.facts import ProjectFacts, project_traits
+from app.services.checklists.facts import ProjectFacts, project_traits, stated_facts
 from app.services.checklists.lapses import as_read
 from app.services.checklists.summary import summarize
 from app.services.checklists.tickets import ticket_text
@@ -195,6 +195,7 @@ def project_header(project: Project, catalog: Catalog) -> dict[str, Any]:
         "application": project.application,
         "traits": traits,
         "implied_traits": implied,
+        "model_source": project.model_source,
     }
 
 
@@ -202,13 +203,8 @@ def project_facts(project: Project) -> ProjectFacts:
     """The project as the generator sees it: the traits it states it has, and those it states
     it does not have (the others are left to its application), its risk classification and
     where it is used."""
-    traits = project.traits
-    return ProjectFacts(
-        project.application,
-        traits=frozenset(t for t, stated in traits.items() if stated),
-        declined=frozenset(t for t, stated in traits.items() if stated is False),
-        risk_classification=project.risk_classification,
-        jurisdictions=frozenset(project.jurisdictions),
+    return stated_facts(
+        project.application, project.traits, project.risk_classification, project.jurisdictions
     )
 
 

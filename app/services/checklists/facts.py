@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.services.catalog.model import Application, Catalog, Role
-from app.vocabulary import RiskClassification
+from app.vocabulary import THIRD_PARTY_SOURCES, TRAINING_SOURCES, TRAITS, RiskClassification
 
 # --------------------------------------------------------------------------- inputs
 
@@ -47,7 +47,8 @@ class StaffingEntry:
 class ProjectFacts:
     """What the engine needs to know about a project: its application key, the traits it
     states it has (`traits`) and those it states it does not have (`declined`); any other
-    trait is not stated, and the application's `implies_traits` decide it. Of its context,
+    trait is not stated, and the application's `implies_traits` decide it. `model_source`:
+    where its model comes from (a `ModelSource`), None when it does not say. Of its context,
     the risk classification it states and where it is used (`jurisdictions`)."""
 
     application: str
@@ -55,6 +56,41 @@ class ProjectFacts:
     declined: frozenset[str] = frozenset()
     risk_classification: str = RiskClassification.UNCLASSIFIED.value
     jurisdictions: frozenset[str] = frozenset()
+    model_source: str | None = None
+
+
+def stated_facts(
+    application: str,
+    stated: Mapping[str, Any],
+    risk_classification: str = RiskClassification.UNCLASSIFIED.value,
+    jurisdictions: Iterable[str] = (),
+) -> ProjectFacts:
+    """The facts of a project from its traits as stated (`{trait: true | false | None}`,
+    `model_source` among them): the boolean traits it has, those it declines, its model
+    source."""
+    return ProjectFacts(
+        application,
+        traits=frozenset(t for t in TRAITS if stated.get(t) is True),
+        declined=frozenset(t for t in TRAITS if stated.get(t) is False),
+        risk_classification=risk_classification,
+        jurisdictions=frozenset(jurisdictions),
+        model_source=stated.get("model_source"),
+    )
+
+
+def model_source_disagreement(traits: Mapping[str, object]) -> str | None:
+    """Why stated `model_source` and `uses_third_party_models` contradict each other, or
+    None when they do not (either unstated, or they agree)."""
+    source, third_party = traits.get("model_source"), traits.get("uses_third_party_models")
+    if source is None or third_party is None:
+        return None
+    if (source in THIRD_PARTY_SOURCES) == third_party:
+        return None
+    return (
+        f"Contradicts model_source '{source}', which "
+        + ("builds on" if source in THIRD_PARTY_SOURCES else "does not build on")
+        + " a third party's model: leave it out (it follows from model_source) or change both."
+    )
 
 
 @dataclass(frozen=True)
@@ -71,7 +107,8 @@ DEFAULT_SETTINGS = GeneratorSettings()
 @dataclass(frozen=True)
 class Facts:
     """A project's facts with its traits resolved: `traits` hold (stated or implied), and
-    `implied` are those that hold only because the application implies them."""
+    `implied` are those that hold only because the application (or the model source) implies
+    them; `implied_by` names what implies each."""
 
     application: str
     traits: frozenset[str]
@@ -79,14 +116,32 @@ class Facts:
     app: Application | None
     risk_classification: str = RiskClassification.UNCLASSIFIED.value
     jurisdictions: frozenset[str] = frozenset()
+    model_source: str | None = None
+    implied_by: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def application_title(self) -> str:
         return self.app.title if self.app is not None else self.application
 
+    @property
+    def trains(self) -> bool:
+        """Whether work that assumes training applies: the project trains or fine-tunes its
+        model, or does not say where its model comes from (then it is kept, to be safe)."""
+        return self.model_source is None or self.model_source in TRAINING_SOURCES
+
+    def training_reason(self) -> str:
+        """Why an item that assumes training is on the checklist."""
+        if self.model_source is None:
+            return (
+                "The project does not state its model_source: work that assumes training is "
+                "kept (state hosted-third-party to drop it)"
+            )
+        return f"Model source {self.model_source}: the project trains its model"
+
     def trait_reason(self, trait: str, effect: str) -> str:
         if trait in self.implied:
-            return f"Project trait {trait} (implied by {self.application_title}) {effect}"
+            by = self.implied_by.get(trait, self.application_title)
+            return f"Project trait {trait} (implied by {by}) {effect}"
         return f"Project trait {trait} {effect}"
 
     def match_reason(self, match: str, effect: str) -> str:
@@ -98,11 +153,21 @@ class Facts:
 
 
 def resolve(catalog: Catalog, project: ProjectFacts) -> Facts:
-    """The traits that hold for a project: those it states, and those its application implies
+    """The traits that hold for a project: those it states, those its application implies,
+    and `uses_third_party_models` when its model source builds on a third party's model,
     unless the project declined them."""
     application = catalog.application(project.application)
-    implies = frozenset(application.implies_traits) if application is not None else frozenset()
-    implied = implies - project.traits - project.declined
+    by: dict[str, str] = {}
+    if application is not None:
+        by.update(dict.fromkeys(application.implies_traits, application.title))
+    if project.model_source in THIRD_PARTY_SOURCES:
+        by.setdefault("uses_third_party_models", f"model source {project.model_source}")
+    implied_by = {
+        trait: what
+        for trait, what in by.items()
+        if trait not in project.traits and trait not in project.declined
+    }
+    implied = frozenset(implied_by)
     return Facts(
         project.application,
         project.traits | implied,
@@ -110,6 +175,8 @@ def resolve(catalog: Catalog, project: ProjectFacts) -> Facts:
         application,
         project.risk_classification,
         project.jurisdictions,
+        project.model_source,
+        implied_by,
     )
 
 

@@ -93,14 +93,17 @@ def responsibility_items(
     index: Staffing,
     required: Mapping[str, tuple[str, ...]],
     fulfilled: set[str],
+    facts: Facts,
 ) -> Iterable[GeneratedItem]:
     for role in roles:
         owners = index.members_by_role.get(role.key, ())
         for resp in sorted(role.responsibilities, key=lambda r: r.position):
-            if resp.key in fulfilled:
+            if resp.key in fulfilled or (resp.assumes_training and not facts.trains):
                 continue
             because = [f"Catalog responsibility {resp.key} of {role.title}"]
             because += in_play_because(role, required)
+            if resp.assumes_training:
+                because.append(facts.training_reason())
             priority = resp.priority
             if role.key not in required and priority_rank(priority) > 0:
                 # A role the project staffs without needing it: its tasks can wait a little.
@@ -201,6 +204,8 @@ def mitigation_items(
         for mitigation in sorted(challenge.mitigations, key=lambda m: m.position):
             if not mitigation.applies_when.holds(facts.application, facts.traits):
                 continue
+            if mitigation.assumes_training and not facts.trains:
+                continue
             priority, raised_because = _mitigation_priority(
                 mitigation, challenge, facts, raises.get(challenge.key)
             )
@@ -224,6 +229,7 @@ def mitigation_items(
                 because=(
                     f"Catalog mitigation {mitigation.key} for {challenge.title}",
                     *_applies_because(mitigation, challenge, facts),
+                    *((facts.training_reason(),) if mitigation.assumes_training else ()),
                     *raised_because,
                     *(
                         f"Also the {role.title}'s responsibility {resp.key}: it asks the same"

@@ -140,7 +140,7 @@ def _generate(
     fulfilled = {f["catalog_key"] for item in mitigations for f in item.source["fulfils"]}
     work = [
         *context_items(catalog, facts, index, playing),
-        *responsibility_items(in_play, index, required, fulfilled),
+        *responsibility_items(in_play, index, required, fulfilled, facts),
         *collaboration_items(catalog, playing, index, required),
         *mitigations,
     ]

@@ -13,9 +13,9 @@ from app.models.checklist import PUBLIC_FIELDS, new_item_state
 from app.models.project import EMPTY_CONTEXT
 from app.services.catalog.keys import check_keys
 from app.services.catalog.model import Catalog
+from app.services.checklists.facts import stated_facts
 from app.services.checklists.generator import (
     Member,
-    ProjectFacts,
     StaffingEntry,
     generate_checklist,
     project_traits,
@@ -24,7 +24,6 @@ from app.services.checklists.refresh import generator_settings, member_of
 from app.services.checklists.summary import summarize
 from app.services.directory.emails import normalize_email
 from app.services.directory.people import directory_of
-from app.vocabulary import TRAITS
 
 
 def _staffing(
@@ -87,12 +86,8 @@ def checklist_preview(
     generator is."""
     stated = project.get("traits", {})
     context = {**EMPTY_CONTEXT, **{k: project[k] for k in EMPTY_CONTEXT if k in project}}
-    facts = ProjectFacts(
-        project["application"],
-        traits=frozenset(t for t in TRAITS if stated.get(t)),
-        declined=frozenset(t for t in TRAITS if stated.get(t) is False),
-        risk_classification=context["risk_classification"],
-        jurisdictions=frozenset(context["jurisdictions"]),
+    facts = stated_facts(
+        project["application"], stated, context["risk_classification"], context["jurisdictions"]
     )
     traits, implied = project_traits(catalog, facts)
     generated = generate_checklist(catalog, facts, entries, settings=generator_settings(settings))
@@ -117,6 +112,7 @@ def checklist_preview(
             "application": project["application"],
             "traits": traits,
             "implied_traits": implied,
+            "model_source": facts.model_source,
         },
         "context": context,
         "release": None,

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict
+from app.errors import Conflict, ValidationFailed
 from app.models import CONTEXT_FIELDS, Assignment, Project
 from app.services.catalog.keys import check_keys
 from app.services.catalog.model import Catalog
+from app.services.checklists.facts import model_source_disagreement
 from app.services.checklists.refresh import (
     projects_sharing_people,
     refresh_checklists,
@@ -21,7 +22,7 @@ from app.services.directory.teams import slugify
 from app.services.events import changes, record_event
 from app.services.locks import lock_people
 from app.services.lookup import one_or_not_found
-from app.vocabulary import TRAITS, ProjectStatus
+from app.vocabulary import TRAIT_FIELDS, ProjectStatus
 
 
 def project_snapshot(project: Project) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def create_project(
         slug=slug,
         description=data.get("description", ""),
         application=data["application"],
-        **{trait: data.get("traits", {}).get(trait) for trait in TRAITS},
+        **{trait: data.get("traits", {}).get(trait) for trait in TRAIT_FIELDS},
         **{name: data[name] for name in CONTEXT_FIELDS if name in data},
     )
     session.add(project)
@@ -114,6 +115,7 @@ def update_project(
     if "slug" in values:
         _ensure_slug_free(session, project.team_id, values["slug"], project.id)
     values.update(data.get("traits") or {})
+    _check_model_source({**project.traits, **(data.get("traits") or {})})
     changed = changes(project, values)
     if changed:
         record_event(
@@ -126,12 +128,20 @@ def update_project(
         )
         # What the generator reads: the application, the traits, the status, and the context
         # (its risk classification and jurisdictions bring items of their own).
-        if changed.keys() & {"application", "status", *TRAITS, *CONTEXT_FIELDS}:
+        if changed.keys() & {"application", "status", *TRAIT_FIELDS, *CONTEXT_FIELDS}:
             _refresh(session, ctx, project, include_colleagues="status" in changed)
         # The checklist's header shows the project's name, slug and context.
         touch_checklists(session, [project.id])
     session.flush()
     return project
+
+
+def _check_model_source(traits: dict[str, Any]) -> None:
+    """A change that leaves `uses_third_party_models` contradicting `model_source` (one given
+    now, the other stored) is refused, naming the trait."""
+    problem = model_source_disagreement(traits)
+    if problem:
+        raise ValidationFailed(problem, errors={"traits": {"uses_third_party_models": [problem]}})
 
 
 def archive_project(session: Session, ctx: Context, project: Project) -> Project:
