@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
-from nist_reference import AI_RMF_CORE_SUBCATEGORIES, GENAI_PROFILE_RISKS
+from nist_reference import (
+    AI_RMF_CORE_STATEMENTS,
+    AI_RMF_CORE_SUBCATEGORIES,
+    GENAI_PROFILE_RISKS,
+)
 
 from app.services.catalog.model import (
     Catalog,
@@ -336,6 +340,17 @@ def test_nist_references_are_real_ai_rmf_core_subcategories(catalog: Catalog) ->
         assert len(set(m.nist)) == len(m.nist), m.key
         for ref in m.nist:
             assert ref in AI_RMF_CORE_SUBCATEGORIES, (m.key, ref)
+
+
+def test_every_cited_subcategory_is_held_to_its_statement(catalog: Catalog) -> None:
+    """The statements kept from NIST AI 100-1 cover the Core exactly, and every id the catalog
+    cites is one of them (a reader can look up what it says)."""
+    assert set(AI_RMF_CORE_STATEMENTS) == AI_RMF_CORE_SUBCATEGORIES
+    assert all(s.endswith(".") and len(s) > 40 for s in AI_RMF_CORE_STATEMENTS.values())
+    assert AI_RMF_CORE_STATEMENTS["MANAGE 1.1"].startswith("A determination is made")
+    cited = {(m.key, ref) for m in all_mitigations(catalog) for ref in m.nist}
+    assert cited
+    assert not {(key, ref) for key, ref in cited if ref not in AI_RMF_CORE_STATEMENTS}
 
 
 @pytest.mark.parametrize(
