@@ -24,6 +24,10 @@ ROLE_KEYS = [
     "content-curator",
     "ai-researcher",
     "product-manager",
+    "privacy-officer",
+    "security-lead",
+    "domain-expert",
+    "accountable-executive",
 ]
 _sequence = itertools.count(1)
 

@@ -34,6 +34,8 @@ class CatalogRole(CatalogEntryMixin, Base):
     required_when: Mapped[dict[str, Any] | None]
     skills: Mapped[list[str]]
     article_skills: Mapped[list[str]] = mapped_column(default=list)
+    required_when_classified: Mapped[list[str]] = mapped_column(default=list)
+    nist: Mapped[list[str]] = mapped_column(default=list)
 
 
 class CatalogResponsibility(CatalogEntryMixin, Base):

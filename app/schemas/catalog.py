@@ -77,6 +77,14 @@ class RoleOut(ma.Schema):
     summary = ma.fields.String()
     required = ma.fields.Boolean()
     required_when = _as_dict("required_when")
+    required_when_classified = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Risk classifications that make the role required"},
+    )
+    nist = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "NIST AI RMF 1.0 subcategories that call for the role"},
+    )
     skills = ma.fields.List(ma.fields.String())
     article_skills = ma.fields.List(
         ma.fields.String(),

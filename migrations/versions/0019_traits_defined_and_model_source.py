@@ -10,6 +10,9 @@ Stored revisions gain `model_source: null` in their project header: a checklist'
 says where the model comes from, and no project had stated it when they were recorded, so a
 revision still reads as its checklist did.
 
+The catalog's roles gain `required_when_classified` and `nist` (the governance roles: privacy
+officer, security lead, domain expert, accountable executive), empty until the next `flask seed`.
+
 The catalog gains `catalog_traits` (each trait's title, definition and values) and
 `assumes_training` on responsibilities and mitigations (false for every row until the next
 `flask seed` loads the catalog's own).
@@ -46,6 +49,8 @@ MODEL_SOURCE_CHECK = (
     "('hosted-third-party', 'fine-tuned', 'trained-in-house')"
 )
 TRAINING_TABLES = ("catalog_responsibilities", "catalog_mitigations")
+# A role's risk classifications that require it, and the NIST subcategories that call for it.
+ROLE_LISTS = ("required_when_classified", "nist")
 
 
 def upgrade():
@@ -66,6 +71,13 @@ def upgrade():
         op.execute(rows.update().values(assumes_training=False))
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column("assumes_training", existing_type=sa.Boolean(), nullable=False)
+    for name in ROLE_LISTS:
+        with op.batch_alter_table("catalog_roles", schema=None) as batch_op:
+            batch_op.add_column(sa.Column(name, JSON, nullable=True))
+        roles = sa.table("catalog_roles", sa.column(name, sa.JSON()))
+        op.execute(roles.update().values({name: []}))
+        with op.batch_alter_table("catalog_roles", schema=None) as batch_op:
+            batch_op.alter_column(name, existing_type=JSON, nullable=False)
     with op.batch_alter_table("projects", schema=None) as batch_op:
         for trait in NEW_TRAITS:
             batch_op.add_column(sa.Column(trait, sa.Boolean(), nullable=True))
@@ -107,6 +119,9 @@ def downgrade():
         batch_op.drop_column("model_source")
         for trait in reversed(NEW_TRAITS):
             batch_op.drop_column(trait)
+    with op.batch_alter_table("catalog_roles", schema=None) as batch_op:
+        for name in reversed(ROLE_LISTS):
+            batch_op.drop_column(name)
     for table in reversed(TRAINING_TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("assumes_training")

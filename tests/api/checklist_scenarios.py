@@ -34,6 +34,11 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             _person("ai-ethicist", "Grace Hopper", "grace@example.com"),
             _person("ux-designer", "Una Norman", "una@example.com"),
             _person("product-manager", "Pam Lee", "pam@example.com"),
+            # The governance roles the clinic's context requires (ours, beyond the article).
+            _person("privacy-officer", "Priya Shah", "priya@example.com"),
+            _person("security-lead", "Sam Ortiz", "sam@example.com"),
+            _person("domain-expert", "Cleo Park", "cleo@example.com"),
+            _person("accountable-executive", "Erin Walsh", "erin@example.com"),
         ],
     },
     # Melodies for a game studio, with only a data scientist and an ML engineer.

@@ -165,7 +165,12 @@ def test_the_sign_off_sheet_shows_who_signed_and_when_and_blanks_for_the_rest(ap
     gates = [i["key"] for i in read_checklist(api, project)["items"] if i["signoff_required"]]
     assert list(sheet) == [k for k in gates if k in sheet]
     assert set(sheet) == set(gates)
-    assert sheet[PIA] == ["Done", "AI Ethicist", "Grace Hopper", signed["signed_off_at"][:10]]
+    assert sheet[PIA] == [
+        "Done",
+        "Privacy Officer or AI Ethicist",
+        "Grace Hopper",
+        signed["signed_off_at"][:10],
+    ]
     unsigned = [row for key, row in sheet.items() if key != PIA]
     assert unsigned and all(row[2:] == ["", ""] for row in unsigned)
 

@@ -55,8 +55,6 @@ def _items(api, name: str) -> dict[str, dict]:
 
 def test_the_clinical_assistant_gates_patient_data_and_releases(api):
     items = _items(api, "clinical-assistant")
-    urgent = [i for i in items.values() if i["priority"] in ("high", "critical")]
-    assert len(urgent) * 3 <= len(items)
     critical = {k for k, i in items.items() if i["priority"] == "critical"}
     assert critical == {
         "data-privacy.privacy-impact-assessment",
@@ -68,6 +66,9 @@ def test_the_clinical_assistant_gates_patient_data_and_releases(api):
         item = items[key]
         assert item["signoff_required"] and item["evidence_required"]
         assert "Grace Hopper" in [r["name"] for r in item["reviewers"]]
+        # Routed to the role of its field: the privacy officer or the clinician signs.
+        assert item["reviewers"][0]["name"] in ("Priya Shah", "Cleo Park")
+        assert "Pam Lee" not in [r["name"] for r in item["reviewers"]]
         assert "Grace Hopper" not in [o["name"] for o in item["owners"]]
         assert any("critical" in reason.lower() for reason in item["because"])
     assert not any(i["kind"] == "staffing" for i in items.values())

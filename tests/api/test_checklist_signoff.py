@@ -51,15 +51,21 @@ def test_a_critical_item_needs_an_independent_sign_off_and_evidence(api, clinic)
     project, _ = clinic
     item = api.get(item_path(project, PIA)).json
     assert item["priority"] == "critical"
-    assert (item["signoff_required"], item["reviewer_roles"]) == (True, ["ai-ethicist"])
+    assert (item["signoff_required"], item["reviewer_roles"]) == (
+        True,
+        ["privacy-officer", "ai-ethicist"],
+    )
     assert item["evidence_required"] is True
-    assert item["reviewer_role_titles"] == ["AI Ethicist"]
+    assert item["reviewer_role_titles"] == ["Privacy Officer", "AI Ethicist"]
 
     problem = assert_problem(patch_item(api, project, PIA, {"status": "done"}), 422)
 
     assert set(problem["errors"]) == {"signed_off_by", "evidence"}
     assert "independent sign-off" in problem["detail"]
-    assert "does not own it and holds AI Ethicist" in problem["errors"]["signed_off_by"][0]
+    assert (
+        "does not own it and holds Privacy Officer or AI Ethicist"
+        in problem["errors"]["signed_off_by"][0]
+    )
     assert api.get(item_path(project, PIA)).json["status"] == "open"
 
 
@@ -69,7 +75,7 @@ def test_a_critical_item_needs_an_independent_sign_off_and_evidence(api, clinic)
         # Ada owns the assessment (Data Scientist): she cannot sign off her own work.
         ("data-scientist", "Must not be an owner of the item (independence)."),
         # Una owns nothing here, but holds no reviewer role.
-        ("ux-designer", "Must hold AI Ethicist on this project."),
+        ("ux-designer", "Must hold Privacy Officer or AI Ethicist on this project."),
     ],
 )
 def test_the_signer_must_not_own_the_item_and_must_hold_a_reviewer_role(
@@ -215,7 +221,9 @@ def test_an_item_without_reviewer_roles_is_waived_by_whoever_accepts_risks(api, 
 
     assert "independence" in engineer["errors"]["waiver.approved_by"][0]
     assert designer["errors"] == {
-        "waiver.approved_by": ["Must hold Product Manager or AI Ethicist on this project."]
+        "waiver.approved_by": [
+            "Must hold Accountable Executive or Product Manager or AI Ethicist on this project."
+        ]
     }
     assert pam.status_code == 200 and pam.json["waiver"]["approver_name"] == "Pam Manager"
 
@@ -237,24 +245,26 @@ def test_a_closed_ticket_cannot_sign_off_the_item_stays_in_progress_saying_why(a
     )
     assert event["payload"]["source"] == "github"
     assert event["payload"]["reason"].endswith(
-        "; the item is in progress, not done: it needs an independent sign-off by an AI "
-        "Ethicist and evidence (at least one link)"
+        "; the item is in progress, not done: it needs an independent sign-off by a Privacy "
+        "Officer or AI Ethicist and evidence (at least one link)"
     )
 
 
 def test_items_nobody_independent_can_sign_off_are_a_finding_for_the_lead(api):
-    """Ada is the only ethicist and owns the assessment as data scientist: nobody can sign it
-    off. The finding says so, names the role to staff, and belongs to the lead, not to Ada."""
+    """Ada is the only privacy officer and ethicist, and owns the assessment as data scientist:
+    nobody can sign it off. The finding says so, names the role to staff, and belongs to the
+    lead, not to Ada."""
     project = create_project(api, application="healthcare-solutions")
     ada = create_person(api, name="Ada Lovelace")
     alan = create_person(api, name="Alan Turing")
     assign(api, project, "data-scientist", ada)
     assign(api, project, "ai-ethicist", ada)
+    assign(api, project, "privacy-officer", ada)
     assign(api, project, "machine-learning-engineer", alan, lead=True)
 
     items = items_by_key(generate(api, project, 201).json)
 
-    finding = items["staffing.no-independent-reviewer.ai-ethicist"]
+    finding = items["staffing.no-independent-reviewer.privacy-officer"]
     assert finding["priority"] == "high"
     assert "Run a privacy impact assessment before collecting data" in finding["detail"]
     assert [o["id"] for o in finding["owners"]] == [alan["id"]]
@@ -264,7 +274,8 @@ def test_items_nobody_independent_can_sign_off_are_a_finding_for_the_lead(api):
     # Nor is Ada a collaboration with herself.
     assert "collaboration.data-scientist.ai-ethicist" not in items
     report = api.get(f"/v1/projects/{project['id']}/staffing").json
-    assert "staffing.no-independent-reviewer.ai-ethicist" in {f["key"] for f in report["findings"]}
+    found = {f["key"] for f in report["findings"]}
+    assert "staffing.no-independent-reviewer.privacy-officer" in found
 
 
 def test_a_product_manager_who_is_also_the_ethicist_is_a_separation_finding(api, clinic):

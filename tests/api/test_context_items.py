@@ -218,7 +218,11 @@ def test_a_ticketing_system_cannot_waive_the_stop_item_either(api, client):
 def test_the_policy_names_the_items_never_waived(api):
     policy = api.get("/v1/policy").json
 
-    assert policy["accountable_roles"] == ["product-manager", "ai-ethicist"]
+    assert policy["accountable_roles"] == [
+        "accountable-executive",
+        "product-manager",
+        "ai-ethicist",
+    ]
     (entry,) = policy["never_waived"]
     assert entry["key"] == STOP
     assert "prohibited" in entry["because"]

@@ -25,11 +25,11 @@ from ticketing_support import (
 from app.extensions import db
 from app.models import InboundDelivery
 
-PIA = "data-privacy.privacy-impact-assessment"  # sign-off by an AI Ethicist, and evidence
+PIA = "data-privacy.privacy-impact-assessment"  # a Privacy Officer or AI Ethicist signs
 THREAT_MODEL = "information-security.threat-model"  # evidence only
 PLAIN = "data-scientist.collect-and-preprocess-data"  # neither
 EVIDENCE = {"add": [{"title": "DPIA v1", "url": "https://wiki.example.com/dpia"}]}
-SIGN_OFF = "an independent sign-off by an AI Ethicist"
+SIGN_OFF = "an independent sign-off by a Privacy Officer or AI Ethicist"
 NEEDS_EVIDENCE = "evidence (at least one link)"
 
 # Per provider: the ticket an item is linked to, the URL its close delivery carries, and how
@@ -253,7 +253,10 @@ def test_a_close_as_not_planned_cannot_waive_an_item_that_needs_an_approver(api,
     response = post_delivery(client, integration, body, github_headers(integration["secret"], body))
 
     # A critical item's waiver (policy): an accountable approver, a residual risk, an expiry.
-    approval = "an independent approval of its waiver by a Product Manager or AI Ethicist"
+    approval = (
+        "an independent approval of its waiver by an Accountable Executive or Product Manager "
+        "or AI Ethicist"
+    )
     policy = (
         "the residual risk it accepts and an expiry within 90 days "
         "(the waiver policy of critical items)"

@@ -129,21 +129,22 @@ def test_one_person_owning_most_high_and_critical_items_alone_is_a_concentration
     items = _open(read_checklist(api, project))
     key = f"staffing.concentration.{ada['id']}"
     finding = items[key]
-    # Exactly the threshold: the project's four high items, all Ada's alone.
+    # Exactly the threshold: four high items, all Ada's alone, of the project's five (the
+    # fifth waits for the privacy officer the project requires).
     urgent = [
         i
         for i in items.values()
         if i["kind"] != "staffing" and i["priority"] in {"high", "critical"}
     ]
-    assert len(urgent) == 4
+    assert len(urgent) == 5
     alone = [i["key"] for i in urgent if [o["id"] for o in i["owners"]] == [ada["id"]]]
     assert len(alone) == 4
-    assert finding["title"] == "Ada Both alone owns 4 of the project's 4 high and critical items"
+    assert finding["title"] == "Ada Both alone owns 4 of the project's 5 high and critical items"
     assert finding["priority"] == "medium"
     assert finding["because"] == [
-        "Ada Both is the only owner of 4 of the project's 4 high and critical items, "
+        "Ada Both is the only owner of 4 of the project's 5 high and critical items, "
         "more than half",
-        "The project has 4 high and critical items, at least 4",
+        "The project has 5 high and critical items, at least 4",
         "No critical item among them: medium",
     ]
     assert "Spread ownership: name a second owner" in finding["detail"]
@@ -167,12 +168,17 @@ def test_concentration_over_critical_items_is_high(api):
                 {"role": "data-scientist", "person": _inline("Ada")},
                 {"role": "machine-learning-engineer", "person": _inline("Ada")},
                 {"role": "ai-ethicist", "person": _inline("Eve")},
+                # The governance roles a clinic requires, so that none is unfilled.
+                {"role": "privacy-officer", "person": _inline("Pia")},
+                {"role": "domain-expert", "person": _inline("Dora")},
+                {"role": "accountable-executive", "person": _inline("Exa")},
             ],
         },
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     (finding,) = [i for i in response.json["items"] if i["key"].startswith("staffing.concentr")]
-    assert finding["title"] == "Ada alone owns 8 of the project's 10 high and critical items"
+    # The governance roles' own tasks count too (each its holder's).
+    assert finding["title"] == "Ada alone owns 8 of the project's 13 high and critical items"
     assert finding["priority"] == "high"
     assert finding["because"][-1] == (
         "4 critical items among them, so a milestone's gate rests on one person: high"

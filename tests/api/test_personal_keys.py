@@ -21,9 +21,9 @@ from app.models import Checklist, ChecklistItem
 
 PIA = "data-privacy.privacy-impact-assessment"  # critical, AI Ethicist signs off, evidence
 EVIDENCE = {"add": [{"title": "DPIA v1", "url": "https://wiki.example.com/dpia"}]}
-HIGH = "information-security.prompt-injection-testing"
+HIGH = "data-privacy.minimize-and-pseudonymize"  # high, no reviewer roles
 
-RISK = "Prompt injection could leak notes to a clinician of another ward"
+RISK = "Identifiers left in the notes could reach the training data"
 
 
 @pytest.fixture
@@ -188,7 +188,9 @@ def test_the_independence_rules_hold_for_the_keys_person(api, clinic):
     )
 
     assert ada["errors"] == {"signed_off_by": ["Must not be an owner of the item (independence)."]}
-    assert una["errors"] == {"signed_off_by": ["Must hold AI Ethicist on this project."]}
+    assert una["errors"] == {
+        "signed_off_by": ["Must hold Privacy Officer or AI Ethicist on this project."]
+    }
 
 
 def test_a_waiver_is_approved_by_the_keys_person(api, clinic):
@@ -196,7 +198,7 @@ def test_a_waiver_is_approved_by_the_keys_person(api, clinic):
     pam = people["product-manager"]
     as_pam = api.as_person(pam["id"])
     (key,) = api.get(_keys_path(pam)).json["items"]
-    waiver = {"reason": "The model reads no user input yet", "expires_on": in_days(60)}
+    waiver = {"reason": "No notes are used for training yet", "expires_on": in_days(60)}
 
     team = assert_problem(
         api.patch(

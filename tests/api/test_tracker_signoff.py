@@ -22,7 +22,7 @@ from ticketing_support import (
     post_delivery,
 )
 
-PIA = "data-privacy.privacy-impact-assessment"  # sign-off by an AI Ethicist, and evidence
+PIA = "data-privacy.privacy-impact-assessment"  # a Privacy Officer or AI Ethicist signs
 EVIDENCE = {"add": [{"title": "DPIA v1", "url": "https://wiki.example.com/dpia"}]}
 JIRA_ACCOUNT = "5b10a2844c20165700ede21g"
 LINEAR_USER = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
@@ -143,7 +143,7 @@ def test_an_owner_closing_the_ticket_signs_nothing_and_the_delivery_says_why(api
     )
     assert entry["needs"][0].startswith("Ada Lovelace, who sent it, cannot sign it off: ")
     assert "owns this item" in entry["needs"][0]
-    assert entry["needs"][1] == "an independent sign-off by an AI Ethicist"
+    assert entry["needs"][1] == "an independent sign-off by a Privacy Officer or AI Ethicist"
     assert api.get(item_path(project, PIA)).json["signed_off_by"] is None
 
 
@@ -160,7 +160,7 @@ def test_a_sender_who_is_nobody_of_the_team_signs_nothing(api, client, clinic):
         True,
         None,
     )
-    assert entry["needs"] == ["an independent sign-off by an AI Ethicist"]
+    assert entry["needs"] == ["an independent sign-off by a Privacy Officer or AI Ethicist"]
 
 
 def test_a_signoff_comment_by_the_reviewer_signs_the_item_off(api, client, clinic):
@@ -232,4 +232,4 @@ def test_a_jira_delivery_authenticated_by_a_url_token_signs_nothing(api, client,
 
     (entry,) = answer.json["items"]
     assert (entry["status"], entry["signed_off_by"]) == ("in_progress", None)
-    assert entry["needs"] == ["an independent sign-off by an AI Ethicist"]
+    assert entry["needs"] == ["an independent sign-off by a Privacy Officer or AI Ethicist"]

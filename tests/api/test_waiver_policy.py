@@ -26,9 +26,10 @@ from app.services.checklists.waiver_policy import seeded_policy
 from app.vocabulary import PRIORITIES
 
 MEDIUM = "data-scientist.collect-and-preprocess-data"  # owned by Ada, needs no sign-off
-HIGH = "information-security.prompt-injection-testing"  # owned by Alan, no reviewer roles
-CRITICAL = "data-privacy.privacy-impact-assessment"  # owned by Ada and Pam, AI Ethicist reviews
-RISK = "An injected prompt leaks another patient's notes"
+HIGH = "data-privacy.minimize-and-pseudonymize"  # owned by Ada and Alan, no reviewer roles
+CRITICAL = "data-privacy.privacy-impact-assessment"  # owned by Ada and Pam, Grace may review
+RISK = "Identifiers left in the notes reach the training data"
+ACCOUNTABLE = "Accountable Executive or Product Manager or AI Ethicist"
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_the_policy_is_readable_with_an_etag(api):
     assert rules["critical"] == {
         "priority": "critical",
         "approver": "accountable-role",
-        "approver_roles": ["product-manager", "ai-ethicist"],
+        "approver_roles": ["accountable-executive", "product-manager", "ai-ethicist"],
         "max_days": 90,
         "expires_on_required": True,
         "reason_min_chars": 20,
@@ -181,14 +182,14 @@ def test_an_expiry_beyond_the_priority_limit_is_refused(app, api, clinic, key, d
 
 def test_a_high_item_without_approver_or_residual_risk_is_refused_naming_both(app, api, clinic):
     project, _ = clinic
-    waiver = {"reason": "The model reads no user input yet", "expires_on": in_days(30)}
+    waiver = {"reason": "No notes are used for training yet", "expires_on": in_days(30)}
 
     errors = _refused(app, api, project, HIGH, waiver)
 
     assert errors == {
         "waiver.approved_by": [
             "Required: a high item's waiver is approved by a person who does not own the item "
-            "and holds Product Manager or AI Ethicist on the project (policy)."
+            f"and holds {ACCOUNTABLE} on the project (policy)."
         ],
         "waiver.residual_risk": [
             "Required: a high item's waiver states the residual risk it accepts, in at least "
@@ -199,7 +200,7 @@ def test_a_high_item_without_approver_or_residual_risk_is_refused_naming_both(ap
 
 def test_a_high_items_approver_is_independent(app, api, clinic):
     project, people = clinic
-    base = {"reason": "The model reads no user input yet", "expires_on": in_days(30)}
+    base = {"reason": "No notes are used for training yet", "expires_on": in_days(30)}
     base["residual_risk"] = RISK
 
     owner = _refused(
@@ -210,9 +211,7 @@ def test_a_high_items_approver_is_independent(app, api, clinic):
     )
 
     assert owner == {"waiver.approved_by": ["Must not be an owner of the item (independence)."]}
-    assert designer == {
-        "waiver.approved_by": ["Must hold Product Manager or AI Ethicist on this project."]
-    }
+    assert designer == {"waiver.approved_by": [f"Must hold {ACCOUNTABLE} on this project."]}
 
 
 def test_a_critical_item_is_waived_only_by_an_accountable_role(app, api, clinic):
@@ -234,13 +233,10 @@ def test_a_critical_item_is_waived_only_by_an_accountable_role(app, api, clinic)
     assert missing == {
         "waiver.approved_by": [
             "Required: a critical item's waiver is approved by a person who does not own the "
-            "item and holds Product Manager or AI Ethicist (an accountable role) on the project "
-            "(policy)."
+            f"item and holds {ACCOUNTABLE} (an accountable role) on the project (policy)."
         ]
     }
-    assert designer == {
-        "waiver.approved_by": ["Must hold Product Manager or AI Ethicist on this project."]
-    }
+    assert designer == {"waiver.approved_by": [f"Must hold {ACCOUNTABLE} on this project."]}
     assert owner == {"waiver.approved_by": ["Must not be an owner of the item (independence)."]}
 
 
@@ -263,7 +259,7 @@ def test_a_high_item_is_waived_with_an_independent_approver_and_its_residual_ris
     project, people = clinic
     pam = people["product-manager"]
     waiver = {
-        "reason": "The model reads no user input yet",
+        "reason": "No notes are used for training yet",
         "expires_on": in_days(180),
         "approved_by": pam["id"],
         "residual_risk": RISK,
@@ -273,7 +269,7 @@ def test_a_high_item_is_waived_with_an_independent_approver_and_its_residual_ris
 
     assert response.status_code == 200, response.json
     assert response.json["waiver"] == {
-        "reason": "The model reads no user input yet",
+        "reason": "No notes are used for training yet",
         "approved_by": pam["id"],
         "approver_name": "Pam Manager",
         "requested_by": None,
@@ -311,7 +307,7 @@ def test_a_critical_item_is_waived_by_the_ai_ethicist_for_90_days(api, clinic):
 def test_a_waived_item_shows_as_waived_in_markdown_text_and_csv(api, clinic):
     project, people = clinic
     waiver = {
-        "reason": "The model reads no user input yet",
+        "reason": "No notes are used for training yet",
         "expires_on": in_days(100),
         "approved_by": people["product-manager"]["id"],
         "residual_risk": RISK,
@@ -327,8 +323,8 @@ def test_a_waived_item_shows_as_waived_in_markdown_text_and_csv(api, clinic):
     (line,) = [line for line in markdown.splitlines() if f"`{HIGH}`" in line]
     assert line.startswith("- [~] **")
     assert (
-        f"waived: The model reads no user input yet (approved by Pam Manager, until "
-        f"{in_days(100)}, residual risk: An injected prompt leaks another patient's notes)"
+        f"waived: No notes are used for training yet (approved by Pam Manager, until "
+        f"{in_days(100)}, residual risk: {RISK})"
     ) in line
     (compact_line,) = [
         line for line in compact.get_data(as_text=True).splitlines() if f"`{HIGH}`" in line
@@ -388,7 +384,7 @@ def test_a_ticketing_systems_waiver_of_a_high_item_is_held_saying_what_it_needs(
 
     assert response.status_code == 200, response.json
     needs = [
-        "an independent approval of its waiver by a Product Manager or AI Ethicist",
+        f"an independent approval of its waiver by an {ACCOUNTABLE}",
         "the residual risk it accepts and an expiry within 180 days "
         "(the waiver policy of high items)",
     ]

@@ -98,8 +98,12 @@ def test_role_keys_and_order(catalog: Catalog) -> None:
         "content-curator",
         "ai-researcher",
         "product-manager",
+        "privacy-officer",
+        "security-lead",
+        "domain-expert",
+        "accountable-executive",
     )
-    assert [r.position for r in catalog.roles] == list(range(7))
+    assert [r.position for r in catalog.roles] == list(range(11))
 
 
 @pytest.mark.parametrize("role_key", list(ARTICLE_ROLES))
@@ -456,8 +460,12 @@ def test_article_sources_mark_the_articles_own_words(catalog: Catalog) -> None:
         for resp in role.responsibilities:
             if resp.source.kind == "article":
                 assert resp.text in ARTICLE and resp.source.quote == resp.text, resp.key
-            else:
+            elif role.source.kind == "article":
+                # The article's roles: our tasks build on the passage they come from.
                 assert resp.source.elaborates is not None, resp.key
+            else:
+                # Roles beyond the article are ours through and through: they claim nothing.
+                assert resp.source.elaborates is None, resp.key
     for challenge in catalog.challenges:
         if challenge.source.kind == "article":
             assert challenge.description in ARTICLE, challenge.key
@@ -663,7 +671,7 @@ def test_context_items_are_ours_and_cite_no_outside_text(catalog: Catalog) -> No
 def test_the_waiver_policy_is_catalog_data(catalog: Catalog) -> None:
     policy = catalog.waiver_policy
     assert policy is not None and policy.source.kind == "authored"
-    assert policy.accountable_roles == ("product-manager", "ai-ethicist")
+    assert policy.accountable_roles == ("accountable-executive", "product-manager", "ai-ethicist")
     assert {
         rule.priority: (rule.approver, rule.max_days, rule.reason_min_chars)
         for rule in policy.rules
@@ -1251,3 +1259,72 @@ def test_the_new_traits_bring_what_they_are_for(catalog: Catalog) -> None:
     assert raises("generates_code") == {"information-security.limit-model-access": "high"}
     assert brings(catalog, "minors_may_use")["requires_roles"] == ["ai-ethicist"]
     assert brings(catalog, "regulated_domain")["implied_by"] == ["healthcare-solutions"]
+
+
+# --- Governance roles ------------------------------------------------------------------------
+
+GOVERNANCE_ROLES = ("privacy-officer", "security-lead", "domain-expert", "accountable-executive")
+
+
+def test_governance_roles_are_ours_and_cite_what_calls_for_them(catalog: Catalog) -> None:
+    for key in GOVERNANCE_ROLES:
+        role = catalog.role(key)
+        assert role is not None and not role.required, key
+        assert role.source.kind == "authored" and role.source.elaborates is None, key
+        assert not role.article_skills, key
+        assert role.nist and set(role.nist) <= set(AI_RMF_CORE_STATEMENTS), key
+        for resp in role.responsibilities:
+            assert resp.source.kind == "authored", resp.key
+            assert resp.priority == "high" and resp.evidence_required, resp.key
+    cited = {ref for role in catalog.roles for ref in role.nist}
+    assert {"GOVERN 2.3", "MANAGE 1.1", "GOVERN 1.1", "MEASURE 2.7"} <= cited
+
+
+def test_governance_roles_are_required_by_context(catalog: Catalog) -> None:
+    def required_when(key: str) -> tuple[Condition | None, tuple[str, ...]]:
+        role = catalog.role(key)
+        assert role is not None
+        return role.required_when, role.required_when_classified
+
+    assert required_when("privacy-officer") == (
+        Condition(traits_any=frozenset({"handles_personal_data"})),
+        (),
+    )
+    assert required_when("security-lead") == (
+        Condition(traits_any=frozenset({"user_facing", "reads_untrusted_content"})),
+        (),
+    )
+    assert required_when("domain-expert") == (
+        Condition(traits_any=frozenset({"regulated_domain"})),
+        (),
+    )
+    assert required_when("accountable-executive") == (
+        Condition(traits_any=frozenset({"regulated_domain"})),
+        ("high",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "reviewer"),
+    [
+        ("data-privacy.privacy-impact-assessment", "privacy-officer"),
+        ("data-privacy.health-data-regulatory-review", "privacy-officer"),
+        ("information-security.prompt-injection-testing", "security-lead"),
+        ("confabulation.measure-factual-accuracy", "domain-expert"),
+        ("explainability.human-review-of-high-stakes-outputs", "domain-expert"),
+    ],
+)
+def test_reviews_are_routed_to_the_role_of_their_field(
+    catalog: Catalog, key: str, reviewer: str
+) -> None:
+    (mitigation,) = [m for m in all_mitigations(catalog) if m.key == key]
+    assert mitigation.signoff_required and mitigation.reviewer_roles[0] == reviewer
+    # A product manager defines the product; they do not sign off its accuracy.
+    assert "product-manager" not in mitigation.reviewer_roles
+
+
+def test_critical_waivers_and_stops_go_to_the_accountable_executive(catalog: Catalog) -> None:
+    policy = catalog.waiver_policy
+    assert policy is not None and policy.accountable_roles[0] == "accountable-executive"
+    (stop,) = [c for c in catalog.context_items if c.key == "context.prohibited-use"]
+    assert stop.reviewer_roles[0] == "accountable-executive"

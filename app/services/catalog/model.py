@@ -128,8 +128,12 @@ class Role:
     skills: tuple[str, ...] = ()
     article_skills: tuple[str, ...] = ()
     responsibilities: tuple[Responsibility, ...] = ()
-    # Besides `required`, the role becomes required for a project when this holds.
+    # Besides `required`, the role becomes required for a project when this holds, or when
+    # the project classifies its risk as one of `required_when_classified`.
     required_when: Condition | None = None
+    required_when_classified: tuple[str, ...] = ()
+    # NIST AI RMF 1.0 subcategories that call for the role (the governance roles, ours).
+    nist: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

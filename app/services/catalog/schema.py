@@ -84,6 +84,15 @@ def _frozen(data: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
 
 
+def nist_field() -> fields.List[Any]:
+    """NIST AI RMF 1.0 subcategories, written as the Core writes them (`MEASURE 2.10`)."""
+    return fields.List(
+        fields.String(),
+        load_default=list,
+        validate=each_matches(r"(GOVERN|MAP|MEASURE|MANAGE) \d+\.\d+", "like 'MEASURE 2.10'"),
+    )
+
+
 class PassageSchema(_Strict):
     section = Text(required=True)
     quote = Text(verbatim, required=True)
@@ -210,6 +219,10 @@ class RoleSchema(_Parent):
     required = Flag(required=True)
     skills = fields.Nested(SkillsSchema, required=True)
     required_when = fields.Nested(ConditionSchema, load_default=None, allow_none=True)
+    required_when_classified = names(
+        values(RiskClassification), "risk classification", load_default=list
+    )
+    nist = nist_field()
     responsibilities = fields.List(
         fields.Nested(ResponsibilitySchema), required=True, validate=NON_EMPTY
     )
@@ -265,11 +278,7 @@ class MitigationSchema(_Strict):
     source = fields.Nested(SourceSchema, required=True)
     applies_when = fields.Nested(ConditionSchema, load_default=Condition)
     raised_when = fields.List(fields.Nested(PriorityRuleSchema), load_default=list)
-    nist = fields.List(
-        fields.String(),
-        load_default=list,
-        validate=each_matches(r"(GOVERN|MAP|MEASURE|MANAGE) \d+\.\d+", "like 'MEASURE 2.10'"),
-    )
+    nist = nist_field()
     genai_risks = names(GENAI_RISKS, "NIST AI 600-1 risk", load_default=list)
     replaces = fields.List(
         fields.String(),

@@ -290,6 +290,11 @@ def _role_required_because(role: Role, facts: Facts) -> list[str]:
                 why.append(requires)
     if facts.app is not None and role.key in facts.app.requires_roles:
         why.append(requires)
+    if facts.risk_classification in role.required_when_classified:
+        why.append(
+            f"Project context: risk classification {facts.risk_classification} makes "
+            f"{role.title} required"
+        )
     # An application can both match `required_when` and list the role: say it once.
     return list(dict.fromkeys(why))
 
