@@ -176,6 +176,10 @@ def phase_title(item: Item) -> str:
     return PHASE_TITLES.get(phase, phase)
 
 
+# What an item quoting the article adds of ours: its detail, its done-when, its priority.
+OURS_AROUND_THE_ARTICLE = "its detail, done-when and priority are ours"
+
+
 def references(item: Item) -> list[str]:
     """Where an item comes from, as plain sentences: the article's words it carries or the
     passage it builds on, the responsibilities it stands for, its NIST references."""
@@ -183,7 +187,11 @@ def references(item: Item) -> list[str]:
     refs: list[str] = []
     quote, section = source.get("quote"), source.get("section")
     if source.get("kind") == "article" and quote:
-        refs.append(f"Article ({section}): \u201c{quote}\u201d")
+        # The article's words are the task; what we say of doing it is ours.
+        refs.append(f"Article ({section}): \u201c{quote}\u201d; {OURS_AROUND_THE_ARTICLE}")
+    elif source.get("kind") == "authored" and not source.get("elaborates"):
+        # Ours alone (a NIST reference says what it answers, not that NIST wrote it).
+        refs.append("Ours")
     stands_for = [
         f for f in source.get("fulfils") or () if f.get("kind") == "article" and f.get("quote")
     ]

@@ -12,6 +12,7 @@ import pytest
 
 from app.render import FORMATS, Layout, render
 from app.render.csvfile import COLUMNS, neutralise
+from app.render.layout import references
 from app.render.markdown import escape
 
 ADA = {
@@ -726,3 +727,43 @@ def test_an_unfiltered_view_shows_one_progress_line(doc):
     assert "Filtered" not in markdown and "Filtered" not in text
     assert "- **Progress:** 20% done" in markdown
     assert "\nProgress: 20% done" in text
+
+
+def test_references_say_whose_words_an_item_is():
+    """Only the article's own words are marked "Article"; everything we wrote says "Ours", also
+    on an item that cites NIST alone (issue 19)."""
+    article = {
+        "source": {
+            "kind": "article",
+            "section": "Key Roles / 1. Data Scientist",
+            "quote": "Collecting and preprocessing data from various sources.",
+        }
+    }
+    nist_only = {
+        "source": {
+            "kind": "authored",
+            "section": "Information Security (threats named before building)",
+            "nist": ["MEASURE 2.7"],
+            "genai_risks": ["Information Security"],
+        }
+    }
+    building_on = {
+        "source": {
+            "kind": "authored",
+            "section": "x",
+            "elaborates": {"section": "Challenges", "quote": "Data Privacy"},
+        }
+    }
+
+    assert references(article) == [
+        "Article (Key Roles / 1. Data Scientist): \u201cCollecting and preprocessing data from "
+        "various sources.\u201d; its detail, done-when and priority are ours"
+    ]
+    assert references(nist_only) == [
+        "Ours",
+        "NIST AI RMF 1.0: MEASURE 2.7",
+        "NIST AI 600-1: Information Security",
+    ]
+    assert references(building_on) == [
+        "Ours, building on the article (Challenges): \u201cData Privacy\u201d"
+    ]
