@@ -52,8 +52,12 @@ GENAI_PROFILE_RISKS: tuple[str, ...] = (
 # Read on 2026-12-07 through copies of that PDF stored in public repositories: the GOVERN
 # statements against a text extraction of the PDF itself (front matter `source_url:
 # https://nvlpubs.nist.gov/nistpubs/ai/NIST.AI.100-1.pdf`); the MAP, MEASURE and MANAGE ones
-# from a transcription of Tables 2-4 that states the same provenance, each statement the
-# catalog cites compared with at least one other, independent transcription (they agree).
+# from a transcription of Tables 2-4 that states the same provenance. Compared with a second,
+# independent transcription: identical for MAP 1.1, 1.2, 1.5, 1.6; MEASURE 1.3, 2.2-2.5, 2.7,
+# 2.10, 4.1, 4.2; MANAGE 1.1, 2.1, 3.1, 4.1; the same words with "map function" in lower case for MEASURE 2.8 and 2.11. The
+# copies of NIST's Playbook word MEASURE 1.1, 1.2 and 2.1 differently (the Playbook is not AI
+# 100-1). The other MAP, MEASURE and MANAGE statements rest on the one transcription until
+# someone compares them with the PDF.
 AI_RMF_CORE_STATEMENTS: dict[str, str] = {
     "GOVERN 1.1": "Legal and regulatory requirements involving AI are understood, managed, and documented.",
     "GOVERN 1.2": "The characteristics of trustworthy AI are integrated into organizational policies, processes, procedures, and practices.",
