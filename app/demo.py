@@ -35,7 +35,11 @@ _PROJECT = {
     "slug": PROJECT_SLUG,
     "application": "healthcare-solutions",
     "description": "Drafts visit notes from a clinician's dictation (made by flask dev).",
-    "traits": {"handles_personal_data": True, "user_facing": True},
+    "traits": {
+        "handles_personal_data": True,
+        "user_facing": True,
+        "model_source": "hosted-third-party",
+    },
     "intended_use": "Draft visit notes for the clinician who dictated them to review and sign.",
     "prohibited_uses": ["Diagnosis", "Sending notes to patients unreviewed"],
     "affected_people": ["Patients", "Clinicians"],
@@ -51,6 +55,9 @@ _STAFFING = {
             ("machine-learning-engineer", "Max Okafor", "max.okafor@example.com", 80),
             ("ai-ethicist", "Eli Moreau", "eli.moreau@example.com", 30),
             ("product-manager", "Pat Lindqvist", "pat.lindqvist@example.com", 50),
+            ("privacy-officer", "Priya Natarajan", "priya.natarajan@example.com", 20),
+            ("domain-expert", "Lena Ortiz", "lena.ortiz@example.com", 20),
+            ("accountable-executive", "Hana Kim", "hana.kim@example.com", 10),
         )
     ]
 }

@@ -124,21 +124,24 @@ def work_the_demo(base: str, key: str) -> None:
     for item in plain[:2]:
         call(base, key, "PATCH", f"/v1/projects/{project}/checklist/items/{item['id']}",
              {"status": "done"})  # fmt: skip
-    eli = people["Eli Moreau"]
-    gate = next(
-        i
+    # A gate signed off by a reviewer who holds one of its reviewer roles and does not own it,
+    # with their own key.
+    staffing = call(base, key, "GET", f"/v1/projects/{project}/assignments?limit=100")["items"]
+    holders = {(a["role"], a["person"]["id"]) for a in staffing}
+    gate, signer = next(
+        (i, person_id)
         for i in items
         if i["signoff_required"]
-        and "ai-ethicist" in i["reviewer_roles"]
-        and eli["id"] not in {o["id"] for o in i["owners"]}
+        for role, person_id in sorted(holders)
+        if role in i["reviewer_roles"] and person_id not in {o["id"] for o in i["owners"]}
     )
-    eli_key = call(base, key, "POST", f"/v1/people/{eli['id']}/keys", {"name": "Eli's laptop"})
+    signer_key = call(base, key, "POST", f"/v1/people/{signer}/keys", {"name": "laptop"})
     done: dict[str, Any] = {"status": "done"}
     if gate["evidence_required"]:
         done["evidence"] = {
             "add": [{"title": "Review notes", "url": "https://wiki.example.com/clinic/review"}]
         }
-    call(base, eli_key["secret"], "PATCH",
+    call(base, signer_key["secret"], "PATCH",
          f"/v1/projects/{project}/checklist/items/{gate['id']}", done)  # fmt: skip
     waivable = next(i for i in items if i["priority"] in ("medium", "low") and i is not gate)
     waiver = {
