@@ -78,6 +78,8 @@ def _a_history_naming_her(database: Database, api: Api, receiver_url: str) -> di
         {"role": "data-scientist", "person": {"name": "Ada Lovelace", "email": "ada@example.com"}},
         {"role": "ai-ethicist", "person_id": person["id"]},
         {"role": "ux-designer", "person_id": person["id"]},
+        # Prompt-injection testing's waiver is the security lead's to approve (issue 19).
+        {"role": "security-lead", "person_id": person["id"]},
     ]
     api.put(f"/v1/projects/{project['id']}/assignments", {"assignments": staffing}, expect=200)
     api.post(f"/v1/projects/{project['id']}/checklist", expect=201)
