@@ -139,6 +139,11 @@ class Settings:
     webhook_delivery_retention_days: int | None = 30
     inbound_delivery_retention_days: int | None = 30
     event_retention_days: int | None = None
+    # Native tickets (app/services/ticketing/tracker_sync.py): the Fernet key the trackers'
+    # tokens are encrypted with at rest (none: tickets cannot be configured), and GitHub's REST
+    # API base (GitHub Enterprise: `https://HOST/api/v3`).
+    tickets_encryption_key: str | None = None
+    github_api_url: str = "https://api.github.com"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -175,6 +180,8 @@ class Settings:
             webhook_delivery_retention_days=_days("WEBHOOK_DELIVERY_RETENTION_DAYS", 30),
             inbound_delivery_retention_days=_days("INBOUND_DELIVERY_RETENTION_DAYS", 30),
             event_retention_days=_days("EVENT_RETENTION_DAYS", None),
+            tickets_encryption_key=os.environ.get("TICKETS_ENCRYPTION_KEY") or None,
+            github_api_url=_base_url("GITHUB_API_URL", "https://api.github.com"),
         )
 
     def flask_config(self) -> dict[str, Any]:

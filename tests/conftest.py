@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 from databases import fresh_postgres_database
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -48,6 +49,9 @@ def require_redis(url: str) -> None:
         pytest.skip(f"Redis unreachable at {url}")
 
 
+TICKETS_KEY = Fernet.generate_key().decode("ascii")
+
+
 def _build_app(database_url: str) -> Flask:
     # The suite (the contract fuzzing most) sends far more than a client would: the limit of
     # the shared apps is out of its way; tests/api/test_rate_limits.py builds its own.
@@ -59,6 +63,8 @@ def _build_app(database_url: str) -> Flask:
         database_url=database_url,
         rate_limit="1000000 per minute",
         key_use_flush_seconds=24 * 3600,
+        # Native tickets can be configured (a key of this run's own).
+        tickets_encryption_key=TICKETS_KEY,
     )
     return create_app(settings, {"TESTING": True})
 

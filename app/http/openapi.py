@@ -60,7 +60,7 @@ _BY_METHOD_RESPONSES = {
 
 
 def _shapes_by(
-    definition: dict[str, Any], field: str, overrides: dict[str, dict[str, dict[str, Any]]]
+    definition: dict[str, Any], field: str, overrides: dict[str, dict[str, dict[str, Any] | None]]
 ) -> dict[str, Any]:
     """A schema whose `SHAPES_BY = (field, {value: {other field: its rules}})` documents as a
     `oneOf` of one shape per value of `field`: the rules of its other fields depend on it (a
@@ -70,6 +70,9 @@ def _shapes_by(
     for value, rules in overrides.items():
         properties = {**definition["properties"], field: {"type": "string", "enum": [value]}}
         for name, extra in rules.items():
+            if extra is None:  # a field this value does not have
+                properties.pop(name, None)
+                continue
             properties[name] = {**properties[name], **extra}
         shapes.append({**common, "properties": properties})
     definition.clear()  # the component is its shapes (apispec merges what this returns)

@@ -28,9 +28,11 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.integrations import (
     INBOUND_OUTCOMES,
     PROVIDERS,
+    TICKET_SYNC_STATES,
     VERIFICATIONS,
     InboundDelivery,
     Integration,
+    TicketSync,
 )
 from app.models.project import (
     CONTEXT_FIELDS,
@@ -61,6 +63,7 @@ __all__ = [
     "RELEASE_STATUSES",
     "RISK_CLASSIFICATIONS",
     "SCOPES",
+    "TICKET_SYNC_STATES",
     "VERIFICATIONS",
     "ApiKey",
     "Assignment",
@@ -90,6 +93,7 @@ __all__ = [
     "Release",
     "ShareLink",
     "Team",
+    "TicketSync",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
@@ -39,6 +39,10 @@ class Integration(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     secret: Mapped[str] = mapped_column(String(200))
     previous_secret: Mapped[str | None] = mapped_column(String(200))
     previous_secret_expires_at: Mapped[datetime | None]
+    # Native tickets (GitHub only so far): where and for which items, without the token, which
+    # is kept apart, encrypted with `TICKETS_ENCRYPTION_KEY` (Fernet), and never shown.
+    tickets: Mapped[dict[str, Any] | None]
+    tickets_token: Mapped[str | None] = mapped_column(Text)
 
 
 class InboundDelivery(PublicIdMixin, Base):
@@ -74,3 +78,48 @@ class InboundDelivery(PublicIdMixin, Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     body_bytes: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TICKET_SYNC_STATES: tuple[str, ...] = ("pending", "creating", "synced", "retrying")
+
+
+class TicketSync(PublicIdMixin, Base):
+    """One item's ticket in an integration's tracker: what was last sent, and how it went.
+
+    `creating` is the intent to open the ticket, committed before the request: a worker that
+    finds a row so left (its predecessor died before recording the answer) looks the ticket up
+    by the item's marker before opening one, so an item never gets two."""
+
+    __tablename__ = "ticket_syncs"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "item_id"),
+        CheckConstraint("state IN ('pending', 'creating', 'synced', 'retrying')", name="state"),
+        Index("ix_ticket_syncs_due", "next_attempt_at"),
+    )
+    id_prefix = "tks"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("checklist_items.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    # The ticket once known: `owner/repo#12`, its number and its page.
+    ticket_key: Mapped[str | None] = mapped_column(String(300))
+    ticket_number: Mapped[int | None]
+    ticket_url: Mapped[str | None] = mapped_column(String(2048))
+    # What the tracker has, as far as we know: `open` or `closed` (and why).
+    remote_state: Mapped[str | None] = mapped_column(String(16))
+    remote_reason: Mapped[str | None] = mapped_column(String(16))
+    # The item's version the ticket was last brought up to (a change the tracker itself made,
+    # received inbound, counts as brought up to: it is not echoed back).
+    synced_version: Mapped[int | None]
+    # When the intent to open the ticket was first committed (the look-up searches from it).
+    intent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -8,7 +8,7 @@ from marshmallow import validate
 from app.models import INBOUND_OUTCOMES, ITEM_STATUSES, PROVIDERS, VERIFICATIONS
 from app.schemas.common import name_field
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
-from app.vocabulary import Provider
+from app.vocabulary import PHASES, PRIORITIES, ItemKind, Provider, values
 
 _SECRET = ma.fields.String(
     validate=[
@@ -32,15 +32,89 @@ _STANDARD_WEBHOOKS_SECRET = (
 )
 
 
-def _provider_rules(provider: str) -> dict[str, dict[str, object]]:
+class TicketsIn(ma.Schema):
+    """Native tickets (GitHub so far): where, with which token, and for which items."""
+
+    repository = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$",
+            error="A GitHub repository, `owner/repo`.",
+        ),
+        metadata={"description": "The GitHub repository issues are opened in, `owner/repo`"},
+    )
+    token = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=[
+            validate.Length(min=1, max=255),
+            validate.Regexp(r"^[\x21-\x7e]+$", error="Printable ASCII characters, no spaces."),
+        ],
+        metadata={
+            "description": "A GitHub token that may read and write the repository's issues "
+            "(fine-grained: `Issues: read and write`; classic: `repo`). Write-only: stored "
+            "encrypted, never shown"
+        },
+    )
+    min_priority = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(PRIORITIES),
+        metadata={"description": "Items of this priority and above get a ticket"},
+    )
+    kinds = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(values(ItemKind))),
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "Only items of these kinds (all kinds when absent)"},
+    )
+    phases = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(PHASES)),
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "Only items of these phases (all phases when absent)"},
+    )
+    labels = ma.fields.List(
+        ma.fields.String(
+            validate=[
+                validate.Length(min=1, max=50),
+                validate.Regexp(
+                    r"^[^\x00-\x1f\x7f,]*[^\x00-\x20\x7f,][^\x00-\x1f\x7f,]*$",
+                    error="A label: no commas or control characters, not blank.",
+                ),
+            ]
+        ),
+        validate=validate.Length(max=10),
+        metadata={"description": "Labels every ticket gets"},
+    )
+
+    class Meta:
+        ordered = True
+
+
+class TicketsOut(ma.Schema):
+    """An integration's native tickets, without the token."""
+
+    repository = ma.fields.String()
+    min_priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
+    kinds = ma.fields.List(ma.fields.String(), allow_none=True)
+    phases = ma.fields.List(ma.fields.String(), allow_none=True)
+    labels = ma.fields.List(ma.fields.String())
+    api_url = ma.fields.String(
+        metadata={"description": "The tracker's API base the worker calls (`GITHUB_API_URL`)"}
+    )
+
+
+def _provider_rules(provider: str) -> dict[str, dict[str, object] | None]:
     """What an integration of `provider` may hold, beyond the fields' own rules: its states in
     `status_map` (any state for `generic`), token verification for Jira only, and the
     secret's format for `generic` (app.services.ticketing.integrations checks the same)."""
     # A title per provider names the map's model in a generated client.
-    rules: dict[str, dict[str, object]] = {
+    rules: dict[str, dict[str, object] | None] = {
         "status_map": {"title": f"{provider.capitalize()}StatusMap"}
     }
+    if provider != Provider.GITHUB:
+        # Native tickets are GitHub's only, so far: the other shapes have no `tickets`.
+        rules["tickets"] = None
     if provider != Provider.GENERIC:
+        assert rules["status_map"] is not None
         rules["status_map"].update(
             properties={
                 state: {"type": "string", "enum": list(MAP_TARGETS)}
@@ -85,6 +159,13 @@ class IntegrationCreate(ma.Schema):
         },
     )
     secret = _SECRET
+    tickets = ma.fields.Nested(
+        TicketsIn,
+        metadata={
+            "description": "GitHub only: open, update and close an issue for each matching "
+            "item (docs/ticketing.md, Native tickets)"
+        },
+    )
 
     class Meta:
         ordered = True
@@ -101,6 +182,11 @@ class IntegrationOut(ma.Schema):
         metadata={"description": "The defaults with this integration's overrides"},
     )
     verification = ma.fields.String(validate=validate.OneOf(VERIFICATIONS))
+    tickets = ma.fields.Nested(
+        TicketsOut,
+        allow_none=True,
+        metadata={"description": "Native tickets, when the integration opens them (no token)"},
+    )
     inbound_url = ma.fields.String(
         metadata={"description": "Where the ticketing system posts its webhooks", "format": "uri"}
     )

@@ -17,6 +17,7 @@ from app.services.context import Context
 from app.services.events import record_event
 from app.services.lookup import one_or_not_found
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
+from app.services.ticketing.token_box import encrypt_token, key_problem
 from app.services.webhooks.signing import SECRET_PREFIX, new_secret
 from app.vocabulary import Provider, Verification
 
@@ -34,6 +35,13 @@ def status_map(integration: Integration) -> dict[str, str]:
     return {**DEFAULT_STATUS_MAPS[integration.provider], **integration.status_map}
 
 
+def tickets_view(integration: Integration, api_url: str) -> dict[str, Any] | None:
+    """An integration's native tickets as answers and events show them: never the token."""
+    if integration.tickets is None:
+        return None
+    return {**integration.tickets, "api_url": api_url}
+
+
 def integration_snapshot(integration: Integration, base_url: str) -> dict[str, Any]:
     """What events say of an integration: never its secrets."""
     return {
@@ -44,6 +52,7 @@ def integration_snapshot(integration: Integration, base_url: str) -> dict[str, A
         "verification": integration.verification,
         "status_map": status_map(integration),
         "inbound_url": inbound_url(base_url, integration),
+        "tickets": None if integration.tickets is None else dict(integration.tickets),
     }
 
 
@@ -74,7 +83,9 @@ def get_integration(
     return integration
 
 
-def _check(session: Session, team_id: str, data: Mapping[str, Any]) -> None:
+def _check(
+    session: Session, team_id: str, data: Mapping[str, Any], encryption_key: str | None
+) -> None:
     """Every problem of an integration's settings at once, each naming its field."""
     errors: dict[str, list[str]] = {}
     provider = data["provider"]
@@ -98,6 +109,13 @@ def _check(session: Session, team_id: str, data: Mapping[str, Any]) -> None:
         )
         if found is None:
             errors["project_id"] = [f"No project '{data['project_id']}' in this team."]
+    if data.get("tickets") is not None:
+        if provider != Provider.GITHUB:
+            errors["tickets"] = [
+                "Native tickets are opened in GitHub only, so far (Jira and Linear are next)."
+            ]
+        elif problem := key_problem(encryption_key):
+            errors["tickets"] = [problem]
     if errors:
         raise ValidationFailed("The integration's settings are not valid.", errors=errors)
 
@@ -127,8 +145,21 @@ def create_integration(
 ) -> tuple[Integration, str]:
     """Register an integration; returns it and its secret (given, or made here), which the
     caller shows this once."""
-    _check(session, team_id, data)
+    key = ctx.settings.tickets_encryption_key
+    _check(session, team_id, data, key)
     secret = data.get("secret") or _new_secret(data["provider"])
+    tickets: dict[str, Any] | None = None
+    tickets_token: str | None = None
+    if data.get("tickets") is not None:
+        given = data["tickets"]
+        tickets = {
+            "repository": given["repository"],
+            "min_priority": given["min_priority"],
+            "kinds": sorted(set(given["kinds"])) if given.get("kinds") else None,
+            "phases": sorted(set(given["phases"])) if given.get("phases") else None,
+            "labels": list(dict.fromkeys(given.get("labels") or ())),
+        }
+        tickets_token = encrypt_token(key, given["token"])
     integration = Integration(
         team_id=team_id,
         provider=data["provider"],
@@ -137,6 +168,8 @@ def create_integration(
         status_map=dict(data.get("status_map") or {}),
         verification=data.get("verification", "signature"),
         secret=secret,
+        tickets=tickets,
+        tickets_token=tickets_token,
     )
     session.add(integration)
     session.flush()

@@ -1,0 +1,121 @@
+"""Native tickets' settings on an integration: GitHub only so far; validated field by field;
+the token is write-only, stored encrypted, and never in an answer or an event."""
+
+from __future__ import annotations
+
+import pytest
+from factories import assert_problem, events_of
+from sqlalchemy import text
+
+from app.extensions import db
+from app.models import Integration
+from app.services.ticketing.token_box import decrypt_token
+
+TOKEN = "github_pat_11AAAAAAA0secretvalue_abcdefghijklmnop"
+TICKETS = {
+    "repository": "acme/app",
+    "token": TOKEN,
+    "min_priority": "high",
+    "kinds": ["responsibility", "mitigation"],
+    "labels": ["checklist", "ai governance"],
+}
+
+
+def test_a_github_integration_takes_tickets_and_never_shows_the_token(api, app):
+    response = api.post(
+        "/v1/integrations", json={"provider": "github", "name": "acme/app", "tickets": TICKETS}
+    )
+
+    assert response.status_code == 201, response.json
+    created = response.json
+    assert created["tickets"] == {
+        "repository": "acme/app",
+        "min_priority": "high",
+        "kinds": ["mitigation", "responsibility"],
+        "phases": None,
+        "labels": ["checklist", "ai governance"],
+        "api_url": app.config["SETTINGS"].github_api_url,
+    }
+    assert TOKEN not in response.get_data(as_text=True)
+    read = api.get(f"/v1/integrations/{created['id']}")
+    assert read.json["tickets"] == created["tickets"]
+    assert TOKEN not in read.get_data(as_text=True)
+    assert TOKEN not in api.get("/v1/integrations").get_data(as_text=True)
+    assert TOKEN not in str(events_of(api, type="integration.created"))
+    with app.app_context():
+        stored = db.session.get(Integration, created["id"])
+        assert stored is not None and stored.tickets_token is not None
+        assert TOKEN not in stored.tickets_token
+        assert TOKEN not in str(stored.tickets)
+        key = app.config["SETTINGS"].tickets_encryption_key
+        assert decrypt_token(key, stored.tickets_token) == TOKEN
+        db.session.rollback()
+
+
+def test_an_integration_without_tickets_shows_none(api):
+    created = api.post("/v1/integrations", json={"provider": "github", "name": "x"}).json
+
+    assert created["tickets"] is None
+
+
+@pytest.mark.parametrize(
+    ("tickets", "field"),
+    [
+        ({**TICKETS, "repository": "acme"}, "tickets.repository"),
+        ({**TICKETS, "repository": "acme/app/extra"}, "tickets.repository"),
+        ({**TICKETS, "token": ""}, "tickets.token"),
+        ({**TICKETS, "token": "has space"}, "tickets.token"),
+        ({k: v for k, v in TICKETS.items() if k != "token"}, "tickets.token"),
+        ({**TICKETS, "min_priority": "urgent"}, "tickets.min_priority"),
+        ({k: v for k, v in TICKETS.items() if k != "min_priority"}, "tickets.min_priority"),
+        ({**TICKETS, "kinds": ["chore"]}, "tickets.kinds"),
+        ({**TICKETS, "phases": []}, "tickets.phases"),
+        ({**TICKETS, "labels": ["a,b"]}, "tickets.labels"),
+        ({**TICKETS, "surprise": 1}, "tickets.surprise"),
+    ],
+)
+def test_bad_tickets_are_refused_naming_the_field(api, app, tickets, field):
+    response = api.post(
+        "/v1/integrations", json={"provider": "github", "name": "x", "tickets": tickets}
+    )
+
+    problem = assert_problem(response, 422)
+    flat = _flatten(problem["errors"])
+    assert any(name.startswith(field) for name in flat), problem
+    assert TOKEN not in response.get_data(as_text=True)
+    assert api.get("/v1/integrations").json["items"] == []
+
+
+def test_jira_and_linear_cannot_open_tickets_yet(api):
+    for provider in ("jira", "linear", "generic"):
+        response = api.post(
+            "/v1/integrations", json={"provider": provider, "name": "x", "tickets": TICKETS}
+        )
+        problem = assert_problem(response, 422)
+        assert "tickets" in _flatten(problem["errors"]), problem
+
+
+def test_without_an_encryption_key_tickets_cannot_be_configured(api, app_with):
+    keyless = app_with(tickets_encryption_key=None)
+    client = keyless.test_client()
+    headers = {"Authorization": f"Bearer {api.token}"}
+    response = client.post(
+        "/v1/integrations",
+        json={"provider": "github", "name": "x", "tickets": TICKETS},
+        headers=headers,
+    )
+
+    problem = assert_problem(response, 422)
+    assert "TICKETS_ENCRYPTION_KEY" in problem["errors"]["tickets"][0]
+    with keyless.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM integrations")).scalar() == 0
+
+
+def _flatten(errors: object, prefix: str = "") -> set[str]:
+    if isinstance(errors, dict):
+        found: set[str] = set()
+        for key, value in errors.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            found |= {name} | _flatten(value, name)
+        return found
+    return set()
