@@ -396,6 +396,7 @@ def webhook_worker(once: bool) -> None:
         if once:
             lapsed = worker.record_lapsed_waivers()
             click.echo(f"{lapsed} checklist(s) with lapsed waivers recorded", err=True)
+            click.echo(f"{worker.sync_tickets()} ticket(s) synced", err=True)
             click.echo(f"{worker.run_once()} delivery attempts made")
             return
         stop = threading.Event()

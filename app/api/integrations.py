@@ -17,7 +17,7 @@ from app.http.etags import check_if_match, etag_header, honours_if_match
 from app.http.pagination import paginated
 from app.http.rate_limits import limit_v1_request
 from app.http.transaction import current_context
-from app.models import InboundDelivery, Integration
+from app.models import InboundDelivery, Integration, TicketSync
 from app.schemas.integrations import (
     InboundAnswer,
     InboundDeliveryOut,
@@ -28,8 +28,9 @@ from app.schemas.integrations import (
     IntegrationOut,
     IntegrationSecretOut,
     RotateRequest,
+    TicketSyncOut,
 )
-from app.services.ticketing import inbound, integrations
+from app.services.ticketing import inbound, integrations, tracker_sync
 
 blp = v1_blueprint(
     "integrations",
@@ -120,6 +121,15 @@ class DeliveriesView(MethodView):
         return integrations.inbound_deliveries_query(
             _integration(integration_id), args.get("outcome")
         )
+
+
+@blp.route("/integrations/<string:integration_id>/tickets")
+class TicketsView(MethodView):
+    @paginated(blp, TicketSyncOut, present=tracker_sync.ticket_sync_view)
+    def get(self, integration_id: str) -> Select[TicketSync]:
+        """Native tickets: each selected item's ticket, its sync state and last error, newest
+        first (an integration without `tickets` has none)"""
+        return tracker_sync.tickets_query(_integration(integration_id))
 
 
 # --------------------------------------------------------------------------- inbound

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
 from app.vocabulary import InboundOutcome, Provider, Verification, values
+
+if TYPE_CHECKING:
+    from app.models.checklist import ChecklistItem
 
 PROVIDERS: tuple[str, ...] = values(Provider)
 VERIFICATIONS: tuple[str, ...] = values(Verification)
@@ -123,3 +126,6 @@ class TicketSync(PublicIdMixin, Base):
     leased_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # Read with the row (its key and project show in the list of an integration's tickets).
+    item: Mapped[ChecklistItem] = relationship(lazy="joined", innerjoin=True, viewonly=True)

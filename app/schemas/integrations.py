@@ -5,7 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.models import INBOUND_OUTCOMES, ITEM_STATUSES, PROVIDERS, VERIFICATIONS
+from app.models import (
+    INBOUND_OUTCOMES,
+    ITEM_STATUSES,
+    PROVIDERS,
+    TICKET_SYNC_STATES,
+    VERIFICATIONS,
+)
 from app.schemas.common import name_field
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS, MAP_TARGETS
 from app.vocabulary import PHASES, PRIORITIES, ItemKind, Provider, values
@@ -302,3 +308,41 @@ class InboundQuery(ma.Schema):
 
 class InboundDeliveryQuery(ma.Schema):
     outcome = ma.fields.String(validate=validate.OneOf(INBOUND_OUTCOMES))
+
+
+class TicketSyncOut(ma.Schema):
+    """One item's ticket in the integration's tracker, and how its sync goes."""
+
+    id = ma.fields.String()
+    item_id = ma.fields.String()
+    item_key = ma.fields.String()
+    project_id = ma.fields.String()
+    state = ma.fields.String(
+        validate=validate.OneOf(TICKET_SYNC_STATES),
+        metadata={
+            "description": "`pending` (to be opened), `creating` (being opened, or its opening "
+            "failed and is retried), `synced` (the ticket shows the item), `retrying` (an "
+            "update failed and is retried)"
+        },
+    )
+    ticket = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "The ticket: `system`, `key` (`owner/repo#12`) and `url`"},
+    )
+    ticket_state = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The ticket's state as last sent or received: `open`, "
+            "`closed as completed`, `closed as not planned`"
+        },
+    )
+    attempts = ma.fields.Integer(metadata={"description": "Failed attempts since the last success"})
+    last_error = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Why the last attempt failed (null after a success)"},
+    )
+    next_attempt_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "When a failed sync is tried again"}
+    )
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()

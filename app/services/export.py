@@ -86,7 +86,8 @@ TABLES: tuple[Exported, ...] = (
     Exported("checklist_item_version", ChecklistItemVersion.__table__),
     Exported("event", Event.__table__),
     Exported("webhook_endpoint", WebhookEndpoint.__table__, omit=_SECRETS),
-    Exported("integration", Integration.__table__, omit=_SECRETS),
+    # A tracker's token is encrypted with this instance's key: set the tickets again there.
+    Exported("integration", Integration.__table__, omit=(*_SECRETS, "tickets_token")),
     # Who was erased (ids only): erasing them again on the new instance answers the same.
     Exported("erasure", Erasure.__table__),
 )
@@ -99,6 +100,7 @@ NOT_EXPORTED: dict[str, str] = {
     "webhook_deliveries": "the outbox and its log: the events they carried are exported",
     "webhook_attempts": "the attempts of those deliveries",
     "inbound_deliveries": "the log of tracker deliveries: what they changed is in the events",
+    "ticket_syncs": "native tickets' sync state: the items' ticket links are exported",
 }
 
 

@@ -45,6 +45,7 @@ from app.services.webhooks.endpoints import note_endpoint_outcomes
 from app.services.webhooks.outcome import EXCERPT_BYTES, SendResult
 from app.services.webhooks.sender import WebhookSender
 from app.workers.pruning import Pruned, prune
+from app.workers.tickets import TicketSyncer
 from app.workers.wakeups import WakeUps
 
 __all__ = ["DeliveryWorker", "WakeUps"]
@@ -65,6 +66,10 @@ LAPSE_BATCH = 100
 # (batch after batch; what is left waits for the next time, or for `flask prune`).
 PRUNE_SECONDS = 300.0
 PRUNE_BUDGET_SECONDS = 5.0
+
+# Native tickets are synced this often: each round looks for items to ticket, changed items
+# and failed calls that are due again (item changes send no wake-up of their own).
+TICKET_ROUND_SECONDS = 1.0
 
 
 class DeliveryWorker:
@@ -93,10 +98,17 @@ class DeliveryWorker:
         )
         self.pool = ThreadPoolExecutor(self.concurrency)
         self.ctx = Context(SYSTEM, settings=settings)
+        # Native tickets: synced in this loop, between delivery rounds (tracker_sync.py).
+        self.tickets = TicketSyncer(session, settings, self.worker_id)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.sender.close()
+        self.tickets.close()
+
+    def sync_tickets(self) -> int:
+        """One round of native tickets: open, update, close or reopen what is due."""
+        return self.tickets.run_once()
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Send every delivery that is due now; the number of attempts made.
@@ -144,10 +156,12 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event, wake_ups: WakeUps) -> None:
         """Deliver until `stop` is set, sleeping between rounds until the next delivery is due
-        or a new one is committed; record lapsed waivers every `LAPSE_SWEEP_SECONDS`, and prune
-        what is past retention every `PRUNE_SECONDS`."""
+        or a new one is committed; record lapsed waivers every `LAPSE_SWEEP_SECONDS`, prune
+        what is past retention every `PRUNE_SECONDS`, and sync native tickets every
+        `TICKET_ROUND_SECONDS`."""
         next_sweep = 0.0
         next_prune = 0.0
+        next_tickets = 0.0
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_sweep:
@@ -157,10 +171,14 @@ class DeliveryWorker:
                     next_prune = time.monotonic() + PRUNE_SECONDS
                     self.prune()
                 self.run_once(stop)
+                if time.monotonic() >= next_tickets:
+                    self.sync_tickets()
+                    next_tickets = time.monotonic() + TICKET_ROUND_SECONDS
                 pause = min(
                     self.seconds_until_next_due(),
                     next_sweep - time.monotonic(),
                     next_prune - time.monotonic(),
+                    next_tickets - time.monotonic(),
                 )
             except Exception:  # a database outage must not end the worker
                 log.exception("delivery round failed")

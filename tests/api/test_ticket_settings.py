@@ -119,3 +119,15 @@ def _flatten(errors: object, prefix: str = "") -> set[str]:
             found |= {name} | _flatten(value, name)
         return found
     return set()
+
+
+def test_an_integration_s_tickets_are_listed_for_its_team_only(api, other_api):
+    created = api.post(
+        "/v1/integrations", json={"provider": "github", "name": "x", "tickets": TICKETS}
+    ).json
+
+    listed = api.get(f"/v1/integrations/{created['id']}/tickets")
+    assert listed.status_code == 200, listed.json
+    assert listed.json == {"items": [], "next_cursor": None}
+    assert_problem(other_api.get(f"/v1/integrations/{created['id']}/tickets"), 404)
+    assert_problem(api.get("/v1/integrations/int_nope/tickets"), 404)

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography.fernet import Fernet
 from databases import fresh_postgres_database
 from flask import Flask
 from flask_migrate import upgrade
@@ -49,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Links in events are built from this: the tests check they are absolute and start with it.
 PUBLIC_BASE_URL = "https://checklists.example.test"
 USER_AGENT = "staffing-checklist-webhooks/1"
+# The key native tickets' tokens are encrypted with, the API's and the workers' (this run's).
+TICKETS_KEY = Fernet.generate_key().decode("ascii")
 # Every worker of these tests: loopback receivers, a short schedule (1 s, 1 s, 2 s: four
 # attempts in about 4 s) and a 2 s deadline per attempt.
 WORKER_ENV = {
@@ -58,6 +61,7 @@ WORKER_ENV = {
     "WEBHOOK_CONNECT_TIMEOUT": "1",
     "WEBHOOK_WORKER_CONCURRENCY": "8",
     "LOG_LEVEL": "WARNING",
+    "TICKETS_ENCRYPTION_KEY": TICKETS_KEY,
 }
 # The longest any wait of these tests lasts before failing.
 WAIT_TIMEOUT = 30.0
@@ -193,6 +197,7 @@ def build_app(url: str) -> Flask:
         webhook_allow_private_targets=True,
         webhook_require_https=False,
         public_base_url=PUBLIC_BASE_URL,
+        tickets_encryption_key=TICKETS_KEY,
     )
     app = create_app(settings, {"TESTING": True})
     with app.app_context():

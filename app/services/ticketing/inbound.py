@@ -41,6 +41,7 @@ from app.services.locks import lock_checklists
 from app.services.ticketing.integrations import status_map
 from app.services.ticketing.payloads import PROVIDER_NAMES, HeaderLookup, TicketNews, read
 from app.services.ticketing.signatures import check_linear_timestamp, verify
+from app.services.ticketing.tracker_sync import note_inbound
 from app.vocabulary import ItemStatus, Provider
 
 # The provider's id of a delivery, the same on its redeliveries.
@@ -263,6 +264,9 @@ def _follow(
             session, ctx, project, checklist, item, data, source=ask.provider, reason=ask.reason
         )
     after = {"status": item.status, "ticket": item.ticket}
+    if data:
+        # The tracker made this change: native tickets do not send it back.
+        note_inbound(session, item, ticket, ask.news.state)
     return {
         "id": item.id,
         "key": item.key,

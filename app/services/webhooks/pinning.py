@@ -51,20 +51,22 @@ _attempt = _Attempt()
 
 
 @contextmanager
-def _attempt_to(ip: str, deadline: float) -> Iterator[None]:
+def _attempt_to(ip: str, deadline: float, max_bytes: int) -> Iterator[None]:
     _attempt.active, _attempt.ip, _attempt.deadline = True, ip, deadline
-    _attempt.left_to_read = MAX_RESPONSE_BYTES
+    _attempt.left_to_read = max_bytes
     try:
         yield
     finally:
         _attempt.active = False
 
 
-def pinned_attempt(ip: str, deadline: float) -> AbstractContextManager[None]:
+def pinned_attempt(
+    ip: str, deadline: float, max_bytes: int = MAX_RESPONSE_BYTES
+) -> AbstractContextManager[None]:
     """Within it, this thread's requests through a `PinnedTransport` go to `ip` only, no
     socket operation outlasts `deadline` (a `time.monotonic()` reading), and at most
-    `MAX_RESPONSE_BYTES` are read."""
-    return _attempt_to(ip, deadline)
+    `max_bytes` (`MAX_RESPONSE_BYTES` for a webhook) are read."""
+    return _attempt_to(ip, deadline, max_bytes)
 
 
 def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:

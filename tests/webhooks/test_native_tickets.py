@@ -1,0 +1,233 @@
+"""Native GitHub tickets, end to end: the API in process, a real `flask webhooks worker`
+process, and a stand-in GitHub on loopback that validates every request against GitHub's own
+REST description (`github/issues.openapi.json`, from `@octokit/openapi`).
+
+The loop: selected items get an issue each (ticket text with the marker, owners' handles as
+assignees, labels) and are linked to it; the issue is closed in GitHub and GitHub's `issues`
+webhook is delivered to the integration: the item is done, and nothing is sent back; an item
+waived through the API closes its issue as not planned, and reopening it reopens the issue.
+A worker SIGKILLed while GitHub has created an issue but before its answer is recorded leaves
+one issue, not two. A rate-limited call is retried after GitHub's `Retry-After`. The token
+is in no table and no log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+
+from app.extensions import db
+
+from .github.standin import GitHubStandIn
+from .support import Api, Database, WorkerProcess, Workers, wait_until
+
+REPOSITORY = "acme/clinic-notes"
+TOKEN = "github_pat_11ABCDEFG0native_tickets_secret_token_value"
+# Three medium responsibilities of the staffed project's checklist, none held by a sign-off
+# or evidence rule: a ticket's close can finish them.
+TICKETS = {
+    "repository": REPOSITORY,
+    "token": TOKEN,
+    "min_priority": "medium",
+    "kinds": ["responsibility"],
+    "phases": ["build-and-use-model"],
+    "labels": ["checklist", "ai governance"],
+}
+HANDLES = {"Ada Lovelace": "ada-l", "Alan Turing": "alan-t", "Grace Hopper": "grace-h"}
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStandIn]:
+    standin = GitHubStandIn(REPOSITORY, TOKEN)
+    yield standin
+    standin.stop()
+
+
+def _setup(api: Api) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    project = api.staffed_project("Clinic notes")
+    for person in api.all_pages("/v1/people"):
+        if person["name"] in HANDLES:
+            api.patch(
+                f"/v1/people/{person['id']}",
+                {"handles": {"github": HANDLES[person["name"]]}},
+                expect=200,
+            )
+    integration = api.post(
+        "/v1/integrations",
+        {"provider": "github", "name": REPOSITORY, "tickets": TICKETS},
+        expect=201,
+    ).json
+    items = [
+        i
+        for i in api.get(f"/v1/projects/{project['id']}/checklist")["items"]
+        if i["priority"] in ("medium", "high", "critical")
+        and i["kind"] == "responsibility"
+        and i["phase"] == "build-and-use-model"
+    ]
+    assert len(items) >= 2, items
+    assert not any(i["signoff_required"] or i["evidence_required"] for i in items)
+    return project, integration, items
+
+
+def _start(workers: Workers, database: Database, github: GitHubStandIn) -> WorkerProcess:
+    worker = workers.start(database, GITHUB_API_URL=github.url, LOG_LEVEL="INFO")
+    worker.wait_started()
+    return worker
+
+
+def _item(api: Api, project: dict[str, Any], key: str) -> dict[str, Any]:
+    return api.get(f"/v1/projects/{project['id']}/checklist/items/{key}")
+
+
+def _all_ticketed(api: Api, project: dict[str, Any], items: list[dict[str, Any]]) -> bool:
+    return all(_item(api, project, i["key"])["ticket"] for i in items)
+
+
+def _deliver(api: Api, integration: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """GitHub's `issues` webhook, signed with the integration's secret, to its inbound URL."""
+    body = json.dumps(event).encode()
+    signature = hmac.new(integration["secret"].encode(), body, hashlib.sha256).hexdigest()
+    response = api.client.post(
+        f"/v1/inbound/{integration['id']}",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={signature}",
+        },
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def _tickets(api: Api, integration: dict[str, Any]) -> list[dict[str, Any]]:
+    return api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
+
+
+def test_items_get_issues_that_follow_them_both_ways(database, workers, github, caplog):
+    caplog.set_level(logging.DEBUG)
+    api = database.api()
+    project, integration, items = _setup(api)
+    worker = _start(workers, database, github)
+
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    assert len(github.issues) == len(items)
+    owners = {}
+    for item in items:
+        read = _item(api, project, item["key"])
+        number = int(read["ticket"]["key"].rsplit("#", 1)[1])
+        issue = github.issues[number]
+        assert read["ticket"] == {
+            "system": "github",
+            "key": f"{REPOSITORY}#{number}",
+            "url": f"https://github.com/{REPOSITORY}/issues/{number}",
+        }
+        assert issue["body"].splitlines()[-1] == f"checklist-item: {project['slug']}/{item['key']}"
+        assert issue["title"].startswith("Clinic notes: ")
+        assert [label["name"] for label in issue["labels"]] == TICKETS["labels"]
+        owners[number] = sorted(HANDLES[o["name"]] for o in read["owners"])
+        assert sorted(a["login"] for a in issue["assignees"]) == owners[number]
+    linked = api.events(type="checklist.item.ticket_linked")
+    assert len(linked) == len(items)
+
+    # Closed in GitHub, and GitHub's webhook delivered: the item is done, nothing sent back.
+    first, second = items[0], items[1]
+    number = int(_item(api, project, first["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    answer = _deliver(api, integration, github.close(number, "completed"))
+    assert answer["outcome"] == "applied", answer
+    assert _item(api, project, first["key"])["status"] == "done"
+    calls_before = len(github.calls)
+    second_number = int(_item(api, project, second["key"])["ticket"]["key"].rsplit("#", 1)[1])
+
+    # Waived through the API: its issue is closed as not planned.
+    waiver = {
+        "reason": "Covered by the vendor's model card for this release",
+        "expires_on": (date.today() + timedelta(days=90)).isoformat(),
+    }
+    api.patch_item(project, second["key"], {"status": "waived", "waiver": waiver})
+    wait_until(
+        lambda: github.issues[second_number]["state"] == "closed",
+        "the waived item's issue to close",
+    )
+    assert github.issues[second_number]["state_reason"] == "not_planned"
+    # Nothing was sent about the first issue after its close came in (no echo).
+    later = github.calls[calls_before:]
+    assert not [c for c in later if c.path.endswith(f"/issues/{number}")], later
+    assert github.issues[number]["state_reason"] == "completed"
+
+    # Reopened through the API: the issue is reopened.
+    api.patch_item(project, second["key"], {"status": "open"})
+    wait_until(lambda: github.issues[second_number]["state"] == "open", "the issue to be reopened")
+
+    # Each item's sync state can be read.
+    states = {t["item_key"]: t for t in _tickets(api, integration)}
+    assert set(states) == {i["key"] for i in items}
+    for state in states.values():
+        assert state["state"] == "synced"
+        assert state["last_error"] is None
+        assert state["ticket"]["key"].startswith(f"{REPOSITORY}#")
+
+    assert github.violations == []
+    worker.stop()
+    _assert_token_nowhere(database, worker.log() + caplog.text)
+
+
+def test_a_worker_killed_before_recording_github_s_answer_leaves_one_issue(
+    database, workers, github
+):
+    api = database.api()
+    project, _, items = _setup(api)
+    github.hold_creates()  # the issue is created; the answer waits
+    worker = _start(workers, database, github)
+    assert github.created.wait(30), worker.log()
+    worker.kill()
+    github.release()
+    assert len(github.issues) == 1
+    # What the lease's minutes would do: the dead worker's claims lapse.
+    database.execute("UPDATE ticket_syncs SET lease_until = NULL, leased_by = NULL")
+
+    _start(workers, database, github)
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+
+    assert len(github.issues) == len(items)
+    for item in items:
+        marker = f"checklist-item: {project['slug']}/{item['key']}"
+        assert len(github.by_marker(marker)) == 1, marker
+    assert github.calls_to("issues/list-for-repo"), "the look-up by marker was not made"
+    assert len(github.calls_to("issues/create")) == len(items)
+    assert github.violations == []
+
+
+def test_rate_limits_are_waited_out_and_shown(database, workers, github):
+    api = database.api()
+    project, _, items = _setup(api)
+    github.rate_limit_next(1)
+    _start(workers, database, github)
+
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    limited = [c for c in github.calls if c.status == 403]
+    assert len(limited) == 1
+    retried = [c for c in github.calls if c.path == limited[0].path and c.status == 201]
+    assert retried, github.calls
+    assert len(github.issues) == len(items)
+    assert github.violations == []
+
+
+def _assert_token_nowhere(database: Database, logs: str) -> None:
+    """The token is in no column of any table, nor in the logs."""
+    assert TOKEN not in logs
+    needle = TOKEN[10:40]
+    with database.app.app_context(), db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                assert needle not in str(tuple(row)), table
