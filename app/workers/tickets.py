@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ from app.services.checklists.item_events import ItemEvents
 from app.services.checklists.items import update_item
 from app.services.checklists.tickets import marker, ticket_text
 from app.services.checklists.waivers import expire_due_waivers
-from app.services.context import Context
+from app.services.context import SYSTEM, Context
 from app.services.locks import lock_checklists
 from app.services.ticketing.github import GitHubClient, Issue, TrackerError
 from app.services.ticketing.token_box import TokenBoxError, decrypt_token
@@ -68,6 +68,7 @@ class _Job:
     """A claimed row and what to send for it."""
 
     sync_id: str
+    integration_id: str
     item_id: str
     repository: str
     token: str | None
@@ -110,7 +111,7 @@ class TicketSyncer:
         self.settings = settings
         self.worker_id = worker_id
         self.client = client or GitHubClient(settings)
-        self.ctx = Context(f"worker:{worker_id}", settings=settings)
+        self.ctx = Context(SYSTEM, settings=settings)
         self.lease = timedelta(seconds=settings.webhook_timeout * LEASE_CALLS + 5)
 
     def close(self) -> None:
@@ -242,6 +243,7 @@ class TicketSyncer:
         state, reason = wanted_state(snapshot["status"])
         return _Job(
             sync_id=sync.id,
+            integration_id=integration.id,
             item_id=item.id,
             repository=tickets["repository"],
             token=token,
@@ -269,44 +271,54 @@ class TicketSyncer:
         if job.token is None:
             return _Outcome(error=job.token_problem)
         try:
-            issue: Issue | None = None
-            if job.number is None:
-                if job.search_first:
-                    since = (job.intent_at or utcnow()) - timedelta(minutes=1)
-                    issue = self.client.find_by_marker(job.token, job.repository, job.marker, since)
-                if issue is None:
-                    issue = self.client.create_issue(
-                        job.token,
-                        job.repository,
-                        title=job.title,
-                        body=job.body,
-                        labels=job.labels,
-                        assignees=job.assignees,
-                    )
-            fields: dict[str, Any] = {
-                "title": job.title,
-                "body": job.body,
-                "assignees": job.assignees,
-            }
-            current = (
-                (issue.state, issue.state_reason)
-                if issue
-                else (
-                    job.remote_state,
-                    job.remote_reason,
+            try:
+                return self._calls(job, job.assignees)
+            except TrackerError as exc:
+                if exc.status != 422 or not job.assignees:
+                    raise
+                # GitHub refuses assignees who cannot be assigned in the repository (not
+                # collaborators): the ticket is kept in step without them.
+                log.warning(
+                    "GitHub refused the assignees of item %s's issue; sent without them",
+                    job.item_id,
+                    extra={"ticket_sync_id": job.sync_id, "item_id": job.item_id},
                 )
-            )
-            if current[0] != job.state or (job.state == "closed" and current[1] != job.reason):
-                fields["state"] = job.state
-                fields["state_reason"] = job.reason if job.state == "closed" else "reopened"
-            elif issue is not None and issue.body == job.body:
-                return _Outcome(issue=issue, sent_state=(issue.state, issue.state_reason))
-            number = issue.number if issue else job.number
-            assert number is not None
-            updated = self.client.update_issue(job.token, job.repository, number, fields)
-            return _Outcome(issue=updated, sent_state=(updated.state, updated.state_reason))
+                return self._calls(job, [])
         except TrackerError as exc:
             return _Outcome(error=exc.message, retry_after=exc.retry_after)
+
+    def _calls(self, job: _Job, assignees: list[str]) -> _Outcome:
+        assert job.token is not None
+        issue: Issue | None = None
+        if job.number is None:
+            if job.search_first:
+                since = (job.intent_at or utcnow()) - timedelta(minutes=1)
+                issue = self.client.find_by_marker(job.token, job.repository, job.marker, since)
+            if issue is None:
+                issue = self.client.create_issue(
+                    job.token,
+                    job.repository,
+                    title=job.title,
+                    body=job.body,
+                    labels=job.labels,
+                    assignees=assignees,
+                )
+        fields: dict[str, Any] = {"title": job.title, "body": job.body, "assignees": assignees}
+        current: tuple[str | None, str | None]
+        if issue is not None:
+            current = (issue.state, issue.state_reason)
+        else:
+            current = (job.remote_state, job.remote_reason)
+        if current[0] != job.state or (job.state == "closed" and current[1] != job.reason):
+            fields["state"] = job.state
+            fields["state_reason"] = job.reason if job.state == "closed" else "reopened"
+        elif issue is not None and issue.body == job.body:
+            # Just opened (or found) as the item is: nothing more to send.
+            return _Outcome(issue=issue, sent_state=(issue.state, issue.state_reason))
+        number = issue.number if issue else job.number
+        assert number is not None
+        updated = self.client.update_issue(job.token, job.repository, number, fields)
+        return _Outcome(issue=updated, sent_state=(updated.state, updated.state_reason))
 
     # -- record --------------------------------------------------------------------------------
 
@@ -386,9 +398,11 @@ class TicketSyncer:
             return
         unchanged = item.version == job.item_version
         link = {"system": "github", "key": sync.ticket_key, "url": sync.ticket_url}
+        # The integration links the item, as its inbound deliveries change items.
+        ctx = replace(self.ctx, actor=f"integration:{job.integration_id}")
         update_item(
             session,
-            self.ctx,
+            ctx,
             project,
             checklist,
             item,

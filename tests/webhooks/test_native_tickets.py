@@ -139,6 +139,7 @@ def test_items_get_issues_that_follow_them_both_ways(database, workers, github, 
         assert sorted(a["login"] for a in issue["assignees"]) == owners[number]
     linked = api.events(type="checklist.item.ticket_linked")
     assert len(linked) == len(items)
+    assert {e["actor"] for e in linked} == {f"integration:{integration['id']}"}
 
     # Closed in GitHub, and GitHub's webhook delivered: the item is done, nothing sent back.
     first, second = items[0], items[1]
@@ -231,3 +232,17 @@ def _assert_token_nowhere(database: Database, logs: str) -> None:
         for table in inspect(connection).get_table_names():
             for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
                 assert needle not in str(tuple(row)), table
+
+
+def test_assignees_github_refuses_are_left_out(database, workers, github):
+    api = database.api()
+    project, _, items = _setup(api)
+    github.collaborators = {"someone-else"}
+    _start(workers, database, github)
+
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    refused = [c for c in github.calls if c.status == 422]
+    assert refused and all(c.body.get("assignees") for c in refused)
+    assert all(issue["assignees"] == [] for issue in github.issues.values())
+    assert len(github.issues) == len(items)
+    assert github.violations == []

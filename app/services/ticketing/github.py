@@ -53,10 +53,13 @@ class TrackerError(Exception):
     """A call that did not do what it asked; `retry_after` when the tracker said when to try
     again (rate limits)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.status = status  # GitHub's answer, when there was one
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class GitHubClient:
                 f"GitHub answered {method} {path.split('?')[0]} with {response.status_code}: "
                 f"{_message(response)}",
                 retry_after=_retry_after(response),
+                status=response.status_code,
             )
         try:
             return response.json()

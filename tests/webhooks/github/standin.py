@@ -83,6 +83,8 @@ class GitHubStandIn:
         self._hold = threading.Event()
         self._hold.set()
         self._rate_limited = 0
+        # Who may be assigned (None: anyone); others make GitHub answer 422.
+        self.collaborators: set[str] | None = None
         self._validators = self._compile()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -204,6 +206,10 @@ class GitHubStandIn:
                 "X-RateLimit-Reset": str(reset),
             }
             return 403, headers, {"message": "API rate limit exceeded"}
+        refused = self._unassignable(call.body)
+        if refused:
+            errors = [{"resource": "Issue", "code": "invalid", "field": "assignees"}]
+            return 422, {}, {"message": "Validation Failed", "errors": errors}
         status, answer = self._answer(call.operation or "", params, call)
         answer = [_shown(i) for i in answer] if isinstance(answer, list) else _shown(answer)
         if status < 300:
@@ -211,6 +217,11 @@ class GitHubStandIn:
             for error in _errors(schema, answer):
                 self.violations.append(f"the stand-in's own answer: {error}")
         return status, {"X-RateLimit-Remaining": "4999"}, answer
+
+    def _unassignable(self, body: Any) -> list[str]:
+        if self.collaborators is None or not isinstance(body, dict):
+            return []
+        return [a for a in body.get("assignees") or () if a not in self.collaborators]
 
     def _answer(self, operation: str, params: dict[str, str], call: Call) -> tuple[int, Any]:
         if operation == "issues/create":
