@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -52,7 +53,9 @@ def github() -> Iterator[GitHubStandIn]:
     standin.stop()
 
 
-def _setup(api: Api) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+def _setup(
+    api: Api, tickets: dict[str, Any] = TICKETS, *, held: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     project = api.staffed_project("Clinic notes")
     for person in api.all_pages("/v1/people"):
         if person["name"] in HANDLES:
@@ -63,18 +66,19 @@ def _setup(api: Api) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any
             )
     integration = api.post(
         "/v1/integrations",
-        {"provider": "github", "name": REPOSITORY, "tickets": TICKETS},
+        {"provider": "github", "name": REPOSITORY, "tickets": tickets},
         expect=201,
     ).json
+    ranks = ["low", "medium", "high", "critical"]
     items = [
         i
         for i in api.get(f"/v1/projects/{project['id']}/checklist")["items"]
-        if i["priority"] in ("medium", "high", "critical")
-        and i["kind"] == "responsibility"
-        and i["phase"] == "build-and-use-model"
+        if ranks.index(i["priority"]) >= ranks.index(tickets["min_priority"])
+        and i["kind"] in tickets["kinds"]
+        and i["phase"] in tickets["phases"]
     ]
     assert len(items) >= 2, items
-    assert not any(i["signoff_required"] or i["evidence_required"] for i in items)
+    assert all(bool(i["signoff_required"] or i["evidence_required"]) == held for i in items)
     return project, integration, items
 
 
@@ -245,4 +249,35 @@ def test_assignees_github_refuses_are_left_out(database, workers, github):
     assert refused and all(c.body.get("assignees") for c in refused)
     assert all(issue["assignees"] == [] for issue in github.issues.values())
     assert len(github.issues) == len(items)
+    assert github.violations == []
+
+
+def test_a_close_that_leaves_the_item_held_does_not_reopen_the_issue(database, workers, github):
+    """High mitigations that need evidence: GitHub's close cannot finish them (the item is
+    held in progress), and the worker does not take that for a reopening."""
+    api = database.api()
+    tickets = {**TICKETS, "min_priority": "high", "kinds": ["mitigation"]}
+    tickets["phases"] = ["verify-and-validate"]
+    project, integration, items = _setup(api, tickets, held=True)
+    _start(workers, database, github)
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+
+    item = items[0]
+    number = int(_item(api, project, item["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    answer = _deliver(api, integration, github.close(number, "completed"))
+    assert answer["items"][0]["held"] is True, answer
+    assert _item(api, project, item["key"])["status"] == "in_progress"
+    calls_before = len(github.calls)
+    # A few of the worker's rounds (one a second), and a change elsewhere it does act on.
+    api.patch_item(project, items[1]["key"], {"note": "Evaluation set agreed"})
+    other = int(_item(api, project, items[1]["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    wait_until(
+        lambda: "Evaluation set agreed" in (github.issues[other]["body"] or ""),
+        "the other item's issue to be updated",
+    )
+    time.sleep(2)
+
+    assert github.issues[number]["state"] == "closed"
+    later = github.calls[calls_before:]
+    assert not [c for c in later if c.path.endswith(f"/issues/{number}")], later
     assert github.violations == []
