@@ -5,8 +5,8 @@
 clear). `ticket_syncs` holds, per integration and item, the ticket opened for it and how its
 last sync went; `creating` is the intent to open one, committed before the request.
 
-Revision ID: 0021
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 
 """
@@ -17,8 +17,8 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = "0021"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
