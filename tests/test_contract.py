@@ -38,6 +38,11 @@ BEYOND_THE_DESCRIPTION = {
     "assignments.person_id": "a previewed staffing's `person_id` must name a person of the team",
     "url": "a webhook URL's host must resolve to a public address",
     "event_types": "each pattern must match an event type (GET /v1/event-types)",
+    "assignments": "a person holds a role once in a staffing (no schema says which items "
+    "of a list must differ in two of their fields)",
+    # A rule across two fields, which the description states in words:
+    "traits.uses_third_party_models": "follows from `model_source`: stating both, they agree",
+    "project.traits.uses_third_party_models": "the same, in a preview's project",
     # OpenAPI 3.0 cannot constrain a map's keys (`propertyNames` came with 3.1):
     "headers.*": "a webhook's static header names are RFC 9110 tokens the service does not set",
     "status_map.*": "a `generic` integration's states are any strings of 1 to 64 characters",

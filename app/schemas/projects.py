@@ -41,7 +41,9 @@ class Traits(ma.Schema):
         validate=validate.OneOf(values(ModelSource)),
         metadata={
             "description": "Where the model comes from; null (or left out): not stated. "
-            "`hosted-third-party` and `fine-tuned` imply `uses_third_party_models`; work that "
+            "`hosted-third-party` and `fine-tuned` imply `uses_third_party_models`, "
+            "`trained-in-house` its absence: stating both, they must agree (else 422 on "
+            "`traits.uses_third_party_models`); work that "
             "assumes training is asked only of `fine-tuned` and `trained-in-house` models "
             "(and of a project that does not say)"
         },
