@@ -586,7 +586,7 @@ def test_the_backend_opens_no_connection_outside_a_vetted_attempt(serve) -> None
         webhook_transport._PinnedBackend().connect_tcp("127.0.0.1", server.port)
     # Nor, within an attempt, to any address but the one vetted for it.
     with (
-        webhook_transport._attempt_to("127.0.0.2", time.monotonic() + 5),
+        webhook_transport.pinned_attempt("127.0.0.2", time.monotonic() + 5),
         pytest.raises(httpcore.ConnectError, match=re.escape("127.0.0.1 is not the vetted")),
     ):
         webhook_transport._PinnedBackend().connect_tcp("127.0.0.1", server.port)
