@@ -9,12 +9,12 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from checklist_support import generate, patch_item
 from factories import assert_problem, assign, create_person, create_project, events_of
 from flask import Flask
+from share_support import SECURITY_HEADERS, link_path, link_token, make_share
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -24,11 +24,6 @@ from app.models import Event, IdempotencyRecord, ShareLink, utcnow
 from app.render import FORMATS
 
 KEY = "data-scientist.collect-and-preprocess-data"
-SECURITY_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Cache-Control": "private, no-store",
-}
 
 
 def _shares(project: dict[str, Any]) -> str:
@@ -36,18 +31,7 @@ def _shares(project: dict[str, Any]) -> str:
 
 
 def _share(api: Any, project: dict[str, Any], **body: Any) -> dict[str, Any]:
-    response = api.post(_shares(project), json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.json
-
-
-def _path(share: dict[str, Any]) -> str:
-    """The link's path, as the test client opens it (the URL is absolute)."""
-    return urlsplit(share["url"]).path
-
-
-def _token(share: dict[str, Any]) -> str:
-    return _path(share).rsplit("/", 1)[-1]
+    return make_share(api, _shares(project), **body)
 
 
 @pytest.fixture
@@ -80,7 +64,7 @@ def test_a_link_is_made_with_its_url_shown_once_and_listed_without_it(app, api, 
     assert share["uses"] == 0 and share["last_used_at"] is None and share["revoked_at"] is None
     base = app.config["SETTINGS"].public_base_url.rstrip("/")
     assert share["url"].startswith(f"{base}/share/")
-    assert len(_token(share)) >= 43  # 32 random bytes, URL-safe base64
+    assert len(link_token(share)) >= 43  # 32 random bytes, URL-safe base64
     lifetime = _parse(share["expires_at"]) - _parse(share["created_at"])
     assert lifetime == timedelta(days=30)
     assert made.headers["Location"].endswith(f"{_shares(project)}/{share['id']}")
@@ -90,7 +74,7 @@ def test_a_link_is_made_with_its_url_shown_once_and_listed_without_it(app, api, 
     assert listed.status_code == 200 and read.status_code == 200
     assert [s["id"] for s in listed.json["items"]] == [share["id"]]
     for answer in (listed, read):
-        assert _token(share) not in answer.get_data(as_text=True)
+        assert link_token(share) not in answer.get_data(as_text=True)
         assert "url" not in json.dumps(answer.json)
     assert read.json == {k: v for k, v in share.items() if k != "url"}
 
@@ -128,7 +112,7 @@ def test_a_link_expires_within_the_days_asked_a_year_at_most(api, project):
 
 def test_only_the_tokens_hash_is_stored_and_no_event_holds_it(app, api, project):
     share = _share(api, project, name="Tracker")
-    token = _token(share)
+    token = link_token(share)
     api.delete(f"{_shares(project)}/{share['id']}")
 
     with app.app_context():
@@ -190,7 +174,7 @@ def test_making_and_revoking_need_a_write_key(make_api, project, api):
 
 def test_the_link_opens_the_checklist_without_a_key_in_every_format(api, client, project):
     share = _share(api, project)
-    path = _path(share)
+    path = link_path(share)
     with_key = api.get(f"/v1/projects/{project['id']}/checklist").json
 
     default = client.get(path)
@@ -221,7 +205,7 @@ def test_the_link_shows_the_checklist_as_it_is_now_and_answers_304_to_its_etag(
     api, client, project
 ):
     share = _share(api, project)
-    path = _path(share)
+    path = link_path(share)
     before = client.get(path, query_string={"format": "json"})
 
     patch_item(api, project, KEY, {"status": "in_progress"})
@@ -239,7 +223,7 @@ def test_the_link_shows_the_checklist_as_it_is_now_and_answers_304_to_its_etag(
 def test_the_link_filters_as_the_checklist_does_and_refuses_unknown_parameters(
     api, client, project
 ):
-    path = _path(_share(api, project))
+    path = link_path(_share(api, project))
 
     filtered = client.get(path, query_string={"format": "json", "status": "done"})
     assert filtered.status_code == 200 and filtered.json["items"] == []
@@ -252,7 +236,7 @@ def test_the_link_writes_nothing(api, client, project, method):
     share = _share(api, project)
     before = api.get(f"/v1/projects/{project['id']}/checklist").json
 
-    for path in (_path(share), f"{_path(share)}.md"):
+    for path in (link_path(share), f"{link_path(share)}.md"):
         answer = client.open(path, method=method, json={"status": "done"})
         assert_problem(answer, 405)
         assert "GET" in answer.headers["Allow"]
@@ -262,7 +246,7 @@ def test_the_link_writes_nothing(api, client, project, method):
 
 def test_the_link_opens_nothing_else(api, other_api, client, project):
     share = _share(api, project)
-    token = _token(share)
+    token = link_token(share)
     other = create_project(api, name="Music", application="music-composition")
     generate(api, other, 201)
 
@@ -286,7 +270,7 @@ def test_the_link_opens_nothing_else(api, other_api, client, project):
     assert_problem(other_api.get(_shares(project)), 404)
     assert_problem(other_api.delete(f"{_shares(project)}/{share['id']}"), 404)
     assert_problem(api.get(f"{_shares(other)}/{share['id']}"), 404)
-    assert client.get(_path(share)).status_code == 200  # all of that left it live
+    assert client.get(link_path(share)).status_code == 200  # all of that left it live
 
 
 def test_another_teams_link_opens_only_its_own_project(api, other_api, client, project):
@@ -295,8 +279,8 @@ def test_another_teams_link_opens_only_its_own_project(api, other_api, client, p
     their_share = _share(other_api, theirs)
     our_share = _share(api, project)
 
-    ours = client.get(_path(our_share), query_string={"format": "json"}).json
-    their = client.get(_path(their_share), query_string={"format": "json"}).json
+    ours = client.get(link_path(our_share), query_string={"format": "json"}).json
+    their = client.get(link_path(their_share), query_string={"format": "json"}).json
 
     assert ours["project"]["id"] == project["id"]
     assert their["project"]["id"] == theirs["id"]
@@ -321,10 +305,10 @@ def test_unknown_revoked_and_expired_links_are_the_same_404(app, api, client, pr
         db.session.commit()
 
     answers = [
-        client.get(_path(revoked)),
-        client.get(_path(expired)),
+        client.get(link_path(revoked)),
+        client.get(link_path(expired)),
         client.get("/share/" + "A" * 43),
-        client.get(f"{_path(revoked)}.md"),
+        client.get(f"{link_path(revoked)}.md"),
     ]
 
     problems = [_problem_alike(a) for a in answers]
@@ -341,7 +325,7 @@ def test_a_link_to_a_project_without_a_checklist_is_404(api, client):
     bare = create_project(api, name="Not generated", application="other")
     share = _share(api, bare)
 
-    assert_problem(client.get(_path(share)), 404)
+    assert_problem(client.get(link_path(share)), 404)
 
 
 # --------------------------------------------------------------------------- the ticket link
@@ -366,7 +350,7 @@ def test_a_ticket_link_is_written_into_item_events_and_ticket_texts(app, api, cl
     body = after["payload"]["ticket"]["body"]
     assert f"- Checklist page (opens without an API key): {ticket_link['url']}" in body
     # The link in the ticket opens the checklist for whoever reads the ticket.
-    page = client.get(_path(ticket_link))
+    page = client.get(link_path(ticket_link))
     assert page.status_code == 200 and "Clinic notes" in page.get_data(as_text=True)
     # A regeneration's event links to it too.
     assign(api, project, "data-scientist", create_person(api))
@@ -375,7 +359,7 @@ def test_a_ticket_link_is_written_into_item_events_and_ticket_texts(app, api, cl
     # It is the one token kept: a plain link's is not.
     with app.app_context():
         kept = {s.id: s.token for s in db.session.scalars(select(ShareLink))}
-    assert kept == {plain["id"]: None, ticket_link["id"]: _token(ticket_link)}
+    assert kept == {plain["id"]: None, ticket_link["id"]: link_token(ticket_link)}
 
 
 def test_the_newest_live_ticket_link_is_used_and_none_once_revoked_or_expired(app, api, project):
@@ -441,14 +425,14 @@ def test_uses_are_counted_in_memory_and_written_in_a_batch_outside_the_reads(
 
     with count_queries() as counter:
         for _ in range(3):
-            assert client.get(_path(share)).status_code == 200
+            assert client.get(link_path(share)).status_code == 200
     # The reads wrote nothing (the interval has not passed): noted in memory.
     assert not any(s.lstrip().upper().startswith("UPDATE") for s in counter.statements)
     assert _uses(app, share["id"]) == (0, None)
     assert uses.pending_counts()[share["id"]] == 3
 
     monkeypatch.setattr(uses, "interval", 0)  # as if the interval had passed
-    assert client.get(f"{_path(share)}.txt").status_code == 200
+    assert client.get(f"{link_path(share)}.txt").status_code == 200
 
     count, last_used = _uses(app, share["id"])
     assert count == 4
@@ -463,9 +447,9 @@ def test_a_refused_open_is_not_a_use(app, api, client, project, monkeypatch):
     uses = share_use_log(app)
     monkeypatch.setattr(uses, "interval", 0)
 
-    assert client.post(_path(share)).status_code == 405
-    assert client.get(_path(share), query_string={"format": "pdf"}).status_code == 406
-    assert client.get(f"/share/{_token(share)}/x").status_code == 404
+    assert client.post(link_path(share)).status_code == 405
+    assert client.get(link_path(share), query_string={"format": "pdf"}).status_code == 406
+    assert client.get(f"/share/{link_token(share)}/x").status_code == 404
 
     assert _uses(app, share["id"])[0] == 0
 
@@ -475,7 +459,7 @@ def test_each_link_is_rate_limited_on_its_own(app_with, api, project):
     share = _share(api, project)
     other = _share(api, project)
 
-    answers = [limited.get(_path(share)) for _ in range(3)]
+    answers = [limited.get(link_path(share)) for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     problem = assert_problem(answers[-1], 429)
@@ -483,7 +467,7 @@ def test_each_link_is_rate_limited_on_its_own(app_with, api, project):
     assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
     assert answers[-1].headers["Referrer-Policy"] == "no-referrer"
     # Another link, and the API key of the team, have budgets of their own.
-    assert limited.get(_path(other)).status_code == 200
+    assert limited.get(link_path(other)).status_code == 200
     assert (
         limited.get(_shares(project), headers={"Authorization": f"Bearer {api.token}"}).status_code
         == 200

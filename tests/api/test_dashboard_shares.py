@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from checklist_support import generate
 from factories import assert_problem, assign, create_person, create_project, events_of
 from html_support import parse
+from share_support import SECURITY_HEADERS, link_path, link_token, make_share
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -20,25 +20,10 @@ from app.http.shares import share_use_log
 from app.models import Event, ShareLink, utcnow
 
 SHARES = "/v1/dashboard/shares"
-SECURITY_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Cache-Control": "private, no-store",
-}
 
 
 def _share(api: Any, **body: Any) -> dict[str, Any]:
-    response = api.post(SHARES, json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.json
-
-
-def _path(share: dict[str, Any]) -> str:
-    return urlsplit(share["url"]).path
-
-
-def _token(share: dict[str, Any]) -> str:
-    return _path(share).rsplit("/", 1)[-1]
+    return make_share(api, SHARES, **body)
 
 
 @pytest.fixture
@@ -60,7 +45,7 @@ def test_an_admin_makes_a_link_that_opens_the_dashboard_page_without_a_key(
     assert share["url"].startswith(f"{base}/share/dashboard/")
     assert share["tickets"] is False and share["name"] == "Governance board"
     assert made.headers["Location"].endswith(f"{SHARES}/{share['id']}")
-    page = client.get(_path(share))
+    page = client.get(link_path(share))
     assert page.status_code == 200, page.get_data(as_text=True)
     assert page.mimetype == "text/html"
     for name, value in SECURITY_HEADERS.items():
@@ -72,18 +57,18 @@ def test_an_admin_makes_a_link_that_opens_the_dashboard_page_without_a_key(
     # JSON by Accept or format, the same numbers the API gives a key holder.
     with_key = api.get("/v1/dashboard").json
     for answer in (
-        client.get(_path(share), headers={"Accept": "application/json"}),
-        client.get(_path(share), query_string={"format": "json"}),
+        client.get(link_path(share), headers={"Accept": "application/json"}),
+        client.get(link_path(share), query_string={"format": "json"}),
     ):
         assert answer.status_code == 200 and answer.mimetype == "application/json"
         assert answer.json["projects"] == with_key["projects"]
-    assert_problem(client.get(_path(share), headers={"Accept": "text/markdown"}), 406)
+    assert_problem(client.get(link_path(share), headers={"Accept": "text/markdown"}), 406)
     # Listed and read without its URL.
     listed = api.get(SHARES).json["items"]
     assert [s["id"] for s in listed] == [share["id"]]
     read = api.get(f"{SHARES}/{share['id']}").json
     assert read == {k: v for k, v in share.items() if k != "url"}
-    assert _token(share) not in json.dumps(listed) + json.dumps(read)
+    assert link_token(share) not in json.dumps(listed) + json.dumps(read)
 
 
 def test_making_and_revoking_need_an_admin_key(make_api, api):
@@ -116,8 +101,8 @@ def test_the_link_opens_only_its_own_teams_dashboard(api, other_api, client, cli
     their_share = _share(other_api)
     our_share = _share(api)
 
-    ours = client.get(_path(our_share), query_string={"format": "json"}).json
-    their = client.get(_path(their_share), query_string={"format": "json"}).json
+    ours = client.get(link_path(our_share), query_string={"format": "json"}).json
+    their = client.get(link_path(their_share), query_string={"format": "json"}).json
 
     assert [p["id"] for p in ours["projects"]] == [clinic["id"]]
     assert [p["id"] for p in their["projects"]] == [theirs["id"]]
@@ -125,14 +110,14 @@ def test_the_link_opens_only_its_own_teams_dashboard(api, other_api, client, cli
     assert [s["id"] for s in api.get(SHARES).json["items"]] == [our_share["id"]]
     assert_problem(other_api.get(f"{SHARES}/{our_share['id']}"), 404)
     assert_problem(other_api.delete(f"{SHARES}/{our_share['id']}"), 404)
-    assert client.get(_path(our_share)).status_code == 200
+    assert client.get(link_path(our_share)).status_code == 200
 
 
 def test_the_link_opens_nothing_else(api, client, clinic):
     share = _share(api)
-    token = _token(share)
+    token = link_token(share)
     checklist_share = api.post(f"/v1/projects/{clinic['id']}/checklist/shares", json={}).json
-    checklist_token = urlsplit(checklist_share["url"]).path.rsplit("/", 1)[-1]
+    checklist_token = link_token(checklist_share)
 
     for path in (
         f"/share/{token}",  # a dashboard token is no checklist link
@@ -156,7 +141,7 @@ def test_the_link_opens_nothing_else(api, client, clinic):
 def test_the_link_writes_nothing(api, client, clinic, method):
     share = _share(api)
 
-    answer = client.open(_path(share), method=method, json={"name": "x"})
+    answer = client.open(link_path(share), method=method, json={"name": "x"})
 
     assert_problem(answer, 405)
     assert "GET" in answer.headers["Allow"]
@@ -181,7 +166,7 @@ def test_revoked_and_expired_links_are_the_same_404_as_an_unknown_one(app, api, 
 
     problems = [
         assert_problem(client.get(path), 404)
-        for path in (_path(revoked), _path(expired), "/share/dashboard/" + "C" * 43)
+        for path in (link_path(revoked), link_path(expired), "/share/dashboard/" + "C" * 43)
     ]
 
     details = {(p["title"], p["detail"]) for p in problems}
@@ -189,7 +174,7 @@ def test_revoked_and_expired_links_are_the_same_404_as_an_unknown_one(app, api, 
     assert len(events_of(api, type="dashboard.share.revoked")) == 1
 
 
-def test_events_say_who_made_and_revoked_it_never_its_token(app, api):
+def test_events_say_who_made_and_revoked_it_never_itslink_token(app, api):
     share = _share(api, name="Board")
     api.delete(f"{SHARES}/{share['id']}")
 
@@ -202,7 +187,7 @@ def test_events_say_who_made_and_revoked_it_never_its_token(app, api):
         assert stored.target == "dashboard" and stored.project_id is None
         assert stored.token is None
         payloads = [json.dumps(e.payload) for e in db.session.scalars(select(Event))]
-    assert not any(_token(share) in p for p in payloads)
+    assert not any(link_token(share) in p for p in payloads)
 
 
 def test_uses_are_counted_and_each_link_is_rate_limited(app, app_with, api, monkeypatch):
@@ -211,7 +196,7 @@ def test_uses_are_counted_and_each_link_is_rate_limited(app, app_with, api, monk
     monkeypatch.setattr(share_use_log(limited), "interval", 0)
     visitor = limited.test_client()
 
-    answers = [visitor.get(_path(share)) for _ in range(3)]
+    answers = [visitor.get(link_path(share)) for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     read = api.get(f"{SHARES}/{share['id']}").json
