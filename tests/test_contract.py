@@ -19,7 +19,9 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.checks import negative_data_rejection as schemathesis_negative_data_rejection
 from schemathesis.checks import positive_data_acceptance as schemathesis_positive_data_acceptance
+from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.schemas import BaseSchema
@@ -94,6 +96,18 @@ def positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
         raise
 
 
+def negative_data_rejection(ctx: Any, response: Any, case: Any) -> bool | None:
+    """schemathesis's own check, except that a 413 is a refusal too: a generated body over
+    `MAX_BODY_BYTES` is refused before it is read (problem+json `body-too-large`), whatever
+    else is wrong with it."""
+    try:
+        return schemathesis_negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        if response.status_code == 413:
+            return None
+        raise
+
+
 # The operations whose authentication is confirmed, per application (backend).
 _AUTH_ENFORCED: dict[int, set[str]] = {}
 
@@ -109,6 +123,7 @@ def ignored_auth(ctx: Any, response: Any, case: Any) -> bool | None:
 load_all_checks()
 OURS = {
     schemathesis_positive_data_acceptance: positive_data_acceptance,
+    schemathesis_negative_data_rejection: negative_data_rejection,
     schemathesis_ignored_auth: ignored_auth,
 }
 ALL_CHECKS = [OURS.get(check, check) for check in CHECKS.get_all()]
