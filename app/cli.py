@@ -27,10 +27,10 @@ from app import demo
 from app.backup import BackupFailed, backup
 from app.commands import command_transaction
 from app.errors import NotFound, Problem
-from app.extensions import current_session, db
+from app.extensions import current_session, db, snapshot
 from app.services.catalog.store import seed_catalog
 from app.services.directory import people, teams
-from app.services.export import NotImportable, export_lines, import_lines, snapshot
+from app.services.export import NotImportable, export_lines, import_lines
 from app.services.migrations import head_revision
 from app.services.webhooks.event_types import EVENT_TYPES, webhook_body
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,9 @@ def current_session() -> Session:
 
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# An execution option: the connection's transactions only read (on SQLite, they begin
+# deferred and take no write lock).
+READS_ONLY = "reads_only"
 
 
 @event.listens_for(Engine, "connect")
@@ -48,8 +53,28 @@ def _sqlite_begin(connection: Any) -> None:
     """A write transaction takes SQLite's write lock at its start (`BEGIN IMMEDIATE`): it waits
     for the writer before it rather than reading first and then failing to upgrade, and
     everything it reads is as committed by that writer. Reads begin deferred, and run beside
-    the writer. (The counterpart of the row locks `app.services.locks` takes on PostgreSQL.)"""
+    the writer: a request's read, or a connection opened with the execution option
+    `READS_ONLY` (a stream read after its request, a command that only reads). (The
+    counterpart of the row locks `app.services.locks` takes on PostgreSQL.)"""
     if connection.dialect.name != "sqlite":
         return
-    reading = has_request_context() and request.method in _READ_METHODS
+    reading = connection.get_execution_options().get(READS_ONLY, False) or (
+        has_request_context() and request.method in _READ_METHODS
+    )
     connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection of its own reading one snapshot until it is closed: a read-only
+    repeatable-read transaction on PostgreSQL; on SQLite a deferred transaction, which sees one
+    state of the file (WAL) from its first read and takes no write lock, so writers go on."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{READS_ONLY: True})
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with connection.begin() as transaction:
+            yield connection
+            transaction.rollback()

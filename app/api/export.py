@@ -9,11 +9,11 @@ from flask import Response
 from flask.views import MethodView
 
 from app.api.common import v1_blueprint
-from app.extensions import current_session, db
+from app.extensions import current_session, db, snapshot
 from app.http.auth import current_team_id
 from app.services.catalog.store import current_catalog
 from app.services.directory.teams import find_team
-from app.services.export import MEDIA_TYPE, export_lines, snapshot
+from app.services.export import MEDIA_TYPE, export_lines
 from app.services.migrations import head_revision
 
 blp = v1_blueprint(

@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Engine, Select, Table, insert, select
+from sqlalchemy import Connection, Date, DateTime, Select, Table, insert, select
 
 from app.models import (
     Assignment,
@@ -118,24 +117,11 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), default=_value) + "\n"
 
 
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """A connection of its own reading one snapshot until it is closed: a repeatable-read
-    transaction on PostgreSQL; on SQLite a transaction sees one state of the file (WAL) from its
-    first read. It writes nothing."""
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin() as transaction:
-            yield connection
-            transaction.rollback()
-
-
 def export_lines(
     connection: Connection, team_id: str, *, migration: str | None, catalog_version: str | None
 ) -> Iterator[str]:
     """The team's export, a line at a time, read on `connection` (in one transaction the
-    caller holds, for one snapshot)."""
+    caller holds, for one snapshot: `app.extensions.snapshot`)."""
     team = connection.execute(select(Team.__table__).where(Team.__table__.c.id == team_id)).one()
     header = {
         "format": FORMAT,

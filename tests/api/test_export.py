@@ -6,6 +6,7 @@ imported imports nothing."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -275,3 +276,27 @@ def _with_migration(line: str, migration: str) -> str:
     header = json.loads(line)
     header["data"]["migration"] = migration
     return json.dumps(header)
+
+
+def test_an_export_is_one_snapshot_and_writers_go_on_while_it_streams(api, team):
+    """The stream is read after its request has answered: it must neither hold SQLite's write
+    lock (a write meanwhile would wait for the busy timeout) nor see what is written after it
+    began."""
+    streamed = api.get("/v1/export", buffered=False)
+    lines = iter(streamed.response)
+    header = json.loads(next(lines))
+    assert header["type"] == "export"
+
+    started = time.monotonic()
+    written = patch_item(api, team["clinic"], KEY, {"note": "Written while the export streams"})
+    took = time.monotonic() - started
+
+    assert written.status_code == 200, written.json
+    assert took < 5, took  # not the busy timeout of a writer waiting for the lock
+    records = [json.loads(line) for line in b"".join(lines).decode().splitlines()]
+    streamed.close()
+    (item,) = [
+        r["data"] for r in records if r["type"] == "checklist_item" and r["data"]["key"] == KEY
+    ]
+    assert item["note"] != "Written while the export streams"
+    assert records[-1]["type"] == "end"
