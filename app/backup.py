@@ -7,12 +7,13 @@ SQLite: the online backup API (`sqlite3.Connection.backup`), page by page, never
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 
 class BackupFailed(Exception):
@@ -28,7 +29,7 @@ def backup(database_url: str, target: Path) -> str:
         if url.get_backend_name() == "sqlite":
             _sqlite(url.database or "", target)
             return "SQLite online backup"
-        _postgres(url.set(drivername="postgresql").render_as_string(hide_password=False), target)
+        _postgres(url.set(drivername="postgresql"), target)
         return "pg_dump, custom format"
     except BaseException:
         target.unlink(missing_ok=True)
@@ -49,15 +50,21 @@ def _sqlite(database: str, target: Path) -> None:
         source.close()
 
 
-def _postgres(libpq_url: str, target: Path) -> None:
+def _postgres(url: URL, target: Path) -> None:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupFailed("pg_dump is not on PATH: install PostgreSQL's client tools.")
+    # The password goes by the environment, never on the command line (`ps` shows that).
+    env = {**os.environ}
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    libpq_url = url.set(password=None).render_as_string(hide_password=False)
     result = subprocess.run(  # noqa: S603 - pg_dump with our own arguments
         [pg_dump, "--format=custom", "--no-owner", f"--file={target}", f"--dbname={libpq_url}"],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if result.returncode != 0:
         raise BackupFailed(f"pg_dump failed: {result.stderr.strip()}")
