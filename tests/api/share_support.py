@@ -3,8 +3,15 @@ headers every answer under `/share/` carries."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import ShareLink, utcnow
 
 SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
@@ -27,3 +34,14 @@ def link_path(share: dict[str, Any]) -> str:
 
 def link_token(share: dict[str, Any]) -> str:
     return link_path(share).rsplit("/", 1)[-1]
+
+
+def expire(app: Flask, share: dict[str, Any]) -> None:
+    """Make the link's expiry a second ago, as time would."""
+    with app.app_context():
+        db.session.execute(
+            update(ShareLink)
+            .where(ShareLink.id == share["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()

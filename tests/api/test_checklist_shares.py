@@ -14,8 +14,8 @@ import pytest
 from checklist_support import generate, patch_item
 from factories import assert_problem, assign, create_person, create_project, events_of
 from flask import Flask
-from share_support import SECURITY_HEADERS, link_path, link_token, make_share
-from sqlalchemy import select, update
+from share_support import SECURITY_HEADERS, expire, link_path, link_token, make_share
+from sqlalchemy import select
 
 from app.extensions import db
 from app.http.formats import SUFFIXES
@@ -296,13 +296,7 @@ def test_unknown_revoked_and_expired_links_are_the_same_404(app, api, client, pr
     revoked = _share(api, project)
     expired = _share(api, project)
     assert api.delete(f"{_shares(project)}/{revoked['id']}").status_code == 204
-    with app.app_context():
-        db.session.execute(
-            update(ShareLink)
-            .where(ShareLink.id == expired["id"])
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
+    expire(app, expired)
 
     answers = [
         client.get(link_path(revoked)),
@@ -373,13 +367,7 @@ def test_the_newest_live_ticket_link_is_used_and_none_once_revoked_or_expired(ap
     patch_item(api, project, KEY, {"note": "The newer revoked"})
     assert _item_events(api)[0]["payload"]["item"]["links"]["share"] == older["url"]
 
-    with app.app_context():
-        db.session.execute(
-            update(ShareLink)
-            .where(ShareLink.id == older["id"])
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
+    expire(app, older)
     patch_item(api, project, KEY, {"note": "The older expired"})
     latest = _item_events(api)[0]["payload"]
     assert latest["item"]["links"]["share"] is None

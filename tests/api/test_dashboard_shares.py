@@ -5,19 +5,18 @@ project's checklist, not another team's dashboard, no write, not after revocatio
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from checklist_support import generate
 from factories import assert_problem, assign, create_person, create_project, events_of
 from html_support import parse
-from share_support import SECURITY_HEADERS, link_path, link_token, make_share
-from sqlalchemy import select, update
+from share_support import SECURITY_HEADERS, expire, link_path, link_token, make_share
+from sqlalchemy import select
 
 from app.extensions import db
 from app.http.shares import share_use_log
-from app.models import Event, ShareLink, utcnow
+from app.models import Event, ShareLink
 
 SHARES = "/v1/dashboard/shares"
 
@@ -156,13 +155,7 @@ def test_revoked_and_expired_links_are_the_same_404_as_an_unknown_one(app, api, 
     assert_problem(stale, 412)
     assert api.delete(f"{SHARES}/{revoked['id']}", headers={"If-Match": etag}).status_code == 204
     assert api.delete(f"{SHARES}/{revoked['id']}").status_code == 204  # idempotent
-    with app.app_context():
-        db.session.execute(
-            update(ShareLink)
-            .where(ShareLink.id == expired["id"])
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
+    expire(app, expired)
 
     problems = [
         assert_problem(client.get(path), 404)
