@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -37,3 +38,14 @@ def fresh_postgres_database(prefix: str = "test_staffing") -> Iterator[str]:
             yield url.render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database_like(app_url: str, tmp_path: Path, prefix: str = "test_fresh") -> Iterator[str]:
+    """An empty database of the same backend as `app_url`: a new file in `tmp_path` for SQLite,
+    a database of its own (dropped afterwards) on the PostgreSQL server."""
+    if app_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / f'{prefix}.db'}"
+    else:
+        with fresh_postgres_database(prefix) as url:
+            yield url

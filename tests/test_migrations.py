@@ -4,13 +4,12 @@ and /readyz reports the head."""
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from databases import fresh_postgres_database
+from databases import fresh_database_like
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -41,20 +40,10 @@ def test_readiness_reports_the_head_revision(client):
     assert head_revision()
 
 
-@contextmanager
-def _fresh_database_like(app, tmp_path):
-    """An empty database of the same backend as `app`'s."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        with fresh_postgres_database("test_migration") as url:
-            yield url
-
-
 def test_stored_emails_are_casefolded_unless_two_people_would_share_one(
     app, app_with, tmp_path, caplog
 ):
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             upgrade(directory=str(MIGRATIONS_DIR), revision="0006")
@@ -102,7 +91,7 @@ def test_stored_answers_lose_the_secrets_they_held(app, app_with, tmp_path):
         "person": '{"id": "per_1", "name": "Ada", "email": "ada@example.com"}',
         "a note about secrets": '{"id": "itm_1", "note": "\\"secret\\" is a word"}',
     }
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             upgrade(directory=str(MIGRATIONS_DIR), revision="0008")
@@ -146,7 +135,7 @@ def test_a_catalog_loaded_before_0012_keeps_the_waiver_policy_it_was_held_to(
     """The policy the code held (until 0011) is the seed catalog's rules, value for value, with
     the accountable roles of then: a catalog loaded before keeps its rules until `flask seed`
     loads the catalog's own."""
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             upgrade(directory=str(MIGRATIONS_DIR), revision="0011")
@@ -231,7 +220,7 @@ def _store_at(revision: str, rows: list[tuple[str, dict[str, object]]]) -> None:
 def test_existing_items_of_the_release_gates_know_they_are_gates_and_keep_their_owners(
     app, app_with, tmp_path
 ):
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             ids = _IDS
@@ -285,7 +274,7 @@ def test_no_migration_loses_stored_rows_when_it_rebuilds_a_table(app, app_with, 
     """On SQLite, a batch operation rebuilds its table and drops the old one; with foreign keys
     on, the drop of `projects` (0008) cascaded to every checklist, item, owner and event. The
     migrations run with them off, so a database from before 0008 keeps every row."""
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             ids = _IDS

@@ -4,8 +4,6 @@ ETag that never changes; an auditor reads it as of a sign-off."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from checklist_support import (
     generate,
@@ -18,7 +16,7 @@ from checklist_support import (
     staffed_project,
 )
 from conftest import ApiClient
-from databases import fresh_postgres_database
+from databases import fresh_database_like
 from factories import assert_problem, assign, create_person, create_project
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select
@@ -317,7 +315,7 @@ def test_existing_checklists_are_recorded_as_their_current_revision(app, app_wit
     """Migration 0013 records each checklist as it stands as its current revision, exactly as
     the application records one: the revision reads as the checklist does, and the next change
     writes a version of the changed item alone."""
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             upgrade(directory=str(MIGRATIONS_DIR))
@@ -381,7 +379,7 @@ def test_revisions_recorded_before_0015_show_no_release_and_the_next_change_show
     """Migration 0015 adds the release to revisions in place: those recorded before it keep
     every item and show `release` null (it was not kept); the checklist still says which
     release it is for, and the next change records a revision that shows it."""
-    with _fresh_database_like(app, tmp_path) as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
         other = app_with(database_url=url)
         with other.app_context():
             upgrade(directory=str(MIGRATIONS_DIR))
@@ -424,16 +422,6 @@ def test_revisions_recorded_before_0015_show_no_release_and_the_next_change_show
     assert noted.status_code == 200, noted.json
     assert latest["revision"] == 4
     assert recorded["release"] == before[3]["release"]
-
-
-@contextmanager
-def _fresh_database_like(app, tmp_path):
-    """An empty database of the same backend as `app`'s."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-    else:
-        with fresh_postgres_database("test_migration") as url:
-            yield url
 
 
 def test_a_sign_off_from_the_tracker_is_a_revision_made_by_its_sender(api, client):

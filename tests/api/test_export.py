@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from checklist_support import generate, in_days, patch_item
-from databases import fresh_postgres_database
+from databases import fresh_database_like
 from factories import assert_problem, assign, create_person, create_project
 from flask import Flask
 from flask_migrate import upgrade
@@ -80,11 +80,7 @@ def _export(api: Any) -> list[dict[str, Any]]:
 @contextmanager
 def _fresh_app(app: Flask, app_with: Any, tmp_path: Path) -> Iterator[Flask]:
     """An application on an empty database of the same backend, migrated and seeded."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        database: Any = _given(f"sqlite:///{tmp_path / 'imported.db'}")
-    else:
-        database = fresh_postgres_database("test_import")
-    with database as url:
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, "test_import") as url:
         other = app_with(database_url=url)
         with other.app_context():
             upgrade(directory=str(MIGRATIONS_DIR))
@@ -94,11 +90,6 @@ def _fresh_app(app: Flask, app_with: Any, tmp_path: Path) -> Iterator[Flask]:
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
 
 
 def _import(target: Flask, path: Path) -> Any:
