@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -336,24 +337,19 @@ def _reset_due(app: Any) -> None:
         db.session.commit()
 
 
-class _database:
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self.tmp: tempfile.TemporaryDirectory[str] | None = None
-
-    def __enter__(self) -> str:
-        if self.database == "sqlite":
-            self.tmp = tempfile.TemporaryDirectory(prefix="growth-")
-            return f"sqlite:///{self.tmp.name}/growth.db"
-        self.url = f"postgresql://postgres@127.0.0.1:5432/growth_bench_{int(time.time())}"
-        create_database(self.url, replace=True)
-        return self.url
-
-    def __exit__(self, *exc: object) -> None:
-        if self.tmp is not None:
-            self.tmp.cleanup()
-        else:
-            drop_database(self.url)
+@contextmanager
+def _database(database: str) -> Iterator[str]:
+    """An empty database of `database`'s kind for one run, gone afterwards."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="growth-") as tmp:
+            yield f"sqlite:///{tmp}/growth.db"
+        return
+    url = f"postgresql://postgres@127.0.0.1:5432/growth_bench_{int(time.time())}"
+    create_database(url, replace=True)
+    try:
+        yield url
+    finally:
+        drop_database(url)
 
 
 def table(rows: list[tuple]) -> Iterator[str]:
