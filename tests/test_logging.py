@@ -274,3 +274,14 @@ def test_a_process_of_the_app_writes_only_json_lines(tmp_path):
     assert access[0]["path"] == "/v1/people\n2026-01-01 00:00:00,000 ERROR app.errors: forged"
     assert [r["message"] for r in records if r["level"] == "ERROR"] == ["through Flask's logger"]
     assert "sck_secret-in-a-header" not in result.stderr
+
+
+def test_records_keep_the_process_that_gunicorns_own_lines_print(app):
+    """The app's logging set-up leaves the process and thread on every record: gunicorn logs
+    `[%(process)d]` in the same workers, and a record without it breaks its lines."""
+    record = logging.getLogger("gunicorn.error").makeRecord(
+        "gunicorn.error", logging.INFO, __file__, 1, "Worker exiting", (), None
+    )
+
+    assert isinstance(record.process, int) and isinstance(record.thread, int)
+    assert logging.Formatter("[%(process)d] %(message)s").format(record).endswith("exiting")

@@ -5,8 +5,9 @@ The v1 blueprint's before-request hook authenticates the request and then calls
 `limit_v1_request` with the key's id, or with None when the request carries no valid key
 (missing, malformed, unknown or revoked), which is then counted against the client's
 address. Flask-Limiter's own check would run before any blueprint hook, when the key is not
-yet known, so it is taken off the app (a request that counts nothing, as a probe, does no
-rate-limit work at all): the budget is one `shared_limit` with the fixed scope `v1` on a
+yet known, so it is taken off the app (a request that counts nothing, as a probe, checks no
+limit; Flask-Limiter's after-request and teardown hooks still run, and find nothing to do): the
+budget is one `shared_limit` with the fixed scope `v1` on a
 plain function, which Flask-Limiter checks whenever it is called in a request. Every `/v1`
 request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis shares them between
 workers and instances); when that storage fails, Flask-Limiter counts in memory until it
