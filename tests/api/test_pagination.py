@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.http.pagination import SortKey, fetch_page, newest_first, page_query
-from app.models import Person, Project
+from app.models import Person, Project, WebhookDelivery, WebhookEndpoint
 from app.services.directory.projects import projects_query
+from app.services.webhooks.endpoints import deliveries_query
 
 # Every list of the API, a path that reaches it once `project` exists.
 LISTS = [
@@ -231,3 +232,24 @@ def test_a_cursor_of_another_list_is_a_422_naming_the_cursor_in_every_format(api
     body = assert_problem(api.get(url, query_string={"cursor": "WzEsMl0"}), 422)
 
     assert body["errors"] == {"cursor": ["Invalid cursor."]}
+
+
+def test_a_delivery_log_filtered_by_status_reads_its_own_index(app, api):
+    """`?status=dead` is read by (endpoint, status, created_at): a page of a rare status does
+    not walk the endpoint's whole log (bench/growth_bench.py, docs/operations.md#growth)."""
+    endpoint = api.post(
+        "/v1/webhooks", json={"url": "https://93.184.216.34/hook", "event_types": ["*"]}
+    ).json
+    for number in range(5):
+        create_project(api, name=f"Delivered {number}")
+
+    with app.app_context():
+        stored = db.session.get(WebhookEndpoint, endpoint["id"])
+        stmt = deliveries_query(stored, status="dead")
+        conditions, dropped = _read_before_the_cursor(
+            page_query(stmt, newest_first(WebhookDelivery), 20, None)
+        )
+        db.session.rollback()
+
+    assert "status" in conditions, conditions
+    assert dropped == 0, f"{dropped} deliveries of other statuses were read and dropped"
