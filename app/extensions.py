@@ -38,14 +38,22 @@ READS_ONLY = "reads_only"
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """SQLite enforces foreign keys only when asked, per connection; WAL lets readers run
-    beside the writer (the API and the worker share the file). The driver is told not to
-    begin transactions itself: `_sqlite_begin` does, the way each transaction needs."""
+    beside the writer (the API and the worker share the file); `lower()` folds every letter.
+    The driver is told not to begin transactions itself: `_sqlite_begin` does, the way each
+    transaction needs."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
         dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds ASCII only: `Ñ` stayed `Ñ`, and a case-blind search
+        # (an erasure's) missed `Ñúñez` written `ÑÚÑEZ`. PostgreSQL's folds every letter.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 @event.listens_for(Engine, "begin")

@@ -93,3 +93,70 @@ def test_a_name_beyond_ascii_is_found_as_json_escapes_it_too(app, api):
     for text in [*stored, *payloads]:
         assert name not in text and escaped not in text, text
     assert any(f"erased:{person['id']}" in text for text in stored)
+
+
+def test_every_text_column_is_either_searched_or_said_to_hold_no_person():
+    """A new text column must be placed: searched and rewritten (it may hold a person), or
+    structural (a key, a status, a digest), which an erasure must never rewrite."""
+    from app.models import Base
+    from app.services.directory.erasure import (
+        PERSONAL_COLUMNS,
+        STRUCTURAL_COLUMNS,
+        text_columns,
+    )
+
+    team_tables = [
+        t
+        for t in Base.metadata.sorted_tables
+        if ("team_id" in t.c or t.name == "webhook_attempts")
+        and t.name not in ("people", "erasures")
+    ]
+    for table in team_tables:
+        personal = PERSONAL_COLUMNS.get(table.name, frozenset())
+        structural = STRUCTURAL_COLUMNS.get(table.name, frozenset())
+        assert personal.isdisjoint(structural), table.name
+        assert personal | structural == text_columns(table), table.name
+
+
+def test_a_handle_that_is_also_a_status_or_a_key_word_erases_nothing_structural(api):
+    """A person whose handles are words the service uses itself (`done`, a status; `privacy`,
+    part of item keys) is erased without rewriting a status, a key or a phase."""
+    project = create_project(api, name="Clinic notes", application="healthcare-solutions")
+    person = create_person(
+        api, name="Dana Done", email="dana@example.com", handles={"github": "done"}
+    )
+    other = create_person(api, name="Pat Privacy", handles={"github": "privacy"})
+    assign(api, project, "data-scientist", person)
+    assign(api, project, "ai-ethicist", other)
+    assert api.post(f"/v1/projects/{project['id']}/checklist").status_code == 201
+    key = "data-scientist.collect-and-preprocess-data"
+    done = api.patch(f"/v1/projects/{project['id']}/checklist/items/{key}", json={"status": "done"})
+    assert done.status_code == 200, done.json
+    before = api.get(f"/v1/projects/{project['id']}/checklist").json
+
+    assert _erase(api, person).status_code == 200
+    assert _erase(api, other).status_code == 200
+
+    after = api.get(f"/v1/projects/{project['id']}/checklist").json
+    assert {i["key"] for i in after["items"]} >= {
+        i["key"] for i in before["items"] if i["kind"] != "staffing"
+    }
+    assert any(k.startswith("data-privacy.") for k in (i["key"] for i in after["items"]))
+    assert {i["key"]: i["status"] for i in after["items"]}[key] == "done"
+    payloads = [e["payload"] for e in events_of(api, type="checklist.item.status_changed")]
+    assert payloads and all(p["after"]["status"] == "done" for p in payloads)
+
+
+def test_a_name_beyond_ascii_in_other_letters_case_is_found_in_free_text(app, api):
+    """A description that writes the name in capitals is found and rewritten on SQLite too,
+    whose own lower() folds ASCII only."""
+    name = "Zoë Ñúñez-Ørsted"
+    person = create_person(api, name=name, email="zoe@example.com")
+    project = create_project(
+        api, name="Shouting", description=f"Owned by {name.upper()} until March."
+    )
+
+    assert _erase(api, person).status_code == 200
+
+    description = api.get(f"/v1/projects/{project['id']}").json["description"]
+    assert description == f"Owned by erased:{person['id']} until March."

@@ -84,7 +84,7 @@ def test_a_github_issue_closed_as_completed_marks_its_item_done(api, client, pro
         ],
     }
     assert response.json["detail"] == (
-        "GitHub issue acme/app#12 was closed as completed by octocat: 1 item(s) now done; the "
+        "GitHub issue acme/app#12 was closed as completed by `octocat`: 1 item(s) now done; the "
         "ticket's URL recorded on 1 item(s)."
     )
     now = item(api, project)
@@ -94,7 +94,8 @@ def test_a_github_issue_closed_as_completed_marks_its_item_done(api, client, pro
     assert event["actor"] == f"integration:{integration['id']}"
     assert event["payload"]["source"] == "github"
     assert (
-        event["payload"]["reason"] == "GitHub issue acme/app#12 was closed as completed by octocat"
+        event["payload"]["reason"]
+        == "GitHub issue acme/app#12 was closed as completed by `octocat`"
     )
     assert event["payload"]["after"]["status"] == "done"
     assert event["request_id"] == response.json["request_id"]
@@ -122,7 +123,7 @@ def test_closed_as_not_planned_waives_the_item_saying_so(api, client, project):
     waived = item(api, project).json
     assert waived["status"] == "waived"
     assert waived["waiver"]["reason"] == (
-        "GitHub issue acme/app#12 was closed as not planned by octocat"
+        "GitHub issue acme/app#12 was closed as not planned by `octocat`"
     )
     # A ticketing system asks for the waiver; it cannot approve it as a person would.
     assert waived["waiver"]["requested_by"] == "octocat (GitHub)"

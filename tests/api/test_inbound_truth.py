@@ -38,7 +38,7 @@ TICKETS = {
     "github": (
         {"system": "github", "key": "acme/app#12"},
         "https://github.com/acme/app/issues/12",
-        "GitHub issue acme/app#12 was closed as completed by octocat",
+        "GitHub issue acme/app#12 was closed as completed by `octocat`",
     ),
     "jira": (
         {"system": "jira", "key": "CLIN-12"},
@@ -352,7 +352,7 @@ def test_a_deleted_ticket_says_its_items_are_unlinked(api, client, clinic):
     response = post_delivery(client, integration, body, github_headers(integration["secret"], body))
 
     assert response.json["detail"] == (
-        "GitHub issue acme/app#12 was deleted by octocat; the item is no longer linked to it: "
+        "GitHub issue acme/app#12 was deleted by `octocat`; the item is no longer linked to it: "
         "1 item(s) unlinked."
     )
     assert response.json["items"][0]["held"] is False

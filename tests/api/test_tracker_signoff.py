@@ -176,7 +176,7 @@ def test_a_signoff_comment_by_the_reviewer_signs_the_item_off(api, client, clini
     assert (entry["status"], entry["signed_off_by"]) == ("done", grace["id"])
     item = api.get(item_path(project, PIA)).json
     assert (item["status"], item["signed_off_by_name"]) == ("done", "Grace Hopper")
-    assert "signed off in a comment (/signoff) by GRACE-H" in answer.json["detail"]
+    assert "signed off in a comment (/signoff) by `GRACE-H`" in answer.json["detail"]
 
 
 @pytest.mark.parametrize(

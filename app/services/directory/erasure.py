@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,24 +50,58 @@ from app.services.locks import lock_checklists
 
 PSEUDONYM_PREFIX = "erased:"
 
-# Columns that hold no personal data by construction (secrets, digests, what the service
-# itself writes): never searched, since a rewrite could only corrupt them.
-_NOT_PERSONAL = frozenset(
-    {
-        ("api_keys", "secret_hash"),
-        ("api_keys", "prefix"),
-        ("api_keys", "scopes"),
-        ("checklist_shares", "token_hash"),
-        ("checklist_shares", "token"),
-        ("checklist_item_versions", "digest"),
-        ("idempotency_records", "fingerprint"),
-        ("inbound_deliveries", "body_sha256"),
-        ("integrations", "secret"),
-        ("integrations", "previous_secret"),
-        ("webhook_endpoints", "secret"),
-        ("webhook_endpoints", "previous_secret"),
-    }
-)
+# The columns that may hold a copy of a person: free text people write (a name in a note),
+# text the service writes about people (a staffing finding's title), and the snapshots it keeps
+# (events, deliveries, revisions). Only these are searched and rewritten.
+PERSONAL_COLUMNS: Mapping[str, frozenset[str]] = {
+    table: frozenset(columns.split())
+    for table, columns in {
+        "idempotency_records": "response_body",
+        "projects": "name description intended_use prohibited_uses affected_people risk_tolerance",
+        "api_keys": "name",
+        "checklist_shares": "name",
+        "events": "payload",
+        "integrations": "name",
+        "releases": "notes",
+        "webhook_endpoints": "description",
+        "checklist_items": "title detail done_when because note waiver reviewers evidence",
+        "checklist_revisions": "project context release",
+        "inbound_deliveries": "sender detail items",
+        "webhook_deliveries": "body last_error",
+        "checklist_item_versions": "data",
+        "ticket_syncs": "last_error",
+        "webhook_attempts": "error response_excerpt",
+    }.items()
+}
+# Every other text column of a team's tables holds what the service itself keys, counts or
+# checks, never a person: identifiers (keys, slugs, ids, URLs), closed sets (statuses, phases,
+# types), versions, secrets and digests. Rewriting one could only corrupt it (an item's `status`
+# is not a handle `done`). tests/api/test_erasure.py holds every text column to one side.
+STRUCTURAL_COLUMNS: Mapping[str, frozenset[str]] = {
+    table: frozenset(columns.split())
+    for table, columns in {
+        "idempotency_records": "key response_headers fingerprint",
+        "projects": "slug model_source status jurisdictions risk_classification",
+        "api_keys": "secret_hash prefix scopes",
+        "checklist_shares": "target token_hash token",
+        "checklists": "catalog_version release_id",
+        "events": "type actor actor_person_id request_id",
+        "integrations": "provider status_map verification tickets tickets_token secret "
+        "previous_secret",
+        "releases": "version model_name model_version model_provider status opened_by "
+        "shipped_by superseded_by",
+        "webhook_endpoints": "url event_types headers disabled_reason secret previous_secret",
+        "checklist_items": "key kind phase roles priority source status "
+        "status_before_obsolete ticket reviewer_roles signed_off_with repeats",
+        "checklist_revisions": "catalog_version summary event_types actor api_key_id person_id",
+        "inbound_deliveries": "delivery_id event ticket ticket_state outcome request_id "
+        "body_sha256",
+        "webhook_deliveries": "message_id event_type status leased_by",
+        "checklist_item_versions": "digest",
+        "ticket_syncs": "state ticket_key ticket_url remote_state remote_reason leased_by",
+        "webhook_attempts": "",
+    }.items()
+}
 # The directory itself: the erased person's row goes; another person's row is theirs, even
 # when they share a name.
 _NOT_SCANNED = frozenset({"people", "erasures"})
@@ -79,46 +113,91 @@ def pseudonym(person_id: str) -> str:
     return f"{PSEUDONYM_PREFIX}{person_id}"
 
 
+# Where a tracker handle stands in a JSON object: a person's `handles`, a tracker's sender.
+HANDLE_KEYS = frozenset({"github", "jira", "linear", "login", "accountId", "id", "sender"})
+# The columns that are a handle whole (the sender of an inbound delivery).
+HANDLE_COLUMNS = frozenset({("inbound_deliveries", "sender")})
+
+
 @dataclass(frozen=True)
 class Redaction:
-    """What names a person, and what replaces it."""
+    """What names a person, and what replaces it.
+
+    A name or an email is found wherever it stands as a word. A handle is often an ordinary
+    word too (a GitHub login `done`), so it is found only where it stands as a handle: after
+    `@`, in a code span (ticket texts), as the value of a handle key in JSON (and in JSON kept
+    as text), or as the whole of a handle column; an item's `status` of `done` is left be."""
 
     person_id: str
     pseudonym: str
-    # Lowercased, every form a column may store them in (as written, and JSON-escaped).
+    # Lowercased, every form a column may store them in (as written, and JSON-escaped): what
+    # the database is asked for, before the rows are read and rewritten here.
     forms: tuple[str, ...]
     pattern: re.Pattern[str]
+    handle_pattern: re.Pattern[str] | None
+    handles: frozenset[str]
 
     @classmethod
-    def of(cls, person: Person, former: Iterable[str] = ()) -> Redaction:
-        """What names `person`: their name, email and handles, and `former` ones."""
-        terms = {person.name, person.email, *person.handles.values(), *former}
-        forms = {form for term in terms if term.strip() for form in _stored_forms(term)}
-        # Longest first: the email goes whole before a handle that is its local part.
-        ordered = sorted(forms, key=lambda form: (-len(form), form))
-        alternatives = "|".join(re.escape(form) for form in ordered)
+    def of(
+        cls, person: Person, former: Iterable[str] = (), former_handles: Iterable[str] = ()
+    ) -> Redaction:
+        """What names `person`: their name, email and handles, and `former` names and emails
+        and `former_handles`."""
+        words = {t for t in (person.name, person.email, *former) if t.strip()}
+        handles = {h for h in (*person.handles.values(), *former_handles) if h and h.strip()}
+        forms = {form for term in words | handles for form in _stored_forms(term)}
         return cls(
             person.id,
             pseudonym(person.id),
-            tuple(form.lower() for form in ordered),
-            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE),
+            tuple(sorted({form.lower() for form in forms})),
+            re.compile(rf"(?<!\w)(?:{_alternatives(words)})(?!\w)", re.IGNORECASE),
+            _handle_pattern(handles),
+            frozenset(h.lower() for h in handles),
         )
 
-    def text(self, value: str) -> str:
-        return self.pattern.sub(self.pseudonym, value)
+    def text(self, value: str, *, whole_handle: bool = False) -> str:
+        if whole_handle and value.strip().lower() in self.handles:
+            return self.pseudonym
+        value = self.pattern.sub(self.pseudonym, value)
+        if self.handle_pattern is not None:
+            value = self.handle_pattern.sub(
+                lambda m: f"{m.group('before')}{self.pseudonym}{m.group('after')}", value
+            )
+        return value
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: Any, key: str | None = None) -> Any:
         """A JSON value with every string that names the person rewritten, except inside
-        another person's snapshot."""
+        another person's snapshot. Keys are the shape the service wrote, never a person."""
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(value, whole_handle=key in HANDLE_KEYS)
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [self.value(v, key) for v in value]
         if isinstance(value, dict):
             if _is_other_person(value, self.person_id):
                 return value
-            return {self.text(k): self.value(v) for k, v in value.items()}
+            handles = key == "handles"
+            return {k: self.value(v, "github" if handles else k) for k, v in value.items()}
         return value
+
+
+def _alternatives(terms: Iterable[str]) -> str:
+    forms = {form for term in terms for form in _stored_forms(term)}
+    # Longest first: the email goes whole before a name that is a part of it.
+    return "|".join(re.escape(form) for form in sorted(forms, key=lambda f: (-len(f), f)))
+
+
+def _handle_pattern(handles: set[str]) -> re.Pattern[str] | None:
+    """A handle where it stands as one: `@handle`, `` `handle` ``, `"login": "handle"`."""
+    if not handles:
+        return None
+    names = _alternatives(handles)
+    keys = "|".join(sorted(HANDLE_KEYS))
+    return re.compile(
+        rf"(?P<before>(?<![\w@])@|`|\\?\"(?:{keys})\\?\"\s*:\s*\\?\")"
+        rf"(?:{names})"
+        rf"(?P<after>(?![\w-])|`|\\?\")",
+        re.IGNORECASE,
+    )
 
 
 def _stored_forms(term: str) -> set[str]:
@@ -145,15 +224,21 @@ class Scanned:
     version: Any  # a Column, or None
 
 
-def _searchable(table: Table) -> tuple[Column[Any], ...]:
-    return tuple(
-        column
+def text_columns(table: Table) -> set[str]:
+    """The names of a table's text and JSON columns that are not keys: each is either
+    `PERSONAL_COLUMNS` or `STRUCTURAL_COLUMNS`."""
+    return {
+        column.name
         for column in table.columns
         if isinstance(column.type, String | Text | JSON)
         and not column.primary_key
         and not column.foreign_keys
-        and (table.name, column.name) not in _NOT_PERSONAL
-    )
+    }
+
+
+def _searchable(table: Table) -> tuple[Column[Any], ...]:
+    personal = PERSONAL_COLUMNS.get(table.name, frozenset())
+    return tuple(column for column in table.columns if column.name in personal)
 
 
 def _version_columns() -> dict[str, Any]:
@@ -205,7 +290,8 @@ def _rewritten(redaction: Redaction, scanned: Scanned, row: Any) -> dict[str, An
         if isinstance(column.type, JSON):
             after = redaction.value(before)
         else:
-            after = redaction.text(before)
+            whole = (scanned.table.name, column.name) in HANDLE_COLUMNS
+            after = redaction.text(before, whole_handle=whole)
             length = getattr(column.type, "length", None)
             if length is not None:
                 after = after[:length]
@@ -281,27 +367,32 @@ def erase(session: Session, ctx: Context, team_id: str, person_id: str) -> Erasu
     return erase_person(session, ctx, person)
 
 
-def former_values(session: Session, person: Person) -> set[str]:
-    """The names, emails and handles a person had before (the `person.updated` events of
-    their changes say what they were): their copies are erased too."""
+def former_values(session: Session, person: Person) -> tuple[set[str], set[str]]:
+    """The names and emails, and the handles, a person had before (the `person.updated`
+    events of their changes say what they were): their copies are erased too."""
     stmt = select(Event.payload).where(
         Event.team_id == person.team_id,
         Event.type == "person.updated",
         cast(Event.payload, Text).contains(person.id, autoescape=True),
     )
-    found: set[str] = set()
+    words: set[str] = set()
+    handles: set[str] = set()
     for payload in session.scalars(stmt):
         if payload.get("person", {}).get("id") != person.id:
             continue
         for pair in payload.get("changes", {}).values():
-            found.update(value for value in pair if isinstance(value, str) and value.strip())
-    return found
+            for value in pair:
+                if isinstance(value, str) and value.strip():
+                    words.add(value)
+                elif isinstance(value, dict):
+                    handles.update(h for h in value.values() if isinstance(h, str) and h.strip())
+    return words, handles
 
 
 def erase_person(session: Session, ctx: Context, person: Person) -> Erasure:
     """Remove a person (locked by the caller) and replace every stored copy of their personal
     data by their pseudonym, in the caller's transaction (which it flushes, never commits)."""
-    redaction = Redaction.of(person, former_values(session, person))
+    redaction = Redaction.of(person, *former_values(session, person))
     team_id = person.team_id
     name_as = {"id": person.id, "name": redaction.pseudonym, "email": redaction.pseudonym}
     # The items that show them now: signed off by them, or owned by them.

@@ -313,7 +313,10 @@ def _reason(provider: str, news: TicketNews) -> str:
     """Why the item changed, in the words the activity feed shows."""
     assert news.ticket is not None
     key = news.ticket["key"]
-    by = f" by {news.sender}" if news.sender else ""
+    # A sender known by their handle (GitHub's login) is written as a handle is, in a code
+    # span (an erasure finds it there); a display name (Jira, Linear) as it is.
+    sender = f"`{news.sender}`" if provider == Provider.GITHUB else news.sender
+    by = f" by {sender}" if news.sender else ""
     if provider == Provider.GENERIC:
         subject = f"Ticket {key} ({news.ticket['system']})"
     else:
