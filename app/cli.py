@@ -176,16 +176,19 @@ def create_key(team: str, scopes: str, name: str, email: str | None) -> None:
 @click.argument("email")
 def erase_person(team: str, email: str) -> None:
     """Erase the person of EMAIL from TEAM (slug or id): remove them and replace their name,
-    email and handles by their pseudonym in every stored record. Nobody of that email (erased
-    already, say: the email is not kept) is said, and is no failure."""
+    email and handles by their pseudonym in every stored record; a person deleted before is
+    found by what their deletion kept. Nobody of that email (erased already, say: the email is
+    not kept) is said, and is no failure."""
     from app.services.directory import erasure
 
     try:
         with command_transaction() as ctx:
             session = current_session()
             owner = teams.find_team(session, team)
-            person = people.find_by_email(session, owner.id, email)
-            if person is None:
+            person = people.find_by_email(session, owner.id, email) or erasure.deleted_person(
+                session, owner.id, email=email
+            )
+            if person is None or erasure.find_erasure(session, owner.id, person.id):
                 click.echo(
                     f"Nobody with that email in team '{owner.slug}' (erased already, or never "
                     "there): nothing to erase."

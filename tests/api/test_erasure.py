@@ -160,3 +160,30 @@ def test_a_name_beyond_ascii_in_other_letters_case_is_found_in_free_text(app, ap
 
     description = api.get(f"/v1/projects/{project['id']}").json["description"]
     assert description == f"Owned by erased:{person['id']} until March."
+
+
+def test_a_person_deleted_before_is_erased_from_what_their_deletion_kept(app, api, runner):
+    """`DELETE /v1/people/{id}` keeps the person in its events (the deletion's own included):
+    an erasure finds them by id, and `flask people erase` by email."""
+    project = create_project(api)
+    gone = create_person(api, name="Gwen Gone", email="gwen@example.com")
+    also_gone = create_person(api, name="Hal Hence", email="hal@example.com")
+    for person, role in ((gone, "data-scientist"), (also_gone, "ai-ethicist")):
+        assign(api, project, role, person)
+        assert api.delete(f"/v1/people/{person['id']}").status_code == 204
+    before = json.dumps(events_of(api))
+    assert "Gwen Gone" in before and "hal@example.com" in before
+
+    erased = _erase(api, gone)
+    result = runner.invoke(args=["people", "erase", api.team_id, "HAL@example.com"])
+
+    assert erased.status_code == 200, erased.json
+    assert erased.json["pseudonym"] == f"erased:{gone['id']}"
+    assert result.exit_code == 0, result.output
+    assert f"erased: {also_gone['id']}" in result.output
+    after = json.dumps(events_of(api))
+    for term in ("Gwen Gone", "gwen@example.com", "Hal Hence", "hal@example.com"):
+        assert term not in after
+    assert len(events_of(api, type="person.erased")) == 2
+    assert _erase(api, gone).json == erased.json  # again: the same
+    assert_problem(api.post("/v1/people/per_neverthere0000000000000000/erase"), 404)

@@ -351,8 +351,9 @@ def find_erasure(session: Session, team_id: str, person_id: str) -> Erasure | No
 
 
 def erase(session: Session, ctx: Context, team_id: str, person_id: str) -> Erasure:
-    """Erase the team's person (idempotent: a person erased already gives the same erasure);
-    404 for nobody of the team."""
+    """Erase the team's person (idempotent: a person erased already gives the same erasure),
+    also one deleted before (`DELETE /v1/people/{id}` kept their data in its records); 404 for
+    nobody the team has or had."""
     done = find_erasure(session, team_id, person_id)
     if done is not None:
         return done
@@ -361,10 +362,53 @@ def erase(session: Session, ctx: Context, team_id: str, person_id: str) -> Erasu
     except NotFound:
         # Erased by a request that committed while this one waited for the lock?
         done = find_erasure(session, team_id, person_id)
-        if done is None:
+        if done is not None:
+            return done
+        deleted = deleted_person(session, team_id, person_id=person_id)
+        if deleted is None:
             raise
-        return done
+        return erase_deleted(session, ctx, team_id, deleted)
     return erase_person(session, ctx, person)
+
+
+def deleted_person(
+    session: Session, team_id: str, *, person_id: str | None = None, email: str | None = None
+) -> Person | None:
+    """The team's person as their `person.deleted` event kept them (by id, or by email), not
+    in the directory since: who an erasure still has to find. None when there is none."""
+    needle = person_id or (email or "").casefold()
+    stmt = (
+        select(Event.payload)
+        .where(
+            Event.team_id == team_id,
+            Event.type == "person.deleted",
+            cast(Event.payload, Text).contains(needle, autoescape=True),
+        )
+        .order_by(Event.created_at.desc(), Event.id.desc())
+    )
+    for payload in session.scalars(stmt):
+        kept = payload.get("person") or {}
+        if (person_id and kept.get("id") == person_id) or (
+            email and str(kept.get("email", "")).casefold() == email.casefold()
+        ):
+            if session.get(Person, kept["id"]) is not None:
+                return None  # the id is in the directory again: not a deleted person
+            handles = kept.get("handles") or {}
+            return Person(
+                id=kept["id"],
+                team_id=team_id,
+                name=str(kept.get("name", "")),
+                email=str(kept.get("email", "")),
+                **{system: handles.get(system) for system in ("github", "jira", "linear")},
+            )
+    return None
+
+
+def erase_deleted(session: Session, ctx: Context, team_id: str, kept: Person) -> Erasure:
+    """Erase a person deleted before, from what their deletion kept of them (`kept`, not in
+    the session): every stored copy is rewritten, as for a person still there."""
+    redaction = Redaction.of(kept, *former_values(session, kept))
+    return _erase_copies(session, ctx, team_id, kept.id, redaction, shown_in=set())
 
 
 def former_values(session: Session, person: Person) -> tuple[set[str], set[str]]:
@@ -434,14 +478,27 @@ def erase_person(session: Session, ctx: Context, person: Person) -> Erasure:
         .execution_options(synchronize_session=False)
     )
     session.delete(person)
-    erasure = Erasure(person_id=person.id, team_id=team_id, actor=ctx.actor)
+    return _erase_copies(session, ctx, team_id, person.id, redaction, shown_in)
+
+
+def _erase_copies(
+    session: Session,
+    ctx: Context,
+    team_id: str,
+    person_id: str,
+    redaction: Redaction,
+    shown_in: set[str],
+) -> Erasure:
+    """Record the erasure and its event, then rewrite every copy (this transaction's events
+    included) and mark what changed."""
+    erasure = Erasure(person_id=person_id, team_id=team_id, actor=ctx.actor)
     session.add(erasure)
     record_event(
         session,
         ctx,
         team_id,
         "person.erased",
-        {"person": {"id": person.id, "pseudonym": redaction.pseudonym}},
+        {"person": {"id": person_id, "pseudonym": redaction.pseudonym}},
     )
     session.flush()
     # Now every copy, this transaction's events included (flushed above).
