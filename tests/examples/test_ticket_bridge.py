@@ -129,7 +129,7 @@ def test_an_item_ticketed_by_the_bridge_is_done_when_the_issue_is_closed(stack):
     assert feed[0]["actor"] == f"integration:{integration['id']}"
     assert feed[0]["payload"]["source"] == "github"
     assert feed[0]["payload"]["reason"] == (
-        "GitHub issue acme/clinic-notes#1 was closed as completed by grace-h"
+        "GitHub issue acme/clinic-notes#1 was closed as completed by `grace-h`"
     )
 
     # The tracker refuses a stranger, and tells the integration when the issue is reopened.
