@@ -399,7 +399,8 @@ def webhook_worker(once: bool) -> None:
         if once:
             lapsed = worker.record_lapsed_waivers()
             click.echo(f"{lapsed} checklist(s) with lapsed waivers recorded", err=True)
-            click.echo(f"{worker.sync_tickets()} ticket(s) synced", err=True)
+            # Once: everything that is due, however long it takes.
+            click.echo(f"{worker.sync_tickets(budget=float('inf'))} ticket(s) synced", err=True)
             click.echo(f"{worker.run_once()} delivery attempts made")
             return
         stop = threading.Event()

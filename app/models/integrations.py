@@ -103,8 +103,10 @@ class TicketSync(PublicIdMixin, Base):
 
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    # One ticket an item, whichever integration opened it (two integrations selecting the same
+    # item must not open two).
     item_id: Mapped[str] = mapped_column(
-        ForeignKey("checklist_items.id", ondelete="CASCADE"), index=True
+        ForeignKey("checklist_items.id", ondelete="CASCADE"), index=True, unique=True
     )
     state: Mapped[str] = mapped_column(String(16), default="pending")
     # The ticket once known: `owner/repo#12`, its number and its page.

@@ -45,7 +45,7 @@ from app.services.webhooks.endpoints import note_endpoint_outcomes
 from app.services.webhooks.outcome import EXCERPT_BYTES, SendResult
 from app.services.webhooks.sender import WebhookSender
 from app.workers.pruning import Pruned, prune
-from app.workers.tickets import TicketSyncer
+from app.workers.tickets import ROUND_BUDGET_SECONDS, TicketSyncer
 from app.workers.wakeups import WakeUps
 
 __all__ = ["DeliveryWorker", "WakeUps"]
@@ -106,9 +106,9 @@ class DeliveryWorker:
         self.sender.close()
         self.tickets.close()
 
-    def sync_tickets(self) -> int:
+    def sync_tickets(self, budget: float = ROUND_BUDGET_SECONDS) -> int:
         """One round of native tickets: open, update, close or reopen what is due."""
-        return self.tickets.run_once()
+        return self.tickets.run_once(budget)
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Send every delivery that is due now; the number of attempts made.

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload, selectinload
@@ -56,11 +58,16 @@ __all__ = ["TicketSyncer"]
 
 log = logging.getLogger(__name__)
 
-# Rows claimed per round, and items discovered per integration per round.
-CLAIM_BATCH = 20
+# Rows claimed at a time: one, performed and recorded before the next is claimed, so that a
+# row's lease (which outlasts its own calls) never runs out while it waits behind others.
+CLAIM_BATCH = 1
+# Items discovered per integration per round.
 DISCOVER_BATCH = 200
 # A row's lease outlasts its calls (a look-up is a few pages).
 LEASE_CALLS = 8
+# How long a round may sync before it leaves the rest to the next (the worker's deliveries
+# wait meanwhile).
+ROUND_BUDGET_SECONDS = 5.0
 
 
 @dataclass
@@ -117,11 +124,13 @@ class TicketSyncer:
     def close(self) -> None:
         self.client.close()
 
-    def run_once(self) -> int:
-        """Discover, then sync what is due until nothing is; the rows handled."""
+    def run_once(self, budget: float = ROUND_BUDGET_SECONDS) -> int:
+        """Discover, then sync what is due until nothing is or `budget` seconds have passed
+        (the rest is the next round's); the rows handled."""
+        deadline = time.monotonic() + budget
         self.discover()
         handled = 0
-        while jobs := self.claim(CLAIM_BATCH):
+        while time.monotonic() < deadline and (jobs := self.claim(CLAIM_BATCH)):
             self.record([(job, self.perform(job)) for job in jobs])
             handled += len(jobs)
         return handled
@@ -140,10 +149,8 @@ class TicketSyncer:
                 .where(
                     ChecklistItem.ticket["key"].as_string().is_(None),
                     ChecklistItem.status.in_(OPEN_STATUSES),
-                    ~exists().where(
-                        TicketSync.integration_id == integration.id,
-                        TicketSync.item_id == ChecklistItem.id,
-                    ),
+                    # An item has one ticket, whichever integration opened it.
+                    ~exists().where(TicketSync.item_id == ChecklistItem.id),
                 )
                 .with_only_columns(ChecklistItem.id)
                 .limit(DISCOVER_BATCH)
@@ -271,39 +278,49 @@ class TicketSyncer:
         if job.token is None:
             return _Outcome(error=job.token_problem)
         try:
-            try:
-                return self._calls(job, job.assignees)
-            except TrackerError as exc:
-                if exc.status != 422 or not job.assignees:
-                    raise
-                # GitHub refuses assignees who cannot be assigned in the repository (not
-                # collaborators): the ticket is kept in step without them.
-                log.warning(
-                    "GitHub refused the assignees of item %s's issue; sent without them",
-                    job.item_id,
-                    extra={"ticket_sync_id": job.sync_id, "item_id": job.item_id},
-                )
-                return self._calls(job, [])
+            return self._calls(job)
         except TrackerError as exc:
             return _Outcome(error=exc.message, retry_after=exc.retry_after)
+        except httpx.HTTPError as exc:  # what the client did not turn into a TrackerError
+            return _Outcome(error=f"GitHub could not be read: {type(exc).__name__}")
 
-    def _calls(self, job: _Job, assignees: list[str]) -> _Outcome:
+    def _with_assignees(self, job: _Job, call: Callable[[list[str]], Issue]) -> Issue:
+        """`call` with the item's assignees; again without them when GitHub refuses them (not
+        collaborators of the repository): the ticket is kept in step without them. Each call
+        is retried alone, so an issue just opened is never opened again."""
+        try:
+            return call(job.assignees)
+        except TrackerError as exc:
+            if exc.status != 422 or not job.assignees:
+                raise
+            log.warning(
+                "GitHub refused the assignees of item %s's issue; sent without them",
+                job.item_id,
+                extra={"ticket_sync_id": job.sync_id, "item_id": job.item_id},
+            )
+            return call([])
+
+    def _calls(self, job: _Job) -> _Outcome:
         assert job.token is not None
+        token = job.token
         issue: Issue | None = None
         if job.number is None:
             if job.search_first:
                 since = (job.intent_at or utcnow()) - timedelta(minutes=1)
-                issue = self.client.find_by_marker(job.token, job.repository, job.marker, since)
+                issue = self.client.find_by_marker(token, job.repository, job.marker, since)
             if issue is None:
-                issue = self.client.create_issue(
-                    job.token,
-                    job.repository,
-                    title=job.title,
-                    body=job.body,
-                    labels=job.labels,
-                    assignees=assignees,
+                issue = self._with_assignees(
+                    job,
+                    lambda assignees: self.client.create_issue(
+                        token,
+                        job.repository,
+                        title=job.title,
+                        body=job.body,
+                        labels=job.labels,
+                        assignees=assignees,
+                    ),
                 )
-        fields: dict[str, Any] = {"title": job.title, "body": job.body, "assignees": assignees}
+        fields: dict[str, Any] = {"title": job.title, "body": job.body}
         current: tuple[str | None, str | None]
         if issue is not None:
             current = (issue.state, issue.state_reason)
@@ -317,7 +334,12 @@ class TicketSyncer:
             return _Outcome(issue=issue, sent_state=(issue.state, issue.state_reason))
         number = issue.number if issue else job.number
         assert number is not None
-        updated = self.client.update_issue(job.token, job.repository, number, fields)
+        updated = self._with_assignees(
+            job,
+            lambda assignees: self.client.update_issue(
+                token, job.repository, number, {**fields, "assignees": assignees}
+            ),
+        )
         return _Outcome(issue=updated, sent_state=(updated.state, updated.state_reason))
 
     # -- record --------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def upgrade():
     )
     with op.batch_alter_table("ticket_syncs", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_syncs_due", ["next_attempt_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ticket_syncs_item_id"), ["item_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ticket_syncs_item_id"), ["item_id"], unique=True)
         batch_op.create_index(batch_op.f("ix_ticket_syncs_team_id"), ["team_id"], unique=False)
 
 

@@ -252,6 +252,33 @@ def test_assignees_github_refuses_are_left_out(database, workers, github):
     assert github.violations == []
 
 
+def test_an_update_github_refuses_for_its_assignees_is_sent_again_without_reopening_one(
+    database, workers, github
+):
+    """The owners could be assigned when the issues were opened, and no longer can (they left
+    the repository): the next update is sent again without assignees, to the same issue; no
+    second issue is opened."""
+    api = database.api()
+    project, _, items = _setup(api)
+    github.collaborators = set(HANDLES.values())
+    _start(workers, database, github)
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    creates = len(github.calls_to("issues/create"))
+    github.collaborators = set()
+
+    key = items[0]["key"]
+    note = "Owners left the repository"
+    api.patch(f"/v1/projects/{project['id']}/checklist/items/{key}", {"note": note}, expect=200)
+    number = int(_item(api, project, key)["ticket"]["key"].rsplit("#", 1)[1])
+
+    wait_until(lambda: note in github.issues[number]["body"], "the issue to show the note")
+    refused = [c for c in github.calls if c.status == 422]
+    assert refused and all(c.body.get("assignees") for c in refused)
+    assert len(github.calls_to("issues/create")) == creates == len(items)
+    assert len(github.issues) == len(items)
+    assert github.violations == []
+
+
 def test_a_close_that_leaves_the_item_held_does_not_reopen_the_issue(database, workers, github):
     """High mitigations that need evidence: GitHub's close cannot finish them (the item is
     held in progress), and the worker does not take that for a reopening."""
