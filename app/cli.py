@@ -28,7 +28,7 @@ from app.backup import BackupFailed, backup
 from app.commands import command_transaction
 from app.errors import NotFound, Problem
 from app.extensions import current_session, db, snapshot
-from app.services.catalog.store import seed_catalog
+from app.services.catalog.store import latest_version, seed_catalog
 from app.services.directory import people, teams
 from app.services.export import NotImportable, export_lines, import_lines
 from app.services.migrations import head_revision
@@ -107,7 +107,13 @@ def import_team(file: TextIO) -> None:
     integrations' secrets."""
     try:
         with command_transaction():
-            imported = import_lines(current_session().connection(), file, migration=head_revision())
+            session = current_session()
+            imported = import_lines(
+                session.connection(),
+                file,
+                migration=head_revision(),
+                catalog_version=latest_version(session),
+            )
     except NotImportable as error:
         raise click.ClickException(f"Nothing was imported: {error}") from error
     except IntegrityError as error:

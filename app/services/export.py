@@ -150,14 +150,20 @@ class Imported:
 
 
 def import_lines(
-    connection: Connection, lines: Iterable[str], *, migration: str | None
+    connection: Connection,
+    lines: Iterable[str],
+    *,
+    migration: str | None,
+    catalog_version: str | None,
 ) -> Imported:
     """Insert an export's records on `connection`, in the caller's transaction (which it
     rolls back on any error: nothing is half imported). The team must not exist here, and
-    the export must be of this schema's migration. Webhook endpoints come disabled and, as
-    integrations, with a new secret nobody knows: rotate it to read one."""
+    the export must be of this schema's migration and of the catalog loaded here (its
+    projects, staffing and checklists name the catalog's applications and roles). Webhook
+    endpoints come disabled and, as integrations, with a new secret nobody knows: rotate it
+    to read one."""
     records = iter(lines)
-    header = _header(next(records, ""), migration)
+    header = _header(next(records, ""), migration, catalog_version)
     team = header["team"]
     teams = Team.__table__
     if connection.execute(
@@ -201,7 +207,7 @@ def import_lines(
     return Imported(team, counts)
 
 
-def _header(line: str, migration: str | None) -> dict[str, Any]:
+def _header(line: str, migration: str | None, catalog_version: str | None) -> dict[str, Any]:
     record: dict[str, Any] = _record(line, 1) if line else {"type": None}
     if record["type"] != "export":
         raise NotImportable("Line 1: not an export (its first line is the export header).")
@@ -215,6 +221,12 @@ def _header(line: str, migration: str | None) -> dict[str, Any]:
         raise NotImportable(
             f"Line 1: exported at migration {header.get('migration')}, this database is at "
             f"{migration}: import it into an instance of the same version."
+        )
+    if header.get("catalog_version") != catalog_version:
+        here = catalog_version or "none (run `flask seed` first)"
+        raise NotImportable(
+            f"Line 1: exported with catalog {header.get('catalog_version')}, this instance's "
+            f"catalog is {here}: import it into an instance of the same version."
         )
     return header
 

@@ -225,8 +225,12 @@ def _written(target: Flask) -> dict[str, int]:
         (lambda lines: [lines[0], "{not json", *lines[1:]], "Line 2: not JSON"),
         (lambda lines: [lines[0], '{"type": "spaceship", "data": {}}', *lines[1:]], "unknown"),
         (
-            lambda lines: [_with_migration(lines[0], "0001"), *lines[1:]],
+            lambda lines: [_with_header(lines[0], migration="0001"), *lines[1:]],
             "exported at migration 0001",
+        ),
+        (
+            lambda lines: [_with_header(lines[0], catalog_version="sha256:0"), *lines[1:]],
+            "exported with catalog sha256:0",
         ),
         (lambda lines: list(reversed(lines)), "Line 1: not an export"),
         (lambda lines: [lines[0], *reversed(lines[1:-1]), lines[-1]], "out of order"),
@@ -250,6 +254,29 @@ def test_a_file_that_cannot_be_imported_imports_nothing(
         assert _written(target) == before
 
 
+def test_an_instance_without_the_catalog_imports_nothing_and_says_to_seed(
+    app, app_with, api, team, tmp_path
+):
+    """Its projects and staffing name the catalog's applications and roles: an instance
+    migrated but not seeded is told so, not given a foreign key's error."""
+    path = tmp_path / "team.ndjson"
+    path.write_text(api.get("/v1/export").get_data(as_text=True))
+    with fresh_database_like(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, "unseeded") as url:
+        target = app_with(database_url=url)
+        with target.app_context():
+            upgrade(directory=str(MIGRATIONS_DIR))
+        before = _written(target)
+
+        result = _import(target, path)
+
+        assert result.exit_code != 0
+        assert "catalog is none (run `flask seed` first)" in result.output
+        assert _written(target) == before
+        with target.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_a_team_already_here_is_not_imported_again(app, api, team, tmp_path):
     path = tmp_path / "team.ndjson"
     path.write_text(api.get("/v1/export").get_data(as_text=True))
@@ -263,9 +290,9 @@ def test_a_team_already_here_is_not_imported_again(app, api, team, tmp_path):
         assert db.session.scalar(select(Checklist.revision)) == before
 
 
-def _with_migration(line: str, migration: str) -> str:
+def _with_header(line: str, **fields: str) -> str:
     header = json.loads(line)
-    header["data"]["migration"] = migration
+    header["data"].update(fields)
     return json.dumps(header)
 
 

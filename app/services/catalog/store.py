@@ -165,14 +165,15 @@ def _rows(catalog: Catalog) -> dict[type[Any], list[dict[str, Any]]]:
 _LATEST_VERSION = select(CatalogVersion.version).order_by(CatalogVersion.id.desc()).limit(1)
 
 
-def _latest_version(session: Session) -> str | None:
+def latest_version(session: Session) -> str | None:
+    """The version of the catalog most recently seeded; None before `flask seed`."""
     # On the connection: a Core statement needs none of the ORM session's execution machinery.
     return session.connection().execute(_LATEST_VERSION).scalar()
 
 
 def seed_catalog(session: Session, catalog: Catalog) -> bool:
     """Upsert every entry by key and record the version; False when it was loaded already."""
-    if _latest_version(session) == catalog.version:
+    if latest_version(session) == catalog.version:
         return False
     rows = _rows(catalog)
     # Parents before children on insert; children before parents on delete.
@@ -212,7 +213,7 @@ def current_catalog(session: Session) -> Catalog:
     Its version is read once per transaction."""
     version = session.info.get(_VERSION_IN_TRANSACTION)
     if version is None:
-        version = session.info[_VERSION_IN_TRANSACTION] = _latest_version(session)
+        version = session.info[_VERSION_IN_TRANSACTION] = latest_version(session)
     if version is None:
         raise Problem(
             "The catalog has not been loaded; an operator must run 'flask seed'.",
