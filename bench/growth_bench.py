@@ -10,7 +10,8 @@ events: every list measured fills its page), each measured operation on it ("fre
 year of history added in bulk (at `--scale 1`: 1,000,000 events over 365 days, a delivery of
 each to one of 20 webhook endpoints, 5,000,000 delivery attempts), `ANALYZE`, and the same
 operations again ("a year"). It prints each operation's median in milliseconds on both, and
-the ratio, with the verdict against the issue's bound (1.5x).
+the ratio, with the verdict against the issue's bound (1.5x); then what pruning the year's
+oldest day (its events, deliveries and attempts) takes, at the worker's own pace.
 
 The operations, in-process through the Flask test client and the worker's own claim:
 - the activity feed's first page, all types and one rare type; a project's feed;
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import random
 import statistics
 import sys
@@ -63,6 +65,7 @@ from app.models import (  # noqa: E402
     WebhookEndpoint,
 )
 from app.workers.delivery import DeliveryWorker  # noqa: E402
+from app.workers.pruning import prune  # noqa: E402
 
 BOUND = 1.5
 YEAR_EVENTS = 1_000_000
@@ -309,6 +312,7 @@ def bench(database: str, scale: float, repeat: int, log: Callable[[str], None]) 
         # "Fresh": a month of history (every list measured fills its page), then a year more.
         month = max(10_000, round(YEAR_EVENTS * scale / 12))
         add_history(app, dataset, month, lambda _: None, days=30, seed=1)
+        log(f"{database}: measuring a month (load average {_load()})")
         fresh = measure(operations(app, dataset), repeat)
         fresh["worker claim, nothing due"] = _claims(app, repeat, expect_some=False)
         _make_due(app, dataset.team_id, 200)
@@ -318,13 +322,40 @@ def bench(database: str, scale: float, repeat: int, log: Callable[[str], None]) 
         year_events = max(10_000, round(YEAR_EVENTS * scale))
         year = add_history(app, dataset, year_events, log, days=365, seed=2)
         log(f"{database}: {year}")
+        log(f"{database}: measuring a year (load average {_load()})")
         grown = measure(operations(app, dataset), repeat)
         grown["worker claim, nothing due"] = _claims(app, repeat, expect_some=False)
         _make_due(app, dataset.team_id, 200)
         grown["worker claim, work due"] = _claims(app, repeat, expect_some=True)
+        _reset_due(app)
+        log(f"{database}: {prune_a_day(app)}")
         with app.app_context():
             db.engine.dispose()
         return [(database, name, fresh[name], grown[name]) for name in fresh]
+
+
+def _load() -> str:
+    """The machine's 1, 5 and 15 minute load averages: how quiet it was while measuring."""
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def prune_a_day(app: Any) -> str:
+    """Prune the oldest day of the grown year (retention of 364 days for deliveries and
+    events), as the worker and `flask prune` do, at the database's own pace; what it took."""
+    settings = dataclasses.replace(
+        app.config["SETTINGS"],
+        webhook_delivery_retention_days=364,
+        event_retention_days=364,
+    )
+    with app.app_context():
+        started = time.perf_counter()
+        pruned = prune(db.session, settings)
+        seconds = time.perf_counter() - started
+    rows = pruned.total
+    return (
+        f"pruning a day of the year: {rows:,} rows ({pruned.rows}) "
+        f"in {seconds:.1f} s, {rows / seconds:,.0f} rows/s"
+    )
 
 
 def _reset_due(app: Any) -> None:
