@@ -85,10 +85,9 @@ def _delete_events(session: Session, ids: list[str]) -> None:
 
 @dataclass(frozen=True)
 class Retention:
-    """One table's retention: its setting, which rows are past it, how a batch goes."""
+    """One table's retention: its days (a setting), which rows are past it, how a batch goes."""
 
     table: str
-    setting: str
     days_of: Callable[[Settings], int | None]
     old: Callable[[datetime], Select[Any]]
     remove: Callable[[Session, list[str]], None]
@@ -118,21 +117,18 @@ class Retention:
 RETENTIONS: tuple[Retention, ...] = (
     Retention(
         "webhook_deliveries",
-        "WEBHOOK_DELIVERY_RETENTION_DAYS",
         lambda settings: settings.webhook_delivery_retention_days,
         _old_deliveries,
         _delete_deliveries,
     ),
     Retention(
         "inbound_deliveries",
-        "INBOUND_DELIVERY_RETENTION_DAYS",
         lambda settings: settings.inbound_delivery_retention_days,
         _old_inbound,
         _delete_inbound,
     ),
     Retention(
         "events",
-        "EVENT_RETENTION_DAYS",
         lambda settings: settings.event_retention_days,
         _old_events,
         _delete_events,

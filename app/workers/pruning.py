@@ -5,8 +5,8 @@ delivery worker prunes for a few seconds every few minutes (`DeliveryWorker.prun
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
+from time import monotonic, sleep
 
 from sqlalchemy.orm import Session
 
@@ -58,29 +58,25 @@ def prune(
 ) -> Pruned:
     """Delete, batch after batch (each committed), every row past its table's retention as of
     now, at `pace` (the database's, `pace_for`, unless given); with `budget_seconds`, stop once
-    that long has passed (`caught_up` is then False when rows were left)."""
+    that long has passed (`caught_up` is then False when rows were left). The tables take
+    turns, a batch each, so that a long backlog in one never starves the others."""
     pace = pace or pace_for(session)
-    batch = pace.batch
     now = utcnow()
-    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-    pruned = Pruned()
-    for retention in RETENTIONS:
-        cutoff = retention.cutoff(settings, now)
-        if cutoff is None:
-            continue
-        removed = 0
-        while True:
-            if deadline is not None and time.monotonic() >= deadline:
+    deadline = None if budget_seconds is None else monotonic() + budget_seconds
+    due = [(r, cutoff) for r in RETENTIONS if (cutoff := r.cutoff(settings, now)) is not None]
+    pruned = Pruned(rows={retention.table: 0 for retention, _ in due})
+    while due:
+        for retention, cutoff in list(due):
+            if deadline is not None and monotonic() >= deadline:
                 pruned.caught_up = False
                 break
-            found = retention.prune_batch(session, cutoff, batch)
+            found = retention.prune_batch(session, cutoff, pace.batch)
             session.commit()
-            removed += found
-            if found < batch:
-                break
+            pruned.rows[retention.table] += found
+            if found < pace.batch:
+                due.remove((retention, cutoff))
             if pace.pause_seconds:
-                time.sleep(pace.pause_seconds)
-        pruned.rows[retention.table] = removed
+                sleep(pace.pause_seconds)
         if not pruned.caught_up:
             break
     if pruned.total:

@@ -5,6 +5,7 @@ theirs; what is still due, or recent, stays. /metrics shows each table's backlog
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -152,6 +153,24 @@ def test_the_worker_prunes_in_its_rounds(app, history):
             worker.close()
     assert pruned.caught_up
     assert pruned.rows == {"webhook_deliveries": 3, "inbound_deliveries": 1}
+
+
+def test_a_pruning_out_of_time_has_taken_a_batch_of_every_table(app, history, monkeypatch):
+    """The tables take turns: a worker's few seconds never all go to one long backlog while
+    another table waits. The clock is a counter: the budget ends after two batches."""
+    from app.workers import pruning
+
+    ticks = itertools.count()
+    monkeypatch.setattr(pruning, "monotonic", lambda: next(ticks))
+    with app.app_context():
+        pruned = pruning.prune(
+            db.session,
+            app.config["SETTINGS"],
+            pace=pruning.Pace(batch=1, pause_seconds=0),
+            budget_seconds=2.5,
+        )
+    assert not pruned.caught_up
+    assert pruned.rows == {"webhook_deliveries": 1, "inbound_deliveries": 1}
 
 
 @pytest.mark.parametrize("raw", ["0", "-3", "thirty"])
