@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.models import (
-    Assignment,
     Base,
     Checklist,
     ChecklistItem,
@@ -40,11 +39,9 @@ from app.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
-from app.services.checklists.refresh import refresh_checklists
 from app.services.checklists.revisions import version_digest
 from app.services.context import Context
-from app.services.directory.people import get_person
-from app.services.directory.teams import revoke_person_keys
+from app.services.directory.people import get_person, leave_every_role
 from app.services.events import record_event
 from app.services.locks import lock_checklists
 
@@ -449,26 +446,8 @@ def erase_person(session: Session, ctx: Context, person: Person) -> Erasure:
             .distinct()
         )
     )
-    # Out of every role, each with its event (naming them by pseudonym), and the checklists
-    # they were on regenerated without them.
-    assignments = list(session.scalars(select(Assignment).where(Assignment.person_id == person.id)))
-    for assignment in assignments:
-        record_event(
-            session,
-            ctx,
-            team_id,
-            "assignment.deleted",
-            {
-                "assignment": {"id": assignment.id, "role": assignment.role_key},
-                "person": {**name_as, "handles": {}},
-                "reason": "person erased",
-            },
-            project_id=assignment.project_id,
-        )
-        session.delete(assignment)
-    session.flush()
-    refresh_checklists(session, ctx, team_id, {a.project_id for a in assignments})
-    revoke_person_keys(session, ctx, person)
+    # Out of every role, each with its event naming them by pseudonym.
+    leave_every_role(session, ctx, person, {**name_as, "handles": {}}, "person erased")
     # What they signed stays signed off, by nobody the directory knows (as after a deletion);
     # the item's versions and events keep the signer's id, under the pseudonym.
     session.execute(

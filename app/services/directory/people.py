@@ -146,8 +146,20 @@ def delete_person(session: Session, ctx: Context, person: Person) -> None:
     """Remove a person and, with them, their assignments (one event per project left); the
     caller holds their lock. The checklists they were on are regenerated without them before
     the person goes."""
+    leave_every_role(session, ctx, person, person_snapshot(person), "person deleted")
+    record_event(
+        session, ctx, person.team_id, "person.deleted", {"person": person_snapshot(person)}
+    )
+    session.delete(person)
+
+
+def leave_every_role(
+    session: Session, ctx: Context, person: Person, shown_as: dict[str, Any], reason: str
+) -> None:
+    """Take a person who goes (deleted or erased) out of every role, each with its
+    `assignment.deleted` event showing them as `shown_as`; regenerate the checklists they were
+    on without them, and revoke their keys (nobody signs as a person who left)."""
     assignments = list(session.scalars(select(Assignment).where(Assignment.person_id == person.id)))
-    affected = {a.project_id for a in assignments}
     for assignment in assignments:
         record_event(
             session,
@@ -156,17 +168,12 @@ def delete_person(session: Session, ctx: Context, person: Person) -> None:
             "assignment.deleted",
             {
                 "assignment": {"id": assignment.id, "role": assignment.role_key},
-                "person": person_snapshot(person),
-                "reason": "person deleted",
+                "person": shown_as,
+                "reason": reason,
             },
             project_id=assignment.project_id,
         )
         session.delete(assignment)
     session.flush()
-    refresh_checklists(session, ctx, person.team_id, affected)
-    # Their keys stop working now (and go with them): nobody signs as a person who left.
+    refresh_checklists(session, ctx, person.team_id, {a.project_id for a in assignments})
     revoke_person_keys(session, ctx, person)
-    record_event(
-        session, ctx, person.team_id, "person.deleted", {"person": person_snapshot(person)}
-    )
-    session.delete(person)
