@@ -39,6 +39,7 @@ from app.models import (
     WebhookAttempt,
     WebhookDelivery,
 )
+from app.services.checklists.refresh import touch_checklists
 from app.services.checklists.revisions import version_digest
 from app.services.context import Context
 from app.services.directory.people import get_person, leave_every_role
@@ -498,12 +499,7 @@ def _changed(session: Session, team_id: str, checklist_ids: set[str], history: s
         select(Checklist.project_id).where(Checklist.id.in_(checklist_ids))
     ).all()
     lock_checklists(session, team_id, projects)
-    session.execute(
-        update(Checklist)
-        .where(Checklist.id.in_(checklist_ids))
-        .values(state=Checklist.state + 1)
-        .execution_options(synchronize_session=False)
-    )
+    touch_checklists(session, projects)
     if history:
         session.execute(
             update(Checklist)
