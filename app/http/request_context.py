@@ -24,6 +24,12 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+# What is left of a body over the limit is read and dropped, up to this much, before the 413
+# goes out: a server that closes its socket with bytes unread resets the connection, and a
+# client still sending its body then gets the reset instead of the answer.
+DRAIN_BYTES = 1024 * 1024
+
+
 class _MaxBodyStream(LimitedStream):
     """A body whose end the server marks, read up to at most `limit` bytes: 413 past them.
 
@@ -39,7 +45,16 @@ class _MaxBodyStream(LimitedStream):
         except (OSError, ValueError) as exc:
             raise ClientDisconnected() from exc
         if more:
+            self._drain()
             raise RequestEntityTooLarge()
+
+    def _drain(self) -> None:
+        left = DRAIN_BYTES
+        try:
+            while left > 0 and (chunk := self._stream.read(min(64 * 1024, left))):
+                left -= len(chunk)
+        except (OSError, ValueError):
+            return  # the client went: nobody is left to read the answer
 
     def readall(self) -> bytes:
         data = super().readall()  # ends at the end of the body or at the limit

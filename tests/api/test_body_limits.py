@@ -24,6 +24,8 @@ from factories import assert_problem, event_count
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.http.request_context import DRAIN_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 4096
 
@@ -115,8 +117,9 @@ def test_an_endless_chunked_body_is_refused_once_past_the_limit(app, api):
     response, stream = _post_chunked(api, itertools.repeat(b" " * CHUNK))
 
     assert_problem(response, 413)
-    # Read one byte past the limit (rounded up to the client's chunk), not to the end.
-    assert limit < stream.consumed <= limit + 2 * CHUNK
+    # Read past the limit, then what is left dropped up to DRAIN_BYTES (rounded up to the
+    # client's chunk) so that a client still sending reads the 413: never to the end.
+    assert limit + DRAIN_BYTES <= stream.consumed <= limit + DRAIN_BYTES + 2 * CHUNK
 
 
 @pytest.mark.parametrize("content_type", ["text/csv", "application/octet-stream", ""])
@@ -278,6 +281,25 @@ def test_gunicorn_refuses_a_chunked_body_over_the_limit(gunicorn, over):
     )
     _, _, listed = _request(port, token, "GET", "/v1/people?limit=200")
     assert email not in {person["email"] for person in json.loads(listed)["items"]}
+
+
+def test_a_client_still_sending_a_body_over_the_limit_reads_the_413(gunicorn):
+    """The server answers once the limit is passed; the client, sending at its own pace, is
+    still sending: the rest is read and dropped, so the 413 reaches it, not a reset."""
+    port, token = gunicorn
+    body = _person_of_size(4 * GUNICORN_LIMIT, "slow@example.com")
+
+    def slowly() -> Iterator[bytes]:
+        for piece in _pieces(body):
+            time.sleep(0.002)
+            yield piece
+
+    status, _, answer = _request(port, token, "POST", "/v1/people", slowly(), encode_chunked=True)
+
+    assert status == 413, answer
+    assert json.loads(answer)["detail"] == (
+        f"The request body is larger than the limit of {GUNICORN_LIMIT} bytes."
+    )
 
 
 def test_gunicorn_refuses_a_declared_length_over_the_limit(gunicorn):
