@@ -6,12 +6,15 @@ database once the events and the delivery log have grown?
 
 Per database: the server benchmark's dataset (`bench/make_dataset.py`: at `--scale 1`, 10,000
 projects) with a month of the benchmark team's history (a twelfth of a year's, at least 10,000
-events: every list measured fills its page), each measured operation on it ("fresh"), then a
-year of history added in bulk (at `--scale 1`: 1,000,000 events over 365 days, a delivery of
-each to one of 20 webhook endpoints, 5,000,000 delivery attempts), `ANALYZE`, and the same
-operations again ("a year"). It prints each operation's median in milliseconds on both, and
-the ratio, with the verdict against the issue's bound (1.5x); then what pruning the year's
-oldest day (its events, deliveries and attempts) takes, at the worker's own pace.
+events: every list measured fills its page), each measured operation on it ("fresh"), then
+the eleven months before it added in bulk, so that the team has a year of history (at `--scale
+1`: 1,000,000 events over 365 days, a delivery of each to one of 20 webhook endpoints,
+5,000,000 delivery attempts), `ANALYZE`, and the same operations again ("a year"). It prints
+each operation's median in milliseconds on both, and the ratio; on PostgreSQL also the
+database's own time (`EXPLAIN ANALYZE`), which the verdict against the issue's bound (1.5x)
+judges there, the end-to-end time moving with whatever else the machine runs. Then what
+pruning the year's oldest day (its events, deliveries and attempts) takes, at the worker's
+own pace.
 
 The operations, in-process through the Flask test client and the worker's own claim:
 - the activity feed's first page, all types and one rare type; a project's feed;
@@ -51,7 +54,7 @@ from make_dataset import (  # noqa: E402
     fast_id,
     make_dataset,
 )
-from sqlalchemy import select, text, update  # noqa: E402
+from sqlalchemy import event, select, text, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -101,11 +104,12 @@ def add_history(
     *,
     days: int,
     seed: int,
+    before_days: int = 0,
 ) -> dict:
-    """`days` of the benchmark team's history: its endpoints, `events_n` events, a delivery of
-    each, and their attempts (five an event on average, as a year of the issue's has). A tenth
-    of the events are of one busy project (the first template), so that its feed fills a
-    page on a young database too."""
+    """`days` of the benchmark team's history ending `before_days` ago: its endpoints,
+    `events_n` events, a delivery of each, and their attempts (five an event on average, as
+    a year of the issue's has). A tenth of the events are of one busy project (the first
+    template), so that its feed fills a page on a young database too."""
     rng = random.Random(seed)
     attempts_n = events_n * YEAR_ATTEMPTS // YEAR_EVENTS
     now = datetime.now(UTC)
@@ -128,7 +132,7 @@ def add_history(
         for start in range(0, events_n, BATCH):
             events, deliveries, attempts = [], [], []
             for i in range(start, min(events_n, start + BATCH)):
-                at = now - timedelta(seconds=days * 86400 * (1 - i / events_n))
+                at = now - timedelta(days=before_days, seconds=days * 86400 * (1 - i / events_n))
                 event_id, delivery_id = fast_id("evt", rng), fast_id("dlv", rng)
                 busy = rng.random() < 0.1
                 project_id = dataset.template_project_ids[0] if busy else rng.choice(projects)
@@ -266,10 +270,10 @@ class Claimer:
         self.context.pop()
 
 
-def _claims(app: Any, repeat: int, *, expect_some: bool) -> float:
+def _claims(app: Any, repeat: int, *, expect_some: bool) -> Cost:
     claimer = Claimer(app, expect_some=expect_some)
     try:
-        return measure({"claim": claimer}, repeat)["claim"]
+        return measure(app, {"claim": claimer}, repeat)["claim"]
     finally:
         claimer.close()
 
@@ -290,8 +294,24 @@ def _make_due(app: Any, team_id: str, n: int) -> None:
         db.session.commit()
 
 
-def measure(ops: dict[str, Callable[[], None]], repeat: int) -> dict[str, float]:
-    medians = {}
+# The statements EXPLAIN takes (a `SET LOCAL` of the worker's is not one).
+EXPLAINABLE = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """An operation's median in milliseconds, end to end, and (on PostgreSQL) of the database
+    alone: the execution times `EXPLAIN ANALYZE` gives its statements, which the machine's
+    other work moves far less than it moves the Python around them."""
+
+    ms: float
+    database_ms: float | None
+
+
+def measure(app: Any, ops: dict[str, Callable[[], None]], repeat: int) -> dict[str, Cost]:
+    with app.app_context():
+        engine = db.engine
+    costs = {}
     for name, run in ops.items():
         for _ in range(3):
             run()
@@ -300,8 +320,36 @@ def measure(ops: dict[str, Callable[[], None]], repeat: int) -> dict[str, float]
             started = time.perf_counter()
             run()
             times.append((time.perf_counter() - started) * 1000)
-        medians[name] = statistics.median(times)
-    return medians
+        database = _database_ms(engine, run, repeat) if engine.dialect.name != "sqlite" else None
+        costs[name] = Cost(statistics.median(times), database)
+    return costs
+
+
+def _database_ms(engine: Any, run: Callable[[], None], repeat: int) -> float:
+    """The median over `repeat` of the summed execution times PostgreSQL reports for the
+    statements one `run` makes, each explained (and run) again in a transaction rolled back."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in EXPLAINABLE:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    sums = []
+    with engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        for _ in range(repeat):
+            total = 0.0
+            for statement, parameters in statements:
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+                total += cursor.fetchone()[0][0]["Execution Time"]
+            connection.rollback()
+            sums.append(total)
+    return statistics.median(sums)
 
 
 def bench(database: str, scale: float, repeat: int, log: Callable[[str], None]) -> list[tuple]:
@@ -313,17 +361,20 @@ def bench(database: str, scale: float, repeat: int, log: Callable[[str], None]) 
         month = max(10_000, round(YEAR_EVENTS * scale / 12))
         add_history(app, dataset, month, lambda _: None, days=30, seed=1)
         log(f"{database}: measuring a month (load average {_load()})")
-        fresh = measure(operations(app, dataset), repeat)
+        fresh = measure(app, operations(app, dataset), repeat)
         fresh["worker claim, nothing due"] = _claims(app, repeat, expect_some=False)
         _make_due(app, dataset.team_id, 200)
         fresh["worker claim, work due"] = _claims(app, repeat, expect_some=True)
         _reset_due(app)
         log(f"{database}: a year of history")
-        year_events = max(10_000, round(YEAR_EVENTS * scale))
-        year = add_history(app, dataset, year_events, log, days=365, seed=2)
+        # The eleven months before that month, written after it: the newest rows stay where
+        # a database that grew in time order has them, together (not interleaved in time with
+        # rows written later, which a real year never is).
+        year_events = max(10_000, round(YEAR_EVENTS * scale)) - month
+        year = add_history(app, dataset, year_events, log, days=335, before_days=30, seed=2)
         log(f"{database}: {year}")
         log(f"{database}: measuring a year (load average {_load()})")
-        grown = measure(operations(app, dataset), repeat)
+        grown = measure(app, operations(app, dataset), repeat)
         grown["worker claim, nothing due"] = _claims(app, repeat, expect_some=False)
         _make_due(app, dataset.team_id, 200)
         grown["worker claim, work due"] = _claims(app, repeat, expect_some=True)
@@ -384,12 +435,28 @@ def _database(database: str) -> Iterator[str]:
 
 
 def table(rows: list[tuple]) -> Iterator[str]:
-    yield "| database | operation | fresh (ms) | a year (ms) | ratio | verdict |"
-    yield "| --- | --- | ---: | ---: | ---: | --- |"
+    yield (
+        "| database | operation | fresh (ms) | a year (ms) | ratio | database: fresh → a year"
+        " (ms) | ratio | verdict |"
+    )
+    yield "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
     for database, name, fresh, grown in rows:
-        ratio = grown / fresh if fresh else float("inf")
-        verdict = "PASS" if ratio <= BOUND else f"FAIL (> {BOUND}x)"
-        yield f"| {database} | {name} | {fresh:.2f} | {grown:.2f} | {ratio:.2f} | {verdict} |"
+        ratio = _ratio(fresh.ms, grown.ms)
+        if fresh.database_ms is None or grown.database_ms is None:
+            inside, inside_ratio, judged = "", "", ratio
+        else:
+            inside_ratio = _ratio(fresh.database_ms, grown.database_ms)
+            inside = f"{fresh.database_ms:.2f} → {grown.database_ms:.2f}"
+            judged, inside_ratio = inside_ratio, f"{inside_ratio:.2f}"
+        verdict = "PASS" if judged <= BOUND else f"FAIL (> {BOUND}x)"
+        yield (
+            f"| {database} | {name} | {fresh.ms:.2f} | {grown.ms:.2f} | {ratio:.2f} | {inside} "
+            f"| {inside_ratio} | {verdict} |"
+        )
+
+
+def _ratio(fresh: float, grown: float) -> float:
+    return grown / fresh if fresh else float("inf")
 
 
 def main(argv: list[str] | None = None) -> None:
