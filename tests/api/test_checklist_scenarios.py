@@ -65,9 +65,9 @@ def test_the_clinical_assistant_gates_patient_data_and_releases(api):
     for key in critical:
         item = items[key]
         assert item["signoff_required"] and item["evidence_required"]
-        assert "Grace Hopper" in [r["name"] for r in item["reviewers"]]
-        # Routed to the role of its field: the privacy officer or the clinician signs.
-        assert item["reviewers"][0]["name"] in ("Priya Shah", "Cleo Park")
+        # Routed to the role of its field, which the clinic's context calls for: the privacy
+        # officer or the clinician alone signs (the AI Ethicist is no fallback here).
+        assert [r["name"] for r in item["reviewers"]] in (["Priya Shah"], ["Cleo Park"])
         assert "Pam Lee" not in [r["name"] for r in item["reviewers"]]
         assert "Grace Hopper" not in [o["name"] for o in item["owners"]]
         assert any("critical" in reason.lower() for reason in item["because"])

@@ -25,11 +25,11 @@ from ticketing_support import (
 from app.extensions import db
 from app.models import InboundDelivery
 
-PIA = "data-privacy.privacy-impact-assessment"  # a Privacy Officer or AI Ethicist signs
+PIA = "data-privacy.privacy-impact-assessment"  # the Privacy Officer signs it
 THREAT_MODEL = "information-security.threat-model"  # evidence only
 PLAIN = "data-scientist.collect-and-preprocess-data"  # neither
 EVIDENCE = {"add": [{"title": "DPIA v1", "url": "https://wiki.example.com/dpia"}]}
-SIGN_OFF = "an independent sign-off by a Privacy Officer or AI Ethicist"
+SIGN_OFF = "an independent sign-off by a Privacy Officer"
 NEEDS_EVIDENCE = "evidence (at least one link)"
 
 # Per provider: the ticket an item is linked to, the URL its close delivery carries, and how
@@ -60,13 +60,14 @@ TICKETS = {
 
 @pytest.fixture
 def clinic(api) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A clinical project: Ada is its Data Scientist, Grace its AI Ethicist (who may sign off
-    the privacy impact assessment, which she does not own)."""
+    """A clinical project: Ada is its Data Scientist, Grace its AI Ethicist and Privacy Officer
+    (who may sign off the privacy impact assessment, which she does not own)."""
     project = create_project(api, name="Clinic notes", application="healthcare-solutions")
     ada = create_person(api, name="Ada Lovelace")
     grace = create_person(api, name="Grace Hopper")
     assign(api, project, "data-scientist", ada, lead=True)
     assign(api, project, "ai-ethicist", grace)
+    assign(api, project, "privacy-officer", grace)
     generate(api, project, 201)
     return project, grace
 
@@ -252,11 +253,9 @@ def test_a_close_as_not_planned_cannot_waive_an_item_that_needs_an_approver(api,
 
     response = post_delivery(client, integration, body, github_headers(integration["secret"], body))
 
-    # A critical item's waiver (policy): an accountable approver, a residual risk, an expiry.
-    approval = (
-        "an independent approval of its waiver by an Accountable Executive or Product Manager "
-        "or AI Ethicist"
-    )
+    # A critical item's waiver (policy): an accountable approver (the Accountable Executive,
+    # whom the clinic's regulated domain calls for), a residual risk, an expiry.
+    approval = "an independent approval of its waiver by an Accountable Executive"
     policy = (
         "the residual risk it accepts and an expiry within 90 days "
         "(the waiver policy of critical items)"

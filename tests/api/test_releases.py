@@ -44,6 +44,10 @@ def clinic(api) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     ):
         people[role] = create_person(api, name=name)
         assign(api, project, role, people[role])
+    # Grace is the clinic's Domain Expert and Accountable Executive too: its accuracy gate and
+    # its critical waivers are those roles' alone.
+    assign(api, project, "domain-expert", people["ai-ethicist"])
+    assign(api, project, "accountable-executive", people["ai-ethicist"])
     generate(api, project, 201)
     return project, people
 
@@ -263,7 +267,7 @@ def test_a_waived_critical_gate_passes_only_while_its_waiver_holds(app, api, cli
     project, people = clinic
     waiver = {
         "reason": "The expert-verified set is being rebuilt this month",
-        "approved_by": people["product-manager"]["id"],
+        "approved_by": people["ai-ethicist"]["id"],  # Grace, as Accountable Executive
         "expires_on": in_days(30),
         "residual_risk": "A confabulated dosage could reach a clinician's draft",
     }

@@ -29,7 +29,11 @@ MEDIUM = "data-scientist.collect-and-preprocess-data"  # owned by Ada, needs no 
 HIGH = "data-privacy.minimize-and-pseudonymize"  # owned by Ada and Alan, no reviewer roles
 CRITICAL = "data-privacy.privacy-impact-assessment"  # owned by Ada and Pam, Grace may review
 RISK = "Identifiers left in the notes reach the training data"
+# Who accepts the risk of an item that names no reviewer: any accountable role.
 ACCOUNTABLE = "Accountable Executive or Product Manager or AI Ethicist"
+# Who accepts a critical item's risk: the clinic is a regulated domain, which calls for the
+# Accountable Executive, the one accountable role then.
+EXECUTIVE = "Accountable Executive"
 
 
 @pytest.fixture
@@ -46,6 +50,9 @@ def clinic(api) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         ("ai-ethicist", "Grace Hopper"),
         ("product-manager", "Pam Manager"),
         ("ux-designer", "Una Designer"),
+        # The clinic is a regulated domain: its critical waivers are the Accountable
+        # Executive's alone to approve.
+        ("accountable-executive", "Erin Walsh"),
     ):
         people[role] = create_person(api, name=name)
         assign(api, project, role, people[role])
@@ -229,15 +236,21 @@ def test_a_critical_item_is_waived_only_by_an_accountable_role(app, api, clinic)
     owner = _refused(
         app, api, project, CRITICAL, {**waiver, "approved_by": people["product-manager"]["id"]}
     )
+    # Grace owns nothing here and holds an accountable role, but the clinic's context calls
+    # for the Accountable Executive.
+    ethicist = _refused(
+        app, api, project, CRITICAL, {**waiver, "approved_by": people["ai-ethicist"]["id"]}
+    )
 
     assert missing == {
         "waiver.approved_by": [
             "Required: a critical item's waiver is approved by a person who does not own the "
-            f"item and holds {ACCOUNTABLE} (an accountable role) on the project (policy)."
+            f"item and holds {EXECUTIVE} (an accountable role) on the project (policy)."
         ]
     }
-    assert designer == {"waiver.approved_by": [f"Must hold {ACCOUNTABLE} on this project."]}
+    assert designer == {"waiver.approved_by": [f"Must hold {EXECUTIVE} on this project."]}
     assert owner == {"waiver.approved_by": ["Must not be an owner of the item (independence)."]}
+    assert ethicist == {"waiver.approved_by": [f"Must hold {EXECUTIVE} on this project."]}
 
 
 # --------------------------------------------------------------------------- rules met
@@ -288,12 +301,12 @@ def test_a_high_item_is_waived_with_an_independent_approver_and_its_residual_ris
     assert event["payload"]["item"]["waiver"]["residual_risk"] == RISK
 
 
-def test_a_critical_item_is_waived_by_the_ai_ethicist_for_90_days(api, clinic):
+def test_a_critical_item_is_waived_by_the_accountable_executive_for_90_days(api, clinic):
     project, people = clinic
     waiver = {
         "reason": "The records team runs its own DPIA",
         "expires_on": in_days(90),
-        "approved_by": people["ai-ethicist"]["id"],
+        "approved_by": people["accountable-executive"]["id"],
         "residual_risk": "A gap in the records team's DPIA goes unnoticed",
     }
 
@@ -301,7 +314,7 @@ def test_a_critical_item_is_waived_by_the_ai_ethicist_for_90_days(api, clinic):
 
     assert response.status_code == 200, response.json
     assert response.json["status"] == "waived"
-    assert response.json["waiver"]["approver_name"] == "Grace Hopper"
+    assert response.json["waiver"]["approver_name"] == "Erin Walsh"
 
 
 def test_a_waived_item_shows_as_waived_in_markdown_text_and_csv(api, clinic):

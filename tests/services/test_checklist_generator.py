@@ -1114,7 +1114,34 @@ def test_critical_mitigations_need_an_independent_sign_off(real):
             assert set(item.reviewer_roles) - set(item.roles), item.key
     review = by_key(generate_checklist(real, facts, []))["data-privacy.privacy-impact-assessment"]
     assert review.evidence_required
-    assert review.reviewer_roles == ("privacy-officer", "ai-ethicist")
+    # Routed strictly: personal data requires the privacy officer, who alone signs it.
+    assert review.reviewer_roles == ("privacy-officer",)
+
+
+def test_a_review_routed_to_a_governance_role_falls_back_only_where_the_context_calls_for_none(
+    real,
+):
+    # A clinic that states it is not a regulated domain requires no domain expert: the
+    # factual-accuracy gate falls back to the article's AI Ethicist.
+    unregulated = ProjectFacts(
+        "healthcare-solutions", frozenset({"states_facts"}), frozenset({"regulated_domain"})
+    )
+    accuracy = "confabulation.measure-factual-accuracy"
+    assert by_key(generate_checklist(real, unregulated, []))[accuracy].reviewer_roles == (
+        "ai-ethicist",
+    )
+    # Staffing a domain expert all the same routes it to them alone.
+    cleo = StaffingEntry(Member("cleo", "Cleo Park"), "domain-expert")
+    grace = StaffingEntry(Member("grace", "Grace Hopper"), "ai-ethicist")
+    staffed = by_key(generate_checklist(real, unregulated, [cleo, grace]))[accuracy]
+    assert staffed.reviewer_roles == ("domain-expert",)
+    assert staffed.reviewers == (cleo.member,)
+    # In a regulated domain the context calls for the domain expert: only they sign, even
+    # while nobody holds the role (the AI Ethicist is no fallback then).
+    regulated = ProjectFacts("healthcare-solutions", frozenset({"states_facts"}))
+    gate = by_key(generate_checklist(real, regulated, [grace]))[accuracy]
+    assert gate.reviewer_roles == ("domain-expert",)
+    assert gate.reviewers == ()
 
 
 def test_items_nobody_independent_can_sign_off_are_a_finding_naming_the_role_to_staff(real):
@@ -1387,9 +1414,11 @@ def test_the_privacy_officer_signs_the_privacy_gates_and_the_clinician_the_accur
         "data-privacy.privacy-impact-assessment",
         "data-privacy.health-data-regulatory-review",
     ):
-        assert people["privacy-officer"] in items[key].reviewers, key
+        assert items[key].reviewer_roles == ("privacy-officer",), key
+        assert items[key].reviewers == (people["privacy-officer"],), key
     accuracy = items["confabulation.measure-factual-accuracy"]
-    assert accuracy.reviewer_roles == ("domain-expert", "ai-ethicist")
+    assert accuracy.reviewer_roles == ("domain-expert",)
+    assert people["ai-ethicist"] not in accuracy.reviewers
     assert people["product-manager"] not in accuracy.reviewers
     assert people["domain-expert"] in accuracy.reviewers
     go = items["accountable-executive.decide-go-no-go"]

@@ -3,7 +3,7 @@ mapping and the pure checklist generator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -380,6 +380,25 @@ class Catalog:
     @property
     def role_keys(self) -> tuple[str, ...]:
         return tuple(r.key for r in self.roles)
+
+    @property
+    def governance_roles(self) -> frozenset[str]:
+        """The governance roles: ours (`authored`), beyond the article's, each answering for
+        one kind of review (privacy, security, the domain, the decision to ship)."""
+        return frozenset(r.key for r in self.roles if r.source.kind == SourceKind.AUTHORED)
+
+    def route(self, roles: Sequence[str], playing: Collection[str]) -> tuple[str, ...]:
+        """Who of `roles` (a reviewer or approver list, in the catalog's order) may act on a
+        project that has (requires or staffs) the roles `playing`. A review routed to a
+        governance role is that role's alone when the project has it: the article's roles
+        listed after it stand in only where the project's context does not call for it (and
+        nobody holds it). A list of governance roles alone stays as it is: an unfilled role's
+        finding says who is missing."""
+        governance = self.governance_roles
+        called = tuple(r for r in roles if r in governance and r in playing)
+        if called:
+            return called
+        return tuple(r for r in roles if r not in governance) or tuple(roles)
 
     @property
     def application_keys(self) -> tuple[str, ...]:

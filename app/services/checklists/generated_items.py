@@ -250,10 +250,8 @@ def mitigation_items(
                 },
                 replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
                 signoff_required=mitigation.signoff_required,
-                reviewer_roles=mitigation.reviewer_roles,
-                reviewers=tuple(
-                    m for m in index.members_of(mitigation.reviewer_roles) if m not in owners
-                ),
+                reviewer_roles=(reviewing := catalog.route(mitigation.reviewer_roles, playing)),
+                reviewers=tuple(m for m in index.members_of(reviewing) if m not in owners),
                 evidence_required=mitigation.evidence_required,
                 repeats=_repeats(mitigation, stands_for),
             )
@@ -287,8 +285,8 @@ def context_items(
             ),
             source={**entry.source.as_dict(), "catalog_key": entry.key},
             signoff_required=entry.signoff_required,
-            reviewer_roles=entry.reviewer_roles,
-            reviewers=tuple(m for m in index.members_of(entry.reviewer_roles) if m not in owners),
+            reviewer_roles=(reviewing := catalog.route(entry.reviewer_roles, playing)),
+            reviewers=tuple(m for m in index.members_of(reviewing) if m not in owners),
             evidence_required=entry.evidence_required,
         )
 

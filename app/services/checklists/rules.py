@@ -5,6 +5,7 @@ system cannot give it alone (then its change is held, and says what the item nee
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from app.errors import ValidationFailed
 from app.models import Assignment, Checklist, ChecklistItem, ChecklistItemOwner, Person, Project
 from app.services.catalog.model import WaiverPolicy
 from app.services.catalog.store import catalog_for
+from app.services.checklists.facts import required_roles, stated_facts
 from app.services.checklists.lapses import today
 from app.services.checklists.waiver_policy import (
     Approver,
@@ -115,6 +117,37 @@ class ItemRules:
         """Who accepts risks: they approve the waiver of an item that names no reviewer."""
         return self.policy.accountable_roles
 
+    @property
+    def reviewer_roles(self) -> tuple[str, ...]:
+        """Who may sign the item off on this project: its reviewer roles, routed as the
+        generator routes them (an item generated before routing is held to it too)."""
+        return self._routed(self.item.reviewer_roles)
+
+    def _routed(self, roles: Sequence[str]) -> tuple[str, ...]:
+        return self.catalog.route(roles, self._playing)
+
+    @cached_property
+    def _playing(self) -> frozenset[str]:
+        """The roles the project has: those its context requires, and those it staffs."""
+        project = self.project
+        facts = stated_facts(
+            project.application,
+            project.traits,
+            project.risk_classification,
+            project.jurisdictions,
+        )
+        staffed = self.session.scalars(
+            select(Assignment.role_key).where(Assignment.project_id == project.id).distinct()
+        )
+        return frozenset(required_roles(self.catalog, facts)) | frozenset(staffed)
+
+    def _policy_approvers(self, rule: WaiverRule) -> tuple[str, ...]:
+        """The roles the policy asks of the approver under `rule` (a critical item's: the
+        accountable roles), routed for this project: the Accountable Executive alone where
+        the project's context requires one or it is staffed (`Catalog.route`); empty: the
+        item's reviewer roles."""
+        return self._routed(self.policy.approver_roles(rule))
+
     def _names(self, roles: Sequence[str]) -> str:
         return " or ".join(self.titles.get(r, r) for r in roles)
 
@@ -127,15 +160,13 @@ class ItemRules:
         """What the item lacks to be done, in the words a held delivery and its event use."""
         missing = []
         if self.item.signoff_required and signed_off_by is None:
-            missing.append(f"an independent sign-off by {self._someone(self.item.reviewer_roles)}")
+            missing.append(f"an independent sign-off by {self._someone(self.reviewer_roles)}")
         if self.item.evidence_required and not evidence:
             missing.append("evidence (at least one link)")
         return missing
 
     def _approver_roles(self, rule: WaiverRule) -> Sequence[str]:
-        return (
-            self.policy.approver_roles(rule) or self.item.reviewer_roles or self.accountable_roles
-        )
+        return self._policy_approvers(rule) or self.reviewer_roles or self.accountable_roles
 
     def check_waivable(self, field_name: str) -> None:
         """422 when the waiver policy never lets this item be waived, naming the rule."""
@@ -172,7 +203,7 @@ class ItemRules:
             errors["signed_off_by"] = [
                 "Required: this item is done only with the sign-off of a person of the team "
                 "who does not own it and holds "
-                + self._names(self.item.reviewer_roles)
+                + self._names(self.reviewer_roles)
                 + " on the project (independent sign-off), made with their personal API key."
             ]
         if evidence and self.item.evidence_required and not links:
@@ -193,7 +224,7 @@ class ItemRules:
         """The person exists in the team, does not own the item, and holds one of the roles
         that may `act`: `roles` when given, else the item's reviewer roles (for a waiver of
         an item without any, the roles that accept risks)."""
-        roles = list(roles) or list(self.item.reviewer_roles) or list(self.accountable_roles)
+        roles = list(roles) or list(self.reviewer_roles) or list(self.accountable_roles)
         person = self.session.get(Person, person_id)
         if person is None or person.team_id != self.project.team_id:
             raise ValidationFailed(
@@ -266,7 +297,7 @@ class ItemRules:
         if approver is None:
             return waiver
         person = self.check_independent(
-            "waiver.approved_by", approver, "approve its waiver", self.policy.approver_roles(rule)
+            "waiver.approved_by", approver, "approve its waiver", self._policy_approvers(rule)
         )
         return {
             **waiver,
@@ -283,7 +314,7 @@ class ItemRules:
                 "Required: the approval of a person who does not own the item and holds "
                 f"{roles} on the project, made with their personal API key."
             )
-        accountable = " (an accountable role)" if self.policy.approver_roles(rule) else ""
+        accountable = " (an accountable role)" if self._policy_approvers(rule) else ""
         return (
             f"Required: {rule.waiver_of} is approved by a person who does not own the item "
             f"and holds {roles}{accountable} on the project (policy)."
