@@ -577,6 +577,38 @@ def test_a_critical_base_priority_says_why(catalog: Catalog) -> None:
             assert m.priority_because, m.key
 
 
+def _highest_priority(catalog: Catalog, mitigation: Any, challenge: str) -> str:
+    """The most a mitigation can be for any project: its base priority, every raise, and the
+    floor any application sets for its challenge."""
+    reachable = [mitigation.priority, *(rule.priority for rule in mitigation.raised_when)]
+    reachable += [p for a in catalog.applications for c, p in a.raises if c == challenge]
+    return max(reachable, key=PRIORITIES.index)
+
+
+def test_every_gate_needs_evidence(catalog: Catalog) -> None:
+    """Issue 19, point 7: every item that can be high or critical, for any project, is done
+    only with evidence (its `done_when` says what the evidence shows)."""
+    gates = [
+        *(
+            (m.key, _highest_priority(catalog, m, c.key), m.evidence_required, m.done_when)
+            for c in catalog.challenges
+            for m in c.mitigations
+        ),
+        *(
+            (r.key, r.priority, r.evidence_required, r.done_when)
+            for role in catalog.roles
+            for r in role.responsibilities
+        ),
+        *((x.key, x.priority, x.evidence_required, x.done_when) for x in catalog.context_items),
+    ]
+    high = [(k, done) for k, p, evidence, done in gates if PRIORITIES.index(p) >= 2]
+    assert len(high) > 20
+    missing = [k for k, p, evidence, _ in gates if PRIORITIES.index(p) >= 2 and not evidence]
+    assert missing == []
+    for key, done_when in high:
+        assert done_when.strip(), key
+
+
 def test_every_elaborated_passage_is_verbatim(catalog: Catalog) -> None:
     elaborated = [(w, s.elaborates) for w, s in all_sources(catalog) if s.elaborates]
     assert len(elaborated) >= 30
