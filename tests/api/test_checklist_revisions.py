@@ -59,6 +59,8 @@ def clinic(api):
         person = create_person(api, name=name)
         assign(api, project, role, person, **extra)
         people[role] = person
+    # The clinic's privacy gates are the Privacy Officer's to sign: Grace is that too.
+    assign(api, project, "privacy-officer", people["ai-ethicist"])
     generate(api, project, 201)
     return project, people
 
@@ -331,6 +333,8 @@ def test_existing_checklists_are_recorded_as_their_current_revision(app, app_wit
             application="healthcare-solutions",
             traits={"user_facing": True},
         )
+        # The privacy gates are the Privacy Officer's to sign: Grace is that too.
+        assign(api, project, "privacy-officer", people["ai-ethicist"])
         generate(api, project, 201)
         body = {
             "status": "done",
@@ -430,6 +434,7 @@ def test_a_sign_off_from_the_tracker_is_a_revision_made_by_its_sender(api, clien
     grace = create_person(api, name="Grace Hopper", handles={"github": "Grace-H"})
     assign(api, project, "data-scientist", ada, lead=True)
     assign(api, project, "ai-ethicist", grace)
+    assign(api, project, "privacy-officer", grace)  # whose sign-off the PIA needs
     generate(api, project, 201)
     ticket = {"system": "github", "key": "acme/app#12"}
     assert (

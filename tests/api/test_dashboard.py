@@ -24,6 +24,8 @@ def team(api):
     assign(api, clinic, "data-scientist", sue, allocation=80)
     assign(api, music, "data-scientist", sue, allocation=40)
     assign(api, clinic, "ai-ethicist", grace, allocation=30)
+    # A critical waiver in a regulated domain is the Accountable Executive's: Grace is that too.
+    assign(api, clinic, "accountable-executive", grace)
     assign(api, music, "machine-learning-engineer", scripted, allocation=50)
     generate(api, clinic, 201)
     waiver = {

@@ -43,6 +43,8 @@ def team(api, other_api) -> dict[str, Any]:
     grace = create_person(api, name="Grace Hopper", email="grace@example.com")
     assign(api, clinic, "data-scientist", ada, allocation=60, lead=True)
     assign(api, clinic, "ai-ethicist", grace, allocation=30)
+    # A critical waiver in a regulated domain is the Accountable Executive's: Grace is that too.
+    assign(api, clinic, "accountable-executive", grace)
     generate(api, clinic, 201)
     assert patch_item(api, clinic, KEY, {"status": "done"}).status_code == 200
     waiver = {

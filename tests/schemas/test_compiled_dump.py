@@ -93,6 +93,8 @@ def clinic(api: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         person = create_person(api, name=name, **extra)
         assign(api, project, role, person, lead=role == "data-scientist")
         people[role] = person
+    # The clinic's privacy gates are the Privacy Officer's to sign: Grace is that too.
+    assign(api, project, "privacy-officer", people["ai-ethicist"])
     generate(api, project, 201)
     return project, people
 

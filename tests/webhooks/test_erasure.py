@@ -77,6 +77,8 @@ def _a_history_naming_her(database: Database, api: Api, receiver_url: str) -> di
     staffing = [
         {"role": "data-scientist", "person": {"name": "Ada Lovelace", "email": "ada@example.com"}},
         {"role": "ai-ethicist", "person_id": person["id"]},
+        # The privacy impact assessment is the privacy officer's to sign (issue 19).
+        {"role": "privacy-officer", "person_id": person["id"]},
         {"role": "ux-designer", "person_id": person["id"]},
         # Prompt-injection testing's waiver is the security lead's to approve (issue 19).
         {"role": "security-lead", "person_id": person["id"]},
