@@ -1222,14 +1222,15 @@ def test_items_nobody_owns_are_high_when_a_high_one_waits(real):
 
 
 def test_concentration_over_critical_items_waits_for_the_required_roles(real):
-    # One data scientist in a clinic owns most critical gates alone; the engineer, the ethicist
-    # and the governance roles the clinic requires would share or review many of them, so their
-    # findings come first.
-    report = staffing_report(real, HEALTH, [StaffingEntry(ADA, "data-scientist")])
+    # One person, the clinic's data scientist and engineer, owns most critical gates alone;
+    # the ethicist and the governance roles the clinic requires would share or review many of
+    # them, so their findings come first.
+    alone = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(ADA, "machine-learning-engineer")]
+    report = staffing_report(real, HEALTH, alone)
     (finding,) = [f for f in report.findings if f.kind == "concentration"]
     assert finding.priority == "medium"
     assert finding.because[-1].startswith(
-        "Nobody holds Machine Learning Engineer, AI Ethicist, Privacy Officer, Domain Expert and "
+        "Nobody holds AI Ethicist, Privacy Officer, Domain Expert and "
         "Accountable Executive, which the project requires"
     )
     staffed = staffing_report(real, HEALTH, _full_team())
@@ -1425,3 +1426,42 @@ def test_the_privacy_officer_signs_the_privacy_gates_and_the_clinician_the_accur
     assert (go.priority, go.repeats, go.evidence_required) == ("high", "per-release", True)
     assert go.owners == ()  # required, nobody holds it: a finding says so
     assert "staffing.unfilled.accountable-executive" in items
+
+
+# --------------------------------------------------------------------------- priorities (issue 19)
+
+CODE_ASSISTANT = ProjectFacts(
+    "other",
+    frozenset({"generates_code", "reads_untrusted_content"}),
+    model_source="hosted-third-party",
+)
+
+
+def test_priorities_follow_the_context_not_a_quota(real):
+    """Issue 19, point 6: rules on application, traits and classification raise and lower."""
+    clinic_facts = ProjectFacts("healthcare-solutions", frozenset({"user_facing"}))
+    clinic = by_key(generate_checklist(real, clinic_facts, _full_team()))
+    # In the clinic, labelling AI-drafted notes and incident response are at least high.
+    for key in ("explainability.label-generated-content", "information-security.incident-response"):
+        assert clinic[key].priority in ("high", "critical"), key
+        assert clinic[key].evidence_required, key
+        assert any("raised priority to high" in reason for reason in clinic[key].because), key
+    # Bias evaluation is a gate where output informs decisions about people (the clinic) ...
+    assert clinic["bias-and-fairness.evaluate-outputs-for-bias"].priority == "high"
+    # ... and no higher than medium where no decision about a person rests on it.
+    code = by_key(generate_checklist(real, CODE_ASSISTANT, _full_team()))
+    bias = code["bias-and-fairness.evaluate-outputs-for-bias"]
+    assert bias.priority == "medium"
+    assert any(reason.startswith("Medium because no decision") for reason in bias.because)
+    hiring = dataclasses.replace(
+        CODE_ASSISTANT, traits=CODE_ASSISTANT.traits | {"affects_decisions_about_people"}
+    )
+    raised = by_key(generate_checklist(real, hiring, _full_team()))
+    assert raised["bias-and-fairness.evaluate-outputs-for-bias"].priority == "high"
+    # A code assistant reading repositories gets prompt-injection testing, at least high,
+    # though nobody outside the team uses it.
+    injection = code["information-security.prompt-injection-testing"]
+    assert injection.priority in ("high", "critical")
+    assert "Project trait reads_untrusted_content applies this mitigation" in injection.because
+    # Outside a regulated domain the raises do not apply.
+    assert code["information-security.incident-response"].priority == "medium"
