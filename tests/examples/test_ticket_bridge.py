@@ -116,8 +116,10 @@ def test_an_item_ticketed_by_the_bridge_is_done_when_the_issue_is_closed(stack):
         "url": "https://github.com/acme/clinic-notes/issues/1",
     }
 
-    # The issue is closed on the tracker, which tells the integration before it answers:
-    # the item follows.
+    # Its evidence attached (a high item is done only with it), the issue is closed on the
+    # tracker, which tells the integration before it answers: the item follows.
+    evidence = {"add": [{"title": "Pseudonymisation review", "url": "https://wiki.example.com/p"}]}
+    assert api.patch(item_url, json={"evidence": evidence}).status_code == 200
     closed = tracker.close(1)
     assert closed.status_code == 200, closed.text
     assert "issues.closed delivered: 200 applied" in processes.output("tracker")
