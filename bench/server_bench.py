@@ -308,9 +308,11 @@ def gunicorn(
     cwd: Path = ROOT,
     env: dict[str, str],
     ready: str = "/readyz",
+    extra: Sequence[str] = (),
 ) -> Iterator[tuple[str, int]]:
     """A gunicorn serving `app` (run from `cwd`, with `env` added to ours) with the benchmark's
-    options: its base URL and its master's pid, once `ready` answers 200."""
+    options and the arguments `extra`: its base URL and its master's pid, once `ready`
+    answers 200."""
     port = free_port()
     log_path = workdir / f"gunicorn-{port}.log"
     command = [
@@ -326,7 +328,7 @@ def gunicorn(
     ]
     if options.threads > 1:
         command += ["--threads", str(options.threads)]
-    command.append(app)
+    command += [*extra, app]
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
             command,
