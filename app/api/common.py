@@ -15,7 +15,6 @@ from webargs.flaskparser import FlaskParser
 from app.errors import WHOLE_PART, Unauthorized, ValidationFailed
 from app.extensions import current_session
 from app.http.auth import authenticate, authorize, confirm
-from app.http.connection import begin_request
 from app.http.etags import conditional_get
 from app.http.rate_limits import limit_v1_request, seen_generation
 from app.http.strict_query import strict_query
@@ -109,8 +108,9 @@ def v1_blueprint(
     def _authorize() -> Response | None:
         # The key (perhaps from the cache), then its budget, whose hit reads the key
         # generation with it: a cached key of an older generation is looked up again.
-        # A key refused for a missing scope (403) still spends its budget.
-        begin_request()
+        # A key refused for a missing scope (403) still spends its budget. No connection is
+        # opened here: the key's lookup opens it if it reads, else the view
+        # (`app.http.connection`).
         try:
             key = authenticate()
             try:

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select
 
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
-from app.http.connection import reconnecting
+from app.http.connection import begin_request, reconnecting
 from app.models import ApiKey
 from app.services.directory.teams import hash_token
 from app.services.lru import LRUCache
@@ -133,6 +133,7 @@ def _valid(key: VerifiedKey | None) -> VerifiedKey:
 
 
 def _look_up(secret_hash: str) -> VerifiedKey | None:
+    begin_request()  # the request's first read, unless it read before
     row = reconnecting(
         lambda: db.session.connection().execute(_LOOKUP, {"secret_hash": secret_hash}).first()
     )

@@ -1,7 +1,13 @@
 """The request's database connection: how a request opens it, and opens it again.
 
-**Reads in autocommit.** On PostgreSQL a request of a safe method (GET, HEAD, OPTIONS) starts
-in autocommit (`begin_request`, before authentication reads anything): each statement is then
+**Opened when first needed.** A request opens its session and connection just before its
+first read (`begin_request`: the key's lookup when the key is not cached, or the view), not
+when it starts: a request answered before any read (a key from the cache past its budget, a
+malformed `Authorization`, a missing scope, a refused query) takes no connection from the
+pool.
+
+**Reads in autocommit.** On PostgreSQL a request of a safe method (GET, HEAD, OPTIONS) runs
+in autocommit (`begin_request`, before the first statement reads anything): each statement is then
 one round trip, with no `BEGIN` before it and no `ROLLBACK` after. A read loses nothing by
 it: under READ COMMITTED, PostgreSQL's level and ours, every statement of a transaction takes
 its own snapshot anyway, and a read never writes (`app.http.transaction`). SQLite keeps a
@@ -30,18 +36,22 @@ from app.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# `session.info` flag: this request reads in autocommit.
+# `session.info` flags: this request reads in autocommit; its connection has been begun.
 _AUTOCOMMIT = "request_autocommit"
+_BEGUN = "request_begun"
 
 T = TypeVar("T")
 
 
 def begin_request() -> None:
-    """Open the request's connection: in autocommit for a safe method on PostgreSQL. Called
-    before anything of the request reads."""
+    """Open the request's connection, unless it is open already: in autocommit for a safe
+    method on PostgreSQL. Called before anything of the request reads."""
     session = db.session
+    if session.info.get(_BEGUN):
+        return
     autocommit = request.method in SAFE_METHODS and db.engine.dialect.name == "postgresql"
     session.info[_AUTOCOMMIT] = autocommit
+    session.info[_BEGUN] = True
     if autocommit:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
@@ -66,5 +76,6 @@ def reconnecting(step: Callable[[], T]) -> T:
         if not lost_connection(error):
             raise
         db.session.rollback()
+        db.session.info.pop(_BEGUN, None)  # opened again, as it was
         begin_request()
         return step()

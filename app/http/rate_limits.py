@@ -6,8 +6,8 @@ The v1 blueprint's before-request hook authenticates the request and then calls
 (missing, malformed, unknown or revoked), which is then counted against the client's
 address. Flask-Limiter's own check would run before any blueprint hook, when the key is not
 yet known, so it is taken off the app (a request that counts nothing, as a probe, checks no
-limit; Flask-Limiter's after-request and teardown hooks still run, and find nothing to do): the
-budget is one `shared_limit` with the fixed scope `v1` on a
+limit), and so are its after-request and teardown hooks, which have nothing to do here (see
+`init_rate_limits`): the budget is one `shared_limit` with the fixed scope `v1` on a
 plain function, which Flask-Limiter checks whenever it is called in a request. Every `/v1`
 request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis shares them between
 workers and instances); when that storage fails, Flask-Limiter counts in memory until it
@@ -27,6 +27,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
@@ -159,6 +160,24 @@ def _identity() -> str:
     return str(g.rate_limit_identity)
 
 
+def _drop_idle_hooks(app: Flask, limiter: Limiter) -> None:
+    """Take Flask-Limiter's after-request and teardown hooks off the app: here they only cost.
+
+    After each request the library deducts the limits declared with `deduct_when` (ours have
+    none) and writes its headers when `RATELIMIT_HEADERS_ENABLED` (off: the headers are ours,
+    `rate_limit_headers`); at teardown it clears its per-request state, which lives on the
+    request's context and goes with it. Each made that state on every request, probes
+    included, to find nothing to do.
+    """
+    assert not limiter._headers_enabled, "Flask-Limiter's headers are on: its hook writes them"
+    inject = Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
+    hooks = app.after_request_funcs[None]
+    ours = [h for h in hooks if isinstance(h, partial) and (h.func, h.args) == (inject, (limiter,))]
+    assert len(ours) == 1, "Flask-Limiter no longer adds its headers in an after-request hook"
+    hooks.remove(ours[0])
+    app.teardown_request_funcs[None].remove(limiter._Limiter__release_context)  # type: ignore[attr-defined]
+
+
 def init_rate_limits(app: Flask) -> Limiter:
     """A limiter of the app's own: Flask-Limiter keeps its limits and storage on the instance,
     so one shared instance could not serve apps configured differently (tests make several).
@@ -171,6 +190,7 @@ def init_rate_limits(app: Flask) -> Limiter:
     # default or route limits that check finds nothing, after a pass through its layers on
     # every request, probes included. Only `limit_v1_request` and `limit_share_request` count.
     app.before_request_funcs[None].remove(limiter._check_request_limit)
+    _drop_idle_hooks(app, limiter)
     # Flask-Limiter builds its strategy from a name; ours is that strategy with the one-trip
     # hit. The fallback (memory, while the storage is down) keeps the library's own.
     strategy = OneTripFixedWindow(limiter.storage)

@@ -32,7 +32,7 @@ from flask import Response, current_app, g, request
 from app.errors import ConcurrentUpdate, is_transient
 from app.extensions import current_session, db
 from app.http import idempotency
-from app.http.connection import SAFE_METHODS, end_autocommit, lost_connection
+from app.http.connection import SAFE_METHODS, begin_request, end_autocommit, lost_connection
 from app.services.context import Context
 
 ATTEMPTS = 4
@@ -61,6 +61,7 @@ def unit_of_work(view: Callable[..., Any]) -> Callable[..., Response]:
 
     @wraps(view)
     def run(*args: Any, **kwargs: Any) -> Response:
+        begin_request()  # if authentication did not read already (a key from the cache)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return _attempt(view, args, kwargs)

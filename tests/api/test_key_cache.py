@@ -361,3 +361,51 @@ def test_nothing_is_cached_without_a_generation_to_check_it_against():
     off = KeyCache(ttl=0)
     off.put("a", _verified("a"), "g1")
     assert off.get("a") is None
+
+
+@contextmanager
+def checkouts(server: Flask) -> Iterator[list[int]]:
+    """How many connections `server` took from its pool meanwhile (one item per checkout)."""
+    seen: list[int] = []
+    with server.app_context():
+        engine = db.engine
+
+    def checked_out(*_: Any) -> None:
+        seen.append(1)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", checked_out)
+
+
+def test_a_request_answered_before_any_read_takes_no_connection(app_with, make_api):
+    require_redis(KEY_CACHE_REDIS_URL)
+    reader = make_api("Team C", scopes=("read",))
+    server = app_with(
+        rate_limit="3 per minute",
+        rate_limit_storage_uri=KEY_CACHE_REDIS_URL,
+        api_key_cache_seconds=300,
+    )
+    client = server.test_client()
+    mine = _bearer(reader.token)
+    elsewhere = {"REMOTE_ADDR": f"2001:db8::c:{secrets.token_hex(2)}"}
+
+    with checkouts(server) as first:  # the key looked up, then the view: one connection
+        assert client.get("/v1/people", headers=mine).status_code == 200
+    with checkouts(server) as cached:  # the key from the cache: the view's connection only
+        assert client.get("/v1/people", headers=mine).status_code == 200
+    with checkouts(server) as refused_scope:  # a cached key without the write scope
+        answer = client.post("/v1/people", json={"name": "N"}, headers=mine)
+        assert_problem(answer, 403)
+    with checkouts(server) as past_budget:  # a cached key past its budget
+        assert_problem(client.get("/v1/people", headers=mine), 429)
+    with checkouts(server) as malformed:  # no key to look up: counted by address
+        answer = client.get(
+            "/v1/people", headers={"Authorization": "Basic x"}, environ_base=elsewhere
+        )
+        assert_problem(answer, 401)
+
+    assert (len(first), len(cached)) == (1, 1)
+    assert (len(refused_scope), len(past_budget), len(malformed)) == (0, 0, 0)
