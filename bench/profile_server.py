@@ -70,7 +70,6 @@ PARTS: tuple[tuple[str, str, str], ...] = (
     ("  before-request hooks", "flask/app.py", "preprocess_request"),
     ("    request id, body checks", "app/http/request_context.py", "_start"),
     ("    v1: connection, key, budget", "app/api/common.py", "_authorize"),
-    ("      connection opened", "app/http/connection.py", "begin_request"),
     ("      key authenticated", "app/http/auth.py", "authenticate"),
     ("      rate limit counted", "app/http/rate_limits.py", "limit_v1_request"),
     ("        the hit (Redis round trip)", "app/http/rate_limits.py", "hit"),
@@ -89,6 +88,7 @@ PARTS: tuple[tuple[str, str, str], ...] = (
     ("    rate-limit headers", "app/http/rate_limits.py", "rate_limit_headers"),
     ("    conditional GET", "app/http/etags.py", "conditional_get"),
     ("  the answer started (headers)", "werkzeug/wrappers/response.py", "__call__"),
+    ("the request's connection begun (first read)", "app/http/connection.py", "begin_request"),
     ("SQLAlchemy: connection checkout", "sqlalchemy/pool/base.py", "_checkout"),
     ("SQLAlchemy: connection returned", "sqlalchemy/pool/base.py", "_finalize_fairy"),
 )
