@@ -140,10 +140,12 @@ class Settings:
     inbound_delivery_retention_days: int | None = 30
     event_retention_days: int | None = None
     # Native tickets (app/services/ticketing/tracker_sync.py): the Fernet key the trackers'
-    # tokens are encrypted with at rest (none: tickets cannot be configured), and GitHub's REST
-    # API base (GitHub Enterprise: `https://HOST/api/v3`).
+    # tokens are encrypted with at rest (none: tickets cannot be configured), GitHub's REST
+    # API base (GitHub Enterprise: `https://HOST/api/v3`) and Linear's GraphQL endpoint (Jira's
+    # base is each integration's site).
     tickets_encryption_key: str | None = None
     github_api_url: str = "https://api.github.com"
+    linear_api_url: str = "https://api.linear.app/graphql"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -182,6 +184,7 @@ class Settings:
             event_retention_days=_days("EVENT_RETENTION_DAYS", None),
             tickets_encryption_key=os.environ.get("TICKETS_ENCRYPTION_KEY") or None,
             github_api_url=_base_url("GITHUB_API_URL", "https://api.github.com"),
+            linear_api_url=_base_url("LINEAR_API_URL", "https://api.linear.app/graphql"),
         )
 
     def flask_config(self) -> dict[str, Any]:

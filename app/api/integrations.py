@@ -52,7 +52,7 @@ def _out(integration: Integration, **extra: Any) -> dict[str, Any]:
     computed = {
         "status_map": integrations.status_map(integration),
         "inbound_url": integrations.inbound_url(settings.public_base_url, integration),
-        "tickets": integrations.tickets_view(integration, settings.github_api_url),
+        "tickets": integrations.tickets_view(integration, settings),
     }
     stored = {n: getattr(integration, n) for n in IntegrationOut().fields if n not in computed}
     return {**stored, **computed, **extra}

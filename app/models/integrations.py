@@ -42,8 +42,8 @@ class Integration(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     secret: Mapped[str] = mapped_column(String(200))
     previous_secret: Mapped[str | None] = mapped_column(String(200))
     previous_secret_expires_at: Mapped[datetime | None]
-    # Native tickets (GitHub only so far): where and for which items, without the token, which
-    # is kept apart, encrypted with `TICKETS_ENCRYPTION_KEY` (Fernet), and never shown.
+    # Native tickets (GitHub, Jira, Linear): where and for which items, without the token,
+    # which is kept apart, encrypted with `TICKETS_ENCRYPTION_KEY` (Fernet), and never shown.
     tickets: Mapped[dict[str, Any] | None]
     tickets_token: Mapped[str | None] = mapped_column(Text)
 
@@ -109,11 +109,15 @@ class TicketSync(PublicIdMixin, Base):
         ForeignKey("checklist_items.id", ondelete="CASCADE"), index=True, unique=True
     )
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    # The ticket once known: `owner/repo#12`, its number and its page.
+    # The ticket once known: its key as people write it (`owner/repo#12`, `CLIN-7`, `ENG-42`),
+    # the id the tracker's API addresses it by (GitHub's issue number, Jira's issue id,
+    # Linear's issue id: ids do not change when an issue moves), GitHub's number, its page.
     ticket_key: Mapped[str | None] = mapped_column(String(300))
+    ticket_ref: Mapped[str | None] = mapped_column(String(100))
     ticket_number: Mapped[int | None]
     ticket_url: Mapped[str | None] = mapped_column(String(2048))
-    # What the tracker has, as far as we know: `open` or `closed` (and why).
+    # What the tracker has, as far as we know: `open` or `closed` (and why: `completed` or
+    # `not_planned`, whichever tracker: a Jira won't-do status, a Linear canceled state).
     remote_state: Mapped[str | None] = mapped_column(String(16))
     remote_reason: Mapped[str | None] = mapped_column(String(16))
     # The item's version the ticket was last brought up to (a change the tracker itself made,
@@ -131,3 +135,5 @@ class TicketSync(PublicIdMixin, Base):
 
     # Read with the row (its key and project show in the list of an integration's tickets).
     item: Mapped[ChecklistItem] = relationship(lazy="joined", innerjoin=True, viewonly=True)
+    # Its tracker (the ticket link's system), read with a page of rows in one more query.
+    integration: Mapped[Integration] = relationship(lazy="selectin", viewonly=True)

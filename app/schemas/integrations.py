@@ -39,15 +39,47 @@ _STANDARD_WEBHOOKS_SECRET = (
 
 
 class TicketsIn(ma.Schema):
-    """Native tickets (GitHub so far): where, with which token, and for which items."""
+    """Native tickets: where (by provider), with which token, and for which items."""
 
     repository = ma.fields.String(
-        required=True,
         validate=validate.Regexp(
             r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$",
             error="A GitHub repository, `owner/repo`.",
         ),
-        metadata={"description": "The GitHub repository issues are opened in, `owner/repo`"},
+        metadata={"description": "GitHub (required): the repository issues are opened in"},
+    )
+    site = ma.fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "Jira (required): the site's URL, `https://acme.atlassian.net`; the "
+            "worker calls its REST API there (the webhooks' SSRF rules apply)",
+            "format": "uri",
+        },
+    )
+    project = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[A-Z][A-Z0-9_]{1,9}$", error="A Jira project key: `CLIN` (2 to 10 capitals)."
+        ),
+        metadata={"description": "Jira (required): the key of the project issues are opened in"},
+    )
+    issue_type = ma.fields.String(
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "Jira (required): the issue type's name, `Task`"},
+    )
+    email = ma.fields.String(
+        validate=[validate.Length(max=254), validate.Email()],
+        metadata={
+            "description": "Jira (required): the email of the Atlassian account whose API "
+            "token `token` is",
+            "format": "email",
+        },
+    )
+    team = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            error="A Linear team id (a UUID).",
+        ),
+        metadata={"description": "Linear (required): the id of the team issues are opened in"},
     )
     token = ma.fields.String(
         required=True,
@@ -57,9 +89,9 @@ class TicketsIn(ma.Schema):
             validate.Regexp(r"^[\x21-\x7e]+$", error="Printable ASCII characters, no spaces."),
         ],
         metadata={
-            "description": "A GitHub token that may read and write the repository's issues "
-            "(fine-grained: `Issues: read and write`; classic: `repo`). Write-only: stored "
-            "encrypted, never shown"
+            "description": "GitHub: a token that may read and write the repository's issues "
+            "(fine-grained: `Issues: read and write`; classic: `repo`); Jira: the account's "
+            "API token; Linear: a personal API key. Write-only: stored encrypted, never shown"
         },
     )
     min_priority = ma.fields.String(
@@ -88,7 +120,10 @@ class TicketsIn(ma.Schema):
             ]
         ),
         validate=validate.Length(max=10),
-        metadata={"description": "Labels every ticket gets"},
+        metadata={
+            "description": "Labels every ticket gets (Jira's labels have no spaces; Linear's "
+            "are found by name in the workspace and the team)"
+        },
     )
 
     class Meta:
@@ -98,13 +133,21 @@ class TicketsIn(ma.Schema):
 class TicketsOut(ma.Schema):
     """An integration's native tickets, without the token."""
 
-    repository = ma.fields.String()
+    repository = ma.fields.String(metadata={"description": "GitHub"})
+    site = ma.fields.String(metadata={"description": "Jira"})
+    project = ma.fields.String(metadata={"description": "Jira"})
+    issue_type = ma.fields.String(metadata={"description": "Jira"})
+    email = ma.fields.String(metadata={"description": "Jira"})
+    team = ma.fields.String(metadata={"description": "Linear"})
     min_priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
     kinds = ma.fields.List(ma.fields.String(), allow_none=True)
     phases = ma.fields.List(ma.fields.String(), allow_none=True)
     labels = ma.fields.List(ma.fields.String())
     api_url = ma.fields.String(
-        metadata={"description": "The tracker's API base the worker calls (`GITHUB_API_URL`)"}
+        metadata={
+            "description": "The tracker's API base the worker calls (`GITHUB_API_URL`, the "
+            "Jira site, `LINEAR_API_URL`)"
+        }
     )
 
 
@@ -116,8 +159,8 @@ def _provider_rules(provider: str) -> dict[str, dict[str, object] | None]:
     rules: dict[str, dict[str, object] | None] = {
         "status_map": {"title": f"{provider.capitalize()}StatusMap"}
     }
-    if provider != Provider.GITHUB:
-        # Native tickets are GitHub's only, so far: the other shapes have no `tickets`.
+    if provider == Provider.GENERIC:
+        # Native tickets are opened in GitHub, Jira and Linear: a generic system has none.
         rules["tickets"] = None
     if provider != Provider.GENERIC:
         assert rules["status_map"] is not None
@@ -168,8 +211,9 @@ class IntegrationCreate(ma.Schema):
     tickets = ma.fields.Nested(
         TicketsIn,
         metadata={
-            "description": "GitHub only: open, update and close an issue for each matching "
-            "item (docs/ticketing.md, Native tickets)"
+            "description": "GitHub, Jira and Linear: open, update and close a ticket for each "
+            "matching item (docs/ticketing.md, Native tickets); the fields of `where` are the "
+            "provider's"
         },
     )
 

@@ -1,7 +1,9 @@
-"""Native tickets: the delivery worker opens, updates, closes and reopens a GitHub issue for each
-item an integration's `tickets` select, and links the item to it.
+"""Native tickets: the delivery worker opens, updates, closes and reopens a ticket (a GitHub or
+Jira issue, a Linear issue) for each item an integration's `tickets` select, and links the item
+to it. The syncer knows trackers only through `TicketClient` (`ticketing/trackers.py`): the
+GitHub, Jira and Linear clients each find, open and update tickets their own way.
 
-A round is three steps, like a delivery's, and no transaction is open while GitHub is called:
+A round is three steps, like a delivery's, and no transaction is open while a tracker is called:
 1. `discover`: every selected item (of the priority and above, of the kinds and phases given,
    open or in progress, with no ticket link) that has no sync row gets one, `pending`;
 2. `claim`: due rows are leased to this worker (`FOR UPDATE SKIP LOCKED` on PostgreSQL), each
@@ -11,9 +13,9 @@ A round is three steps, like a delivery's, and no transaction is open while GitH
    ticket, the item's link to it (an ordinary item change, with its event), or the error and
    when to try again (`Retry-After`, `X-RateLimit-*`, else the webhooks' schedule).
 
-Exactly one issue per item: a row found `creating` (a worker died between GitHub's answer and
-its commit, or the call failed) is looked up first, by the item's marker line, among the
-repository's issues updated since the intent; only when none has it is an issue opened.
+Exactly one ticket per item: a row found `creating` (a worker died between the tracker's answer
+and its commit, or the call failed) is looked up first, by the item's marker line, among the
+tickets made or updated since the intent; only when none has it is a ticket opened.
 
 Echoes: an item change that came from the tracker (an inbound delivery about the row's ticket)
 marks the row as brought up to the item's new version (`tracker_sync.note_inbound`): it is not
@@ -25,7 +27,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +47,9 @@ from app.services.checklists.tickets import marker, ticket_text
 from app.services.checklists.waivers import expire_due_waivers
 from app.services.context import SYSTEM, Context
 from app.services.locks import lock_checklists
-from app.services.ticketing.github import GitHubClient, Issue, TrackerError
+from app.services.ticketing.github import GitHubClient
+from app.services.ticketing.jira import JiraClient
+from app.services.ticketing.linear import LinearClient
 from app.services.ticketing.token_box import TokenBoxError, decrypt_token
 from app.services.ticketing.tracker_sync import (
     HAS_TICKETS,
@@ -53,6 +57,7 @@ from app.services.ticketing.tracker_sync import (
     selected_items,
     wanted_state,
 )
+from app.services.ticketing.trackers import Draft, Ticket, TicketClient, TrackerError
 
 __all__ = ["TicketSyncer"]
 
@@ -77,18 +82,15 @@ class _Job:
     sync_id: str
     integration_id: str
     item_id: str
-    repository: str
+    provider: str
+    where: dict[str, Any]  # the integration's `tickets` settings
     token: str | None
     token_problem: str | None
     search_first: bool  # the intent was committed before this claim: look the issue up first
     intent_at: datetime | None
-    number: int | None
+    ref: str | None  # the ticket's id in the tracker, once known
     item_version: int
-    marker: str
-    title: str
-    body: str
-    labels: list[str]
-    assignees: list[str]
+    draft: Draft
     state: str
     reason: str | None
     remote_state: str | None
@@ -98,7 +100,7 @@ class _Job:
 
 @dataclass
 class _Outcome:
-    issue: Issue | None = None
+    ticket: Ticket | None = None
     error: str | None = None
     retry_after: float | None = None
     sent_state: tuple[str, str | None] | None = None
@@ -112,17 +114,25 @@ class TicketSyncer:
         session: Session,
         settings: Settings,
         worker_id: str,
-        client: GitHubClient | None = None,
+        clients: Mapping[str, TicketClient] | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.worker_id = worker_id
-        self.client = client or GitHubClient(settings)
+        # One client per tracker, by provider (each pools its connections).
+        self.clients: dict[str, TicketClient] = dict(clients or {})
+        if not clients:
+            self.clients = {
+                "github": GitHubClient(settings),
+                "jira": JiraClient(settings),
+                "linear": LinearClient(settings),
+            }
         self.ctx = Context(SYSTEM, settings=settings)
         self.lease = timedelta(seconds=settings.webhook_timeout * LEASE_CALLS + 5)
 
     def close(self) -> None:
-        self.client.close()
+        for client in self.clients.values():
+            client.close()
 
     def run_once(self, budget: float = ROUND_BUDGET_SECONDS) -> int:
         """Discover, then sync what is due until nothing is or `budget` seconds have passed
@@ -234,10 +244,12 @@ class TicketSyncer:
         text = ticket_text(
             project_header(project, catalog_for(session, checklist.catalog_version)), snapshot
         )
+        # The owners' handles for this tracker: GitHub logins, Jira account ids, Linear ids.
+        provider = integration.provider
         assignees = [
-            owner["handles"]["github"]
+            owner["handles"][provider]
             for owner in snapshot.get("owners") or ()
-            if (owner.get("handles") or {}).get("github")
+            if (owner.get("handles") or {}).get(provider)
         ]
         token: str | None = None
         problem: str | None = None
@@ -252,18 +264,21 @@ class TicketSyncer:
             sync_id=sync.id,
             integration_id=integration.id,
             item_id=item.id,
-            repository=tickets["repository"],
+            provider=provider,
+            where=dict(tickets),
             token=token,
             token_problem=problem,
             search_first=sync.state == "creating",
             intent_at=sync.intent_at or now,
-            number=sync.ticket_number,
+            ref=sync.ticket_ref,
             item_version=item.version,
-            marker=marker(project.slug, item.key),
-            title=text["title"],
-            body=text["body"],
-            labels=list(tickets.get("labels") or ()),
-            assignees=list(dict.fromkeys(assignees)),
+            draft=Draft(
+                title=text["title"],
+                body=text["body"],
+                marker=marker(project.slug, item.key),
+                labels=list(tickets.get("labels") or ()),
+                assignees=list(dict.fromkeys(assignees)),
+            ),
             state=state,
             reason=reason,
             remote_state=sync.remote_state,
@@ -277,70 +292,43 @@ class TicketSyncer:
         """The calls a job needs; never raises for the tracker's failures."""
         if job.token is None:
             return _Outcome(error=job.token_problem)
+        client = self.clients.get(job.provider)
+        if client is None:
+            return _Outcome(error=f"no native tickets for {job.provider}")
         try:
-            return self._calls(job)
+            return self._calls(client, job)
         except TrackerError as exc:
             return _Outcome(error=exc.message, retry_after=exc.retry_after)
         except httpx.HTTPError as exc:  # what the client did not turn into a TrackerError
-            return _Outcome(error=f"GitHub could not be read: {type(exc).__name__}")
+            return _Outcome(error=f"{job.provider} could not be read: {type(exc).__name__}")
 
-    def _with_assignees(self, job: _Job, call: Callable[[list[str]], Issue]) -> Issue:
-        """`call` with the item's assignees; again without them when GitHub refuses them (not
-        collaborators of the repository): the ticket is kept in step without them. Each call
-        is retried alone, so an issue just opened is never opened again."""
-        try:
-            return call(job.assignees)
-        except TrackerError as exc:
-            if exc.status != 422 or not job.assignees:
-                raise
-            log.warning(
-                "GitHub refused the assignees of item %s's issue; sent without them",
-                job.item_id,
-                extra={"ticket_sync_id": job.sync_id, "item_id": job.item_id},
-            )
-            return call([])
-
-    def _calls(self, job: _Job) -> _Outcome:
+    def _calls(self, client: TicketClient, job: _Job) -> _Outcome:
         assert job.token is not None
         token = job.token
-        issue: Issue | None = None
-        if job.number is None:
+        ticket: Ticket | None = None
+        created = False
+        if job.ref is None:
             if job.search_first:
                 since = (job.intent_at or utcnow()) - timedelta(minutes=1)
-                issue = self.client.find_by_marker(token, job.repository, job.marker, since)
-            if issue is None:
-                issue = self._with_assignees(
-                    job,
-                    lambda assignees: self.client.create_issue(
-                        token,
-                        job.repository,
-                        title=job.title,
-                        body=job.body,
-                        labels=job.labels,
-                        assignees=assignees,
-                    ),
-                )
-        fields: dict[str, Any] = {"title": job.title, "body": job.body}
+                ticket = client.find(token, job.where, job.draft.marker, since)
+            if ticket is None:
+                ticket = client.create(token, job.where, job.draft)
+                created = True
         current: tuple[str | None, str | None]
-        if issue is not None:
-            current = (issue.state, issue.state_reason)
+        if ticket is not None:
+            current = (ticket.state, ticket.reason)
         else:
             current = (job.remote_state, job.remote_reason)
+        state: tuple[str, str | None] | None = None
         if current[0] != job.state or (job.state == "closed" and current[1] != job.reason):
-            fields["state"] = job.state
-            fields["state_reason"] = job.reason if job.state == "closed" else "reopened"
-        elif issue is not None and issue.body == job.body:
+            state = (job.state, job.reason)
+        elif ticket is not None and (created or ticket.body == job.draft.body):
             # Just opened (or found) as the item is: nothing more to send.
-            return _Outcome(issue=issue, sent_state=(issue.state, issue.state_reason))
-        number = issue.number if issue else job.number
-        assert number is not None
-        updated = self._with_assignees(
-            job,
-            lambda assignees: self.client.update_issue(
-                token, job.repository, number, {**fields, "assignees": assignees}
-            ),
-        )
-        return _Outcome(issue=updated, sent_state=(updated.state, updated.state_reason))
+            return _Outcome(ticket=ticket, sent_state=(ticket.state, ticket.reason))
+        ref = ticket.ref if ticket else job.ref
+        assert ref is not None
+        updated = client.update(token, job.where, ref, job.draft, state)
+        return _Outcome(ticket=updated, sent_state=(updated.state, updated.reason))
 
     # -- record --------------------------------------------------------------------------------
 
@@ -363,7 +351,7 @@ class TicketSyncer:
             sync.lease_until = None
             sync.leased_by = None
             sync.updated_at = now
-            if outcome.issue is None:
+            if outcome.ticket is None:
                 sync.attempts += 1
                 sync.last_error = (outcome.error or "failed")[:500]
                 sync.next_attempt_at = now + timedelta(seconds=self._delay(sync.attempts, outcome))
@@ -378,14 +366,15 @@ class TicketSyncer:
                     extra={"ticket_sync_id": sync.id, "item_id": job.item_id},
                 )
                 continue
-            issue = outcome.issue
+            ticket = outcome.ticket
             sync.state = "synced"
             sync.attempts = 0
             sync.last_error = None
-            sync.ticket_number = issue.number
-            sync.ticket_key = f"{job.repository}#{issue.number}"
-            sync.ticket_url = issue.url
-            sync.remote_state, sync.remote_reason = outcome.sent_state or (issue.state, None)
+            sync.ticket_ref = ticket.ref
+            sync.ticket_number = int(ticket.ref) if job.provider == "github" else None
+            sync.ticket_key = ticket.key
+            sync.ticket_url = ticket.url
+            sync.remote_state, sync.remote_reason = outcome.sent_state or (ticket.state, None)
             sync.synced_version = job.item_version
             sync.next_attempt_at = now
             self._link(sync, job)
@@ -419,7 +408,8 @@ class TicketSyncer:
         if item.ticket is not None:
             return
         unchanged = item.version == job.item_version
-        link = {"system": "github", "key": sync.ticket_key, "url": sync.ticket_url}
+        client = self.clients[job.provider]
+        link = {"system": client.system, "key": sync.ticket_key, "url": sync.ticket_url}
         # The integration links the item, as its inbound deliveries change items.
         ctx = replace(self.ctx, actor=f"integration:{job.integration_id}")
         update_item(
@@ -429,7 +419,7 @@ class TicketSyncer:
             checklist,
             item,
             {"ticket": link},
-            reason=f"GitHub issue {sync.ticket_key} was opened for the item",
+            reason=f"{client.noun} {sync.ticket_key} was opened for the item",
         )
         if unchanged:
             # The link is not in the ticket's text: the ticket is as up to date as before.

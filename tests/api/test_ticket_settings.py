@@ -1,4 +1,5 @@
-"""Native tickets' settings on an integration: GitHub only so far; validated field by field;
+"""Native tickets' settings on an integration: GitHub's, Jira's and Linear's each of their own;
+validated field by field;
 the token is write-only, stored encrypted, and never in an answer or an event."""
 
 from __future__ import annotations
@@ -86,13 +87,86 @@ def test_bad_tickets_are_refused_naming_the_field(api, app, tickets, field):
     assert api.get("/v1/integrations").json["items"] == []
 
 
-def test_jira_and_linear_cannot_open_tickets_yet(api):
-    for provider in ("jira", "linear", "generic"):
-        response = api.post(
-            "/v1/integrations", json={"provider": provider, "name": "x", "tickets": TICKETS}
-        )
-        problem = assert_problem(response, 422)
-        assert "tickets" in _flatten(problem["errors"]), problem
+JIRA_TOKEN = "ATATT3xFfGF0settings_jira_api_token_value"
+JIRA = {
+    "site": "https://93.184.216.34",  # a literal public address: no DNS
+    "project": "CLIN",
+    "issue_type": "Task",
+    "email": "bot@example.com",
+    "token": JIRA_TOKEN,
+    "min_priority": "high",
+    "labels": ["checklist"],
+}
+LINEAR_TOKEN = "lin_api_settings_linear_key_value_0123"
+LINEAR = {
+    "team": "8c3f2a9e-1b4d-4e6f-9a7b-2c5d8e1f3a6b",
+    "token": LINEAR_TOKEN,
+    "min_priority": "high",
+    "labels": ["ai governance"],
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "tickets", "token", "api_url"),
+    [
+        ("jira", JIRA, JIRA_TOKEN, "https://93.184.216.34"),
+        ("linear", LINEAR, LINEAR_TOKEN, None),
+    ],
+)
+def test_jira_and_linear_integrations_take_tickets_of_their_own(
+    api, app, provider, tickets, token, api_url
+):
+    response = api.post(
+        "/v1/integrations", json={"provider": provider, "name": "x", "tickets": tickets}
+    )
+
+    assert response.status_code == 201, response.json
+    shown = response.json["tickets"]
+    assert shown == {
+        **{k: v for k, v in tickets.items() if k != "token"},
+        "kinds": None,
+        "phases": None,
+        "api_url": api_url or app.config["SETTINGS"].linear_api_url,
+    }
+    assert token not in response.get_data(as_text=True)
+    assert token not in api.get(f"/v1/integrations/{response.json['id']}").get_data(as_text=True)
+    assert token not in str(events_of(api, type="integration.created"))
+    with app.app_context():
+        stored = db.session.get(Integration, response.json["id"])
+        assert stored is not None and stored.tickets_token is not None
+        assert token not in stored.tickets_token
+        key = app.config["SETTINGS"].tickets_encryption_key
+        assert decrypt_token(key, stored.tickets_token) == token
+        db.session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("provider", "tickets", "field"),
+    [
+        # Another provider's `where`, or its own missing: each field named.
+        ("jira", TICKETS, "tickets.repository"),
+        ("jira", TICKETS, "tickets.site"),
+        ("linear", TICKETS, "tickets.team"),
+        ("github", JIRA, "tickets.site"),
+        ("github", {**LINEAR}, "tickets.repository"),
+        ("jira", {k: v for k, v in JIRA.items() if k != "email"}, "tickets.email"),
+        ("jira", {**JIRA, "project": "clin"}, "tickets.project"),
+        ("jira", {**JIRA, "site": "ftp://acme.example"}, "tickets.site"),
+        # The webhooks' SSRF rules: no private address.
+        ("jira", {**JIRA, "site": "http://127.0.0.1:9"}, "tickets.site"),
+        ("jira", {**JIRA, "labels": ["ai governance"]}, "tickets.labels"),
+        ("linear", {**LINEAR, "team": "ENG"}, "tickets.team"),
+        ("generic", LINEAR, "tickets"),
+    ],
+)
+def test_tickets_of_the_wrong_shape_are_refused_naming_the_field(api, provider, tickets, field):
+    response = api.post(
+        "/v1/integrations", json={"provider": provider, "name": "x", "tickets": tickets}
+    )
+
+    problem = assert_problem(response, 422)
+    assert field in _flatten(problem["errors"]), problem
+    assert tickets["token"] not in response.get_data(as_text=True)
 
 
 def test_without_an_encryption_key_tickets_cannot_be_configured(api, app_with):

@@ -6,7 +6,7 @@ import base64
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,11 @@ from app.services.lookup import one_or_not_found
 from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
 from app.services.ticketing.token_box import encrypt_token, key_problem
 from app.services.webhooks.signing import SECRET_PREFIX, new_secret
+from app.services.webhooks.ssrf import vet_target_url
 from app.vocabulary import Provider, Verification
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 # Secrets we make for HMAC providers: 32 random bytes, URL-safe (a Jira token goes in a URL).
 _SECRET_BYTES = 32
@@ -35,11 +39,28 @@ def status_map(integration: Integration) -> dict[str, str]:
     return {**DEFAULT_STATUS_MAPS[integration.provider], **integration.status_map}
 
 
-def tickets_view(integration: Integration, api_url: str) -> dict[str, Any] | None:
+# Where each provider's tickets are opened: the `tickets` fields it requires (and only it has).
+WHERE_FIELDS = {
+    Provider.GITHUB.value: ("repository",),
+    Provider.JIRA.value: ("site", "project", "issue_type", "email"),
+    Provider.LINEAR.value: ("team",),
+}
+
+
+def tickets_api_url(integration: Integration, settings: Settings) -> str:
+    """The API base the worker calls for an integration's tickets."""
+    if integration.provider == Provider.JIRA:
+        return str((integration.tickets or {}).get("site", "")).rstrip("/")
+    if integration.provider == Provider.LINEAR:
+        return settings.linear_api_url
+    return settings.github_api_url
+
+
+def tickets_view(integration: Integration, settings: Settings) -> dict[str, Any] | None:
     """An integration's native tickets as answers and events show them: never the token."""
     if integration.tickets is None:
         return None
-    return {**integration.tickets, "api_url": api_url}
+    return {**integration.tickets, "api_url": tickets_api_url(integration, settings)}
 
 
 def integration_snapshot(integration: Integration, base_url: str) -> dict[str, Any]:
@@ -83,9 +104,7 @@ def get_integration(
     return integration
 
 
-def _check(
-    session: Session, team_id: str, data: Mapping[str, Any], encryption_key: str | None
-) -> None:
+def _check(session: Session, team_id: str, data: Mapping[str, Any], settings: Settings) -> None:
     """Every problem of an integration's settings at once, each naming its field."""
     errors: dict[str, list[str]] = {}
     provider = data["provider"]
@@ -110,14 +129,44 @@ def _check(
         if found is None:
             errors["project_id"] = [f"No project '{data['project_id']}' in this team."]
     if data.get("tickets") is not None:
-        if provider != Provider.GITHUB:
-            errors["tickets"] = [
-                "Native tickets are opened in GitHub only, so far (Jira and Linear are next)."
-            ]
-        elif problem := key_problem(encryption_key):
-            errors["tickets"] = [problem]
+        errors.update(_tickets_problems(provider, data["tickets"], settings))
     if errors:
         raise ValidationFailed("The integration's settings are not valid.", errors=errors)
+
+
+def _tickets_problems(
+    provider: str, tickets: Mapping[str, Any], settings: Settings
+) -> dict[str, list[str]]:
+    """What is wrong with `tickets` for `provider`, by field: where the tickets go is the
+    provider's own fields, each required, and no other provider's."""
+    if provider not in WHERE_FIELDS:
+        return {
+            "tickets": ["Native tickets are opened in GitHub, Jira or Linear, not by `generic`."]
+        }
+    if problem := key_problem(settings.tickets_encryption_key):
+        return {"tickets": [problem]}
+    errors: dict[str, list[str]] = {}
+    own = WHERE_FIELDS[provider]
+    for other, fields in WHERE_FIELDS.items():
+        for field in fields:
+            if field in own and field not in tickets:
+                errors[f"tickets.{field}"] = [f"Required for {provider} tickets."]
+            elif field not in own and field in tickets:
+                errors[f"tickets.{field}"] = [f"Only {other} tickets have `{field}`."]
+    if provider == Provider.JIRA:
+        if "site" in tickets:
+            try:
+                vet_target_url(
+                    tickets["site"],
+                    allow_private=settings.webhook_allow_private_targets,
+                    require_https=settings.webhook_require_https,
+                )
+            except ValidationFailed as exc:
+                errors["tickets.site"] = list((exc.errors or {}).get("url") or [exc.detail])
+        spaced = [label for label in tickets.get("labels") or () if " " in label]
+        if spaced:
+            errors["tickets.labels"] = [f"Jira labels have no spaces: {', '.join(spaced)}."]
+    return errors
 
 
 def _secret_problem(provider: str, secret: str) -> str | None:
@@ -146,14 +195,14 @@ def create_integration(
     """Register an integration; returns it and its secret (given, or made here), which the
     caller shows this once."""
     key = ctx.settings.tickets_encryption_key
-    _check(session, team_id, data, key)
+    _check(session, team_id, data, ctx.settings)
     secret = data.get("secret") or _new_secret(data["provider"])
     tickets: dict[str, Any] | None = None
     tickets_token: str | None = None
     if data.get("tickets") is not None:
         given = data["tickets"]
         tickets = {
-            "repository": given["repository"],
+            **{field: given[field] for field in WHERE_FIELDS[data["provider"]]},
             "min_priority": given["min_priority"],
             "kinds": sorted(set(given["kinds"])) if given.get("kinds") else None,
             "phases": sorted(set(given["phases"])) if given.get("phases") else None,

@@ -1,6 +1,6 @@
 """Native tickets: which items an integration's `tickets` select, the state each item status asks
-of its issue, the list of an integration's tickets, and the inbound side's part (a change the
-tracker made is not sent back). The worker that opens, updates and closes the issues is
+of its ticket, the list of an integration's tickets, and the inbound side's part (a change the
+tracker made is not sent back). The worker that opens, updates and closes the tickets is
 `app/workers/tickets.py`.
 """
 
@@ -25,11 +25,12 @@ __all__ = [
     "wanted_state",
 ]
 
-# JSON columns hold JSON `null` for None: what tells is a field inside.
-HAS_TICKETS = Integration.tickets["repository"].as_string().is_not(None)
+# An integration opens tickets when it has a tracker's token (set with its `tickets`).
+HAS_TICKETS = Integration.tickets_token.is_not(None)
 
 OPEN_STATUSES = (ItemStatus.OPEN.value, ItemStatus.IN_PROGRESS.value)
-# The state and `state_reason` each item status asks of its issue.
+# The state and close reason each item status asks of its ticket (GitHub's `state_reason`; a
+# Jira done status named like *Won't do* and Linear's canceled state type are `not_planned`).
 _CLOSE_REASONS = {
     ItemStatus.DONE.value: "completed",
     ItemStatus.WAIVED.value: "not_planned",
@@ -37,8 +38,11 @@ _CLOSE_REASONS = {
 }
 
 
+_NOT_PLANNED = (ItemStatus.WAIVED.value, ItemStatus.OBSOLETE.value)
+
+
 def wanted_state(status: str) -> tuple[str, str | None]:
-    """The issue's state (and close reason) an item status asks for."""
+    """The ticket's state (and close reason) an item status asks for."""
     reason = _CLOSE_REASONS.get(status)
     return ("closed", reason) if reason else ("open", None)
 
@@ -55,7 +59,8 @@ def ticket_sync_view(sync: TicketSync) -> dict[str, Any]:
     """One item's ticket and how its sync goes, as the API shows it."""
     ticket = None
     if sync.ticket_key:
-        ticket = {"system": "github", "key": sync.ticket_key, "url": sync.ticket_url}
+        system = sync.integration.provider
+        ticket = {"system": system, "key": sync.ticket_key, "url": sync.ticket_url}
     return {
         "id": sync.id,
         "item_id": sync.item_id,
@@ -80,12 +85,25 @@ def _ticket_state(sync: TicketSync) -> str | None:
     return sync.remote_state
 
 
-# GitHub's close reasons, as an inbound delivery gives them, and the issue's state they mean.
-_REMOTE_STATES = {
-    "completed": ("closed", "completed"),
-    "not_planned": ("closed", "not_planned"),
-    "duplicate": ("closed", "duplicate"),
-    "reopened": ("open", None),
+# The states inbound deliveries give (GitHub's close reasons, Jira's status categories,
+# Linear's state types), by tracker, and the ticket's state they mean. Jira's `done` category
+# holds both finished and abandoned work: what the item became says which (`_closed_as`).
+_REMOTE_STATES: dict[str, dict[str, tuple[str, str | None] | None]] = {
+    "github": {
+        "completed": ("closed", "completed"),
+        "not_planned": ("closed", "not_planned"),
+        "duplicate": ("closed", "duplicate"),
+        "reopened": ("open", None),
+    },
+    "jira": {"new": ("open", None), "indeterminate": ("open", None), "done": None},
+    "linear": {
+        "triage": ("open", None),
+        "backlog": ("open", None),
+        "unstarted": ("open", None),
+        "started": ("open", None),
+        "completed": ("closed", "completed"),
+        "canceled": ("closed", "not_planned"),
+    },
 }
 
 
@@ -95,11 +113,16 @@ def note_inbound(
     """An item changed by a delivery about `ticket` (now in `state`): the rows of that ticket
     count the item's new version as synced, and the tracker's state as known, so nothing is
     sent back (a close that left the item held in progress does not reopen the issue)."""
-    if ticket.get("system") != "github":
+    states = _REMOTE_STATES.get(str(ticket.get("system")))
+    if states is None:
         return
     values: dict[str, Any] = {"synced_version": item.version, "updated_at": utcnow()}
-    if state in _REMOTE_STATES:
-        values["remote_state"], values["remote_reason"] = _REMOTE_STATES[state]
+    if state in states:
+        known = states[state]
+        if known is None:  # closed, as what the item became says
+            reason = "not_planned" if item.status in _NOT_PLANNED else "completed"
+            known = ("closed", reason)
+        values["remote_state"], values["remote_reason"] = known
     session.execute(
         update(TicketSync)
         .where(

@@ -1,0 +1,261 @@
+"""Native Jira tickets, end to end: the API in process, a real `flask webhooks worker` process,
+and a stand-in Jira Cloud site on loopback that validates every request against Atlassian's
+published REST API v3 description (`jira/platform.openapi.json`) and every description against
+the Atlassian Document Format's JSON schema (`jira/adf.full.json`).
+
+The loop: selected items get an issue each (ticket text in ADF with the marker line, the first
+owner's account as assignee, labels) and are linked to it; the issue is moved to Done in Jira
+and Jira's `jira:issue_updated` webhook is delivered to the integration: the item is done, and
+nothing is sent back; an item waived through the API moves its issue to Won't Do, and
+reopening it moves it back to To Do. A worker SIGKILLed while Jira has created an issue but
+before its answer is recorded leaves one issue, not two (found by JQL and the marker). A 429 is
+retried after `Retry-After`. An assignee Jira refuses is left out. The token is in no table and
+no log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+
+from app.extensions import db
+
+from .jira.standin import JiraStandIn
+from .support import Api, Database, WorkerProcess, Workers, wait_until
+
+PROJECT_KEY = "CLIN"
+EMAIL = "tickets-bot@example.com"
+TOKEN = "ATATT3xFfGF0jira_native_tickets_secret_token_value_0123456789"
+HANDLES = {"Ada Lovelace": "acct-ada", "Alan Turing": "acct-alan", "Grace Hopper": "acct-grace"}
+
+
+def _tickets(site: str) -> dict[str, Any]:
+    # Three medium responsibilities of the staffed project's checklist, none held by a
+    # sign-off or evidence rule: a ticket's close can finish them.
+    return {
+        "site": site,
+        "project": PROJECT_KEY,
+        "issue_type": "Task",
+        "email": EMAIL,
+        "token": TOKEN,
+        "min_priority": "medium",
+        "kinds": ["responsibility"],
+        "phases": ["build-and-use-model"],
+        "labels": ["checklist", "ai-governance"],
+    }
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraStandIn]:
+    standin = JiraStandIn(PROJECT_KEY, EMAIL, TOKEN)
+    yield standin
+    standin.stop()
+
+
+def _setup(
+    api: Api, jira: JiraStandIn
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    tickets = _tickets(jira.url)
+    project = api.staffed_project("Clinic notes")
+    for person in api.all_pages("/v1/people"):
+        if person["name"] in HANDLES:
+            api.patch(
+                f"/v1/people/{person['id']}",
+                {"handles": {"jira": HANDLES[person["name"]]}},
+                expect=200,
+            )
+    integration = api.post(
+        "/v1/integrations",
+        {"provider": "jira", "name": "acme.atlassian.net", "tickets": tickets},
+        expect=201,
+    ).json
+    assert integration["tickets"]["api_url"] == jira.url
+    assert TOKEN not in json.dumps(integration)
+    ranks = ["low", "medium", "high", "critical"]
+    items = [
+        i
+        for i in api.get(f"/v1/projects/{project['id']}/checklist")["items"]
+        if ranks.index(i["priority"]) >= ranks.index(tickets["min_priority"])
+        and i["kind"] in tickets["kinds"]
+        and i["phase"] in tickets["phases"]
+    ]
+    assert len(items) >= 2, items
+    assert not any(i["signoff_required"] or i["evidence_required"] for i in items)
+    return project, integration, items
+
+
+def _start(workers: Workers, database: Database) -> WorkerProcess:
+    worker = workers.start(database, LOG_LEVEL="INFO")
+    worker.wait_started()
+    return worker
+
+
+def _item(api: Api, project: dict[str, Any], key: str) -> dict[str, Any]:
+    return api.get(f"/v1/projects/{project['id']}/checklist/items/{key}")
+
+
+def _all_ticketed(api: Api, project: dict[str, Any], items: list[dict[str, Any]]) -> bool:
+    return all(_item(api, project, i["key"])["ticket"] for i in items)
+
+
+def _key(api: Api, project: dict[str, Any], item: dict[str, Any]) -> str:
+    return str(_item(api, project, item["key"])["ticket"]["key"])
+
+
+def _deliver(api: Api, integration: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """Jira's webhook, signed with the integration's secret, to its inbound URL."""
+    body = json.dumps(event).encode()
+    signature = hmac.new(integration["secret"].encode(), body, hashlib.sha256).hexdigest()
+    response = api.client.post(
+        f"/v1/inbound/{integration['id']}",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),
+            "X-Hub-Signature": f"sha256={signature}",
+        },
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def test_items_get_jira_issues_that_follow_them_both_ways(database, workers, jira, caplog):
+    caplog.set_level(logging.DEBUG)
+    api = database.api()
+    project, integration, items = _setup(api, jira)
+    worker = _start(workers, database)
+
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    assert len(jira.issues) == len(items)
+    for item in items:
+        read = _item(api, project, item["key"])
+        key = read["ticket"]["key"]
+        issue = jira.issues[key]
+        assert read["ticket"] == {"system": "jira", "key": key, "url": f"{jira.url}/browse/{key}"}
+        marker = f"checklist-item: {project['slug']}/{item['key']}"
+        assert jira.by_marker(marker) == [issue]
+        assert issue["fields"]["summary"].startswith("Clinic notes: ")
+        assert issue["fields"]["labels"] == ["checklist", "ai-governance"]
+        assert issue["fields"]["issuetype"] == {"name": "Task"}
+        first_owner = read["owners"][0]["name"]
+        assert issue["fields"]["assignee"]["accountId"] == HANDLES[first_owner]
+        assert issue["fields"]["status"]["name"] == "To Do"
+    linked = api.events(type="checklist.item.ticket_linked")
+    assert len(linked) == len(items)
+    assert {e["actor"] for e in linked} == {f"integration:{integration['id']}"}
+    assert all("Jira issue CLIN-" in (e["payload"].get("reason") or "") for e in linked), linked
+
+    # Moved to Done in Jira, and Jira's webhook delivered: the item is done, nothing sent back.
+    first, second = items[0], items[1]
+    first_key = _key(api, project, first)
+    answer = _deliver(api, integration, jira.transition(first_key, "Done"))
+    assert answer["outcome"] == "applied", answer
+    assert _item(api, project, first["key"])["status"] == "done"
+    calls_before = len(jira.calls)
+    second_key = _key(api, project, second)
+
+    # Waived through the API: its issue moves to a done status meaning "won't do".
+    waiver = {
+        "reason": "Covered by the vendor's model card for this release",
+        "expires_on": (date.today() + timedelta(days=90)).isoformat(),
+    }
+    api.patch_item(project, second["key"], {"status": "waived", "waiver": waiver})
+    wait_until(lambda: jira.status_of(second_key) == "Won't Do", "the waived item's issue to close")
+    # Nothing was sent about the first issue after its close came in (no echo).
+    first_id = jira.issues[first_key]["id"]
+    later = jira.calls[calls_before:]
+    assert not [c for c in later if f"/issue/{first_id}" in c.path], later
+    assert jira.status_of(first_key) == "Done"
+
+    # Reopened through the API: the issue goes back to To Do.
+    api.patch_item(project, second["key"], {"status": "open"})
+    wait_until(lambda: jira.status_of(second_key) == "To Do", "the issue to be reopened")
+
+    def states() -> dict[str, dict[str, Any]]:
+        listed = api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
+        return {t["item_key"]: t for t in listed}
+
+    # The worker records what Jira answered just after Jira has it.
+    wait_until(lambda: states()[second["key"]]["ticket_state"] == "open", "the reopening recorded")
+    states_now = states()
+    assert set(states_now) == {i["key"] for i in items}
+    for state in states_now.values():
+        assert state["state"] == "synced", state
+        assert state["last_error"] is None
+        assert state["ticket"]["system"] == "jira"
+    assert states_now[first["key"]]["ticket_state"] == "closed as completed"
+
+    assert jira.violations == []
+    worker.stop()
+    _assert_token_nowhere(database, worker.log() + caplog.text)
+
+
+def test_a_worker_killed_before_recording_jira_s_answer_leaves_one_issue(database, workers, jira):
+    api = database.api()
+    project, _, items = _setup(api, jira)
+    jira.hold_creates()  # the issue is created; the answer waits
+    worker = _start(workers, database)
+    assert jira.created.wait(30), worker.log()
+    worker.kill()
+    jira.release()
+    assert len(jira.issues) == 1
+    # What the lease's minutes would do: the dead worker's claims lapse.
+    database.execute("UPDATE ticket_syncs SET lease_until = NULL, leased_by = NULL")
+
+    _start(workers, database)
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+
+    assert len(jira.issues) == len(items)
+    for item in items:
+        marker = f"checklist-item: {project['slug']}/{item['key']}"
+        assert len(jira.by_marker(marker)) == 1, marker
+    assert jira.calls_to("searchForIssuesUsingJql"), "the look-up by marker was not made"
+    assert len(jira.calls_to("createIssue")) == len(items)
+    assert jira.violations == []
+
+
+def test_jira_s_rate_limit_is_waited_out(database, workers, jira):
+    api = database.api()
+    project, _, items = _setup(api, jira)
+    jira.rate_limit_next(1)
+    _start(workers, database)
+
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    limited = [c for c in jira.calls if c.status == 429]
+    assert len(limited) == 1
+    assert [c for c in jira.calls if c.operation == "createIssue" and c.status == 201]
+    assert len(jira.issues) == len(items)
+    assert jira.violations == []
+
+
+def test_an_assignee_jira_refuses_is_left_out(database, workers, jira):
+    api = database.api()
+    project, _, items = _setup(api, jira)
+    jira.assignable = {"someone-else"}
+    _start(workers, database)
+
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    refused = [c for c in jira.calls if c.status == 400]
+    assert refused and all(c.body["fields"].get("assignee") for c in refused)
+    assert all(i["fields"]["assignee"] is None for i in jira.issues.values())
+    assert len(jira.issues) == len(items)
+    assert jira.violations == []
+
+
+def _assert_token_nowhere(database: Database, logs: str) -> None:
+    """The token is in no column of any table, nor in the logs."""
+    assert TOKEN not in logs
+    needle = TOKEN[10:40]
+    with database.app.app_context(), db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                assert needle not in str(tuple(row)), table
