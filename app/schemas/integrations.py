@@ -371,7 +371,10 @@ class TicketSyncOut(ma.Schema):
     )
     ticket = ma.fields.Dict(
         allow_none=True,
-        metadata={"description": "The ticket: `system`, `key` (`owner/repo#12`) and `url`"},
+        metadata={
+            "description": "The ticket: `system`, `key` (`owner/repo#12`, `CLIN-7`, `ENG-42`) "
+            "and `url`"
+        },
     )
     ticket_state = ma.fields.String(
         allow_none=True,
