@@ -27,6 +27,7 @@ from app.schemas.integrations import (
     IntegrationCreated,
     IntegrationOut,
     IntegrationSecretOut,
+    IntegrationUpdate,
     RotateRequest,
     TicketSyncOut,
 )
@@ -84,6 +85,22 @@ class IntegrationView(MethodView):
     def get(self, integration_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         """One integration (its secret is never shown)"""
         integration = _integration(integration_id)
+        return _out(integration), 200, etag_header(integration)
+
+    @honours_if_match(blp)
+    @blp.arguments(IntegrationUpdate)
+    @blp.response(200, IntegrationOut)
+    def patch(
+        self, data: dict[str, Any], integration_id: str
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Replace native tickets' settings: the `tickets` fields given, others kept (a new
+        `token` for an expired or revoked one, write-only); failed tickets are tried again at
+        once (honours If-Match)"""
+        integration = _integration(integration_id, lock=True)
+        check_if_match(integration)
+        integrations.update_tickets(
+            current_session(), current_context(), integration, data["tickets"]
+        )
         return _out(integration), 200, etag_header(integration)
 
     @honours_if_match(blp)

@@ -130,6 +130,39 @@ class TicketsIn(ma.Schema):
         ordered = True
 
 
+class TicketsUpdate(TicketsIn):
+    """New native tickets' settings for an integration: the fields given replace the ones it has
+    (a new `token` replaces an expired or revoked one); an integration without tickets needs
+    them all, as when it is created."""
+
+    token = ma.fields.String(
+        load_only=True,
+        validate=[
+            validate.Length(min=1, max=255),
+            validate.Regexp(r"^[\x21-\x7e]+$", error="Printable ASCII characters, no spaces."),
+        ],
+        metadata={"description": "A new token for the tracker. Write-only: stored encrypted"},
+    )
+    min_priority = ma.fields.String(
+        validate=validate.OneOf(PRIORITIES),
+        metadata={"description": "Items of this priority and above get a ticket"},
+    )
+
+
+class IntegrationUpdate(ma.Schema):
+    tickets = ma.fields.Nested(
+        TicketsUpdate,
+        required=True,
+        metadata={
+            "description": "Native tickets' settings to replace (GitHub, Jira, Linear): the "
+            "fields given, others kept"
+        },
+    )
+
+    class Meta:
+        ordered = True
+
+
 class TicketsOut(ma.Schema):
     """An integration's native tickets, without the token."""
 

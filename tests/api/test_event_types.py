@@ -306,10 +306,13 @@ def _release_shipped_then_the_next_opened(api) -> None:
 
 
 def _ticket_closed_in_github(api, project: Mapping[str, Any], key: str) -> None:
-    """An integration registered and rotated; GitHub closes an issue whose body names the item
-    (it is linked and done), and one whose item needs evidence (it is held in progress), then
-    the integration is removed."""
+    """An integration registered, given native tickets and rotated; GitHub closes an issue
+    whose body names the item (it is linked and done), and one whose item needs evidence (it is
+    held in progress), then the integration is removed."""
     integration = create_integration(api, "github", project_id=project["id"])
+    tickets = {"repository": "acme/app", "token": "ghp_story_token_0123", "min_priority": "high"}
+    patched = api.patch(f"/v1/integrations/{integration['id']}", json={"tickets": tickets})
+    assert patched.status_code == 200, patched.json
     api.post(f"/v1/integrations/{integration['id']}/rotate-secret")
     body = encode(github_issue("closed", body=f"checklist-item: {project['slug']}/{key}"))
     delivered = post_delivery(

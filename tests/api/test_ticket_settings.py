@@ -205,3 +205,107 @@ def test_an_integration_s_tickets_are_listed_for_its_team_only(api, other_api):
     assert listed.json == {"items": [], "next_cursor": None}
     assert_problem(other_api.get(f"/v1/integrations/{created['id']}/tickets"), 404)
     assert_problem(api.get("/v1/integrations/int_nope/tickets"), 404)
+
+
+NEW_TOKEN = "github_pat_11BBBBBBB0replacement_token_value_xyz"
+
+
+def test_an_expired_token_is_replaced_and_never_shown(api, app):
+    created = api.post(
+        "/v1/integrations", json={"provider": "github", "name": "x", "tickets": TICKETS}
+    )
+    etag = created.headers["ETag"]
+
+    response = api.patch(
+        f"/v1/integrations/{created.json['id']}",
+        json={"tickets": {"token": NEW_TOKEN}},
+        headers={"If-Match": etag},
+    )
+
+    assert response.status_code == 200, response.json
+    assert response.json["tickets"] == created.json["tickets"]
+    assert response.headers["ETag"] != etag
+    assert NEW_TOKEN not in response.get_data(as_text=True)
+    updated = events_of(api, type="integration.updated")
+    assert len(updated) == 1 and updated[0]["payload"]["token_replaced"] is True
+    assert NEW_TOKEN not in str(updated) and TOKEN not in str(updated)
+    with app.app_context():
+        stored = db.session.get(Integration, created.json["id"])
+        assert stored is not None and stored.tickets_token is not None
+        key = app.config["SETTINGS"].tickets_encryption_key
+        assert decrypt_token(key, stored.tickets_token) == NEW_TOKEN
+        db.session.rollback()
+    # The ETag it was given is stale now.
+    stale = api.patch(
+        f"/v1/integrations/{created.json['id']}",
+        json={"tickets": {"token": TOKEN}},
+        headers={"If-Match": etag},
+    )
+    assert_problem(stale, 412)
+
+
+def test_tickets_fields_are_replaced_one_by_one(api):
+    created = api.post(
+        "/v1/integrations", json={"provider": "jira", "name": "x", "tickets": JIRA}
+    ).json
+
+    response = api.patch(
+        f"/v1/integrations/{created['id']}",
+        json={"tickets": {"project": "OPS", "min_priority": "critical"}},
+    )
+
+    assert response.status_code == 200, response.json
+    assert response.json["tickets"] == {
+        **created["tickets"],
+        "project": "OPS",
+        "min_priority": "critical",
+    }
+
+
+def test_an_integration_without_tickets_gets_them_whole_or_not_at_all(api):
+    created = api.post("/v1/integrations", json={"provider": "linear", "name": "x"}).json
+
+    partial = api.patch(f"/v1/integrations/{created['id']}", json={"tickets": {"token": "k"}})
+    problem = assert_problem(partial, 422)
+    assert {"tickets.team", "tickets.min_priority"} <= _flatten(problem["errors"]), problem
+    assert api.get(f"/v1/integrations/{created['id']}").json["tickets"] is None
+
+    whole = api.patch(f"/v1/integrations/{created['id']}", json={"tickets": LINEAR})
+    assert whole.status_code == 200, whole.json
+    assert whole.json["tickets"]["team"] == LINEAR["team"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "tickets", "field"),
+    [
+        ("generic", {"token": "abc"}, "tickets"),
+        ("github", {"site": "https://93.184.216.34"}, "tickets.site"),
+        ("github", {"repository": "nope"}, "tickets.repository"),
+        ("github", {}, None),
+    ],
+)
+def test_bad_replacements_are_refused_naming_the_field(api, provider, tickets, field):
+    body = {"provider": provider, "name": "x"}
+    if provider == "github":
+        body["tickets"] = TICKETS
+    created = api.post("/v1/integrations", json=body).json
+
+    response = api.patch(f"/v1/integrations/{created['id']}", json={"tickets": tickets})
+
+    if field is None:  # nothing to replace: the same settings, answered as they are
+        assert response.status_code == 200, response.json
+        return
+    problem = assert_problem(response, 422)
+    assert field in _flatten(problem["errors"]), problem
+
+
+def test_another_team_s_integration_cannot_be_patched(api, other_api):
+    created = api.post(
+        "/v1/integrations", json={"provider": "github", "name": "x", "tickets": TICKETS}
+    ).json
+
+    response = other_api.patch(
+        f"/v1/integrations/{created['id']}", json={"tickets": {"token": NEW_TOKEN}}
+    )
+
+    assert_problem(response, 404)

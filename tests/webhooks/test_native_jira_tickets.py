@@ -15,6 +15,7 @@ no log line.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -259,3 +260,30 @@ def _assert_token_nowhere(database: Database, logs: str) -> None:
         for table in inspect(connection).get_table_names():
             for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
                 assert needle not in str(tuple(row)), table
+
+
+def test_a_refused_token_is_shown_and_replaced(database, workers, jira):
+    """The token was revoked: every sync fails with Jira's 401, which each item's sync state
+    shows (never the token); a new one given with `PATCH` opens the issues."""
+    api = database.api()
+    jira.auth = "Basic " + base64.b64encode(f"{EMAIL}:another-token".encode()).decode()
+    project, integration, items = _setup(api, jira)
+    _start(workers, database)
+
+    def failing() -> bool:
+        listed = api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
+        return bool(listed) and all("401" in (t["last_error"] or "") for t in listed)
+
+    wait_until(failing, "every item's sync to show Jira's refusal")
+    assert jira.issues == {}
+    listed = api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
+    assert all(t["state"] == "creating" and t["attempts"] >= 1 for t in listed), listed
+    assert TOKEN not in json.dumps(listed)
+
+    replaced = api.patch(
+        f"/v1/integrations/{integration['id']}", {"tickets": {"token": "another-token"}}, expect=200
+    ).json
+    assert "another-token" not in json.dumps(replaced)
+    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    assert len(jira.issues) == len(items)
+    assert jira.violations == []

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed
-from app.models import InboundDelivery, Integration, Project, utcnow
+from app.models import InboundDelivery, Integration, Project, TicketSync, utcnow
 from app.services.context import Context
 from app.services.events import record_event
 from app.services.lookup import one_or_not_found
@@ -169,6 +169,57 @@ def _tickets_problems(
     return errors
 
 
+def _stored_tickets(provider: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings kept of valid `tickets` (never the token)."""
+    return {
+        **{field: given[field] for field in WHERE_FIELDS[provider]},
+        "min_priority": given["min_priority"],
+        "kinds": sorted(set(given["kinds"])) if given.get("kinds") else None,
+        "phases": sorted(set(given["phases"])) if given.get("phases") else None,
+        "labels": list(dict.fromkeys(given.get("labels") or ())),
+    }
+
+
+def update_tickets(
+    session: Session, ctx: Context, integration: Integration, given: Mapping[str, Any]
+) -> Integration:
+    """New native tickets' settings: the fields given replace the integration's (a new token an
+    expired one); an integration without tickets needs them all. Its tickets that wait for a
+    retry are tried again at once, with what was given."""
+    settings = ctx.settings
+    merged: dict[str, Any] = {**(integration.tickets or {}), **given}
+    errors = _tickets_problems(integration.provider, merged, settings)
+    if integration.provider in WHERE_FIELDS:
+        if "token" not in given and integration.tickets_token is None:
+            errors["tickets.token"] = ["Required: the integration has no token yet."]
+        if "min_priority" not in merged:
+            errors["tickets.min_priority"] = ["Required: the integration has no tickets yet."]
+    if errors:
+        raise ValidationFailed("The integration's tickets are not valid.", errors=errors)
+    integration.tickets = _stored_tickets(integration.provider, merged)
+    if "token" in given:
+        integration.tickets_token = encrypt_token(settings.tickets_encryption_key, given["token"])
+    session.execute(
+        update(TicketSync)
+        .where(TicketSync.integration_id == integration.id, TicketSync.state != "synced")
+        .values(next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    record_event(
+        session,
+        ctx,
+        integration.team_id,
+        "integration.updated",
+        {
+            "integration": integration_snapshot(integration, settings.public_base_url),
+            "token_replaced": "token" in given,
+        },
+    )
+    session.flush()
+    return integration
+
+
 def _secret_problem(provider: str, secret: str) -> str | None:
     """Why a given secret cannot be used (Standard Webhooks secrets have a format)."""
     if provider != Provider.GENERIC:
@@ -200,15 +251,8 @@ def create_integration(
     tickets: dict[str, Any] | None = None
     tickets_token: str | None = None
     if data.get("tickets") is not None:
-        given = data["tickets"]
-        tickets = {
-            **{field: given[field] for field in WHERE_FIELDS[data["provider"]]},
-            "min_priority": given["min_priority"],
-            "kinds": sorted(set(given["kinds"])) if given.get("kinds") else None,
-            "phases": sorted(set(given["phases"])) if given.get("phases") else None,
-            "labels": list(dict.fromkeys(given.get("labels") or ())),
-        }
-        tickets_token = encrypt_token(key, given["token"])
+        tickets = _stored_tickets(data["provider"], data["tickets"])
+        tickets_token = encrypt_token(key, data["tickets"]["token"])
     integration = Integration(
         team_id=team_id,
         provider=data["provider"],

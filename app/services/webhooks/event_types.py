@@ -132,6 +132,11 @@ _DESCRIPTIONS: dict[str, str] = {
         "An inbound ticketing integration was registered (its secret is never in events); "
         "`inbound_url` is where the ticketing system posts."
     ),
+    "integration.updated": (
+        "An integration's native tickets' settings were replaced (`PATCH "
+        "/v1/integrations/{id}`); `token_replaced` says whether a new tracker token was given "
+        "(a token is never in events)."
+    ),
     "integration.secret_rotated": (
         "An integration got a new secret; the previous one verifies deliveries beside it until "
         "`previous_secret_expires_at`."
