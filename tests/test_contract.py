@@ -39,6 +39,7 @@ BEYOND_THE_DESCRIPTION = {
     "project_id": "must name a project of the team",
     "assignments.person_id": "a previewed staffing's `person_id` must name a person of the team",
     "url": "a webhook URL's host must resolve to a public address",
+    "tickets.site": "a Jira site's host must resolve to a public address (the webhooks' rules)",
     "event_types": "each pattern must match an event type (GET /v1/event-types)",
     "assignments": "a person holds a role once in a staffing (no schema says which items "
     "of a list must differ in two of their fields)",

@@ -26,6 +26,7 @@ def register_blueprints(api: Api) -> None:
         staffing,
         webhooks,
     )
+    from app.schemas.integrations import TICKETS_BY_PROVIDER
 
     for module in (
         operations,
@@ -53,3 +54,6 @@ def register_blueprints(api: Api) -> None:
     api.register_blueprint(shares.dashboard_blp)
     api.register_blueprint(shares.share_blp)
     api.register_blueprint(shares.dashboard_share_blp)
+    # Each provider's native tickets, which its shape of `IntegrationCreate` refers to.
+    for schema in TICKETS_BY_PROVIDER.values():
+        api.spec.components.schema(schema.__name__, schema=schema)

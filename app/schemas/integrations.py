@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -38,49 +40,9 @@ _STANDARD_WEBHOOKS_SECRET = (
 )
 
 
-class TicketsIn(ma.Schema):
-    """Native tickets: where (by provider), with which token, and for which items."""
+class _TicketsCommon(ma.Schema):
+    """What native tickets take whatever the tracker: the token, and which items."""
 
-    repository = ma.fields.String(
-        validate=validate.Regexp(
-            r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$",
-            error="A GitHub repository, `owner/repo`.",
-        ),
-        metadata={"description": "GitHub (required): the repository issues are opened in"},
-    )
-    site = ma.fields.String(
-        validate=validate.Length(min=1, max=200),
-        metadata={
-            "description": "Jira (required): the site's URL, `https://acme.atlassian.net`; the "
-            "worker calls its REST API there (the webhooks' SSRF rules apply)",
-            "format": "uri",
-        },
-    )
-    project = ma.fields.String(
-        validate=validate.Regexp(
-            r"^[A-Z][A-Z0-9_]{1,9}$", error="A Jira project key: `CLIN` (2 to 10 capitals)."
-        ),
-        metadata={"description": "Jira (required): the key of the project issues are opened in"},
-    )
-    issue_type = ma.fields.String(
-        validate=validate.Length(min=1, max=60),
-        metadata={"description": "Jira (required): the issue type's name, `Task`"},
-    )
-    email = ma.fields.String(
-        validate=[validate.Length(max=254), validate.Email()],
-        metadata={
-            "description": "Jira (required): the email of the Atlassian account whose API "
-            "token `token` is",
-            "format": "email",
-        },
-    )
-    team = ma.fields.String(
-        validate=validate.Regexp(
-            r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-            error="A Linear team id (a UUID).",
-        ),
-        metadata={"description": "Linear (required): the id of the team issues are opened in"},
-    )
     token = ma.fields.String(
         required=True,
         load_only=True,
@@ -130,11 +92,133 @@ class TicketsIn(ma.Schema):
         ordered = True
 
 
-class TicketsUpdate(TicketsIn):
+class GithubTicketsIn(_TicketsCommon):
+    """Native tickets in GitHub: issues in one repository."""
+
+    repository = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$",
+            error="A GitHub repository, `owner/repo`.",
+        ),
+        metadata={"description": "GitHub (required): the repository issues are opened in"},
+    )
+
+
+class JiraTicketsIn(_TicketsCommon):
+    """Native tickets in Jira Cloud: issues of one type in one project of a site."""
+
+    site = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "Jira (required): the site's URL, `https://acme.atlassian.net`; the "
+            "worker calls its REST API there (the webhooks' SSRF rules apply)",
+            "format": "uri",
+        },
+    )
+    project = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Z][A-Z0-9_]{1,9}$", error="A Jira project key: `CLIN` (2 to 10 capitals)."
+        ),
+        metadata={"description": "Jira (required): the key of the project issues are opened in"},
+    )
+    issue_type = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "Jira (required): the issue type's name, `Task`"},
+    )
+    email = ma.fields.String(
+        required=True,
+        validate=[validate.Length(max=254), validate.Email()],
+        metadata={
+            "description": "Jira (required): the email of the Atlassian account whose API "
+            "token `token` is",
+            "format": "email",
+        },
+    )
+    labels = ma.fields.List(
+        ma.fields.String(
+            validate=[
+                validate.Length(min=1, max=50),
+                validate.Regexp(
+                    r"^[^\x00-\x20\x7f,]+$",
+                    error="A Jira label: no spaces, commas or control characters.",
+                ),
+            ]
+        ),
+        validate=validate.Length(max=10),
+        metadata={"description": "Labels every issue gets (Jira's labels have no spaces)"},
+    )
+
+
+class LinearTicketsIn(_TicketsCommon):
+    """Native tickets in Linear: issues of one team."""
+
+    team = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            error="A Linear team id (a UUID).",
+        ),
+        metadata={"description": "Linear (required): the id of the team issues are opened in"},
+    )
+
+
+# The `tickets` each provider takes (`generic` takes none).
+TICKETS_BY_PROVIDER: dict[str, type[ma.Schema]] = {
+    Provider.GITHUB.value: GithubTicketsIn,
+    Provider.JIRA.value: JiraTicketsIn,
+    Provider.LINEAR.value: LinearTicketsIn,
+}
+
+
+class TicketsUpdate(_TicketsCommon):
     """New native tickets' settings for an integration: the fields given replace the ones it has
     (a new `token` replaces an expired or revoked one); an integration without tickets needs
-    them all, as when it is created."""
+    them all, as when it is created. The fields of `where` are its provider's."""
 
+    repository = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$",
+            error="A GitHub repository, `owner/repo`.",
+        ),
+        metadata={"description": "GitHub (required): the repository issues are opened in"},
+    )
+    site = ma.fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "Jira (required): the site's URL, `https://acme.atlassian.net`; the "
+            "worker calls its REST API there (the webhooks' SSRF rules apply)",
+            "format": "uri",
+        },
+    )
+    project = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[A-Z][A-Z0-9_]{1,9}$", error="A Jira project key: `CLIN` (2 to 10 capitals)."
+        ),
+        metadata={"description": "Jira (required): the key of the project issues are opened in"},
+    )
+    issue_type = ma.fields.String(
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "Jira (required): the issue type's name, `Task`"},
+    )
+    email = ma.fields.String(
+        validate=[validate.Length(max=254), validate.Email()],
+        metadata={
+            "description": "Jira (required): the email of the Atlassian account whose API "
+            "token `token` is",
+            "format": "email",
+        },
+    )
+    team = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            error="A Linear team id (a UUID).",
+        ),
+        metadata={"description": "Linear (required): the id of the team issues are opened in"},
+    )
     token = ma.fields.String(
         load_only=True,
         validate=[
@@ -192,7 +276,15 @@ def _provider_rules(provider: str) -> dict[str, dict[str, object] | None]:
     rules: dict[str, dict[str, object] | None] = {
         "status_map": {"title": f"{provider.capitalize()}StatusMap"}
     }
-    if provider == Provider.GENERIC:
+    if provider in TICKETS_BY_PROVIDER:
+        # The provider's own fields of where its tickets go (components registered by
+        # app.api.register_blueprints).
+        component = TICKETS_BY_PROVIDER[provider].__name__
+        rules["tickets"] = {
+            "type": "object",
+            "allOf": [{"$ref": f"#/components/schemas/{component}"}],
+        }
+    else:
         # Native tickets are opened in GitHub, Jira and Linear: a generic system has none.
         rules["tickets"] = None
     if provider != Provider.GENERIC:
@@ -241,14 +333,26 @@ class IntegrationCreate(ma.Schema):
         },
     )
     secret = _SECRET
-    tickets = ma.fields.Nested(
-        TicketsIn,
+    # Loaded by the provider's own schema (`TICKETS_BY_PROVIDER`), documented in its shape.
+    tickets = ma.fields.Dict(
         metadata={
             "description": "GitHub, Jira and Linear: open, update and close a ticket for each "
-            "matching item (docs/ticketing.md, Native tickets); the fields of `where` are the "
-            "provider's"
+            "matching item (docs/ticketing.md, Native tickets), with the provider's own "
+            "fields of where"
         },
     )
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _tickets_of_the_provider(self, data: dict[str, Any], **_: Any) -> None:
+        """`tickets` as the provider takes them (a generic integration takes none: the
+        service refuses them, naming `tickets`)."""
+        schema = TICKETS_BY_PROVIDER.get(data.get("provider", ""))
+        if data.get("tickets") is None or schema is None:
+            return
+        try:
+            data["tickets"] = schema().load(data["tickets"])
+        except ma.ValidationError as exc:
+            raise ma.ValidationError({"tickets": exc.messages}) from None
 
     class Meta:
         ordered = True
