@@ -5,7 +5,7 @@ The Markdown is parsed by markdown-it-py (CommonMark); its tokens are mapped to 
 paragraphs, headings, bullet and ordered lists, code blocks, hard breaks, and the `strong`,
 `em`, `code` and `link` marks (bare `http(s)` URLs in text become links too). Anything else is
 kept as its text. A ticket text's marker line is a paragraph of its own, whose text is the
-marker: what the inbound side (`payloads._jira_text`) and the syncer's look-up read back.
+marker: what the inbound side (`payloads.jira_text`) and the syncer's look-up read back.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ import httpx
 
 from app.models import utcnow
 from app.services.ticketing.adf import markdown_to_adf
-from app.services.ticketing.payloads import _jira_text
+from app.services.ticketing.payloads import jira_text
 from app.services.ticketing.trackers import Draft, HttpTracker, Ticket, TrackerError, json_of
 from app.services.webhooks.outcome import parse_retry_after
 from app.services.webhooks.ssrf import Resolver
@@ -122,7 +122,7 @@ class JiraClient(HttpTracker):
             if not isinstance(issues, list):
                 raise TrackerError("Jira's search answer has no list of issues")
             for issue in issues:
-                description = _jira_text(((issue or {}).get("fields") or {}).get("description"))
+                description = jira_text(((issue or {}).get("fields") or {}).get("description"))
                 lines = (description or "").splitlines()
                 if marker in (line.strip() for line in lines):
                     return _ticket(where, issue)

@@ -296,7 +296,7 @@ def _jira(payload: dict[str, Any]) -> TicketNews:
         ticket=ticket,
         state=category,
         state_label=f"{name} ({category})" if name else category,
-        body=_jira_text(_get(payload, "issue", "fields", "description")),
+        body=jira_text(_get(payload, "issue", "fields", "description")),
         sender=sender,
         sender_handle=text(_get(payload, "user", "accountId"), 128),
     )
@@ -312,7 +312,7 @@ def _jira_browse_url(api_url: Any, key: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}{prefix}/browse/{key}"
 
 
-def _jira_text(description: Any) -> str | None:
+def jira_text(description: Any) -> str | None:
     """The description as text: a string (API v2), or the text of an Atlassian document."""
     if isinstance(description, str):
         return text(description, _BODY_MAX)
