@@ -112,6 +112,20 @@ def _integration(api: Any) -> Write:
     return Write(url, None, created.headers["ETag"], _etag(api, url), lambda: _read(api, url))
 
 
+def _integration_tickets(api: Any) -> Write:
+    """An integration's tickets, replaced in part (a new token): after a rotation its first
+    ETag is stale."""
+    tickets = {"repository": "acme/app", "token": "ghp_if_match_token_0001", "min_priority": "high"}
+    created = api.post(
+        "/v1/integrations", json={"provider": "github", "name": "acme/app", "tickets": tickets}
+    )
+    assert created.status_code == 201, created.json
+    url = f"/v1/integrations/{created.json['id']}"
+    assert api.post(f"{url}/rotate-secret").status_code == 200
+    body = {"tickets": {"token": "ghp_if_match_token_0002"}}
+    return Write(url, body, created.headers["ETag"], _etag(api, url), lambda: _read(api, url))
+
+
 def _personal_key(api: Any) -> Write:
     """A key changes only by being revoked; an ETag of another key is not this one's."""
     person = create_person(api)
@@ -173,6 +187,7 @@ WRITES: dict[tuple[str, str], Callable[[Any], Write]] = {
     ("PATCH", "/v1/webhooks/{endpoint_id}"): lambda api: _webhook(api, {"enabled": False}),
     ("DELETE", "/v1/webhooks/{endpoint_id}"): lambda api: _webhook(api, None),
     ("DELETE", "/v1/integrations/{integration_id}"): _integration,
+    ("PATCH", "/v1/integrations/{integration_id}"): _integration_tickets,
     ("PATCH", "/v1/projects/{project_ref}/releases/{version}"): _release,
     ("DELETE", "/v1/people/{person_id}/keys/{key_id}"): _personal_key,
     ("DELETE", "/v1/projects/{project_ref}/checklist/shares/{share_id}"): _share,

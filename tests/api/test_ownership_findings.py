@@ -129,22 +129,22 @@ def test_one_person_owning_most_high_and_critical_items_alone_is_a_concentration
     items = _open(read_checklist(api, project))
     key = f"staffing.concentration.{ada['id']}"
     finding = items[key]
-    # Exactly the threshold: four high items, all Ada's alone, of the project's five (the
-    # fifth waits for the privacy officer the project requires).
+    # Exactly the threshold: the project's four high items (the fourth waits for the privacy
+    # officer the project requires), three of them Ada's alone, more than half.
     urgent = [
         i
         for i in items.values()
         if i["kind"] != "staffing" and i["priority"] in {"high", "critical"}
     ]
-    assert len(urgent) == 5
+    assert len(urgent) == 4
     alone = [i["key"] for i in urgent if [o["id"] for o in i["owners"]] == [ada["id"]]]
-    assert len(alone) == 4
-    assert finding["title"] == "Ada Both alone owns 4 of the project's 5 high and critical items"
+    assert len(alone) == 3
+    assert finding["title"] == "Ada Both alone owns 3 of the project's 4 high and critical items"
     assert finding["priority"] == "medium"
     assert finding["because"] == [
-        "Ada Both is the only owner of 4 of the project's 5 high and critical items, "
+        "Ada Both is the only owner of 3 of the project's 4 high and critical items, "
         "more than half",
-        "The project has 5 high and critical items, at least 4",
+        "The project has 4 high and critical items, at least 4",
         "No critical item among them: medium",
     ]
     assert "Spread ownership: name a second owner" in finding["detail"]
@@ -178,7 +178,7 @@ def test_concentration_over_critical_items_is_high(api):
     assert response.status_code == 200, response.get_data(as_text=True)
     (finding,) = [i for i in response.json["items"] if i["key"].startswith("staffing.concentr")]
     # The governance roles' own tasks count too (each its holder's).
-    assert finding["title"] == "Ada alone owns 8 of the project's 13 high and critical items"
+    assert finding["title"] == "Ada alone owns 9 of the project's 14 high and critical items"
     assert finding["priority"] == "high"
     assert finding["because"][-1] == (
         "4 critical items among them, so a milestone's gate rests on one person: high"
@@ -192,18 +192,20 @@ def test_below_the_threshold_one_owner_of_every_high_item_is_no_finding(api):
             "project": {
                 "name": "Code assistant",
                 "application": "other",
-                "traits": {"uses_third_party_models": True},
+                "traits": {"uses_third_party_models": True, "reads_untrusted_content": True},
             },
             "assignments": [
                 {"role": "data-scientist", "person": _inline("Ada")},
                 {"role": "machine-learning-engineer", "person": _inline("Ada")},
+                {"role": "security-lead", "person": _inline("Ada")},
             ],
         },
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     items = response.json["items"]
     urgent = [i for i in items if i["kind"] != "staffing" and i["priority"] in {"high", "critical"}]
-    assert len(urgent) == 2 and all([o["name"] for o in i["owners"]] == ["Ada"] for i in urgent)
+    # Three, one short of the threshold, every one Ada's alone.
+    assert len(urgent) == 3 and all([o["name"] for o in i["owners"]] == ["Ada"] for i in urgent)
     assert not any(i["key"].startswith("staffing.concentration.") for i in items)
 
 

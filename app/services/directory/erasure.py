@@ -96,7 +96,9 @@ STRUCTURAL_COLUMNS: Mapping[str, frozenset[str]] = {
         "body_sha256",
         "webhook_deliveries": "message_id event_type status leased_by",
         "checklist_item_versions": "digest",
-        "ticket_syncs": "state ticket_key ticket_url remote_state remote_reason leased_by",
+        "ticket_syncs": (
+            "state ticket_key ticket_ref ticket_url remote_state remote_reason leased_by"
+        ),
         "webhook_attempts": "",
     }.items()
 }
