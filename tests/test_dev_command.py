@@ -157,8 +157,9 @@ def _write_and_deliver(run: DevRun, key: str, receiver: Receiver, name: str) -> 
     took = time.monotonic() - started
     assert status == 201, (status, project, run.output[-3000:])
     assert took < WRITE_TIMEOUT
+    # Answered, not only arrived: the receiver records a delivery before it writes the answer.
     delivered = wait_until(
-        lambda: [r for r in receiver.received("/hook") if project["id"].encode() in r.body],
+        lambda: [r for r in receiver.answered("/hook") if project["id"].encode() in r.body],
         f"the delivery of {name}'s creation",
     )
     assert delivered[0].status == 204
