@@ -229,6 +229,7 @@ TRAITS: tuple[str, ...] = (
     "affects_decisions_about_people",
     "synthetic_media",
     "minors_may_use",
+    "general_purpose_assistant",
 )
 # Every trait a project states: the boolean ones and `model_source` (a `ModelSource` or unstated).
 TRAIT_FIELDS: tuple[str, ...] = (*TRAITS, "model_source")
@@ -258,3 +259,21 @@ GENAI_RISKS: tuple[str, ...] = (
     "Obscene, Degrading, and/or Abusive Content",
     "Value Chain and Component Integration",
 )
+
+
+class RegisterStatus(StrEnum):
+    """Where a checklist stands on one NIST AI 600-1 risk (its risk register): items address it
+    (`addressed`); the catalog's rule says it does not apply to the project (`not-applicable`);
+    every item that addresses it is waived, its residual risk accepted (`accepted`); or it
+    applies and no item addresses it (`gap`: a finding, never silently addressed)."""
+
+    ADDRESSED = "addressed"
+    NOT_APPLICABLE = "not-applicable"
+    ACCEPTED = "accepted"
+    GAP = "gap"
+
+
+def genai_risk_section(risk: str) -> str:
+    """The subsection of NIST AI 600-1 that names `risk` (`2.1` to `2.12`, in `GENAI_RISKS`'s
+    order, which is the profile's)."""
+    return f"2.{GENAI_RISKS.index(risk) + 1}"

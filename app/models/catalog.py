@@ -132,6 +132,16 @@ class CatalogTrait(CatalogEntryMixin, Base):
     values: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class CatalogRiskRule(CatalogEntryMixin, Base):
+    """When a NIST AI 600-1 risk applies to a project (the risk register's rule), one a risk."""
+
+    __tablename__ = "catalog_risk_rules"
+
+    risk: Mapped[str] = mapped_column(String(120))
+    rule: Mapped[str] = mapped_column(Text)
+    applies_when: Mapped[dict[str, Any]]
+
+
 class CatalogWaiverPolicy(CatalogEntryMixin, Base):
     """The waiver policy: one row (`waiver-policy`), its rules by priority as JSON."""
 

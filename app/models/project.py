@@ -80,6 +80,7 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     affects_decisions_about_people: Mapped[bool | None]
     synthetic_media: Mapped[bool | None]
     minors_may_use: Mapped[bool | None]
+    general_purpose_assistant: Mapped[bool | None]
     # Where the model comes from (`ModelSource`), or null when the project does not say.
     model_source: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="active")

@@ -1,5 +1,6 @@
 """CSV renderer: one row an item, safe to open in a spreadsheet; its columns derive from the
-item's public fields (`app.models.checklist.PUBLIC_FIELDS`)."""
+item's public fields (`app.models.checklist.PUBLIC_FIELDS`), and a last one gives, for each
+NIST AI 600-1 risk the item addresses, that risk's status in the checklist's risk register."""
 
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ def render_csv(doc: Mapping[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(("project", *COLUMNS) if across_projects else COLUMNS)
+    statuses = {entry["risk"]: entry["status"] for entry in doc.get("risk_register") or ()}
     for item in items:
-        row = _row(item)
+        row = [*_row(item), _genai_risks(item, statuses)]
         if across_projects:
             row.insert(0, (item.get("project") or {}).get("slug"))
         writer.writerow([neutralise(cell) for cell in row])
@@ -153,7 +155,17 @@ def cells_of(fields: Sequence[str]) -> tuple[Cell, ...]:
 
 
 _CELLS = cells_of(PUBLIC_FIELDS)
-COLUMNS: tuple[str, ...] = tuple(header for header, _, _ in _CELLS)
+# The item's columns, then the register's: a file of one row an item (a spreadsheet, a ticket
+# import) shows the register where the item carries it. A risk no item addresses (a gap, one
+# that does not apply) has no row: JSON, Markdown, text and HTML show the whole register.
+COLUMNS: tuple[str, ...] = (*(header for header, _, _ in _CELLS), "genai_risks")
+
+
+def _genai_risks(item: Item, statuses: Mapping[str, str]) -> str:
+    """The NIST AI 600-1 risks the item addresses, each with its status in the register
+    (`Data Privacy (addressed)`); without a register (a person's items), the names alone."""
+    risks = (item.get("source") or {}).get("genai_risks") or ()
+    return _joined(f"{r} ({statuses[r]})" if r in statuses else r for r in risks)
 
 
 def _row(item: Item) -> list[Any]:

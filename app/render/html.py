@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from app.render.html_style import STYLESHEET
 from app.render.layout import (
     DEFAULT_LAYOUT,
+    REGISTER_INTRO,
+    REGISTER_TITLE,
     Item,
     Layout,
     approver,
@@ -23,6 +25,7 @@ from app.render.layout import (
     phase_title,
     progress,
     references,
+    register_lines,
     release_gate,
     release_line,
     sections,
@@ -75,9 +78,41 @@ def render_html(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
     body = [f"<h1>{text(title)}</h1>", *_facts(doc)]
     main = [*_context(doc, 2), *_items(doc, layout, 2)]
     items = doc.get("items") or []
+    main += _register(doc)
     main += _risks([(None, item) for item in items])
     main += _sheet([(None, item) for item in items])
     return page(title, body, main)
+
+
+def _register(doc: Mapping[str, Any]) -> list[str]:
+    """The risk register, after the items: a row a risk, its status and what it rests on."""
+    entries = register_lines(doc)
+    if not entries:
+        return []
+    rows = []
+    for entry in entries:
+        said = []
+        if entry.items:
+            said.append("by " + ", ".join(f"<code>{text(key)}</code>" for key in entry.items))
+        for key, residual in entry.accepted:
+            waived = f"<code>{text(key)}</code> waived"
+            said.append(waived + (f"; residual risk: {text(residual)}" if residual else ""))
+        if entry.reason:
+            said.append(text(entry.reason))
+        status = (
+            f"<strong>{text(entry.status)}</strong>"
+            if entry.status == "GAP"
+            else text(entry.status)
+        )
+        named = f"{text(entry.section)} {text(entry.risk)}"
+        rows.append(_row(named, (status, "<br>".join(said))))
+    return [
+        '<section aria-labelledby="risk-register">',
+        f'<h2 id="risk-register">{text(REGISTER_TITLE)}</h2>',
+        f"<p>{text(REGISTER_INTRO)}</p>",
+        *_table(("Risk", "Status", "Items, or why"), rows),
+        "</section>",
+    ]
 
 
 def render_person_html(

@@ -380,3 +380,47 @@ def ticket_label(ticket: Mapping[str, Any] | None) -> str | None:
     if not ticket:
         return None
     return str(ticket.get("key") or ticket.get("url") or "") or None
+
+
+# The risk register's heading, and what each status reads as in the text formats.
+REGISTER_TITLE = "NIST AI 600-1 risk register"
+REGISTER_INTRO = (
+    "The twelve risks of NIST AI 600-1, each with one status: addressed (by the items named), "
+    "accepted (every item addressing it waived), not applicable (the catalog's rule, and why "
+    "it fails here) or gap (it applies and no item addresses it)."
+)
+REGISTER_STATUS_WORDS: Mapping[str, str] = {
+    "addressed": "addressed",
+    "accepted": "accepted",
+    "not-applicable": "not applicable",
+    "gap": "GAP",
+}
+
+
+@dataclass(frozen=True)
+class RegisterLine:
+    """One risk of a checklist's register, as the text formats show it."""
+
+    section: str
+    risk: str
+    status: str  # as it reads (`REGISTER_STATUS_WORDS`)
+    items: tuple[str, ...]  # the keys of the items that address it, not waived
+    accepted: tuple[tuple[str, str | None], ...]  # (key, residual risk) of the waived ones
+    reason: str | None
+
+
+def register_lines(doc: Mapping[str, Any]) -> list[RegisterLine]:
+    """The checklist's risk register (none for a document without one: a person's items)."""
+    return [
+        RegisterLine(
+            section=str(entry.get("section") or ""),
+            risk=str(entry.get("risk") or ""),
+            status=REGISTER_STATUS_WORDS.get(entry.get("status"), str(entry.get("status"))),
+            items=tuple(entry.get("items") or ()),
+            accepted=tuple(
+                (str(a.get("key")), a.get("residual_risk")) for a in entry.get("accepted") or ()
+            ),
+            reason=entry.get("reason"),
+        )
+        for entry in doc.get("risk_register") or ()
+    ]

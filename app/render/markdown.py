@@ -10,6 +10,8 @@ from urllib.parse import quote, urlsplit
 
 from app.render.layout import (
     DEFAULT_LAYOUT,
+    REGISTER_INTRO,
+    REGISTER_TITLE,
     Item,
     Layout,
     approver,
@@ -22,6 +24,7 @@ from app.render.layout import (
     phase_title,
     progress,
     references,
+    register_lines,
     release_gate,
     release_line,
     sections,
@@ -67,7 +70,28 @@ def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> 
             lines.append("")
             for item in group_items:
                 lines += _item_lines(item, layout)
+    lines += _register(doc)
     return "\n".join(lines) + "\n"
+
+
+def _register(doc: Mapping[str, Any]) -> list[str]:
+    """The risk register, after the items: one line a risk, its status and what it rests on."""
+    entries = register_lines(doc)
+    if not entries:
+        return []
+    lines = ["", f"## {REGISTER_TITLE}", "", REGISTER_INTRO, ""]
+    for entry in entries:
+        status = "**GAP**" if entry.status == "GAP" else escape(entry.status)
+        line = f"- **{escape(entry.section)} {escape(entry.risk)}:** {status}"
+        if entry.items:
+            line += " by " + ", ".join(code(key) for key in entry.items)
+        for key, residual in entry.accepted:
+            line += f"; {code(key)} waived"
+            line += f" (residual risk: {escape(residual)})" if residual else ""
+        if entry.reason:
+            line += f". {escape(entry.reason)}"
+        lines.append(line)
+    return lines
 
 
 def _context(doc: Mapping[str, Any]) -> list[str]:

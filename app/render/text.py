@@ -9,6 +9,8 @@ from typing import Any
 
 from app.render.layout import (
     DEFAULT_LAYOUT,
+    REGISTER_INTRO,
+    REGISTER_TITLE,
     Item,
     Layout,
     approver,
@@ -20,6 +22,7 @@ from app.render.layout import (
     phase_title,
     progress,
     references,
+    register_lines,
     release_gate,
     release_line,
     sections,
@@ -67,7 +70,29 @@ def render_text(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
             render_item = _compact_line if layout.compact else _item_lines
             for item in group_items:
                 lines += render_item(item, layout)
+    lines += _register(doc)
     return "\n".join(lines) + "\n"
+
+
+def _register(doc: Mapping[str, Any]) -> list[str]:
+    """The risk register, after the items: a risk, its status, and what it rests on."""
+    entries = register_lines(doc)
+    if not entries:
+        return []
+    title = REGISTER_TITLE.upper()
+    lines = ["", title, "=" * len(title), *_wrap(REGISTER_INTRO)]
+    for entry in entries:
+        lines += ["", *_wrap(f"{entry.section} {clean(entry.risk)}: {entry.status}", "  ", "    ")]
+        if entry.items:
+            lines += _wrap("by: " + ", ".join(clean(k) for k in entry.items), "    ", "      ")
+        for key, residual in entry.accepted:
+            said = f"waived: {clean(key)}" + (
+                f"; residual risk: {clean(residual)}" if residual else ""
+            )
+            lines += _wrap(said, "    ", "      ")
+        if entry.reason:
+            lines += _wrap(clean(entry.reason), "    ", "    ")
+    return lines
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:

@@ -12,7 +12,7 @@ from marshmallow import validate
 from app.schemas.common import catalog_key_field
 from app.services.catalog.model import Catalog
 from app.services.catalog.traits import explained
-from app.vocabulary import Phase, Priority, Repeats, SourceKind
+from app.vocabulary import Phase, Priority, Repeats, SourceKind, genai_risk_section
 
 
 def _one_of(vocabulary: type[StrEnum]) -> validate.OneOf:
@@ -190,6 +190,34 @@ class TraitBringsOut(ma.Schema):
         ma.fields.String(),
         metadata={"description": "Applications whose projects hold it unless they say not"},
     )
+    risks = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "NIST AI 600-1 risks whose rule (`risk_rules`) it makes apply to a "
+            "project, in the checklist's risk register"
+        },
+    )
+
+
+class RiskRuleOut(ma.Schema):
+    """When one NIST AI 600-1 risk applies to a project: the rule a checklist's risk register
+    follows (ours)."""
+
+    key = ma.fields.String()
+    risk = ma.fields.String(metadata={"description": "As NIST AI 600-1 names it"})
+    section = ma.fields.Function(
+        lambda rule: genai_risk_section(rule.risk),
+        metadata={"description": "Its subsection of NIST AI 600-1 (`2.1`-`2.12`)"},
+    )
+    rule = ma.fields.String(metadata={"description": "When it applies, in words"})
+    applies_when = ma.fields.Function(
+        lambda rule: None if rule.applies_when.always else rule.applies_when.as_dict(),
+        metadata={
+            "description": "Null: it applies to every project; else it applies when the project "
+            "has any of `traits_any` or its application is one of `applications_any`"
+        },
+    )
+    source = ma.fields.Nested(SourceOut)
 
 
 class TraitValueOut(ma.Schema):
@@ -235,6 +263,13 @@ class CatalogOut(ma.Schema):
     traits = ma.fields.List(
         ma.fields.Nested(TraitOut),
         metadata={"description": "Every trait a project states: its definition, what it brings"},
+    )
+    risk_rules = ma.fields.List(
+        ma.fields.Nested(RiskRuleOut),
+        metadata={
+            "description": "When each of the twelve NIST AI 600-1 risks applies, in the "
+            "profile's order: the rules of every checklist's `risk_register`"
+        },
     )
 
     @ma.pre_dump

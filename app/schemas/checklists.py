@@ -15,7 +15,17 @@ from app.schemas.common import catalog_key_field, enum_field, name_field
 from app.schemas.items import ItemOut, OwnerOut
 from app.schemas.projects import AssignmentCreate, ContextFields, ContextOut, Traits
 from app.schemas.releases import ReleaseRefOut
-from app.vocabulary import Format, Grouping, ItemKind, ItemStatus, ModelSource, Phase, values
+from app.vocabulary import (
+    GENAI_RISKS,
+    Format,
+    Grouping,
+    ItemKind,
+    ItemStatus,
+    ModelSource,
+    Phase,
+    RegisterStatus,
+    values,
+)
 
 
 class FormatQuery(ma.Schema):
@@ -108,6 +118,58 @@ class FiltersOut(ma.Schema):
     person_id = ma.fields.String()
 
 
+class AcceptedRiskOut(ma.Schema):
+    """A waived item that addressed a risk, and the residual risk its waiver accepted."""
+
+    key = ma.fields.String(required=True)
+    residual_risk = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "As the waiver states it; null where its policy asks none"},
+    )
+
+
+class RiskRegisterEntryOut(ma.Schema):
+    """Where the checklist stands on one NIST AI 600-1 risk."""
+
+    risk = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(GENAI_RISKS),
+        metadata={"description": "The risk as NIST AI 600-1 names it"},
+    )
+    section = ma.fields.String(
+        required=True, metadata={"description": "Its subsection of NIST AI 600-1 (`2.1`-`2.12`)"}
+    )
+    status = enum_field(
+        RegisterStatus,
+        required=True,
+        metadata={
+            "description": "`addressed`: items address it (`items`); `accepted`: every item "
+            "that addresses it is waived (`accepted`); `not-applicable`: the catalog's rule says "
+            "it does not apply to this project (`reason`); `gap`: it applies and no item "
+            "addresses it (`reason`), a finding"
+        },
+    )
+    items = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "The keys of the items, not waived, that address it"},
+    )
+    accepted = ma.fields.List(
+        ma.fields.Nested(AcceptedRiskOut),
+        required=True,
+        metadata={"description": "The waived items that address it, with their residual risk"},
+    )
+    reason = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Why it does not apply, or why it is a gap: the catalog's rule and "
+            "the project's facts (null when items address it)"
+        },
+    )
+
+
 class ChecklistOut(ma.Schema):
     project = ma.fields.Nested(ProjectHeaderOut, required=True)
     context = ma.fields.Nested(
@@ -138,6 +200,14 @@ class ChecklistOut(ma.Schema):
         SummaryOut, required=True, metadata={"description": "Of all items, whatever the filters"}
     )
     filters = ma.fields.Nested(FiltersOut, required=True)
+    risk_register = ma.fields.List(
+        ma.fields.Nested(RiskRegisterEntryOut),
+        required=True,
+        metadata={
+            "description": "The twelve risks of NIST AI 600-1, in its order, each with one "
+            "status; of all items, whatever the filters"
+        },
+    )
     items = ma.fields.List(ma.fields.Nested(ItemOut), required=True)
 
 

@@ -36,6 +36,7 @@ class Traits(ma.Schema):
     affects_decisions_about_people = _trait()
     synthetic_media = _trait()
     minors_may_use = _trait()
+    general_purpose_assistant = _trait()
     model_source = ma.fields.String(
         allow_none=True,
         validate=validate.OneOf(values(ModelSource)),
@@ -174,6 +175,7 @@ class ProjectOut(ma.Schema):
             "affects_decisions_about_people": True,
             "synthetic_media": None,
             "minors_may_use": None,
+            "general_purpose_assistant": None,
             "model_source": "hosted-third-party",
         },
         "status": "active",

@@ -15,6 +15,7 @@ CHALLENGE_KEYS = [
     "information-security",
     "intellectual-property",
     "value-chain",
+    "harmful-content",
 ]
 APPLICATION_KEYS = [
     "content-creation",

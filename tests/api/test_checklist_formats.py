@@ -19,6 +19,7 @@ from checklist_support import (
 )
 from factories import assert_problem, assign, create_person, create_project
 
+from app.render.layout import REGISTER_TITLE
 from app.vocabulary import PHASES
 
 FORMATS = {
@@ -54,6 +55,7 @@ CSV_COLUMNS = [
     "because",
     "references",
     "repeats",
+    "genai_risks",
 ]
 DONE = ("data-scientist.collect-and-preprocess-data", "machine-learning-engineer.train-models")
 IN_PROGRESS = "machine-learning-engineer.deploy-models"
@@ -390,7 +392,9 @@ def test_a_406_on_generation_generates_nothing(api):
 
 
 def _markdown_line(body: str, key: str) -> str:
-    (line,) = [line for line in body.splitlines() if f"`{key}`" in line]
+    """The task line of the item `key` (the risk register, after the tasks, names keys too)."""
+    tasks = body.split(f"\n## {REGISTER_TITLE}\n", 1)[0]
+    (line,) = [line for line in tasks.splitlines() if f"`{key}`" in line]
     return line
 
 
@@ -413,6 +417,7 @@ def test_items_follow_the_lifecycle_and_filter_by_phase(api, worked):
     assert [h for h in body.splitlines() if h.startswith("## ")] == [
         "## Context",
         "## Deploy and use",
+        f"## {REGISTER_TITLE}",
     ]
 
 
@@ -431,6 +436,7 @@ def test_markdown_groups_by_phase_with_detail_reasons_and_references_under_each_
         "## Deploy and use",
         "## Operate and monitor",
         "## Obsolete",
+        f"## {REGISTER_TITLE}",
     ]
     lines = body.splitlines()
     start = lines.index(_markdown_line(body, "bias-and-fairness.evaluate-outputs-for-bias"))

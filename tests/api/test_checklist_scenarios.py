@@ -61,6 +61,8 @@ def test_the_clinical_assistant_gates_patient_data_and_releases(api):
         "data-privacy.health-data-regulatory-review",
         "confabulation.measure-factual-accuracy",
         "explainability.human-review-of-high-stakes-outputs",
+        # Health data goes to a hosted model: the agreement with its provider (a BAA).
+        "value-chain.sign-provider-agreement",
     }
     for key in critical:
         item = items[key]
@@ -87,7 +89,7 @@ def test_music_with_a_data_scientist_and_an_engineer_asks_for_a_curator(api):
     assert not any(k.startswith("confabulation.") for k in items)
     unowned = items.pop("staffing.unowned.ai-ethicist")
     assert (
-        unowned["title"] == "Nobody owns 2 items: staff the role AI Ethicist or reassign its items"
+        unowned["title"] == "Nobody owns 3 items: staff the role AI Ethicist or reassign its items"
     )
     assert unowned["priority"] == "medium"
     assert unowned["roles"] == ["ai-ethicist"]
@@ -98,6 +100,7 @@ def test_music_with_a_data_scientist_and_an_engineer_asks_for_a_curator(api):
     for key in (
         "bias-and-fairness.interdisciplinary-review",
         "technical-complexity.record-accepted-risks",
+        "explainability.train-against-over-reliance",
     ):
         assert items[key]["owners"] == [] and items[key]["roles"] == []
         assert key in unowned["because"][0]

@@ -20,6 +20,7 @@ TRAIT_KEYS = [
     "affects_decisions_about_people",
     "synthetic_media",
     "minors_may_use",
+    "general_purpose_assistant",
     "model_source",
 ]
 TRAINING = {

@@ -190,6 +190,7 @@ def test_the_context_comes_first_then_the_items_by_phase_with_their_parts(page):
     assert [text for level, text in headings(main) if level == 2] == [
         "Context",
         "Plan and design",
+        "NIST AI 600-1 risk register",
         "Accepted risks",
         "Sign-off sheet",
     ]
@@ -263,3 +264,34 @@ def test_a_persons_page_is_one_document_across_projects():
     rows = table_rows(root.find("section", class_="sheet").find("table"))
     assert len(rows) == 4
     assert rows[2][0].startswith("Music: ")
+
+
+def test_the_risk_register_is_a_table_of_the_twelve_risks_before_the_accepted_risks(page):
+    root, _ = parse(page)
+    section = root.find("section", **{"aria-labelledby": "risk-register"})
+
+    rows = table_rows(section.find("table"))
+    assert [row[0] for row in rows] == [
+        f"{entry['section']} {entry['risk']}" for entry in CHECKLIST_EXAMPLE["risk_register"]
+    ]
+    by_risk = {row[0]: row for row in rows}
+    assert by_risk["2.4 Data Privacy"][1:] == [
+        "addressed",
+        "by data-privacy.privacy-impact-assessment",
+    ]
+    assert by_risk["2.1 CBRN Information or Capabilities"][1] == "not applicable"
+    assert "general_purpose_assistant" in by_risk["2.1 CBRN Information or Capabilities"][2]
+    gap = by_risk["2.5 Environmental Impacts"]
+    assert gap[1] == "GAP" and gap[2].endswith("No item of this checklist addresses it.")
+
+
+def test_the_register_escapes_what_it_shows():
+    doc = make_doc()
+    doc["risk_register"][3]["accepted"] = [
+        {"key": "<script>x</script>", "residual_risk": "<img src=x onerror=alert(1)>"}
+    ]
+
+    page = render(doc, "html")
+
+    assert "<script>x</script>" not in page and "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page

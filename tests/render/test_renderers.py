@@ -455,6 +455,7 @@ def test_csv_carries_phase_done_when_note_waiver_ticket_url_reasons_and_referenc
         "references",
         # A column added later comes last: a sheet reading columns by position keeps working.
         "repeats",
+        "genai_risks",
     )
     rows = {row["key"]: row for row in _rows(render(doc, "csv"))}
     waived = rows["data-privacy.inventory"]
@@ -767,3 +768,86 @@ def test_references_say_whose_words_an_item_is():
     assert references(building_on) == [
         "Ours, building on the article (Challenges): \u201cData Privacy\u201d"
     ]
+
+
+# --------------------------------------------------------------------------- risk register
+
+REGISTER = [
+    {
+        "risk": "CBRN Information or Capabilities",
+        "section": "2.1",
+        "status": "not-applicable",
+        "items": [],
+        "accepted": [],
+        "reason": "Applies to a general-purpose assistant. Not the case here: <none>.",
+    },
+    {
+        "risk": "Data Privacy",
+        "section": "2.4",
+        "status": "addressed",
+        "items": ["data-privacy.inventory"],
+        "accepted": [{"key": "data-privacy.retention", "residual_risk": "Logs kept *90* days"}],
+        "reason": None,
+    },
+    {
+        "risk": "Environmental Impacts",
+        "section": "2.5",
+        "status": "accepted",
+        "items": [],
+        "accepted": [{"key": "technical-complexity.energy", "residual_risk": None}],
+        "reason": None,
+    },
+    {
+        "risk": "Human-AI Configuration",
+        "section": "2.7",
+        "status": "gap",
+        "items": [],
+        "accepted": [],
+        "reason": "Applies to every project. No item of this checklist addresses it.",
+    },
+]
+
+
+@pytest.fixture
+def registered(doc):
+    doc["risk_register"] = copy.deepcopy(REGISTER)
+    for item in doc["items"]:
+        if item["key"] == "data-privacy.inventory":
+            item["source"] = {**item.get("source", {}), "genai_risks": ["Data Privacy"]}
+    return doc
+
+
+def test_markdown_ends_with_the_risk_register_one_line_a_risk(registered):
+    markdown = render(registered, "markdown")
+
+    tail = markdown.split("\n## NIST AI 600-1 risk register\n", 1)[1]
+    lines = [line for line in tail.splitlines() if line.startswith("- ")]
+    assert lines == [
+        "- **2.1 CBRN Information or Capabilities:** not applicable. Applies to a "
+        "general-purpose assistant. Not the case here: \\<none\\>.",
+        "- **2.4 Data Privacy:** addressed by `data-privacy.inventory`; "
+        "`data-privacy.retention` waived (residual risk: Logs kept \\*90\\* days)",
+        "- **2.5 Environmental Impacts:** accepted; `technical-complexity.energy` waived",
+        "- **2.7 Human-AI Configuration:** **GAP**. Applies to every project. No item of this "
+        "checklist addresses it.",
+    ]
+    # No register line is a task: the task list still has one box an item.
+    assert len(BOX.findall(markdown)) == len(registered["items"])
+
+
+def test_text_ends_with_the_risk_register(registered):
+    text = render(registered, "text")
+
+    tail = text.split("NIST AI 600-1 RISK REGISTER\n", 1)[1]
+    assert "  2.4 Data Privacy: addressed\n    by: data-privacy.inventory\n" in tail
+    assert "    waived: data-privacy.retention; residual risk: Logs kept *90* days\n" in tail
+    assert "  2.7 Human-AI Configuration: GAP\n    Applies to every project." in tail
+    assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_csv_gives_each_item_the_register_status_of_the_risks_it_addresses(registered):
+    rows = {row["key"]: row for row in _rows(render(registered, "csv"))}
+
+    assert len(rows) == len(registered["items"])
+    assert rows["data-privacy.inventory"]["genai_risks"] == "Data Privacy (addressed)"
+    assert rows["data-scientist.collect"]["genai_risks"] == ""

@@ -28,6 +28,7 @@ from app.vocabulary import (
     TRAIT_FIELDS,
     TRAITS,
     ModelSource,
+    genai_risk_section,
     values,
 )
 from seed.loader import ARTICLE_PATH, DEFAULT_PATH, CatalogError, load_catalog
@@ -267,6 +268,7 @@ def test_challenges(catalog: Catalog) -> None:
         "information-security",
         "intellectual-property",
         "value-chain",
+        "harmful-content",
     ]
     for challenge in catalog.challenges[:3]:
         assert f"{challenge.title}: {challenge.description}" in ARTICLE
@@ -419,12 +421,8 @@ def test_genai_risks_are_named_as_the_profile_names_them(catalog: Catalog) -> No
     for m in all_mitigations(catalog):
         assert set(m.genai_risks) <= set(GENAI_PROFILE_RISKS), m.key
     addressed = {r for m in all_mitigations(catalog) for r in m.genai_risks}
-    # The risks a project team can act on are all addressed; CBRN and environmental impacts
-    # are left to the model provider and the organisation.
-    assert set(GENAI_PROFILE_RISKS) - addressed == {
-        "CBRN Information or Capabilities",
-        "Environmental Impacts",
-    }
+    # Every risk has a control for the projects it applies to (issue 19, point 3).
+    assert set(GENAI_PROFILE_RISKS) == addressed
 
 
 @pytest.mark.parametrize(
@@ -1218,7 +1216,7 @@ DELETE = object()
             r"expected the values none \(a true-or-false trait\)",
         ),
         (
-            "traits.11.values",
+            "traits.12.values",
             [{"key": "fine-tuned", "definition": "Tuned."}],
             r"traits\[model_source\]\.values: expected the values hosted-third-party, fine-tuned, "
             r"trained-in-house, in order",
@@ -1285,6 +1283,7 @@ TRAINING_ITEMS = {
     "data-privacy.test-for-training-data-leakage",
     "bias-and-fairness.audit-dataset-representativeness",
     "intellectual-property.license-training-data",
+    "technical-complexity.report-training-energy",
 }
 
 
@@ -1318,7 +1317,11 @@ def test_the_new_traits_bring_what_they_are_for(catalog: Catalog) -> None:
         "explainability.human-review-of-high-stakes-outputs"
     ]
     assert raises("synthetic_media")["explainability.label-generated-content"] == "high"
-    assert raises("generates_code") == {"information-security.limit-model-access": "high"}
+    assert raises("generates_code") == {
+        "information-security.limit-model-access": "high",
+        # Proprietary code sent to a hosted model is the company's data.
+        "value-chain.restrict-provider-use-of-data": "high",
+    }
     assert brings(catalog, "minors_may_use")["requires_roles"] == ["ai-ethicist"]
     assert brings(catalog, "regulated_domain")["implied_by"] == ["healthcare-solutions"]
 
@@ -1390,3 +1393,138 @@ def test_critical_waivers_and_stops_go_to_the_accountable_executive(catalog: Cat
     assert policy is not None and policy.accountable_roles[0] == "accountable-executive"
     (stop,) = [c for c in catalog.context_items if c.key == "context.prohibited-use"]
     assert stop.reviewer_roles[0] == "accountable-executive"
+
+
+# --- The risk register and its controls (issue 19, point 3) -----------------------------------
+
+HEADINGS_PATH = Path(__file__).parent / "nist_ai_600_1_headings.txt"
+
+
+def _profile_headings() -> list[tuple[str, str]]:
+    """The section 2 headings of NIST AI 600-1 as kept in the repo (secondary transcriptions,
+    their provenance in the file): (number, heading)."""
+    lines = HEADINGS_PATH.read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    return [(number, heading) for number, heading in rows]
+
+
+def test_the_twelve_risk_names_are_the_profiles_section_2_headings() -> None:
+    headings = _profile_headings()
+    assert [number for number, _ in headings] == [f"2.{n}" for n in range(1, 13)]
+    assert tuple(heading for _, heading in headings) == GENAI_PROFILE_RISKS == GENAI_RISKS
+    assert [genai_risk_section(risk) for risk in GENAI_RISKS] == [n for n, _ in headings]
+    # The file says what it is: transcriptions, not the PDF, and where they came from.
+    text = HEADINGS_PATH.read_text(encoding="utf-8")
+    assert "SECONDARY TRANSCRIPTIONS" in text
+    assert "https://nvlpubs.nist.gov/nistpubs/ai/NIST.AI.600-1.pdf" in text
+
+
+def test_every_risk_has_one_rule_of_ours_in_the_profiles_order(catalog: Catalog) -> None:
+    assert tuple(rule.risk for rule in catalog.risk_rules) == GENAI_PROFILE_RISKS
+    for rule in catalog.risk_rules:
+        assert rule.source.kind == "authored" and rule.source.quote is None, rule.key
+        assert rule.rule.startswith("Applies "), rule.key
+        # A conditional rule names in words the traits it turns on; a blanket "n/a" never.
+        for trait in rule.applies_when.traits_any:
+            assert trait in rule.rule, (rule.key, trait)
+        if rule.applies_when.always:
+            assert "every project" in rule.rule, rule.key
+    cbrn = catalog.risk_rules[0]
+    assert cbrn.applies_when.traits_any == {"general_purpose_assistant"}
+    assert not cbrn.applies_when.applications_any
+
+
+def test_the_rules_and_the_controls_agree(catalog: Catalog) -> None:
+    """Where a risk applies by its rule, some control of the catalog can address it: a risk
+    that applies only under a condition has a control applying under (part of) it."""
+    for rule in catalog.risk_rules:
+        controls = [m for m in all_mitigations(catalog) if rule.risk in m.genai_risks]
+        assert controls, rule.risk
+        if not rule.applies_when.always:
+            trait = sorted(rule.applies_when.traits_any)[0]
+            assert any(m.applies_when.holds("other", {trait}) for m in controls), rule.risk
+
+
+@pytest.mark.parametrize(
+    ("key", "risk", "nist"),
+    [
+        ("technical-complexity.report-inference-energy", "Environmental Impacts", "MEASURE 2.12"),
+        ("technical-complexity.report-training-energy", "Environmental Impacts", "MEASURE 2.12"),
+        ("harmful-content.test-cbrn-misuse", "CBRN Information or Capabilities", "MEASURE 2.6"),
+        (
+            "harmful-content.filter-obscene-and-degrading-output",
+            "Obscene, Degrading, and/or Abusive Content",
+            "MEASURE 2.6",
+        ),
+        (
+            "harmful-content.report-abusive-images",
+            "Obscene, Degrading, and/or Abusive Content",
+            "MEASURE 3.3",
+        ),
+        (
+            "value-chain.sign-provider-agreement",
+            "Value Chain and Component Integration",
+            "GOVERN 6.1",
+        ),
+        (
+            "value-chain.restrict-provider-use-of-data",
+            "Value Chain and Component Integration",
+            "MANAGE 3.1",
+        ),
+        ("explainability.train-against-over-reliance", "Human-AI Configuration", "GOVERN 2.2"),
+    ],
+)
+def test_the_five_missing_controls(catalog: Catalog, key: str, risk: str, nist: str) -> None:
+    (control,) = [m for m in all_mitigations(catalog) if m.key == key]
+    assert control.source.kind == "authored" and control.source.quote is None
+    assert risk in control.genai_risks and nist in control.nist
+    assert set(control.nist) <= set(AI_RMF_CORE_STATEMENTS)
+    assert control.evidence_required
+
+
+def test_the_controls_are_triggered_by_the_traits_they_are_for(catalog: Catalog) -> None:
+    def control(key: str) -> Any:
+        (found,) = [m for m in all_mitigations(catalog) if m.key == key]
+        return found
+
+    inference = control("technical-complexity.report-inference-energy")
+    training = control("technical-complexity.report-training-energy")
+    assert inference.applies_when.always and not inference.assumes_training
+    assert training.assumes_training
+    cbrn = control("harmful-content.test-cbrn-misuse")
+    assert cbrn.applies_when.holds("other", {"general_purpose_assistant"})
+    assert not cbrn.applies_when.holds("other", set(TRAITS) - {"general_purpose_assistant"})
+    images = control("harmful-content.report-abusive-images")
+    assert images.applies_when.holds("other", {"synthetic_media"})
+    assert images.applies_when.holds("virtual-reality", set())
+    assert not images.applies_when.holds("healthcare-solutions", {"user_facing"})
+    agreement = control("value-chain.sign-provider-agreement")
+    assert agreement.applies_when.traits_any == {"uses_third_party_models"}
+    assert "business associate agreement" in agreement.done_when
+    # Health data going to a provider makes the agreement a critical gate, signed off by the
+    # privacy officer where the project has one.
+    assert agreement.raised_when[-1].when.applications_any == {"healthcare-solutions"}
+    assert agreement.raised_when[-1].priority == "critical"
+    assert catalog.route(agreement.reviewer_roles, {"privacy-officer"}) == ("privacy-officer",)
+    assert catalog.route(cbrn.reviewer_roles, {"security-lead"}) == ("security-lead",)
+    assert catalog.route(cbrn.reviewer_roles, set()) == ("ai-ethicist",)
+    training_people = control("explainability.train-against-over-reliance")
+    assert training_people.applies_when.always
+    assert "automation bias" in training_people.title
+    assert brings(catalog, "general_purpose_assistant") == {
+        "requires_roles": [],
+        "applies": [
+            "harmful-content.filter-obscene-and-degrading-output",
+            "harmful-content.test-cbrn-misuse",
+        ],
+        "raises": [
+            {"key": "harmful-content.filter-obscene-and-degrading-output", "priority": "high"}
+        ],
+        "implied_by": [],
+        "risks": [
+            "CBRN Information or Capabilities",
+            "Confabulation",
+            "Information Integrity",
+            "Obscene, Degrading, and/or Abusive Content",
+        ],
+    }

@@ -943,6 +943,8 @@ def test_third_party_models_bring_the_value_chain_mitigations(real):
         "value-chain.vet-third-party-models",
         "value-chain.pin-and-reevaluate-model-versions",
         "value-chain.plan-for-provider-failure",
+        "value-chain.sign-provider-agreement",
+        "value-chain.restrict-provider-use-of-data",
     }
     assert not any(k.startswith("value-chain.") for k in _mitigations(real, "other"))
 
@@ -1052,11 +1054,16 @@ def test_a_healthcare_project_has_its_four_critical_gates(real, staffing, traits
         real, ProjectFacts("healthcare-solutions", frozenset(traits)), staffing
     )
     critical = [i for i in items if i.priority == "critical"]
+    # A fifth where health data goes to a model provider: the agreement (a BAA) comes first.
+    provider = (
+        {"value-chain.sign-provider-agreement"} if "uses_third_party_models" in traits else set()
+    )
     assert {i.key for i in critical} == {
         "data-privacy.health-data-regulatory-review",
         "data-privacy.privacy-impact-assessment",
         "explainability.human-review-of-high-stakes-outputs",
         "confabulation.measure-factual-accuracy",
+        *provider,
     }
 
 

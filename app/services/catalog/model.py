@@ -233,6 +233,20 @@ class Trait:
 
 
 @dataclass(frozen=True)
+class RiskRule:
+    """When one of the twelve NIST AI 600-1 risks applies to a project (ours): always, or only
+    when `applies_when` holds; `rule` says so in words, and a checklist's risk register quotes
+    it as the reason a risk does not apply. One entry a risk, in the profile's order."""
+
+    key: str
+    risk: str
+    rule: str
+    position: int
+    source: SourceRef
+    applies_when: Condition = field(default_factory=Condition)
+
+
+@dataclass(frozen=True)
 class ContextCondition:
     """When a context item applies: the project's risk classification is one of
     `risk_classifications` (when given) and the project is used in any of `jurisdictions_any`
@@ -364,6 +378,8 @@ class Catalog:
     applications: tuple[Application, ...]
     context_items: tuple[ContextItem, ...] = ()
     traits: tuple[Trait, ...] = ()
+    # When each NIST AI 600-1 risk applies (the risk register's rules), in the profile's order.
+    risk_rules: tuple[RiskRule, ...] = ()
     # None only for a catalog built without one (the generator's tests): every catalog
     # loaded from `seed/` has one, and the rules that need it say so (503) otherwise.
     waiver_policy: WaiverPolicy | None = None

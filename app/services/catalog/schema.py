@@ -7,6 +7,7 @@ data, so every problem is found in one pass and a key named before it is defined
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
@@ -26,6 +27,7 @@ from app.services.catalog.model import (
     Passage,
     PriorityRule,
     Responsibility,
+    RiskRule,
     Role,
     SourceRef,
     Trait,
@@ -469,6 +471,27 @@ class TraitSchema(_Strict):
         return _frozen(data)
 
 
+def risk_key(risk: str) -> str:
+    """The key of a NIST AI 600-1 risk's rule: its name as a slug (`human-ai-configuration`)."""
+    return re.sub(r"[^a-z0-9]+", "-", risk.lower()).strip("-")
+
+
+class RiskRuleSchema(_Strict):
+    """When one NIST AI 600-1 risk applies: always, or when `applies_when` holds; `rule` says
+    so in words. Ours."""
+
+    risk = fields.String(
+        required=True, validate=validate.OneOf(GENAI_RISKS, error="not a NIST AI 600-1 risk")
+    )
+    rule = Text(required=True)
+    applies_when = fields.Nested(ConditionSchema, load_default=Condition)
+    source = fields.Nested(_OursOnly, required=True)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {"key": risk_key(data["risk"]), **_frozen(data)}
+
+
 def _count(minimum: int) -> fields.Integer:
     return fields.Integer(
         strict=True, validate=validate.Range(min=minimum, error=f"must be at least {minimum}")
@@ -545,6 +568,7 @@ _MODELS: dict[str, type] = {
     "applications": Application,
     "context_items": ContextItem,
     "traits": Trait,
+    "risk_rules": RiskRule,
 }
 
 
@@ -557,7 +581,23 @@ class CatalogSchema(_Strict):
     applications = fields.List(fields.Nested(ApplicationSchema), required=True, validate=NON_EMPTY)
     context_items = fields.List(fields.Nested(ContextItemSchema), load_default=list)
     traits = fields.List(fields.Nested(TraitSchema), required=True)
+    # Optional: without it every risk counts as applying (the seed catalog has all twelve).
+    risk_rules = fields.List(fields.Nested(RiskRuleSchema), load_default=list)
     waiver_policy = fields.Nested(WaiverPolicySchema, required=True)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _every_risk_once(self, data: Any, original: Any, **kwargs: Any) -> None:
+        # On the raw data, as the traits: the profile's order is checked whatever else is wrong.
+        raw = original.get("risk_rules") if isinstance(original, dict) else None
+        if not isinstance(raw, list):
+            return
+        given = tuple(entry.get("risk") if isinstance(entry, dict) else None for entry in raw)
+        if given != GENAI_RISKS:
+            raise ma.ValidationError(
+                "expected every NIST AI 600-1 risk once, in the profile's order: "
+                + ", ".join(GENAI_RISKS),
+                "risk_rules",
+            )
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _every_trait_once(self, data: Any, original: Any, **kwargs: Any) -> None:

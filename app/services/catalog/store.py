@@ -18,6 +18,7 @@ from app.models import (
     CatalogContextItem,
     CatalogMitigation,
     CatalogResponsibility,
+    CatalogRiskRule,
     CatalogRole,
     CatalogTrait,
     CatalogVersion,
@@ -36,6 +37,7 @@ from app.services.catalog.model import (
     Passage,
     PriorityRule,
     Responsibility,
+    RiskRule,
     Role,
     SourceRef,
     Trait,
@@ -116,6 +118,7 @@ _TABLES: dict[type, type[Any]] = {
     Application: CatalogApplication,
     ContextItem: CatalogContextItem,
     Trait: CatalogTrait,
+    RiskRule: CatalogRiskRule,
     WaiverPolicy: CatalogWaiverPolicy,
 }
 # (name, type) of each entry's fields that are columns of its table (its children are not).
@@ -158,6 +161,7 @@ def _rows(catalog: Catalog) -> dict[type[Any], list[dict[str, Any]]]:
         CatalogApplication: [_row(a) for a in catalog.applications],
         CatalogContextItem: [_row(c) for c in catalog.context_items],
         CatalogTrait: [_row(t) for t in catalog.traits],
+        CatalogRiskRule: [_row(r) for r in catalog.risk_rules],
         CatalogWaiverPolicy: [_row(catalog.waiver_policy)] if catalog.waiver_policy else [],
     }
 
@@ -261,5 +265,6 @@ def _read_catalog(session: Session, version: str) -> Catalog:
         applications=tuple(_entry(a, Application) for a in ordered(CatalogApplication)),
         context_items=tuple(_entry(c, ContextItem) for c in ordered(CatalogContextItem)),
         traits=tuple(_entry(t, Trait) for t in ordered(CatalogTrait)),
+        risk_rules=tuple(_entry(r, RiskRule) for r in ordered(CatalogRiskRule)),
         waiver_policy=next((_entry(p, WaiverPolicy) for p in ordered(CatalogWaiverPolicy)), None),
     )

@@ -27,6 +27,7 @@ def brings(catalog: Catalog, trait: str) -> dict[str, Any]:
             if _names(rule.when, trait)
         ],
         "implied_by": [a.key for a in catalog.applications if trait in a.implies_traits],
+        "risks": [r.risk for r in catalog.risk_rules if _names(r.applies_when, trait)],
     }
 
 

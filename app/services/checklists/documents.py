@@ -25,6 +25,7 @@ from app.schemas.items import ItemOut
 from app.services.catalog.model import Catalog
 from app.services.checklists.facts import ProjectFacts, project_traits, stated_facts
 from app.services.checklists.lapses import as_read
+from app.services.checklists.register import risk_register
 from app.services.checklists.summary import summarize
 from app.services.checklists.tickets import ticket_text
 
@@ -215,13 +216,14 @@ def checklist_document(
     items: Sequence[ChecklistItem | Row[*tuple[Any, ...]]],
     owners: Mapping[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """The JSON form of a stored checklist: header, summary and every item (`filtered` selects
-    items from it)."""
+    """The JSON form of a stored checklist: header, summary, risk register and every item
+    (`filtered` selects items from it; the summary and the register are of them all)."""
     titles = {role.key: role.title for role in catalog.roles}
     dicts = [item_dict(item, owners.get(item.id, []), titles) for item in items]
+    header = project_header(project, catalog)
     return dump_checklist(
         {
-            "project": project_header(project, catalog),
+            "project": header,
             "context": project.context,
             "release": release_ref(checklist.release),
             "checklist_id": checklist.id,
@@ -230,6 +232,7 @@ def checklist_document(
             "generated_at": checklist.generated_at,
             "summary": summarize(dicts),
             "filters": {},
+            "risk_register": risk_register(catalog, header["application"], header["traits"], dicts),
             "items": dicts,
         }
     )

@@ -21,6 +21,7 @@ from app.services.checklists.generator import (
     project_traits,
 )
 from app.services.checklists.refresh import generator_settings, member_of
+from app.services.checklists.register import risk_register
 from app.services.checklists.summary import summarize
 from app.services.directory.emails import normalize_email
 from app.services.directory.people import directory_of
@@ -122,5 +123,6 @@ def checklist_preview(
         "generated_at": None,
         "summary": summarize(items),
         "filters": {},
+        "risk_register": risk_register(catalog, project["application"], traits, items),
         "items": items,
     }

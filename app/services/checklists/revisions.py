@@ -63,6 +63,7 @@ from app.schemas.checklists import RecordedChecklistOut
 from app.schemas.compiled import compile_dump
 from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import project_header
+from app.services.checklists.register import risk_register
 from app.services.checklists.summary import summary_of
 from app.services.webhooks.outbox import pending_events
 
@@ -390,6 +391,8 @@ def revision_document(session: Session, team_id: str, checklist_id: str, n: int)
     catalog = catalog_for(session, revision.catalog_version)
     titles = {role.key: role.title for role in catalog.roles}
     ordered = sorted(versions, key=lambda v: (v.position, v.data["key"]))
+    items = [_item_as_recorded(v.data, titles) for v in ordered]
+    project = revision.project
     return dump_recorded(
         {
             "project": revision.project,
@@ -403,7 +406,12 @@ def revision_document(session: Session, team_id: str, checklist_id: str, n: int)
             "event_types": revision.event_types,
             "summary": revision.summary,
             "filters": {},
-            "items": [_item_as_recorded(v.data, titles) for v in ordered],
+            # Derived as the revision stood (its project's traits, its items), by the rules of
+            # the catalog in force.
+            "risk_register": risk_register(
+                catalog, project["application"], project.get("traits") or (), items
+            ),
+            "items": items,
         }
     )
 
