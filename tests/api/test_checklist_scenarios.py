@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from checklist_scenarios import SCENARIOS
 
+from app.vocabulary import GENAI_RISKS
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "checklists.md"
 PATH = "/v1/checklists/preview"
 
@@ -121,3 +123,86 @@ def test_one_person_as_ethicist_and_curator_is_flagged_and_cannot_sign_their_own
     assert [o["name"] for o in review["owners"]] == ["Eve Adams"]
     assert [r["name"] for r in review["reviewers"]] == ["Pam Lee"]
     assert "content-curator.review-generated-content" not in items
+
+
+# --------------------------------------------------------------------------- the risk register
+
+
+def _table_block(marker: str) -> re.Pattern[str]:
+    """The Markdown table right after `<!-- marker -->` (its rows, up to the blank line)."""
+    return re.compile(rf"(<!-- {re.escape(marker)} -->\n\n)((?:\|[^\n]*\n)+)")
+
+
+def _check_table(marker: str, table: str) -> None:
+    """The documented table is `table`; with UPDATE_SCENARIOS=1, it is written first."""
+    text = DOCS.read_text(encoding="utf-8")
+    if os.environ.get("UPDATE_SCENARIOS") == "1":
+        text, count = _table_block(marker).subn(lambda m: m.group(1) + table, text)
+        assert count == 1, f"docs/checklists.md has no table after <!-- {marker} -->"
+        DOCS.write_text(text, encoding="utf-8")
+    found = _table_block(marker).search(text)
+    assert found, f"docs/checklists.md has no table after <!-- {marker} -->"
+    assert found.group(2) == table, f"the {marker} table in docs/checklists.md is stale"
+
+
+def _rows(*rows: list[str]) -> str:
+    return "".join("| " + " | ".join(row) + " |\n" for row in rows)
+
+
+def _applies(condition) -> str:
+    if condition is None:
+        return "to every project"
+    said = [f"`{t}`" for t in condition["traits_any"]]
+    said += [f"application `{a}`" for a in condition["applications_any"]]
+    return "when the project has any of: " + ", ".join(said)
+
+
+def test_the_documented_risk_rules_are_the_catalogs(api):
+    rules = api.get("/v1/catalog").json["risk_rules"]
+
+    assert [rule["risk"] for rule in rules] == list(GENAI_RISKS)
+    _check_table(
+        "risk-rules",
+        _rows(
+            ["§", "risk", "applies"],
+            ["---", "---", "---"],
+            *([r["section"], r["risk"], _applies(r["applies_when"])] for r in rules),
+        ),
+    )
+
+
+def _status(entry: dict) -> str:
+    if entry["status"] == "addressed":
+        return f"addressed ({len(entry['items'])})"
+    return {"not-applicable": "not applicable", "gap": "**gap**"}.get(
+        entry["status"], entry["status"]
+    )
+
+
+def test_the_documented_scenario_registers_are_what_the_service_gives(api):
+    registers = {name: _preview(api, name).json["risk_register"] for name in SCENARIOS}
+
+    _check_table(
+        "scenario-registers",
+        _rows(
+            ["§", "risk", *SCENARIOS],
+            ["---"] * (2 + len(SCENARIOS)),
+            *(
+                [entry["section"], entry["risk"], *(_status(registers[n][i]) for n in SCENARIOS)]
+                for i, entry in enumerate(registers["clinical-assistant"])
+            ),
+        ),
+    )
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_read_through_figures_are_the_checklists(api, name):
+    """Each read-through opens with the checklist's count of items, critical and high ones."""
+    items = _preview(api, name).json["items"]
+    count = {p: sum(i["priority"] == p for i in items) for p in ("critical", "high")}
+    critical = count["critical"] or "none"
+    text = DOCS.read_text(encoding="utf-8")
+    section = text.split(f"<!-- scenario: {name} -->", 1)[0].rsplit("\n### ", 1)[1]
+    opening = re.search(r"^- (\d+) items, (\w+) critical,? (?:and )?(\d+) high", section, re.M)
+    assert opening, f"the {name} read-through does not open with its figures"
+    assert opening.groups() == (str(len(items)), str(critical), str(count["high"]))
