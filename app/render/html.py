@@ -78,17 +78,26 @@ def render_html(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
     body = [f"<h1>{text(title)}</h1>", *_facts(doc)]
     main = [*_context(doc, 2), *_items(doc, layout, 2)]
     items = doc.get("items") or []
-    main += _register(doc)
+    main += _register(doc, layout)
     main += _risks([(None, item) for item in items])
     main += _sheet([(None, item) for item in items])
     return page(title, body, main)
 
 
-def _register(doc: Mapping[str, Any]) -> list[str]:
-    """The risk register, after the items: a row a risk, its status and what it rests on."""
+def _register(doc: Mapping[str, Any], layout: Layout) -> list[str]:
+    """The risk register, after the items: a row a risk, its status and what it rests on; in
+    the compact layout, one paragraph of each risk and its status."""
     entries = register_lines(doc)
     if not entries:
         return []
+    lines = [
+        '<section aria-labelledby="risk-register">',
+        f'<h2 id="risk-register">{text(REGISTER_TITLE)}</h2>',
+        f"<p>{text(REGISTER_INTRO)}</p>",
+    ]
+    if layout.compact:
+        said = [f"{text(e.section)} {text(e.risk)}: {_register_status(e.status)}" for e in entries]
+        return [*lines, f'<p class="register">{"; ".join(said)}</p>', "</section>"]
     rows = []
     for entry in entries:
         said = []
@@ -99,20 +108,15 @@ def _register(doc: Mapping[str, Any]) -> list[str]:
             said.append(waived + (f"; residual risk: {text(residual)}" if residual else ""))
         if entry.reason:
             said.append(text(entry.reason))
-        status = (
-            f"<strong>{text(entry.status)}</strong>"
-            if entry.status == "GAP"
-            else text(entry.status)
-        )
         named = f"{text(entry.section)} {text(entry.risk)}"
-        rows.append(_row(named, (status, "<br>".join(said))))
-    return [
-        '<section aria-labelledby="risk-register">',
-        f'<h2 id="risk-register">{text(REGISTER_TITLE)}</h2>',
-        f"<p>{text(REGISTER_INTRO)}</p>",
-        *_table(("Risk", "Status", "Items, or why"), rows),
-        "</section>",
-    ]
+        rows.append(_row(named, (_register_status(entry.status), "<br>".join(said))))
+    head = ("Risk", "Status", "Items, or why")
+    return [*lines, *_table(head, rows), "</section>"]
+
+
+def _register_status(status: str) -> str:
+    """A register status as the page shows it: a gap stands out."""
+    return f"<strong>{text(status)}</strong>" if status == "GAP" else text(status)
 
 
 def render_person_html(

@@ -70,12 +70,13 @@ def render_markdown(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> 
             lines.append("")
             for item in group_items:
                 lines += _item_lines(item, layout)
-    lines += _register(doc)
+    lines += _register(doc, layout)
     return "\n".join(lines) + "\n"
 
 
-def _register(doc: Mapping[str, Any]) -> list[str]:
-    """The risk register, after the items: one line a risk, its status and what it rests on."""
+def _register(doc: Mapping[str, Any], layout: Layout) -> list[str]:
+    """The risk register, after the items: one line a risk, its status and what it rests on
+    (the status alone in the compact layout)."""
     entries = register_lines(doc)
     if not entries:
         return []
@@ -83,6 +84,9 @@ def _register(doc: Mapping[str, Any]) -> list[str]:
     for entry in entries:
         status = "**GAP**" if entry.status == "GAP" else escape(entry.status)
         line = f"- **{escape(entry.section)} {escape(entry.risk)}:** {status}"
+        if layout.compact:
+            lines.append(line)
+            continue
         if entry.items:
             line += " by " + ", ".join(code(key) for key in entry.items)
         for key, residual in entry.accepted:

@@ -70,19 +70,26 @@ def render_text(doc: Mapping[str, Any], layout: Layout = DEFAULT_LAYOUT) -> str:
             render_item = _compact_line if layout.compact else _item_lines
             for item in group_items:
                 lines += render_item(item, layout)
-    lines += _register(doc)
+    lines += _register(doc, layout)
     return "\n".join(lines) + "\n"
 
 
-def _register(doc: Mapping[str, Any]) -> list[str]:
-    """The risk register, after the items: a risk, its status, and what it rests on."""
+def _register(doc: Mapping[str, Any], layout: Layout) -> list[str]:
+    """The risk register, after the items: a risk, its status, and what it rests on (the
+    status alone in the compact layout)."""
     entries = register_lines(doc)
     if not entries:
         return []
     title = REGISTER_TITLE.upper()
     lines = ["", title, "=" * len(title), *_wrap(REGISTER_INTRO)]
+    if layout.compact:
+        lines.append("")
     for entry in entries:
-        lines += ["", *_wrap(f"{entry.section} {clean(entry.risk)}: {entry.status}", "  ", "    ")]
+        head = _wrap(f"{entry.section} {clean(entry.risk)}: {entry.status}", "  ", "    ")
+        if layout.compact:
+            lines += head
+            continue
+        lines += ["", *head]
         if entry.items:
             lines += _wrap("by: " + ", ".join(clean(k) for k in entry.items), "    ", "      ")
         for key, residual in entry.accepted:

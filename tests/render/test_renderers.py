@@ -851,3 +851,13 @@ def test_csv_gives_each_item_the_register_status_of_the_risks_it_addresses(regis
     assert len(rows) == len(registered["items"])
     assert rows["data-privacy.inventory"]["genai_risks"] == "Data Privacy (addressed)"
     assert rows["data-scientist.collect"]["genai_risks"] == ""
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "text", "html"])
+def test_the_compact_layout_gives_each_risk_its_status_alone(registered, fmt):
+    full = render(registered, fmt)
+    compact = render(registered, fmt, Layout(compact=True))
+
+    for reason in ("Not the case here", "No item of this checklist addresses it"):
+        assert reason in full and reason not in compact
+    assert "Human-AI Configuration" in compact and "GAP" in compact
