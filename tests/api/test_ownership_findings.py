@@ -57,7 +57,7 @@ def test_items_nobody_owns_are_one_finding_per_role_that_would_own_them(api):
     assert set(unowned) == {"staffing.unowned.ai-ethicist", "staffing.unowned.product-manager"}
     ethicist = unowned["staffing.unowned.ai-ethicist"]
     assert ethicist["title"] == (
-        "Nobody owns 2 items: staff the role AI Ethicist or reassign its items"
+        "Nobody owns 1 item: staff the role AI Ethicist or reassign its items"
     )
     assert ethicist["kind"] == "staffing" and ethicist["roles"] == ["ai-ethicist"]
     assert ethicist["source"]["kind"] == "authored"
@@ -66,16 +66,27 @@ def test_items_nobody_owns_are_one_finding_per_role_that_would_own_them(api):
     # Medium: nothing high or critical waits, and the most urgent item waiting is medium.
     assert ethicist["priority"] == "medium"
     assert ethicist["because"] == [
-        "2 items that AI Ethicist would own wait for an owner: Have evaluation results reviewed "
-        "by people outside the model team (bias-and-fairness.interdisciplinary-review, medium); "
-        "Record accepted risks with an owner and a review date "
-        "(technical-complexity.record-accepted-risks, low)",
+        "1 item that AI Ethicist would own waits for an owner: Have evaluation results reviewed "
+        "by people outside the model team (bias-and-fairness.interdisciplinary-review, medium)",
         "Nobody on the project holds AI Ethicist, and the project does not require it",
         "None of them is high or critical: medium, as the most urgent of them",
     ]
+    # The record of accepted risks and the training against over-reliance could be either
+    # role's: each waits for the one that would give the most items an owner, the Product
+    # Manager (four items, the agreement with the model provider among them), never for both.
     manager = unowned["staffing.unowned.product-manager"]
-    assert manager["priority"] == "low"
-    assert "intellectual-property.terms-of-generated-content" in manager["because"][0]
+    assert manager["title"] == (
+        "Nobody owns 4 items: staff the role Product Manager or reassign its items"
+    )
+    assert manager["priority"] == "medium"
+    for key in (
+        "technical-complexity.record-accepted-risks",
+        "explainability.train-against-over-reliance",
+        "intellectual-property.terms-of-generated-content",
+        "value-chain.sign-provider-agreement",
+    ):
+        assert key in manager["because"][0]
+        assert key not in ethicist["because"][0]
     # The items counted have no owner and name no role; no item is counted for two roles.
     for key in (
         "bias-and-fairness.interdisciplinary-review",
@@ -83,7 +94,6 @@ def test_items_nobody_owns_are_one_finding_per_role_that_would_own_them(api):
         "intellectual-property.terms-of-generated-content",
     ):
         assert items[key]["owners"] == [] and items[key]["roles"] == []
-    assert "record-accepted-risks" not in manager["because"][0]
 
     # Staffing the role fixes it: the finding is obsolete, the items are Pam's.
     assign(api, project, "product-manager", pam)
@@ -91,8 +101,8 @@ def test_items_nobody_owns_are_one_finding_per_role_that_would_own_them(api):
     items = _open(doc)
     assert "staffing.unowned.product-manager" not in items
     assert items["intellectual-property.terms-of-generated-content"]["owners"][0]["id"] == pam["id"]
-    # Pam is a Product Manager, so the accepted-risks record is hers too: the ethicist's finding
-    # now counts the one item still waiting.
+    assert items["technical-complexity.record-accepted-risks"]["owners"][0]["id"] == pam["id"]
+    # The ethicist's finding still counts the one item only that role would own.
     assert items["staffing.unowned.ai-ethicist"]["title"] == (
         "Nobody owns 1 item: staff the role AI Ethicist or reassign its items"
     )
