@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.schemas.checklists import CHECKLIST_EXAMPLE
 from app.services.catalog.model import Catalog
 from app.services.checklists.facts import ProjectFacts
 from app.services.checklists.generator import generate_checklist, project_traits
@@ -167,3 +168,13 @@ def test_the_seed_catalogs_checklists_leave_no_gap(catalog, application, traits,
 
     statuses = {e["risk"]: e["status"] for e in register}
     assert {r: s for r, s in statuses.items() if s != "addressed"} == expected
+
+
+def test_the_specs_example_register_is_the_one_its_items_give(catalog):
+    """`/openapi.json`'s example checklist shows the register its own items and traits give."""
+    project = CHECKLIST_EXAMPLE["project"]
+    derived = risk_register(
+        catalog, project["application"], project["traits"], CHECKLIST_EXAMPLE["items"]
+    )
+
+    assert derived == CHECKLIST_EXAMPLE["risk_register"]
