@@ -158,7 +158,8 @@ _CELLS = cells_of(PUBLIC_FIELDS)
 # The item's columns, then the register's: a file of one row an item (a spreadsheet, a ticket
 # import) shows the register where the item carries it. A risk no item addresses (a gap, one
 # that does not apply) has no row: JSON, Markdown, text and HTML show the whole register.
-COLUMNS: tuple[str, ...] = (*(header for header, _, _ in _CELLS), "genai_risks")
+REGISTER_COLUMNS: tuple[str, ...] = ("genai_risks",)
+COLUMNS: tuple[str, ...] = (*(header for header, _, _ in _CELLS), *REGISTER_COLUMNS)
 
 
 def _genai_risks(item: Item, statuses: Mapping[str, str]) -> str:
