@@ -38,10 +38,9 @@ from app.services.ticketing.adf import markdown_to_adf
 from app.services.ticketing.payloads import jira_text
 from app.services.ticketing.trackers import Draft, HttpTracker, Ticket, TrackerError, json_of
 from app.services.webhooks.outcome import parse_retry_after
-from app.services.webhooks.ssrf import Resolver
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    pass
 
 __all__ = ["JiraClient"]
 
@@ -60,9 +59,6 @@ class JiraClient(HttpTracker):
     noun = "Jira issue"
     name = "Jira"
     setting = "The Jira site"
-
-    def __init__(self, settings: Settings, *, resolve: Resolver | None = None) -> None:
-        super().__init__(settings, resolve=resolve)
 
     # -- the calls -------------------------------------------------------------------------------
 
