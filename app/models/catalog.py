@@ -51,6 +51,7 @@ class CatalogResponsibility(CatalogEntryMixin, Base):
     evidence_required: Mapped[bool] = mapped_column(default=False)
     repeats: Mapped[str | None] = mapped_column(String(40))
     assumes_training: Mapped[bool] = mapped_column(default=False)
+    nist: Mapped[list[str]] = mapped_column(default=list)
 
 
 class CatalogCollaboration(CatalogEntryMixin, Base):

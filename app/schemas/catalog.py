@@ -68,6 +68,10 @@ class ResponsibilityOut(ma.Schema):
     )
     evidence_required = ma.fields.Boolean()
     repeats = _repeats()
+    nist = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "NIST AI RMF 1.0 subcategories it serves, where one fits"},
+    )
     source = ma.fields.Nested(SourceOut)
 
 
@@ -88,7 +92,11 @@ class RoleOut(ma.Schema):
     skills = ma.fields.List(ma.fields.String())
     article_skills = ma.fields.List(
         ma.fields.String(),
-        metadata={"description": "The skills that the article's FAQ names; the others are ours"},
+        metadata={
+            "description": "Empty: the article names skills only for a career in generative AI "
+            "as a whole (its FAQ), not for a role, so every skill of `skills` is ours",
+            "deprecated": True,
+        },
     )
     responsibilities = ma.fields.List(ma.fields.Nested(ResponsibilityOut))
     source = ma.fields.Nested(SourceOut)

@@ -233,7 +233,7 @@ class FulfilledOut(SourceOut):
 
 
 class ItemSourceOut(SourceOut):
-    """Where an item comes from. Responsibilities carry `catalog_key` and `text`;
+    """Where an item comes from. Responsibilities carry `catalog_key`, `text` and `nist`;
     collaborations `catalog_keys` and `outcomes`; mitigations `catalog_key`, `challenge`,
     `nist`, `genai_risks` and `fulfils`; staffing findings `finding` and `people`."""
 

@@ -293,6 +293,7 @@ def test_required_roles_get_responsibilities_even_when_unstaffed(catalog):
         "elaborates": None,
         "catalog_key": "data-scientist.task-0",
         "text": "Do 0.",
+        "nist": [],
     }
 
 
@@ -1472,3 +1473,39 @@ def test_priorities_follow_the_context_not_a_quota(real):
     assert "Project trait reads_untrusted_content applies this mitigation" in injection.because
     # Outside a regulated domain the raises do not apply.
     assert code["information-security.incident-response"].priority == "medium"
+
+
+# ---------------------------------------------------------- one review of outputs (issue 19, 6)
+
+
+def test_the_clinic_has_one_review_of_outputs_that_carries_the_curators(real):
+    """In healthcare the human review of outputs is the curator's review too: one critical
+    item that the curator owns with the others, not a low curator item beside it."""
+    clinic = ProjectFacts("healthcare-solutions", frozenset({"user_facing"}))
+    items = by_key(generate_checklist(real, clinic, _full_team()))
+
+    review = items["explainability.human-review-of-high-stakes-outputs"]
+    assert "content-curator.review-generated-content" not in items
+    assert "bias-and-fairness.review-generated-content" not in items
+    assert review.priority == "critical"
+    assert "content-curator" in review.roles
+    assert TEAM["content-curator"] in review.owners
+    assert [f["catalog_key"] for f in review.source["fulfils"]] == [
+        "content-curator.review-generated-content"
+    ]
+    assert "content-curator.review-generated-content" in review.replaces
+
+
+def test_where_both_reviews_apply_the_first_in_catalog_order_carries_the_curators(real):
+    """A regulated project that publishes: the review before publication (earlier in the
+    catalog) carries the curator's responsibility; the human review does not claim it too."""
+    both = ProjectFacts("content-creation", frozenset({"regulated_domain"}))
+    items = by_key(generate_checklist(real, both, _full_team()))
+
+    publication = items["bias-and-fairness.review-generated-content"]
+    review = items["explainability.human-review-of-high-stakes-outputs"]
+    assert [f["catalog_key"] for f in publication.source["fulfils"]] == [
+        "content-curator.review-generated-content"
+    ]
+    assert review.source["fulfils"] == []
+    assert "content-curator.review-generated-content" not in items

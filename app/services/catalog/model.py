@@ -114,6 +114,8 @@ class Responsibility:
     repeats: str | None = None
     # Asks for training or fine-tuning: only for a project whose model source trains.
     assumes_training: bool = False
+    # NIST AI RMF 1.0 subcategories the responsibility serves, where one clearly fits.
+    nist: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class Role:
     required: bool
     position: int
     source: SourceRef
-    # Every skill, the article's first; `article_skills` are those the FAQ names, verbatim.
+    # Every skill, ours (the article names none for a role); `article_skills` stays empty.
     skills: tuple[str, ...] = ()
     article_skills: tuple[str, ...] = ()
     responsibilities: tuple[Responsibility, ...] = ()
@@ -191,6 +193,19 @@ class Challenge:
     position: int
     source: SourceRef
     mitigations: tuple[Mitigation, ...] = ()
+
+    @property
+    def future_direction(self) -> bool:
+        """The article names it among its future directions, not among its challenges
+        (Explainability): items say so rather than call it one of the article's challenges."""
+        return self.source.kind == "article" and self.source.section.startswith("Future Directions")
+
+    @property
+    def named(self) -> str:
+        """The title as items name it: a future direction says so."""
+        if self.future_direction:
+            return f"{self.title} (a future direction in the article)"
+        return self.title
 
 
 @dataclass(frozen=True)

@@ -184,14 +184,24 @@ class ConditionSchema(_Strict):
 
 
 class SkillsSchema(_Strict):
-    """The article's skills (each verbatim, from the FAQ) and ours."""
+    """A role's skills, ours. The article names skills only for a career in generative AI as
+    a whole (its FAQ), never for one role: crediting them to a role would put words in its
+    mouth, so `article` is refused."""
 
-    article = fields.List(Text(verbatim), load_default=list)
+    article = fields.List(fields.Raw(), load_default=list)
     authored = texts(load_default=list)
+
+    @ma.validates("article")
+    def _none_from_the_article(self, value: list[Any], **kwargs: Any) -> None:
+        if value:
+            raise ma.ValidationError(
+                "the article names no skills for a role (its FAQ names those of a career in "
+                "generative AI as a whole): list the role's skills under `authored`"
+            )
 
     @validates_schema
     def _some_distinct(self, data: dict[str, Any], **kwargs: Any) -> None:
-        every = data["article"] + data["authored"]
+        every = data["authored"]
         if not every:
             raise ma.ValidationError("must not be empty")
         if len(set(every)) != len(every):
@@ -210,6 +220,7 @@ class ResponsibilitySchema(_ClaimsText):
     evidence_required = Flag(load_default=False)
     repeats = repeats_field()
     assumes_training = Flag(load_default=False)
+    nist = nist_field()
 
 
 class RoleSchema(_Parent):
@@ -233,11 +244,11 @@ class RoleSchema(_Parent):
     def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         skills = data.pop("skills")
         data["responsibilities"] = [
-            Responsibility(role_key=data["key"], position=position, **r)
+            Responsibility(role_key=data["key"], position=position, **_frozen(r))
             for position, r in enumerate(data["responsibilities"])
         ]
-        data["article_skills"] = skills["article"]
-        data["skills"] = skills["article"] + skills["authored"]
+        data["article_skills"] = []
+        data["skills"] = skills["authored"]
         return _frozen(data)
 
 

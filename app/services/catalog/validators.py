@@ -205,22 +205,18 @@ def defined(data: Any, article: str) -> dict[str, Any]:
 
 def handover_errors(challenges: list[dict[str, Any]]) -> dict[int, Any]:
     """Errors, by challenge and mitigation position, of `replaces` and `fulfils`: an old key
-    hands its item's state to one entry and is no longer a key of the catalog; a
-    responsibility is fulfilled by one mitigation at most."""
+    hands its item's state to one entry and is no longer a key of the catalog; a mitigation
+    names a responsibility it fulfils once. Several mitigations may fulfil one responsibility
+    (each in its own context): in a checklist the first of them that applies carries it."""
     current = set(context()["responsibilities"])
     current |= {m.key for c in challenges for m in c["mitigations"]}
     replaced: dict[str, str] = {}
-    fulfilled: dict[str, str] = {}
     errors: dict[int, dict[str, Any]] = {}
     for c_index, challenge in enumerate(challenges):
         for m_index, mitigation in enumerate(challenge["mitigations"]):
             problems: dict[str, list[str]] = {}
-            for key in mitigation.fulfils:
-                if key in fulfilled:
-                    problems.setdefault("fulfils", []).append(
-                        f"{key!r} is fulfilled by {fulfilled[key]!r} already"
-                    )
-                fulfilled[key] = mitigation.key
+            if len(set(mitigation.fulfils)) != len(mitigation.fulfils):
+                problems.setdefault("fulfils", []).append("names a responsibility twice")
             for old in mitigation.replaces:
                 if old in current:
                     problem = f"{old!r} is still a key of the catalog"

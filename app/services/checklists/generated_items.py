@@ -120,7 +120,12 @@ def responsibility_items(
                 owners=owners,
                 priority=priority,
                 because=tuple(because),
-                source={**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text},
+                source={
+                    **resp.source.as_dict(),
+                    "catalog_key": resp.key,
+                    "text": resp.text,
+                    "nist": list(resp.nist),
+                },
                 evidence_required=resp.evidence_required,
                 repeats=resp.repeats,
             )
@@ -200,6 +205,8 @@ def mitigation_items(
 ) -> Iterable[GeneratedItem]:
     raises = dict(facts.app.raises) if facts.app is not None else {}
     responsibilities = {r.key: (role, r) for role in catalog.roles for r in role.responsibilities}
+    # A responsibility several mitigations fulfil is carried by the first that applies.
+    carried: set[str] = set()
     for challenge in sorted(catalog.challenges, key=lambda c: c.position):
         for mitigation in sorted(challenge.mitigations, key=lambda m: m.position):
             if not mitigation.applies_when.holds(facts.application, facts.traits):
@@ -209,8 +216,13 @@ def mitigation_items(
             priority, raised_because = _mitigation_priority(
                 mitigation, challenge, facts, raises.get(challenge.key)
             )
-            stands_for = [responsibilities[k] for k in mitigation.fulfils if k in responsibilities]
+            stands_for = [
+                responsibilities[k]
+                for k in mitigation.fulfils
+                if k in responsibilities and k not in carried
+            ]
             stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
+            carried.update(resp.key for _, resp in stands_for)
             every = [*mitigation.owner_roles, *(r.key for r, _ in stands_for)]
             # Only the roles the project has (requires or staffs): an item never names a role
             # the project does not have as if it did (none, and nobody owns it yet).
@@ -227,7 +239,7 @@ def mitigation_items(
                 owners=owners,
                 priority=priority,
                 because=(
-                    f"Catalog mitigation {mitigation.key} for {challenge.title}",
+                    f"Catalog mitigation {mitigation.key} for {challenge.named}",
                     *_applies_because(mitigation, challenge, facts),
                     *((facts.training_reason(),) if mitigation.assumes_training else ()),
                     *raised_because,
@@ -317,6 +329,8 @@ def _repeats(mitigation: Mitigation, stands_for: list[tuple[Role, Responsibility
 
 def _applies_because(mitigation: Mitigation, challenge: Challenge, facts: Facts) -> list[str]:
     if mitigation.applies_when.always:
+        if challenge.future_direction:
+            return [f"{challenge.title} is asked of every generative-AI project here"]
         return [f"{challenge.title} concerns every generative-AI project"]
     return [
         facts.match_reason(match, "applies this mitigation")
@@ -345,7 +359,7 @@ def _mitigation_priority(
     if facts.app is not None and application_raise is not None:
         if priority_rank(application_raise) > priority_rank(mitigation.priority):
             because.append(
-                f"Application {facts.app.title} raised {challenge.title} to {application_raise}"
+                f"Application {facts.app.title} raised {challenge.named} to {application_raise}"
             )
         priority = max_priority(priority, application_raise)
     if priority == mitigation.priority and mitigation.priority_because:
