@@ -93,6 +93,7 @@ class CatalogMitigation(CatalogEntryMixin, Base):
     replaces: Mapped[list[str]] = mapped_column(default=list)
     repeats: Mapped[str | None] = mapped_column(String(40))
     assumes_training: Mapped[bool] = mapped_column(default=False)
+    agrees_collaborations: Mapped[bool] = mapped_column(default=False)
 
 
 class CatalogApplication(CatalogEntryMixin, Base):

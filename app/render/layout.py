@@ -206,6 +206,11 @@ def references(item: Item) -> list[str]:
             f"Article ({fulfilled.get('section')}), the responsibility this item stands for: "
             f"\u201c{fulfilled['quote']}\u201d"
         )
+    for row in source.get("collaborations") or ():
+        refs.append(
+            f"Article ({row.get('section')}), a row of the table this item agrees: "
+            f"\u201c{row.get('quote')}\u201d"
+        )
     if source.get("nist"):
         refs.append("NIST AI RMF 1.0: " + ", ".join(source["nist"]))
     if source.get("genai_risks"):

@@ -232,10 +232,18 @@ class FulfilledOut(SourceOut):
     text = ma.fields.String()
 
 
+class CollaborationRowOut(SourceOut):
+    """A row of the article's collaboration table that an item agrees."""
+
+    catalog_key = ma.fields.String()
+
+
 class ItemSourceOut(SourceOut):
     """Where an item comes from. Responsibilities carry `catalog_key`, `text` and `nist`;
-    collaborations `catalog_keys` and `outcomes`; mitigations `catalog_key`, `challenge`,
-    `nist`, `genai_risks` and `fulfils`; staffing findings `finding` and `people`."""
+    mitigations `catalog_key`, `challenge`, `nist`, `genai_risks` and `fulfils`, and the one
+    where the collaborating roles agree their hand-offs `collaborations` and `outcomes`;
+    staffing findings `finding` and `people`. `catalog_keys` and `outcomes` are those of the
+    collaboration items of checklists generated before that item."""
 
     catalog_key = ma.fields.String()
     text = ma.fields.String(metadata={"description": "The responsibility's text"})
@@ -255,6 +263,10 @@ class ItemSourceOut(SourceOut):
         metadata={"description": "NIST AI 600-1 risks"},
     )
     fulfils = ma.fields.List(ma.fields.Nested(FulfilledOut))
+    collaborations = ma.fields.List(
+        ma.fields.Nested(CollaborationRowOut),
+        metadata={"description": "The rows of the article's collaboration table it agrees"},
+    )
     finding = enum_field(FindingKind)
     people = ma.fields.List(
         ma.fields.String(), metadata={"description": "The people the finding is about"}

@@ -1,4 +1,6 @@
-"""The three scenarios documented in docs/checklists.md, as preview request bodies."""
+"""The scenarios documented in docs/checklists.md, as preview request bodies: the three
+read-throughs, and the four projects a governance lead read (issue 19): the clinic, music on a
+hosted model, marketing with a small team, and a code assistant that reads repositories."""
 
 from __future__ import annotations
 
@@ -65,4 +67,80 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             _person("product-manager", "Pam Lee", "pam@example.com", lead=True),
         ],
     },
+    # Melodies for a public app, on a hosted model, without an ethicist: user-facing, and what
+    # users make is published.
+    "music-hosted": {
+        "project": {
+            "name": "Melody sketchpad",
+            "application": "music-composition",
+            "traits": {
+                "user_facing": True,
+                "generates_public_content": True,
+                "model_source": "hosted-third-party",
+            },
+            "intended_use": "Let musicians sketch melodies from a prompt and publish them.",
+            "jurisdictions": ["US"],
+            "risk_classification": "minimal",
+        },
+        "assignments": [
+            _person("data-scientist", "Dana Scott", "dana@example.com", lead=True),
+            _person("machine-learning-engineer", "Milo Chen", "milo@example.com"),
+            _person("ux-designer", "Una Norman", "una@example.com"),
+            _person("content-curator", "Cal Reyes", "cal@example.com"),
+            _person("product-manager", "Pam Lee", "pam@example.com"),
+            _person("security-lead", "Sam Ortiz", "sam@example.com"),
+        ],
+    },
+    # Campaign copy with a small team: one person holds three roles (110 %), another is both
+    # the ethicist and the product manager.
+    "marketing-small-team": {
+        "project": {
+            "name": "Campaign copy writer",
+            "application": "content-creation",
+            "traits": {
+                "generates_public_content": True,
+                "states_facts": True,
+                "model_source": "hosted-third-party",
+            },
+            "intended_use": "Draft ad and email copy about our products for the marketing team "
+            "to edit and publish.",
+            "prohibited_uses": ["Claims about competitors", "Health claims"],
+            "jurisdictions": ["US"],
+            "risk_classification": "minimal",
+        },
+        "assignments": [
+            _person("data-scientist", "Ana Ruiz", "ana@example.com", allocation=40, lead=True),
+            _person("machine-learning-engineer", "Ana Ruiz", "ana@example.com", allocation=40),
+            _person("content-curator", "Ana Ruiz", "ana@example.com", allocation=30),
+            _person("ai-ethicist", "Ben Okoro", "ben@example.com", allocation=50),
+            _person("product-manager", "Ben Okoro", "ben@example.com", allocation=50),
+        ],
+    },
+    # An internal assistant that suggests code from the team's repositories, on a hosted model.
+    "code-assistant": {
+        "project": {
+            "name": "Internal code assistant",
+            "application": "other",
+            "traits": {
+                "user_facing": False,
+                "handles_personal_data": False,
+                "generates_code": True,
+                "reads_untrusted_content": True,
+                "model_source": "hosted-third-party",
+            },
+            "intended_use": "Suggest code and reviews to the company's developers from its "
+            "own repositories.",
+            "affected_people": ["Developers"],
+            "risk_classification": "minimal",
+        },
+        "assignments": [
+            _person("machine-learning-engineer", "Dev Patel", "dev@example.com", lead=True),
+            _person("data-scientist", "Rosa Diaz", "rosa@example.com"),
+            _person("security-lead", "Sam Ortiz", "sam@example.com"),
+            _person("product-manager", "Pam Lee", "pam@example.com"),
+        ],
+    },
 }
+
+# The four projects of the governance lead's reading (issue 19), in its order.
+FOUR_PROJECTS = ("clinical-assistant", "music-hosted", "marketing-small-team", "code-assistant")

@@ -115,24 +115,27 @@ def test_the_summary_counts_by_status_and_kind_and_excludes_waived_and_obsolete(
     summary = doc["summary"]
     assert summary["total"] == len(items)
     assert summary["by_status"] == {
-        "open": len(items) - 2 - 1 - 1 - 2,
+        "open": len(items) - 2 - 1 - 1 - 1,
         "in_progress": 1,
         "done": 2,
         "waived": 1,
-        "obsolete": 2,
+        "obsolete": 1,
     }
-    assert summary["by_kind"]["responsibility"] == 16
-    assert summary["by_kind"]["collaboration"] == 6
+    # The product manager's bridge to stakeholders is the stakeholder review's item, and the
+    # collaborations are agreed in the ownership item: no item is a pair's (issue 19, point 8).
+    assert summary["by_kind"]["responsibility"] == 15
+    assert summary["by_kind"]["collaboration"] == 0
     assert summary["by_kind"] == {
         kind: sum(i["kind"] == kind for i in items)
         for kind in ("responsibility", "collaboration", "mitigation", "staffing", "context")
     }
-    assert summary["percent_done"] == round(100 * 2 / (len(items) - 1 - 2))
+    assert summary["percent_done"] == round(100 * 2 / (len(items) - 1 - 1))
     statuses = items_by_key(doc)
     assert statuses[OBSOLETE_DONE]["status"] == "obsolete"
-    assert statuses["product-manager.bridge-technical-teams-and-stakeholders"]["status"] == (
-        "obsolete"
-    )
+    # The stakeholder review stays, without the product manager's role it carried.
+    walk = statuses["technical-complexity.stakeholder-model-reviews"]
+    assert walk["status"] == "open" and "product-manager" not in walk["roles"]
+    assert "product-manager.bridge-technical-teams-and-stakeholders" not in statuses
 
 
 def test_every_item_waived_or_done_is_100_percent(api):
@@ -175,7 +178,7 @@ def test_filters_narrow_the_items_but_not_the_summary(api, worked):
         (("role", "ai-ethicist"),): lambda i: "ai-ethicist" in i["roles"],
         (("status", "done"),): lambda i: i["status"] == "done",
         (("status", "obsolete"),): lambda i: i["status"] == "obsolete",
-        (("kind", "collaboration"),): lambda i: i["kind"] == "collaboration",
+        (("kind", "mitigation"),): lambda i: i["kind"] == "mitigation",
         (("person_id", ds),): lambda i: ds in owner_ids(i),
         (("kind", "responsibility"), ("role", "data-scientist")): lambda i: (
             i["kind"] == "responsibility" and "data-scientist" in i["roles"]
@@ -189,19 +192,20 @@ def test_filters_narrow_the_items_but_not_the_summary(api, worked):
         assert doc["summary"] == everything["summary"]
         assert doc["filters"] == dict(query)
     assert [i["key"] for i in read_checklist(api, project, status="done")["items"]] == list(DONE)
-    assert len(read_checklist(api, project, kind="collaboration")["items"]) == 6
+    assert read_checklist(api, project, kind="collaboration")["items"] == []
 
 
 def test_filters_apply_to_the_text_formats_too(api, worked):
     project, _ = worked
 
+    mitigations = read_checklist(api, project, kind="mitigation")["items"]
     response = api.get(
-        _checklist_path(project), query_string={"format": "csv", "kind": "collaboration"}
+        _checklist_path(project), query_string={"format": "csv", "kind": "mitigation"}
     )
 
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert len(rows) == 6
-    assert {r["kind"] for r in rows} == {"collaboration"}
+    assert [r["key"] for r in rows] == [i["key"] for i in mitigations]
+    assert {r["kind"] for r in rows} == {"mitigation"}
 
 
 @pytest.mark.parametrize(
@@ -454,7 +458,7 @@ def test_markdown_groups_by_phase_with_detail_reasons_and_references_under_each_
 @pytest.mark.parametrize(
     ("group_by", "expected"),
     [
-        ("kind", ["## Responsibilities", "## Collaborations", "## Mitigations", "## Obsolete"]),
+        ("kind", ["## Responsibilities", "## Mitigations", "## Obsolete"]),
         ("role", ["## Data Scientist", "## Machine Learning Engineer", "## AI Ethicist"]),
     ],
 )
@@ -484,7 +488,7 @@ def test_grouped_by_person_each_owner_has_their_items(api, worked):
 
     section = body.split(f"\n## {ds}\n", 1)[1].split("\n## ", 1)[0]
     assert "`data-scientist.collect-and-preprocess-data`" in section
-    assert "`collaboration.data-scientist.machine-learning-engineer`" in section
+    assert "`technical-complexity.document-ownership`" in section
     assert "`machine-learning-engineer.train-models`" not in section
 
 
@@ -516,7 +520,7 @@ def test_markdown_is_a_task_list_of_every_item(api, worked):
 
     boxes = re.findall(r"^- \[( |x|~)\] ", body, flags=re.MULTILINE)
     assert len(boxes) == len(doc["items"])
-    assert boxes.count("x") == 2 + 2  # done, obsolete
+    assert boxes.count("x") == 2 + 1  # done, obsolete
     assert boxes.count("~") == 1  # waived: an accepted risk is not done
     for item in doc["items"]:
         line = _markdown_line(body, item["key"])

@@ -70,16 +70,16 @@ def test_a_fully_staffed_project_has_the_articles_responsibilities_and_collabora
             assert owner_ids(item) == [people[role]["id"]]
             assert [o["name"] for o in item["owners"]] == [people[role]["name"]]
             assert [o["email"] for o in item["owners"]] == [people[role]["email"]]
-    collaborations = [i for i in doc["items"] if i["kind"] == "collaboration"]
-    assert {i["key"] for i in collaborations} == {
-        f"collaboration.{a}.{b}" for a, b in COLLABORATION_PAIRS
-    }
+    # The article's six collaborating pairs are agreed in the one ownership item (issue 19,
+    # point 8), each with its own row's outcomes, not in six items that say "collaborate".
+    assert [i for i in doc["items"] if i["kind"] == "collaboration"] == []
+    ownership = items["technical-complexity.document-ownership"]
+    titles = {r["key"]: r["title"] for r in api.get("/v1/catalog").json["roles"]}
     for a, b in COLLABORATION_PAIRS:
-        item = items[f"collaboration.{a}.{b}"]
-        assert item["roles"] == [a, b]
-        assert owner_ids(item) == [people[a]["id"], people[b]["id"]]
+        assert f"{titles[a]} with {titles[b]} (" in ownership["detail"]
+    assert len(ownership["source"]["collaborations"]) == 5  # the table's five rows
     assert doc["summary"]["by_kind"]["responsibility"] == 14
-    assert doc["summary"]["by_kind"]["collaboration"] == 6
+    assert doc["summary"]["by_kind"]["collaboration"] == 0
     assert doc["summary"]["total"] == len(doc["items"])
     assert doc["summary"]["by_status"]["open"] == len(doc["items"])
     # Staffed with one person a role and nobody over-allocated: no staffing findings.
@@ -165,7 +165,7 @@ def test_adding_an_assignment_regenerates_the_checklist_in_the_same_request(api)
     assert latest["request_id"] == response.headers["X-Request-ID"]
     diff = latest["payload"]["diff"]
     assert set(own_items(CORE_RESPONSIBILITIES["ai-ethicist"])) <= set(diff["added"])
-    assert "collaboration.data-scientist.ai-ethicist" in diff["added"]
+    assert not [k for k in diff["added"] if k.startswith("collaboration.")]
     assert {
         "key": "bias-and-fairness.define-fairness-metrics",
         "before": [ds["id"]],
@@ -176,6 +176,9 @@ def test_adding_an_assignment_regenerates_the_checklist_in_the_same_request(api)
     assert latest["payload"]["checklist"]["revision"] == 2
     items = items_by_key(doc)
     assert owner_ids(items["ai-ethicist.educate-teams"]) == [ethicist["id"]]
+    # The new pair is agreed in the ownership record.
+    ownership = items["technical-complexity.document-ownership"]
+    assert "Data Scientist with AI Ethicist (" in ownership["detail"]
 
 
 def test_removing_an_assignment_obsoletes_what_only_that_role_needed(api):
@@ -189,17 +192,18 @@ def test_removing_an_assignment_obsoletes_what_only_that_role_needed(api):
     latest = generated_events(api, project)[0]
     assert set(latest["payload"]["diff"]["obsoleted"]) == {
         *own_items(CORE_RESPONSIBILITIES["ai-ethicist"]),
-        "collaboration.data-scientist.ai-ethicist",
     }
     doc = read_checklist(api, project)
     assert doc["revision"] == 3
     items = items_by_key(doc)
     for key in own_items(CORE_RESPONSIBILITIES["ai-ethicist"]):
         assert items[key]["status"] == "obsolete"
-    assert doc["summary"]["by_status"]["obsolete"] == 3
+    assert doc["summary"]["by_status"]["obsolete"] == 2
     assert owner_ids(items["bias-and-fairness.define-fairness-metrics"]) == [ds["id"]]
     assert owner_ids(items["data-scientist.collect-and-preprocess-data"]) == [ds["id"]]
     assert owner_ids(items["machine-learning-engineer.deploy-models"]) == [mle["id"]]
+    # Without the ethicist, the ownership record no longer names the pair.
+    assert "AI Ethicist" not in items["technical-complexity.document-ownership"]["detail"]
 
 
 def test_replacing_the_staffing_changes_owners_and_says_so_in_the_diff(api):
@@ -229,10 +233,10 @@ def test_replacing_the_staffing_changes_owners_and_says_so_in_the_diff(api):
     assert doc["revision"] == 2
     items = items_by_key(doc)
     assert owner_ids(items["data-scientist.evaluate-model-performance"]) == [newcomer["id"]]
-    assert owner_ids(items["collaboration.data-scientist.machine-learning-engineer"]) == [
+    assert set(owner_ids(items["technical-complexity.document-ownership"])) == {
         newcomer["id"],
         mle["id"],
-    ]
+    }
 
 
 def test_changing_a_trait_regenerates_the_checklist(api):

@@ -161,6 +161,7 @@ def catalog() -> Catalog:
             source=AUTHORED,
             done_when="Low is done.",
             phase="operate-and-monitor",
+            agrees_collaborations=True,
         ),
     )
     challenge = Challenge(
@@ -349,42 +350,59 @@ def test_collaboration_pairs_are_unordered_and_in_table_order(catalog):
     ]
 
 
-def test_a_collaboration_needs_both_roles_in_play(catalog):
+def test_no_item_is_one_vague_item_a_pair(catalog):
+    """Issue 19, point 8: the pairs are agreed in the one ownership item."""
     items = generate_checklist(catalog, OTHER, [StaffingEntry(ADA, "data-scientist")])
-    assert keys_of(items, "collaboration") == [
-        "collaboration.data-scientist.machine-learning-engineer"
-    ]
+    assert keys_of(items, "collaboration") == []
 
 
-def test_a_collaboration_item_carries_both_rows_and_both_roles_members(catalog):
+def test_the_agreeing_item_names_the_pairs_in_play_with_each_rows_outcomes(catalog):
     staffing = [
         StaffingEntry(ADA, "data-scientist"),
         StaffingEntry(BOB, "machine-learning-engineer"),
         StaffingEntry(ADA, "machine-learning-engineer"),
     ]
-    item = by_key(generate_checklist(catalog, OTHER, staffing))[
-        "collaboration.data-scientist.machine-learning-engineer"
-    ]
-    assert item.roles == ("data-scientist", "machine-learning-engineer")
-    assert item.owners == (ADA, BOB)
-    assert item.priority == "medium"
-    assert item.detail.endswith(
-        "Key outcomes: Data Scientist — Model refinement, ethical data usage; "
-        "Machine Learning Engineer — Optimized interfaces and model deployment."
+    item = by_key(generate_checklist(catalog, OTHER, staffing))["data-privacy.low-one"]
+    # The ethicist and the curator are not in play: only the pair the project has.
+    assert item.detail == (
+        "Low. The article's collaboration table pairs, in this project: Data Scientist with "
+        "Machine Learning Engineer (Data Scientist's row: Model refinement, ethical data usage; "
+        "Machine Learning Engineer's row: Optimized interfaces and model deployment)."
     )
-    assert item.source["catalog_keys"] == ["data-scientist", "machine-learning-engineer"]
+    assert item.done_when.startswith("Low is done. For each of these pairs, the record says")
+    assert item.because[-1] == (
+        "Collaboration table: Data Scientist and Machine Learning Engineer work together"
+    )
+    assert [row["catalog_key"] for row in item.source["collaborations"]] == [
+        "data-scientist",
+        "machine-learning-engineer",
+    ]
+    assert item.source["outcomes"] == {
+        "data-scientist": ["Model refinement", "ethical data usage"],
+        "machine-learning-engineer": ["Optimized interfaces and model deployment"],
+    }
+    # Its owners are its own roles', not everyone's of the pairs.
+    assert item.roles == ("machine-learning-engineer",)
+    # No other item carries the pairs.
+    others = [i for i in generate_checklist(catalog, OTHER, staffing) if i.key != item.key]
+    assert not [i for i in others if (i.source or {}).get("collaborations")]
 
 
 def test_a_pair_listed_by_one_row_carries_that_row_only(catalog):
     staffing = [StaffingEntry(CAROL, "content-curator")]
-    item = by_key(generate_checklist(catalog, OTHER, staffing))[
-        "collaboration.data-scientist.content-curator"
-    ]
-    assert "Quality assurance" in item.detail
-    assert "Model refinement" not in item.detail
-    assert (
-        item.because[0] == "Collaboration table: Content Curator collaborates with Data Scientist"
-    )
+    item = by_key(generate_checklist(catalog, OTHER, staffing))["data-privacy.low-one"]
+    assert "Data Scientist with Content Curator (Content Curator's row: Quality" in item.detail
+    assert "Data Scientist's row" in item.detail  # the pair with the ML engineer, still
+    assert item.detail.count("Content Curator's row") == 1
+    assert "Content Curator with" not in item.detail
+
+
+def test_without_a_pair_in_play_the_item_is_the_catalogs(catalog):
+    lone = [*catalog.roles[:1]]
+    bare = Catalog("t", tuple(lone), catalog.collaborations, catalog.challenges, ())
+    item = by_key(generate_checklist(bare, OTHER, []))["data-privacy.low-one"]
+    assert (item.detail, item.done_when) == ("Low.", "Low is done.")
+    assert "collaborations" not in item.source
 
 
 # --------------------------------------------------------------------------- mitigations
@@ -575,13 +593,13 @@ def test_findings_are_owned_by_whoever_can_resolve_them_not_the_person_concerned
     assert separation.source["people"] == ["ada"]
 
 
-def test_no_item_is_a_collaboration_of_a_person_with_themselves(catalog):
+def test_no_pair_is_a_collaboration_of_a_person_with_themselves(catalog):
     staffing = [StaffingEntry(ADA, "data-scientist"), StaffingEntry(ADA, "ai-ethicist")]
-    keys = keys_of(generate_checklist(catalog, PERSONAL, staffing), "collaboration")
-    assert "collaboration.data-scientist.ai-ethicist" not in keys
+    agreed = by_key(generate_checklist(catalog, PERSONAL, staffing))["data-privacy.low-one"]
+    assert "Data Scientist with AI Ethicist" not in agreed.detail
     staffing.append(StaffingEntry(BOB, "ai-ethicist"))
-    keys = keys_of(generate_checklist(catalog, PERSONAL, staffing), "collaboration")
-    assert "collaboration.data-scientist.ai-ethicist" in keys
+    agreed = by_key(generate_checklist(catalog, PERSONAL, staffing))["data-privacy.low-one"]
+    assert "Data Scientist with AI Ethicist (Data Scientist's row" in agreed.detail
 
 
 def test_team_wide_over_allocation_has_a_per_project_breakdown():
@@ -616,11 +634,12 @@ def _busy_staffing() -> list[StaffingEntry]:
 
 def test_items_follow_the_lifecycle_most_urgent_first_inside_a_phase(catalog):
     items = generate_checklist(catalog, PERSONAL, _busy_staffing())
-    # Every kind but the context's, which needs a context (tests below).
-    assert {i.kind for i in items} == set(KINDS) - {"context"}
+    # Every kind but the context's, which needs a context (tests below), and collaboration's,
+    # which only checklists generated before the pairs were agreed in one item have.
+    assert {i.kind for i in items} == set(KINDS) - {"context", "collaboration"}
     order = [(PHASES.index(i.phase), -priority_rank(i.priority)) for i in items]
     assert order == sorted(order)
-    # Findings, then mitigations, then responsibilities, then collaborations at equal rank.
+    # Findings, then mitigations, then responsibilities at equal rank.
     plan_high = [i.kind for i in items if i.phase == "plan-and-design" and i.priority == "high"]
     assert plan_high == sorted(plan_high, key=["staffing", "mitigation"].index)
     assert items[0].kind == "staffing"
@@ -810,8 +829,12 @@ def test_a_fully_staffed_project_has_the_articles_fifteen_responsibilities(real)
     assert "data-scientist.collect-and-preprocess-data" in items
 
 
-def test_a_fully_staffed_project_has_the_articles_six_collaboration_pairs(real):
-    items = [i for i in generate_checklist(real, OTHER, _full_team()) if i.kind == "collaboration"]
+def test_a_fully_staffed_project_agrees_the_articles_six_collaboration_pairs_in_one_item(real):
+    items = generate_checklist(real, OTHER, _full_team())
+    assert not [i for i in items if i.kind == "collaboration"]
+    (agreed,) = [i for i in items if (i.source or {}).get("collaborations")]
+    assert agreed.key == "technical-complexity.document-ownership"
+    titles = {r.key: r.title for r in real.roles}
     pairs = [
         ("data-scientist", "machine-learning-engineer"),
         ("data-scientist", "ai-ethicist"),
@@ -820,10 +843,14 @@ def test_a_fully_staffed_project_has_the_articles_six_collaboration_pairs(real):
         ("ux-designer", "content-curator"),
         ("data-scientist", "content-curator"),
     ]
-    assert [i.roles for i in items] == pairs
-    assert [i.key for i in items] == [f"collaboration.{a}.{b}" for a, b in pairs]
-    for item, (a, b) in zip(items, pairs, strict=True):
-        assert item.owners == (TEAM[a], TEAM[b])
+    named = [f"{titles[a]} with {titles[b]} (" for a, b in pairs]
+    positions = [agreed.detail.index(n) for n in named]
+    assert positions == sorted(positions)
+    # Each row once, as the article's table has it, its outcomes its own.
+    assert [r["catalog_key"] for r in agreed.source["collaborations"]] == [
+        c.key for c in real.collaborations
+    ]
+    assert agreed.source["outcomes"]["ux-designer"] == ["User satisfaction", "intuitive design"]
 
 
 def test_the_real_catalog_has_no_finding_for_a_well_staffed_team(real):

@@ -183,6 +183,9 @@ class Mitigation:
     repeats: str | None = None
     # Asks for training or fine-tuning: only for a project whose model source trains.
     assumes_training: bool = False
+    # The item where the pairs of the article's collaboration table that the project has agree
+    # what each hands the other (one ownership item, not one vague item a pair).
+    agrees_collaborations: bool = False
 
 
 @dataclass(frozen=True)

@@ -305,6 +305,7 @@ class MitigationSchema(_Strict):
     evidence_required = Flag(load_default=False)
     repeats = repeats_field()
     assumes_training = Flag(load_default=False)
+    agrees_collaborations = Flag(load_default=False)
 
     @validates_schema
     def _priorities_and_signoff(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -320,6 +321,11 @@ class MitigationSchema(_Strict):
         if low:
             errors["raised_when"] = low
         errors.update(_signoff_errors(data, "mitigation", (r.priority for r in rules)))
+        if data["agrees_collaborations"] and (
+            not data["applies_when"].always or data["assumes_training"]
+        ):
+            # The collaboration table's pairs are agreed here: on every checklist.
+            errors["agrees_collaborations"] = ["only a mitigation that always applies"]
         if errors:
             raise ma.ValidationError(errors)
 
@@ -643,6 +649,13 @@ class CatalogSchema(_Strict):
         errors = handover_errors(data["challenges"])
         if errors:
             raise ma.ValidationError({"challenges": errors})
+        agreeing = [
+            m.key for c in data["challenges"] for m in c["mitigations"] if m.agrees_collaborations
+        ]
+        if len(agreeing) > 1:
+            raise ma.ValidationError(
+                {"challenges": [f"one mitigation agrees the collaborations, not {agreeing}"]}
+            )
 
     @ma.post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -131,7 +131,11 @@ def responsibility_items(
             )
 
 
-def collaboration_pairs(catalog: Catalog) -> list[tuple[str, str, tuple[Collaboration, ...]]]:
+# Two roles of the collaboration table (in catalog order) and the rows that pair them.
+Pair = tuple[str, str, tuple[Collaboration, ...]]
+
+
+def collaboration_pairs(catalog: Catalog) -> list[Pair]:
     """Unordered collaborating pairs of the table, (role A, role B, rows naming the pair).
 
     A and B are in catalog role order; pairs come in order of first appearance in the table.
@@ -150,60 +154,65 @@ def collaboration_pairs(catalog: Catalog) -> list[tuple[str, str, tuple[Collabor
     return [(a, b, tuple(rows)) for (a, b), rows in pairs.items()]
 
 
-def collaboration_items(
-    catalog: Catalog,
-    in_play: set[str],
-    index: Staffing,
-    required: Mapping[str, tuple[str, ...]],
-) -> Iterable[GeneratedItem]:
-    titles = role_titles(catalog)
+def collaborating_pairs(catalog: Catalog, in_play: set[str], index: Staffing) -> list[Pair]:
+    """The table's pairs whose two roles the project has (requires or staffs), but a pair held
+    by the same people: nobody to collaborate with (a separation-of-duties finding says so
+    where the roles should check each other)."""
+    pairs = []
     for a, b, rows in collaboration_pairs(catalog):
         if a not in in_play or b not in in_play:
             continue
         people_a, people_b = index.members_by_role.get(a, ()), index.members_by_role.get(b, ())
         if people_a and set(people_a) == set(people_b):
-            # The same people in both roles: nobody to collaborate with (a separation-of-duties
-            # finding says so where the roles should check each other).
             continue
-        outcomes = "; ".join(f"{titles[row.role_key]} — {', '.join(row.outcomes)}" for row in rows)
-        named = ", ".join(o for row in rows for o in row.outcomes)
-        because = [
-            f"Collaboration table: {titles[row.role_key]} collaborates with "
-            f"{titles[b if row.role_key == a else a]}"
-            for row in rows
-        ]
-        because += [
-            f"{titles[k]} is required" if k in required else f"{titles[k]} is staffed"
-            for k in (a, b)
-        ]
-        yield GeneratedItem(
-            key=f"collaboration.{a}.{b}",
-            kind="collaboration",
-            title=f"{titles[a]} and {titles[b]} collaborate",
-            detail=(
-                f"Agree how {titles[a]} and {titles[b]} work together. Key outcomes: {outcomes}."
-            ),
-            phase="plan-and-design",
-            done_when=(
-                f"{titles[a]} and {titles[b]} have written down, where the team works, what each "
-                f"hands the other and when, with an owner for each key outcome ({named})."
-            ),
-            roles=(a, b),
-            owners=index.members_of((a, b)),
-            priority="medium",
-            because=tuple(because),
-            source={
-                **rows[0].source.as_dict(),
-                "catalog_keys": [row.key for row in rows],
-                "outcomes": {row.role_key: list(row.outcomes) for row in rows},
-            },
-        )
+        pairs.append((a, b, rows))
+    return pairs
+
+
+@dataclass(frozen=True)
+class _Agreement:
+    """What the collaborations add to the item where they are agreed (issue 19, point 8: one
+    ownership item, not one item a pair that only says "collaborate")."""
+
+    detail: str = ""
+    done_when: str = ""
+    because: tuple[str, ...] = ()
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _agreement(catalog: Catalog, pairs: list[Pair]) -> _Agreement:
+    if not pairs:
+        return _Agreement()
+    titles = role_titles(catalog)
+    described = "; ".join(
+        f"{titles[a]} with {titles[b]} ("
+        + "; ".join(f"{titles[row.role_key]}'s row: {', '.join(row.outcomes)}" for row in rows)
+        + ")"
+        for a, b, rows in pairs
+    )
+    rows = list(dict.fromkeys(row for _, _, pair_rows in pairs for row in pair_rows))
+    rows.sort(key=lambda row: row.position)
+    return _Agreement(
+        detail=f" The article's collaboration table pairs, in this project: {described}.",
+        done_when=(
+            " For each of these pairs, the record says what each role hands the other and when,"
+            " and names an owner for each key outcome of its rows."
+        ),
+        because=tuple(
+            f"Collaboration table: {titles[a]} and {titles[b]} work together" for a, b, _ in pairs
+        ),
+        source={
+            "collaborations": [{**row.source.as_dict(), "catalog_key": row.key} for row in rows],
+            "outcomes": {row.role_key: list(row.outcomes) for row in rows},
+        },
+    )
 
 
 def mitigation_items(
     catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]
 ) -> Iterable[GeneratedItem]:
     raises = dict(facts.app.raises) if facts.app is not None else {}
+    agreement = _agreement(catalog, collaborating_pairs(catalog, playing, index))
     responsibilities = {r.key: (role, r) for role in catalog.roles for r in role.responsibilities}
     # A responsibility several mitigations fulfil is carried by the first that applies.
     carried: set[str] = set()
@@ -228,13 +237,14 @@ def mitigation_items(
             # the project does not have as if it did (none, and nobody owns it yet).
             roles = tuple(dict.fromkeys(r for r in every if r in playing))
             owners = index.members_of(roles)
+            agreed = agreement if mitigation.agrees_collaborations else _Agreement()
             yield GeneratedItem(
                 key=mitigation.key,
                 kind="mitigation",
                 title=mitigation.title,
-                detail=mitigation.detail,
+                detail=mitigation.detail + agreed.detail,
                 phase=mitigation.phase,
-                done_when=mitigation.done_when,
+                done_when=mitigation.done_when + agreed.done_when,
                 roles=roles,
                 owners=owners,
                 priority=priority,
@@ -247,6 +257,7 @@ def mitigation_items(
                         f"Also the {role.title}'s responsibility {resp.key}: it asks the same"
                         for role, resp in stands_for
                     ),
+                    *agreed.because,
                 ),
                 source={
                     **mitigation.source.as_dict(),
@@ -259,6 +270,7 @@ def mitigation_items(
                         {**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text}
                         for _, resp in stands_for
                     ],
+                    **agreed.source,
                 },
                 replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
                 signoff_required=mitigation.signoff_required,

@@ -28,7 +28,6 @@ from app.services.checklists.facts import (
 )
 from app.services.checklists.generated_items import (
     GeneratedItem,
-    collaboration_items,
     collaboration_pairs,
     context_items,
     finding_item,
@@ -98,9 +97,10 @@ def generate_checklist(
     """The project's checklist items, deterministic and ordered.
 
     Order: by lifecycle phase (PHASES), most urgent first inside a phase, then what the
-    project's context asks, staffing findings, mitigations, responsibilities and
-    collaborations, each in catalog order. The
-    order of `staffing` does not matter.
+    project's context asks, staffing findings, mitigations and responsibilities, each in
+    catalog order. The collaboration table's pairs are agreed in one ownership item (the
+    mitigation that `agrees_collaborations`), not one item a pair. The order of `staffing`
+    does not matter.
     """
     items, _ = _generate(catalog, project, staffing, allocation_elsewhere, settings)
     return items
@@ -141,7 +141,6 @@ def _generate(
     work = [
         *context_items(catalog, facts, index, playing),
         *responsibility_items(in_play, index, required, fulfilled, facts),
-        *collaboration_items(catalog, playing, index, required),
         *mitigations,
     ]
     base = report(catalog, index, required, allocation_elsewhere, settings)
