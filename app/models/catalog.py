@@ -122,6 +122,8 @@ class CatalogContextItem(CatalogEntryMixin, Base):
     signoff_required: Mapped[bool]
     reviewer_roles: Mapped[list[str]]
     evidence_required: Mapped[bool]
+    # The articles of the EU AI Act (Regulation (EU) 2024/1689) it answers: "Art. 26(6)".
+    eu_ai_act: Mapped[list[str]] = mapped_column(default=list)
 
 
 class CatalogTrait(CatalogEntryMixin, Base):

@@ -180,9 +180,14 @@ def phase_title(item: Item) -> str:
 OURS_AROUND_THE_ARTICLE = "its detail, done-when and priority are ours"
 
 
+# How an item's EU AI Act references are introduced (the item applies only in the EU).
+EU_AI_ACT = "EU AI Act (Regulation (EU) 2024/1689), for use in the EU"
+
+
 def references(item: Item) -> list[str]:
     """Where an item comes from, as plain sentences: the article's words it carries or the
-    passage it builds on, the responsibilities it stands for, its NIST references."""
+    passage it builds on, the responsibilities it stands for, its NIST and EU AI Act
+    references."""
     source = item.get("source") or {}
     refs: list[str] = []
     quote, section = source.get("quote"), source.get("section")
@@ -215,6 +220,8 @@ def references(item: Item) -> list[str]:
         refs.append("NIST AI RMF 1.0: " + ", ".join(source["nist"]))
     if source.get("genai_risks"):
         refs.append("NIST AI 600-1: " + ", ".join(source["genai_risks"]))
+    if source.get("eu_ai_act"):
+        refs.append(f"{EU_AI_ACT}: " + ", ".join(source["eu_ai_act"]))
     return refs
 
 

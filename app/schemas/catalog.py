@@ -175,6 +175,13 @@ class ContextItemOut(ma.Schema):
     reviewer_roles = ma.fields.List(ma.fields.String())
     evidence_required = ma.fields.Boolean()
     applies_when = _as_dict("applies_when")
+    eu_ai_act = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "Articles of the EU AI Act (Regulation (EU) 2024/1689) it answers, "
+            "as `Art. 9` or `Art. 26(6)`"
+        },
+    )
     source = ma.fields.Nested(SourceOut)
 
 

@@ -242,8 +242,9 @@ class ItemSourceOut(SourceOut):
     """Where an item comes from. Responsibilities carry `catalog_key`, `text` and `nist`;
     mitigations `catalog_key`, `challenge`, `nist`, `genai_risks` and `fulfils`, and the one
     where the collaborating roles agree their hand-offs `collaborations` and `outcomes`;
-    staffing findings `finding` and `people`. `catalog_keys` and `outcomes` are those of the
-    collaboration items of checklists generated before that item."""
+    context items `catalog_key` and `eu_ai_act`; staffing findings `finding` and `people`.
+    `catalog_keys` and `outcomes` are those of the collaboration items of checklists
+    generated before that item."""
 
     catalog_key = ma.fields.String()
     text = ma.fields.String(metadata={"description": "The responsibility's text"})
@@ -266,6 +267,13 @@ class ItemSourceOut(SourceOut):
     collaborations = ma.fields.List(
         ma.fields.Nested(CollaborationRowOut),
         metadata={"description": "The rows of the article's collaboration table it agrees"},
+    )
+    eu_ai_act = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "Articles of the EU AI Act (Regulation (EU) 2024/1689) the item "
+            "answers where the project is used in the EU, as `Art. 9` or `Art. 26(6)`"
+        },
     )
     finding = enum_field(FindingKind)
     people = ma.fields.List(

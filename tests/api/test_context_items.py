@@ -29,6 +29,8 @@ from ticketing_support import (
 
 CLASSIFY = "context.classify-risk"
 STOP = "context.prohibited-use"
+# What every project used in the EU gets, whatever its classification but prohibited.
+EU_EVERYWHERE = ("context.eu-ai-literacy", "context.eu-generated-content-transparency")
 
 
 def _project(api, **context: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -62,8 +64,9 @@ def test_an_unclassified_project_in_the_eu_is_asked_to_classify_its_risk(api):
 
     doc = read_checklist(api, project)
 
-    (item,) = _context_items(doc).values()
-    assert item["key"] == CLASSIFY
+    # Besides the EU AI Act obligations every EU project has (tests/api/test_eu_ai_act_items.py).
+    assert set(_context_items(doc)) == {CLASSIFY, *EU_EVERYWHERE}
+    item = _context_items(doc)[CLASSIFY]
     assert (item["kind"], item["priority"], item["phase"]) == ("context", "high", "plan-and-design")
     assert item["roles"] == ["product-manager"]
     assert [o["id"] for o in item["owners"]] == [people["product-manager"]["id"]]
@@ -76,7 +79,7 @@ def test_an_unclassified_project_in_the_eu_is_asked_to_classify_its_risk(api):
     assert item["source"]["kind"] == "authored"
     assert item["source"]["catalog_key"] == CLASSIFY
     assert "EU AI Act's risk categories" in item["detail"]
-    assert doc["summary"]["by_kind"]["context"] == 1
+    assert doc["summary"]["by_kind"]["context"] == 3
 
 
 def test_the_item_shows_in_every_format(api):
@@ -130,9 +133,10 @@ def test_a_project_that_comes_to_the_eu_gets_the_item_with_an_event(api):
     _patch_project(api, project, jurisdictions=["US", "EU"])
 
     doc = read_checklist(api, project)
-    assert list(_context_items(doc)) == [CLASSIFY]
+    assert set(_context_items(doc)) == {CLASSIFY, *EU_EVERYWHERE}
     assert doc["revision"] == revision + 1
-    assert generated_events(api, project)[0]["payload"]["diff"]["added"] == [CLASSIFY]
+    added = generated_events(api, project)[0]["payload"]["diff"]["added"]
+    assert sorted(added) == sorted([CLASSIFY, *EU_EVERYWHERE])
 
 
 def test_a_context_change_the_items_do_not_depend_on_regenerates_nothing(api):
@@ -242,7 +246,9 @@ def test_the_catalog_shows_the_context_items_and_their_conditions(api):
     catalog = api.get("/v1/catalog").json
 
     items = {item["key"]: item for item in catalog["context_items"]}
-    assert list(items) == [CLASSIFY, STOP]
+    # Then the EU AI Act obligations (tests/api/test_eu_ai_act_items.py).
+    assert list(items)[:4] == [CLASSIFY, STOP, *EU_EVERYWHERE]
+    assert all(key.startswith("context.eu-") for key in list(items)[2:])
     assert items[CLASSIFY]["applies_when"] == {
         "risk_classifications": ["unclassified"],
         "jurisdictions_any": ["EU"],
@@ -275,10 +281,12 @@ def test_the_preview_gives_the_context_items_as_a_stored_checklist_does(api):
     elsewhere = _preview(api, jurisdictions=["US"])
     prohibited = _preview(api, risk_classification="prohibited")
 
-    (classify,) = _context_items(eu).values()
+    assert set(_context_items(eu)) == {CLASSIFY, *EU_EVERYWHERE}
+    classify = _context_items(eu)[CLASSIFY]
     assert (classify["key"], classify["priority"], classify["status"]) == (CLASSIFY, "high", "open")
-    assert eu["summary"]["by_kind"]["context"] == 1
-    assert _context_items(classified) == {} and _context_items(elsewhere) == {}
+    assert eu["summary"]["by_kind"]["context"] == 3
+    assert set(_context_items(classified)) == set(EU_EVERYWHERE)
+    assert _context_items(elsewhere) == {}
     (stop,) = _context_items(prohibited).values()
     assert (stop["key"], stop["priority"]) == (STOP, "critical")
     assert prohibited["items"][0]["key"] == STOP

@@ -742,11 +742,11 @@ def test_all_keys_are_unique(catalog: Catalog) -> None:
 
 
 def test_context_items_are_ours_and_cite_no_outside_text(catalog: Catalog) -> None:
-    assert [c.key for c in catalog.context_items] == [
+    assert [c.key for c in catalog.context_items][:2] == [
         "context.classify-risk",
         "context.prohibited-use",
     ]
-    classify, stop = catalog.context_items
+    classify, stop = catalog.context_items[:2]
     assert (classify.priority, classify.owner_roles, classify.reviewer_roles) == (
         "high",
         ("product-manager",),
@@ -760,7 +760,8 @@ def test_context_items_are_ours_and_cite_no_outside_text(catalog: Catalog) -> No
     for item in catalog.context_items:
         assert item.source.kind == "authored" and item.source.elaborates is None
         text = " ".join((item.title, item.detail, item.done_when, item.priority_because or ""))
-        # No article, annex or paragraph of a regulation is cited from memory.
+        # No article, annex or paragraph of a regulation is cited in the text: the EU AI Act
+        # items name theirs in `eu_ai_act`, checked against the list of its articles.
         assert not re.search(r"\b(Art\.|Article \d|Annex|Recital|NIST)", text), item.key
 
 

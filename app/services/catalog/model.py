@@ -314,6 +314,9 @@ class ContextItem:
     signoff_required: bool = False
     reviewer_roles: tuple[str, ...] = ()
     evidence_required: bool = False
+    # The articles of the EU AI Act (Regulation (EU) 2024/1689) the item answers, as the
+    # Regulation numbers them: `Art. 9`, `Art. 26(6)` (an article, or one paragraph of it).
+    eu_ai_act: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,29 @@ def nist_field() -> fields.List[Any]:
     )
 
 
+# An article of the EU AI Act, or one paragraph (and point) of it, as the Regulation numbers
+# them: `Art. 9`, `Art. 26(6)`, `Art. 50(2)`. tests/seed checks each article exists.
+EU_AI_ACT_REFERENCE = r"Art\. [1-9]\d{0,2}(\([1-9]\d?\)(\([a-z]\))?)?"
+
+
+def eu_ai_act_field() -> fields.List[Any]:
+    """References to the EU AI Act (Regulation (EU) 2024/1689), each once."""
+    return fields.List(
+        fields.String(),
+        load_default=list,
+        validate=[
+            each_matches(EU_AI_ACT_REFERENCE, "like 'Art. 9' or 'Art. 26(6)'"),
+            _distinct,
+        ],
+    )
+
+
+def _distinct(given: list[str]) -> None:
+    twice = sorted({g for g in given if given.count(g) > 1})
+    if twice:
+        raise ma.ValidationError(f"given more than once: {', '.join(twice)}")
+
+
 class PassageSchema(_Strict):
     section = Text(required=True)
     quote = Text(verbatim, required=True)
@@ -442,6 +465,7 @@ class ContextItemSchema(_Strict):
     signoff_required = Flag(load_default=False)
     reviewer_roles = names("roles", "role", load_default=list)
     evidence_required = Flag(load_default=False)
+    eu_ai_act = eu_ai_act_field()
 
     @validates_schema
     def _priority_and_signoff(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -307,7 +307,11 @@ def context_items(
                 *(_context_reason(match) for match in matches),
                 *_priority_because(entry),
             ),
-            source={**entry.source.as_dict(), "catalog_key": entry.key},
+            source={
+                **entry.source.as_dict(),
+                "catalog_key": entry.key,
+                "eu_ai_act": list(entry.eu_ai_act),
+            },
             signoff_required=entry.signoff_required,
             reviewer_roles=(reviewing := catalog.route(entry.reviewer_roles, playing)),
             reviewers=tuple(m for m in index.members_of(reviewing) if m not in owners),
