@@ -1300,6 +1300,8 @@ def test_a_context_item_applies_when_its_whole_condition_holds(catalog):
         "quote": None,
         "elaborates": None,
         "catalog_key": "context.stop",
+        # It answers no article of the EU AI Act (the EU obligations' items do).
+        "eu_ai_act": [],
     }
     assert "context.stop" not in by_key(generate_checklist(catalog, elsewhere, staffing))
     assert "context.stop" not in by_key(generate_checklist(catalog, unclassified, staffing))
