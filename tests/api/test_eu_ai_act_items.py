@@ -93,7 +93,8 @@ def test_an_unclassified_eu_project_is_still_asked_to_classify_its_risk(api):
     items = _context_items(api, project)
 
     assert items[CLASSIFY]["priority"] == "high"
-    assert _references(items) == {CLASSIFY: [], **EVERY_EU_PROJECT}
+    # Classifying answers Art. 6, the Act's classification rules.
+    assert _references(items) == {CLASSIFY: ["Art. 6"], **EVERY_EU_PROJECT}
 
 
 def test_the_references_show_in_every_format(api):
@@ -121,8 +122,12 @@ def test_the_references_show_in_every_format(api):
 def test_the_catalog_and_the_spec_show_the_references(api):
     catalog = api.get("/v1/catalog").json
     cited = {item["key"]: item["eu_ai_act"] for item in catalog["context_items"]}
-    assert cited[CLASSIFY] == []
-    assert {k: v for k, v in cited.items() if v} == {**EVERY_EU_PROJECT, **HIGH_RISK}
+    assert cited[CLASSIFY] == ["Art. 6"]
+    assert {k: v for k, v in cited.items() if v} == {
+        CLASSIFY: ["Art. 6"],
+        **EVERY_EU_PROJECT,
+        **HIGH_RISK,
+    }
 
     spec = api.get("/openapi.json").json
     schemas = spec["components"]["schemas"]

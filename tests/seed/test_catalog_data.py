@@ -750,7 +750,7 @@ def test_context_items_are_ours_and_cite_no_outside_text(catalog: Catalog) -> No
     assert (classify.priority, classify.owner_roles, classify.reviewer_roles) == (
         "high",
         ("product-manager",),
-        ("ai-ethicist",),
+        ("accountable-executive", "ai-ethicist"),
     )
     assert classify.applies_when.matches("unclassified", ["EU"])
     assert not classify.applies_when.matches("minimal", ["EU"])

@@ -98,7 +98,7 @@ def test_the_articles_the_catalog_cites_are_listed_with_their_titles() -> None:
 def test_every_eu_ai_act_reference_names_a_listed_article(catalog: Catalog) -> None:
     articles = _articles()
     cited = [(item.key, ref) for item in catalog.context_items for ref in item.eu_ai_act]
-    assert len(cited) == 11
+    assert len(cited) == 12
     for key, ref in cited:
         match = re.fullmatch(r"Art\. (\d+)(\(\d+\)(\([a-z]\))?)?", ref)
         assert match, (key, ref)
@@ -107,7 +107,8 @@ def test_every_eu_ai_act_reference_names_a_listed_article(catalog: Catalog) -> N
 
 def test_the_eu_obligations_apply_as_the_issue_says(catalog: Catalog) -> None:
     cited = {item.key: item.eu_ai_act for item in catalog.context_items if item.eu_ai_act}
-    assert cited == {**EVERY_EU_PROJECT, **HIGH_RISK}
+    # Classifying the system's risk answers Art. 6 (classification rules for high-risk systems).
+    assert cited == {"context.classify-risk": ("Art. 6",), **EVERY_EU_PROJECT, **HIGH_RISK}
     items = {item.key: item for item in catalog.context_items}
     for key in HIGH_RISK:
         condition = items[key].applies_when
