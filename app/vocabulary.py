@@ -230,6 +230,7 @@ TRAITS: tuple[str, ...] = (
     "synthetic_media",
     "minors_may_use",
     "general_purpose_assistant",
+    "advertises",
 )
 # Every trait a project states: the boolean ones and `model_source` (a `ModelSource` or unstated).
 TRAIT_FIELDS: tuple[str, ...] = (*TRAITS, "model_source")

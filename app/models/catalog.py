@@ -146,6 +146,17 @@ class CatalogRiskRule(CatalogEntryMixin, Base):
     applies_when: Mapped[dict[str, Any]]
 
 
+class CatalogPack(CatalogEntryMixin, Base):
+    """A domain pack: the mitigations (`items`, their keys) a field of work brings, and when."""
+
+    __tablename__ = "catalog_packs"
+
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    applies_when: Mapped[dict[str, Any]]
+    items: Mapped[list[str]]
+
+
 class CatalogWaiverPolicy(CatalogEntryMixin, Base):
     """The waiver policy: one row (`waiver-policy`), its rules by priority as JSON."""
 

@@ -81,6 +81,7 @@ class Project(PublicIdMixin, TimestampMixin, VersionedMixin, Base):
     synthetic_media: Mapped[bool | None]
     minors_may_use: Mapped[bool | None]
     general_purpose_assistant: Mapped[bool | None]
+    advertises: Mapped[bool | None]
     # Where the model comes from (`ModelSource`), or null when the project does not say.
     model_source: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="active")

@@ -212,6 +212,10 @@ class TraitBringsOut(ma.Schema):
             "project, in the checklist's risk register"
         },
     )
+    packs = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Domain packs (`packs`) it makes apply, with all their items"},
+    )
 
 
 class RiskRuleOut(ma.Schema):
@@ -230,6 +234,29 @@ class RiskRuleOut(ma.Schema):
         metadata={
             "description": "Null: it applies to every project; else it applies when the project "
             "has any of `traits_any` or its application is one of `applications_any`"
+        },
+    )
+    source = ma.fields.Nested(SourceOut)
+
+
+class PackOut(ma.Schema):
+    """A domain pack (ours): the mitigations a field of work brings, and when."""
+
+    key = ma.fields.String()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    applies_when = ma.fields.Function(
+        lambda pack: pack.applies_when.as_dict(),
+        metadata={
+            "description": "It applies when the project has any of `traits_any` or its "
+            "application is one of `applications_any`"
+        },
+    )
+    items = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "Keys of its mitigations (under `challenges`), each applying to "
+            "every project the pack applies to"
         },
     )
     source = ma.fields.Nested(SourceOut)
@@ -284,6 +311,13 @@ class CatalogOut(ma.Schema):
         metadata={
             "description": "When each of the twelve NIST AI 600-1 risks applies, in the "
             "profile's order: the rules of every checklist's `risk_register`"
+        },
+    )
+    packs = ma.fields.List(
+        ma.fields.Nested(PackOut),
+        metadata={
+            "description": "Domain packs: the mitigations each field of work (clinical, code, "
+            "synthetic media, advertising) brings, and when"
         },
     )
 

@@ -37,6 +37,7 @@ class Traits(ma.Schema):
     synthetic_media = _trait()
     minors_may_use = _trait()
     general_purpose_assistant = _trait()
+    advertises = _trait()
     model_source = ma.fields.String(
         allow_none=True,
         validate=validate.OneOf(values(ModelSource)),
@@ -176,6 +177,7 @@ class ProjectOut(ma.Schema):
             "synthetic_media": None,
             "minors_may_use": None,
             "general_purpose_assistant": None,
+            "advertises": None,
             "model_source": "hosted-third-party",
         },
         "status": "active",

@@ -21,6 +21,7 @@ TRAIT_KEYS = [
     "synthetic_media",
     "minors_may_use",
     "general_purpose_assistant",
+    "advertises",
     "model_source",
 ]
 TRAINING = {

@@ -35,6 +35,7 @@ def test_a_lead_registers_a_project_and_its_slug_comes_from_the_name(api):
         "synthetic_media": None,
         "minors_may_use": None,
         "general_purpose_assistant": None,
+        "advertises": None,
         "model_source": None,
     }
     assert response.headers["Location"] == f"/v1/projects/{project['id']}"

@@ -1253,7 +1253,7 @@ DELETE = object()
             r"expected the values none \(a true-or-false trait\)",
         ),
         (
-            "traits.12.values",
+            f"traits.{TRAIT_FIELDS.index('model_source')}.values",
             [{"key": "fine-tuned", "definition": "Tuned."}],
             r"traits\[model_source\]\.values: expected the values hosted-third-party, fine-tuned, "
             r"trained-in-house, in order",
@@ -1570,6 +1570,8 @@ def test_the_controls_are_triggered_by_the_traits_they_are_for(catalog: Catalog)
             "Information Integrity",
             "Obscene, Degrading, and/or Abusive Content",
         ],
+        # A general-purpose assistant is no domain: no pack comes with it.
+        "packs": [],
     }
 
 

@@ -265,6 +265,22 @@ class RiskRule:
 
 
 @dataclass(frozen=True)
+class Pack:
+    """A domain pack (ours): the mitigations a field of work brings (clinical, code, synthetic
+    media, advertising), named together. It applies when `applies_when` holds, and each of its
+    `items` (mitigation keys) applies to every project it applies to: a pack adds no item of
+    its own, it says which items come with the domain."""
+
+    key: str
+    title: str
+    description: str
+    applies_when: Condition
+    items: tuple[str, ...]
+    position: int
+    source: SourceRef
+
+
+@dataclass(frozen=True)
 class ContextCondition:
     """When a context item applies: the project's risk classification is one of
     `risk_classifications` (when given) and the project is used in any of `jurisdictions_any`
@@ -401,6 +417,8 @@ class Catalog:
     traits: tuple[Trait, ...] = ()
     # When each NIST AI 600-1 risk applies (the risk register's rules), in the profile's order.
     risk_rules: tuple[RiskRule, ...] = ()
+    # The domain packs: the mitigations each field of work brings, named together.
+    packs: tuple[Pack, ...] = ()
     # None only for a catalog built without one (the generator's tests): every catalog
     # loaded from `seed/` has one, and the rules that need it say so (503) otherwise.
     waiver_policy: WaiverPolicy | None = None

@@ -24,6 +24,7 @@ from app.services.catalog.model import (
     ContextItem,
     Mitigation,
     NeverWaived,
+    Pack,
     Passage,
     PriorityRule,
     Responsibility,
@@ -533,6 +534,53 @@ class RiskRuleSchema(_Strict):
         return {"key": risk_key(data["risk"]), **_frozen(data)}
 
 
+class PackSchema(_Strict):
+    """A domain pack: when it applies and the mitigations it names (ours). That each item
+    applies wherever the pack does is checked with the challenges (`CatalogSchema`)."""
+
+    key = Text(slug_key, required=True)
+    title = Text(required=True)
+    description = Text(required=True)
+    applies_when = fields.Nested(ConditionSchema, required=True)
+    items = names("mitigations", "mitigation", hint=False, non_empty=True, required=True)
+    source = fields.Nested(_OursOnly, required=True)
+
+    @ma.post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return _frozen(data)
+
+
+def pack_errors(packs: list[dict[str, Any]], challenges: list[dict[str, Any]]) -> dict[int, Any]:
+    """Errors, by pack position, of items that do not apply to every project the pack applies
+    to (their condition does not hold wherever the pack's does, or they assume training), and
+    of items named by an earlier pack."""
+    mitigations = {m.key: m for c in challenges for m in c["mitigations"]}
+    named: dict[str, str] = {}
+    errors: dict[int, Any] = {}
+    for index, pack in enumerate(packs):
+        condition: Condition = pack["applies_when"]
+        problems = []
+        for key in pack["items"]:
+            item = mitigations.get(key)
+            if item is None:
+                continue  # named as unknown already
+            own = item.applies_when
+            covers = own.always or (
+                condition.traits_any <= own.traits_any
+                and condition.applications_any <= own.applications_any
+            )
+            if not covers:
+                problems.append(f"{key!r} does not apply wherever the pack applies")
+            if item.assumes_training:
+                problems.append(f"{key!r} assumes training: not every project of the pack gets it")
+            if key in named:
+                problems.append(f"{key!r} is in the pack {named[key]!r} already")
+            named.setdefault(key, pack["key"])
+        if problems:
+            errors[index] = {"items": problems}
+    return errors
+
+
 def _count(minimum: int) -> fields.Integer:
     return fields.Integer(
         strict=True, validate=validate.Range(min=minimum, error=f"must be at least {minimum}")
@@ -610,6 +658,7 @@ _MODELS: dict[str, type] = {
     "context_items": ContextItem,
     "traits": Trait,
     "risk_rules": RiskRule,
+    "packs": Pack,
 }
 
 
@@ -624,6 +673,7 @@ class CatalogSchema(_Strict):
     traits = fields.List(fields.Nested(TraitSchema), required=True)
     # Optional: without it every risk counts as applying (the seed catalog has all twelve).
     risk_rules = fields.List(fields.Nested(RiskRuleSchema), load_default=list)
+    packs = fields.List(fields.Nested(PackSchema), load_default=list)
     waiver_policy = fields.Nested(WaiverPolicySchema, required=True)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
@@ -663,6 +713,9 @@ class CatalogSchema(_Strict):
         context = key_errors(original.get("context_items"), CONTEXT_PREFIX)
         if context:
             errors["context_items"] = context
+        packs = key_errors(original.get("packs"))
+        if packs:
+            errors["packs"] = packs
         if errors:
             raise ma.ValidationError(errors)
 
@@ -680,6 +733,12 @@ class CatalogSchema(_Strict):
             raise ma.ValidationError(
                 {"challenges": [f"one mitigation agrees the collaborations, not {agreeing}"]}
             )
+
+    @validates_schema
+    def _packs_apply_with_their_items(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors = pack_errors(data["packs"], data["challenges"])
+        if errors:
+            raise ma.ValidationError({"packs": errors})
 
     @ma.post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

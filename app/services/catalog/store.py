@@ -17,6 +17,7 @@ from app.models import (
     CatalogCollaboration,
     CatalogContextItem,
     CatalogMitigation,
+    CatalogPack,
     CatalogResponsibility,
     CatalogRiskRule,
     CatalogRole,
@@ -34,6 +35,7 @@ from app.services.catalog.model import (
     ContextItem,
     Mitigation,
     NeverWaived,
+    Pack,
     Passage,
     PriorityRule,
     Responsibility,
@@ -119,6 +121,7 @@ _TABLES: dict[type, type[Any]] = {
     ContextItem: CatalogContextItem,
     Trait: CatalogTrait,
     RiskRule: CatalogRiskRule,
+    Pack: CatalogPack,
     WaiverPolicy: CatalogWaiverPolicy,
 }
 # (name, type) of each entry's fields that are columns of its table (its children are not).
@@ -162,6 +165,7 @@ def _rows(catalog: Catalog) -> dict[type[Any], list[dict[str, Any]]]:
         CatalogContextItem: [_row(c) for c in catalog.context_items],
         CatalogTrait: [_row(t) for t in catalog.traits],
         CatalogRiskRule: [_row(r) for r in catalog.risk_rules],
+        CatalogPack: [_row(p) for p in catalog.packs],
         CatalogWaiverPolicy: [_row(catalog.waiver_policy)] if catalog.waiver_policy else [],
     }
 
@@ -266,5 +270,6 @@ def _read_catalog(session: Session, version: str) -> Catalog:
         context_items=tuple(_entry(c, ContextItem) for c in ordered(CatalogContextItem)),
         traits=tuple(_entry(t, Trait) for t in ordered(CatalogTrait)),
         risk_rules=tuple(_entry(r, RiskRule) for r in ordered(CatalogRiskRule)),
+        packs=tuple(_entry(p, Pack) for p in ordered(CatalogPack)),
         waiver_policy=next((_entry(p, WaiverPolicy) for p in ordered(CatalogWaiverPolicy)), None),
     )

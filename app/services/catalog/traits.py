@@ -28,6 +28,7 @@ def brings(catalog: Catalog, trait: str) -> dict[str, Any]:
         ],
         "implied_by": [a.key for a in catalog.applications if trait in a.implies_traits],
         "risks": [r.risk for r in catalog.risk_rules if _names(r.applies_when, trait)],
+        "packs": [p.key for p in catalog.packs if _names(p.applies_when, trait)],
     }
 
 

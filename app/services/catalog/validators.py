@@ -193,6 +193,7 @@ def defined(data: Any, article: str) -> dict[str, Any]:
             for kind in SECTIONS
         },
         "responsibilities": responsibilities,
+        "mitigations": mitigations,
         # The keys of the catalog's items a policy may name: responsibilities, mitigations
         # and context items.
         "items": (
