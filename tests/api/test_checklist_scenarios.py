@@ -66,13 +66,21 @@ def test_the_clinical_assistant_gates_patient_data_and_releases(api):
         "explainability.human-review-of-high-stakes-outputs",
         # Health data goes to a hosted model: the agreement with its provider (a BAA).
         "value-chain.sign-provider-agreement",
+        # The clinical pack: notes that drop clinically relevant facts, and whether the
+        # software is a medical device that may not be used before its conformity assessment.
+        "confabulation.check-summaries-for-omissions",
+        "technical-complexity.classify-as-medical-device",
     }
     for key in critical:
         item = items[key]
         assert item["signoff_required"] and item["evidence_required"]
         # Routed to the role of its field, which the clinic's context calls for: the privacy
-        # officer or the clinician alone signs (the AI Ethicist is no fallback here).
-        assert [r["name"] for r in item["reviewers"]] in (["Priya Shah"], ["Cleo Park"])
+        # officer, the clinician or (for the device classification) the accountable executive
+        # alone signs (the AI Ethicist is no fallback here).
+        expected = ["Erin Walsh"] if key.startswith("technical-complexity.") else None
+        assert [r["name"] for r in item["reviewers"]] in (
+            [expected] if expected else (["Priya Shah"], ["Cleo Park"])
+        )
         assert "Pam Lee" not in [r["name"] for r in item["reviewers"]]
         assert "Grace Hopper" not in [o["name"] for o in item["owners"]]
         assert any("critical" in reason.lower() for reason in item["because"])
@@ -194,6 +202,46 @@ def test_the_documented_scenario_registers_are_what_the_service_gives(api):
             *(
                 [entry["section"], entry["risk"], *(_status(registers[n][i]) for n in SCENARIOS)]
                 for i, entry in enumerate(registers["clinical-assistant"])
+            ),
+        ),
+    )
+
+
+def _priority(mitigation: dict) -> str:
+    """A mitigation's base priority and what raises it, in words."""
+    raises = [
+        f"{rule['priority']} with {_condition(rule['when'])}" for rule in mitigation["raised_when"]
+    ]
+    return "; ".join([mitigation["priority"], *raises])
+
+
+def _condition(condition: dict) -> str:
+    said = [f"`{t}`" for t in condition["traits_any"]]
+    said += [f"application `{a}`" for a in condition["applications_any"]]
+    return " or ".join(said)
+
+
+def test_the_documented_domain_packs_are_the_catalogs(api):
+    catalog = api.get("/v1/catalog").json
+    mitigations = {m["key"]: m for c in catalog["challenges"] for m in c["mitigations"]}
+    packs = catalog["packs"]
+
+    assert [pack["key"] for pack in packs] == ["clinical", "code", "synthetic-media", "advertising"]
+    _check_table(
+        "domain-packs",
+        _rows(
+            ["pack", "applies", "item", "priority", "signed off by"],
+            ["---"] * 5,
+            *(
+                [
+                    pack["title"],
+                    _condition(pack["applies_when"]),
+                    f"`{key}` {mitigations[key]['title']}",
+                    _priority(mitigations[key]),
+                    ", ".join(mitigations[key]["reviewer_roles"]) or "no sign-off",
+                ]
+                for pack in packs
+                for key in pack["items"]
             ),
         ),
     )

@@ -1659,3 +1659,165 @@ def test_each_obligation_is_asked_by_one_entry(
         if re.search(pattern, f"{e.title}. {e.detail} {e.done_when}", re.IGNORECASE)
     ]
     assert asking == [the_one], obligation
+
+
+# --- Domain packs (issue 19, point 4) ---------------------------------------------------------
+
+PACKS = {
+    "clinical": (
+        Condition(applications_any=frozenset({"healthcare-solutions"})),
+        [
+            "confabulation.check-summaries-for-omissions",
+            "explainability.human-review-of-high-stakes-outputs",
+            "technical-complexity.classify-as-medical-device",
+            "data-privacy.inform-patients-and-record-consent",
+        ],
+    ),
+    "code": (
+        Condition(traits_any=frozenset({"generates_code"})),
+        [
+            "information-security.scan-generated-code",
+            "intellectual-property.detect-licensed-code-in-suggestions",
+            "information-security.keep-secrets-out-of-model-context",
+            "information-security.verify-suggested-dependencies",
+        ],
+    ),
+    "synthetic-media": (
+        Condition(traits_any=frozenset({"synthetic_media"})),
+        [
+            "data-privacy.consent-for-voice-and-likeness",
+            "explainability.label-generated-content",
+            "explainability.embed-provenance-in-generated-media",
+        ],
+    ),
+    "advertising": (
+        Condition(traits_any=frozenset({"advertises"})),
+        [
+            "confabulation.substantiate-product-claims",
+            "intellectual-property.clear-generated-names-and-logos",
+        ],
+    ),
+}
+
+
+def test_the_domain_packs_and_their_conditions(catalog: Catalog) -> None:
+    assert {p.key: (p.applies_when, list(p.items)) for p in catalog.packs} == PACKS
+    for pack in catalog.packs:
+        assert pack.source.kind == "authored" and pack.source.elaborates is None, pack.key
+        assert pack.description.strip() and pack.title.strip(), pack.key
+
+
+def test_every_pack_item_applies_exactly_where_the_pack_does_or_more(catalog: Catalog) -> None:
+    """A pack's items apply to every project the pack applies to; those the pack brings alone
+    apply to no project it does not apply to."""
+    mitigations = {m.key: m for m in all_mitigations(catalog)}
+    everything = set(TRAITS)
+    for pack in catalog.packs:
+        (application,) = pack.applies_when.applications_any or {"other"}
+        holding = set(pack.applies_when.traits_any)
+        for key in pack.items:
+            item = mitigations[key]
+            assert not item.assumes_training, key
+            assert item.applies_when.holds(application, holding), key
+            if item.applies_when == pack.applies_when:
+                # Not for any other project: every other trait, every other application.
+                others = everything - holding
+                for app in catalog.application_keys:
+                    if app not in pack.applies_when.applications_any:
+                        assert not item.applies_when.holds(app, others), (key, app)
+
+
+# Gates whose acceptance is a recorded decision rather than a measured rate.
+DECISION_CRITERIA = {
+    "technical-complexity.classify-as-medical-device": (
+        "no device was put into use before its conformity assessment was complete"
+    ),
+    "intellectual-property.clear-generated-names-and-logos": "found no conflicting mark",
+}
+
+
+def test_the_pack_items_are_gates_with_evidence_and_routed_reviews(catalog: Catalog) -> None:
+    mitigations = {m.key: m for m in all_mitigations(catalog)}
+    new = [k for _, keys in PACKS.values() for k in keys if not k.startswith("explainability.")]
+    new.append("explainability.embed-provenance-in-generated-media")
+    for key in new:
+        item = mitigations[key]
+        assert item.source.kind == "authored" and item.source.elaborates is None, key
+        assert item.evidence_required, key
+        # A gate by nature says why; one raised by the context names the raise instead.
+        assert item.priority_because or item.raised_when, key
+        # A threshold a reviewer can check (a number in done_when), or where the gate is a
+        # decision, the acceptance criterion it is held to.
+        criterion = DECISION_CRITERIA.get(key)
+        if criterion is None:
+            assert re.search(r"\d", item.done_when), key
+        else:
+            assert criterion in item.done_when, key
+        assert item.genai_risks or key.endswith("medical-device"), key
+    route = catalog.route
+    omissions = mitigations["confabulation.check-summaries-for-omissions"]
+    assert route(omissions.reviewer_roles, {"domain-expert"}) == ("domain-expert",)
+    device = mitigations["technical-complexity.classify-as-medical-device"]
+    assert route(device.reviewer_roles, {"accountable-executive"}) == ("accountable-executive",)
+    # The EU AI Act is named, never cited by article here: its references are the EU helper's.
+    assert "EU AI Act" in device.detail and "Art" not in device.detail + device.done_when
+    patients = mitigations["data-privacy.inform-patients-and-record-consent"]
+    consent = mitigations["data-privacy.consent-for-voice-and-likeness"]
+    for gate in (patients, consent):
+        assert route(gate.reviewer_roles, {"privacy-officer"}) == ("privacy-officer",)
+    for key in (
+        "information-security.scan-generated-code",
+        "information-security.verify-suggested-dependencies",
+    ):
+        assert mitigations[key].reviewer_roles == ("security-lead",), key
+    secrets = mitigations["information-security.keep-secrets-out-of-model-context"]
+    assert secrets.priority == "medium"
+    assert [(r.when.traits_any, r.priority) for r in secrets.raised_when] == [
+        ({"uses_third_party_models"}, "high")
+    ]
+    claims = mitigations["confabulation.substantiate-product-claims"]
+    assert "Product Manager" not in claims.reviewer_roles and "product-manager" not in (
+        claims.reviewer_roles
+    )
+
+
+def test_advertises_is_ours_and_makes_claims_risks_apply(catalog: Catalog) -> None:
+    (trait,) = [t for t in catalog.traits if t.key == "advertises"]
+    assert trait.source.kind == "authored" and "advertising" in trait.definition
+    assert "advertising" not in catalog.application_keys
+    brought = brings(catalog, "advertises")
+    assert brought["packs"] == ["advertising"]
+    assert {"Confabulation", "Information Integrity"} <= set(brought["risks"])
+
+
+@pytest.mark.parametrize(
+    ("pack", "item", "message"),
+    [
+        (
+            1,
+            "value-chain.restrict-provider-use-of-data",
+            r"packs\[code\]\.items: 'value-chain\.restrict-provider-use-of-data' does not apply "
+            r"wherever the pack applies",
+        ),
+        (
+            1,
+            "intellectual-property.license-training-data",
+            r"packs\[code\]\.items: 'intellectual-property\.license-training-data' assumes "
+            r"training",
+        ),
+        (
+            3,
+            "information-security.scan-generated-code",
+            r"'information-security\.scan-generated-code' is in the pack 'code' already",
+        ),
+        (3, "information-security.no-such", r"unknown mitigation 'information-security\.no-such'"),
+    ],
+)
+def test_the_loader_refuses_a_pack_item_that_does_not_come_with_the_pack(
+    tmp_path: Path, pack: int, item: str, message: str
+) -> None:
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["packs"][pack]["items"].append(item)
+
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(write(tmp_path, data))
