@@ -82,7 +82,13 @@ def test_the_clinical_assistant_gates_patient_data_and_releases(api):
             [expected] if expected else (["Priya Shah"], ["Cleo Park"])
         )
         assert "Pam Lee" not in [r["name"] for r in item["reviewers"]]
-        assert "Grace Hopper" not in [o["name"] for o in item["owners"]]
+        owners = [o["name"] for o in item["owners"]]
+        if expected:
+            # AI regulation is among the ethicist's skills: Grace co-owns the device
+            # classification with Pam, and the executive signs it.
+            assert owners == ["Pam Lee", "Grace Hopper"]
+        else:
+            assert "Grace Hopper" not in owners
         assert any("critical" in reason.lower() for reason in item["because"])
     assert not any(i["kind"] == "staffing" for i in items.values())
     assert items["value-chain.vet-third-party-models"]["priority"] == "high"

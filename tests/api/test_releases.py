@@ -22,6 +22,8 @@ from app.render.markdown import escape
 
 EVALUATION = "data-scientist.evaluate-model-performance"  # per release, medium, Ada's
 ACCURACY = "confabulation.measure-factual-accuracy"  # per release, critical here, Grace signs
+# The clinical pack's omissions test: per release, critical, Grace signs (Domain Expert).
+OMISSIONS = "confabulation.check-summaries-for-omissions"
 TRAINING = "machine-learning-engineer.train-models"  # per model version, Alan's
 NOT_A_GATE = "data-scientist.collect-and-preprocess-data"
 MODEL = {"name": "gpt-4o", "version": "2024-05-13", "provider": "openai"}
@@ -62,14 +64,20 @@ def _open(api, project, version: str, model: dict[str, Any] = MODEL, **body: Any
     return response
 
 
-def _sign_accuracy(api, project, people) -> None:
+def _sign(api, project, people, key: str) -> None:
     done = patch_item(
         api,
         project,
-        ACCURACY,
+        key,
         {"status": "done", "signed_off_by": people["ai-ethicist"]["id"], "evidence": EVIDENCE},
     )
     assert done.status_code == 200, done.json
+
+
+def _sign_accuracy(api, project, people) -> None:
+    """Sign the clinic's two critical release gates: factual accuracy and omissions."""
+    _sign(api, project, people, ACCURACY)
+    _sign(api, project, people, OMISSIONS)
 
 
 def _items(api, project) -> dict[str, dict[str, Any]]:
@@ -116,7 +124,7 @@ def test_opening_a_release_reopens_its_gates_and_keeps_their_state_in_the_events
     assert release["opened_by"].startswith("api_key:")
     assert release["shipped_at"] is None
     items = _items(api, project)
-    for key in (EVALUATION, ACCURACY):
+    for key in (EVALUATION, ACCURACY, OMISSIONS):
         assert items[key]["status"] == "open", key
         assert items[key]["signed_off_by"] is None
         assert items[key]["evidence"] == []
@@ -132,7 +140,7 @@ def test_opening_a_release_reopens_its_gates_and_keeps_their_state_in_the_events
     assert payload["model_changed"] is False
     assert payload["superseded"] is None
     reopened = {gate["key"]: gate for gate in payload["reopened"]}
-    assert set(reopened) == {EVALUATION, ACCURACY}
+    assert set(reopened) == {EVALUATION, ACCURACY, OMISSIONS}
     assert reopened[ACCURACY]["repeats"] == "per-release"
     assert reopened[ACCURACY]["before"]["status"] == "done"
     assert reopened[ACCURACY]["before"]["signed_off_by"] == people["ai-ethicist"]["id"]
@@ -231,8 +239,8 @@ def test_the_go_no_go_names_the_critical_gates_then_ships_once_they_are_signed(a
 
     problem = assert_problem(refused, 409)
     assert problem["type"].endswith(":release-blocked")
-    assert problem["blocking"] == [ACCURACY]
-    assert ACCURACY in problem["detail"]
+    assert problem["blocking"] == [ACCURACY, OMISSIONS]
+    assert ACCURACY in problem["detail"] and OMISSIONS in problem["detail"]
     assert event_count(api.client.application) == before
     assert api.get(path).json["status"] == "open"
 
@@ -276,8 +284,9 @@ def test_a_waived_critical_gate_passes_only_while_its_waiver_holds(app, api, cli
 
     _open(api, project, "1.0.0")
 
-    # The waiver holds: the gate stays waived, and does not block.
+    # The waiver holds: the gate stays waived, and does not block (the other gate is signed).
     assert _items(api, project)[ACCURACY]["status"] == "waived"
+    _sign(api, project, people, OMISSIONS)
     path = f"{_releases(project)}/1.0.0"
     etag = api.get(path).headers["ETag"]
     lapse_waiver(app, project["id"], ACCURACY)

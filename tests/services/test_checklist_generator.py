@@ -1076,7 +1076,7 @@ HEALTH_STAFFINGS = [
         {"handles_personal_data", "user_facing", "uses_third_party_models"},
     ],
 )
-def test_a_healthcare_project_has_its_four_critical_gates(real, staffing, traits):
+def test_a_healthcare_project_has_its_six_critical_gates(real, staffing, traits):
     # Priorities follow the rubric (docs/checklists.md), not a quota of high items.
     items = generate_checklist(
         real, ProjectFacts("healthcare-solutions", frozenset(traits)), staffing
@@ -1091,6 +1091,10 @@ def test_a_healthcare_project_has_its_four_critical_gates(real, staffing, traits
         "data-privacy.privacy-impact-assessment",
         "explainability.human-review-of-high-stakes-outputs",
         "confabulation.measure-factual-accuracy",
+        # The clinical pack: summaries that drop clinically relevant facts, and the software's
+        # status as a medical device (it may not be used before its conformity assessment).
+        "confabulation.check-summaries-for-omissions",
+        "technical-complexity.classify-as-medical-device",
         *provider,
     }
 
