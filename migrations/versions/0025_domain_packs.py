@@ -10,7 +10,7 @@ Projects gain the trait `advertises` (true, false or null when not stated; null 
 existing project, so no checklist changes until a project states it).
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-08
 
 """
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 revision = "0025"
 # 0024 is reserved for a branch not merged yet: whichever of the two is merged second follows
 # the other (its down_revision names it).
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

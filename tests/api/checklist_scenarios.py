@@ -100,6 +100,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "traits": {
                 "generates_public_content": True,
                 "states_facts": True,
+                "advertises": True,
                 "model_source": "hosted-third-party",
             },
             "intended_use": "Draft ad and email copy about our products for the marketing team "
