@@ -1542,3 +1542,18 @@ def test_where_both_reviews_apply_the_first_in_catalog_order_carries_the_curator
     ]
     assert review.source["fulfils"] == []
     assert "content-curator.review-generated-content" not in items
+
+
+def test_an_item_says_which_domain_pack_it_comes_with_where_the_pack_applies(real):
+    clinic = by_key(generate_checklist(real, ProjectFacts("healthcare-solutions"), []))
+    review = clinic["explainability.human-review-of-high-stakes-outputs"]
+    assert review.because[-1] == "Part of the Clinical domain pack"
+    assert "Part of the Clinical domain pack" in (
+        clinic["confabulation.check-summaries-for-omissions"].because
+    )
+    # The same review in a regulated project outside healthcare comes with no pack.
+    regulated = ProjectFacts("other", frozenset({"regulated_domain"}))
+    review = by_key(generate_checklist(real, regulated, []))[
+        "explainability.human-review-of-high-stakes-outputs"
+    ]
+    assert not [line for line in review.because if "domain pack" in line]

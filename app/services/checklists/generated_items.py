@@ -213,6 +213,13 @@ def mitigation_items(
 ) -> Iterable[GeneratedItem]:
     raises = dict(facts.app.raises) if facts.app is not None else {}
     agreement = _agreement(catalog, collaborating_pairs(catalog, playing, index))
+    # The domain packs that apply, by the items they name: an item says which it comes with.
+    packs = {
+        key: pack
+        for pack in catalog.packs
+        if pack.applies_when.holds(facts.application, facts.traits)
+        for key in pack.items
+    }
     responsibilities = {r.key: (role, r) for role in catalog.roles for r in role.responsibilities}
     # A responsibility several mitigations fulfil is carried by the first that applies.
     carried: set[str] = set()
@@ -258,6 +265,11 @@ def mitigation_items(
                         for role, resp in stands_for
                     ),
                     *agreed.because,
+                    *(
+                        (f"Part of the {packs[mitigation.key].title} domain pack",)
+                        if mitigation.key in packs
+                        else ()
+                    ),
                 ),
                 source={
                     **mitigation.source.as_dict(),
