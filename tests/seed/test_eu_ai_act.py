@@ -18,6 +18,7 @@ from seed.loader import CatalogError, load_catalog
 ARTICLES_PATH = Path(__file__).resolve().parents[2] / "seed" / "source" / "eu_ai_act_articles.txt"
 LINE = re.compile(r"Article (?P<number>[1-9]\d{0,2}) \| (?P<title>\S.*\S)")
 NOT_FOUND = re.compile(r"#\s+Not found with their titles.*\n#\s+(?P<numbers>[\d, ]+)\n")
+COMPLETE = re.compile(r"^# The list is complete: all 113 articles are listed", re.MULTILINE)
 LAST_ARTICLE = 113
 
 HIGH_RISK = {
@@ -60,8 +61,9 @@ def catalog() -> Catalog:
 
 def test_the_article_list_is_well_formed() -> None:
     """Numbers in order, each once, each with a title; the header names where the titles were
-    transcribed from, and the articles not found are named so that listed and not found
-    together are exactly Articles 1 to 113."""
+    transcribed from, and either says the list is complete, and then exactly Articles 1 to 113
+    are listed, or names the articles not found, so that listed and not found together are
+    exactly Articles 1 to 113."""
     text = _source_text()
     articles = _articles()
     numbers = list(articles)
@@ -69,8 +71,18 @@ def test_the_article_list_is_well_formed() -> None:
     assert "OJ L, 2024/1689, 12.7.2024" in text
     assert "Regulation (EU) 2024/1689" in text
     not_found_match = NOT_FOUND.search(text)
-    assert not_found_match, "the header names the articles whose titles were not found"
-    not_found = {int(n) for n in not_found_match["numbers"].replace(",", " ").split()}
+    complete = COMPLETE.search(text)
+    assert bool(complete) != bool(not_found_match), (
+        "the header either says the list is complete or names the articles not found"
+    )
+    if complete:
+        assert numbers == list(range(1, LAST_ARTICLE + 1))
+        assert len(articles) == LAST_ARTICLE
+        not_found: set[int] = set()
+    else:
+        assert not_found_match
+        not_found = {int(n) for n in not_found_match["numbers"].replace(",", " ").split()}
+        assert not_found, "a 'Not found' line names at least one article"
     assert not not_found & set(numbers)
     assert set(numbers) | not_found == set(range(1, LAST_ARTICLE + 1))
     assert len(numbers) + len(not_found) == LAST_ARTICLE
