@@ -1,8 +1,10 @@
 """Dumpers compiled from marshmallow schemas: what `schema.dump` gives, several times faster.
 
 `compile_dump` reads a schema instance's `dump_fields` once and builds a plain function per
-field, so dumping a document no longer goes through marshmallow's per-field machinery
-(`Field.serialize`, the accessor, `get_value`), which costs most of a checklist's dump. The
+field, and for a schema's plain dicts (the documents' case) one function of straight-line code
+that reads and converts every field in turn, so dumping a document no longer goes through
+marshmallow's per-field machinery (`Field.serialize`, the accessor, `get_value`), which costs
+most of a checklist's dump. The
 schema stays the one description of the JSON (and of `/openapi.json`); the compiled function
 only follows it. Only what the output schemas use is compiled: any other field class, an
 override of a dump method, a dump hook or an unhandled option is refused at compile time with
@@ -32,7 +34,6 @@ _FIELD_DUMP_ATTRIBUTES = (
 )
 _SCHEMA_DUMP_METHODS = ("dump", "_serialize", "get_attribute")
 _NO_KEY = object()  # in no dict: a dotted path is always fetched step by step
-_NOTHING: dict[Any, Any] = {}
 
 
 def compile_dump(schema: ma.Schema) -> Callable[[Any], Any]:
@@ -50,33 +51,87 @@ def _schema_dumper(schema: ma.Schema, where: str, *, many: bool) -> Convert:
         raise TypeError(f"{where}: the schema has a pre_dump or post_dump hook; cannot compile it")
     if schema.dict_class is not dict:
         raise TypeError(f"{where}: the schema's dict_class is not dict; cannot compile it")
-    plan: list[tuple[str, Any, Convert, Convert]] = []
+    plan: list[tuple[str, Any, Convert, Convert, Any]] = []
     for name, field in schema.dump_fields.items():
         # As `get_value`: the attribute (or the name) is a path when it holds dots.
         path = (name if field.attribute is None else field.attribute).split(".")
         key = name if field.data_key is None else field.data_key
         convert = _converter(field, f"{where}.{name}")
         fetch = _fetcher(path, field.dump_default)
-        plan.append((key, path[0] if len(path) == 1 else _NO_KEY, convert, fetch))
+        plan.append(
+            (key, path[0] if len(path) == 1 else _NO_KEY, convert, fetch, field.dump_default)
+        )
 
-    def dump_one(obj: Any) -> dict[str, Any]:
+    def dump_any(obj: Any) -> dict[str, Any]:
+        # Anything but a plain dict: every value through `fetch`, as `get_value` reads it.
         out = {}
-        # A plain dict (as the documents are) is read with its `get`: the usual case in one
-        # call; anything else, a missing key or a dotted path goes through `fetch`.
-        get = obj.get if type(obj) is dict else _NOTHING.get
-        for key, attr, convert, fetch in plan:
-            value = get(attr, missing)
-            if value is missing:
-                value = fetch(obj)
-                if value is missing:
-                    continue  # marshmallow leaves the key out
-            out[key] = convert(value)
+        for key, _, convert, fetch, _ in plan:
+            value = fetch(obj)
+            if value is not missing:  # else marshmallow leaves the key out
+                out[key] = convert(value)
         return out
 
+    dump_one = _generated(plan, dump_any, where)
     if not many:
         return dump_one
     # As `Schema._serialize`: None with `many` is dumped as one object, not as a list.
     return lambda objs: dump_one(objs) if objs is None else [dump_one(obj) for obj in objs]
+
+
+def _generated(
+    plan: list[tuple[str, Any, Convert, Convert, Any]],
+    dump_any: Callable[[Any], dict[str, Any]],
+    where: str,
+) -> Callable[[Any], dict[str, Any]]:
+    """`dump_one` for a plain dict (the documents' case), as straight-line code: one `get` per
+    field and the conversions that need no call (a string, a value dumped as it is, a nested
+    object) written out, the rest called; anything else goes to `dump_any`. What it gives is
+    what `dump_any` gives, field by field: a key missing from the dict is fetched as there
+    (`fetch` reads a dict's attribute or the field's default), unless the dict has no such
+    attribute and the field no default, where marshmallow leaves the key out."""
+    names: dict[str, Any] = {"missing": missing, "dict": dict, "str": str, "dump_any": dump_any}
+    # Each field: its value read with the dict's `get`, converted; a key the dict lacks is
+    # fetched as `dump_any` would, unless nothing can come of it.
+    lines = [
+        "def dump_one(obj):",
+        "    if type(obj) is not dict:",
+        "        return dump_any(obj)",
+        "    get = obj.get",
+        "    out = {}",
+    ]
+    for n, (key, attr, convert, fetch, default) in enumerate(plan):
+        names[f"c{n}"], names[f"f{n}"] = convert, fetch
+        value = _inline(convert, f"c{n}", names, n)
+        if attr is _NO_KEY:
+            lines += [f"    v = f{n}(obj)", "    if v is not missing:"]
+            lines += [f"        out[{key!r}] = {value}"]
+            continue
+        lines += [f"    v = get({attr!r}, missing)", "    if v is not missing:"]
+        lines += [f"        out[{key!r}] = {value}"]
+        if hasattr(dict, attr) or default is not missing:
+            lines += ["    else:", f"        v = f{n}(obj)", "        if v is not missing:"]
+            lines += [f"            out[{key!r}] = {value}"]
+    lines.append("    return out")
+    code = compile("\n".join(lines), f"<compiled dump of {where}>", "exec")
+    exec(code, names)  # noqa: S102 - our own lines, built from the schema's fields
+    return names["dump_one"]
+
+
+def _inline(convert: Convert, name: str, names: dict[str, Any], n: int) -> str:
+    """The expression that gives `convert(v)` (`name` in `names`), without the call where the
+    converter says what it does: a value as it is, a string, a nested object, a list of them."""
+    if convert is _identity:
+        return "v"
+    if getattr(convert, "is_text", False):
+        return f"v if v is None or type(v) is str else {name}(v)"
+    if (dump := getattr(convert, "dump_one", None)) is not None:
+        names[f"d{n}"] = dump
+        return f"None if v is None else d{n}(v)"
+    inner = getattr(convert, "inner", None)
+    if (dump := getattr(inner, "dump_one", None)) is not None:
+        names[f"d{n}"] = dump
+        return f"None if v is None else [None if e is None else d{n}(e) for e in v]"
+    return f"{name}(v)"
 
 
 def _fetcher(path: list[str], default: Any) -> Callable[[Any], Any]:
@@ -130,6 +185,7 @@ def _text(field: fields.Field[Any], where: str) -> Convert:
             return value
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
+    text.is_text = True  # type: ignore[attr-defined] # read by the generated code
     return text
 
 
@@ -147,7 +203,12 @@ def _temporal(field: fields.DateTime | fields.Date, where: str) -> Convert:
 
 def _list(field: fields.List[Any], where: str) -> Convert:
     inner = _converter(field.inner, f"{where}[]")
-    return lambda value: None if value is None else [inner(each) for each in value]
+
+    def each_of(value: Any) -> Any:
+        return None if value is None else [inner(each) for each in value]
+
+    each_of.inner = inner  # type: ignore[attr-defined] # read by the generated code
+    return each_of
 
 
 def _dict(field: fields.Dict, where: str) -> Convert:
@@ -161,7 +222,13 @@ def _dict(field: fields.Dict, where: str) -> Convert:
 def _nested(field: fields.Nested, where: str) -> Convert:
     schema = field.schema  # with the field's only, exclude and many applied
     dump = _schema_dumper(schema, where, many=bool(schema.many or field.many))
-    return lambda value: None if value is None else dump(value)
+
+    def nested(value: Any) -> Any:
+        return None if value is None else dump(value)
+
+    # The generated code of the schema that holds the field calls the dumper of one object.
+    nested.dump_one = None if schema.many or field.many else dump  # type: ignore[attr-defined]
+    return nested
 
 
 def _identity(value: Any) -> Any:

@@ -269,6 +269,27 @@ def test_a_schema_of_many_dumps_as_marshmallow_dumps_it(value):
     assert_same(schema.dump(value), compile_dump(schema)(value))
 
 
+class DictNames(ma.Schema):
+    """Fields named as a dict's attributes (a dict without the key gives its attribute), and
+    one with a default (a dict without the key gives it)."""
+
+    keys = ma.fields.Raw()
+    values = ma.fields.Raw(dump_default=list)
+    defaulted = ma.fields.Integer(dump_default=3)
+    kept = ma.fields.String()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{}, {"keys": 1, "values": ["a"], "kept": "k"}, {"kept": None}, SimpleNamespace(kept="k")],
+    ids=["empty", "full", "none", "object"],
+)
+def test_a_key_missing_from_a_dict_dumps_as_marshmallow_dumps_it(value):
+    schema = DictNames()
+
+    assert_same(schema.dump(value), compile_dump(schema)(value))
+
+
 def _item_edges() -> Iterator[dict[str, Any]]:
     item = example_as_gathered()["items"][0]
     yield item

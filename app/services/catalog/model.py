@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 from app.vocabulary import PRIORITIES, SourceKind, WaiverApprover
@@ -436,11 +437,27 @@ class Catalog:
     def role_keys(self) -> tuple[str, ...]:
         return tuple(r.key for r in self.roles)
 
-    @property
+    # The catalog is immutable: what is derived from it alone is computed once per catalog
+    # (`cached_property` keeps it in the instance's dict, beside the frozen fields).
+    @cached_property
     def governance_roles(self) -> frozenset[str]:
         """The governance roles: ours (`authored`), beyond the article's, each answering for
         one kind of review (privacy, security, the domain, the decision to ship)."""
         return frozenset(r.key for r in self.roles if r.source.kind == SourceKind.AUTHORED)
+
+    @cached_property
+    def mitigations_in_order(self) -> tuple[tuple[Challenge, Mitigation], ...]:
+        """Every mitigation with its challenge, in catalog order (challenges, then theirs)."""
+        return tuple(
+            (challenge, mitigation)
+            for challenge in sorted(self.challenges, key=lambda c: c.position)
+            for mitigation in sorted(challenge.mitigations, key=lambda m: m.position)
+        )
+
+    @cached_property
+    def responsibilities_by_key(self) -> dict[str, tuple[Role, Responsibility]]:
+        """Each responsibility's key -> its role and itself."""
+        return {r.key: (role, r) for role in self.roles for r in role.responsibilities}
 
     def route(self, roles: Sequence[str], playing: Collection[str]) -> tuple[str, ...]:
         """Who of `roles` (a reviewer or approver list, in the catalog's order) may act on a
