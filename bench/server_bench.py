@@ -1179,12 +1179,11 @@ def preview_in_process(
 
 def time_preview(dataset: Dataset, requests: int) -> None:
     """The child of `preview_in_process`: `POST /v1/checklists/preview` of the clinic example
-    of docs/checklists.md (tests/api/checklist_scenarios.py) through the Flask test client."""
+    of docs/checklists.md (tests/api/checklist_scenarios.py) through the Flask test client, on
+    the app of `wsgi.py` (gunicorn's)."""
     import importlib.util
     import logging
     import statistics
-
-    from app import create_app
 
     spec = importlib.util.spec_from_file_location(
         "checklist_scenarios", ROOT / "tests" / "api" / "checklist_scenarios.py"
@@ -1193,7 +1192,12 @@ def time_preview(dataset: Dataset, requests: int) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     body = module.SCENARIOS["clinical-assistant"]
-    app = create_app()
+    # The app as gunicorn loads it: `wsgi.py`, with what it sets for a serving process.
+    served = importlib.util.spec_from_file_location("wsgi", ROOT / "wsgi.py")
+    assert served is not None and served.loader is not None
+    wsgi = importlib.util.module_from_spec(served)
+    served.loader.exec_module(wsgi)
+    app = wsgi.app
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the process's life

@@ -136,3 +136,29 @@ def test_the_openapi_description_documents_the_shared_headers_and_errors(client)
             assert "404" in operation["responses"], (method, path)
     unauthorized = spec["components"]["responses"]["UNAUTHORIZED"]
     assert "application/problem+json" in unauthorized["content"]
+
+
+def test_the_served_app_freezes_what_start_up_built_and_collects_in_larger_steps(tmp_path):
+    """`wsgi.py` (gunicorn's and `flask`'s entry) leaves its process's collector tuned: its
+    start-up objects frozen, the youngest generation collected at `YOUNG_THRESHOLD`."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.serving import YOUNG_THRESHOLD
+
+    root = Path(__file__).resolve().parent.parent
+    probe = "import gc, wsgi; print(gc.get_freeze_count(), *gc.get_threshold())"
+    done = subprocess.run(  # noqa: S603 - our interpreter, our code
+        [sys.executable, "-c", probe],
+        cwd=root,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    frozen, young, middle, oldest = map(int, done.stdout.split()[-4:])
+
+    assert frozen > 10_000  # the application's modules, schemas and mappers
+    assert (young, middle, oldest) == (YOUNG_THRESHOLD, 10, 10)
