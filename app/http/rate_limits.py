@@ -13,6 +13,13 @@ request costs 1. The counts live in `RATELIMIT_STORAGE_URI` (Redis shares them b
 workers and instances); when that storage fails, Flask-Limiter counts in memory until it
 answers again. Probes, `/openapi.json` and `/docs` never call it.
 
+The hit is made directly (`DirectBudget`): Flask-Limiter's layers around it (the request's
+endpoint, its limits resolved from its manager, each limit's exemptions, scope and cost, the
+context it records for its own headers) find the same one limit on every request, and cost
+about as much as the round trip to Redis. The library's path is still taken whenever its
+state says the direct one would not do what it does (disabled, the storage down and counted in
+memory, a hit that fails); what the direct path relies on is asserted at start-up.
+
 One round trip to Redis per request: the fixed-window strategy's hit is a Lua script that
 increments the window's counter (the key `limits` itself uses), sets its expiry when new, and
 returns the count, the time left in the window and the API key generation (see
@@ -28,9 +35,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem
 from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
@@ -142,9 +151,65 @@ def limit_share_request(share_id: str) -> None:
     _count(_SHARE_EXTENSION, f"share:{share_id}")
 
 
+class DirectBudget:
+    """One shared limit of ours, hit without Flask-Limiter's per-request layers: the same key
+    (`LIMITER/[prefix/]identity/scope/amount/1/unit`), the same strategy, the same
+    `RateLimitExceeded` (its limit, so the same 429 problem), the same log line past it.
+
+    `usable()` says when the library would do just that: it is enabled and set up, counts in
+    its storage (not in memory after a failure: its own path checks when the storage is back)
+    and uses our strategy. A hit that raises goes to the library's path, which counts the
+    request again and falls back to memory as it always did.
+    """
+
+    def __init__(self, limiter: Limiter, limit: Any, strategy: OneTripFixedWindow) -> None:
+        (runtime,) = list(limit)  # one rate (`RATE_LIMIT` and `SHARE_RATE_LIMIT` are one each)
+        # What `Limiter.__evaluate_limits` would do differently for another limit, and what it
+        # would add: none of it is used here, and a change would make this path wrong.
+        assert runtime.shared and not runtime.per_method and runtime.methods is None
+        assert runtime.exempt_when is None and runtime.deduct_when is None
+        assert runtime.on_breach is None and not runtime.meta_limits and runtime.cost == 1
+        assert isinstance(runtime.scope, str) and runtime.scope
+        manager = limiter.limit_manager
+        assert not manager._default_limits and not manager._application_limits
+        assert not limiter._meta_limits and limiter._on_breach is None
+        assert not limiter._request_filters
+        self.limiter = limiter
+        self.runtime = runtime
+        self.strategy = strategy
+        self.prefix = (limiter._key_prefix,) if limiter._key_prefix else ()
+
+    def usable(self) -> bool:
+        limiter = self.limiter
+        return (
+            limiter.enabled
+            and limiter.initialized
+            and not limiter._storage_dead
+            and limiter._limiter is self.strategy
+        )
+
+    def hit(self, identity: str) -> None:
+        """Count one; `RateLimitExceeded` past the budget; any failure of the storage raised."""
+        scope = self.runtime.scope
+        if not self.strategy.hit(self.runtime.limit, *self.prefix, identity, scope):
+            self.limiter.logger.info(
+                "ratelimit %s (%s) exceeded at endpoint: %s", self.runtime.limit, identity, scope
+            )
+            raise RateLimitExceeded(self.runtime)
+
+
 def _count(budget: str, identity: str) -> None:
     g.rate_limit_identity = identity
     g.pop("v1_window", None)
+    direct: DirectBudget = current_app.extensions[f"{budget}_direct"]
+    if direct.usable():
+        try:
+            direct.hit(identity)
+            return
+        except RateLimitExceeded:
+            raise
+        except Exception:  # as the library does: its path falls back to memory
+            g.pop("v1_window", None)
     count: Callable[[], None] = current_app.extensions[budget]
     count()
 
@@ -207,12 +272,16 @@ def init_rate_limits(app: Flask) -> Limiter:
         """Calling this in a request counts one hit against the budget (see the module)."""
 
     app.extensions[_EXTENSION] = count_v1_request
+    app.extensions[f"{_EXTENSION}_direct"] = DirectBudget(limiter, budget, strategy)
 
-    @limiter.shared_limit(app.config["SETTINGS"].share_rate_limit, scope=SHARE_SCOPE)
+    share_budget = limiter.shared_limit(app.config["SETTINGS"].share_rate_limit, scope=SHARE_SCOPE)
+
+    @share_budget
     def count_share_request() -> None:
         """Calling this in a request counts one hit against a share link's budget."""
 
     app.extensions[_SHARE_EXTENSION] = count_share_request
+    app.extensions[f"{_SHARE_EXTENSION}_direct"] = DirectBudget(limiter, share_budget, strategy)
 
     @app.after_request
     def rate_limit_headers(response: Response) -> Response:

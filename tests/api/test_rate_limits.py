@@ -306,3 +306,34 @@ def test_a_counted_request_makes_one_round_trip_to_redis_when_it_succeeds(
         assert "Retry-After" not in answer.headers
 
     assert remaining == [96, 95, 94]
+
+
+def test_the_direct_hit_counts_in_the_budget_flask_limiters_path_counts_in(
+    limited_app, make_api, monkeypatch
+):
+    """The budget is hit without Flask-Limiter's per-request layers (`DirectBudget`), in the
+    same counter: an instance taking the library's path shares it, key by key."""
+    require_redis(REDIS_URL)
+    caller = make_api("Team D")
+    direct, through_library = (limited_app("3 per minute", REDIS_URL) for _ in range(2))
+    calls: dict[str, int] = {"direct": 0, "library": 0}
+    for name, app in (("direct", direct), ("library", through_library)):
+        budget = app.extensions["v1_rate_limit_direct"]
+        check = budget.limiter._check_request_limit
+
+        def counted(*args: Any, _name: str = name, _check: Any = check, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _check(*args, **kwargs)
+
+        monkeypatch.setattr(budget.limiter, "_check_request_limit", counted)
+    monkeypatch.setattr(through_library.extensions["v1_rate_limit_direct"], "usable", lambda: False)
+    clients = (direct.test_client(), through_library.test_client())
+
+    statuses = _alternate(clients, V1_READS, headers=_bearer(caller.token))
+
+    assert statuses == [200, 200, 200, 429, 429]
+    assert calls == {"direct": 0, "library": 2}
+    refused = clients[0].get("/v1/catalog", headers=_bearer(caller.token))
+    problem = assert_problem(refused, 429)
+    assert problem["type"].endswith("rate-limited")
+    assert problem["detail"] == "Too many requests (limit: 3 per 1 minute); retry later."
