@@ -118,3 +118,53 @@ def test_authentication_comes_before_the_query_check(client):
 
 def test_the_operational_probes_ignore_a_query_string(client):
     assert client.get("/healthz?cachebust=1").status_code == 200
+
+
+def test_a_request_without_a_query_gets_what_its_schema_loads_from_nothing_without_webargs(
+    app, api, monkeypatch
+):
+    """The hot reads carry no query string: what a query schema loads from nothing is kept
+    after the first such request (`CheckedJsonParser`), a copy each time; a query still goes
+    through webargs, and a schema whose empty load could differ is never kept."""
+    import marshmallow as ma
+    from webargs.flaskparser import FlaskParser
+
+    from app.api import common
+
+    project, _ = staffed_project(api)
+    generate(api, project, 201)
+    path = f"/v1/projects/{project['id']}/checklist"
+    parsed: list[str] = []
+    parse = FlaskParser.parse
+
+    def counted(self: FlaskParser, argmap: object, *args: object, **kwargs: object) -> object:
+        parsed.append(str(kwargs.get("location")))
+        return parse(self, argmap, *args, **kwargs)
+
+    monkeypatch.setattr(FlaskParser, "parse", counted)
+    monkeypatch.setattr(common, "_EMPTY_QUERIES", {})
+
+    first, second = api.get(path), api.get(path)
+    markdown = api.get(f"{path}?format=markdown")
+    third = api.get(path)
+
+    assert [r.status_code for r in (first, second, markdown, third)] == [200] * 4
+    assert first.mimetype == third.mimetype == "application/json"
+    assert markdown.mimetype == "text/markdown"
+    assert first.data == second.data == third.data
+    assert parsed == ["query", "query"]  # the first empty query, and the Markdown's
+    (kept,) = common._EMPTY_QUERIES.values()
+    assert kept == {}  # nothing given, nothing loaded: the view's defaults apply
+
+    class Dated(ma.Schema):
+        day = ma.fields.String(load_default=lambda: "today")
+
+    class Hooked(ma.Schema):
+        @ma.post_load
+        def stamp(self, data: dict[str, object], **_: object) -> dict[str, object]:
+            return data
+
+    assert not common._loads_nothing_the_same(Dated(), {"day": "today"})
+    assert not common._loads_nothing_the_same(Hooked(), {})
+    assert not common._loads_nothing_the_same(ma.Schema(), {"roles": []})
+    assert common._loads_nothing_the_same(ma.Schema(), {"compact": False})
