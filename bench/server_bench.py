@@ -1203,19 +1203,23 @@ def time_preview(dataset: Dataset, requests: int) -> None:
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the process's life
     client = app.test_client()
     headers = {"Authorization": f"Bearer {dataset.token}", "Accept": "application/json"}
-    times = []
+    times, cpu = [], []
     for n in range(requests + 20):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.post("/v1/checklists/preview", json=body, headers=headers)
-        elapsed = time.perf_counter() - started
+        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
         assert response.status_code == 200, response.get_data(as_text=True)[:500]
         if n >= 20:  # the first ones warm the caches up
             times.append(elapsed * 1000)
+            cpu.append(elapsed_cpu * 1000)
     times.sort()
     figures = {
         "requests": float(len(times)),
         "median_ms": statistics.median(times),
         "p90_ms": times[int(len(times) * 0.9)],
+        # The process's own CPU time (Redis and PostgreSQL work elsewhere): on a loaded
+        # machine, the wall clock also counts the time the process waited for a core.
+        "median_cpu_ms": statistics.median(cpu),
         "items": float(len(response.get_json()["items"])),
     }
     print("PREVIEWJSON " + json.dumps(figures))
@@ -1226,8 +1230,8 @@ def print_preview(figures: dict[str, float], markdown: list[str]) -> None:
     line = (
         f"Preview of the clinic example in-process ({figures['items']:.0f} items, "
         f"{figures['requests']:.0f} requests): median {figures['median_ms']:.2f} ms, "
-        f"p90 {figures['p90_ms']:.2f} ms; target median <= {PREVIEW_TARGET_MS:g} ms: "
-        + ("PASS" if ok else "FAIL")
+        f"p90 {figures['p90_ms']:.2f} ms, median CPU {figures['median_cpu_ms']:.2f} ms; "
+        f"target median <= {PREVIEW_TARGET_MS:g} ms: " + ("PASS" if ok else "FAIL")
     )
     print(line)
     markdown += [line, ""]

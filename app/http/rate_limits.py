@@ -188,8 +188,8 @@ class DirectBudget:
             and limiter._limiter is self.strategy
         )
 
-    def hit(self, identity: str) -> None:
-        """Count one; `RateLimitExceeded` past the budget; any failure of the storage raised."""
+    def count(self, identity: str) -> None:
+        """Hit the budget once; `RateLimitExceeded` past it; any failure of the storage raised."""
         scope = self.runtime.scope
         if not self.strategy.hit(self.runtime.limit, *self.prefix, identity, scope):
             self.limiter.logger.info(
@@ -204,7 +204,7 @@ def _count(budget: str, identity: str) -> None:
     direct: DirectBudget = current_app.extensions[f"{budget}_direct"]
     if direct.usable():
         try:
-            direct.hit(identity)
+            direct.count(identity)
             return
         except RateLimitExceeded:
             raise
