@@ -119,7 +119,7 @@ def _generated(
 
 def _inline(convert: Convert, name: str, names: dict[str, Any], n: int) -> str:
     """The expression that gives `convert(v)` (`name` in `names`), without the call where the
-    converter says what it does: a value as it is, a string, a nested object, a list of them."""
+    converter says what it does: a value as it is, a string, a nested object, a list of either."""
     if convert is _identity:
         return "v"
     if getattr(convert, "is_text", False):
@@ -131,6 +131,9 @@ def _inline(convert: Convert, name: str, names: dict[str, Any], n: int) -> str:
     if (dump := getattr(inner, "dump_one", None)) is not None:
         names[f"d{n}"] = dump
         return f"None if v is None else [None if e is None else d{n}(e) for e in v]"
+    if getattr(inner, "is_text", False):
+        names[f"t{n}"] = inner
+        return f"None if v is None else [e if e is None or type(e) is str else t{n}(e) for e in v]"
     return f"{name}(v)"
 
 
