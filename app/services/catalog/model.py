@@ -3,10 +3,11 @@ mapping and the pure checklist generator."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from app.vocabulary import PRIORITIES, SourceKind, WaiverApprover
@@ -455,9 +456,11 @@ class Catalog:
         )
 
     @cached_property
-    def responsibilities_by_key(self) -> dict[str, tuple[Role, Responsibility]]:
-        """Each responsibility's key -> its role and itself."""
-        return {r.key: (role, r) for role in self.roles for r in role.responsibilities}
+    def responsibilities_by_key(self) -> Mapping[str, tuple[Role, Responsibility]]:
+        """Each responsibility's key -> its role and itself (read-only: it is shared)."""
+        return MappingProxyType(
+            {r.key: (role, r) for role in self.roles for r in role.responsibilities}
+        )
 
     def route(self, roles: Sequence[str], playing: Collection[str]) -> tuple[str, ...]:
         """Who of `roles` (a reviewer or approver list, in the catalog's order) may act on a
