@@ -447,12 +447,11 @@ class Catalog:
         return frozenset(r.key for r in self.roles if r.source.kind == SourceKind.AUTHORED)
 
     @cached_property
-    def mitigations_in_order(self) -> tuple[tuple[Challenge, Mitigation], ...]:
-        """Every mitigation with its challenge, in catalog order (challenges, then theirs)."""
+    def mitigations_in_order(self) -> tuple[tuple[Challenge, tuple[Mitigation, ...]], ...]:
+        """The challenges in catalog order, each with its mitigations in order."""
         return tuple(
-            (challenge, mitigation)
+            (challenge, tuple(sorted(challenge.mitigations, key=lambda m: m.position)))
             for challenge in sorted(self.challenges, key=lambda c: c.position)
-            for mitigation in sorted(challenge.mitigations, key=lambda m: m.position)
         )
 
     @cached_property

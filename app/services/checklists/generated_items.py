@@ -223,73 +223,74 @@ def mitigation_items(
     responsibilities = catalog.responsibilities_by_key
     # A responsibility several mitigations fulfil is carried by the first that applies.
     carried: set[str] = set()
-    for challenge, mitigation in catalog.mitigations_in_order:
-        if not mitigation.applies_when.holds(facts.application, facts.traits):
-            continue
-        if mitigation.assumes_training and not facts.trains:
-            continue
-        priority, raised_because = _mitigation_priority(
-            mitigation, challenge, facts, raises.get(challenge.key)
-        )
-        stands_for = [
-            responsibilities[k]
-            for k in mitigation.fulfils
-            if k in responsibilities and k not in carried
-        ]
-        stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
-        carried.update(resp.key for _, resp in stands_for)
-        every = [*mitigation.owner_roles, *(r.key for r, _ in stands_for)]
-        # Only the roles the project has (requires or staffs): an item never names a role
-        # the project does not have as if it did (none, and nobody owns it yet).
-        roles = tuple(dict.fromkeys(r for r in every if r in playing))
-        owners = index.members_of(roles)
-        agreed = agreement if mitigation.agrees_collaborations else _Agreement()
-        yield GeneratedItem(
-            key=mitigation.key,
-            kind="mitigation",
-            title=mitigation.title,
-            detail=mitigation.detail + agreed.detail,
-            phase=mitigation.phase,
-            done_when=mitigation.done_when + agreed.done_when,
-            roles=roles,
-            owners=owners,
-            priority=priority,
-            because=(
-                f"Catalog mitigation {mitigation.key} for {challenge.named}",
-                *_applies_because(mitigation, challenge, facts),
-                *((facts.training_reason(),) if mitigation.assumes_training else ()),
-                *raised_because,
-                *(
-                    f"Also the {role.title}'s responsibility {resp.key}: it asks the same"
-                    for role, resp in stands_for
+    for challenge, mitigations in catalog.mitigations_in_order:
+        for mitigation in mitigations:
+            if not mitigation.applies_when.holds(facts.application, facts.traits):
+                continue
+            if mitigation.assumes_training and not facts.trains:
+                continue
+            priority, raised_because = _mitigation_priority(
+                mitigation, challenge, facts, raises.get(challenge.key)
+            )
+            stands_for = [
+                responsibilities[k]
+                for k in mitigation.fulfils
+                if k in responsibilities and k not in carried
+            ]
+            stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
+            carried.update(resp.key for _, resp in stands_for)
+            every = [*mitigation.owner_roles, *(r.key for r, _ in stands_for)]
+            # Only the roles the project has (requires or staffs): an item never names a role
+            # the project does not have as if it did (none, and nobody owns it yet).
+            roles = tuple(dict.fromkeys(r for r in every if r in playing))
+            owners = index.members_of(roles)
+            agreed = agreement if mitigation.agrees_collaborations else _Agreement()
+            yield GeneratedItem(
+                key=mitigation.key,
+                kind="mitigation",
+                title=mitigation.title,
+                detail=mitigation.detail + agreed.detail,
+                phase=mitigation.phase,
+                done_when=mitigation.done_when + agreed.done_when,
+                roles=roles,
+                owners=owners,
+                priority=priority,
+                because=(
+                    f"Catalog mitigation {mitigation.key} for {challenge.named}",
+                    *_applies_because(mitigation, challenge, facts),
+                    *((facts.training_reason(),) if mitigation.assumes_training else ()),
+                    *raised_because,
+                    *(
+                        f"Also the {role.title}'s responsibility {resp.key}: it asks the same"
+                        for role, resp in stands_for
+                    ),
+                    *agreed.because,
+                    *(
+                        (f"Part of the {packs[mitigation.key].title} domain pack",)
+                        if mitigation.key in packs
+                        else ()
+                    ),
                 ),
-                *agreed.because,
-                *(
-                    (f"Part of the {packs[mitigation.key].title} domain pack",)
-                    if mitigation.key in packs
-                    else ()
-                ),
-            ),
-            source={
-                **mitigation.source.as_dict(),
-                "catalog_key": mitigation.key,
-                "challenge": challenge.key,
-                "challenge_title": challenge.title,
-                "nist": list(mitigation.nist),
-                "genai_risks": list(mitigation.genai_risks),
-                "fulfils": [
-                    {**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text}
-                    for _, resp in stands_for
-                ],
-                **agreed.source,
-            },
-            replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
-            signoff_required=mitigation.signoff_required,
-            reviewer_roles=(reviewing := catalog.route(mitigation.reviewer_roles, playing)),
-            reviewers=tuple(m for m in index.members_of(reviewing) if m not in owners),
-            evidence_required=mitigation.evidence_required,
-            repeats=_repeats(mitigation, stands_for),
-        )
+                source={
+                    **mitigation.source.as_dict(),
+                    "catalog_key": mitigation.key,
+                    "challenge": challenge.key,
+                    "challenge_title": challenge.title,
+                    "nist": list(mitigation.nist),
+                    "genai_risks": list(mitigation.genai_risks),
+                    "fulfils": [
+                        {**resp.source.as_dict(), "catalog_key": resp.key, "text": resp.text}
+                        for _, resp in stands_for
+                    ],
+                    **agreed.source,
+                },
+                replaces=(*mitigation.replaces, *(resp.key for _, resp in stands_for)),
+                signoff_required=mitigation.signoff_required,
+                reviewer_roles=(reviewing := catalog.route(mitigation.reviewer_roles, playing)),
+                reviewers=tuple(m for m in index.members_of(reviewing) if m not in owners),
+                evidence_required=mitigation.evidence_required,
+                repeats=_repeats(mitigation, stands_for),
+            )
 
 
 def context_items(
