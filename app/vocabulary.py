@@ -182,6 +182,18 @@ class DeliveryStatus(StrEnum):
     DEAD = "dead"
 
 
+class TicketSyncState(StrEnum):
+    """Where an item's native ticket stands in its tracker: `pending` (to be created),
+    `creating` (a create was sent; a crash may have lost its answer, so the next attempt
+    searches for the ticket first), `synced` (the tracker holds what was last sent) or
+    `retrying` (an update failed and waits for its next attempt)."""
+
+    PENDING = "pending"
+    CREATING = "creating"
+    SYNCED = "synced"
+    RETRYING = "retrying"
+
+
 class Format(StrEnum):
     """The formats a checklist is served in (`?format=`)."""
 

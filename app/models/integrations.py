@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, PublicIdMixin, TimestampMixin, VersionedMixin, utcnow
-from app.vocabulary import InboundOutcome, Provider, Verification, values
+from app.vocabulary import InboundOutcome, Provider, TicketSyncState, Verification, values
 
 if TYPE_CHECKING:
     from app.models.checklist import ChecklistItem
@@ -83,7 +83,7 @@ class InboundDelivery(PublicIdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-TICKET_SYNC_STATES: tuple[str, ...] = ("pending", "creating", "synced", "retrying")
+TICKET_SYNC_STATES: tuple[str, ...] = values(TicketSyncState)
 
 
 class TicketSync(PublicIdMixin, Base):
@@ -108,7 +108,7 @@ class TicketSync(PublicIdMixin, Base):
     item_id: Mapped[str] = mapped_column(
         ForeignKey("checklist_items.id", ondelete="CASCADE"), index=True, unique=True
     )
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=TicketSyncState.PENDING)
     # The ticket once known: its key as people write it (`owner/repo#12`, `CLIN-7`, `ENG-42`),
     # the id the tracker's API addresses it by (GitHub's issue number, Jira's issue id,
     # Linear's issue id: ids do not change when an issue moves), GitHub's number, its page.

@@ -58,6 +58,7 @@ from app.services.ticketing.tracker_sync import (
     wanted_state,
 )
 from app.services.ticketing.trackers import Draft, Ticket, TicketClient, TrackerError
+from app.vocabulary import TicketSyncState
 
 __all__ = ["TicketSyncer"]
 
@@ -171,7 +172,7 @@ class TicketSyncer:
                         team_id=integration.team_id,
                         integration_id=integration.id,
                         item_id=item_id,
-                        state="pending",
+                        state=TicketSyncState.PENDING,
                         attempts=0,
                         next_attempt_at=now,
                     )
@@ -197,9 +198,12 @@ class TicketSyncer:
                 HAS_TICKETS,
                 or_(TicketSync.lease_until.is_(None), TicketSync.lease_until < now),
                 or_(
-                    and_(TicketSync.state != "synced", TicketSync.next_attempt_at <= now),
                     and_(
-                        TicketSync.state == "synced",
+                        TicketSync.state != TicketSyncState.SYNCED,
+                        TicketSync.next_attempt_at <= now,
+                    ),
+                    and_(
+                        TicketSync.state == TicketSyncState.SYNCED,
                         TicketSync.synced_version != ChecklistItem.version,
                     ),
                 ),
@@ -224,9 +228,9 @@ class TicketSyncer:
             jobs.append(self._job(sync, item, integration, now))
             sync.lease_until = now + self.lease
             sync.leased_by = self.worker_id
-            if sync.state == "pending":
+            if sync.state == TicketSyncState.PENDING:
                 # The intent to open the ticket, committed before the call.
-                sync.state = "creating"
+                sync.state = TicketSyncState.CREATING
                 sync.intent_at = now
         session.commit()
         return jobs
@@ -268,7 +272,7 @@ class TicketSyncer:
             where=dict(tickets),
             token=token,
             token_problem=problem,
-            search_first=sync.state == "creating",
+            search_first=sync.state == TicketSyncState.CREATING,
             intent_at=sync.intent_at or now,
             ref=sync.ticket_ref,
             item_version=item.version,
@@ -355,8 +359,8 @@ class TicketSyncer:
                 sync.attempts += 1
                 sync.last_error = (outcome.error or "failed")[:500]
                 sync.next_attempt_at = now + timedelta(seconds=self._delay(sync.attempts, outcome))
-                if sync.state == "synced":
-                    sync.state = "retrying"
+                if sync.state == TicketSyncState.SYNCED:
+                    sync.state = TicketSyncState.RETRYING
                 log.info(
                     "ticket sync %s of item %s failed (attempt %d): %s",
                     sync.id,
@@ -367,7 +371,7 @@ class TicketSyncer:
                 )
                 continue
             ticket = outcome.ticket
-            sync.state = "synced"
+            sync.state = TicketSyncState.SYNCED
             sync.attempts = 0
             sync.last_error = None
             sync.ticket_ref = ticket.ref

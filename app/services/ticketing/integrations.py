@@ -20,7 +20,7 @@ from app.services.ticketing.payloads import DEFAULT_STATUS_MAPS
 from app.services.ticketing.token_box import encrypt_token, key_problem
 from app.services.webhooks.signing import SECRET_PREFIX, new_secret
 from app.services.webhooks.ssrf import vet_target_url
-from app.vocabulary import Provider, Verification
+from app.vocabulary import Provider, TicketSyncState, Verification
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -201,7 +201,9 @@ def update_tickets(
         integration.tickets_token = encrypt_token(settings.tickets_encryption_key, given["token"])
     session.execute(
         update(TicketSync)
-        .where(TicketSync.integration_id == integration.id, TicketSync.state != "synced")
+        .where(
+            TicketSync.integration_id == integration.id, TicketSync.state != TicketSyncState.SYNCED
+        )
         .values(next_attempt_at=utcnow())
         .execution_options(synchronize_session=False)
     )

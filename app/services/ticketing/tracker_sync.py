@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import ChecklistItem, Integration, TicketSync, utcnow
-from app.vocabulary import PRIORITIES, ItemStatus
+from app.vocabulary import PRIORITIES, ItemStatus, TicketSyncState
 
 __all__ = [
     "HAS_TICKETS",
@@ -71,7 +71,7 @@ def ticket_sync_view(sync: TicketSync) -> dict[str, Any]:
         "ticket_state": _ticket_state(sync),
         "attempts": sync.attempts,
         "last_error": sync.last_error,
-        "next_attempt_at": sync.next_attempt_at if sync.state != "synced" else None,
+        "next_attempt_at": sync.next_attempt_at if sync.state != TicketSyncState.SYNCED else None,
         "created_at": sync.created_at,
         "updated_at": sync.updated_at,
     }
@@ -128,7 +128,7 @@ def note_inbound(
         .where(
             TicketSync.item_id == item.id,
             func.lower(TicketSync.ticket_key) == str(ticket.get("key", "")).lower(),
-            TicketSync.state == "synced",
+            TicketSync.state == TicketSyncState.SYNCED,
         )
         .values(values)
         .execution_options(synchronize_session=False)
