@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from app.api import register_blueprints
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
+    from app.http import fast_reads
     from app.http.docs_assets import init_docs_assets
     from app.http.key_use import init_key_use
     from app.http.logs import configure_logging
@@ -74,4 +75,6 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     checklist_revisions.install()  # before the outbox's hook: it reads the events
     register_blueprints(api)
     cli.register(app)
+    # In front of everything else: the hottest reads answered without Flask's stack.
+    fast_reads.install(app)
     return app

@@ -133,6 +133,9 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Each read-only share link's own budget (`/share/{token}`), whoever opens it.
     share_rate_limit: str = "60 per minute"
+    # The fast path in front of Flask for the hottest reads (`app/http/fast_reads.py`); off,
+    # Flask answers every request.
+    fast_reads: bool = True
     # Retention (`app/services/retention.py`): finished webhook deliveries (with their
     # attempts) and inbound deliveries older than this many days are pruned; events only when
     # set (None: kept forever).
@@ -179,6 +182,7 @@ class Settings:
             key_use_flush_seconds=max(0.0, _float("KEY_USE_FLUSH_SECONDS", 60.0)),
             trusted_proxy_hops=max(0, _int("TRUSTED_PROXY_HOPS", 0)),
             share_rate_limit=os.environ.get("SHARE_RATE_LIMIT", "60 per minute"),
+            fast_reads=_bool("FAST_READS", True),
             webhook_delivery_retention_days=_days("WEBHOOK_DELIVERY_RETENTION_DAYS", 30),
             inbound_delivery_retention_days=_days("INBOUND_DELIVERY_RETENTION_DAYS", 30),
             event_retention_days=_days("EVENT_RETENTION_DAYS", None),
@@ -201,6 +205,7 @@ class Settings:
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "MAX_CONTENT_LENGTH": self.max_body_bytes,
             "RATELIMIT_STORAGE_URI": self.rate_limit_storage_uri,
+            "FAST_READS": self.fast_reads,
             # A storage outage must not take the API down: count in memory meanwhile.
             "RATELIMIT_SWALLOW_ERRORS": True,
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

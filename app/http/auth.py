@@ -113,11 +113,21 @@ def init_key_cache(app: Flask, shared_store: bool) -> KeyCache:
 
 
 def key_cache() -> KeyCache:
-    return current_app.extensions[_EXTENSION]
+    return key_cache_of(current_app)
+
+
+def key_cache_of(app: Flask) -> KeyCache:
+    cache: KeyCache = app.extensions[_EXTENSION]
+    return cache
 
 
 def _secret_hash() -> str:
-    header = request.headers.get("Authorization", "")
+    return secret_hash_of(request.headers.get("Authorization", ""))
+
+
+def secret_hash_of(header: str) -> str:
+    """The hash of the key an `Authorization` header carries; 401 for a missing or malformed
+    header."""
     scheme, _, token = header.partition(" ")
     if not header:
         raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")

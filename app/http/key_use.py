@@ -119,5 +119,11 @@ def init_key_use(app: Flask) -> None:
         key_id = g.get("api_key_id")
         if key_id is None:
             return
-        uses.note(key_id, utcnow())
-        uses.write_if_due(db.engine)
+        note_key_use(uses, key_id, db.engine)
+
+
+def note_key_use(uses: UseLog, key_id: str, engine: Engine) -> None:
+    """Note a request of key `key_id` and write the batch if it is due (at the end of every
+    authenticated request, `app.http.fast_reads`' too)."""
+    uses.note(key_id, utcnow())
+    uses.write_if_due(engine)

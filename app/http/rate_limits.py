@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -114,6 +114,17 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
         return value.decode() if isinstance(value, bytes) else value
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        counted = self.counted(item, *identifiers, cost=cost)
+        if counted is None:
+            return super().hit(item, *identifiers, cost=cost)
+        allowed, g.v1_window = counted
+        return allowed
+
+    def counted(
+        self, item: RateLimitItem, *identifiers: str, cost: int = 1
+    ) -> tuple[bool, Window] | None:
+        """Hit `item` in Redis or in memory: whether the hit is within the budget, and the
+        window it left; None for another storage (`hit` then takes the library's)."""
         key = item.key_for(*identifiers)
         expiry = item.get_expiry()
         if self._script is not None:
@@ -129,10 +140,9 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
             count = self.storage.incr(key, expiry, amount=cost)
             reset, seen = self.storage.get_expiry(key), None
         else:
-            return super().hit(item, *identifiers, cost=cost)
+            return None
         count = int(count)
-        g.v1_window = Window(item.amount, max(0, item.amount - count), reset, seen)
-        return count <= item.amount
+        return count <= item.amount, Window(item.amount, max(0, item.amount - count), reset, seen)
 
 
 def limit_v1_request(api_key_id: str | None) -> str | None:
@@ -190,19 +200,57 @@ class DirectBudget:
 
     def count(self, identity: str) -> None:
         """Hit the budget once; `RateLimitExceeded` past it; any failure of the storage raised."""
-        scope = self.runtime.scope
-        if not self.strategy.hit(self.runtime.limit, *self.prefix, identity, scope):
-            self.limiter.logger.info(
-                "ratelimit %s (%s) exceeded at endpoint: %s", self.runtime.limit, identity, scope
-            )
-            raise RateLimitExceeded(self.runtime)
+        if not self.strategy.hit(self.runtime.limit, *self.prefix, identity, self.runtime.scope):
+            self.refuse(identity)
+
+    def counted(self, identity: str) -> tuple[bool, Window]:
+        """Hit the budget once in the shared store, outside any request context (the fast
+        path, `app.http.fast_reads`): whether within it, and the window; failures raised."""
+        counted = self.strategy.counted(
+            self.runtime.limit, *self.prefix, identity, self.runtime.scope
+        )
+        assert counted is not None, "only a Redis or memory storage counts directly"
+        return counted
+
+    def refuse(self, identity: str) -> None:
+        """The request past the budget: the library's log line, then its 429."""
+        self.limiter.logger.info(
+            "ratelimit %s (%s) exceeded at endpoint: %s",
+            self.runtime.limit,
+            identity,
+            self.runtime.scope,
+        )
+        raise RateLimitExceeded(self.runtime)
+
+
+# The WSGI environ's key under which the fast path (`app.http.fast_reads`) hands a request it
+# has already counted to Flask: the request's first count in `_count` takes that hit instead of
+# hitting the budget again (the environ is the server's: a client cannot set this key).
+PRECOUNTED = "staffing.v1_precounted"
+
+
+@dataclass(frozen=True, slots=True)
+class Precounted:
+    """A v1 hit made before Flask: whom it counted, and what it found (None: the direct hit
+    failed, and the library's path counts the request, as after a failed direct hit)."""
+
+    identity: str
+    counted: tuple[bool, Window] | None
 
 
 def _count(budget: str, identity: str) -> None:
     g.rate_limit_identity = identity
     g.pop("v1_window", None)
     direct: DirectBudget = current_app.extensions[f"{budget}_direct"]
-    if direct.usable():
+    pre: Precounted | None = request.environ.pop(PRECOUNTED, None)
+    if pre is not None and budget == _EXTENSION and pre.identity == identity:
+        # Counted once already, by the fast path: what it found stands for this hit.
+        if pre.counted is not None:
+            allowed, g.v1_window = pre.counted
+            if not allowed:
+                direct.refuse(identity)
+            return
+    elif direct.usable():
         try:
             direct.count(identity)
             return
@@ -241,6 +289,19 @@ def _drop_idle_hooks(app: Flask, limiter: Limiter) -> None:
     assert len(ours) == 1, "Flask-Limiter no longer adds its headers in an after-request hook"
     hooks.remove(ours[0])
     app.teardown_request_funcs[None].remove(limiter._Limiter__release_context)  # type: ignore[attr-defined]
+
+
+def window_headers(window: Window, status: int) -> list[tuple[str, str]]:
+    """The rate-limit headers of an answer with `status` after a hit that left `window`."""
+    headers = [
+        ("X-RateLimit-Limit", str(window.limit)),
+        ("X-RateLimit-Remaining", str(window.remaining)),
+        # As Flask-Limiter's `reset_at`: a second past the window's end, rounded down.
+        ("X-RateLimit-Reset", str(int(window.reset + 1))),
+    ]
+    if status == 429:
+        headers.append(("Retry-After", str(max(1, math.ceil(window.reset - time.time())))))
+    return headers
 
 
 def init_rate_limits(app: Flask) -> Limiter:
@@ -294,12 +355,8 @@ def init_rate_limits(app: Flask) -> Limiter:
             window = Window(
                 current.limit.amount, current.remaining, current.window.reset_time, None
             )
-        response.headers["X-RateLimit-Limit"] = str(window.limit)
-        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
-        # As Flask-Limiter's `reset_at`: a second past the window's end, rounded down.
-        response.headers["X-RateLimit-Reset"] = str(int(window.reset + 1))
-        if response.status_code == 429:
-            response.headers["Retry-After"] = str(max(1, math.ceil(window.reset - time.time())))
+        for name, value in window_headers(window, response.status_code):
+            response.headers[name] = value
         return response
 
     return limiter

@@ -79,15 +79,19 @@ class Request(flask.Request):
         return cast(IO[bytes], _MaxBodyStream(self.environ["wsgi.input"], limit, is_max=True))
 
 
+def request_id_for(incoming: str) -> str:
+    """The request's id: the client's `X-Request-ID` when it is a plain token, else a new one."""
+    # fullmatch: `$` would let a trailing newline through.
+    return incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(12)
+
+
 def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
 def _start() -> Response | None:
     g.started = time.perf_counter()
-    incoming = request.headers.get("X-Request-ID", "")
-    # fullmatch: `$` would let a trailing newline through.
-    g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(12)
+    g.request_id = request_id_for(request.headers.get("X-Request-ID", ""))
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""
     )
@@ -185,29 +189,54 @@ def _put(errors: dict[str, Any], path: tuple[str, ...], message: str) -> None:
 
 
 def _finish(response: Response) -> Response:
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    request_id = g.get("request_id", "")
+    response.headers["X-Request-ID"] = request_id
     rule = request.url_rule
-    route = rule.rule if rule is not None else None
+    log_access(
+        request.method,
+        rule.rule if rule is not None else None,
+        request.path,
+        response.status_code,
+        request_id=g.get("request_id"),
+        team_id=_plain_id("team"),
+        api_key_id=_plain_id("api_key"),
+        started=g.get("started", None),
+    )
+    return response
+
+
+def log_access(
+    method: str,
+    route: str | None,
+    path: str,
+    status: int,
+    *,
+    request_id: str | None,
+    team_id: str | None,
+    api_key_id: str | None,
+    started: float | None,
+) -> None:
+    """The request's one access line (also written by `app.http.fast_reads`)."""
+    now = time.perf_counter()
+    elapsed_ms = (now - (now if started is None else started)) * 1000
     # One JSON line (see `app.http.logs.log_handler`): values are escaped, so nothing a client sends
     # (the raw path, which may hold a newline, or a header) can end it or add a field.
     log.info(
         "%s %s %s",
-        request.method,
+        method,
         route or "-",
-        response.status_code,
+        status,
         extra={
-            "request_id": g.get("request_id"),
-            "team_id": _plain_id("team"),
-            "api_key_id": _plain_id("api_key"),
-            "method": request.method,
+            "request_id": request_id,
+            "team_id": team_id,
+            "api_key_id": api_key_id,
+            "method": method,
             "route": route,
-            "path": request.path,
-            "status": response.status_code,
+            "path": path,
+            "status": status,
             "latency_ms": round(elapsed_ms, 2),
         },
     )
-    return response
 
 
 def _plain_id(name: str) -> str | None:
