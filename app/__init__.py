@@ -18,10 +18,9 @@ def create_app(settings: Settings | None = None, overrides: dict[str, Any] | Non
     from flask import Flask
 
     from app import cli
-    from app.api import register_blueprints
+    from app.api import fast_reads, register_blueprints
     from app.config import INSTANCE_DIR
     from app.extensions import api, db, migrate
-    from app.http import fast_reads
     from app.http.docs_assets import init_docs_assets
     from app.http.key_use import init_key_use
     from app.http.logs import configure_logging

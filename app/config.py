@@ -133,7 +133,7 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Each read-only share link's own budget (`/share/{token}`), whoever opens it.
     share_rate_limit: str = "60 per minute"
-    # The fast path in front of Flask for the hottest reads (`app/http/fast_reads.py`); off,
+    # The fast path in front of Flask for the hottest reads (`app/api/fast_reads.py`); off,
     # Flask answers every request.
     fast_reads: bool = True
     # Retention (`app/services/retention.py`): finished webhook deliveries (with their

@@ -25,14 +25,25 @@ _encoded: dict[tuple[str, str], bytes] = {}
 _encoded_lock = threading.Lock()
 
 
+def catalog_etag(version: str) -> str:
+    """The ETag of every answer of catalog `version`."""
+    return make_etag("catalog", version)
+
+
+def encoded(version: str, part: str) -> bytes | None:
+    """`part` of catalog `version` as an answer has encoded it already (None before: the view
+    dumps it; `app.api.fast_reads` serves it too)."""
+    return _encoded.get((version, part))
+
+
 def _answer(catalog: Catalog, part: str, dump: Callable[[], Any]) -> Response:
     """`part` of the catalog (dumped by `dump` the first time), with the version's ETag; a 304
     when the client holds it."""
-    etag = make_etag("catalog", catalog.version)
+    etag = catalog_etag(catalog.version)
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
     key = (catalog.version, part)
-    body = _encoded.get(key)
+    body = encoded(catalog.version, part)
     if body is None:
         body = current_app.json.dumps(dump()).encode() + b"\n"
         with _encoded_lock:

@@ -23,7 +23,7 @@ def healthz() -> Response:
 
 def healthy_body(app: Flask) -> bytes:
     """The one answer there is, dumped by its schema once a process: a probe polled every
-    second costs its route and nothing else (`app.http.fast_reads` answers it too)."""
+    second costs its route and nothing else (`app.api.fast_reads` answers it too)."""
     global _healthy
     if _healthy is None:
         _healthy = app.json.dumps(HealthOut().dump({"status": "ok"})).encode() + b"\n"

@@ -124,6 +124,6 @@ def init_key_use(app: Flask) -> None:
 
 def note_key_use(uses: UseLog, key_id: str, engine: Engine) -> None:
     """Note a request of key `key_id` and write the batch if it is due (at the end of every
-    authenticated request, `app.http.fast_reads`' too)."""
+    authenticated request, `app.api.fast_reads`' too)."""
     uses.note(key_id, utcnow())
     uses.write_if_due(engine)

@@ -59,7 +59,7 @@ def _finish(response: Response) -> Response:
 
 def count_request(method: str, route: str, status: int, started: float | None) -> None:
     """Count one answered request and its latency since `started` (also by
-    `app.http.fast_reads`)."""
+    `app.api.fast_reads`)."""
     counter = _counted.get((method, route, status))
     if counter is None:
         counter = _counted[method, route, status] = REQUESTS.labels(method, route, str(status))

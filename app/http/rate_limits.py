@@ -205,7 +205,7 @@ class DirectBudget:
 
     def counted(self, identity: str) -> tuple[bool, Window]:
         """Hit the budget once in the shared store, outside any request context (the fast
-        path, `app.http.fast_reads`): whether within it, and the window; failures raised."""
+        path, `app.api.fast_reads`): whether within it, and the window; failures raised."""
         counted = self.strategy.counted(
             self.runtime.limit, *self.prefix, identity, self.runtime.scope
         )
@@ -223,7 +223,7 @@ class DirectBudget:
         raise RateLimitExceeded(self.runtime)
 
 
-# The WSGI environ's key under which the fast path (`app.http.fast_reads`) hands a request it
+# The WSGI environ's key under which the fast path (`app.api.fast_reads`) hands a request it
 # has already counted to Flask: the request's first count in `_count` takes that hit instead of
 # hitting the budget again (the environ is the server's: a client cannot set this key).
 PRECOUNTED = "staffing.v1_precounted"

@@ -216,7 +216,7 @@ def log_access(
     api_key_id: str | None,
     started: float | None,
 ) -> None:
-    """The request's one access line (also written by `app.http.fast_reads`)."""
+    """The request's one access line (also written by `app.api.fast_reads`)."""
     now = time.perf_counter()
     elapsed_ms = (now - (now if started is None else started)) * 1000
     # One JSON line (see `app.http.logs.log_handler`): values are escaped, so nothing a client sends

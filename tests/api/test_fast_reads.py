@@ -1,4 +1,4 @@
-"""The fast path (`app/http/fast_reads.py`) answers `/healthz` and a checklist's plain JSON
+"""The fast path (`app/api/fast_reads.py`) answers `/healthz` and a checklist's plain JSON
 reads (304, and the 200 already rendered) in front of Flask. Each of its answers must be
 Flask's own: the same request is sent with `FAST_READS` on and off, Flask's first, and the
 status, body and every header compared (the request id's value only when it was generated,
@@ -21,8 +21,9 @@ from redis_dbs import KEY_CACHE_REDIS_URL
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
+from app.api import catalog as catalog_api
+from app.api.fast_reads import FastReads
 from app.extensions import db
-from app.http.fast_reads import FastReads
 from app.http.key_use import key_use_log
 from app.metrics import REQUESTS
 from app.models import ApiKey
@@ -185,6 +186,17 @@ def test_a_checklist_304_200_cached_and_200_not_cached_are_flasks_answers(
     pair.both(path, {"If-None-Match": etag, "Accept": "application/json"}, answered=True)
     # By slug too.
     pair.both(f"/v1/projects/{checklist['slug']}/checklist", {"If-None-Match": etag}, answered=True)
+
+
+def test_the_catalogs_304_200_cached_and_200_not_encoded_are_flasks_answers(served, api):
+    pair = _pair(served, api)  # the warm-up read the catalog: its answer is encoded
+    first, _ = pair.both("/v1/catalog", answered=True)
+    etag = first.headers["ETag"]
+    pair.both("/v1/catalog", {"If-None-Match": etag}, answered=True)
+    pair.both("/v1/catalog", {"If-None-Match": '"stale"', "X-Request-ID": "c-1"}, answered=True)
+    # Not encoded yet: Flask dumps it, on either path.
+    pair.both("/v1/catalog", answered=False, before_each=catalog_api._encoded.clear)
+    pair.both("/v1/catalog?x=1", answered=False)
 
 
 def test_what_the_fast_path_does_not_answer_reaches_flask(app, served, api, other_api, checklist):

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import Connection, delete, event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.errors import Problem
@@ -176,7 +176,13 @@ _LATEST_VERSION = select(CatalogVersion.version).order_by(CatalogVersion.id.desc
 def latest_version(session: Session) -> str | None:
     """The version of the catalog most recently seeded; None before `flask seed`."""
     # On the connection: a Core statement needs none of the ORM session's execution machinery.
-    return session.connection().execute(_LATEST_VERSION).scalar()
+    return latest_version_on(session.connection())
+
+
+def latest_version_on(connection: Connection) -> str | None:
+    """`latest_version` on a connection (the fast path's, `app.api.fast_reads`, has no
+    session)."""
+    return connection.execute(_LATEST_VERSION).scalar()
 
 
 def seed_catalog(session: Session, catalog: Catalog) -> bool:

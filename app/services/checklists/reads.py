@@ -94,7 +94,7 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
 def checklist_header_on(
     connection: Connection, team_id: str, project_ref: str
 ) -> ChecklistHeader | None:
-    """`checklist_header` on a connection (the fast path's, `app.http.fast_reads`, has no
+    """`checklist_header` on a connection (the fast path's, `app.api.fast_reads`, has no
     session)."""
     stmt = _HEADER_BY_ID if project_ref.startswith(f"{Project.id_prefix}_") else _HEADER_BY_SLUG
     row = connection.execute(stmt, {"team_id": team_id, "ref": project_ref}).first()

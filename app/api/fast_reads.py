@@ -7,14 +7,17 @@ It answers:
 - `GET /v1/projects/<ref>/checklist` without a query string, in JSON (no `Accept`, `*/*` or
   `application/json`), with a key the key cache holds: a 304 when the client's
   `If-None-Match` holds the checklist's current ETag, the JSON 200 when its rendering is
-  already in `render_cache` (it never renders).
+  already in `render_cache` (it never renders);
+- `GET /v1/catalog`, on the same terms: the 304 when the client holds the current version's
+  ETag, the 200 when the catalog view has already encoded that version.
 
 For these it does what Flask's path does, by calling the same functions: the key from the key
 cache (`secret_hash_of`, `KeyCache`), the shared rate limit's one hit (`DirectBudget`), the
 key generation that hit reads (as `confirm`), the read scope (`VerifiedKey.allows`), the
 checklist's header by the team's project (`checklist_header_on`: the statement the view
 runs, on a pooled connection, read-only, with no ORM session), the ETag (`cache_key`,
-`make_etag`), the rendering cache (`cached_rendering`), the request id (`request_id_for`),
+`make_etag`), the rendering cache (`cached_rendering`), the catalog's version, ETag and
+encoded answer (`latest_version_on`, `catalog_etag`, `encoded`), the request id (`request_id_for`),
 the access line (`log_access`), the metrics (`count_request`), the key's use
 (`note_key_use`) and the rate-limit headers (`window_headers`).
 `tests/api/test_fast_reads.py` holds each answer equal to Flask's (`FAST_READS` off), status,
@@ -37,22 +40,25 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from werkzeug.http import http_date, parse_etags, quote_etag
 
+from app.api.catalog import catalog_etag, encoded
 from app.api.operations import healthy_body
 from app.errors import Unauthorized
 from app.extensions import READS_ONLY, db
-from app.http.auth import key_cache_of, secret_hash_of
+from app.http.auth import VerifiedKey, key_cache_of, secret_hash_of
 from app.http.etags import make_etag
 from app.http.key_use import key_use_log, note_key_use
 from app.http.metrics import count_request
 from app.http.rate_limits import PRECOUNTED, DirectBudget, Precounted, window_headers
 from app.http.request_context import log_access, request_id_for
 from app.render import DEFAULT_LAYOUT
+from app.services.catalog.store import latest_version_on
 from app.services.checklists.reads import cache_key, cached_rendering, checklist_header_on
 
 HEALTHZ = "/healthz"
+CATALOG = "/v1/catalog"
 CHECKLIST_ROUTE = "/v1/projects/<string:project_ref>/checklist"
 # A plain project reference (an id, `prj_…`, or a slug): anything else is Flask's to answer.
 _CHECKLIST_PATH = re.compile(r"/v1/projects/([A-Za-z0-9_-]{1,128})/checklist")
@@ -72,6 +78,8 @@ StartResponse = Callable[..., Any]
 # (`FastReads._done`'s arguments: route, path, status, request id, team, key).
 Done = tuple[str, str, int, str, str | None, str | None]
 Answer = tuple[str, list[tuple[str, str]], bytes, Done]
+# What a read found: the status, the headers of the resource, the body.
+Read = tuple[int, list[tuple[str, str]], bytes]
 
 
 class FastReads:
@@ -109,10 +117,9 @@ class FastReads:
         if path == HEALTHZ:
             answer = self._healthz(environ)
         elif (match := _CHECKLIST_PATH.fullmatch(path)) is not None:
-            try:
-                answer = self._checklist(environ, match.group(1))
-            except Exception:  # Flask answers it, and says what went wrong
-                answer = None
+            answer = self._guarded(environ, CHECKLIST_ROUTE, self._checklist(match.group(1)))
+        elif path == CATALOG:
+            answer = self._guarded(environ, CATALOG, self._catalog)
         if answer is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body, done = answer
@@ -120,6 +127,17 @@ class FastReads:
         self.answered += 1
         start_response(status, headers)
         return [body]
+
+    def _guarded(
+        self,
+        environ: dict[str, Any],
+        route: str,
+        read: Callable[[Connection, VerifiedKey, str | None], Read | None],
+    ) -> Answer | None:
+        try:
+            return self._keyed(environ, route, read)
+        except Exception:  # Flask answers it, and says what went wrong
+            return None
 
     def _healthz(self, environ: dict[str, Any]) -> Answer:
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
@@ -131,7 +149,15 @@ class FastReads:
         ]
         return "200 OK", headers, body, (HEALTHZ, HEALTHZ, 200, request_id, None, None)
 
-    def _checklist(self, environ: dict[str, Any], ref: str) -> Answer | None:
+    def _keyed(
+        self,
+        environ: dict[str, Any],
+        route: str,
+        read: Callable[[Connection, VerifiedKey, str | None], Read | None],
+    ) -> Answer | None:
+        """A `/v1` read with a cached key: authenticated, counted, confirmed and authorized
+        as Flask's blueprint hook does, then `read` (on a pooled connection, given the key
+        and the client's `If-None-Match`) says the answer, or None for Flask's."""
         if environ.get("HTTP_ACCEPT", "") not in _JSON_ACCEPT:
             return None
         if any(name in environ for name in _OTHER_CONDITIONS):
@@ -161,38 +187,57 @@ class FastReads:
         if not allowed or window.generation != entry.generation or not key.allows("read"):
             return None
         with self.engine.connect() as connection:
-            header = checklist_header_on(
-                connection.execution_options(**self.read_options), key.team_id, ref
-            )
-        if header is None:
+            connection.execution_options(**self.read_options)
+            found = read(connection, key, environ.get("HTTP_IF_NONE_MATCH"))
+        if found is None:
             return None
-        # The view's key for a query that says nothing: JSON, no filters, the default layout.
-        rendering = cache_key(header.checklist_id, header.state, "json", {}, DEFAULT_LAYOUT)
-        etag = make_etag(*rendering)
-        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):
-            status, code = "304 NOT MODIFIED", 304
-            body = b""
-            headers = [("ETag", quote_etag(etag)), ("Vary", "Accept")]
-        else:
-            cached = cached_rendering(rendering)
-            if cached is None:
-                return None
-            status, code, body = "200 OK", 200, cached
-            headers = [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("ETag", quote_etag(etag)),
-                ("Vary", "Accept"),
-                # `make_conditional` (Flask's `conditional_get`) dates a GET's 200.
-                ("Date", http_date()),
-            ]
+        code, headers, body = found
         del environ[PRECOUNTED]
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         headers += window_headers(window, code)
         headers.append(("X-Request-ID", request_id))
         note_key_use(self.uses, key.id, self.engine)
         path = environ.get("PATH_INFO", "")
-        return status, headers, body, (CHECKLIST_ROUTE, path, code, request_id, key.team_id, key.id)
+        status = "304 NOT MODIFIED" if code == 304 else "200 OK"
+        return status, headers, body, (route, path, code, request_id, key.team_id, key.id)
+
+    @staticmethod
+    def _checklist(ref: str) -> Callable[[Connection, VerifiedKey, str | None], Read | None]:
+        """The checklist view's short path (`checklist_answer`) for a query that says
+        nothing: JSON, no filters, the default layout."""
+
+        def read(
+            connection: Connection, key: VerifiedKey, if_none_match: str | None
+        ) -> Read | None:
+            header = checklist_header_on(connection, key.team_id, ref)
+            if header is None:
+                return None
+            rendering = cache_key(header.checklist_id, header.state, "json", {}, DEFAULT_LAYOUT)
+            etag = make_etag(*rendering)
+            if parse_etags(if_none_match).contains(etag):
+                return 304, [("ETag", quote_etag(etag)), ("Vary", "Accept")], b""
+            body = cached_rendering(rendering)
+            if body is None:
+                return None
+            return 200, [*_json(body, etag), ("Vary", "Accept"), _date()], body
+
+        return read
+
+    @staticmethod
+    def _catalog(
+        connection: Connection, _key: VerifiedKey, if_none_match: str | None
+    ) -> Read | None:
+        """The catalog view (`_answer`): its version, then a 304 or the answer encoded."""
+        version = latest_version_on(connection)
+        if version is None:
+            return None
+        etag = catalog_etag(version)
+        if parse_etags(if_none_match).contains(etag):
+            return 304, [("ETag", quote_etag(etag))], b""
+        body = encoded(version, "catalog")
+        if body is None:
+            return None
+        return 200, [*_json(body, etag), _date()], body
 
     @staticmethod
     def _done(
@@ -216,6 +261,19 @@ class FastReads:
             api_key_id=api_key_id,
             started=started,
         )
+
+
+def _json(body: bytes, etag: str) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("ETag", quote_etag(etag)),
+    ]
+
+
+def _date() -> tuple[str, str]:
+    """`make_conditional` (the v1 blueprint's `conditional_get`) dates a GET's 200."""
+    return "Date", http_date()
 
 
 def install(app: Flask) -> None:
