@@ -115,7 +115,10 @@ class FastReads:
         path = environ.get("PATH_INFO", "")
         answer: Answer | None = None
         if path == HEALTHZ:
-            answer = self._healthz(environ)
+            try:
+                answer = self._healthz(environ)
+            except Exception:  # Flask answers it, and says what went wrong
+                answer = None
         elif (match := _CHECKLIST_PATH.fullmatch(path)) is not None:
             answer = self._guarded(environ, CHECKLIST_ROUTE, self._checklist(match.group(1)))
         elif path == CATALOG:
@@ -192,13 +195,14 @@ class FastReads:
         if found is None:
             return None
         code, headers, body = found
-        del environ[PRECOUNTED]
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         headers += window_headers(window, code)
         headers.append(("X-Request-ID", request_id))
         note_key_use(self.uses, key.id, self.engine)
         path = environ.get("PATH_INFO", "")
         status = "304 NOT MODIFIED" if code == 304 else "200 OK"
+        # Answered here: nothing is left for Flask to take (the last step that could fail).
+        del environ[PRECOUNTED]
         return status, headers, body, (route, path, code, request_id, key.team_id, key.id)
 
     @staticmethod

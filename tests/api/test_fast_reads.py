@@ -22,6 +22,7 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from app.api import catalog as catalog_api
+from app.api import fast_reads
 from app.api.fast_reads import FastReads
 from app.extensions import db
 from app.http.key_use import key_use_log
@@ -349,3 +350,24 @@ def test_the_fast_path_notes_the_keys_use(served, api, checklist):
 def _engine(instance: Flask) -> Any:
     with instance.app_context():
         return db.engine
+
+
+def test_a_failure_on_the_fast_path_leaves_the_request_to_flask_counted_once(
+    served, api, checklist, monkeypatch
+):
+    pair = _pair(served, api)
+    key_id = _key_id(pair.instance, api.token)
+    path = f"/v1/projects/{checklist['id']}/checklist"
+    etag = pair.send(path, fast=False).headers["ETag"]
+    spent = _budget_spent(pair.instance, key_id)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("the fast path's read failed")
+
+    monkeypatch.setattr(fast_reads, "checklist_header_on", broken)
+    layer = _fast(pair.instance)
+    answered = layer.answered
+    answer = pair.send(path, fast=True, headers={"If-None-Match": etag})
+    assert answer.status_code == 304 and answer.headers["ETag"] == etag
+    assert layer.answered == answered  # Flask's answer, after the fast path's hit
+    assert _budget_spent(pair.instance, key_id) == spent + 1
