@@ -5,9 +5,10 @@ It answers:
 
 - `GET /healthz`;
 - `GET /v1/projects/<ref>/checklist` without a query string, in JSON (no `Accept`, `*/*` or
-  `application/json`), with a key the key cache holds: a 304 when the client's
-  `If-None-Match` holds the checklist's current ETag, the JSON 200 when its rendering is
-  already in `render_cache` (it never renders);
+  `application/json`), or with only `?format=json` or `?format=markdown` (no filters, the
+  default layout), with a key the key cache holds: a 304 when the client's `If-None-Match`
+  holds the checklist's current ETag, the 200 when its rendering is already in
+  `render_cache` (it never renders);
 - `GET /v1/catalog`, on the same terms: the 304 when the client holds the current version's
   ETag, the 200 when the catalog view has already encoded that version.
 
@@ -42,6 +43,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Connection, Engine
 from werkzeug.http import http_date, parse_etags, quote_etag
+from werkzeug.utils import get_content_type
 
 from app.api.catalog import catalog_etag, encoded
 from app.api.operations import healthy_body
@@ -53,7 +55,7 @@ from app.http.key_use import key_use_log, note_key_use
 from app.http.metrics import count_request
 from app.http.rate_limits import PRECOUNTED, DirectBudget, Precounted, window_headers
 from app.http.request_context import log_access, request_id_for
-from app.render import DEFAULT_LAYOUT
+from app.render import DEFAULT_LAYOUT, FORMATS
 from app.services.catalog.store import latest_version_on
 from app.services.checklists.reads import cache_key, cached_rendering, checklist_header_on
 
@@ -62,6 +64,9 @@ CATALOG = "/v1/catalog"
 CHECKLIST_ROUTE = "/v1/projects/<string:project_ref>/checklist"
 # A plain project reference (an id, `prj_…`, or a slug): anything else is Flask's to answer.
 _CHECKLIST_PATH = re.compile(r"/v1/projects/([A-Za-z0-9_-]{1,128})/checklist")
+# The query strings of a checklist read that ask only for a format (`negotiate_format` takes
+# `format` over `Accept`), with the default layout and no filters: the format each asks for.
+_FORMAT_QUERIES = {"": "json", "format=json": "json", "format=markdown": "markdown"}
 # The `Accept` values that negotiate JSON (`negotiate_format`'s default) beyond doubt.
 _JSON_ACCEPT = frozenset({"", "*/*", "application/json"})
 # Conditional and range headers that Flask's `make_conditional` would weigh: not ours.
@@ -105,23 +110,24 @@ class FastReads:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if (
-            environ.get("REQUEST_METHOD") != "GET"
-            or environ.get("QUERY_STRING")
-            or not self.app.config.get("FAST_READS", True)
-        ):
+        if environ.get("REQUEST_METHOD") != "GET" or not self.app.config.get("FAST_READS", True):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
         answer: Answer | None = None
-        if path == HEALTHZ:
+        if path == HEALTHZ and not query:
             try:
                 answer = self._healthz(environ)
             except Exception:  # Flask answers it, and says what went wrong
                 answer = None
-        elif (match := _CHECKLIST_PATH.fullmatch(path)) is not None:
-            answer = self._guarded(environ, CHECKLIST_ROUTE, self._checklist(match.group(1)))
-        elif path == CATALOG:
+        elif (match := _CHECKLIST_PATH.fullmatch(path)) is not None and (
+            fmt := _FORMAT_QUERIES.get(query)
+        ) is not None:
+            answer = self._guarded(
+                environ, CHECKLIST_ROUTE, self._checklist(match.group(1), fmt), asked=bool(query)
+            )
+        elif path == CATALOG and not query:
             answer = self._guarded(environ, CATALOG, self._catalog)
         if answer is None:
             return self.wsgi_app(environ, start_response)
@@ -136,9 +142,11 @@ class FastReads:
         environ: dict[str, Any],
         route: str,
         read: Callable[[Connection, VerifiedKey, str | None], Read | None],
+        *,
+        asked: bool = False,
     ) -> Answer | None:
         try:
-            return self._keyed(environ, route, read)
+            return self._keyed(environ, route, read, asked=asked)
         except Exception:  # Flask answers it, and says what went wrong
             return None
 
@@ -157,11 +165,14 @@ class FastReads:
         environ: dict[str, Any],
         route: str,
         read: Callable[[Connection, VerifiedKey, str | None], Read | None],
+        *,
+        asked: bool = False,
     ) -> Answer | None:
         """A `/v1` read with a cached key: authenticated, counted, confirmed and authorized
         as Flask's blueprint hook does, then `read` (on a pooled connection, given the key
-        and the client's `If-None-Match`) says the answer, or None for Flask's."""
-        if environ.get("HTTP_ACCEPT", "") not in _JSON_ACCEPT:
+        and the client's `If-None-Match`) says the answer, or None for Flask's. `asked`: the
+        query names the format, which `Accept` then does not choose."""
+        if not asked and environ.get("HTTP_ACCEPT", "") not in _JSON_ACCEPT:
             return None
         if any(name in environ for name in _OTHER_CONDITIONS):
             return None
@@ -206,9 +217,11 @@ class FastReads:
         return status, headers, body, (route, path, code, request_id, key.team_id, key.id)
 
     @staticmethod
-    def _checklist(ref: str) -> Callable[[Connection, VerifiedKey, str | None], Read | None]:
-        """The checklist view's short path (`checklist_answer`) for a query that says
-        nothing: JSON, no filters, the default layout."""
+    def _checklist(
+        ref: str, fmt: str
+    ) -> Callable[[Connection, VerifiedKey, str | None], Read | None]:
+        """The checklist view's short path (`checklist_answer`) for a query that names at most
+        its format (`fmt`): no filters, the default layout."""
 
         def read(
             connection: Connection, key: VerifiedKey, if_none_match: str | None
@@ -216,14 +229,14 @@ class FastReads:
             header = checklist_header_on(connection, key.team_id, ref)
             if header is None:
                 return None
-            rendering = cache_key(header.checklist_id, header.state, "json", {}, DEFAULT_LAYOUT)
+            rendering = cache_key(header.checklist_id, header.state, fmt, {}, DEFAULT_LAYOUT)
             etag = make_etag(*rendering)
             if parse_etags(if_none_match).contains(etag):
                 return 304, [("ETag", quote_etag(etag)), ("Vary", "Accept")], b""
             body = cached_rendering(rendering)
             if body is None:
                 return None
-            return 200, [*_json(body, etag), ("Vary", "Accept"), _date()], body
+            return 200, [*_typed(body, etag, FORMATS[fmt]), ("Vary", "Accept"), _date()], body
 
         return read
 
@@ -268,8 +281,14 @@ class FastReads:
 
 
 def _json(body: bytes, etag: str) -> list[tuple[str, str]]:
+    return _typed(body, etag, "application/json")
+
+
+def _typed(body: bytes, etag: str, mimetype: str) -> list[tuple[str, str]]:
+    """The headers Flask's response class gives `body` as `mimetype` (a text type with its
+    charset), with its ETag."""
     return [
-        ("Content-Type", "application/json"),
+        ("Content-Type", get_content_type(mimetype, "utf-8")),
         ("Content-Length", str(len(body))),
         ("ETag", quote_etag(etag)),
     ]

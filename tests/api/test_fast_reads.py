@@ -189,6 +189,27 @@ def test_a_checklist_304_200_cached_and_200_not_cached_are_flasks_answers(
     pair.both(f"/v1/projects/{checklist['slug']}/checklist", {"If-None-Match": etag}, answered=True)
 
 
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_a_checklist_asked_for_by_its_format_alone_is_flasks_answer(
+    app, served, api, checklist, fmt
+):
+    """`?format=markdown` (or `json`) and nothing else: the format's rendering, cached, and its
+    304; the query names the format, so `Accept` does not choose it."""
+    pair = _pair(served, api)
+    path = f"/v1/projects/{checklist['id']}/checklist?format={fmt}"
+    render_cache.clear()
+    first, _ = pair.both(path, answered=False, before_each=render_cache.clear)
+    etag = first.headers["ETag"]
+    assert first.mimetype == {"json": "application/json", "markdown": "text/markdown"}[fmt]
+    pair.both(path, answered=True)
+    pair.both(path, {"If-None-Match": etag}, answered=True)
+    pair.both(path, {"If-None-Match": etag, "Accept": "text/html"}, answered=True)
+    pair.both(path, {"Accept": "text/csv", "X-Request-ID": "md-1"}, answered=True)
+    # The JSON without a query is the same representation as `?format=json`.
+    plain = pair.send(f"/v1/projects/{checklist['id']}/checklist", fast=True)
+    assert (plain.headers["ETag"] == etag) == (fmt == "json")
+
+
 def test_the_catalogs_304_200_cached_and_200_not_encoded_are_flasks_answers(served, api):
     pair = _pair(served, api)  # the warm-up read the catalog: its answer is encoded
     first, _ = pair.both("/v1/catalog", answered=True)
@@ -210,7 +231,9 @@ def test_what_the_fast_path_does_not_answer_reaches_flask(app, served, api, othe
     pair.both(f"/v1/projects/{other['id']}/checklist", {"If-None-Match": etag}, answered=False)
     pair.both("/v1/projects/prj_missing/checklist", answered=False)
     pair.both(path, {"Accept": "text/markdown"}, answered=False)
-    pair.both(f"{path}?format=json", {"If-None-Match": etag}, answered=False)
+    pair.both(f"{path}?format=json&compact=true", {"If-None-Match": etag}, answered=False)
+    pair.both(f"{path}?format=csv", answered=False)
+    pair.both(f"{path}?role=ai-ethicist", answered=False)
     pair.both(
         path,
         {"If-None-Match": etag, "If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"},
