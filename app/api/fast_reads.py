@@ -85,6 +85,9 @@ Done = tuple[str, str, int, str, str | None, str | None]
 Answer = tuple[str, list[tuple[str, str]], bytes, Done]
 # What a read found: the status, the headers of the resource, the body.
 Read = tuple[int, list[tuple[str, str]], bytes]
+# A read on a pooled connection, given the key and the client's `If-None-Match`: its answer,
+# or None for Flask's.
+Reader = Callable[[Connection, VerifiedKey, str | None], Read | None]
 
 
 class FastReads:
@@ -141,7 +144,7 @@ class FastReads:
         self,
         environ: dict[str, Any],
         route: str,
-        read: Callable[[Connection, VerifiedKey, str | None], Read | None],
+        read: Reader,
         *,
         asked: bool = False,
     ) -> Answer | None:
@@ -164,7 +167,7 @@ class FastReads:
         self,
         environ: dict[str, Any],
         route: str,
-        read: Callable[[Connection, VerifiedKey, str | None], Read | None],
+        read: Reader,
         *,
         asked: bool = False,
     ) -> Answer | None:
@@ -217,9 +220,7 @@ class FastReads:
         return status, headers, body, (route, path, code, request_id, key.team_id, key.id)
 
     @staticmethod
-    def _checklist(
-        ref: str, fmt: str
-    ) -> Callable[[Connection, VerifiedKey, str | None], Read | None]:
+    def _checklist(ref: str, fmt: str) -> Reader:
         """The checklist view's short path (`checklist_answer`) for a query that names at most
         its format (`fmt`): no filters, the default layout."""
 
