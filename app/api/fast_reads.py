@@ -15,10 +15,11 @@ It answers:
 For these it does what Flask's path does, by calling the same functions: the key from the key
 cache (`secret_hash_of`, `KeyCache`), the shared rate limit's one hit (`DirectBudget`), the
 key generation that hit reads (as `confirm`), the read scope (`VerifiedKey.allows`), the
-checklist's header by the team's project (`checklist_header_on`: the statement the view
-runs, on a pooled connection, read-only, with no ORM session), the ETag (`cache_key`,
-`make_etag`), the rendering cache (`cached_rendering`), the catalog's version, ETag and
-encoded answer (`latest_version_on`, `catalog_etag`, `encoded`), the request id (`request_id_for`),
+checklist's header by the team's project (`checklist_header_read`: the statement the view
+runs, compiled once and run on a pooled connection by the driver, outside a transaction, see
+`app.services.driver_reads`), the ETag (`cache_key`, `make_etag`), the rendering cache
+(`cached_rendering`), the catalog's version, ETag and encoded answer (`latest_version_read`,
+`catalog_etag`, `encoded`), the request id (`request_id_for`),
 the access line (`log_access`), the metrics (`count_request`), the key's use
 (`note_key_use`) and the rate-limit headers (`window_headers`).
 `tests/api/test_fast_reads.py` holds each answer equal to Flask's (`FAST_READS` off), status,
@@ -41,14 +42,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from werkzeug.http import http_date, parse_etags, quote_etag
 from werkzeug.utils import get_content_type
 
 from app.api.catalog import catalog_etag, encoded
 from app.api.operations import healthy_body
 from app.errors import Unauthorized
-from app.extensions import READS_ONLY, db
+from app.extensions import db
 from app.http.auth import VerifiedKey, key_cache_of, secret_hash_of
 from app.http.etags import make_etag
 from app.http.key_use import key_use_log, note_key_use
@@ -56,8 +57,9 @@ from app.http.metrics import count_request
 from app.http.rate_limits import PRECOUNTED, DirectBudget, Precounted, window_headers
 from app.http.request_context import log_access, request_id_for
 from app.render import DEFAULT_LAYOUT, FORMATS
-from app.services.catalog.store import latest_version_on
-from app.services.checklists.reads import cache_key, cached_rendering, checklist_header_on
+from app.services.catalog.store import latest_version_read
+from app.services.checklists.reads import cache_key, cached_rendering, checklist_header_read
+from app.services.driver_reads import DriverReads
 
 HEALTHZ = "/healthz"
 CATALOG = "/v1/catalog"
@@ -85,9 +87,8 @@ Done = tuple[str, str, int, str, str | None, str | None]
 Answer = tuple[str, list[tuple[str, str]], bytes, Done]
 # What a read found: the status, the headers of the resource, the body.
 Read = tuple[int, list[tuple[str, str]], bytes]
-# A read on a pooled connection, given the key and the client's `If-None-Match`: its answer,
-# or None for Flask's.
-Reader = Callable[[Connection, VerifiedKey, str | None], Read | None]
+# A read, given the key and the client's `If-None-Match`: its answer, or None for Flask's.
+Reader = Callable[[VerifiedKey, str | None], Read | None]
 
 
 class FastReads:
@@ -104,13 +105,9 @@ class FastReads:
         self.uses = key_use_log(app)
         with app.app_context():
             self.engine: Engine = db.engine
-        # As `begin_request` reads: in autocommit on PostgreSQL; a deferred (reading)
-        # transaction on SQLite (`_sqlite_begin`).
-        self.read_options: dict[str, Any] = (
-            {"isolation_level": "AUTOCOMMIT"}
-            if self.engine.dialect.name == "postgresql"
-            else {READS_ONLY: True}
-        )
+        reads = DriverReads(self.engine)
+        self.header = checklist_header_read(reads)
+        self.latest_version = latest_version_read(reads)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or not self.app.config.get("FAST_READS", True):
@@ -172,8 +169,8 @@ class FastReads:
         asked: bool = False,
     ) -> Answer | None:
         """A `/v1` read with a cached key: authenticated, counted, confirmed and authorized
-        as Flask's blueprint hook does, then `read` (on a pooled connection, given the key
-        and the client's `If-None-Match`) says the answer, or None for Flask's. `asked`: the
+        as Flask's blueprint hook does, then `read` (given the key and the client's
+        `If-None-Match`) says the answer, or None for Flask's. `asked`: the
         query names the format, which `Accept` then does not choose."""
         if not asked and environ.get("HTTP_ACCEPT", "") not in _JSON_ACCEPT:
             return None
@@ -203,9 +200,7 @@ class FastReads:
         self.keys.saw(window.generation)  # as `confirm` does
         if not allowed or window.generation != entry.generation or not key.allows("read"):
             return None
-        with self.engine.connect() as connection:
-            connection.execution_options(**self.read_options)
-            found = read(connection, key, environ.get("HTTP_IF_NONE_MATCH"))
+        found = read(key, environ.get("HTTP_IF_NONE_MATCH"))
         if found is None:
             return None
         code, headers, body = found
@@ -219,15 +214,12 @@ class FastReads:
         del environ[PRECOUNTED]
         return status, headers, body, (route, path, code, request_id, key.team_id, key.id)
 
-    @staticmethod
-    def _checklist(ref: str, fmt: str) -> Reader:
+    def _checklist(self, ref: str, fmt: str) -> Reader:
         """The checklist view's short path (`checklist_answer`) for a query that names at most
         its format (`fmt`): no filters, the default layout."""
 
-        def read(
-            connection: Connection, key: VerifiedKey, if_none_match: str | None
-        ) -> Read | None:
-            header = checklist_header_on(connection, key.team_id, ref)
+        def read(key: VerifiedKey, if_none_match: str | None) -> Read | None:
+            header = self.header(key.team_id, ref)
             if header is None:
                 return None
             rendering = cache_key(header.checklist_id, header.state, fmt, {}, DEFAULT_LAYOUT)
@@ -241,12 +233,9 @@ class FastReads:
 
         return read
 
-    @staticmethod
-    def _catalog(
-        connection: Connection, _key: VerifiedKey, if_none_match: str | None
-    ) -> Read | None:
+    def _catalog(self, _key: VerifiedKey, if_none_match: str | None) -> Read | None:
         """The catalog view (`_answer`): its version, then a 304 or the answer encoded."""
-        version = latest_version_on(connection)
+        version = self.latest_version()
         if version is None:
             return None
         etag = catalog_etag(version)

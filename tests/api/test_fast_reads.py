@@ -22,7 +22,6 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from app.api import catalog as catalog_api
-from app.api import fast_reads
 from app.api.fast_reads import FastReads
 from app.extensions import db
 from app.http.key_use import key_use_log
@@ -30,6 +29,7 @@ from app.metrics import REQUESTS
 from app.models import ApiKey
 from app.services.checklists.reads import render_cache
 from app.services.directory.teams import hash_token
+from app.services.driver_reads import DriverReads
 
 CHECKLIST_ROUTE = "/v1/projects/<string:project_ref>/checklist"
 # An `X-Request-ID` Flask does not take: the request gets an id of its own.
@@ -303,28 +303,58 @@ def _sessions_begun() -> Iterator[list[Session]]:
         event.remove(Session, "after_begin", record)
 
 
-def test_a_fast_304_runs_one_statement_and_opens_no_session(served, api, checklist, app):
+@contextmanager
+def _driver_statements(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement the driver runs while open, as the database is sent it, `BEGIN` and
+    the rest (SQLite's trace); on PostgreSQL, psycopg's, with ` -- in a transaction` added
+    to those that run outside autocommit (psycopg begins the transaction itself)."""
+    statements: list[str] = []
+    if engine.dialect.name == "sqlite":
+
+        def trace(dbapi_connection: Any, *_: Any) -> None:
+            dbapi_connection.set_trace_callback(statements.append)
+
+        event.listen(engine, "checkout", trace)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "checkout", trace)
+        return
+    import psycopg
+
+    execute = psycopg.Cursor.execute
+
+    def recorded(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        in_transaction = "" if cursor.connection.autocommit else " -- in a transaction"
+        statements.append(f"{query}{in_transaction}")
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
+    try:
+        yield statements
+    finally:
+        monkeypatch.undo()
+
+
+def test_a_fast_304_runs_one_statement_outside_a_transaction_and_opens_no_session(
+    served, api, checklist, monkeypatch
+):
     pair = _pair(served, api)
     path = f"/v1/projects/{checklist['id']}/checklist"
     etag = pair.send(path, fast=False).headers["ETag"]
     engine = _engine(pair.instance)
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with _sessions_begun() as begun:
-            assert pair.send(path, fast=True, headers={"If-None-Match": etag}).status_code == 304
-        assert len(statements) == 1 and not begun
-        statements.clear()
-        with _sessions_begun() as begun:
-            assert pair.send(path, fast=False, headers={"If-None-Match": etag}).status_code == 304
-        assert len(statements) == 1 and begun
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with _driver_statements(engine, monkeypatch) as statements, _sessions_begun() as begun:
+        assert pair.send(path, fast=True, headers={"If-None-Match": etag}).status_code == 304
+    assert not begun
+    assert len(statements) == 1, statements
+    assert statements[0].lstrip().upper().startswith("SELECT")
+    assert "in a transaction" not in statements[0]
+    # Flask's answer reads the same statement, in the request's transaction (on SQLite, a
+    # deferred one; on PostgreSQL, the request's autocommit read).
+    with _driver_statements(engine, monkeypatch) as flask_statements, _sessions_begun() as begun:
+        assert pair.send(path, fast=False, headers={"If-None-Match": etag}).status_code == 304
+    assert begun
+    assert statements[0] in flask_statements, flask_statements
 
 
 def _count(route: str, status: int) -> float:
@@ -387,7 +417,7 @@ def test_a_failure_on_the_fast_path_leaves_the_request_to_flask_counted_once(
     def broken(*_: Any) -> None:
         raise RuntimeError("the fast path's read failed")
 
-    monkeypatch.setattr(fast_reads, "checklist_header_on", broken)
+    monkeypatch.setattr(DriverReads, "first", broken)
     layer = _fast(pair.instance)
     answered = layer.answered
     answer = pair.send(path, fast=True, headers={"If-None-Match": etag})

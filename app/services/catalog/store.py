@@ -47,6 +47,7 @@ from app.services.catalog.model import (
     WaiverPolicy,
     WaiverRule,
 )
+from app.services.driver_reads import DriverReads
 from app.vocabulary import WaiverApprover
 
 _cache: dict[str, Catalog] = {}
@@ -180,9 +181,20 @@ def latest_version(session: Session) -> str | None:
 
 
 def latest_version_on(connection: Connection) -> str | None:
-    """`latest_version` on a connection (the fast path's, `app.api.fast_reads`, has no
-    session)."""
+    """`latest_version` on a connection."""
     return connection.execute(_LATEST_VERSION).scalar()
+
+
+def latest_version_read(reads: DriverReads) -> Callable[[], str | None]:
+    """`latest_version` on the driver (the fast path's, `app.api.fast_reads`): the same
+    statement, compiled once for `reads`' engine."""
+    statement = reads.compiled(_LATEST_VERSION)
+
+    def latest() -> str | None:
+        row = reads.first(statement, {})
+        return None if row is None else row[0]
+
+    return latest
 
 
 def seed_catalog(session: Session, catalog: Catalog) -> bool:

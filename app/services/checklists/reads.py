@@ -3,7 +3,7 @@ per state and served from memory until something changes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
@@ -16,6 +16,7 @@ from app.services.catalog.store import catalog_for
 from app.services.checklists.documents import checklist_document, filtered, load_owners
 from app.services.checklists.generator import summary_of
 from app.services.checklists.lapses import today, waiver_lapsed
+from app.services.driver_reads import DriverReads
 from app.services.lru import LRUCache
 from app.vocabulary import ItemStatus
 
@@ -94,13 +95,30 @@ def checklist_header(session: Session, team_id: str, project_ref: str) -> Checkl
 def checklist_header_on(
     connection: Connection, team_id: str, project_ref: str
 ) -> ChecklistHeader | None:
-    """`checklist_header` on a connection (the fast path's, `app.api.fast_reads`, has no
-    session)."""
-    stmt = _HEADER_BY_ID if project_ref.startswith(f"{Project.id_prefix}_") else _HEADER_BY_SLUG
+    """`checklist_header` on a connection."""
+    stmt = _HEADER_BY_ID if _is_id(project_ref) else _HEADER_BY_SLUG
     row = connection.execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
     if row is None:
         return None
     return ChecklistHeader(row.id, row.state, row.redactions)
+
+
+def checklist_header_read(reads: DriverReads) -> Callable[[str, str], ChecklistHeader | None]:
+    """`checklist_header` on the driver (the fast path's, `app.api.fast_reads`): the same
+    statements, compiled once for `reads`' engine; called with the team's id and the ref."""
+    by_id, by_slug = reads.compiled(_HEADER_BY_ID), reads.compiled(_HEADER_BY_SLUG)
+
+    def header(team_id: str, project_ref: str) -> ChecklistHeader | None:
+        stmt = by_id if _is_id(project_ref) else by_slug
+        row = reads.first(stmt, {"team_id": team_id, "ref": project_ref})
+        return None if row is None else ChecklistHeader(*row)
+
+    return header
+
+
+def _is_id(project_ref: str) -> bool:
+    """A project's id (`prj_…`), as `Project.is_ref` tells it from a slug."""
+    return project_ref.startswith(f"{Project.id_prefix}_")
 
 
 # Checklist documents (the dumped JSON form of every item) by checklist, state and day: every
