@@ -30,12 +30,14 @@ returns the count, the time left in the window and the API key generation (see
 from __future__ import annotations
 
 import math
+import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
@@ -44,7 +46,11 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem
 from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
-from redis.exceptions import RedisError
+from redis import Redis
+from redis.commands.core import Script
+from redis.connection import Connection, ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
 
 from app.http.auth import init_key_cache
 from app.services.directory.teams import KEY_GENERATION
@@ -52,6 +58,8 @@ from app.services.directory.teams import KEY_GENERATION
 V1_SCOPE = "v1"
 SHARE_SCOPE = "share"
 _EXTENSION = "v1_rate_limit"
+# The name the rate limit's own Redis connections give themselves (`CLIENT SETNAME`).
+HIT_CONNECTION_NAME = "staffing-rate-limit"
 _SHARE_EXTENSION = "share_rate_limit"
 
 # KEYS: the window's counter, the key generation. ARGV: the window in seconds, the cost, and a
@@ -84,14 +92,24 @@ class Window:
 
 class OneTripFixedWindow(FixedWindowRateLimiter):
     """Flask-Limiter's fixed-window strategy, but a hit also learns the window's state (and,
-    on Redis, the key generation) in the same call, and keeps it on `g` for the headers."""
+    on Redis, the key generation) in the same call, and keeps it on `g` for the headers.
+
+    On Redis, each thread sends its hits on a connection of its own (`_HitConnection`), made
+    as the storage's pool makes its connections: the pool's checkout and return, and the
+    client's layers around a command, cost as much again as the round trip. Anything else
+    goes through the storage's client as before."""
 
     def __init__(self, storage: Storage) -> None:
         super().__init__(storage)
         self._script = None
+        self._hits: _HitConnection | None = None
         # A cluster would refuse a script over two keys of different slots.
         if isinstance(storage, RedisStorage) and not isinstance(storage, RedisClusterStorage):
-            self._script = storage.get_connection().register_script(_HIT_SCRIPT.encode())
+            client = cast(Redis, storage.get_connection())
+            self._script = client.register_script(_HIT_SCRIPT.encode())
+            # A connection of a sentinel's pool is made by its pool: those hits use the pool.
+            if type(client.connection_pool) is ConnectionPool:
+                self._hits = _HitConnection(client.connection_pool, self._script)
 
     @property
     def shares_generation(self) -> bool:
@@ -129,10 +147,12 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
         expiry = item.get_expiry()
         if self._script is not None:
             assert isinstance(self.storage, RedisStorage)
-            count, left_ms, generation = self._script(
-                [self.storage.prefixed_key(key), KEY_GENERATION],
-                [expiry, cost, secrets.token_hex(8)],
-            )
+            keys = (self.storage.prefixed_key(key), KEY_GENERATION)
+            args = (expiry, cost, secrets.token_hex(8))
+            if self._hits is not None:
+                count, left_ms, generation = self._hits.run(keys, args)
+            else:
+                count, left_ms, generation = self._script(list(keys), list(args))
             now = time.time()
             reset = now + max(int(left_ms), 0) / 1000
             seen = generation.decode() if isinstance(generation, bytes) else str(generation)
@@ -143,6 +163,70 @@ class OneTripFixedWindow(FixedWindowRateLimiter):
             return None
         count = int(count)
         return count <= item.amount, Window(item.amount, max(0, item.amount - count), reset, seen)
+
+
+class _HitConnection:
+    """The hit script run on a Redis connection of the calling thread's own (one a thread,
+    made again after a fork or a failure), with the storage pool's connection class and
+    settings (server, database, credentials, TLS, timeouts).
+
+    A connection found closed (the server dropped it while idle) is replaced and the hit sent
+    once more, as the client's default retry would; any other failure (a timeout: the hit
+    may have counted) is raised, and the connection closed so that the next hit starts on a
+    fresh one. A server that no longer
+    has the script (restarted, or `SCRIPT FLUSH`) ran nothing: the hit goes through the
+    client's script object, which loads it again."""
+
+    def __init__(self, pool: ConnectionPool, script: Script) -> None:
+        self._pool = pool
+        self._script = script
+        self._local = threading.local()
+
+    def run(self, keys: tuple[str, str], args: tuple[int, int, str]) -> Any:
+        connection, fresh = self._connection()
+        try:
+            return self._send(connection, keys, args)
+        except NoScriptError:
+            return self._script(list(keys), list(args))
+        except RedisConnectionError:
+            self._drop(connection)
+            if fresh:
+                raise
+            connection, _ = self._connection()
+            try:
+                return self._send(connection, keys, args)
+            except BaseException:
+                self._drop(connection)
+                raise
+        except BaseException:
+            self._drop(connection)
+            raise
+
+    def _send(
+        self, connection: Connection, keys: tuple[str, str], args: tuple[int, int, str]
+    ) -> Any:
+        connection.send_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        return connection.read_response()
+
+    def _connection(self) -> tuple[Connection, bool]:
+        """The thread's connection, and whether it was made just now."""
+        local = self._local
+        connection: Connection | None = getattr(local, "connection", None)
+        if connection is not None and local.pid == os.getpid():
+            return connection, False
+        # Named, so that an operator tells these apart in `CLIENT LIST` (unless the URL names
+        # the service's connections already).
+        settings = {"client_name": HIT_CONNECTION_NAME, **self._pool.connection_kwargs}
+        if settings["client_name"] is None:
+            settings["client_name"] = HIT_CONNECTION_NAME
+        connection = self._pool.connection_class(**settings)
+        connection.connect()
+        local.connection, local.pid = connection, os.getpid()
+        return connection, True
+
+    def _drop(self, connection: Connection) -> None:
+        connection.disconnect()
+        self._local.connection = None
 
 
 def limit_v1_request(api_key_id: str | None) -> str | None:

@@ -18,6 +18,7 @@ from redis_dbs import RATE_LIMIT_REDIS_URL as REDIS_URL
 from sqlalchemy import select
 
 from app.extensions import db
+from app.http.rate_limits import HIT_CONNECTION_NAME
 from app.models import ApiKey, utcnow
 from app.services.directory.teams import hash_token
 
@@ -337,3 +338,50 @@ def test_the_direct_hit_counts_in_the_budget_flask_limiters_path_counts_in(
     problem = assert_problem(refused, 429)
     assert problem["type"].endswith("rate-limited")
     assert problem["detail"] == "Too many requests (limit: 3 per 1 minute); retry later."
+
+
+def _kill_hit_connections() -> int:
+    """Close, from the server's side, every rate-limit connection of the process (as Redis
+    does to a client idle past its `timeout`)."""
+    import redis
+
+    store = redis.Redis.from_url(REDIS_URL)
+    ids = [c["id"] for c in store.client_list() if c.get("name") == HIT_CONNECTION_NAME]
+    for client_id in ids:
+        store.client_kill_filter(_id=client_id)
+    return len(ids)
+
+
+def test_a_hit_on_a_connection_the_server_closed_is_sent_again_and_counted_once(
+    limited_app, make_api, redis_sends
+):
+    require_redis(REDIS_URL)
+    caller = make_api("Team K")
+    client = limited_app("100 per minute", REDIS_URL).test_client()
+    mine = _bearer(caller.token)
+    assert client.get("/v1/people", headers=mine).status_code == 200
+    assert _kill_hit_connections() >= 1
+    redis_sends.clear()
+    answer = client.get("/v1/people", headers=mine)
+    assert answer.status_code == 200
+    # Sent on the closed connection, then on a new one (named, then the hit): counted once.
+    hits = [sent for sent in redis_sends if b"EVALSHA" in sent.upper()]
+    assert len(hits) == 2
+    assert answer.headers["X-RateLimit-Remaining"] == "98"
+    assert client.get("/v1/people", headers=mine).headers["X-RateLimit-Remaining"] == "97"
+
+
+def test_a_hit_after_the_server_lost_its_scripts_loads_it_again_and_counts_once(
+    limited_app, make_api
+):
+    import redis
+
+    require_redis(REDIS_URL)
+    caller = make_api("Team L")
+    client = limited_app("100 per minute", REDIS_URL).test_client()
+    mine = _bearer(caller.token)
+    assert client.get("/v1/people", headers=mine).headers["X-RateLimit-Remaining"] == "99"
+    redis.Redis.from_url(REDIS_URL).script_flush()
+    answer = client.get("/v1/people", headers=mine)
+    assert answer.status_code == 200
+    assert answer.headers["X-RateLimit-Remaining"] == "98"
