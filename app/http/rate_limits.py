@@ -18,7 +18,7 @@ endpoint, its limits resolved from its manager, each limit's exemptions, scope a
 context it records for its own headers) find the same one limit on every request, and cost
 about as much as the round trip to Redis. The library's path is still taken whenever its
 state says the direct one would not do what it does (disabled, the storage down and counted in
-memory, a hit that fails); what the direct path relies on is asserted at start-up.
+memory, a hit that fails); what the direct path relies on is checked at start-up (`_require`).
 
 One round trip to Redis per request: the fixed-window strategy's hit is a Lua script that
 increments the window's counter (the key `limits` itself uses), sets its expiry when new, and
@@ -260,14 +260,29 @@ class DirectBudget:
         (runtime,) = list(limit)  # one rate (`RATE_LIMIT` and `SHARE_RATE_LIMIT` are one each)
         # What `Limiter.__evaluate_limits` would do differently for another limit, and what it
         # would add: none of it is used here, and a change would make this path wrong.
-        assert runtime.shared and not runtime.per_method and runtime.methods is None
-        assert runtime.exempt_when is None and runtime.deduct_when is None
-        assert runtime.on_breach is None and not runtime.meta_limits and runtime.cost == 1
-        assert isinstance(runtime.scope, str) and runtime.scope
+        _require(
+            runtime.shared and not runtime.per_method and runtime.methods is None,
+            "the budget is one shared limit for every method",
+        )
+        _require(
+            runtime.exempt_when is None and runtime.deduct_when is None,
+            "the budget has no exemption and no deduction",
+        )
+        _require(
+            runtime.on_breach is None and not runtime.meta_limits and runtime.cost == 1,
+            "the budget has no breach callback, no meta limit, and costs 1",
+        )
+        _require(isinstance(runtime.scope, str) and bool(runtime.scope), "the scope is fixed")
         manager = limiter.limit_manager
-        assert not manager._default_limits and not manager._application_limits
-        assert not limiter._meta_limits and limiter._on_breach is None
-        assert not limiter._request_filters
+        _require(
+            not manager._default_limits and not manager._application_limits,
+            "no default or application limits",
+        )
+        _require(
+            not limiter._meta_limits and limiter._on_breach is None,
+            "no meta limits and no breach callback on the limiter",
+        )
+        _require(not limiter._request_filters, "no request filters")
         self.limiter = limiter
         self.runtime = runtime
         self.strategy = strategy
@@ -293,7 +308,8 @@ class DirectBudget:
         counted = self.strategy.counted(
             self.runtime.limit, *self.prefix, identity, self.runtime.scope
         )
-        assert counted is not None, "only a Redis or memory storage counts directly"
+        if counted is None:
+            raise RuntimeError("only a Redis or memory storage counts directly")
         return counted
 
     def refuse(self, identity: str) -> None:
@@ -366,13 +382,20 @@ def _drop_idle_hooks(app: Flask, limiter: Limiter) -> None:
     request's context and goes with it. Each made that state on every request, probes
     included, to find nothing to do.
     """
-    assert not limiter._headers_enabled, "Flask-Limiter's headers are on: its hook writes them"
+    _require(not limiter._headers_enabled, "Flask-Limiter's headers are off (ours are written)")
     inject = Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
     hooks = app.after_request_funcs[None]
     ours = [h for h in hooks if isinstance(h, partial) and (h.func, h.args) == (inject, (limiter,))]
-    assert len(ours) == 1, "Flask-Limiter no longer adds its headers in an after-request hook"
+    _require(len(ours) == 1, "Flask-Limiter adds its headers in an after-request hook")
     hooks.remove(ours[0])
     app.teardown_request_funcs[None].remove(limiter._Limiter__release_context)  # type: ignore[attr-defined]
+
+
+def _require(holds: bool, what: str) -> None:
+    """A start-up check of what the direct path relies on in Flask-Limiter (an `assert`
+    would be gone under `python -O`): the app refuses to start rather than count wrong."""
+    if not holds:
+        raise RuntimeError(f"the rate limit's direct path relies on this, which is not so: {what}")
 
 
 def window_headers(window: Window, status: int) -> list[tuple[str, str]]:
@@ -405,7 +428,7 @@ def init_rate_limits(app: Flask) -> Limiter:
     # hit. The fallback (memory, while the storage is down) keeps the library's own.
     strategy = OneTripFixedWindow(limiter.storage)
     limiter._limiter = strategy
-    assert limiter.limiter is strategy, "Flask-Limiter no longer keeps its strategy in _limiter"
+    _require(limiter.limiter is strategy, "Flask-Limiter keeps its strategy in `_limiter`")
     cache = init_key_cache(app, shared_store=strategy.shares_generation)
     # Seen before any lookup, so a worker caches keys from its first request (a revocation
     # after this read replaces the generation, and entries tagged with this one are not used).

@@ -385,3 +385,30 @@ def test_a_hit_after_the_server_lost_its_scripts_loads_it_again_and_counts_once(
     answer = client.get("/v1/people", headers=mine)
     assert answer.status_code == 200
     assert answer.headers["X-RateLimit-Remaining"] == "98"
+
+
+def test_an_app_whose_limiter_would_make_the_direct_hit_wrong_refuses_to_start_even_under_O(
+    tmp_path,
+):
+    """`RATELIMIT_HEADERS_ENABLED` would have Flask-Limiter write headers the direct hit does
+    not feed: the app must not start, and `python -O` (which strips asserts) changes nothing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import dataclasses\n"
+        "from app import create_app\n"
+        "from app.config import Settings\n"
+        f"settings = dataclasses.replace(Settings.from_env(), database_url='sqlite:///{tmp_path}/x.db')\n"
+        "try:\n"
+        "    create_app(settings, {'RATELIMIT_HEADERS_ENABLED': True})\n"
+        "except RuntimeError as error:\n"
+        "    print('refused:', error)\n"
+        "else:\n"
+        "    print('started')\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-O", "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused:" in done.stdout and "headers are off" in done.stdout, done.stdout
