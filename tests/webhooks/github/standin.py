@@ -17,18 +17,17 @@ the `issues` webhook payload GitHub would send.
 from __future__ import annotations
 
 import json
-import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from ..openapi_check import compile_operations, find_operation, schema_errors, typed
+from ..standin import Answer, Request, StandIn
 
 DESCRIPTION = json.loads((Path(__file__).with_name("issues.openapi.json")).read_text())
+OPERATIONS = compile_operations(DESCRIPTION)
 
 
 @dataclass
@@ -70,48 +69,20 @@ def _user(login: str, number: int) -> dict[str, Any]:
     }
 
 
-class GitHubStandIn:
+class GitHubStandIn(StandIn[Call]):
+    methods = ("GET", "POST", "PATCH")
+
     def __init__(self, repository: str, token: str, *, bot: str = "checklist-bot") -> None:
+        super().__init__()
+        self.worker_env = {"GITHUB_API_URL": self.url}
         self.repository = repository
         self.token = token
         self.bot = bot
         self.issues: dict[int, dict[str, Any]] = {}
-        self.calls: list[Call] = []
-        self.violations: list[str] = []
-        self.created = threading.Event()  # set when an issue is created
-        self._lock = threading.Lock()
-        self._hold = threading.Event()
-        self._hold.set()
-        self._rate_limited = 0
         # Who may be assigned (None: anyone); others make GitHub answer 422.
         self.collaborators: set[str] | None = None
-        self._validators = self._compile()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.standin = self  # type: ignore[attr-defined]
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self._hold.set()
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- programming -----------------------------------------------------------------------------
-
-    def hold_creates(self) -> None:
-        self._hold.clear()
-
-    def release(self) -> None:
-        self._hold.set()
-
-    def rate_limit_next(self, calls: int) -> None:
-        self._rate_limited = calls
 
     def close(self, number: int, reason: str, *, by: str = "grace-h") -> dict[str, Any]:
         """Close an issue as a person in GitHub; the `issues` event GitHub would deliver."""
@@ -132,58 +103,50 @@ class GitHubStandIn:
         with self._lock:
             return [i for i in self.issues.values() if marker in (i["body"] or "").splitlines()]
 
-    def calls_to(self, operation: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.operation == operation]
-
     # -- the description -------------------------------------------------------------------------
-
-    def _compile(self) -> list[tuple[str, re.Pattern[str], dict[str, Any]]]:
-        operations = []
-        for path, methods in DESCRIPTION["paths"].items():
-            pattern = re.compile(
-                "^" + re.sub(r"\\\{([a-z_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$"
-            )
-            for method, operation in methods.items():
-                operations.append((method.upper(), pattern, operation))
-        return operations
 
     def _validate(self, call: Call) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
         """The operation a request is, its path parameters, and what the description refuses
         in it."""
         path = urlsplit(call.path).path
-        for method, pattern, operation in self._validators:
-            match = pattern.match(path)
-            if method != call.method or not match:
+        found = find_operation(OPERATIONS, call.method, path)
+        if found is None:
+            return None, {}, [f"{call.method} {path} is not an operation of the description"]
+        operation, params = found
+        problems: list[str] = []
+        for parameter in operation["parameters"]:
+            where = parameter["in"]
+            value = params.get(parameter["name"]) if where == "path" else None
+            if where == "query":
+                value = call.query.get(parameter["name"])
+            if where not in ("path", "query"):
                 continue
-            problems: list[str] = []
-            params = match.groupdict()
-            for parameter in operation["parameters"]:
-                where = parameter["in"]
-                value = params.get(parameter["name"]) if where == "path" else None
-                if where == "query":
-                    value = call.query.get(parameter["name"])
-                if where not in ("path", "query"):
-                    continue
-                if value is None:
-                    if parameter.get("required"):
-                        problems.append(f"{parameter['name']} ({where}) is required")
-                    continue
-                problems += _errors(parameter.get("schema", {}), _typed(value, parameter))
-            for name in call.query:
-                if name not in {p["name"] for p in operation["parameters"] if p["in"] == "query"}:
-                    problems.append(f"query parameter {name} is not in the description")
-            schema = operation.get("requestBody")
-            if schema is not None:
-                problems += [f"body: {e}" for e in _errors(schema, call.body)]
-            elif call.body is not None:
-                problems.append("a body where the operation takes none")
-            return operation, params, problems
-        return None, {}, [f"{call.method} {path} is not an operation of the description"]
+            if value is None:
+                if parameter.get("required"):
+                    problems.append(f"{parameter['name']} ({where}) is required")
+                continue
+            schema = parameter.get("schema", {})
+            problems += schema_errors(schema, typed(value, schema))
+        for name in call.query:
+            if name not in {p["name"] for p in operation["parameters"] if p["in"] == "query"}:
+                problems.append(f"query parameter {name} is not in the description")
+        schema = operation.get("requestBody")
+        if schema is not None:
+            problems += [f"body: {e}" for e in schema_errors(schema, call.body)]
+        elif call.body is not None:
+            problems.append("a body where the operation takes none")
+        return operation, params, problems
 
     # -- answering -------------------------------------------------------------------------------
 
-    def handle(self, call: Call) -> tuple[int, dict[str, str], Any]:
+    def handle(self, request: Request) -> Answer:
+        query = dict(parse_qsl(urlsplit(request.path).query))
+        call = Call(request.method, request.path, query, request.headers, request.body, None)
+        status, headers, answer = self._handle(call)
+        call.status = status
+        return status, headers, answer
+
+    def _handle(self, call: Call) -> Answer:
         operation, params, problems = self._validate(call)
         with self._lock:
             self.calls.append(call)
@@ -197,8 +160,7 @@ class GitHubStandIn:
             return 401, {}, {"message": "Bad credentials"}
         if f"{params['owner']}/{params['repo']}" != self.repository:
             return 404, {}, {"message": "Not Found"}
-        if self._rate_limited > 0:
-            self._rate_limited -= 1
+        if self._rate_limits_this_call():
             reset = int(datetime.now(UTC).timestamp()) + 2
             headers = {
                 "Retry-After": "2",
@@ -214,7 +176,7 @@ class GitHubStandIn:
         answer = [_shown(i) for i in answer] if isinstance(answer, list) else _shown(answer)
         if status < 300:
             schema = operation["responses"][str(status)]
-            for error in _errors(schema, answer):
+            for error in schema_errors(schema, answer):
                 self.violations.append(f"the stand-in's own answer: {error}")
         return status, {"X-RateLimit-Remaining": "4999"}, answer
 
@@ -229,8 +191,7 @@ class GitHubStandIn:
                 number = len(self.issues) + 1
                 issue = self._new_issue(number, call.body)
                 self.issues[number] = issue
-            self.created.set()
-            self._hold.wait(timeout=60)
+            self._created()
             return 201, issue
         if operation == "issues/list-for-repo":
             since = call.query.get("since")
@@ -323,61 +284,3 @@ def _shown(issue: Any) -> Any:
     if isinstance(issue, dict) and "number" in issue and issue.get("state_reason") is None:
         return {k: v for k, v in issue.items() if k != "state_reason"}
     return issue
-
-
-def _typed(value: str, parameter: dict[str, Any]) -> Any:
-    kind = parameter.get("schema", {}).get("type")
-    if kind == "integer":
-        try:
-            return int(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
-    validator = OAS30Validator(schema, format_checker=oas30_format_checker)
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}"
-        for e in validator.iter_errors(instance)
-    ]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _serve(self) -> None:
-        standin: GitHubStandIn = self.server.standin  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode(errors="replace")
-        split = urlsplit(self.path)
-        call = Call(
-            method=self.command,
-            path=self.path,
-            query=dict(parse_qsl(split.query)),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-            operation=None,
-        )
-        status, headers, answer = standin.handle(call)
-        call.status = status
-        payload = json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the caller went away (a killed worker)
-
-    do_GET = do_POST = do_PATCH = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass

@@ -27,21 +27,22 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from ..openapi_check import compile_operations, find_operation, schema_errors, typed
+from ..standin import Answer, Request, StandIn
 
 HERE = Path(__file__).resolve().parent
 DESCRIPTION = json.loads((HERE / "platform.openapi.json").read_text())
 ADF_SCHEMA = json.loads((HERE / "adf.full.json").read_text())
 COMPONENTS = DESCRIPTION["components"]
+OPERATIONS = compile_operations(DESCRIPTION)
 
 # name: (id, status category key, category id, category name)
 STATUSES = {
@@ -71,41 +72,18 @@ class Call:
     problems: list[str] = field(default_factory=list)
 
 
-class JiraStandIn:
+class JiraStandIn(StandIn[Call]):
+    methods = ("GET", "POST", "PUT")
+    content_type = "application/json;charset=UTF-8"
+
     def __init__(self, project: str, email: str, token: str) -> None:
+        super().__init__()
         self.project = project
         self.auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
         self.issues: dict[str, dict[str, Any]] = {}  # by key
-        self.calls: list[Call] = []
-        self.violations: list[str] = []
         self.assignable: set[str] | None = None
-        self.created = threading.Event()
-        self._hold = threading.Event()
-        self._hold.set()
-        self._rate_limited = 0
-        self._lock = threading.Lock()
-        self._operations = self._compile()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.standin = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._hold.set()
-        self.server.shutdown()
-        self.server.server_close()
 
     # -- programming it --------------------------------------------------------------------------
-
-    def hold_creates(self) -> None:
-        self._hold.clear()
-
-    def release(self) -> None:
-        self._hold.set()
-
-    def rate_limit_next(self, calls: int) -> None:
-        self._rate_limited = calls
 
     def transition(self, key: str, status: str, *, by: str = "acct-grace") -> dict[str, Any]:
         """Move an issue as a person in Jira; the `jira:issue_updated` event Jira would send."""
@@ -143,70 +121,54 @@ class JiraStandIn:
         with self._lock:
             return [i for i in self.issues.values() if marker in _text(i["fields"]["description"])]
 
-    def calls_to(self, operation: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.operation == operation]
-
     # -- the description -------------------------------------------------------------------------
-
-    def _compile(self) -> list[tuple[str, re.Pattern[str], dict[str, Any]]]:
-        operations = []
-        for path, methods in DESCRIPTION["paths"].items():
-            pattern = re.compile(
-                "^" + re.sub(r"\\\{([A-Za-z_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$"
-            )
-            for method, operation in methods.items():
-                operations.append((method.upper(), pattern, operation))
-        return operations
 
     def _validate(self, call: Call) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
         path = urlsplit(call.path).path
-        for method, pattern, operation in self._operations:
-            match = pattern.match(path)
-            if method != call.method or not match:
-                continue
-            problems: list[str] = []
-            params = match.groupdict()
-            declared = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
-            for parameter in operation["parameters"]:
-                name, where = parameter["name"], parameter["in"]
-                schema = parameter.get("schema", {})
-                if where == "path":
-                    value: Any = params.get(name)
-                elif where == "query":
-                    values = call.query.get(name)
-                    if values is None:
-                        value = None
-                    elif schema.get("type") == "array":
-                        value = [_typed(v, schema.get("items", {})) for v in values]
-                    elif len(values) > 1:
-                        problems.append(f"query parameter {name} is given {len(values)} times")
-                        continue
-                    else:
-                        value = _typed(values[0], schema)
+        found = find_operation(OPERATIONS, call.method, path)
+        if found is None:
+            return None, {}, [f"{call.method} {path} is not an operation of the description"]
+        operation, params = found
+        problems: list[str] = []
+        declared = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+        for parameter in operation["parameters"]:
+            name, where = parameter["name"], parameter["in"]
+            schema = parameter.get("schema", {})
+            if where == "path":
+                value: Any = params.get(name)
+            elif where == "query":
+                values = call.query.get(name)
+                if values is None:
+                    value = None
+                elif schema.get("type") == "array":
+                    value = [typed(v, schema.get("items", {})) for v in values]
+                elif len(values) > 1:
+                    problems.append(f"query parameter {name} is given {len(values)} times")
+                    continue
                 else:
-                    continue
-                if value is None:
-                    if parameter.get("required"):
-                        problems.append(f"{name} ({where}) is required")
-                    continue
-                problems += [f"{name}: {e}" for e in _errors(schema, value)]
-            problems += [
-                f"query parameter {name} is not in the description"
-                for name in call.query
-                if name not in declared
-            ]
-            schema = operation.get("requestBody")
-            if schema is not None:
-                if call.body is None and operation.get("requestBodyRequired"):
-                    problems.append("the body is required")
-                elif call.body is not None:
-                    problems += [f"body: {e}" for e in _errors(schema, call.body)]
-                    problems += self._adf_problems(call.body)
+                    value = typed(values[0], schema)
+            else:
+                continue
+            if value is None:
+                if parameter.get("required"):
+                    problems.append(f"{name} ({where}) is required")
+                continue
+            problems += [f"{name}: {e}" for e in schema_errors(schema, value, COMPONENTS)]
+        problems += [
+            f"query parameter {name} is not in the description"
+            for name in call.query
+            if name not in declared
+        ]
+        schema = operation.get("requestBody")
+        if schema is not None:
+            if call.body is None and operation.get("requestBodyRequired"):
+                problems.append("the body is required")
             elif call.body is not None:
-                problems.append("a body where the operation takes none")
-            return operation, params, problems
-        return None, {}, [f"{call.method} {path} is not an operation of the description"]
+                problems += [f"body: {e}" for e in schema_errors(schema, call.body, COMPONENTS)]
+                problems += self._adf_problems(call.body)
+        elif call.body is not None:
+            problems.append("a body where the operation takes none")
+        return operation, params, problems
 
     def _adf_problems(self, body: Any) -> list[str]:
         fields = body.get("fields") if isinstance(body, dict) else None
@@ -223,7 +185,14 @@ class JiraStandIn:
 
     # -- answering -------------------------------------------------------------------------------
 
-    def handle(self, call: Call) -> tuple[int, dict[str, str], Any]:
+    def handle(self, request: Request) -> Answer:
+        query = parse_qs(urlsplit(request.path).query)
+        call = Call(request.method, request.path, query, request.headers, request.body)
+        status, headers, answer = self._handle(call)
+        call.status = status
+        return status, headers, answer
+
+    def _handle(self, call: Call) -> Answer:
         operation, params, problems = self._validate(call)
         with self._lock:
             self.calls.append(call)
@@ -236,8 +205,7 @@ class JiraStandIn:
         assert operation is not None
         if call.headers.get("authorization") != self.auth:
             return 401, {}, {"errorMessages": ["You are not authenticated."], "errors": {}}
-        if self._rate_limited > 0:
-            self._rate_limited -= 1
+        if self._rate_limits_this_call():
             return 429, {"Retry-After": "2"}, {"errorMessages": ["Rate limit exceeded."]}
         status, answer = self._answer(call.operation or "", params, call)
         if 200 <= status < 300 and status != 204:
@@ -245,7 +213,7 @@ class JiraStandIn:
             if schema is None:
                 self.violations.append(f"the stand-in answered {status}, not in the description")
             else:
-                for error in _errors(schema, answer):
+                for error in schema_errors(schema, answer, COMPONENTS):
                     self.violations.append(f"the stand-in's own answer: {error}")
         return status, {}, answer
 
@@ -263,8 +231,7 @@ class JiraStandIn:
                 key = f"{self.project}-{number}"
                 issue = self._new_issue(number, key, fields)
                 self.issues[key] = issue
-            self.created.set()
-            self._hold.wait(timeout=60)
+            self._created()
             return 201, {"id": issue["id"], "key": key, "self": issue["self"]}
         if operation == "searchForIssuesUsingJql":
             return self._search(call)
@@ -417,64 +384,3 @@ def _text(document: Any) -> list[str]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _typed(value: str, schema: dict[str, Any]) -> Any:
-    kind = schema.get("type")
-    if kind == "integer":
-        try:
-            return int(value)
-        except ValueError:
-            return value
-    if kind == "boolean" and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
-def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
-    root = {**schema, "components": COMPONENTS}
-    validator = OAS30Validator(root, format_checker=oas30_format_checker)
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}"
-        for e in validator.iter_errors(instance)
-    ]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _serve(self) -> None:
-        standin: JiraStandIn = self.server.standin  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode(errors="replace")
-        split = urlsplit(self.path)
-        call = Call(
-            method=self.command,
-            path=self.path,
-            query=parse_qs(split.query),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-        )
-        status, headers, answer = standin.handle(call)
-        call.status = status
-        payload = b"" if answer is None else json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            if payload:
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the caller went away (a killed worker)
-
-    do_GET = do_POST = do_PUT = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass

@@ -20,13 +20,10 @@ moves an issue as a person in Linear and returns the `Issue` `update` webhook Li
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,8 @@ from graphql import (
     parse,
     validate,
 )
+
+from ..standin import Answer, Request, StandIn
 
 HERE = Path(__file__).resolve().parent
 SCHEMA = build_schema((HERE / "schema.graphql").read_text())
@@ -62,8 +61,12 @@ class Call:
     problems: list[str] = field(default_factory=list)
 
 
-class LinearStandIn:
+class LinearStandIn(StandIn[Call]):
+    methods = ("POST",)
+
     def __init__(self, team_id: str, team_key: str, api_key: str, labels: list[str]) -> None:
+        super().__init__("/graphql")
+        self.worker_env = {"LINEAR_API_URL": self.url}
         self.team_id = team_id
         self.team_key = team_key
         self.api_key = api_key
@@ -73,35 +76,9 @@ class LinearStandIn:
         ]
         self.labels = {name: str(uuid.uuid4()) for name in labels}
         self.issues: dict[str, dict[str, Any]] = {}  # by identifier
-        self.calls: list[Call] = []
-        self.violations: list[str] = []
         self.assignable: set[str] | None = None
-        self.created = threading.Event()
-        self._hold = threading.Event()
-        self._hold.set()
-        self._rate_limited = 0
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.standin = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/graphql"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._hold.set()
-        self.server.shutdown()
-        self.server.server_close()
 
     # -- programming it --------------------------------------------------------------------------
-
-    def hold_creates(self) -> None:
-        self._hold.clear()
-
-    def release(self) -> None:
-        self._hold.set()
-
-    def rate_limit_next(self, calls: int) -> None:
-        self._rate_limited = calls
 
     def move(self, identifier: str, state_name: str, *, by: str = "user-grace") -> dict[str, Any]:
         """Move an issue as a person in Linear; the `Issue` `update` webhook Linear sends."""
@@ -142,15 +119,10 @@ class LinearStandIn:
                 i for i in self.issues.values() if marker in (i["description"] or "").splitlines()
             ]
 
-    def calls_to(self, operation: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.operation == operation]
-
     # -- answering -------------------------------------------------------------------------------
 
-    def handle(
-        self, headers: dict[str, str], body: Any
-    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def handle(self, request: Request) -> Answer:
+        headers, body = request.headers, request.body
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             problem = "the body is not a GraphQL request (`query`, `variables`)"
             with self._lock:
@@ -173,8 +145,7 @@ class LinearStandIn:
             call.status = 401
             error = {"message": "Authentication required", "extensions": {"code": "AUTH"}}
             return 401, {}, {"errors": [error]}
-        if self._rate_limited > 0:
-            self._rate_limited -= 1
+        if self._rate_limits_this_call():
             call.status = 400
             reset = str(int(time.time() * 1000) + 2000)
             limits = {
@@ -201,7 +172,7 @@ class LinearStandIn:
         call.status = 200
         return 200, {"X-RateLimit-Requests-Remaining": "1499"}, answer
 
-    def _refuse(self, call: Call, problems: list[str]) -> tuple[int, dict[str, str], Any]:
+    def _refuse(self, call: Call, problems: list[str]) -> Answer:
         with self._lock:
             call.problems = problems
             call.status = 400
@@ -241,8 +212,7 @@ class LinearStandIn:
             }
             self._apply(issue, input)
             self.issues[identifier] = issue
-        self.created.set()
-        self._hold.wait(timeout=60)
+        self._created()
         return {"success": True, "lastSyncId": float(number), "issue": issue}
 
     def _issue_update(self, _info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
@@ -316,32 +286,3 @@ def _page(more: bool) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        standin: LinearStandIn = self.server.standin  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, extra, answer = standin.handle(headers, body)
-        payload = json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the caller went away (a killed worker)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
