@@ -16,22 +16,34 @@ no log line.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
-
-from app.extensions import db
 
 from .jira.standin import JiraStandIn
-from .support import Api, Database, WorkerProcess, Workers, wait_until
+from .native_support import (
+    Connected,
+    a_waiver,
+    assert_all_synced,
+    assert_linked_by,
+    assert_one_issue_per_item,
+    assert_token_nowhere,
+    connect_tracker,
+    deliver,
+    kill_a_worker_mid_create,
+    marker,
+    read_item,
+    start_worker,
+    syncs,
+    syncs_by_item,
+    ticket_key,
+    wait_for_tickets,
+)
+from .support import Api, wait_until
 
 PROJECT_KEY = "CLIN"
 EMAIL = "tickets-bot@example.com"
@@ -62,114 +74,60 @@ def jira() -> Iterator[JiraStandIn]:
     standin.stop()
 
 
-def _setup(
-    api: Api, jira: JiraStandIn
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    tickets = _tickets(jira.url)
-    project = api.staffed_project("Clinic notes")
-    for person in api.all_pages("/v1/people"):
-        if person["name"] in HANDLES:
-            api.patch(
-                f"/v1/people/{person['id']}",
-                {"handles": {"jira": HANDLES[person["name"]]}},
-                expect=200,
-            )
-    integration = api.post(
-        "/v1/integrations",
-        {"provider": "jira", "name": "acme.atlassian.net", "tickets": tickets},
-        expect=201,
-    ).json
-    assert integration["tickets"]["api_url"] == jira.url
-    assert TOKEN not in json.dumps(integration)
-    ranks = ["low", "medium", "high", "critical"]
-    items = [
-        i
-        for i in api.get(f"/v1/projects/{project['id']}/checklist")["items"]
-        if ranks.index(i["priority"]) >= ranks.index(tickets["min_priority"])
-        and i["kind"] in tickets["kinds"]
-        and i["phase"] in tickets["phases"]
-    ]
-    assert len(items) >= 2, items
-    assert not any(i["signoff_required"] or i["evidence_required"] for i in items)
-    return project, integration, items
-
-
-def _start(workers: Workers, database: Database) -> WorkerProcess:
-    worker = workers.start(database, LOG_LEVEL="INFO")
-    worker.wait_started()
-    return worker
-
-
-def _item(api: Api, project: dict[str, Any], key: str) -> dict[str, Any]:
-    return api.get(f"/v1/projects/{project['id']}/checklist/items/{key}")
-
-
-def _all_ticketed(api: Api, project: dict[str, Any], items: list[dict[str, Any]]) -> bool:
-    return all(_item(api, project, i["key"])["ticket"] for i in items)
-
-
-def _key(api: Api, project: dict[str, Any], item: dict[str, Any]) -> str:
-    return str(_item(api, project, item["key"])["ticket"]["key"])
+def _setup(api: Api, jira: JiraStandIn) -> Connected:
+    connected = connect_tracker(api, "jira", "acme.atlassian.net", _tickets(jira.url), HANDLES)
+    assert connected.integration["tickets"]["api_url"] == jira.url
+    assert TOKEN not in json.dumps(connected.integration)
+    return connected
 
 
 def _deliver(api: Api, integration: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """Jira's webhook, signed with the integration's secret, to its inbound URL."""
-    body = json.dumps(event).encode()
-    signature = hmac.new(integration["secret"].encode(), body, hashlib.sha256).hexdigest()
-    response = api.client.post(
-        f"/v1/inbound/{integration['id']}",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
+    return deliver(
+        api,
+        integration,
+        event,
+        lambda signature: {
             "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),
             "X-Hub-Signature": f"sha256={signature}",
         },
     )
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.json
 
 
 def test_items_get_jira_issues_that_follow_them_both_ways(database, workers, jira, caplog):
     caplog.set_level(logging.DEBUG)
     api = database.api()
     project, integration, items = _setup(api, jira)
-    worker = _start(workers, database)
+    worker = start_worker(workers, database, jira)
 
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     assert len(jira.issues) == len(items)
     for item in items:
-        read = _item(api, project, item["key"])
+        read = read_item(api, project, item["key"])
         key = read["ticket"]["key"]
         issue = jira.issues[key]
         assert read["ticket"] == {"system": "jira", "key": key, "url": f"{jira.url}/browse/{key}"}
-        marker = f"checklist-item: {project['slug']}/{item['key']}"
-        assert jira.by_marker(marker) == [issue]
+        assert jira.by_marker(marker(project, item)) == [issue]
         assert issue["fields"]["summary"].startswith("Clinic notes: ")
         assert issue["fields"]["labels"] == ["checklist", "ai-governance"]
         assert issue["fields"]["issuetype"] == {"name": "Task"}
         first_owner = read["owners"][0]["name"]
         assert issue["fields"]["assignee"]["accountId"] == HANDLES[first_owner]
         assert issue["fields"]["status"]["name"] == "To Do"
-    linked = api.events(type="checklist.item.ticket_linked")
-    assert len(linked) == len(items)
-    assert {e["actor"] for e in linked} == {f"integration:{integration['id']}"}
+    linked = assert_linked_by(api, integration, items)
     assert all("Jira issue CLIN-" in (e["payload"].get("reason") or "") for e in linked), linked
 
     # Moved to Done in Jira, and Jira's webhook delivered: the item is done, nothing sent back.
     first, second = items[0], items[1]
-    first_key = _key(api, project, first)
+    first_key = ticket_key(api, project, first)
     answer = _deliver(api, integration, jira.transition(first_key, "Done"))
     assert answer["outcome"] == "applied", answer
-    assert _item(api, project, first["key"])["status"] == "done"
+    assert read_item(api, project, first["key"])["status"] == "done"
     calls_before = len(jira.calls)
-    second_key = _key(api, project, second)
+    second_key = ticket_key(api, project, second)
 
     # Waived through the API: its issue moves to a done status meaning "won't do".
-    waiver = {
-        "reason": "Covered by the vendor's model card for this release",
-        "expires_on": (date.today() + timedelta(days=90)).isoformat(),
-    }
-    api.patch_item(project, second["key"], {"status": "waived", "waiver": waiver})
+    api.patch_item(project, second["key"], {"status": "waived", "waiver": a_waiver()})
     wait_until(lambda: jira.status_of(second_key) == "Won't Do", "the waived item's issue to close")
     # Nothing was sent about the first issue after its close came in (no echo).
     first_id = jira.issues[first_key]["id"]
@@ -181,44 +139,30 @@ def test_items_get_jira_issues_that_follow_them_both_ways(database, workers, jir
     api.patch_item(project, second["key"], {"status": "open"})
     wait_until(lambda: jira.status_of(second_key) == "To Do", "the issue to be reopened")
 
-    def states() -> dict[str, dict[str, Any]]:
-        listed = api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
-        return {t["item_key"]: t for t in listed}
-
     # The worker records what Jira answered just after Jira has it.
-    wait_until(lambda: states()[second["key"]]["ticket_state"] == "open", "the reopening recorded")
-    states_now = states()
-    assert set(states_now) == {i["key"] for i in items}
+    wait_until(
+        lambda: syncs_by_item(api, integration)[second["key"]]["ticket_state"] == "open",
+        "the reopening recorded",
+    )
+    states_now = assert_all_synced(api, integration, items)
     for state in states_now.values():
-        assert state["state"] == "synced", state
-        assert state["last_error"] is None
         assert state["ticket"]["system"] == "jira"
     assert states_now[first["key"]]["ticket_state"] == "closed as completed"
 
     assert jira.violations == []
     worker.stop()
-    _assert_token_nowhere(database, worker.log() + caplog.text)
+    assert_token_nowhere(database, TOKEN, worker.log() + caplog.text)
 
 
 def test_a_worker_killed_before_recording_jira_s_answer_leaves_one_issue(database, workers, jira):
     api = database.api()
     project, _, items = _setup(api, jira)
-    jira.hold_creates()  # the issue is created; the answer waits
-    worker = _start(workers, database)
-    assert jira.created.wait(30), worker.log()
-    worker.kill()
-    jira.release()
-    assert len(jira.issues) == 1
-    # What the lease's minutes would do: the dead worker's claims lapse.
-    database.execute("UPDATE ticket_syncs SET lease_until = NULL, leased_by = NULL")
+    kill_a_worker_mid_create(workers, database, jira)
 
-    _start(workers, database)
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    start_worker(workers, database, jira)
+    wait_for_tickets(api, project, items)
 
-    assert len(jira.issues) == len(items)
-    for item in items:
-        marker = f"checklist-item: {project['slug']}/{item['key']}"
-        assert len(jira.by_marker(marker)) == 1, marker
+    assert_one_issue_per_item(jira, project, items)
     assert jira.calls_to("searchForIssuesUsingJql"), "the look-up by marker was not made"
     assert len(jira.calls_to("createIssue")) == len(items)
     assert jira.violations == []
@@ -228,9 +172,9 @@ def test_jira_s_rate_limit_is_waited_out(database, workers, jira):
     api = database.api()
     project, _, items = _setup(api, jira)
     jira.rate_limit_next(1)
-    _start(workers, database)
+    start_worker(workers, database, jira)
 
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     limited = [c for c in jira.calls if c.status == 429]
     assert len(limited) == 1
     assert [c for c in jira.calls if c.operation == "createIssue" and c.status == 201]
@@ -242,24 +186,14 @@ def test_an_assignee_jira_refuses_is_left_out(database, workers, jira):
     api = database.api()
     project, _, items = _setup(api, jira)
     jira.assignable = {"someone-else"}
-    _start(workers, database)
+    start_worker(workers, database, jira)
 
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     refused = [c for c in jira.calls if c.status == 400]
     assert refused and all(c.body["fields"].get("assignee") for c in refused)
     assert all(i["fields"]["assignee"] is None for i in jira.issues.values())
     assert len(jira.issues) == len(items)
     assert jira.violations == []
-
-
-def _assert_token_nowhere(database: Database, logs: str) -> None:
-    """The token is in no column of any table, nor in the logs."""
-    assert TOKEN not in logs
-    needle = TOKEN[10:40]
-    with database.app.app_context(), db.engine.connect() as connection:
-        for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
-                assert needle not in str(tuple(row)), table
 
 
 def test_a_refused_token_is_shown_and_replaced(database, workers, jira):
@@ -268,15 +202,15 @@ def test_a_refused_token_is_shown_and_replaced(database, workers, jira):
     api = database.api()
     jira.auth = "Basic " + base64.b64encode(f"{EMAIL}:another-token".encode()).decode()
     project, integration, items = _setup(api, jira)
-    _start(workers, database)
+    start_worker(workers, database, jira)
 
     def failing() -> bool:
-        listed = api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
+        listed = syncs(api, integration)
         return bool(listed) and all("401" in (t["last_error"] or "") for t in listed)
 
     wait_until(failing, "every item's sync to show Jira's refusal")
     assert jira.issues == {}
-    listed = api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
+    listed = syncs(api, integration)
     assert all(t["state"] == "creating" and t["attempts"] >= 1 for t in listed), listed
     assert TOKEN not in json.dumps(listed)
 
@@ -284,6 +218,6 @@ def test_a_refused_token_is_shown_and_replaced(database, workers, jira):
         f"/v1/integrations/{integration['id']}", {"tickets": {"token": "another-token"}}, expect=200
     ).json
     assert "another-token" not in json.dumps(replaced)
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     assert len(jira.issues) == len(items)
     assert jira.violations == []

@@ -13,23 +13,31 @@ is in no table and no log line.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
-
-from app.extensions import db
 
 from .github.standin import GitHubStandIn
-from .support import Api, Database, WorkerProcess, Workers, wait_until
+from .native_support import (
+    Connected,
+    a_waiver,
+    assert_all_synced,
+    assert_linked_by,
+    assert_one_issue_per_item,
+    assert_token_nowhere,
+    connect_tracker,
+    deliver,
+    kill_a_worker_mid_create,
+    read_item,
+    start_worker,
+    ticket_key,
+    wait_for_tickets,
+)
+from .support import Api, wait_until
 
 REPOSITORY = "acme/clinic-notes"
 TOKEN = "github_pat_11ABCDEFG0native_tickets_secret_token_value"
@@ -53,82 +61,40 @@ def github() -> Iterator[GitHubStandIn]:
     standin.stop()
 
 
-def _setup(
-    api: Api, tickets: dict[str, Any] = TICKETS, *, held: bool = False
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    project = api.staffed_project("Clinic notes")
-    for person in api.all_pages("/v1/people"):
-        if person["name"] in HANDLES:
-            api.patch(
-                f"/v1/people/{person['id']}",
-                {"handles": {"github": HANDLES[person["name"]]}},
-                expect=200,
-            )
-    integration = api.post(
-        "/v1/integrations",
-        {"provider": "github", "name": REPOSITORY, "tickets": tickets},
-        expect=201,
-    ).json
-    ranks = ["low", "medium", "high", "critical"]
-    items = [
-        i
-        for i in api.get(f"/v1/projects/{project['id']}/checklist")["items"]
-        if ranks.index(i["priority"]) >= ranks.index(tickets["min_priority"])
-        and i["kind"] in tickets["kinds"]
-        and i["phase"] in tickets["phases"]
-    ]
-    assert len(items) >= 2, items
-    assert all(bool(i["signoff_required"] or i["evidence_required"]) == held for i in items)
-    return project, integration, items
+def _setup(api: Api, tickets: dict[str, Any] = TICKETS, *, held: bool = False) -> Connected:
+    return connect_tracker(api, "github", REPOSITORY, tickets, HANDLES, held=held)
 
 
-def _start(workers: Workers, database: Database, github: GitHubStandIn) -> WorkerProcess:
-    worker = workers.start(database, GITHUB_API_URL=github.url, LOG_LEVEL="INFO")
-    worker.wait_started()
-    return worker
-
-
-def _item(api: Api, project: dict[str, Any], key: str) -> dict[str, Any]:
-    return api.get(f"/v1/projects/{project['id']}/checklist/items/{key}")
-
-
-def _all_ticketed(api: Api, project: dict[str, Any], items: list[dict[str, Any]]) -> bool:
-    return all(_item(api, project, i["key"])["ticket"] for i in items)
+def _number(api: Api, project: dict[str, Any], item: dict[str, Any]) -> int:
+    """The number of the issue `item` is linked to (its key is `owner/repo#number`)."""
+    return int(ticket_key(api, project, item).rsplit("#", 1)[1])
 
 
 def _deliver(api: Api, integration: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     """GitHub's `issues` webhook, signed with the integration's secret, to its inbound URL."""
-    body = json.dumps(event).encode()
-    signature = hmac.new(integration["secret"].encode(), body, hashlib.sha256).hexdigest()
-    response = api.client.post(
-        f"/v1/inbound/{integration['id']}",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
+    return deliver(
+        api,
+        integration,
+        event,
+        lambda signature: {
             "X-GitHub-Event": "issues",
             "X-GitHub-Delivery": str(uuid.uuid4()),
             "X-Hub-Signature-256": f"sha256={signature}",
         },
     )
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.json
-
-
-def _tickets(api: Api, integration: dict[str, Any]) -> list[dict[str, Any]]:
-    return api.all_pages(f"/v1/integrations/{integration['id']}/tickets")
 
 
 def test_items_get_issues_that_follow_them_both_ways(database, workers, github, caplog):
     caplog.set_level(logging.DEBUG)
     api = database.api()
     project, integration, items = _setup(api)
-    worker = _start(workers, database, github)
+    worker = start_worker(workers, database, github)
 
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     assert len(github.issues) == len(items)
     owners = {}
     for item in items:
-        read = _item(api, project, item["key"])
+        read = read_item(api, project, item["key"])
         number = int(read["ticket"]["key"].rsplit("#", 1)[1])
         issue = github.issues[number]
         assert read["ticket"] == {
@@ -141,25 +107,19 @@ def test_items_get_issues_that_follow_them_both_ways(database, workers, github, 
         assert [label["name"] for label in issue["labels"]] == TICKETS["labels"]
         owners[number] = sorted(HANDLES[o["name"]] for o in read["owners"])
         assert sorted(a["login"] for a in issue["assignees"]) == owners[number]
-    linked = api.events(type="checklist.item.ticket_linked")
-    assert len(linked) == len(items)
-    assert {e["actor"] for e in linked} == {f"integration:{integration['id']}"}
+    assert_linked_by(api, integration, items)
 
     # Closed in GitHub, and GitHub's webhook delivered: the item is done, nothing sent back.
     first, second = items[0], items[1]
-    number = int(_item(api, project, first["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    number = _number(api, project, first)
     answer = _deliver(api, integration, github.close(number, "completed"))
     assert answer["outcome"] == "applied", answer
-    assert _item(api, project, first["key"])["status"] == "done"
+    assert read_item(api, project, first["key"])["status"] == "done"
     calls_before = len(github.calls)
-    second_number = int(_item(api, project, second["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    second_number = _number(api, project, second)
 
     # Waived through the API: its issue is closed as not planned.
-    waiver = {
-        "reason": "Covered by the vendor's model card for this release",
-        "expires_on": (date.today() + timedelta(days=90)).isoformat(),
-    }
-    api.patch_item(project, second["key"], {"status": "waived", "waiver": waiver})
+    api.patch_item(project, second["key"], {"status": "waived", "waiver": a_waiver()})
     wait_until(
         lambda: github.issues[second_number]["state"] == "closed",
         "the waived item's issue to close",
@@ -175,16 +135,12 @@ def test_items_get_issues_that_follow_them_both_ways(database, workers, github, 
     wait_until(lambda: github.issues[second_number]["state"] == "open", "the issue to be reopened")
 
     # Each item's sync state can be read.
-    states = {t["item_key"]: t for t in _tickets(api, integration)}
-    assert set(states) == {i["key"] for i in items}
-    for state in states.values():
-        assert state["state"] == "synced"
-        assert state["last_error"] is None
+    for state in assert_all_synced(api, integration, items).values():
         assert state["ticket"]["key"].startswith(f"{REPOSITORY}#")
 
     assert github.violations == []
     worker.stop()
-    _assert_token_nowhere(database, worker.log() + caplog.text)
+    assert_token_nowhere(database, TOKEN, worker.log() + caplog.text)
 
 
 def test_a_worker_killed_before_recording_github_s_answer_leaves_one_issue(
@@ -192,22 +148,12 @@ def test_a_worker_killed_before_recording_github_s_answer_leaves_one_issue(
 ):
     api = database.api()
     project, _, items = _setup(api)
-    github.hold_creates()  # the issue is created; the answer waits
-    worker = _start(workers, database, github)
-    assert github.created.wait(30), worker.log()
-    worker.kill()
-    github.release()
-    assert len(github.issues) == 1
-    # What the lease's minutes would do: the dead worker's claims lapse.
-    database.execute("UPDATE ticket_syncs SET lease_until = NULL, leased_by = NULL")
+    kill_a_worker_mid_create(workers, database, github)
 
-    _start(workers, database, github)
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    start_worker(workers, database, github)
+    wait_for_tickets(api, project, items)
 
-    assert len(github.issues) == len(items)
-    for item in items:
-        marker = f"checklist-item: {project['slug']}/{item['key']}"
-        assert len(github.by_marker(marker)) == 1, marker
+    assert_one_issue_per_item(github, project, items)
     assert github.calls_to("issues/list-for-repo"), "the look-up by marker was not made"
     assert len(github.calls_to("issues/create")) == len(items)
     assert github.violations == []
@@ -217,9 +163,9 @@ def test_rate_limits_are_waited_out_and_shown(database, workers, github):
     api = database.api()
     project, _, items = _setup(api)
     github.rate_limit_next(1)
-    _start(workers, database, github)
+    start_worker(workers, database, github)
 
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     limited = [c for c in github.calls if c.status == 403]
     assert len(limited) == 1
     retried = [c for c in github.calls if c.path == limited[0].path and c.status == 201]
@@ -228,23 +174,13 @@ def test_rate_limits_are_waited_out_and_shown(database, workers, github):
     assert github.violations == []
 
 
-def _assert_token_nowhere(database: Database, logs: str) -> None:
-    """The token is in no column of any table, nor in the logs."""
-    assert TOKEN not in logs
-    needle = TOKEN[10:40]
-    with database.app.app_context(), db.engine.connect() as connection:
-        for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
-                assert needle not in str(tuple(row)), table
-
-
 def test_assignees_github_refuses_are_left_out(database, workers, github):
     api = database.api()
     project, _, items = _setup(api)
     github.collaborators = {"someone-else"}
-    _start(workers, database, github)
+    start_worker(workers, database, github)
 
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    wait_for_tickets(api, project, items)
     refused = [c for c in github.calls if c.status == 422]
     assert refused and all(c.body.get("assignees") for c in refused)
     assert all(issue["assignees"] == [] for issue in github.issues.values())
@@ -261,15 +197,15 @@ def test_an_update_github_refuses_for_its_assignees_is_sent_again_without_reopen
     api = database.api()
     project, _, items = _setup(api)
     github.collaborators = set(HANDLES.values())
-    _start(workers, database, github)
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    start_worker(workers, database, github)
+    wait_for_tickets(api, project, items)
     creates = len(github.calls_to("issues/create"))
     github.collaborators = set()
 
     key = items[0]["key"]
     note = "Owners left the repository"
     api.patch(f"/v1/projects/{project['id']}/checklist/items/{key}", {"note": note}, expect=200)
-    number = int(_item(api, project, key)["ticket"]["key"].rsplit("#", 1)[1])
+    number = _number(api, project, items[0])
 
     wait_until(lambda: note in github.issues[number]["body"], "the issue to show the note")
     refused = [c for c in github.calls if c.status == 422]
@@ -286,18 +222,18 @@ def test_a_close_that_leaves_the_item_held_does_not_reopen_the_issue(database, w
     tickets = {**TICKETS, "min_priority": "high", "kinds": ["mitigation"]}
     tickets["phases"] = ["verify-and-validate"]
     project, integration, items = _setup(api, tickets, held=True)
-    _start(workers, database, github)
-    wait_until(lambda: _all_ticketed(api, project, items), "every selected item to get an issue")
+    start_worker(workers, database, github)
+    wait_for_tickets(api, project, items)
 
     item = items[0]
-    number = int(_item(api, project, item["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    number = _number(api, project, item)
     answer = _deliver(api, integration, github.close(number, "completed"))
     assert answer["items"][0]["held"] is True, answer
-    assert _item(api, project, item["key"])["status"] == "in_progress"
+    assert read_item(api, project, item["key"])["status"] == "in_progress"
     calls_before = len(github.calls)
     # A few of the worker's rounds (one a second), and a change elsewhere it does act on.
     api.patch_item(project, items[1]["key"], {"note": "Evaluation set agreed"})
-    other = int(_item(api, project, items[1]["key"])["ticket"]["key"].rsplit("#", 1)[1])
+    other = _number(api, project, items[1])
     wait_until(
         lambda: "Evaluation set agreed" in (github.issues[other]["body"] or ""),
         "the other item's issue to be updated",
