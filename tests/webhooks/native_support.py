@@ -142,6 +142,16 @@ def syncs_by_item(api: Api, integration: dict[str, Any]) -> dict[str, dict[str, 
     return {t["item_key"]: t for t in syncs(api, integration)}
 
 
+def wait_for_ticket_state(
+    api: Api, integration: dict[str, Any], item: dict[str, Any], ticket_state: str
+) -> None:
+    """Until the worker has recorded `item`'s ticket as being in `ticket_state` (`open`, ...)."""
+    wait_until(
+        lambda: syncs_by_item(api, integration)[item["key"]]["ticket_state"] == ticket_state,
+        f"the ticket recorded as {ticket_state}",
+    )
+
+
 def assert_all_synced(
     api: Api, integration: dict[str, Any], items: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:

@@ -39,8 +39,8 @@ from .native_support import (
     read_item,
     start_worker,
     syncs,
-    syncs_by_item,
     ticket_key,
+    wait_for_ticket_state,
     wait_for_tickets,
 )
 from .support import Api, wait_until
@@ -140,10 +140,7 @@ def test_items_get_jira_issues_that_follow_them_both_ways(database, workers, jir
     wait_until(lambda: jira.status_of(second_key) == "To Do", "the issue to be reopened")
 
     # The worker records what Jira answered just after Jira has it.
-    wait_until(
-        lambda: syncs_by_item(api, integration)[second["key"]]["ticket_state"] == "open",
-        "the reopening recorded",
-    )
+    wait_for_ticket_state(api, integration, second, "open")
     states_now = assert_all_synced(api, integration, items)
     for state in states_now.values():
         assert state["ticket"]["system"] == "jira"

@@ -36,8 +36,8 @@ from .native_support import (
     marker,
     read_item,
     start_worker,
-    syncs_by_item,
     ticket_key,
+    wait_for_ticket_state,
     wait_for_tickets,
 )
 from .support import Api, wait_until
@@ -137,10 +137,7 @@ def test_items_get_linear_issues_that_follow_them_both_ways(database, workers, l
     wait_until(lambda: linear.state_of(second_key) == "Todo", "the issue to be reopened")
 
     # The worker records what Linear answered just after Linear has it.
-    wait_until(
-        lambda: syncs_by_item(api, integration)[second["key"]]["ticket_state"] == "open",
-        "the reopening recorded",
-    )
+    wait_for_ticket_state(api, integration, second, "open")
     states_now = assert_all_synced(api, integration, items)
     for state in states_now.values():
         assert state["ticket"]["system"] == "linear"
