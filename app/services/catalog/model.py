@@ -70,7 +70,10 @@ class Condition:
         return not self.traits_any and not self.applications_any
 
     def holds(self, application: str, traits: Iterable[str]) -> bool:
-        return self.always or self.matches(application, traits) != ()
+        # What `matches` finds, without the reasons: the generator asks it of every entry.
+        if application in self.applications_any:
+            return True
+        return self.always or not self.traits_any.isdisjoint(traits)
 
     def matches(self, application: str, traits: Iterable[str]) -> tuple[str, ...]:
         """The reasons this condition holds, as `trait:<name>` / `application:<key>` strings."""
@@ -199,13 +202,14 @@ class Challenge:
     source: SourceRef
     mitigations: tuple[Mitigation, ...] = ()
 
-    @property
+    # Each item of the challenge names it: computed once (the catalog is immutable).
+    @cached_property
     def future_direction(self) -> bool:
         """The article names it among its future directions, not among its challenges
         (Explainability): items say so rather than call it one of the article's challenges."""
         return self.source.kind == "article" and self.source.section.startswith("Future Directions")
 
-    @property
+    @cached_property
     def named(self) -> str:
         """The title as items name it: a future direction says so."""
         if self.future_direction:
@@ -468,6 +472,8 @@ class Catalog:
         listed after it stand in only where the project's context does not call for it (and
         nobody holds it). A list of governance roles alone stays as it is: an unfilled role's
         finding says who is missing."""
+        if not roles:  # most entries name no reviewer
+            return ()
         governance = self.governance_roles
         called = tuple(r for r in roles if r in governance and r in playing)
         if called:

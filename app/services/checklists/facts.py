@@ -4,7 +4,7 @@ its staffing indexed once, and which roles it requires. No database, no Flask.""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,8 +199,10 @@ class Staffing:
     roles_by_ref: dict[str, tuple[str, ...]]
     members: dict[str, Member]
 
-    def members_of(self, roles: Iterable[str]) -> tuple[Member, ...]:
+    def members_of(self, roles: Sequence[str]) -> tuple[Member, ...]:
         """Members holding any of `roles`, in the given role order, each once."""
+        if len(roles) < 2:  # most items: a role's members are each there once already
+            return self.members_by_role.get(roles[0], ()) if roles else ()
         seen: dict[str, Member] = {}
         for role in roles:
             for member in self.members_by_role.get(role, ()):

@@ -180,9 +180,12 @@ class _Agreement:
     source: Mapping[str, Any] = field(default_factory=dict)
 
 
+_NO_AGREEMENT = _Agreement()
+
+
 def _agreement(catalog: Catalog, pairs: list[Pair]) -> _Agreement:
     if not pairs:
-        return _Agreement()
+        return _NO_AGREEMENT
     titles = role_titles(catalog)
     described = "; ".join(
         f"{titles[a]} with {titles[b]} ("
@@ -212,7 +215,8 @@ def mitigation_items(
     catalog: Catalog, facts: Facts, index: Staffing, playing: set[str]
 ) -> Iterable[GeneratedItem]:
     raises = dict(facts.app.raises) if facts.app is not None else {}
-    agreement = _agreement(catalog, collaborating_pairs(catalog, playing, index))
+    # Made for the one item that agrees the collaborations, when it applies.
+    agreement: _Agreement | None = None
     # The domain packs that apply, by the items they name: an item says which it comes with.
     packs = {
         key: pack
@@ -232,19 +236,17 @@ def mitigation_items(
             priority, raised_because = _mitigation_priority(
                 mitigation, challenge, facts, raises.get(challenge.key)
             )
-            stands_for = [
-                responsibilities[k]
-                for k in mitigation.fulfils
-                if k in responsibilities and k not in carried
-            ]
-            stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
-            carried.update(resp.key for _, resp in stands_for)
+            stands_for = _stands_for(mitigation, responsibilities, playing, carried)
             every = [*mitigation.owner_roles, *(r.key for r, _ in stands_for)]
             # Only the roles the project has (requires or staffs): an item never names a role
             # the project does not have as if it did (none, and nobody owns it yet).
             roles = tuple(dict.fromkeys(r for r in every if r in playing))
             owners = index.members_of(roles)
-            agreed = agreement if mitigation.agrees_collaborations else _Agreement()
+            agreed = _NO_AGREEMENT
+            if mitigation.agrees_collaborations:
+                if agreement is None:
+                    agreement = _agreement(catalog, collaborating_pairs(catalog, playing, index))
+                agreed = agreement
             yield GeneratedItem(
                 key=mitigation.key,
                 kind="mitigation",
@@ -291,6 +293,26 @@ def mitigation_items(
                 evidence_required=mitigation.evidence_required,
                 repeats=_repeats(mitigation, stands_for),
             )
+
+
+def _stands_for(
+    mitigation: Mitigation,
+    responsibilities: Mapping[str, tuple[Role, Responsibility]],
+    playing: set[str],
+    carried: set[str],
+) -> list[tuple[Role, Responsibility]]:
+    """The responsibilities `mitigation` fulfils that it carries: of a role the project has,
+    not carried by a mitigation before it (added to `carried`)."""
+    if not mitigation.fulfils:  # most mitigations
+        return []
+    stands_for = [
+        responsibilities[k]
+        for k in mitigation.fulfils
+        if k in responsibilities and k not in carried
+    ]
+    stands_for = [(role, resp) for role, resp in stands_for if role.key in playing]
+    carried.update(resp.key for _, resp in stands_for)
+    return stands_for
 
 
 def context_items(
@@ -348,11 +370,15 @@ def _priority_because(entry: ContextItem) -> tuple[str, ...]:
 def _repeats(mitigation: Mitigation, stands_for: list[tuple[Role, Responsibility]]) -> str | None:
     """A mitigation standing for responsibilities is the gate each of them is: the one asked
     most often (per release before per model version)."""
-    asked = {mitigation.repeats, *(resp.repeats for _, resp in stands_for)} - {None}
-    for repeats in Repeats:
+    asked = {mitigation.repeats, *(resp.repeats for _, resp in stands_for)}
+    for repeats in _REPEATS_IN_ORDER:
         if repeats in asked:
-            return repeats.value
+            return repeats
     return None
+
+
+# Most often asked first (iterating the enum itself costs more than the rest of `_repeats`).
+_REPEATS_IN_ORDER = tuple(repeats.value for repeats in Repeats)
 
 
 def _applies_because(mitigation: Mitigation, challenge: Challenge, facts: Facts) -> list[str]:
