@@ -93,11 +93,12 @@ def checklist_preview(
     traits, implied = project_traits(catalog, facts)
     generated = generate_checklist(catalog, facts, entries, settings=generator_settings(settings))
     titles = {role.key: role.title for role in catalog.roles}
+    # Every public field, null where a stored item has what a preview has not (ids, versions).
+    blank = dict.fromkeys(PUBLIC_FIELDS)
     items = [
         {
-            # Every public field (null where a stored item has what a preview has not: ids,
-            # versions), a new item's state, and what the generator gave.
-            **dict.fromkeys(PUBLIC_FIELDS),
+            # Every public field, a new item's state, and what the generator gave.
+            **blank,
             **new_item_state(),
             **item.as_dict(),
             "role_titles": [titles.get(r, r) for r in item.roles],
