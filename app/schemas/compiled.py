@@ -124,6 +124,8 @@ def _inline(convert: Convert, name: str, names: dict[str, Any], n: int) -> str:
         return "v"
     if getattr(convert, "is_text", False):
         return f"v if v is None or type(v) is str else {name}(v)"
+    if getattr(convert, "keeps_none", False):
+        return f"None if v is None else {name}(v)"
     if (dump := getattr(convert, "dump_one", None)) is not None:
         names[f"d{n}"] = dump
         return f"None if v is None else d{n}(v)"
@@ -195,13 +197,13 @@ def _text(field: fields.Field[Any], where: str) -> Convert:
 def _integer(field: fields.Integer, where: str) -> Convert:
     if field.as_string:
         raise TypeError(f"{where}: cannot compile an Integer with as_string")
-    return lambda value: None if value is None else int(value)
+    return _keeping_none(int)
 
 
 def _temporal(field: fields.DateTime | fields.Date, where: str) -> Convert:
     form = field.format or field.DEFAULT_FORMAT
     as_text = field.SERIALIZATION_FUNCS.get(form) or (lambda value: value.strftime(form))
-    return lambda value: None if value is None else as_text(value)
+    return _keeping_none(as_text)
 
 
 def _list(field: fields.List[Any], where: str) -> Convert:
@@ -232,6 +234,17 @@ def _nested(field: fields.Nested, where: str) -> Convert:
     # The generated code of the schema that holds the field calls the dumper of one object.
     nested.dump_one = None if schema.many or field.many else dump  # type: ignore[attr-defined]
     return nested
+
+
+def _keeping_none(convert: Convert) -> Convert:
+    """`convert`, but None stays None: the generated code tests for None without the call (a
+    preview's ids, versions and dates are all None)."""
+
+    def keeping_none(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    keeping_none.keeps_none = True  # type: ignore[attr-defined] # read by the generated code
+    return keeping_none
 
 
 def _identity(value: Any) -> Any:
