@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from datetime import date
 
 import pytest
 
@@ -191,6 +192,32 @@ def test_an_unknown_format_is_refused(doc):
 
 def test_json_round_trips(doc):
     assert json.loads(render(doc, "json")) == doc
+
+
+# What the standard library's compact encoder writes is what the JSON answers always were.
+_STDLIB_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"text": 'é😀 \u2028 \x00\x1f\x7f "quoted" \\ /\b\f\n\r\t'},
+        {"counts": [0, -1, 2**63 - 1, -(2**63)], "flags": [True, False, None]},
+        # What orjson refuses: written by the standard library, as before.
+        {"huge": 2**64},
+        {"keys": {1: "one", None: "none"}},
+        {"lone surrogate": "\ud800"},
+    ],
+)
+def test_json_is_what_the_standard_library_writes(doc, extra):
+    doc = {**doc, **extra}
+    assert render(doc, "json") == _STDLIB_JSON.encode(doc) + "\n"
+
+
+def test_json_refuses_what_the_standard_library_refuses(doc):
+    with pytest.raises(TypeError, match="date"):
+        render({**doc, "when": date(2026, 1, 1)}, "json")
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "csv", "text"])
