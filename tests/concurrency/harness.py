@@ -199,6 +199,12 @@ class Client:
     def close(self) -> None:
         self._conn.close()
 
+    def connect(self) -> None:
+        """Open the connection now, before its first request: a sync worker accepts it and
+        waits for that request, taking no other connection meanwhile."""
+        self._conn.connect()
+        self._last_used = time.monotonic()
+
     def __enter__(self) -> Client:
         return self
 

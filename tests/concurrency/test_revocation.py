@@ -5,8 +5,8 @@ next request, whichever worker answers it; a key revoked behind the service's ba
 by hand, nobody told) is still served from the workers' caches, which is what shows that they
 cache at all.
 
-Every request goes on a new connection (the workers are sync: one request per connection), so
-the kernel hands them to both workers in turn.
+Every request goes on a new connection (the workers are sync: one request per connection), and
+each round's requests are answered half by one worker and half by the other (`_round`).
 """
 
 from __future__ import annotations
@@ -56,10 +56,21 @@ def caching_server(operator_env: dict[str, str], server_dir: Path) -> Iterator[S
 
 
 def _round(server: Server, token: str, figures: RaceFigures) -> Counter[int]:
+    """REQUESTS requests of `token`, half of them answered by each worker. Left to the kernel,
+    one worker may take every connection of a round (the one just done is often first back
+    to `accept`), and then the other has never seen the key. So the requests go in pairs: a
+    first connection is opened and held without its request, which keeps the sync worker
+    that accepts it waiting on it; the second connection can only be the other worker's; then
+    the first sends its request."""
     statuses: Counter[int] = Counter()
-    for _ in range(REQUESTS):
-        with Client(server.base_url, token, figures) as client:
-            statuses[client.get("/v1/people", query={"limit": 1}).status] += 1
+    for _ in range(REQUESTS // 2):
+        with (
+            Client(server.base_url, token, figures) as held,
+            Client(server.base_url, token, figures) as other,
+        ):
+            held.connect()
+            for client in (other, held):
+                statuses[client.get("/v1/people", query={"limit": 1}).status] += 1
     return statuses
 
 
