@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
-from sqlalchemy import Connection, delete, event, inspect, select
+from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.errors import Problem
@@ -177,12 +177,7 @@ _LATEST_VERSION = select(CatalogVersion.version).order_by(CatalogVersion.id.desc
 def latest_version(session: Session) -> str | None:
     """The version of the catalog most recently seeded; None before `flask seed`."""
     # On the connection: a Core statement needs none of the ORM session's execution machinery.
-    return latest_version_on(session.connection())
-
-
-def latest_version_on(connection: Connection) -> str | None:
-    """`latest_version` on a connection."""
-    return connection.execute(_LATEST_VERSION).scalar()
+    return session.connection().execute(_LATEST_VERSION).scalar()
 
 
 def latest_version_read(reads: DriverReads) -> Callable[[], str | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.metrics import RENDERS
@@ -88,16 +88,9 @@ _HEADER_BY_SLUG = _header_by(Project.slug)
 def checklist_header(session: Session, team_id: str, project_ref: str) -> ChecklistHeader | None:
     """The checklist's id and state by its project's id or slug, in one statement built once;
     None when the project or its checklist is missing (the full read says which)."""
-    # On the connection: a Core statement needs none of the ORM session's execution machinery.
-    return checklist_header_on(session.connection(), team_id, project_ref)
-
-
-def checklist_header_on(
-    connection: Connection, team_id: str, project_ref: str
-) -> ChecklistHeader | None:
-    """`checklist_header` on a connection."""
     stmt = _HEADER_BY_ID if _is_id(project_ref) else _HEADER_BY_SLUG
-    row = connection.execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
+    # On the connection: a Core statement needs none of the ORM session's execution machinery.
+    row = session.connection().execute(stmt, {"team_id": team_id, "ref": project_ref}).first()
     if row is None:
         return None
     return ChecklistHeader(row.id, row.state, row.redactions)
